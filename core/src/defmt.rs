@@ -1,0 +1,21 @@
+//! `defmt::Format` implementations (feature `defmt`), kept in one place.
+
+use crate::error::Error;
+
+impl defmt::Format for Error {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            Error::Decrypt => defmt::write!(f, "Decrypt"),
+            Error::Verify => defmt::write!(f, "Verify"),
+            Error::InvalidKey => defmt::write!(f, "InvalidKey"),
+            Error::KeyPolicy => defmt::write!(f, "KeyPolicy"),
+            Error::InvalidLength => defmt::write!(f, "InvalidLength"),
+            Error::BufferTooSmall { needed } => {
+                defmt::write!(f, "BufferTooSmall {{ needed: {=usize} }}", needed)
+            }
+            Error::Encoding => defmt::write!(f, "Encoding"),
+            Error::Rng => defmt::write!(f, "Rng"),
+            Error::Internal => defmt::write!(f, "Internal"),
+        }
+    }
+}

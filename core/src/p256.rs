@@ -1,0 +1,278 @@
+//! NIST P-256: key generation, ECDSA with SHA-256 (fixed-size and DER
+//! signatures), and ECDH.
+//!
+//! Signing is deterministic (RFC 6979), so it needs no RNG; key generation
+//! takes the caller's RNG. Verification accepts both low-S and high-S
+//! signatures, as FIPS 186-5 does.
+//!
+//! ```
+//! use coffer_core::p256::P256SecretKey;
+//! # use coffer_core::rng::OsRng;
+//!
+//! let sk = P256SecretKey::generate(&mut OsRng)?;
+//! let pk = sk.public_key();
+//! let sig = sk.sign(b"message");
+//! pk.verify(b"message", &sig)?;
+//! let der = sk.sign_der(b"message");
+//! pk.verify_der(b"message", der.as_bytes())?;
+//! # Ok::<(), coffer_core::Error>(())
+//! ```
+
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
+use p256::elliptic_curve::Generate;
+use p256::pkcs8::DecodePrivateKey;
+use p256::pkcs8::DecodePublicKey;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::{Error, Result};
+use crate::rng::TryCryptoRng;
+
+/// Length of a raw secret scalar in bytes.
+pub const SECRET_KEY_LEN: usize = 32;
+/// Length of a fixed-size (IEEE P1363, `r ‖ s`) signature in bytes.
+pub const SIGNATURE_LEN: usize = 64;
+/// Longest DER-encoded signature in bytes.
+pub const MAX_DER_SIGNATURE_LEN: usize = 72;
+/// Length of an uncompressed SEC1 public point (`04 ‖ x ‖ y`).
+pub const UNCOMPRESSED_POINT_LEN: usize = 65;
+/// Length of an ECDH shared secret (the x-coordinate).
+pub const SHARED_SECRET_LEN: usize = 32;
+/// Largest encoded key (DER or PEM) accepted by the importers, in bytes.
+pub const MAX_ENCODED_KEY_LEN: usize = 4096;
+
+/// A P-256 private key. Zeroized on drop; `Debug` does not print it.
+pub struct P256SecretKey(p256::SecretKey);
+
+/// A P-256 public key (a point on the curve, never the identity).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct P256PublicKey(p256::PublicKey);
+
+/// A fixed-size ECDSA P-256 signature, `r ‖ s`, 32 bytes each.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct P256Signature([u8; SIGNATURE_LEN]);
+
+/// A DER-encoded ECDSA P-256 signature (`SEQUENCE { r INTEGER, s INTEGER }`),
+/// held without allocation.
+#[derive(Clone, Debug)]
+pub struct P256DerSignature(DerSignature);
+
+/// The x-coordinate shared by an ECDH exchange. Zeroized on drop.
+///
+/// Never use it directly as a key: derive keys from it with HKDF
+/// (see [`crate::kdf`]), binding both public keys in the `info`.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SharedSecret([u8; SHARED_SECRET_LEN]);
+
+impl core::fmt::Debug for P256SecretKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("P256SecretKey(<redacted>)")
+    }
+}
+
+impl core::fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SharedSecret(<redacted>)")
+    }
+}
+
+impl core::fmt::Debug for P256PublicKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("P256PublicKey(")?;
+        for b in self.to_uncompressed() {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl P256SecretKey {
+    /// Generates a new key pair from `rng`.
+    pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self> {
+        p256::SecretKey::try_generate_from_rng(rng).map(P256SecretKey).map_err(|_| Error::Rng)
+    }
+
+    /// Reads a raw 32-byte big-endian scalar (must be in 1..n-1).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() != SECRET_KEY_LEN {
+            return Err(Error::InvalidKey);
+        }
+        p256::SecretKey::from_slice(bytes).map(P256SecretKey).map_err(|_| Error::InvalidKey)
+    }
+
+    /// The raw 32-byte scalar, in a buffer zeroized on drop.
+    pub fn to_bytes(&self) -> zeroize::Zeroizing<[u8; SECRET_KEY_LEN]> {
+        zeroize::Zeroizing::new(self.0.to_bytes().into())
+    }
+
+    /// Reads a PKCS#8 `PrivateKeyInfo` (DER) holding a P-256 key.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self> {
+        if der.len() > MAX_ENCODED_KEY_LEN {
+            return Err(Error::InvalidLength);
+        }
+        p256::SecretKey::from_pkcs8_der(der).map(P256SecretKey).map_err(|_| Error::InvalidKey)
+    }
+
+    /// Writes the key as PKCS#8 DER (with the public key included).
+    #[cfg(feature = "alloc")]
+    pub fn to_pkcs8_der(&self) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>> {
+        use p256::pkcs8::EncodePrivateKey;
+        let doc = self.0.to_pkcs8_der().map_err(|_| Error::Encoding)?;
+        Ok(zeroize::Zeroizing::new(doc.as_bytes().to_vec()))
+    }
+
+    /// Reads a PEM `PRIVATE KEY` (PKCS#8) block.
+    #[cfg(feature = "alloc")]
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self> {
+        if pem.len() > MAX_ENCODED_KEY_LEN {
+            return Err(Error::InvalidLength);
+        }
+        p256::SecretKey::from_pkcs8_pem(pem).map(P256SecretKey).map_err(|_| Error::InvalidKey)
+    }
+
+    /// Writes the key as a PEM `PRIVATE KEY` (PKCS#8) block, LF line endings.
+    #[cfg(feature = "alloc")]
+    pub fn to_pkcs8_pem(&self) -> Result<zeroize::Zeroizing<alloc::string::String>> {
+        use p256::pkcs8::{EncodePrivateKey, LineEnding};
+        self.0.to_pkcs8_pem(LineEnding::LF).map_err(|_| Error::Encoding)
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> P256PublicKey {
+        P256PublicKey(self.0.public_key())
+    }
+
+    fn signing_key(&self) -> SigningKey {
+        SigningKey::from(&self.0)
+    }
+
+    /// ECDSA-SHA-256 signature of `msg` (RFC 6979 deterministic nonce), fixed size.
+    pub fn sign(&self, msg: &[u8]) -> P256Signature {
+        let sig: Signature = self.signing_key().sign(msg);
+        P256Signature(sig.to_bytes().into())
+    }
+
+    /// ECDSA-SHA-256 signature of `msg`, DER-encoded (as X.509 and TLS use).
+    pub fn sign_der(&self, msg: &[u8]) -> P256DerSignature {
+        let sig: Signature = self.signing_key().sign(msg);
+        P256DerSignature(sig.to_der())
+    }
+
+    /// ECDH with `peer`: the shared x-coordinate.
+    pub fn diffie_hellman(&self, peer: &P256PublicKey) -> SharedSecret {
+        let shared = p256::ecdh::diffie_hellman(self.0.to_nonzero_scalar(), peer.0.as_affine());
+        SharedSecret((*shared.raw_secret_bytes()).into())
+    }
+}
+
+impl P256PublicKey {
+    /// Reads a SEC1 point, uncompressed (65 bytes) or compressed (33 bytes).
+    /// The identity and points not on the curve are refused.
+    pub fn from_sec1_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() != UNCOMPRESSED_POINT_LEN && bytes.len() != 33 {
+            return Err(Error::InvalidKey);
+        }
+        p256::PublicKey::from_sec1_bytes(bytes).map(P256PublicKey).map_err(|_| Error::InvalidKey)
+    }
+
+    /// The uncompressed SEC1 encoding `04 ‖ x ‖ y`.
+    pub fn to_uncompressed(&self) -> [u8; UNCOMPRESSED_POINT_LEN] {
+        use p256::elliptic_curve::sec1::ToSec1Point;
+        let point = self.0.to_sec1_point(false);
+        let mut out = [0u8; UNCOMPRESSED_POINT_LEN];
+        if let Some(dst) = out.get_mut(..point.as_bytes().len()) {
+            dst.copy_from_slice(point.as_bytes());
+        }
+        out
+    }
+
+    /// Reads a `SubjectPublicKeyInfo` (DER) holding a P-256 key.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self> {
+        if der.len() > MAX_ENCODED_KEY_LEN {
+            return Err(Error::InvalidLength);
+        }
+        p256::PublicKey::from_public_key_der(der).map(P256PublicKey).map_err(|_| Error::InvalidKey)
+    }
+
+    /// Writes the key as `SubjectPublicKeyInfo` DER.
+    #[cfg(feature = "alloc")]
+    pub fn to_spki_der(&self) -> Result<alloc::vec::Vec<u8>> {
+        use p256::pkcs8::EncodePublicKey;
+        self.0.to_public_key_der().map(|d| d.as_bytes().to_vec()).map_err(|_| Error::Encoding)
+    }
+
+    /// Reads a PEM `PUBLIC KEY` (SPKI) block.
+    #[cfg(feature = "alloc")]
+    pub fn from_spki_pem(pem: &str) -> Result<Self> {
+        if pem.len() > MAX_ENCODED_KEY_LEN {
+            return Err(Error::InvalidLength);
+        }
+        p256::PublicKey::from_public_key_pem(pem).map(P256PublicKey).map_err(|_| Error::InvalidKey)
+    }
+
+    /// Writes the key as a PEM `PUBLIC KEY` block, LF line endings.
+    #[cfg(feature = "alloc")]
+    pub fn to_spki_pem(&self) -> Result<alloc::string::String> {
+        use p256::pkcs8::{EncodePublicKey, LineEnding};
+        self.0.to_public_key_pem(LineEnding::LF).map_err(|_| Error::Encoding)
+    }
+
+    fn verifying_key(&self) -> VerifyingKey {
+        VerifyingKey::from(&self.0)
+    }
+
+    /// Verifies a fixed-size signature over `msg`.
+    ///
+    /// # Errors
+    /// [`Error::Verify`] for a wrong signature, including `r` or `s` out of range.
+    pub fn verify(&self, msg: &[u8], sig: &P256Signature) -> Result<()> {
+        self.verify_fixed(msg, &sig.0)
+    }
+
+    /// Verifies a fixed-size (`r ‖ s`, 64 bytes) signature given as a slice.
+    pub fn verify_fixed(&self, msg: &[u8], sig: &[u8]) -> Result<()> {
+        if sig.len() != SIGNATURE_LEN {
+            return Err(Error::Verify);
+        }
+        let sig = Signature::from_slice(sig).map_err(|_| Error::Verify)?;
+        self.verifying_key().verify(msg, &sig).map_err(|_| Error::Verify)
+    }
+
+    /// Verifies a DER-encoded signature over `msg`. Only strict DER is accepted.
+    pub fn verify_der(&self, msg: &[u8], der: &[u8]) -> Result<()> {
+        if der.len() > MAX_DER_SIGNATURE_LEN {
+            return Err(Error::Verify);
+        }
+        let sig = Signature::from_der(der).map_err(|_| Error::Verify)?;
+        self.verifying_key().verify(msg, &sig).map_err(|_| Error::Verify)
+    }
+}
+
+impl P256Signature {
+    /// Reads a 64-byte `r ‖ s` signature. Range checks happen at verification.
+    pub fn from_bytes(bytes: [u8; SIGNATURE_LEN]) -> Self {
+        P256Signature(bytes)
+    }
+
+    /// The `r ‖ s` bytes.
+    pub fn as_bytes(&self) -> &[u8; SIGNATURE_LEN] {
+        &self.0
+    }
+}
+
+impl P256DerSignature {
+    /// The DER bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl SharedSecret {
+    /// The raw shared x-coordinate. Feed it to a KDF, never use it as a key.
+    pub fn as_bytes(&self) -> &[u8; SHARED_SECRET_LEN] {
+        &self.0
+    }
+}
+
+// The inner `p256::SecretKey` zeroizes its scalar when dropped.
+impl ZeroizeOnDrop for P256SecretKey {}
