@@ -15,6 +15,9 @@ impl defmt::Format for Error {
             }
             Error::Encoding => defmt::write!(f, "Encoding"),
             Error::Rng => defmt::write!(f, "Rng"),
+            Error::Malformed => defmt::write!(f, "Malformed"),
+            Error::LimitExceeded => defmt::write!(f, "LimitExceeded"),
+            Error::InvalidInput => defmt::write!(f, "InvalidInput"),
             Error::Internal => defmt::write!(f, "Internal"),
         }
     }

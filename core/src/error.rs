@@ -46,6 +46,16 @@ pub enum Error {
     Encoding,
     /// The random number generator failed.
     Rng,
+    /// Bytes that should hold a coffer structure (an envelope header) are
+    /// not well formed. Opening an envelope never returns this: it returns
+    /// [`Error::Decrypt`]; parsing for inspection does.
+    Malformed,
+    /// An input exceeds a documented limit (recipients, context entries,
+    /// key id length, chunk size, header size).
+    LimitExceeded,
+    /// An argument is not acceptable (for example a duplicate context key,
+    /// an unsupported KEK size, or removing the last recipient).
+    InvalidInput,
     /// An internal operation of a dependency failed in a way that is not
     /// attributable to the input (for example RSA key generation giving up).
     Internal,
@@ -74,6 +84,15 @@ impl fmt::Display for Error {
             }
             Error::Encoding => {
                 f.write_str("malformed encoding: the DER, PEM or signature bytes could not be parsed")
+            }
+            Error::Malformed => {
+                f.write_str("malformed input: these bytes are not a well-formed coffer envelope header")
+            }
+            Error::LimitExceeded => {
+                f.write_str("a documented limit was exceeded: see the limits in core/FORMAT.md section 5")
+            }
+            Error::InvalidInput => {
+                f.write_str("invalid argument: check the function's documented requirements")
             }
             Error::Rng => {
                 f.write_str("the random number generator failed: retry or check the OS entropy source")

@@ -57,6 +57,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod aead;
+pub mod envelope;
 mod error;
 pub mod hash;
 pub mod kdf;

@@ -15,7 +15,7 @@
 //! ```
 //! use coffer_core::rsa::{RsaPrivateKey, RsaKeySize};
 //! # use coffer_core::rng::OsRng;
-//! # let der = include_bytes!("../tests/data/rsa2048.pk8.der");
+//! # let der = include_bytes!("../tests/data/rsa2048.pkcs8.der");
 //! // let sk = RsaPrivateKey::generate(&mut OsRng, RsaKeySize::Rsa3072)?;
 //! let sk = RsaPrivateKey::from_pkcs8_der(der)?;
 //! let pk = sk.public_key();

@@ -1,0 +1,353 @@
+//! Recipients: who can unwrap an envelope's data key (FORMAT.md §1.4).
+
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::wire::{Reader, Writer};
+use crate::error::{Error, Result};
+use crate::kdf;
+use crate::keywrap::Kek;
+use crate::p256::{P256PublicKey, P256SecretKey, UNCOMPRESSED_POINT_LEN};
+use crate::rng::{self, TryCryptoRng};
+
+/// Length of a data key.
+pub const DEK_LEN: usize = 32;
+/// Most recipients an envelope may have by default (FORMAT.md §1.3).
+pub const MAX_RECIPIENTS: usize = 16;
+/// Longest key id in bytes (key ids are at least 1 byte).
+pub const MAX_KEY_ID_LEN: usize = 64;
+/// Largest recipient body (an RSA-4096 OAEP ciphertext).
+pub const MAX_BODY_LEN: usize = 512;
+
+const KW_DEK_LEN: usize = DEK_LEN + 8;
+const ECDH_BODY_LEN: usize = UNCOMPRESSED_POINT_LEN + KW_DEK_LEN;
+const ECDH_INFO: &[u8] = b"coffer/v1 ecdh-es a256kw";
+
+/// A per-envelope data key. Zeroized on drop; never printed.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct Dek([u8; DEK_LEN]);
+
+impl core::fmt::Debug for Dek {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Dek(<redacted>)")
+    }
+}
+
+impl Dek {
+    pub(crate) fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self> {
+        let mut dek = Dek([0; DEK_LEN]);
+        rng::fill(rng, &mut dek.0)?;
+        Ok(dek)
+    }
+
+    #[cfg(feature = "rsa")]
+    pub(crate) fn from_slice(bytes: &[u8]) -> Result<Self> {
+        bytes.try_into().map(Dek).map_err(|_| Error::Decrypt)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8; DEK_LEN] {
+        &self.0
+    }
+}
+
+/// How a recipient's copy of the data key is wrapped.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecipientKind {
+    /// AES-256-KW under a symmetric key-encryption key (code `01`).
+    Aes256Kw,
+    /// RSA-OAEP-SHA-256 to an RSA public key (code `02`).
+    RsaOaep,
+    /// P-256 ECDH-ES with an ephemeral key, HKDF-SHA-256, then AES-256-KW (code `03`).
+    P256EcdhEs,
+}
+
+impl RecipientKind {
+    /// The wire code.
+    pub const fn code(self) -> u8 {
+        match self {
+            RecipientKind::Aes256Kw => 1,
+            RecipientKind::RsaOaep => 2,
+            RecipientKind::P256EcdhEs => 3,
+        }
+    }
+
+    fn from_code(code: u8) -> Result<Self> {
+        match code {
+            1 => Ok(RecipientKind::Aes256Kw),
+            2 => Ok(RecipientKind::RsaOaep),
+            3 => Ok(RecipientKind::P256EcdhEs),
+            _ => Err(Error::Malformed),
+        }
+    }
+
+    fn body_len_ok(self, len: usize) -> bool {
+        match self {
+            RecipientKind::Aes256Kw => len == KW_DEK_LEN,
+            RecipientKind::RsaOaep => (256..=MAX_BODY_LEN).contains(&len),
+            RecipientKind::P256EcdhEs => len == ECDH_BODY_LEN,
+        }
+    }
+}
+
+/// One recipient record as it stands in a header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecipientRecord<'a> {
+    /// How the data key is wrapped.
+    pub kind: RecipientKind,
+    /// The key's id (1..=64 bytes).
+    pub key_id: &'a [u8],
+    /// The key's version.
+    pub key_version: u32,
+    /// The wrapped data key (FORMAT.md §1.4).
+    pub body: &'a [u8],
+}
+
+impl<'a> RecipientRecord<'a> {
+    #[cfg(feature = "alloc")]
+    pub(crate) fn encoded_len(&self) -> usize {
+        8usize.saturating_add(self.key_id.len()).saturating_add(self.body.len())
+    }
+
+    pub(crate) fn write(&self, w: &mut Writer<'_>) -> Result<()> {
+        let id_len = u8::try_from(self.key_id.len()).map_err(|_| Error::LimitExceeded)?;
+        if self.key_id.is_empty() || self.key_id.len() > MAX_KEY_ID_LEN {
+            return Err(Error::LimitExceeded);
+        }
+        let body_len = u16::try_from(self.body.len()).map_err(|_| Error::LimitExceeded)?;
+        if !self.kind.body_len_ok(self.body.len()) {
+            return Err(Error::InvalidInput);
+        }
+        w.put(&[self.kind.code(), id_len])?;
+        w.put(self.key_id)?;
+        w.put(&self.key_version.to_be_bytes())?;
+        w.put(&body_len.to_be_bytes())?;
+        w.put(self.body)
+    }
+
+    pub(crate) fn read(r: &mut Reader<'a>) -> Result<Self> {
+        let kind = RecipientKind::from_code(r.u8()?)?;
+        let id_len = usize::from(r.u8()?);
+        if id_len == 0 || id_len > MAX_KEY_ID_LEN {
+            return Err(Error::Malformed);
+        }
+        let key_id = r.take(id_len)?;
+        let key_version = r.u32()?;
+        let body_len = usize::from(r.u16()?);
+        if !kind.body_len_ok(body_len) {
+            return Err(Error::Malformed);
+        }
+        let body = r.take(body_len)?;
+        Ok(RecipientRecord { kind, key_id, key_version, body })
+    }
+}
+
+/// Someone to seal an envelope for: a key id, a version and a key that can
+/// wrap the data key.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug)]
+pub enum Recipient<'a> {
+    /// A symmetric key-encryption key (must be AES-256, 32 bytes).
+    Kek {
+        /// Key id written into the header.
+        key_id: &'a [u8],
+        /// Key version written into the header.
+        version: u32,
+        /// The KEK.
+        kek: &'a Kek,
+    },
+    /// An RSA public key (feature `rsa`).
+    #[cfg(feature = "rsa")]
+    Rsa {
+        /// Key id written into the header.
+        key_id: &'a [u8],
+        /// Key version written into the header.
+        version: u32,
+        /// The recipient's public key.
+        public_key: &'a crate::rsa::RsaPublicKey,
+    },
+    /// A P-256 public key.
+    P256 {
+        /// Key id written into the header.
+        key_id: &'a [u8],
+        /// Key version written into the header.
+        version: u32,
+        /// The recipient's public key.
+        public_key: &'a P256PublicKey,
+    },
+}
+
+/// A key that may open an envelope: it matches recipients of its kind with
+/// the same key id and version.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug)]
+pub enum UnlockKey<'a> {
+    /// A symmetric key-encryption key.
+    Kek {
+        /// Key id to match.
+        key_id: &'a [u8],
+        /// Key version to match.
+        version: u32,
+        /// The KEK.
+        kek: &'a Kek,
+    },
+    /// An RSA private key (feature `rsa`).
+    #[cfg(feature = "rsa")]
+    Rsa {
+        /// Key id to match.
+        key_id: &'a [u8],
+        /// Key version to match.
+        version: u32,
+        /// The private key.
+        private_key: &'a crate::rsa::RsaPrivateKey,
+    },
+    /// A P-256 private key.
+    P256 {
+        /// Key id to match.
+        key_id: &'a [u8],
+        /// Key version to match.
+        version: u32,
+        /// The private key.
+        secret_key: &'a P256SecretKey,
+    },
+}
+
+impl Recipient<'_> {
+    pub(crate) fn ident(&self) -> (RecipientKind, &[u8], u32) {
+        match self {
+            Recipient::Kek { key_id, version, .. } => (RecipientKind::Aes256Kw, key_id, *version),
+            #[cfg(feature = "rsa")]
+            Recipient::Rsa { key_id, version, .. } => (RecipientKind::RsaOaep, key_id, *version),
+            Recipient::P256 { key_id, version, .. } => (RecipientKind::P256EcdhEs, key_id, *version),
+        }
+    }
+
+    /// Length of the record body this recipient gets (FORMAT.md §1.4).
+    pub(crate) fn body_len(&self) -> usize {
+        match self {
+            Recipient::Kek { .. } => KW_DEK_LEN,
+            #[cfg(feature = "rsa")]
+            Recipient::Rsa { public_key, .. } => public_key.bits().div_ceil(8),
+            Recipient::P256 { .. } => ECDH_BODY_LEN,
+        }
+    }
+
+    /// Length of the whole record.
+    pub(crate) fn record_len(&self) -> usize {
+        8usize.saturating_add(self.ident().1.len()).saturating_add(self.body_len())
+    }
+
+    /// Wraps `dek` for this recipient into `body`, returning the record.
+    pub(crate) fn wrap<'b, R: TryCryptoRng + ?Sized>(
+        &'b self,
+        rng: &mut R,
+        dek: &Dek,
+        body: &'b mut [u8; MAX_BODY_LEN],
+    ) -> Result<RecipientRecord<'b>> {
+        let (kind, key_id, key_version) = self.ident();
+        if key_id.is_empty() || key_id.len() > MAX_KEY_ID_LEN {
+            return Err(Error::LimitExceeded);
+        }
+        let len = match self {
+            Recipient::Kek { kek, .. } => {
+                if kek.as_bytes().len() != 32 {
+                    return Err(Error::InvalidInput);
+                }
+                kek.wrap(dek.as_bytes(), body)?
+            }
+            #[cfg(feature = "rsa")]
+            Recipient::Rsa { public_key, .. } => {
+                let ct = public_key.oaep_encrypt(rng, dek.as_bytes())?;
+                body.get_mut(..ct.len()).ok_or(Error::InvalidInput)?.copy_from_slice(&ct);
+                ct.len()
+            }
+            Recipient::P256 { public_key, .. } => {
+                let eph = P256SecretKey::generate(rng)?;
+                let epk = eph.public_key().to_uncompressed();
+                let kek = ecdh_kek(&eph, public_key, &epk, &public_key.to_uncompressed())?;
+                let (epk_out, rest) = body.split_at_mut(UNCOMPRESSED_POINT_LEN);
+                epk_out.copy_from_slice(&epk);
+                let n = kek.wrap(dek.as_bytes(), rest)?;
+                UNCOMPRESSED_POINT_LEN.saturating_add(n)
+            }
+        };
+        let body = body.get(..len).ok_or(Error::Internal)?;
+        Ok(RecipientRecord { kind, key_id, key_version, body })
+    }
+}
+
+/// `HKDF-SHA-256(salt = epk || rpk, ikm = ECDH x, info)` (FORMAT.md §1.4).
+fn ecdh_kek(
+    secret: &P256SecretKey,
+    peer: &P256PublicKey,
+    epk: &[u8; UNCOMPRESSED_POINT_LEN],
+    rpk: &[u8; UNCOMPRESSED_POINT_LEN],
+) -> Result<Kek> {
+    let shared = secret.diffie_hellman(peer);
+    let mut salt = [0u8; 2 * UNCOMPRESSED_POINT_LEN];
+    let (a, b) = salt.split_at_mut(UNCOMPRESSED_POINT_LEN);
+    a.copy_from_slice(epk);
+    b.copy_from_slice(rpk);
+    let mut okm = [0u8; 32];
+    kdf::hkdf_sha256(Some(&salt), shared.as_bytes(), ECDH_INFO, &mut okm)?;
+    let kek = Kek::from_slice(&okm);
+    okm.zeroize();
+    kek
+}
+
+impl UnlockKey<'_> {
+    /// Whether this key is meant for `rec` (kind, key id and version match).
+    pub fn matches(&self, rec: &RecipientRecord<'_>) -> bool {
+        let (kind, key_id, version) = match self {
+            UnlockKey::Kek { key_id, version, .. } => (RecipientKind::Aes256Kw, *key_id, *version),
+            #[cfg(feature = "rsa")]
+            UnlockKey::Rsa { key_id, version, .. } => (RecipientKind::RsaOaep, *key_id, *version),
+            UnlockKey::P256 { key_id, version, .. } => (RecipientKind::P256EcdhEs, *key_id, *version),
+        };
+        rec.kind == kind && rec.key_id == key_id && rec.key_version == version
+    }
+
+    /// Unwraps the data key from `rec`. Every failure is [`Error::Decrypt`].
+    pub(crate) fn unwrap<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        rec: &RecipientRecord<'_>,
+    ) -> Result<Dek> {
+        if !self.matches(rec) {
+            return Err(Error::Decrypt);
+        }
+        let _ = &rng;
+        match self {
+            UnlockKey::Kek { kek, .. } => unwrap_kw(kek, rec.body),
+            #[cfg(feature = "rsa")]
+            UnlockKey::Rsa { private_key, .. } => {
+                let dek = private_key.oaep_decrypt(rng, rec.body).map_err(|_| Error::Decrypt)?;
+                Dek::from_slice(&dek)
+            }
+            UnlockKey::P256 { secret_key, .. } => {
+                let (epk, wrapped) =
+                    rec.body.split_at_checked(UNCOMPRESSED_POINT_LEN).ok_or(Error::Decrypt)?;
+                let epk: &[u8; UNCOMPRESSED_POINT_LEN] = epk.try_into().map_err(|_| Error::Decrypt)?;
+                let peer = P256PublicKey::from_sec1_bytes(epk).map_err(|_| Error::Decrypt)?;
+                let rpk = secret_key.public_key().to_uncompressed();
+                let kek = ecdh_kek(secret_key, &peer, epk, &rpk).map_err(|_| Error::Decrypt)?;
+                unwrap_kw(&kek, wrapped)
+            }
+        }
+    }
+}
+
+fn unwrap_kw(kek: &Kek, wrapped: &[u8]) -> Result<Dek> {
+    let mut out = [0u8; DEK_LEN];
+    let res = kek
+        .unwrap(wrapped, &mut out)
+        .map_err(|_| Error::Decrypt)
+        .and_then(|n| if n == DEK_LEN { Ok(Dek(out)) } else { Err(Error::Decrypt) });
+    out.zeroize();
+    res
+}
+
+/// Constant-time equality of two commitments.
+pub(crate) fn commitments_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    bool::from(a.ct_eq(b))
+}
