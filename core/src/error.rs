@@ -42,7 +42,8 @@ pub enum Error {
         /// How many bytes the output needs.
         needed: usize,
     },
-    /// A signature or encoded object is malformed (bad DER, bad PEM, wrong size).
+    /// Encoding a key as DER or PEM failed. (Malformed key encodings on
+    /// import are [`Error::InvalidKey`]; malformed signatures are [`Error::Verify`].)
     Encoding,
     /// The random number generator failed.
     Rng,
@@ -82,9 +83,7 @@ impl fmt::Display for Error {
             Error::BufferTooSmall { needed } => {
                 write!(f, "output buffer too small: pass a buffer of at least {needed} bytes")
             }
-            Error::Encoding => {
-                f.write_str("malformed encoding: the DER, PEM or signature bytes could not be parsed")
-            }
+            Error::Encoding => f.write_str("encoding failed: the key could not be written as DER or PEM"),
             Error::Malformed => {
                 f.write_str("malformed input: these bytes are not a well-formed coffer envelope header")
             }

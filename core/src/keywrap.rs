@@ -123,10 +123,11 @@ impl Kek {
     /// of the key data, `wrapped.len() - 8`.
     ///
     /// Any integrity failure, and any input of impossible length, gives
-    /// [`Error::Decrypt`]. On failure `out` is zeroed.
+    /// [`Error::Decrypt`]. On failure all of `out` is zeroed.
     pub fn unwrap(&self, wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = wrapped.len();
         if !(24..=wrapped_len_kw(MAX_KEY_DATA_LEN)).contains(&n) || n % 8 != 0 {
+            out.zeroize();
             return Err(Error::Decrypt);
         }
         let needed = n.saturating_sub(KW_OVERHEAD);
@@ -162,6 +163,7 @@ impl Kek {
     pub fn unwrap_padded(&self, wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = wrapped.len();
         if !(16..=wrapped_len_kwp(MAX_KEY_DATA_LEN)).contains(&n) || n % 8 != 0 {
+            out.zeroize();
             return Err(Error::Decrypt);
         }
         let needed = n.saturating_sub(KW_OVERHEAD);

@@ -111,7 +111,7 @@ pub struct RsaPublicKey(rsa::PublicKey);
 
 impl core::fmt::Debug for RsaPrivateKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "RsaPrivateKey({} bits, <redacted>)", self.0.as_public_key().size().saturating_mul(8))
+        write!(f, "RsaPrivateKey({} bits, <redacted>)", modulus_bits(self.0.as_public_key()))
     }
 }
 
@@ -154,11 +154,16 @@ impl RsaPrivateKey {
 
     /// Reads a PEM `PRIVATE KEY` (PKCS#8) block under the default policy.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self> {
+        Self::from_pkcs8_pem_with_policy(pem, &RsaPolicy::DEFAULT)
+    }
+
+    /// Reads a PEM `PRIVATE KEY` (PKCS#8) block under `policy`.
+    pub fn from_pkcs8_pem_with_policy(pem: &str, policy: &RsaPolicy) -> Result<Self> {
         if pem.len() > MAX_ENCODED_KEY_LEN {
             return Err(Error::InvalidLength);
         }
         let key = rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|_| Error::InvalidKey)?;
-        RsaPolicy::DEFAULT.check(key.as_public_key())?;
+        policy.check(key.as_public_key())?;
         Ok(RsaPrivateKey(key))
     }
 
@@ -284,11 +289,16 @@ impl RsaPublicKey {
 
     /// Reads a PEM `PUBLIC KEY` block under the default policy.
     pub fn from_spki_pem(pem: &str) -> Result<Self> {
+        Self::from_spki_pem_with_policy(pem, &RsaPolicy::DEFAULT)
+    }
+
+    /// Reads a PEM `PUBLIC KEY` block under `policy`.
+    pub fn from_spki_pem_with_policy(pem: &str, policy: &RsaPolicy) -> Result<Self> {
         if pem.len() > MAX_ENCODED_KEY_LEN {
             return Err(Error::InvalidLength);
         }
         let key = rsa::PublicKey::from_public_key_pem(pem).map_err(|_| Error::InvalidKey)?;
-        RsaPolicy::DEFAULT.check(&key)?;
+        policy.check(&key)?;
         Ok(RsaPublicKey(key))
     }
 
