@@ -15,6 +15,11 @@ impl defmt::Format for Error {
             }
             Error::Encoding => defmt::write!(f, "Encoding"),
             Error::Rng => defmt::write!(f, "Rng"),
+            Error::CertificateExpired => defmt::write!(f, "CertificateExpired"),
+            Error::CertificateNotYetValid => defmt::write!(f, "CertificateNotYetValid"),
+            Error::NotACa => defmt::write!(f, "NotACa"),
+            Error::IssuerMismatch => defmt::write!(f, "IssuerMismatch"),
+            Error::KeyMismatch => defmt::write!(f, "KeyMismatch"),
             Error::Malformed => defmt::write!(f, "Malformed"),
             Error::LimitExceeded => defmt::write!(f, "LimitExceeded"),
             Error::InvalidInput => defmt::write!(f, "InvalidInput"),

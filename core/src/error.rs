@@ -47,6 +47,16 @@ pub enum Error {
     Encoding,
     /// The random number generator failed.
     Rng,
+    /// A certificate's validity period has ended.
+    CertificateExpired,
+    /// A certificate's validity period has not started.
+    CertificateNotYetValid,
+    /// A certificate used as an issuer is not a CA (no basicConstraints CA:TRUE).
+    NotACa,
+    /// A certificate does not name the given CA as its issuer.
+    IssuerMismatch,
+    /// A private key does not match the public key in a certificate.
+    KeyMismatch,
     /// Bytes that should hold a coffer structure (an envelope header) are
     /// not well formed. Opening an envelope never returns this: it returns
     /// [`Error::Decrypt`]; parsing for inspection does.
@@ -92,6 +102,19 @@ impl fmt::Display for Error {
             }
             Error::InvalidInput => {
                 f.write_str("invalid argument: check the function's documented requirements")
+            }
+            Error::CertificateExpired => f.write_str("certificate expired: issue a new one"),
+            Error::CertificateNotYetValid => {
+                f.write_str("certificate not yet valid: check the clock or the notBefore date")
+            }
+            Error::NotACa => f.write_str(
+                "not a CA certificate: only a certificate with basicConstraints CA:TRUE can issue",
+            ),
+            Error::IssuerMismatch => {
+                f.write_str("issuer mismatch: the certificate was not issued by this CA")
+            }
+            Error::KeyMismatch => {
+                f.write_str("key mismatch: the private key does not belong to this certificate")
             }
             Error::Rng => {
                 f.write_str("the random number generator failed: retry or check the OS entropy source")

@@ -57,6 +57,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod aead;
+#[cfg(feature = "alloc")]
+pub mod cert;
 pub mod envelope;
 mod error;
 pub mod hash;

@@ -142,7 +142,7 @@ impl P256SecretKey {
         P256PublicKey(self.0.public_key())
     }
 
-    fn signing_key(&self) -> SigningKey {
+    pub(crate) fn signing_key(&self) -> SigningKey {
         SigningKey::from(&self.0)
     }
 

@@ -183,6 +183,12 @@ impl RsaPrivateKey {
         RsaPublicKey(self.0.to_public_key())
     }
 
+    /// The `rsa` crate's key, for building X.509 objects.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn inner(&self) -> &rsa::PrivateKey {
+        &self.0
+    }
+
     /// OAEP-SHA-256 (MGF1-SHA-256, empty label) decryption, blinded with `rng`.
     ///
     /// Every failure is [`Error::Decrypt`].

@@ -1,0 +1,37 @@
+//! Certificate pairs (feature `alloc`; RSA under `rsa`): key pairs,
+//! PKCS#8 (plain and encrypted) and SPKI, a self-signed CA, PKCS#10 CSRs,
+//! leaf certificates and chain verification, built on x509-cert.
+//!
+//! ```
+//! use coffer_core::cert::{self, CaParams, KeyAlgorithm, KeyPair, LeafParams, LeafUsage, San, Validity};
+//! # use coffer_core::rng::OsRng;
+//! let ca_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
+//! let validity = Validity::days_from_now(365)?;
+//! let ca = cert::self_signed_ca(&mut OsRng, &ca_key, &CaParams { subject: "CN=Acme CA", validity, path_len: Some(0) })?;
+//!
+//! let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
+//! let req = cert::csr(&mut OsRng, &agent, "CN=agent-7,O=Acme", &[San::Dns("agent-7.acme.test".into())])?;
+//! let params = LeafParams { validity, usage: LeafUsage::ServerAndClient, sans: &[] };
+//! let leaf = cert::issue_from_csr(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), &req, &params)?;
+//!
+//! let key = cert::verify_chain_now(&leaf, &ca)?;
+//! assert_eq!(key, agent.public_key());
+//! let pair = cert::CertificatePair::new(agent, leaf)?;
+//! # let _ = pair;
+//! # Ok::<(), coffer_core::Error>(())
+//! ```
+
+mod build;
+mod certificate;
+mod keypair;
+mod verify;
+
+pub use build::{
+    CaParams, LeafParams, LeafUsage, MAX_SANS, MAX_SUBJECT_LEN, San, Validity, csr, issue_from_csr,
+    issue_leaf, self_signed_ca,
+};
+pub use certificate::{Certificate, Csr};
+pub use keypair::{KeyAlgorithm, KeyPair, MAX_ENCODED_LEN, MAX_PASSPHRASE_LEN, PublicKey, SignatureScheme};
+#[cfg(feature = "std")]
+pub use verify::verify_chain_now;
+pub use verify::{CertificatePair, verify_chain, verify_csr};

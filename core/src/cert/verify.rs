@@ -1,0 +1,145 @@
+//! Verifying signatures on certificates and CSRs, and chains (leaf → CA).
+
+use x509_cert::der::Encode;
+use x509_cert::der::oid::ObjectIdentifier;
+use x509_cert::spki::AlgorithmIdentifierOwned;
+
+use super::certificate::{Certificate, Csr};
+use super::keypair::{KeyPair, PublicKey};
+use crate::error::{Error, Result};
+
+#[cfg(feature = "rsa")]
+const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+#[cfg(feature = "rsa")]
+const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
+/// Verifies `sig` over `msg` by `key` under the algorithm `alg` names.
+/// Only the schemes coffer writes are accepted: sha256WithRSAEncryption,
+/// RSASSA-PSS with SHA-256/MGF1-SHA-256/32-byte salt, ecdsa-with-SHA256.
+fn verify_signed(key: &PublicKey, alg: &AlgorithmIdentifierOwned, msg: &[u8], sig: &[u8]) -> Result<()> {
+    match (key, alg.oid) {
+        #[cfg(feature = "rsa")]
+        (PublicKey::Rsa(k), oid) if oid == SHA256_WITH_RSA => {
+            let params_ok = match &alg.parameters {
+                None => true,
+                Some(p) => p.is_null(),
+            };
+            if !params_ok {
+                return Err(Error::Verify);
+            }
+            k.verify_pkcs1v15(msg, sig)
+        }
+        #[cfg(feature = "rsa")]
+        (PublicKey::Rsa(k), oid) if oid == RSASSA_PSS => {
+            let expected =
+                rsa::pss::get_default_pss_signature_algo_id::<sha2::Sha256>().map_err(|_| Error::Verify)?;
+            let same = alg.to_der().ok() == expected.to_der().ok();
+            if !same {
+                return Err(Error::Verify);
+            }
+            k.verify_pss(msg, sig)
+        }
+        (PublicKey::P256(k), oid) if oid == ECDSA_WITH_SHA256 => {
+            if alg.parameters.is_some() {
+                return Err(Error::Verify);
+            }
+            k.verify_der(msg, sig)
+        }
+        _ => Err(Error::Verify),
+    }
+}
+
+/// Checks a CSR's self-signature and returns the requester's public key.
+///
+/// # Errors
+/// [`Error::Verify`] if the signature does not verify under the CSR's own key.
+pub fn verify_csr(csr: &Csr) -> Result<PublicKey> {
+    let key = csr.public_key()?;
+    let info = csr.inner.info.to_der().map_err(|_| Error::Malformed)?;
+    let sig = csr.inner.signature.as_bytes().ok_or(Error::Verify)?;
+    verify_signed(&key, &csr.inner.algorithm, &info, sig)?;
+    Ok(key)
+}
+
+fn check_validity(cert: &Certificate, now: u64) -> Result<()> {
+    if now < cert.not_before() {
+        return Err(Error::CertificateNotYetValid);
+    }
+    if now > cert.not_after() {
+        return Err(Error::CertificateExpired);
+    }
+    Ok(())
+}
+
+fn check_signed_by(cert: &Certificate, issuer_key: &PublicKey) -> Result<()> {
+    let tbs = cert.inner.tbs_certificate().to_der().map_err(|_| Error::Malformed)?;
+    let sig = cert.inner.signature().as_bytes().ok_or(Error::Verify)?;
+    if cert.inner.signature_algorithm() != cert.inner.tbs_certificate().signature() {
+        return Err(Error::Verify);
+    }
+    verify_signed(issuer_key, cert.inner.signature_algorithm(), &tbs, sig)
+}
+
+/// Verifies `leaf` against the trusted CA certificate `ca` at time `now`
+/// (seconds since the Unix epoch) and returns the leaf's public key.
+///
+/// Checks, each with its own error: the CA is a CA (basicConstraints
+/// CA:TRUE, [`Error::NotACa`]); the leaf names the CA as issuer
+/// ([`Error::IssuerMismatch`]); the CA's signature on the leaf and on
+/// itself ([`Error::Verify`]); both validity windows
+/// ([`Error::CertificateExpired`], [`Error::CertificateNotYetValid`]).
+pub fn verify_chain(leaf: &Certificate, ca: &Certificate, now: u64) -> Result<PublicKey> {
+    if ca.ca_path_len().is_none() {
+        return Err(Error::NotACa);
+    }
+    if leaf.inner.tbs_certificate().issuer() != ca.inner.tbs_certificate().subject() {
+        return Err(Error::IssuerMismatch);
+    }
+    let ca_key = ca.public_key()?;
+    check_signed_by(ca, &ca_key)?;
+    check_signed_by(leaf, &ca_key)?;
+    check_validity(ca, now)?;
+    check_validity(leaf, now)?;
+    leaf.public_key()
+}
+
+/// [`verify_chain`] at the current system time (feature `std`).
+#[cfg(feature = "std")]
+pub fn verify_chain_now(leaf: &Certificate, ca: &Certificate) -> Result<PublicKey> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| Error::InvalidInput)?
+        .as_secs();
+    verify_chain(leaf, ca, now)
+}
+
+/// A private key with its certificate, checked to belong together.
+#[derive(Debug)]
+pub struct CertificatePair {
+    key: KeyPair,
+    cert: Certificate,
+}
+
+impl CertificatePair {
+    /// Pairs `key` with `cert`.
+    ///
+    /// # Errors
+    /// [`Error::KeyMismatch`] if the certificate certifies a different key.
+    pub fn new(key: KeyPair, cert: Certificate) -> Result<Self> {
+        if cert.public_key()? != key.public_key() {
+            return Err(Error::KeyMismatch);
+        }
+        Ok(CertificatePair { key, cert })
+    }
+
+    /// The private key.
+    pub fn key(&self) -> &KeyPair {
+        &self.key
+    }
+
+    /// The certificate.
+    pub fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+}
