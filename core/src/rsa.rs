@@ -129,12 +129,25 @@ impl RsaPrivateKey {
     ///
     /// Generation of a 4096-bit key takes around a second on a server core
     /// and much longer in debug builds.
+    ///
+    /// Under `std` the two primes are searched for in parallel on two
+    /// threads, each with a ChaCha20 generator seeded from `rng`; without
+    /// `std` the `rsa` crate's own generator runs on the caller's thread.
+    /// Either way the primes are BPSW-tested by `crypto-primes` and have
+    /// their top two bits set, so the modulus has exactly `size` bits.
     pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R, size: RsaKeySize) -> Result<Self> {
-        let key = rsa::PrivateKey::new(rng, size.bits()).map_err(|e| match e {
-            rsa::Error::Rng => Error::Rng,
-            _ => Error::Internal,
-        })?;
-        Ok(RsaPrivateKey(key))
+        #[cfg(feature = "std")]
+        {
+            keygen::generate_parallel(rng, size.bits()).map(RsaPrivateKey)
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            let key = rsa::PrivateKey::new(rng, size.bits()).map_err(|e| match e {
+                rsa::Error::Rng => Error::Rng,
+                _ => Error::Internal,
+            })?;
+            Ok(RsaPrivateKey(key))
+        }
     }
 
     /// Reads a PKCS#8 DER private key under the default policy.
@@ -367,5 +380,73 @@ impl RsaPublicKey {
             return Err(Error::Verify);
         }
         self.0.pkcs1v15_verify::<Sha256>(msg, sig).map_err(|_| Error::Verify)
+    }
+}
+
+#[cfg(feature = "std")]
+mod keygen {
+    //! Parallel RSA key generation (feature `std`).
+
+    use chacha20::ChaCha20Rng;
+    use crypto_primes::hazmat::{SetBits, SmallFactorsSieveFactory};
+    use crypto_primes::{Flavor, is_prime, sieve_and_find};
+    use rand_core::SeedableRng;
+    use rsa::BoxedUint;
+    use zeroize::Zeroize;
+
+    use super::{DEFAULT_EXPONENT, modulus_bits};
+    use crate::error::{Error, Result};
+    use crate::rng::{self, TryCryptoRng};
+
+    /// Attempts before giving up; each fails only with negligible
+    /// probability (p = q, or e not invertible modulo λ(n)).
+    const ATTEMPTS: usize = 16;
+
+    /// A random prime of exactly `bits` bits with the top two bits set.
+    fn find_prime(mut rng: ChaCha20Rng, bits: u32) -> Option<BoxedUint> {
+        let factory = SmallFactorsSieveFactory::<BoxedUint>::new(Flavor::Any, bits, SetBits::TwoMsb).ok()?;
+        sieve_and_find(&mut rng, factory, |_, candidate| is_prime(Flavor::Any, candidate)).ok()?
+    }
+
+    fn prime_pair<R: TryCryptoRng + ?Sized>(rng: &mut R, half: u32) -> Result<(BoxedUint, BoxedUint)> {
+        let mut seeds = [[0u8; 32]; 2];
+        let filled = seeds.iter_mut().try_for_each(|s| rng::fill(rng, s));
+        let [seed_p, seed_q] = seeds;
+        seeds.zeroize();
+        filled?;
+        std::thread::scope(|scope| {
+            let other = std::thread::Builder::new()
+                .name("coffer-rsa-keygen".into())
+                .spawn_scoped(scope, move || find_prime(ChaCha20Rng::from_seed(seed_q), half));
+            let p = find_prime(ChaCha20Rng::from_seed(seed_p), half);
+            let q = match other {
+                Ok(handle) => handle.join().ok().flatten(),
+                // No second thread to be had: search on this one.
+                Err(_) => find_prime(ChaCha20Rng::from_seed(seed_q), half),
+            };
+            match (p, q) {
+                (Some(p), Some(q)) => Ok((p, q)),
+                _ => Err(Error::Internal),
+            }
+        })
+    }
+
+    pub(super) fn generate_parallel<R: TryCryptoRng + ?Sized>(
+        rng: &mut R,
+        bits: usize,
+    ) -> Result<rsa::PrivateKey> {
+        let half = u32::try_from(bits / 2).map_err(|_| Error::InvalidInput)?;
+        for _ in 0..ATTEMPTS {
+            let (p, q) = prime_pair(rng, half)?;
+            if p == q {
+                continue;
+            }
+            if let Ok(key) = rsa::PrivateKey::from_p_q(p, q, BoxedUint::from(DEFAULT_EXPONENT)) {
+                if modulus_bits(key.as_public_key()) == bits && key.validate().is_ok() {
+                    return Ok(key);
+                }
+            }
+        }
+        Err(Error::Internal)
     }
 }
