@@ -1,0 +1,89 @@
+//! The one error type of `coffer-hsm`.
+
+use core::fmt;
+
+/// Everything that can go wrong in the HSM shim.
+///
+/// Policy and state errors are reported before any cryptography runs. A
+/// handle of another tenant is reported as [`Error::NotFound`], exactly as
+/// a handle that never existed, so tenants learn nothing of each other.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// No session is logged in with a role allowed to do this.
+    NotLoggedIn,
+    /// The logged-in role may not perform this operation.
+    RoleNotAllowed,
+    /// Wrong PIN; the role locks after the configured number of failures.
+    PinIncorrect,
+    /// Too many wrong PINs: the role is locked until the security officer unblocks it.
+    PinLocked,
+    /// A new PIN is shorter or longer than allowed.
+    PinPolicy,
+    /// No such key (or it belongs to another tenant).
+    NotFound,
+    /// The key's usage policy does not allow this operation.
+    PolicyDenied,
+    /// The key's lifecycle state does not allow this operation (pre-active,
+    /// deactivated or destroyed).
+    KeyState,
+    /// The key is not extractable.
+    NotExtractable,
+    /// A fixed capacity was reached (slots, objects, audit records).
+    Capacity,
+    /// An argument is invalid (label or tenant id too long, wrong key type for the operation, ...).
+    InvalidInput,
+    /// The token is not initialized, or already is.
+    TokenState,
+    /// The sealed keystore does not open: wrong master key or passphrase, or it was modified.
+    KeystoreAuth,
+    /// The keystore file is truncated or malformed; it was left as it is.
+    KeystoreCorrupt,
+    /// The keystore is older than the counter kept elsewhere says: a rollback.
+    KeystoreRollback,
+    /// Reading or writing the storage failed; the previous keystore is intact.
+    Storage,
+    /// The audit log does not verify: a record was changed, removed or reordered.
+    AuditTampered {
+        /// Index of the first record that fails to verify.
+        index: usize,
+    },
+    /// A cryptographic operation failed.
+    Crypto(coffer_core::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotLoggedIn => f.write_str("not logged in: log in with a role that may do this"),
+            Error::RoleNotAllowed => f.write_str("this role may not perform this operation"),
+            Error::PinIncorrect => f.write_str("incorrect PIN"),
+            Error::PinLocked => f.write_str("PIN locked after too many failures: ask the security officer to unblock it"),
+            Error::PinPolicy => f.write_str("PIN refused: use 6 to 64 bytes"),
+            Error::NotFound => f.write_str("no such key for this tenant"),
+            Error::PolicyDenied => f.write_str("the key's usage policy does not allow this operation"),
+            Error::KeyState => f.write_str("the key's lifecycle state does not allow this operation"),
+            Error::NotExtractable => f.write_str("the key is not extractable"),
+            Error::Capacity => f.write_str("capacity reached: no room for more slots, keys or audit records"),
+            Error::InvalidInput => f.write_str("invalid argument"),
+            Error::TokenState => f.write_str("token state does not allow this: initialize it first, or it already is"),
+            Error::KeystoreAuth => f.write_str("keystore does not open: wrong master key or passphrase, or it was modified"),
+            Error::KeystoreCorrupt => f.write_str("keystore file is truncated or malformed; it was not changed: restore it from a backup"),
+            Error::KeystoreRollback => f.write_str("keystore is older than the last saved version: it may have been rolled back"),
+            Error::Storage => f.write_str("storage I/O failed; the previous keystore is intact"),
+            Error::AuditTampered { index } => write!(f, "audit log tampered: record {index} does not verify"),
+            Error::Crypto(e) => write!(f, "cryptographic operation failed: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<coffer_core::Error> for Error {
+    fn from(e: coffer_core::Error) -> Self {
+        Error::Crypto(e)
+    }
+}
+
+/// Result alias of `coffer-hsm`.
+pub type Result<T> = core::result::Result<T, Error>;

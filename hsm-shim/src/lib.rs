@@ -1,0 +1,33 @@
+//! # coffer-hsm
+//!
+//! Software HSM semantics on top of `coffer-core` (work in progress, see
+//! the README's status table).
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod audit;
+mod error;
+#[cfg(feature = "std")]
+mod file;
+pub mod keystore;
+mod object;
+mod persist;
+mod pin;
+mod storage;
+mod token;
+
+pub use audit::Role;
+pub use error::{Error, Result};
+pub use object::{Handle, KeyAttributes, KeyInfo, KeyState, KeyType, Usage, MAX_NAME_LEN};
+pub use pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS, MAX_PIN_LEN, MIN_PIN_LEN};
+#[cfg(feature = "std")]
+pub use token::SystemClock;
+pub use token::{Clock, Config, Hsm, SessionId, ShredEvidence, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS};
+#[cfg(feature = "std")]
+pub use file::FileStorage;
+pub use storage::{MemoryStorage, Storage};

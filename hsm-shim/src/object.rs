@@ -1,0 +1,236 @@
+//! Key objects: attributes, usage policy, lifecycle and versions.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::BitOr;
+
+use coffer_core::keywrap::Kek;
+use coffer_core::mac::HmacSha256Key;
+use coffer_core::p256::P256SecretKey;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::{Error, Result};
+
+/// Longest label, tenant id or key id, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// A key handle: an opaque number, unique within a token, never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Handle(pub(crate) u64);
+
+impl Handle {
+    /// The handle's number (for logs and FFI).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// What a key may be used for. Combine with `|`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Usage(u8);
+
+impl Usage {
+    /// No use at all.
+    pub const NONE: Usage = Usage(0);
+    /// Encrypt data (envelope seal).
+    pub const ENCRYPT: Usage = Usage(1);
+    /// Decrypt data (envelope open).
+    pub const DECRYPT: Usage = Usage(1 << 1);
+    /// Wrap other keys.
+    pub const WRAP: Usage = Usage(1 << 2);
+    /// Unwrap other keys.
+    pub const UNWRAP: Usage = Usage(1 << 3);
+    /// Sign (signatures and MACs).
+    pub const SIGN: Usage = Usage(1 << 4);
+    /// Verify (signatures and MACs).
+    pub const VERIFY: Usage = Usage(1 << 5);
+    /// Derive other keys.
+    pub const DERIVE: Usage = Usage(1 << 6);
+
+    /// Whether every flag of `other` is set in `self`.
+    pub fn allows(self, other: Usage) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub(crate) fn bits(self) -> u8 {
+        self.0
+    }
+
+    pub(crate) fn from_bits(bits: u8) -> Result<Usage> {
+        if bits >> 7 != 0 { Err(Error::KeystoreCorrupt) } else { Ok(Usage(bits)) }
+    }
+}
+
+impl BitOr for Usage {
+    type Output = Usage;
+    fn bitor(self, rhs: Usage) -> Usage {
+        Usage(self.0 | rhs.0)
+    }
+}
+
+/// A key's lifecycle state (NIST SP 800-57 §7 in small).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyState {
+    /// Created, not yet usable.
+    PreActive,
+    /// Usable as its policy allows.
+    Active,
+    /// Only for processing existing data: decrypt, unwrap, verify.
+    Deactivated,
+    /// Key material erased; nothing is possible.
+    Destroyed,
+}
+
+impl KeyState {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            KeyState::PreActive => 0,
+            KeyState::Active => 1,
+            KeyState::Deactivated => 2,
+            KeyState::Destroyed => 3,
+        }
+    }
+
+    pub(crate) fn from_code(c: u8) -> Result<Self> {
+        Ok(match c {
+            0 => KeyState::PreActive,
+            1 => KeyState::Active,
+            2 => KeyState::Deactivated,
+            3 => KeyState::Destroyed,
+            _ => return Err(Error::KeystoreCorrupt),
+        })
+    }
+}
+
+/// The kind of key an object holds.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    /// AES-256 key-encryption key (envelope recipient, AES-KW/KWP).
+    Aes256,
+    /// HMAC-SHA-256 key (webhook signatures).
+    HmacSha256,
+    /// P-256 key pair (ECDSA).
+    P256,
+}
+
+impl KeyType {
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            KeyType::Aes256 => 1,
+            KeyType::HmacSha256 => 2,
+            KeyType::P256 => 3,
+        }
+    }
+
+    pub(crate) fn from_code(c: u8) -> Result<Self> {
+        Ok(match c {
+            1 => KeyType::Aes256,
+            2 => KeyType::HmacSha256,
+            3 => KeyType::P256,
+            _ => return Err(Error::KeystoreCorrupt),
+        })
+    }
+}
+
+/// Attributes given when a key is created; plain data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyAttributes {
+    /// Human-readable label (1..=64 bytes).
+    pub label: String,
+    /// Tenant the key belongs to (1..=64 bytes); only sessions of this tenant see it.
+    pub tenant: String,
+    /// Key id written into envelopes (1..=64 bytes), unique per tenant.
+    pub key_id: String,
+    /// What the key may be used for.
+    pub usage: Usage,
+    /// Whether the key may leave the token, wrapped under another key.
+    pub extractable: bool,
+    /// Whether the key is created active (otherwise pre-active).
+    pub active: bool,
+}
+
+impl KeyAttributes {
+    pub(crate) fn validate(&self) -> Result<()> {
+        for s in [&self.label, &self.tenant, &self.key_id] {
+            if s.is_empty() || s.len() > MAX_NAME_LEN {
+                return Err(Error::InvalidInput);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Secret material of one key version. Zeroized on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct Secret {
+    pub(crate) bytes: [u8; 32],
+}
+
+impl Secret {
+    pub(crate) fn kek(&self) -> Result<Kek> {
+        Ok(Kek::from_slice(&self.bytes)?)
+    }
+
+    pub(crate) fn hmac(&self) -> Result<HmacSha256Key> {
+        Ok(HmacSha256Key::new(&self.bytes)?)
+    }
+
+    pub(crate) fn p256(&self) -> Result<P256SecretKey> {
+        Ok(P256SecretKey::from_bytes(&self.bytes)?)
+    }
+}
+
+/// One version of a key.
+pub(crate) struct Version {
+    pub(crate) number: u32,
+    pub(crate) secret: Secret,
+}
+
+/// A key object with all its versions.
+pub(crate) struct KeyObject {
+    pub(crate) handle: Handle,
+    pub(crate) key_type: KeyType,
+    pub(crate) attrs: KeyAttributes,
+    pub(crate) state: KeyState,
+    /// Oldest first; the last is the current version. Empty once destroyed.
+    pub(crate) versions: Vec<Version>,
+    /// Version number of the newest version (kept after destruction, for evidence).
+    pub(crate) latest: u32,
+}
+
+/// What callers may learn about a key: everything but the material.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The handle.
+    pub handle: Handle,
+    /// The key type.
+    pub key_type: KeyType,
+    /// The attributes.
+    pub attributes: KeyAttributes,
+    /// Lifecycle state.
+    pub state: KeyState,
+    /// The newest version number.
+    pub version: u32,
+}
+
+impl KeyObject {
+    pub(crate) fn info(&self) -> KeyInfo {
+        KeyInfo {
+            handle: self.handle,
+            key_type: self.key_type,
+            attributes: self.attrs.clone(),
+            state: self.state,
+            version: self.latest,
+        }
+    }
+
+    pub(crate) fn current(&self) -> Result<&Version> {
+        self.versions.last().ok_or(Error::KeyState)
+    }
+
+    pub(crate) fn version(&self, n: u32) -> Result<&Version> {
+        self.versions.iter().find(|v| v.number == n).ok_or(Error::NotFound)
+    }
+}

@@ -1,0 +1,270 @@
+//! The HSM state inside the sealed keystore: a strict binary encoding
+//! (KEYSTORE.md §3), and saving/loading through a [`Storage`].
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use coffer_core::rng::TryCryptoRng;
+use zeroize::Zeroizing;
+
+use crate::audit::{AuditEvent, AuditLog};
+use crate::error::{Error, Result};
+use crate::keystore::{self, KeySource};
+use crate::object::{Handle, KeyAttributes, KeyObject, KeyState, KeyType, Secret, Usage, Version, MAX_NAME_LEN};
+use crate::pin::PinRecord;
+use crate::storage::Storage;
+use crate::token::{Clock, Config, Hsm, Token, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS};
+
+const STATE_MAGIC: &[u8; 4] = b"CFHS";
+const STATE_VERSION: u8 = 1;
+/// Largest encoded audit log accepted inside a state, in bytes.
+const MAX_AUDIT_LEN: usize = 512 * 1024 * 1024;
+
+struct Enc(Zeroizing<Vec<u8>>);
+
+impl Enc {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(b);
+    }
+    fn str(&mut self, s: &str) -> Result<()> {
+        self.u8(u8::try_from(s.len()).map_err(|_| Error::InvalidInput)?);
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
+    fn pin(&mut self, p: &PinRecord) {
+        self.bytes(&p.salt);
+        self.u32(p.iterations);
+        self.bytes(&p.hash);
+        self.u8(p.failures);
+    }
+    fn opt_pin(&mut self, p: Option<&PinRecord>) {
+        match p {
+            None => self.u8(0),
+            Some(p) => {
+                self.u8(1);
+                self.pin(p);
+            }
+        }
+    }
+}
+
+struct Dec<'a>(&'a [u8]);
+
+impl<'a> Dec<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let (a, b) = self.0.split_at_checked(n).ok_or(Error::KeystoreCorrupt)?;
+        self.0 = b;
+        Ok(a)
+    }
+    fn arr<const N: usize>(&mut self) -> Result<[u8; N]> {
+        self.take(N)?.try_into().map_err(|_| Error::KeystoreCorrupt)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(u8::from_be_bytes(self.arr()?))
+    }
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.arr()?))
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.arr()?))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.arr()?))
+    }
+    fn bool(&mut self) -> Result<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Error::KeystoreCorrupt),
+        }
+    }
+    fn str(&mut self) -> Result<String> {
+        let n = usize::from(self.u8()?);
+        if n == 0 || n > MAX_NAME_LEN {
+            return Err(Error::KeystoreCorrupt);
+        }
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| Error::KeystoreCorrupt)
+    }
+    fn pin(&mut self) -> Result<PinRecord> {
+        Ok(PinRecord { salt: self.arr()?, iterations: self.u32()?, hash: self.arr()?, failures: self.u8()? })
+    }
+    fn opt_pin(&mut self) -> Result<Option<PinRecord>> {
+        if self.bool()? { self.pin().map(Some) } else { Ok(None) }
+    }
+}
+
+fn encode_token(e: &mut Enc, t: &Token) -> Result<()> {
+    e.str(&t.label)?;
+    e.pin(&t.so_pin);
+    e.opt_pin(t.user_pin.as_ref());
+    e.opt_pin(t.auditor_pin.as_ref());
+    e.u64(t.next_handle);
+    e.bytes(&t.audit_key.bytes);
+    let audit = t.audit.encode();
+    e.u32(u32::try_from(audit.len()).map_err(|_| Error::Capacity)?);
+    e.bytes(&audit);
+    e.u32(u32::try_from(t.keys.len()).map_err(|_| Error::Capacity)?);
+    for k in t.keys.values() {
+        e.u64(k.handle.0);
+        e.u8(k.key_type.code());
+        e.str(&k.attrs.label)?;
+        e.str(&k.attrs.tenant)?;
+        e.str(&k.attrs.key_id)?;
+        e.u8(k.attrs.usage.bits());
+        e.u8(u8::from(k.attrs.extractable));
+        e.u8(u8::from(k.attrs.active));
+        e.u8(k.state.code());
+        e.u32(k.latest);
+        e.u16(u16::try_from(k.versions.len()).map_err(|_| Error::Capacity)?);
+        for v in &k.versions {
+            e.u32(v.number);
+            e.bytes(&v.secret.bytes);
+        }
+    }
+    Ok(())
+}
+
+fn decode_token(d: &mut Dec<'_>) -> Result<Token> {
+    let label = d.str()?;
+    let so_pin = d.pin()?;
+    let user_pin = d.opt_pin()?;
+    let auditor_pin = d.opt_pin()?;
+    let next_handle = d.u64()?;
+    let audit_key = Secret { bytes: d.arr()? };
+    let audit_len = usize::try_from(d.u32()?).map_err(|_| Error::KeystoreCorrupt)?;
+    if audit_len > MAX_AUDIT_LEN {
+        return Err(Error::KeystoreCorrupt);
+    }
+    let audit = AuditLog::decode(audit_key.hmac()?, d.take(audit_len)?)?;
+    let count = usize::try_from(d.u32()?).map_err(|_| Error::KeystoreCorrupt)?;
+    if count > MAX_KEYS_PER_TOKEN {
+        return Err(Error::KeystoreCorrupt);
+    }
+    let mut keys = BTreeMap::new();
+    let mut index = BTreeMap::new();
+    for _ in 0..count {
+        let handle = Handle(d.u64()?);
+        let key_type = KeyType::from_code(d.u8()?)?;
+        let attrs = KeyAttributes {
+            label: d.str()?,
+            tenant: d.str()?,
+            key_id: d.str()?,
+            usage: Usage::from_bits(d.u8()?)?,
+            extractable: d.bool()?,
+            active: d.bool()?,
+        };
+        let state = KeyState::from_code(d.u8()?)?;
+        let latest = d.u32()?;
+        let nver = usize::from(d.u16()?);
+        if nver > MAX_VERSIONS || handle.0 >= next_handle {
+            return Err(Error::KeystoreCorrupt);
+        }
+        let mut versions = Vec::with_capacity(nver);
+        for _ in 0..nver {
+            versions.push(Version { number: d.u32()?, secret: Secret { bytes: d.arr()? } });
+        }
+        let ix = (attrs.tenant.clone(), attrs.key_id.clone());
+        if index.insert(ix, handle).is_some() {
+            return Err(Error::KeystoreCorrupt);
+        }
+        let obj = KeyObject { handle, key_type, attrs, state, versions, latest };
+        if keys.insert(handle, obj).is_some() {
+            return Err(Error::KeystoreCorrupt);
+        }
+    }
+    Ok(Token { label, so_pin, user_pin, auditor_pin, keys, index, next_handle, audit_key, audit })
+}
+
+impl Hsm {
+    /// The whole state, encoded (KEYSTORE.md §3). Secret: seal it.
+    fn encode_state(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let mut e = Enc(Zeroizing::new(Vec::new()));
+        e.bytes(STATE_MAGIC);
+        e.u8(STATE_VERSION);
+        e.u8(self.config.max_pin_failures);
+        e.u32(self.config.pin_iterations);
+        e.u8(u8::from(self.config.allow_plain_import));
+        e.u8(u8::try_from(self.slots.len()).map_err(|_| Error::Capacity)?);
+        for slot in &self.slots {
+            match slot {
+                None => e.u8(0),
+                Some(t) => {
+                    e.u8(1);
+                    encode_token(&mut e, t)?;
+                }
+            }
+        }
+        Ok(e.0)
+    }
+
+    fn decode_state(bytes: &[u8], counter: u64, clock: Box<dyn Clock>) -> Result<Hsm> {
+        let mut d = Dec(bytes);
+        if d.take(4)? != STATE_MAGIC || d.u8()? != STATE_VERSION {
+            return Err(Error::KeystoreCorrupt);
+        }
+        let config = Config { max_pin_failures: d.u8()?, pin_iterations: d.u32()?, allow_plain_import: d.bool()? };
+        let n = usize::from(d.u8()?);
+        if n == 0 || n > MAX_SLOTS {
+            return Err(Error::KeystoreCorrupt);
+        }
+        let mut slots = Vec::with_capacity(n);
+        for _ in 0..n {
+            slots.push(if d.bool()? { Some(decode_token(&mut d)?) } else { None });
+        }
+        if !d.0.is_empty() {
+            return Err(Error::KeystoreCorrupt);
+        }
+        Ok(Hsm::from_parts(config, counter, slots, clock))
+    }
+
+    /// Seals the whole state (keys, PIN records, audit logs) and writes it
+    /// to `storage` atomically, with the keystore counter one higher than
+    /// the last one saved or loaded. Returns that counter: keep it
+    /// somewhere the keystore's storage cannot roll back, and pass it to
+    /// [`Hsm::load`] as `min_counter`.
+    pub fn save<R: TryCryptoRng + ?Sized, S: Storage + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        storage: &mut S,
+        source: &KeySource<'_>,
+    ) -> Result<u64> {
+        let counter = self.counter.checked_add(1).ok_or(Error::Capacity)?;
+        self.log_all_slots(|| AuditEvent::KeystoreSaved { counter })?;
+        let state = self.encode_state()?;
+        let sealed = keystore::seal(rng, source, counter, &state)?;
+        storage.write(&sealed)?;
+        self.counter = counter;
+        Ok(counter)
+    }
+
+    /// Reads, authenticates and opens the keystore in `storage`. With
+    /// `min_counter`, an older keystore is refused as a rollback.
+    ///
+    /// # Errors
+    /// [`Error::TokenState`] if the storage is empty; the keystore errors of
+    /// [`keystore::open`] otherwise. Nothing is written.
+    pub fn load<S: Storage + ?Sized>(
+        storage: &mut S,
+        source: &KeySource<'_>,
+        min_counter: Option<u64>,
+        clock: Box<dyn Clock>,
+    ) -> Result<Hsm> {
+        let bytes = storage.read()?.ok_or(Error::TokenState)?;
+        let (state, counter) = keystore::open(source, &bytes, min_counter)?;
+        Hsm::decode_state(&state, counter, clock)
+    }
+}

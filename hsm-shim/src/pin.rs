@@ -1,0 +1,73 @@
+//! PINs: salted PBKDF2-HMAC-SHA-256 hashes, constant-time comparison and
+//! lockout after repeated failures.
+
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+use coffer_core::rng::TryCryptoRng;
+
+/// Shortest PIN accepted, in bytes.
+pub const MIN_PIN_LEN: usize = 6;
+/// Longest PIN accepted, in bytes.
+pub const MAX_PIN_LEN: usize = 64;
+/// Default PBKDF2 iterations for PIN hashes: about 50 ms per login on a
+/// server core, which bounds online guessing together with the lockout.
+pub const DEFAULT_PIN_ITERATIONS: u32 = 100_000;
+/// Default number of consecutive failures that lock a role.
+pub const DEFAULT_MAX_FAILURES: u8 = 5;
+
+/// A stored PIN: salt, cost, hash and failure count. Holds no PIN bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct PinRecord {
+    pub(crate) salt: [u8; 16],
+    pub(crate) iterations: u32,
+    pub(crate) hash: [u8; 32],
+    pub(crate) failures: u8,
+}
+
+impl core::fmt::Debug for PinRecord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PinRecord").field("iterations", &self.iterations).field("failures", &self.failures).finish()
+    }
+}
+
+fn derive(pin: &[u8], salt: &[u8; 16], iterations: u32) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(pin, salt, iterations, &mut out);
+    out
+}
+
+impl PinRecord {
+    pub(crate) fn new<R: TryCryptoRng + ?Sized>(rng: &mut R, pin: &[u8], iterations: u32) -> Result<Self> {
+        if pin.len() < MIN_PIN_LEN || pin.len() > MAX_PIN_LEN {
+            return Err(Error::PinPolicy);
+        }
+        let mut salt = [0u8; 16];
+        rng.try_fill_bytes(&mut salt).map_err(|_| Error::Crypto(coffer_core::Error::Rng))?;
+        let hash = derive(pin, &salt, iterations);
+        Ok(PinRecord { salt, iterations, hash, failures: 0 })
+    }
+
+    pub(crate) fn is_locked(&self, max_failures: u8) -> bool {
+        self.failures >= max_failures
+    }
+
+    /// Checks `pin`; counts a failure or resets the count. A locked record
+    /// is refused before hashing, so a locked PIN cannot be probed.
+    pub(crate) fn check(&mut self, pin: &[u8], max_failures: u8) -> Result<()> {
+        if self.is_locked(max_failures) {
+            return Err(Error::PinLocked);
+        }
+        let mut candidate = derive(pin, &self.salt, self.iterations);
+        let ok = bool::from(candidate.ct_eq(&self.hash));
+        candidate.zeroize();
+        if ok {
+            self.failures = 0;
+            Ok(())
+        } else {
+            self.failures = self.failures.saturating_add(1);
+            if self.is_locked(max_failures) { Err(Error::PinLocked) } else { Err(Error::PinIncorrect) }
+        }
+    }
+}

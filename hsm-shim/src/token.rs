@@ -1,0 +1,719 @@
+//! The HSM: slots holding tokens, sessions with roles, and every key
+//! operation by handle, each checked against role, tenant, lifecycle state
+//! and usage policy before any cryptography runs.
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use coffer_core::envelope::{self, EncryptionContext, HeaderRef, Recipient, RecipientKind, UnlockKey};
+use coffer_core::keywrap::Kek;
+use coffer_core::p256::P256SecretKey;
+use coffer_core::rng::TryCryptoRng;
+use zeroize::Zeroizing;
+
+use crate::audit::{AuditLog, AuditRecord, Role};
+use crate::error::{Error, Result};
+use crate::object::{Handle, KeyAttributes, KeyInfo, KeyObject, KeyState, KeyType, Secret, Usage, Version};
+use crate::pin::{PinRecord, DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS};
+
+/// Most slots an [`Hsm`] may have.
+pub const MAX_SLOTS: usize = 64;
+/// Most keys (objects) one token may hold.
+pub const MAX_KEYS_PER_TOKEN: usize = 1_000_000;
+/// Most versions one key may have.
+pub const MAX_VERSIONS: usize = 1024;
+
+/// The time source for audit records, implemented by the caller (a device
+/// RTC, the system clock).
+pub trait Clock {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> u64;
+}
+
+/// The system clock (feature `std`).
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+#[cfg(feature = "std")]
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+}
+
+/// Token policy knobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Consecutive wrong PINs that lock a role (default 5).
+    pub max_pin_failures: u8,
+    /// PBKDF2 iterations for new PIN hashes (default 100,000).
+    pub pin_iterations: u32,
+    /// Whether keys may be imported in plaintext (only for tokens whose
+    /// keystore is not sealed by an HSM-held key; default false).
+    pub allow_plain_import: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_pin_failures: DEFAULT_MAX_FAILURES,
+            pin_iterations: DEFAULT_PIN_ITERATIONS,
+            allow_plain_import: false,
+        }
+    }
+}
+
+/// An open session: which slot, role and (for users) tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SessionId(u64);
+
+struct Session {
+    slot: usize,
+    role: Role,
+    tenant: Option<String>,
+}
+
+pub(crate) struct Token {
+    pub(crate) label: String,
+    pub(crate) so_pin: PinRecord,
+    pub(crate) user_pin: Option<PinRecord>,
+    pub(crate) auditor_pin: Option<PinRecord>,
+    pub(crate) keys: BTreeMap<Handle, KeyObject>,
+    /// (tenant, key id) → handle, for lookups in O(log n).
+    pub(crate) index: BTreeMap<(String, String), Handle>,
+    pub(crate) next_handle: u64,
+    /// The audit log's HMAC key, kept to persist the log.
+    pub(crate) audit_key: Secret,
+    pub(crate) audit: AuditLog,
+}
+
+/// What a tenant crypto-shred destroyed, as evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShredEvidence {
+    /// The tenant.
+    pub tenant: String,
+    /// Every destroyed key: (key id, newest version).
+    pub keys: Vec<(String, u32)>,
+    /// The audit records written by the shred.
+    pub audit: Vec<AuditRecord>,
+}
+
+/// A software HSM: a fixed number of slots, each with at most one token.
+pub struct Hsm {
+    pub(crate) config: Config,
+    /// Counter of the last keystore saved or loaded (KEYSTORE.md).
+    pub(crate) counter: u64,
+    pub(crate) slots: Vec<Option<Token>>,
+    sessions: BTreeMap<SessionId, Session>,
+    next_session: u64,
+    clock: alloc::boxed::Box<dyn Clock>,
+}
+
+impl core::fmt::Debug for Hsm {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Hsm").field("slots", &self.slots.len()).field("sessions", &self.sessions.len()).finish()
+    }
+}
+
+/// Which operations each lifecycle state permits.
+fn state_allows(state: KeyState, op: Usage) -> bool {
+    match state {
+        KeyState::Active => true,
+        KeyState::Deactivated => {
+            op == Usage::DECRYPT || op == Usage::UNWRAP || op == Usage::VERIFY
+        }
+        KeyState::PreActive | KeyState::Destroyed => false,
+    }
+}
+
+fn operation_name(op: Usage) -> crate::audit::Operation {
+    use crate::audit::Operation;
+    if op == Usage::ENCRYPT {
+        Operation::Seal
+    } else if op == Usage::DECRYPT {
+        Operation::Open
+    } else if op == Usage::WRAP {
+        Operation::Wrap
+    } else if op == Usage::UNWRAP {
+        Operation::Unwrap
+    } else if op == Usage::SIGN {
+        Operation::Sign
+    } else if op == Usage::VERIFY {
+        Operation::Verify
+    } else {
+        Operation::Derive
+    }
+}
+
+impl Hsm {
+    /// An HSM with `slots` empty slots (1..=64).
+    pub fn new(slots: usize, config: Config, clock: alloc::boxed::Box<dyn Clock>) -> Result<Self> {
+        if slots == 0 || slots > MAX_SLOTS {
+            return Err(Error::InvalidInput);
+        }
+        let mut v = Vec::with_capacity(slots);
+        v.resize_with(slots, || None);
+        Ok(Hsm { config, counter: 0, slots: v, sessions: BTreeMap::new(), next_session: 1, clock })
+    }
+
+    pub(crate) fn from_parts(
+        config: Config,
+        counter: u64,
+        slots: Vec<Option<Token>>,
+        clock: alloc::boxed::Box<dyn Clock>,
+    ) -> Self {
+        Hsm { config, counter, slots, sessions: BTreeMap::new(), next_session: 1, clock }
+    }
+
+    pub(crate) fn log_all_slots(&mut self, event: impl Fn() -> crate::audit::AuditEvent) -> Result<()> {
+        let now = self.clock.now();
+        for token in self.slots.iter_mut().flatten() {
+            token.audit.append(now, event())?;
+        }
+        Ok(())
+    }
+
+    fn token(&self, slot: usize) -> Result<&Token> {
+        self.slots.get(slot).and_then(Option::as_ref).ok_or(Error::TokenState)
+    }
+
+    fn token_mut(&mut self, slot: usize) -> Result<&mut Token> {
+        self.slots.get_mut(slot).and_then(Option::as_mut).ok_or(Error::TokenState)
+    }
+
+    fn log(&mut self, slot: usize, event: crate::audit::AuditEvent) -> Result<()> {
+        let now = self.clock.now();
+        self.token_mut(slot)?.audit.append(now, event)?;
+        Ok(())
+    }
+
+    /// Initializes the token in `slot` with a security officer PIN and a
+    /// fresh audit key. The slot must be empty.
+    pub fn init_token<R: TryCryptoRng + ?Sized>(&mut self, rng: &mut R, slot: usize, label: &str, so_pin: &[u8]) -> Result<()> {
+        if label.is_empty() || label.len() > crate::object::MAX_NAME_LEN {
+            return Err(Error::InvalidInput);
+        }
+        let entry = self.slots.get_mut(slot).ok_or(Error::InvalidInput)?;
+        if entry.is_some() {
+            return Err(Error::TokenState);
+        }
+        let so_pin = PinRecord::new(rng, so_pin, self.config.pin_iterations)?;
+        let mut audit_key = Secret { bytes: [0; 32] };
+        rng.try_fill_bytes(&mut audit_key.bytes).map_err(|_| Error::Crypto(coffer_core::Error::Rng))?;
+        let audit = AuditLog::new(audit_key.hmac()?);
+        *entry = Some(Token {
+            label: label.to_string(),
+            so_pin,
+            user_pin: None,
+            auditor_pin: None,
+            keys: BTreeMap::new(),
+            index: BTreeMap::new(),
+            next_handle: 1,
+            audit_key,
+            audit,
+        });
+        self.log(slot, crate::audit::AuditEvent::TokenInitialized)
+    }
+
+    /// Logs in `role` on `slot`. A user session is bound to `tenant` and
+    /// sees only that tenant's keys; SO and auditor sessions take no tenant.
+    ///
+    /// # Errors
+    /// [`Error::PinIncorrect`], then [`Error::PinLocked`] after the
+    /// configured number of consecutive failures.
+    pub fn login(&mut self, slot: usize, role: Role, pin: &[u8], tenant: Option<&str>) -> Result<SessionId> {
+        let max = self.config.max_pin_failures;
+        if matches!(role, Role::User) != tenant.is_some() {
+            return Err(Error::InvalidInput);
+        }
+        if let Some(t) = tenant {
+            if t.is_empty() || t.len() > crate::object::MAX_NAME_LEN {
+                return Err(Error::InvalidInput);
+            }
+        }
+        let token = self.token_mut(slot)?;
+        let record = match role {
+            Role::SecurityOfficer => Some(&mut token.so_pin),
+            Role::User => token.user_pin.as_mut(),
+            Role::Auditor => token.auditor_pin.as_mut(),
+        };
+        let result = match record {
+            None => Err(Error::TokenState),
+            Some(r) => r.check(pin, max),
+        };
+        match result {
+            Ok(()) => {
+                self.log(slot, crate::audit::AuditEvent::LoginSucceeded { role })?;
+                let id = SessionId(self.next_session);
+                self.next_session = self.next_session.saturating_add(1);
+                self.sessions.insert(id, Session { slot, role, tenant: tenant.map(ToString::to_string) });
+                Ok(id)
+            }
+            Err(Error::PinLocked) => {
+                self.log(slot, crate::audit::AuditEvent::PinLocked { role })?;
+                Err(Error::PinLocked)
+            }
+            Err(e) => {
+                self.log(slot, crate::audit::AuditEvent::LoginFailed { role })?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends a session.
+    pub fn logout(&mut self, session: SessionId) -> Result<()> {
+        self.sessions.remove(&session).map(|_| ()).ok_or(Error::NotLoggedIn)
+    }
+
+    fn session(&self, id: SessionId, role: Role) -> Result<(usize, Option<String>)> {
+        let s = self.sessions.get(&id).ok_or(Error::NotLoggedIn)?;
+        if s.role != role {
+            return Err(Error::RoleNotAllowed);
+        }
+        Ok((s.slot, s.tenant.clone()))
+    }
+
+    /// Sets (or resets, unblocking it) the PIN of the user or auditor role.
+    /// Security officer only.
+    pub fn set_pin<R: TryCryptoRng + ?Sized>(&mut self, rng: &mut R, so: SessionId, role: Role, pin: &[u8]) -> Result<()> {
+        let (slot, _) = self.session(so, Role::SecurityOfficer)?;
+        let record = PinRecord::new(rng, pin, self.config.pin_iterations)?;
+        let token = self.token_mut(slot)?;
+        let was_set = match role {
+            Role::User => token.user_pin.replace(record).is_some(),
+            Role::Auditor => token.auditor_pin.replace(record).is_some(),
+            Role::SecurityOfficer => return Err(Error::InvalidInput),
+        };
+        let event = if was_set {
+            crate::audit::AuditEvent::PinUnblocked { role }
+        } else {
+            crate::audit::AuditEvent::PinChanged { role }
+        };
+        self.log(slot, event)
+    }
+
+    /// The user session's slot and tenant, and the key `handle` if it is
+    /// the tenant's; another tenant's key is [`Error::NotFound`].
+    fn user_key(&self, session: SessionId, handle: Handle) -> Result<(usize, String, &KeyObject)> {
+        let (slot, tenant) = self.session(session, Role::User)?;
+        let tenant = tenant.ok_or(Error::NotLoggedIn)?;
+        let key = self.token(slot)?.keys.get(&handle).ok_or(Error::NotFound)?;
+        if key.attrs.tenant != tenant {
+            return Err(Error::NotFound);
+        }
+        Ok((slot, tenant, key))
+    }
+
+    /// Checks role, tenant, lifecycle and usage for `op` before any crypto;
+    /// a denial is audited.
+    fn authorize(&mut self, session: SessionId, handle: Handle, op: Usage, key_type: KeyType) -> Result<usize> {
+        let (slot, _, key) = self.user_key(session, handle)?;
+        if key.key_type != key_type {
+            return Err(Error::InvalidInput);
+        }
+        let key_ref = key_ref(key);
+        let denied = if !state_allows(key.state, op) {
+            Some(Error::KeyState)
+        } else if !key.attrs.usage.allows(op) {
+            Some(Error::PolicyDenied)
+        } else {
+            None
+        };
+        if let Some(e) = denied {
+            self.log(slot, crate::audit::AuditEvent::PolicyDenied { key: key_ref, operation: operation_name(op) })?;
+            return Err(e);
+        }
+        self.log(slot, crate::audit::AuditEvent::KeyUsed { key: key_ref, operation: operation_name(op) })?;
+        Ok(slot)
+    }
+
+    fn object(&self, slot: usize, handle: Handle) -> Result<&KeyObject> {
+        self.token(slot)?.keys.get(&handle).ok_or(Error::NotFound)
+    }
+
+    fn insert_key(&mut self, slot: usize, tenant: &str, key_type: KeyType, attrs: KeyAttributes, secret: Secret) -> Result<Handle> {
+        attrs.validate()?;
+        if attrs.tenant != tenant {
+            return Err(Error::InvalidInput);
+        }
+        let token = self.token_mut(slot)?;
+        if token.keys.len() >= MAX_KEYS_PER_TOKEN {
+            return Err(Error::Capacity);
+        }
+        let index_key = (attrs.tenant.clone(), attrs.key_id.clone());
+        if token.index.contains_key(&index_key) {
+            return Err(Error::InvalidInput);
+        }
+        let handle = Handle(token.next_handle);
+        token.next_handle = token.next_handle.checked_add(1).ok_or(Error::Capacity)?;
+        let state = if attrs.active { KeyState::Active } else { KeyState::PreActive };
+        let obj = KeyObject { handle, key_type, attrs, state, versions: alloc::vec![Version { number: 1, secret }], latest: 1 };
+        let key_ref = key_ref(&obj);
+        token.keys.insert(handle, obj);
+        token.index.insert(index_key, handle);
+        self.log(slot, crate::audit::AuditEvent::KeyCreated { key: key_ref })?;
+        Ok(handle)
+    }
+
+    /// Generates a key for the session's tenant (`attrs.tenant` must be it).
+    pub fn generate<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        key_type: KeyType,
+        attrs: KeyAttributes,
+    ) -> Result<Handle> {
+        let (slot, tenant) = self.session(session, Role::User)?;
+        let tenant = tenant.ok_or(Error::NotLoggedIn)?;
+        let secret = new_secret(rng, key_type)?;
+        self.insert_key(slot, &tenant, key_type, attrs, secret)
+    }
+
+    /// Imports plaintext key material. Refused unless the token's config
+    /// allows plaintext import ([`Config::allow_plain_import`]).
+    pub fn import_plain(&mut self, session: SessionId, key_type: KeyType, attrs: KeyAttributes, material: &[u8]) -> Result<Handle> {
+        let (slot, tenant) = self.session(session, Role::User)?;
+        let tenant = tenant.ok_or(Error::NotLoggedIn)?;
+        if !self.config.allow_plain_import {
+            return Err(Error::PolicyDenied);
+        }
+        let bytes: [u8; 32] = material.try_into().map_err(|_| Error::InvalidInput)?;
+        let secret = Secret { bytes };
+        check_secret(key_type, &secret)?;
+        self.insert_key(slot, &tenant, key_type, attrs, secret)
+    }
+
+    /// Looks up the tenant's key by key id.
+    pub fn find(&self, session: SessionId, key_id: &str) -> Result<Handle> {
+        let (slot, tenant) = self.session(session, Role::User)?;
+        let tenant = tenant.ok_or(Error::NotLoggedIn)?;
+        self.token(slot)?.index.get(&(tenant, key_id.to_string())).copied().ok_or(Error::NotFound)
+    }
+
+    /// The key's public description (never its material).
+    pub fn info(&self, session: SessionId, handle: Handle) -> Result<KeyInfo> {
+        self.user_key(session, handle).map(|(_, _, k)| k.info())
+    }
+
+    /// Every key of the session's tenant.
+    pub fn list(&self, session: SessionId) -> Result<Vec<KeyInfo>> {
+        let (slot, tenant) = self.session(session, Role::User)?;
+        let tenant = tenant.ok_or(Error::NotLoggedIn)?;
+        let token = self.token(slot)?;
+        let from = (tenant.clone(), String::new());
+        Ok(token
+            .index
+            .range(from..)
+            .take_while(|((t, _), _)| *t == tenant)
+            .filter_map(|(_, h)| token.keys.get(h).map(KeyObject::info))
+            .collect())
+    }
+
+    /// Moves the key to `state`. Destroyed is final; use [`Self::destroy`] for it.
+    pub fn set_state(&mut self, session: SessionId, handle: Handle, state: KeyState) -> Result<()> {
+        let (slot, _, key) = self.user_key(session, handle)?;
+        let allowed = matches!(
+            (key.state, state),
+            (KeyState::PreActive, KeyState::Active) | (KeyState::Active | KeyState::PreActive, KeyState::Deactivated)
+        );
+        if !allowed {
+            return Err(Error::KeyState);
+        }
+        let key_ref = key_ref(key);
+        if let Some(k) = self.token_mut(slot)?.keys.get_mut(&handle) {
+            k.state = state;
+        }
+        self.log(slot, crate::audit::AuditEvent::KeyStateChanged { key: key_ref, state: state_name(state) })
+    }
+
+    /// Creates a new version of the key; it becomes the one used to seal,
+    /// wrap and sign, while older versions still open, unwrap and verify.
+    pub fn rotate<R: TryCryptoRng + ?Sized>(&mut self, rng: &mut R, session: SessionId, handle: Handle) -> Result<u32> {
+        let (slot, _, key) = self.user_key(session, handle)?;
+        if key.state != KeyState::Active {
+            return Err(Error::KeyState);
+        }
+        if key.versions.len() >= MAX_VERSIONS {
+            return Err(Error::Capacity);
+        }
+        let number = key.latest.checked_add(1).ok_or(Error::Capacity)?;
+        let secret = new_secret(rng, key.key_type)?;
+        let token = self.token_mut(slot)?;
+        let key = token.keys.get_mut(&handle).ok_or(Error::NotFound)?;
+        key.versions.push(Version { number, secret });
+        key.latest = number;
+        let key_ref = key_ref(key);
+        self.log(slot, crate::audit::AuditEvent::KeyRotated { key: key_ref, new_version: number })?;
+        Ok(number)
+    }
+
+    fn destroy_in(&mut self, slot: usize, handle: Handle) -> Result<(String, u32)> {
+        let token = self.token_mut(slot)?;
+        let key = token.keys.get_mut(&handle).ok_or(Error::NotFound)?;
+        key.versions.clear(); // each Secret zeroizes on drop
+        key.state = KeyState::Destroyed;
+        let out = (key.attrs.key_id.clone(), key.latest);
+        let key_ref = key_ref(key);
+        self.log(slot, crate::audit::AuditEvent::KeyDestroyed { key: key_ref })?;
+        Ok(out)
+    }
+
+    /// Destroys every version of the key. The record stays (state
+    /// Destroyed) so its id is never reused and the audit log stays meaningful.
+    pub fn destroy(&mut self, session: SessionId, handle: Handle) -> Result<()> {
+        let (slot, _, key) = self.user_key(session, handle)?;
+        if key.state == KeyState::Destroyed {
+            return Err(Error::KeyState);
+        }
+        self.destroy_in(slot, handle).map(|_| ())
+    }
+
+    /// Crypto-shreds a tenant: destroys every key of `tenant`. Security
+    /// officer only. Returns the destroyed key ids and versions and the
+    /// audit records written, as evidence that none of the tenant's
+    /// envelopes can be opened any more.
+    pub fn shred_tenant(&mut self, so: SessionId, tenant: &str) -> Result<ShredEvidence> {
+        let (slot, _) = self.session(so, Role::SecurityOfficer)?;
+        let token = self.token(slot)?;
+        let first_seq = token.audit.records().len();
+        let handles: Vec<Handle> = token
+            .index
+            .range((tenant.to_string(), String::new())..)
+            .take_while(|((t, _), _)| t == tenant)
+            .map(|(_, h)| *h)
+            .filter(|h| token.keys.get(h).is_some_and(|k| k.state != KeyState::Destroyed))
+            .collect();
+        let mut keys = Vec::with_capacity(handles.len());
+        for h in handles {
+            keys.push(self.destroy_in(slot, h)?);
+        }
+        let count = u32::try_from(keys.len()).unwrap_or(u32::MAX);
+        self.log(slot, crate::audit::AuditEvent::TenantShredded { tenant: tenant.to_string(), keys: count })?;
+        let audit = self.token(slot)?.audit.records().get(first_seq..).map(<[AuditRecord]>::to_vec).unwrap_or_default();
+        Ok(ShredEvidence { tenant: tenant.to_string(), keys, audit })
+    }
+
+    /// Seals `plaintext` as an envelope v1 for the current version of the
+    /// KEK `handle` (usage ENCRYPT), bound to `context`. The envelope's
+    /// recipient key id is the key's id; its version is the key's version.
+    pub fn seal_envelope<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        context: &EncryptionContext<'_>,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>> {
+        let slot = self.authorize(session, handle, Usage::ENCRYPT, KeyType::Aes256)?;
+        let key = self.object(slot, handle)?;
+        let current = key.current()?;
+        let kek = current.secret.kek()?;
+        let to = [Recipient::Kek { key_id: key.attrs.key_id.as_bytes(), version: current.number, kek: &kek }];
+        Ok(envelope::seal(rng, &to, context, plaintext)?)
+    }
+
+    /// Opens an envelope sealed to any version of the KEK `handle` (usage DECRYPT).
+    pub fn open_envelope<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        context: &EncryptionContext<'_>,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let slot = self.authorize(session, handle, Usage::DECRYPT, KeyType::Aes256)?;
+        let key = self.object(slot, handle)?;
+        let keks: Vec<(u32, Kek)> =
+            key.versions.iter().map(|v| v.secret.kek().map(|k| (v.number, k))).collect::<Result<_>>()?;
+        let unlock: Vec<UnlockKey<'_>> = keks
+            .iter()
+            .map(|(n, k)| UnlockKey::Kek { key_id: key.attrs.key_id.as_bytes(), version: *n, kek: k })
+            .collect();
+        Ok(envelope::open(rng, &unlock, context, sealed)?)
+    }
+
+    /// Rewraps an envelope of the KEK `handle` to its current version,
+    /// changing only the header (usage UNWRAP and WRAP). An envelope
+    /// already on the current version is returned unchanged.
+    pub fn rewrap_envelope<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>> {
+        self.authorize(session, handle, Usage::UNWRAP, KeyType::Aes256)?;
+        let slot = self.authorize(session, handle, Usage::WRAP, KeyType::Aes256)?;
+        let key = self.object(slot, handle)?;
+        let current = key.current()?;
+        let id = key.attrs.key_id.as_bytes();
+        let header = HeaderRef::parse(sealed).map_err(|_| Error::Crypto(coffer_core::Error::Decrypt))?;
+        let old_version = header
+            .recipients()
+            .find(|r| r.kind == RecipientKind::Aes256Kw && r.key_id == id)
+            .map(|r| r.key_version)
+            .ok_or(Error::Crypto(coffer_core::Error::Decrypt))?;
+        if old_version == current.number {
+            return Ok(sealed.to_vec());
+        }
+        let old_kek = key.version(old_version)?.secret.kek()?;
+        let new_kek = current.secret.kek()?;
+        let old = UnlockKey::Kek { key_id: id, version: old_version, kek: &old_kek };
+        let new = Recipient::Kek { key_id: id, version: current.number, kek: &new_kek };
+        Ok(envelope::rewrap(rng, sealed, &old, &new)?)
+    }
+
+    /// ECDSA P-256 SHA-256 signature (DER) with the current version (usage SIGN).
+    pub fn sign(&mut self, session: SessionId, handle: Handle, msg: &[u8]) -> Result<Vec<u8>> {
+        let slot = self.authorize(session, handle, Usage::SIGN, KeyType::P256)?;
+        let sk = self.object(slot, handle)?.current()?.secret.p256()?;
+        Ok(sk.sign_der(msg).as_bytes().to_vec())
+    }
+
+    /// Verifies a DER signature against any version of the key (usage VERIFY).
+    pub fn verify(&mut self, session: SessionId, handle: Handle, msg: &[u8], sig: &[u8]) -> Result<()> {
+        let slot = self.authorize(session, handle, Usage::VERIFY, KeyType::P256)?;
+        let key = self.object(slot, handle)?;
+        for v in key.versions.iter().rev() {
+            if v.secret.p256()?.public_key().verify_der(msg, sig).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(Error::Crypto(coffer_core::Error::Verify))
+    }
+
+    /// The public key of the current version, as SPKI DER.
+    pub fn public_key_der(&self, session: SessionId, handle: Handle) -> Result<Vec<u8>> {
+        let (_, _, key) = self.user_key(session, handle)?;
+        if key.key_type != KeyType::P256 {
+            return Err(Error::InvalidInput);
+        }
+        Ok(key.current()?.secret.p256()?.public_key().to_spki_der()?)
+    }
+
+    /// HMAC-SHA-256 over the concatenation of `parts` (usage SIGN).
+    pub fn hmac_sign(&mut self, session: SessionId, handle: Handle, parts: &[&[u8]]) -> Result<[u8; 32]> {
+        let slot = self.authorize(session, handle, Usage::SIGN, KeyType::HmacSha256)?;
+        let mac = self.object(slot, handle)?.current()?.secret.hmac()?;
+        Ok(mac.sign_parts(parts))
+    }
+
+    /// Verifies an HMAC-SHA-256 tag in constant time against any version (usage VERIFY).
+    pub fn hmac_verify(&mut self, session: SessionId, handle: Handle, parts: &[&[u8]], tag: &[u8]) -> Result<()> {
+        let slot = self.authorize(session, handle, Usage::VERIFY, KeyType::HmacSha256)?;
+        let key = self.object(slot, handle)?;
+        let mut ok = false;
+        for v in &key.versions {
+            ok |= v.secret.hmac()?.verify_parts(parts, tag).is_ok();
+        }
+        if ok { Ok(()) } else { Err(Error::Crypto(coffer_core::Error::Verify)) }
+    }
+
+    /// Exports the current version of `target` wrapped under the current
+    /// version of `wrapping` with AES-KWP. The target must be extractable
+    /// (and is otherwise never exported in any form); the wrapping key needs
+    /// usage WRAP.
+    pub fn export_wrapped(&mut self, session: SessionId, wrapping: Handle, target: Handle) -> Result<Vec<u8>> {
+        let (_, _, t) = self.user_key(session, target)?;
+        if !t.attrs.extractable {
+            let slot = self.session(session, Role::User)?.0;
+            let key_ref = key_ref(t);
+            self.log(slot, crate::audit::AuditEvent::PolicyDenied { key: key_ref, operation: crate::audit::Operation::Export })?;
+            return Err(Error::NotExtractable);
+        }
+        if t.state == KeyState::Destroyed {
+            return Err(Error::KeyState);
+        }
+        let slot = self.authorize(session, wrapping, Usage::WRAP, KeyType::Aes256)?;
+        let kek = self.object(slot, wrapping)?.current()?.secret.kek()?;
+        let t = self.object(slot, target)?;
+        let key_ref = key_ref(t);
+        let wrapped = kek.wrap_padded_to_vec(&t.current()?.secret.bytes)?;
+        self.log(slot, crate::audit::AuditEvent::KeyExported { key: key_ref })?;
+        Ok(wrapped)
+    }
+
+    /// Imports a key wrapped (AES-KWP) under any version of `unwrapping`
+    /// (usage UNWRAP) as a new key with `attrs`.
+    pub fn import_wrapped(
+        &mut self,
+        session: SessionId,
+        unwrapping: Handle,
+        key_type: KeyType,
+        attrs: KeyAttributes,
+        wrapped: &[u8],
+    ) -> Result<Handle> {
+        let slot = self.authorize(session, unwrapping, Usage::UNWRAP, KeyType::Aes256)?;
+        let tenant = self.session(session, Role::User)?.1.ok_or(Error::NotLoggedIn)?;
+        let key = self.object(slot, unwrapping)?;
+        let mut material = None;
+        for v in key.versions.iter().rev() {
+            if let Ok(m) = v.secret.kek()?.unwrap_padded_to_vec(wrapped) {
+                material = Some(m);
+                break;
+            }
+        }
+        let material = material.ok_or(Error::Crypto(coffer_core::Error::Decrypt))?;
+        let bytes: [u8; 32] = material.as_slice().try_into().map_err(|_| Error::InvalidInput)?;
+        let secret = Secret { bytes };
+        check_secret(key_type, &secret)?;
+        let handle = self.insert_key(slot, &tenant, key_type, attrs, secret)?;
+        Ok(handle)
+    }
+
+    /// The audit records of `slot`. Auditor only.
+    pub fn audit_records(&self, auditor: SessionId) -> Result<Vec<AuditRecord>> {
+        let (slot, _) = self.session(auditor, Role::Auditor)?;
+        Ok(self.token(slot)?.audit.records().to_vec())
+    }
+
+    /// Verifies the audit chain of the auditor's slot.
+    pub fn audit_verify(&self, auditor: SessionId) -> Result<()> {
+        let (slot, _) = self.session(auditor, Role::Auditor)?;
+        self.token(slot)?.audit.verify()
+    }
+
+    /// The token label of `slot`.
+    pub fn token_label(&self, slot: usize) -> Result<&str> {
+        Ok(&self.token(slot)?.label)
+    }
+}
+
+fn key_ref(key: &KeyObject) -> crate::audit::KeyRef {
+    crate::audit::KeyRef {
+        tenant: key.attrs.tenant.clone(),
+        key_id: key.attrs.key_id.clone(),
+        version: key.latest,
+        handle: key.handle.0,
+    }
+}
+
+fn state_name(state: KeyState) -> crate::audit::KeyStateName {
+    match state {
+        KeyState::PreActive => crate::audit::KeyStateName::PreActive,
+        KeyState::Active => crate::audit::KeyStateName::Active,
+        KeyState::Deactivated => crate::audit::KeyStateName::Deactivated,
+        KeyState::Destroyed => crate::audit::KeyStateName::Destroyed,
+    }
+}
+
+fn new_secret<R: TryCryptoRng + ?Sized>(rng: &mut R, key_type: KeyType) -> Result<Secret> {
+    let bytes = match key_type {
+        KeyType::Aes256 | KeyType::HmacSha256 => {
+            let mut b = [0u8; 32];
+            rng.try_fill_bytes(&mut b).map_err(|_| Error::Crypto(coffer_core::Error::Rng))?;
+            b
+        }
+        KeyType::P256 => *P256SecretKey::generate(rng)?.to_bytes(),
+    };
+    Ok(Secret { bytes })
+}
+
+fn check_secret(key_type: KeyType, secret: &Secret) -> Result<()> {
+    match key_type {
+        KeyType::P256 => secret.p256().map(|_| ()),
+        KeyType::Aes256 | KeyType::HmacSha256 => Ok(()),
+    }
+}

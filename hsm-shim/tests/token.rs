@@ -1,0 +1,302 @@
+//! The HSM's rules, one test per rule: roles and lockout, tenant isolation,
+//! lifecycle and usage policy, extraction, rotation and rewrap, shredding,
+//! and persistence through the sealed keystore.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+use coffer_core::envelope::{EncryptionContext, HeaderRef};
+use coffer_core::rng::OsRng;
+use coffer_hsm::keystore::{KeySource, MasterKey};
+use coffer_hsm::{
+    Clock, Config, Error, Handle, Hsm, KeyAttributes, KeyState, KeyType, MemoryStorage, Role, SessionId, Usage,
+};
+
+struct FixedClock;
+impl Clock for FixedClock {
+    fn now(&self) -> u64 {
+        1_790_000_000
+    }
+}
+
+const SO_PIN: &[u8] = b"so-pin-123456";
+const USER_PIN: &[u8] = b"user-pin-123456";
+const AUDITOR_PIN: &[u8] = b"auditor-pin-1234";
+
+fn config() -> Config {
+    // Low PIN cost keeps the tests fast; the default is 100,000.
+    Config { pin_iterations: 1_000, ..Config::default() }
+}
+
+fn hsm() -> Hsm {
+    let mut hsm = Hsm::new(2, config(), Box::new(FixedClock)).unwrap();
+    hsm.init_token(&mut OsRng, 0, "main", SO_PIN).unwrap();
+    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    hsm.set_pin(&mut OsRng, so, Role::User, USER_PIN).unwrap();
+    hsm.set_pin(&mut OsRng, so, Role::Auditor, AUDITOR_PIN).unwrap();
+    hsm.logout(so).unwrap();
+    hsm
+}
+
+fn attrs(tenant: &str, key_id: &str, usage: Usage) -> KeyAttributes {
+    KeyAttributes {
+        label: format!("{tenant}/{key_id}"),
+        tenant: tenant.into(),
+        key_id: key_id.into(),
+        usage,
+        extractable: false,
+        active: true,
+    }
+}
+
+fn user(hsm: &mut Hsm, tenant: &str) -> SessionId {
+    hsm.login(0, Role::User, USER_PIN, Some(tenant)).unwrap()
+}
+
+fn kek(hsm: &mut Hsm, s: SessionId, tenant: &str) -> Handle {
+    let all = Usage::ENCRYPT | Usage::DECRYPT | Usage::WRAP | Usage::UNWRAP;
+    hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs(tenant, "kek", all)).unwrap()
+}
+
+fn ctx(tenant: &str) -> EncryptionContext<'_> {
+    let mut c = EncryptionContext::new();
+    c.insert(b"tenant", tenant.as_bytes()).unwrap();
+    c
+}
+
+#[test]
+fn wrong_pins_lock_the_user_until_the_security_officer_unblocks() {
+    let mut hsm = hsm();
+    for _ in 0..4 {
+        assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinIncorrect);
+    }
+    assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinLocked);
+    // Locked: even the right PIN is refused.
+    assert_eq!(hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap_err(), Error::PinLocked);
+    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    hsm.set_pin(&mut OsRng, so, Role::User, b"new-user-pin").unwrap();
+    assert!(hsm.login(0, Role::User, b"new-user-pin", Some("acme")).is_ok());
+    assert_eq!(hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap_err(), Error::PinIncorrect);
+}
+
+#[test]
+fn a_successful_login_resets_the_failure_count() {
+    let mut hsm = hsm();
+    for _ in 0..4 {
+        assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinIncorrect);
+    }
+    user(&mut hsm, "acme");
+    for _ in 0..4 {
+        assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinIncorrect);
+    }
+}
+
+#[test]
+fn pins_outside_the_length_policy_are_refused() {
+    let mut hsm = Hsm::new(1, config(), Box::new(FixedClock)).unwrap();
+    assert_eq!(hsm.init_token(&mut OsRng, 0, "t", b"short").unwrap_err(), Error::PinPolicy);
+    assert_eq!(hsm.init_token(&mut OsRng, 0, "t", &[b'x'; 65]).unwrap_err(), Error::PinPolicy);
+}
+
+#[test]
+fn the_auditor_and_the_security_officer_cannot_use_keys() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let h = kek(&mut hsm, s, "acme");
+    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    for session in [auditor, so] {
+        assert_eq!(
+            hsm.seal_envelope(&mut OsRng, session, h, &ctx("acme"), b"x").unwrap_err(),
+            Error::RoleNotAllowed
+        );
+        assert_eq!(hsm.list(session).unwrap_err(), Error::RoleNotAllowed);
+    }
+    // The auditor reads and verifies the log; a user cannot.
+    assert!(!hsm.audit_records(auditor).unwrap().is_empty());
+    hsm.audit_verify(auditor).unwrap();
+    assert_eq!(hsm.audit_verify(s).unwrap_err(), Error::RoleNotAllowed);
+}
+
+#[test]
+fn usage_policy_is_enforced_before_any_crypto() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let enc_only = hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs("acme", "enc", Usage::ENCRYPT)).unwrap();
+    let env = hsm.seal_envelope(&mut OsRng, s, enc_only, &ctx("acme"), b"data").unwrap();
+    assert_eq!(hsm.open_envelope(&mut OsRng, s, enc_only, &ctx("acme"), &env).unwrap_err(), Error::PolicyDenied);
+    let mac = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "mac", Usage::VERIFY)).unwrap();
+    assert_eq!(hsm.hmac_sign(s, mac, &[b"body"]).unwrap_err(), Error::PolicyDenied);
+    // A key of the wrong type for the operation is an argument error.
+    assert_eq!(hsm.sign(s, mac, b"m").unwrap_err(), Error::InvalidInput);
+}
+
+#[test]
+fn lifecycle_states_gate_operations() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let mut a = attrs("acme", "kek", Usage::ENCRYPT | Usage::DECRYPT);
+    a.active = false;
+    let h = hsm.generate(&mut OsRng, s, KeyType::Aes256, a).unwrap();
+    assert_eq!(hsm.seal_envelope(&mut OsRng, s, h, &ctx("acme"), b"x").unwrap_err(), Error::KeyState);
+    hsm.set_state(s, h, KeyState::Active).unwrap();
+    let env = hsm.seal_envelope(&mut OsRng, s, h, &ctx("acme"), b"x").unwrap();
+    hsm.set_state(s, h, KeyState::Deactivated).unwrap();
+    // Deactivated keys still open existing data but protect nothing new.
+    assert_eq!(&hsm.open_envelope(&mut OsRng, s, h, &ctx("acme"), &env).unwrap()[..], b"x");
+    assert_eq!(hsm.seal_envelope(&mut OsRng, s, h, &ctx("acme"), b"y").unwrap_err(), Error::KeyState);
+    assert_eq!(hsm.set_state(s, h, KeyState::Active).unwrap_err(), Error::KeyState);
+}
+
+#[test]
+fn destroyed_keys_cannot_be_used_in_any_way() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let h = kek(&mut hsm, s, "acme");
+    let env = hsm.seal_envelope(&mut OsRng, s, h, &ctx("acme"), b"x").unwrap();
+    hsm.destroy(s, h).unwrap();
+    assert_eq!(hsm.open_envelope(&mut OsRng, s, h, &ctx("acme"), &env).unwrap_err(), Error::KeyState);
+    assert_eq!(hsm.seal_envelope(&mut OsRng, s, h, &ctx("acme"), b"x").unwrap_err(), Error::KeyState);
+    assert_eq!(hsm.rotate(&mut OsRng, s, h).unwrap_err(), Error::KeyState);
+    assert_eq!(hsm.destroy(s, h).unwrap_err(), Error::KeyState);
+    assert_eq!(hsm.info(s, h).unwrap().state, KeyState::Destroyed);
+}
+
+#[test]
+fn non_extractable_keys_cannot_be_exported_in_any_way() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let wrapper = kek(&mut hsm, s, "acme");
+    let secret = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "webhook", Usage::SIGN)).unwrap();
+    assert_eq!(hsm.export_wrapped(s, wrapper, secret).unwrap_err(), Error::NotExtractable);
+    // Nor under itself, nor via another tenant.
+    assert_eq!(hsm.export_wrapped(s, wrapper, wrapper).unwrap_err(), Error::NotExtractable);
+    // Key info never carries material: its Debug output has no 32-byte hex.
+    let info = format!("{:?}", hsm.info(s, secret).unwrap());
+    assert!(!info.contains("bytes"));
+
+    let mut a = attrs("acme", "movable", Usage::SIGN | Usage::VERIFY);
+    a.extractable = true;
+    let movable = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, a).unwrap();
+    let wrapped = hsm.export_wrapped(s, wrapper, movable).unwrap();
+    let back = hsm
+        .import_wrapped(s, wrapper, KeyType::HmacSha256, attrs("acme", "moved", Usage::SIGN | Usage::VERIFY), &wrapped)
+        .unwrap();
+    let tag = hsm.hmac_sign(s, movable, &[b"t=1.", b"body"]).unwrap();
+    hsm.hmac_verify(s, back, &[b"t=1.", b"body"], &tag).unwrap();
+}
+
+#[test]
+fn plaintext_import_is_refused_unless_the_config_allows_it() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let err = hsm.import_plain(s, KeyType::Aes256, attrs("acme", "k", Usage::ENCRYPT), &[7; 32]).unwrap_err();
+    assert_eq!(err, Error::PolicyDenied);
+}
+
+#[test]
+fn rotation_keeps_old_envelopes_open_and_rewrap_moves_them_to_the_new_version() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let h = kek(&mut hsm, s, "acme");
+    let old = hsm.seal_envelope(&mut OsRng, s, h, &ctx("acme"), b"payload").unwrap();
+    assert_eq!(hsm.rotate(&mut OsRng, s, h).unwrap(), 2);
+    assert_eq!(&hsm.open_envelope(&mut OsRng, s, h, &ctx("acme"), &old).unwrap()[..], b"payload");
+    let new = hsm.seal_envelope(&mut OsRng, s, h, &ctx("acme"), b"fresh").unwrap();
+    let version = |env: &[u8]| HeaderRef::parse(env).unwrap().recipients().next().unwrap().key_version;
+    assert_eq!(version(&new), 2);
+    let rewrapped = hsm.rewrap_envelope(&mut OsRng, s, h, &old).unwrap();
+    assert_eq!(version(&rewrapped), 2);
+    let (ho, hr) = (HeaderRef::parse(&old).unwrap().as_bytes().len(), HeaderRef::parse(&rewrapped).unwrap().as_bytes().len());
+    assert_eq!(old[ho..], rewrapped[hr..], "rewrap must not touch the payload");
+    assert_eq!(&hsm.open_envelope(&mut OsRng, s, h, &ctx("acme"), &rewrapped).unwrap()[..], b"payload");
+}
+
+#[test]
+fn tenant_a_handles_never_work_for_tenant_b() {
+    let mut hsm = hsm();
+    let a = user(&mut hsm, "acme");
+    let b = user(&mut hsm, "globex");
+    let ka = kek(&mut hsm, a, "acme");
+    let kb = kek(&mut hsm, b, "globex");
+    let env_a = hsm.seal_envelope(&mut OsRng, a, ka, &ctx("acme"), b"acme data").unwrap();
+    // B's session with A's handle: as if the handle did not exist.
+    assert_eq!(hsm.open_envelope(&mut OsRng, b, ka, &ctx("acme"), &env_a).unwrap_err(), Error::NotFound);
+    assert_eq!(hsm.info(b, ka).unwrap_err(), Error::NotFound);
+    assert_eq!(hsm.destroy(b, ka).unwrap_err(), Error::NotFound);
+    // B's own key on A's envelope, with either context: decryption fails.
+    for c in [ctx("acme"), ctx("globex")] {
+        assert_eq!(
+            hsm.open_envelope(&mut OsRng, b, kb, &c, &env_a).unwrap_err(),
+            Error::Crypto(coffer_core::Error::Decrypt)
+        );
+    }
+    // A cannot create keys for B.
+    let err = hsm.generate(&mut OsRng, a, KeyType::Aes256, attrs("globex", "x", Usage::ENCRYPT)).unwrap_err();
+    assert_eq!(err, Error::InvalidInput);
+    assert_eq!(hsm.list(b).unwrap().len(), 1);
+    assert_eq!(hsm.find(b, "kek").unwrap(), kb);
+}
+
+#[test]
+fn crypto_shred_destroys_every_key_of_the_tenant_and_then_opening_fails() {
+    let mut hsm = hsm();
+    let a = user(&mut hsm, "acme");
+    let b = user(&mut hsm, "globex");
+    let ka = kek(&mut hsm, a, "acme");
+    hsm.rotate(&mut OsRng, a, ka).unwrap();
+    hsm.generate(&mut OsRng, a, KeyType::HmacSha256, attrs("acme", "webhook", Usage::SIGN)).unwrap();
+    let kb = kek(&mut hsm, b, "globex");
+    let env_a = hsm.seal_envelope(&mut OsRng, a, ka, &ctx("acme"), b"acme").unwrap();
+    let env_b = hsm.seal_envelope(&mut OsRng, b, kb, &ctx("globex"), b"globex").unwrap();
+    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    let evidence = hsm.shred_tenant(so, "acme").unwrap();
+    assert_eq!(evidence.keys, vec![("kek".to_string(), 2), ("webhook".to_string(), 1)]);
+    assert_eq!(evidence.audit.len(), 3, "two destructions and the shred itself");
+    assert_eq!(hsm.open_envelope(&mut OsRng, a, ka, &ctx("acme"), &env_a).unwrap_err(), Error::KeyState);
+    // The other tenant is untouched.
+    assert_eq!(&hsm.open_envelope(&mut OsRng, b, kb, &ctx("globex"), &env_b).unwrap()[..], b"globex");
+    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    hsm.audit_verify(auditor).unwrap();
+}
+
+#[test]
+fn signatures_and_webhook_macs_work_by_handle() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let ec = hsm.generate(&mut OsRng, s, KeyType::P256, attrs("acme", "ec", Usage::SIGN | Usage::VERIFY)).unwrap();
+    let sig = hsm.sign(s, ec, b"message").unwrap();
+    hsm.verify(s, ec, b"message", &sig).unwrap();
+    assert_eq!(hsm.verify(s, ec, b"massage", &sig).unwrap_err(), Error::Crypto(coffer_core::Error::Verify));
+    let spki = hsm.public_key_der(s, ec).unwrap();
+    let pk = coffer_core::p256::P256PublicKey::from_spki_der(&spki).unwrap();
+    pk.verify_der(b"message", &sig).unwrap();
+}
+
+#[test]
+fn the_keystore_round_trips_and_refuses_a_wrong_key_and_a_rollback() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let h = kek(&mut hsm, s, "acme");
+    let env = hsm.seal_envelope(&mut OsRng, s, h, &ctx("acme"), b"persisted").unwrap();
+    let master = MasterKey::generate(&mut OsRng).unwrap();
+    let source = KeySource::MasterKey(&master);
+    let mut storage = MemoryStorage::new();
+    let first = hsm.save(&mut OsRng, &mut storage, &source).unwrap();
+    let old_blob = coffer_hsm::Storage::read(&mut storage).unwrap().unwrap();
+    let second = hsm.save(&mut OsRng, &mut storage, &source).unwrap();
+    assert_eq!(second, first + 1);
+
+    let mut loaded = Hsm::load(&mut storage, &source, Some(second), Box::new(FixedClock)).unwrap();
+    let s2 = loaded.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let h2 = loaded.find(s2, "kek").unwrap();
+    assert_eq!(&loaded.open_envelope(&mut OsRng, s2, h2, &ctx("acme"), &env).unwrap()[..], b"persisted");
+    let auditor = loaded.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    loaded.audit_verify(auditor).unwrap();
+
+    let other = MasterKey::generate(&mut OsRng).unwrap();
+    let err = Hsm::load(&mut storage, &KeySource::MasterKey(&other), None, Box::new(FixedClock)).unwrap_err();
+    assert_eq!(err, Error::KeystoreAuth);
+    let mut rolled_back = MemoryStorage::new();
+    coffer_hsm::Storage::write(&mut rolled_back, &old_blob).unwrap();
+    let err = Hsm::load(&mut rolled_back, &source, Some(second), Box::new(FixedClock)).unwrap_err();
+    assert_eq!(err, Error::KeystoreRollback);
+}
