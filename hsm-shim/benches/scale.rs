@@ -16,7 +16,9 @@ fn per_op(total: Duration, n: u32) -> String {
 }
 
 fn main() {
-    println!("| keys in token | find by key id | seal 64 B envelope by handle | keystore save | keystore load | sealed size |");
+    println!(
+        "| keys in token | find by key id | seal 64 B envelope by handle | keystore save | keystore load | sealed size |"
+    );
     println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     for n in [1_000u32, 10_000, 100_000] {
         let config = Config { pin_iterations: 10_000, ..Config::default() };

@@ -129,6 +129,13 @@ const MIN_RECORD_LEN: usize = 8 + 1 + TAG_LEN;
 pub type AuditHead = (u64, [u8; TAG_LEN]);
 
 /// A role of a token, as PKCS#11 has them.
+///
+/// ```
+/// use coffer_hsm::audit::{AuditEvent, Role};
+///
+/// let event = AuditEvent::LoginFailed { role: Role::User };
+/// assert_eq!(format!("{event:?}"), "LoginFailed { role: User }");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Initializes the token, sets and unblocks the other PINs, shreds tenants.
@@ -159,6 +166,14 @@ impl Role {
 }
 
 /// The operation a key was used for (or refused for).
+///
+/// ```
+/// use coffer_hsm::audit::{AuditEvent, KeyRef, Operation};
+///
+/// let key = KeyRef { tenant: "acme".into(), key_id: "exports".into(), version: 1, handle: 3 };
+/// let event = AuditEvent::PolicyDenied { key, operation: Operation::Export };
+/// assert!(matches!(event, AuditEvent::PolicyDenied { operation: Operation::Export, .. }));
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Operation {
@@ -226,6 +241,14 @@ impl Operation {
 }
 
 /// A key's lifecycle state, as logged by [`AuditEvent::KeyStateChanged`].
+///
+/// ```
+/// use coffer_hsm::audit::{AuditEvent, KeyRef, KeyStateName};
+///
+/// let key = KeyRef { tenant: "acme".into(), key_id: "old".into(), version: 4, handle: 9 };
+/// let event = AuditEvent::KeyStateChanged { key, state: KeyStateName::Deactivated };
+/// assert!(format!("{event:?}").ends_with("state: Deactivated }"));
+/// ```
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyStateName {
@@ -486,7 +509,8 @@ impl AuditLog {
         let seq = u64::try_from(self.records.len()).map_err(|_| Error::Capacity)?;
         let mut buf = Vec::new();
         put_event(&mut buf, &event);
-        let mac = self.key.sign_parts(&mac_parts(&self.head().1, &seq.to_be_bytes(), &time.to_be_bytes(), &buf));
+        let mac =
+            self.key.sign_parts(&mac_parts(&self.head().1, &seq.to_be_bytes(), &time.to_be_bytes(), &buf));
         self.records.push(AuditRecord { seq, time, event, mac });
         self.records.last().ok_or(Error::Capacity)
     }
@@ -539,6 +563,25 @@ impl AuditLog {
     ///
     /// This does not detect records removed from the end: check the result
     /// against a stored head with [`verify_with_head`].
+    ///
+    /// ```
+    /// use coffer_core::mac::HmacSha256Key;
+    /// use coffer_hsm::audit::{AuditEvent, AuditLog};
+    /// use coffer_hsm::Error;
+    ///
+    /// let mut log = AuditLog::new(HmacSha256Key::new(&[7u8; 32])?);
+    /// log.append(1_700_000_000, AuditEvent::TokenInitialized)?;
+    /// let mut bytes = log.encode();
+    /// assert_eq!(AuditLog::decode(HmacSha256Key::new(&[7u8; 32])?, &bytes)?.records(), log.records());
+    ///
+    /// bytes.push(0);
+    /// assert_eq!(AuditLog::decode(HmacSha256Key::new(&[7u8; 32])?, &bytes).unwrap_err(), Error::KeystoreCorrupt);
+    /// assert_eq!(
+    ///     AuditLog::decode(HmacSha256Key::new(&[8u8; 32])?, &log.encode()).unwrap_err(),
+    ///     Error::AuditTampered { index: 0 }
+    /// );
+    /// # Ok::<(), coffer_hsm::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::KeystoreCorrupt`] if `bytes` is not exactly one well-formed
@@ -657,7 +700,12 @@ pub fn verify_with_head(key: &HmacSha256Key, records: &[AuditRecord], head: Audi
 }
 
 /// The MAC input of one record, in parts.
-fn mac_parts<'a>(prev: &'a [u8; TAG_LEN], seq: &'a [u8; 8], time: &'a [u8; 8], event: &'a [u8]) -> [&'a [u8]; 5] {
+fn mac_parts<'a>(
+    prev: &'a [u8; TAG_LEN],
+    seq: &'a [u8; 8],
+    time: &'a [u8; 8],
+    event: &'a [u8],
+) -> [&'a [u8]; 5] {
     [DOMAIN, prev, seq, time, event]
 }
 

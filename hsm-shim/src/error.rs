@@ -41,7 +41,8 @@ pub enum Error {
     KeystoreCorrupt,
     /// The keystore is older than the counter kept elsewhere says: a rollback.
     KeystoreRollback,
-    /// Reading or writing the storage failed; the previous keystore is intact.
+    /// Reading or writing the storage failed; the stored keystore is either
+    /// the complete previous one or the complete new one, never a mix.
     Storage,
     /// The audit log does not verify: a record was changed, removed or reordered.
     AuditTampered {
@@ -58,7 +59,9 @@ impl fmt::Display for Error {
             Error::NotLoggedIn => f.write_str("not logged in: log in with a role that may do this"),
             Error::RoleNotAllowed => f.write_str("this role may not perform this operation"),
             Error::PinIncorrect => f.write_str("incorrect PIN"),
-            Error::PinLocked => f.write_str("PIN locked after too many failures: ask the security officer to unblock it"),
+            Error::PinLocked => {
+                f.write_str("PIN locked after too many failures: ask the security officer to unblock it")
+            }
             Error::PinPolicy => f.write_str("PIN refused: use 6 to 64 bytes"),
             Error::NotFound => f.write_str("no such key for this tenant"),
             Error::PolicyDenied => f.write_str("the key's usage policy does not allow this operation"),
@@ -66,11 +69,21 @@ impl fmt::Display for Error {
             Error::NotExtractable => f.write_str("the key is not extractable"),
             Error::Capacity => f.write_str("capacity reached: no room for more slots, keys or audit records"),
             Error::InvalidInput => f.write_str("invalid argument"),
-            Error::TokenState => f.write_str("token state does not allow this: initialize it first, or it already is"),
-            Error::KeystoreAuth => f.write_str("keystore does not open: wrong master key or passphrase, or it was modified"),
-            Error::KeystoreCorrupt => f.write_str("keystore file is truncated or malformed; it was not changed: restore it from a backup"),
-            Error::KeystoreRollback => f.write_str("keystore is older than the last saved version: it may have been rolled back"),
-            Error::Storage => f.write_str("storage I/O failed; the previous keystore is intact"),
+            Error::TokenState => {
+                f.write_str("token state does not allow this: initialize it first, or it already is")
+            }
+            Error::KeystoreAuth => {
+                f.write_str("keystore does not open: wrong master key or passphrase, or it was modified")
+            }
+            Error::KeystoreCorrupt => f.write_str(
+                "keystore file is truncated or malformed; it was not changed: restore it from a backup",
+            ),
+            Error::KeystoreRollback => {
+                f.write_str("keystore is older than the last saved version: it may have been rolled back")
+            }
+            Error::Storage => f.write_str(
+                "storage I/O failed; the stored keystore is the complete old or new one: retry the save",
+            ),
             Error::AuditTampered { index } => write!(f, "audit log tampered: record {index} does not verify"),
             Error::Crypto(e) => write!(f, "cryptographic operation failed: {e}"),
         }

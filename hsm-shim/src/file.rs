@@ -238,10 +238,8 @@ mod tests {
     impl TempDir {
         fn new(name: &str) -> Self {
             let sequence = TEMP_SEQUENCE.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(std::format!(
-                "coffer-hsm-file-{name}-{}-{sequence}",
-                std::process::id()
-            ));
+            let dir = std::env::temp_dir()
+                .join(std::format!("coffer-hsm-file-{name}-{}-{sequence}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
             fs::create_dir_all(&dir).unwrap();
             TempDir(dir)
@@ -249,8 +247,10 @@ mod tests {
 
         /// The names of the files in the directory, sorted.
         fn names(&self) -> Vec<String> {
-            let mut names: Vec<String> =
-                fs::read_dir(&self.0).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+            let mut names: Vec<String> = fs::read_dir(&self.0)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
             names.sort();
             names
         }
@@ -277,7 +277,11 @@ mod tests {
             let expected = if step == WriteStep::SyncDir { &new } else { &old };
             assert_eq!(fs::read(storage.path()).unwrap(), *expected, "content after a failure at {step:?}");
             assert_eq!(storage.read().unwrap().as_ref(), Some(expected), "read after a failure at {step:?}");
-            assert_eq!(dir.names(), ["keystore"], "no temporary file may be left after a failure at {step:?}");
+            assert_eq!(
+                dir.names(),
+                ["keystore"],
+                "no temporary file may be left after a failure at {step:?}"
+            );
 
             // The hook is one-shot: the next write goes through.
             storage.write(&new).unwrap();

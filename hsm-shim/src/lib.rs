@@ -23,11 +23,11 @@ mod token;
 
 pub use audit::Role;
 pub use error::{Error, Result};
-pub use object::{Handle, KeyAttributes, KeyInfo, KeyState, KeyType, Usage, MAX_NAME_LEN};
-pub use pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS, MAX_PIN_LEN, MIN_PIN_LEN};
-#[cfg(feature = "std")]
-pub use token::SystemClock;
-pub use token::{Clock, Config, Hsm, SessionId, ShredEvidence, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS};
 #[cfg(feature = "std")]
 pub use file::FileStorage;
+pub use object::{Handle, KeyAttributes, KeyInfo, KeyState, KeyType, MAX_NAME_LEN, Usage};
+pub use pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS, MAX_PIN_LEN, MIN_PIN_LEN};
 pub use storage::{MemoryStorage, Storage};
+#[cfg(feature = "std")]
+pub use token::SystemClock;
+pub use token::{Clock, Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, SessionId, ShredEvidence};

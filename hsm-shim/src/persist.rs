@@ -12,15 +12,19 @@ use zeroize::Zeroizing;
 use crate::audit::{AuditEvent, AuditLog};
 use crate::error::{Error, Result};
 use crate::keystore::{self, KeySource};
-use crate::object::{Handle, KeyAttributes, KeyObject, KeyState, KeyType, Secret, Usage, Version, MAX_NAME_LEN};
+use crate::object::{
+    Handle, KeyAttributes, KeyObject, KeyState, KeyType, MAX_NAME_LEN, Secret, Usage, Version,
+};
 use crate::pin::PinRecord;
 use crate::storage::Storage;
-use crate::token::{Clock, Config, Hsm, Token, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS};
+use crate::token::{Clock, Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, Token};
 
 const STATE_MAGIC: &[u8; 4] = b"CFHS";
 const STATE_VERSION: u8 = 1;
-/// Largest encoded audit log accepted inside a state, in bytes.
-const MAX_AUDIT_LEN: usize = 512 * 1024 * 1024;
+/// Largest encoded audit log accepted inside a state, in bytes: a full log
+/// (1,000,000 records of at most 187 bytes) fits, and with it the keys stay
+/// under the keystore's 256 MiB state limit for all but extreme key counts.
+const MAX_AUDIT_LEN: usize = 192 * 1024 * 1024;
 
 struct Enc(Zeroizing<Vec<u8>>);
 
@@ -216,7 +220,8 @@ impl Hsm {
         if d.take(4)? != STATE_MAGIC || d.u8()? != STATE_VERSION {
             return Err(Error::KeystoreCorrupt);
         }
-        let config = Config { max_pin_failures: d.u8()?, pin_iterations: d.u32()?, allow_plain_import: d.bool()? };
+        let config =
+            Config { max_pin_failures: d.u8()?, pin_iterations: d.u32()?, allow_plain_import: d.bool()? };
         let n = usize::from(d.u8()?);
         if n == 0 || n > MAX_SLOTS {
             return Err(Error::KeystoreCorrupt);

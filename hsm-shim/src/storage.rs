@@ -7,9 +7,11 @@ use crate::error::{Error, Result};
 
 /// Persistent storage for one sealed keystore blob.
 ///
-/// `write` must be atomic: when it fails, `read` still returns the
-/// previous content. The std [`crate::FileStorage`] does this with a
-/// temporary file, fsync and rename.
+/// `write` must be atomic: whether it succeeds or fails, `read` returns
+/// either the complete previous content or the complete new content, never
+/// a mix. The std [`crate::FileStorage`] does this with a temporary file,
+/// fsync and rename (a failure of the final directory fsync leaves the new
+/// content in place but not yet guaranteed durable).
 pub trait Storage {
     /// The whole stored blob, or `None` if nothing was ever written.
     fn read(&mut self) -> Result<Option<Vec<u8>>>;

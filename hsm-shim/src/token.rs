@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::audit::{AuditLog, AuditRecord, Role};
 use crate::error::{Error, Result};
 use crate::object::{Handle, KeyAttributes, KeyInfo, KeyObject, KeyState, KeyType, Secret, Usage, Version};
-use crate::pin::{PinRecord, DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS};
+use crate::pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS, PinRecord};
 
 /// Most slots an [`Hsm`] may have.
 pub const MAX_SLOTS: usize = 64;
@@ -113,7 +113,10 @@ pub struct Hsm {
 
 impl core::fmt::Debug for Hsm {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Hsm").field("slots", &self.slots.len()).field("sessions", &self.sessions.len()).finish()
+        f.debug_struct("Hsm")
+            .field("slots", &self.slots.len())
+            .field("sessions", &self.sessions.len())
+            .finish()
     }
 }
 
@@ -121,9 +124,7 @@ impl core::fmt::Debug for Hsm {
 fn state_allows(state: KeyState, op: Usage) -> bool {
     match state {
         KeyState::Active => true,
-        KeyState::Deactivated => {
-            op == Usage::DECRYPT || op == Usage::UNWRAP || op == Usage::VERIFY
-        }
+        KeyState::Deactivated => op == Usage::DECRYPT || op == Usage::UNWRAP || op == Usage::VERIFY,
         KeyState::PreActive | KeyState::Destroyed => false,
     }
 }
@@ -183,6 +184,17 @@ impl Hsm {
         self.slots.get_mut(slot).and_then(Option::as_mut).ok_or(Error::TokenState)
     }
 
+    /// Refuses up front when the audit log cannot take `records` more
+    /// records, so no operation happens without its audit record.
+    fn ensure_audit_room(&self, slot: usize, records: usize) -> Result<()> {
+        let audit = &self.token(slot)?.audit;
+        let needed = audit.records().len().saturating_add(records);
+        if audit.is_full() || needed > crate::audit::MAX_RECORDS {
+            return Err(Error::Capacity);
+        }
+        Ok(())
+    }
+
     fn log(&mut self, slot: usize, event: crate::audit::AuditEvent) -> Result<()> {
         let now = self.clock.now();
         self.token_mut(slot)?.audit.append(now, event)?;
@@ -191,7 +203,13 @@ impl Hsm {
 
     /// Initializes the token in `slot` with a security officer PIN and a
     /// fresh audit key. The slot must be empty.
-    pub fn init_token<R: TryCryptoRng + ?Sized>(&mut self, rng: &mut R, slot: usize, label: &str, so_pin: &[u8]) -> Result<()> {
+    pub fn init_token<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        slot: usize,
+        label: &str,
+        so_pin: &[u8],
+    ) -> Result<()> {
         if label.is_empty() || label.len() > crate::object::MAX_NAME_LEN {
             return Err(Error::InvalidInput);
         }
@@ -277,7 +295,13 @@ impl Hsm {
 
     /// Sets (or resets, unblocking it) the PIN of the user or auditor role.
     /// Security officer only.
-    pub fn set_pin<R: TryCryptoRng + ?Sized>(&mut self, rng: &mut R, so: SessionId, role: Role, pin: &[u8]) -> Result<()> {
+    pub fn set_pin<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        so: SessionId,
+        role: Role,
+        pin: &[u8],
+    ) -> Result<()> {
         let (slot, _) = self.session(so, Role::SecurityOfficer)?;
         let record = PinRecord::new(rng, pin, self.config.pin_iterations)?;
         let token = self.token_mut(slot)?;
@@ -308,11 +332,18 @@ impl Hsm {
 
     /// Checks role, tenant, lifecycle and usage for `op` before any crypto;
     /// a denial is audited.
-    fn authorize(&mut self, session: SessionId, handle: Handle, op: Usage, key_type: KeyType) -> Result<usize> {
+    fn authorize(
+        &mut self,
+        session: SessionId,
+        handle: Handle,
+        op: Usage,
+        key_type: KeyType,
+    ) -> Result<usize> {
         let (slot, _, key) = self.user_key(session, handle)?;
         if key.key_type != key_type {
             return Err(Error::InvalidInput);
         }
+        self.ensure_audit_room(slot, 1)?;
         let key_ref = key_ref(key);
         let denied = if !state_allows(key.state, op) {
             Some(Error::KeyState)
@@ -322,7 +353,10 @@ impl Hsm {
             None
         };
         if let Some(e) = denied {
-            self.log(slot, crate::audit::AuditEvent::PolicyDenied { key: key_ref, operation: operation_name(op) })?;
+            self.log(
+                slot,
+                crate::audit::AuditEvent::PolicyDenied { key: key_ref, operation: operation_name(op) },
+            )?;
             return Err(e);
         }
         self.log(slot, crate::audit::AuditEvent::KeyUsed { key: key_ref, operation: operation_name(op) })?;
@@ -333,11 +367,19 @@ impl Hsm {
         self.token(slot)?.keys.get(&handle).ok_or(Error::NotFound)
     }
 
-    fn insert_key(&mut self, slot: usize, tenant: &str, key_type: KeyType, attrs: KeyAttributes, secret: Secret) -> Result<Handle> {
+    fn insert_key(
+        &mut self,
+        slot: usize,
+        tenant: &str,
+        key_type: KeyType,
+        attrs: KeyAttributes,
+        secret: Secret,
+    ) -> Result<Handle> {
         attrs.validate()?;
         if attrs.tenant != tenant {
             return Err(Error::InvalidInput);
         }
+        self.ensure_audit_room(slot, 1)?;
         let token = self.token_mut(slot)?;
         if token.keys.len() >= MAX_KEYS_PER_TOKEN {
             return Err(Error::Capacity);
@@ -349,7 +391,14 @@ impl Hsm {
         let handle = Handle(token.next_handle);
         token.next_handle = token.next_handle.checked_add(1).ok_or(Error::Capacity)?;
         let state = if attrs.active { KeyState::Active } else { KeyState::PreActive };
-        let obj = KeyObject { handle, key_type, attrs, state, versions: alloc::vec![Version { number: 1, secret }], latest: 1 };
+        let obj = KeyObject {
+            handle,
+            key_type,
+            attrs,
+            state,
+            versions: alloc::vec![Version { number: 1, secret }],
+            latest: 1,
+        };
         let key_ref = key_ref(&obj);
         token.keys.insert(handle, obj);
         token.index.insert(index_key, handle);
@@ -373,7 +422,13 @@ impl Hsm {
 
     /// Imports plaintext key material. Refused unless the token's config
     /// allows plaintext import ([`Config::allow_plain_import`]).
-    pub fn import_plain(&mut self, session: SessionId, key_type: KeyType, attrs: KeyAttributes, material: &[u8]) -> Result<Handle> {
+    pub fn import_plain(
+        &mut self,
+        session: SessionId,
+        key_type: KeyType,
+        attrs: KeyAttributes,
+        material: &[u8],
+    ) -> Result<Handle> {
         let (slot, tenant) = self.session(session, Role::User)?;
         let tenant = tenant.ok_or(Error::NotLoggedIn)?;
         if !self.config.allow_plain_import {
@@ -414,9 +469,11 @@ impl Hsm {
     /// Moves the key to `state`. Destroyed is final; use [`Self::destroy`] for it.
     pub fn set_state(&mut self, session: SessionId, handle: Handle, state: KeyState) -> Result<()> {
         let (slot, _, key) = self.user_key(session, handle)?;
+        self.ensure_audit_room(slot, 1)?;
         let allowed = matches!(
             (key.state, state),
-            (KeyState::PreActive, KeyState::Active) | (KeyState::Active | KeyState::PreActive, KeyState::Deactivated)
+            (KeyState::PreActive, KeyState::Active)
+                | (KeyState::Active | KeyState::PreActive, KeyState::Deactivated)
         );
         if !allowed {
             return Err(Error::KeyState);
@@ -430,7 +487,12 @@ impl Hsm {
 
     /// Creates a new version of the key; it becomes the one used to seal,
     /// wrap and sign, while older versions still open, unwrap and verify.
-    pub fn rotate<R: TryCryptoRng + ?Sized>(&mut self, rng: &mut R, session: SessionId, handle: Handle) -> Result<u32> {
+    pub fn rotate<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+    ) -> Result<u32> {
         let (slot, _, key) = self.user_key(session, handle)?;
         if key.state != KeyState::Active {
             return Err(Error::KeyState);
@@ -439,6 +501,7 @@ impl Hsm {
             return Err(Error::Capacity);
         }
         let number = key.latest.checked_add(1).ok_or(Error::Capacity)?;
+        self.ensure_audit_room(slot, 1)?;
         let secret = new_secret(rng, key.key_type)?;
         let token = self.token_mut(slot)?;
         let key = token.keys.get_mut(&handle).ok_or(Error::NotFound)?;
@@ -467,6 +530,7 @@ impl Hsm {
         if key.state == KeyState::Destroyed {
             return Err(Error::KeyState);
         }
+        self.ensure_audit_room(slot, 1)?;
         self.destroy_in(slot, handle).map(|_| ())
     }
 
@@ -476,6 +540,9 @@ impl Hsm {
     /// envelopes can be opened any more.
     pub fn shred_tenant(&mut self, so: SessionId, tenant: &str) -> Result<ShredEvidence> {
         let (slot, _) = self.session(so, Role::SecurityOfficer)?;
+        if tenant.is_empty() || tenant.len() > crate::object::MAX_NAME_LEN {
+            return Err(Error::InvalidInput);
+        }
         let token = self.token(slot)?;
         let first_seq = token.audit.records().len();
         let handles: Vec<Handle> = token
@@ -485,13 +552,20 @@ impl Hsm {
             .map(|(_, h)| *h)
             .filter(|h| token.keys.get(h).is_some_and(|k| k.state != KeyState::Destroyed))
             .collect();
+        self.ensure_audit_room(slot, handles.len().saturating_add(1))?;
         let mut keys = Vec::with_capacity(handles.len());
         for h in handles {
             keys.push(self.destroy_in(slot, h)?);
         }
         let count = u32::try_from(keys.len()).unwrap_or(u32::MAX);
         self.log(slot, crate::audit::AuditEvent::TenantShredded { tenant: tenant.to_string(), keys: count })?;
-        let audit = self.token(slot)?.audit.records().get(first_seq..).map(<[AuditRecord]>::to_vec).unwrap_or_default();
+        let audit = self
+            .token(slot)?
+            .audit
+            .records()
+            .get(first_seq..)
+            .map(<[AuditRecord]>::to_vec)
+            .unwrap_or_default();
         Ok(ShredEvidence { tenant: tenant.to_string(), keys, audit })
     }
 
@@ -601,7 +675,13 @@ impl Hsm {
     }
 
     /// Verifies an HMAC-SHA-256 tag in constant time against any version (usage VERIFY).
-    pub fn hmac_verify(&mut self, session: SessionId, handle: Handle, parts: &[&[u8]], tag: &[u8]) -> Result<()> {
+    pub fn hmac_verify(
+        &mut self,
+        session: SessionId,
+        handle: Handle,
+        parts: &[&[u8]],
+        tag: &[u8],
+    ) -> Result<()> {
         let slot = self.authorize(session, handle, Usage::VERIFY, KeyType::HmacSha256)?;
         let key = self.object(slot, handle)?;
         let mut ok = false;
@@ -615,12 +695,23 @@ impl Hsm {
     /// version of `wrapping` with AES-KWP. The target must be extractable
     /// (and is otherwise never exported in any form); the wrapping key needs
     /// usage WRAP.
-    pub fn export_wrapped(&mut self, session: SessionId, wrapping: Handle, target: Handle) -> Result<Vec<u8>> {
+    pub fn export_wrapped(
+        &mut self,
+        session: SessionId,
+        wrapping: Handle,
+        target: Handle,
+    ) -> Result<Vec<u8>> {
         let (_, _, t) = self.user_key(session, target)?;
         if !t.attrs.extractable {
             let slot = self.session(session, Role::User)?.0;
             let key_ref = key_ref(t);
-            self.log(slot, crate::audit::AuditEvent::PolicyDenied { key: key_ref, operation: crate::audit::Operation::Export })?;
+            self.log(
+                slot,
+                crate::audit::AuditEvent::PolicyDenied {
+                    key: key_ref,
+                    operation: crate::audit::Operation::Export,
+                },
+            )?;
             return Err(Error::NotExtractable);
         }
         if t.state == KeyState::Destroyed {

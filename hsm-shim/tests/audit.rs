@@ -209,7 +209,9 @@ fn field_changes(event: &AuditEvent) -> Vec<AuditEvent> {
             E::KeystoreSaved { counter: counter ^ (1 << 63) },
             E::TokenInitialized,
         ],
-        _ => panic!("an event kind this test does not know: add its field changes (and check it holds no secret)"),
+        _ => panic!(
+            "an event kind this test does not know: add its field changes (and check it holds no secret)"
+        ),
     };
     out.retain(|e| e != event);
     out
@@ -259,6 +261,48 @@ fn append_returns_the_record_it_stored() {
 /// of `src/audit.rs`, with key 00 01 .. 1f and record `i` at `T0 + i`.
 /// Never regenerate them: a change here is a format change.
 mod golden {
+    // The generator (Python 3, standard library only), for review:
+    //
+    // # Independent implementation of the audit log format (src/audit.rs module docs, "Format").
+    // import hmac, hashlib, struct
+    // KEY = bytes(range(32))
+    // DOMAIN = b"coffer audit v1"
+    // ROLE = {"so": 1, "user": 2, "auditor": 3}
+    // OP = {"encrypt":1,"decrypt":2,"wrap":3,"unwrap":4,"sign":5,"verify":6,"derive":7,"mac":8,"seal":9,"open":10,"rewrap":11,"export":12}
+    // STATE = {"preactive":1,"active":2,"deactivated":3,"destroyed":4}
+    // def s(x): b = x.encode(); assert len(b) <= 64; return bytes([len(b)]) + b
+    // def key(t, k, v, h): return s(t) + s(k) + struct.pack(">IQ", v, h)
+    // def ev(kind, *a):
+    //     if kind == "init": return b"\x01"
+    //     tags = {"login_ok":0x10,"login_fail":0x11,"pin_locked":0x12,"pin_unblocked":0x13,"pin_changed":0x14}
+    //     if kind in tags: return bytes([tags[kind], ROLE[a[0]]])
+    //     ktags = {"created":0x20,"imported":0x21,"exported":0x23,"destroyed":0x26}
+    //     if kind in ktags: return bytes([ktags[kind]]) + key(*a[0])
+    //     if kind == "used": return b"\x22" + key(*a[0]) + bytes([OP[a[1]]])
+    //     if kind == "rotated": return b"\x24" + key(*a[0]) + struct.pack(">I", a[1])
+    //     if kind == "state": return b"\x25" + key(*a[0]) + bytes([STATE[a[1]]])
+    //     if kind == "denied": return b"\x27" + key(*a[0]) + bytes([OP[a[1]]])
+    //     if kind == "shred": return b"\x30" + s(a[0]) + struct.pack(">I", a[1])
+    //     if kind == "saved": return b"\x31" + struct.pack(">Q", a[0])
+    //     raise ValueError(kind)
+    // def log(events, t0):
+    //     prev = bytes(32); out = b"CFAL\x01" + struct.pack(">I", len(events))
+    //     for i, e in enumerate(events):
+    //         t = t0 + i
+    //         mac = hmac.new(KEY, DOMAIN + prev + struct.pack(">QQ", i, t) + e, hashlib.sha256).digest()
+    //         out += struct.pack(">Q", t) + e + mac; prev = mac
+    //     return out, len(events), prev
+    // inv1 = ("acme", "invoices", 1, 1); inv2 = ("acme", "invoices", 2, 1); imp = ("acme", "imported", 1, 2)
+    // all_kinds = [ev("init"), ev("login_ok","so"), ev("login_fail","user"), ev("pin_locked","user"),
+    //     ev("pin_unblocked","user"), ev("pin_changed","auditor"), ev("created",inv1), ev("imported",imp),
+    //     ev("used",inv1,"seal"), ev("exported",imp), ev("rotated",inv2,2), ev("state",inv2,"deactivated"),
+    //     ev("destroyed",imp), ev("denied",inv2,"export"), ev("shred","acme",2), ev("saved",42)]
+    // enc, n, head = log(all_kinds, 1_700_000_000)
+    // print("ALL_KINDS count", n, "head", head.hex(), "len", len(enc))
+    // short = [ev("init"), ev("login_ok","so"), ev("used",inv1,"seal")]
+    // enc, n, head = log(short, 1_700_000_000)
+    // print("SHORT", enc.hex())
+
     /// Head MAC of [`super::all_kinds`] (16 records): pins the MAC input and
     /// the canonical encoding of every event kind.
     pub const ALL_KINDS_HEAD: &str = "91d17d796a17fb069ba2b9dd25c671140d0edefc0e4ce1cc09dc5b136065c192";
@@ -279,7 +323,20 @@ fn the_chain_and_encoding_match_an_independent_implementation() {
     assert_eq!(log.head(), (16, unhex(golden::ALL_KINDS_HEAD).try_into().unwrap()));
     assert_eq!(log.encode().len(), golden::ALL_KINDS_LEN);
 
-    let short = log_of(key(), all_kinds().into_iter().filter(|e| matches!(e, AuditEvent::TokenInitialized | AuditEvent::LoginSucceeded { .. } | AuditEvent::KeyUsed { .. })).collect());
+    let short = log_of(
+        key(),
+        all_kinds()
+            .into_iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    AuditEvent::TokenInitialized
+                        | AuditEvent::LoginSucceeded { .. }
+                        | AuditEvent::KeyUsed { .. }
+                )
+            })
+            .collect(),
+    );
     assert_eq!(short.encode(), unhex(golden::SHORT));
     let decoded = AuditLog::decode(key(), &unhex(golden::SHORT)).unwrap();
     assert_eq!(decoded.records(), short.records());
@@ -587,7 +644,11 @@ fn decode_under_another_key_is_tampered_at_the_first_record() {
 fn every_truncation_of_an_encoding_is_corrupt() {
     let bytes = all_kinds_log().encode();
     for len in 0..bytes.len() {
-        assert_eq!(AuditLog::decode(key(), &bytes[..len]).unwrap_err(), Error::KeystoreCorrupt, "first {len} bytes");
+        assert_eq!(
+            AuditLog::decode(key(), &bytes[..len]).unwrap_err(),
+            Error::KeystoreCorrupt,
+            "first {len} bytes"
+        );
     }
 }
 
@@ -597,7 +658,12 @@ fn trailing_bytes_are_corrupt() {
     for extra in [&[0u8][..], &[0x01], &bytes[..]] {
         let mut long = bytes.clone();
         long.extend_from_slice(extra);
-        assert_eq!(AuditLog::decode(key(), &long).unwrap_err(), Error::KeystoreCorrupt, "{} extra bytes", extra.len());
+        assert_eq!(
+            AuditLog::decode(key(), &long).unwrap_err(),
+            Error::KeystoreCorrupt,
+            "{} extra bytes",
+            extra.len()
+        );
     }
 }
 
@@ -619,7 +685,11 @@ fn every_single_byte_change_of_an_encoding_is_rejected() {
     for pos in 0..9 {
         let mut changed = bytes.clone();
         changed[pos] ^= 0x01;
-        assert_eq!(AuditLog::decode(key(), &changed).unwrap_err(), Error::KeystoreCorrupt, "header byte {pos}");
+        assert_eq!(
+            AuditLog::decode(key(), &changed).unwrap_err(),
+            Error::KeystoreCorrupt,
+            "header byte {pos}"
+        );
     }
 }
 
@@ -656,7 +726,10 @@ fn decode_refuses_out_of_limit_and_unknown_values_as_corrupt() {
     key_event.extend_from_slice(&[b'x'; 65]);
     key_event.extend_from_slice(&[0x00, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
     corrupt("65-byte tenant", &encoded(1, &record_bytes(&key_event)));
-    corrupt("255-byte tenant", &encoded(1, &record_bytes(&[&[0x30, 255][..], &[b'x'; 255], &[0; 4]].concat())));
+    corrupt(
+        "255-byte tenant",
+        &encoded(1, &record_bytes(&[&[0x30, 255][..], &[b'x'; 255], &[0; 4]].concat())),
+    );
     corrupt("tenant not UTF-8", &encoded(1, &record_bytes(&[0x30, 2, 0xc3, 0x28, 0, 0, 0, 0])));
     for tag in [0x00u8, 0x02, 0x0f, 0x15, 0x28, 0x32, 0xff] {
         corrupt(&format!("event tag {tag:#04x}"), &encoded(1, &record_bytes(&[tag])));
@@ -666,15 +739,24 @@ fn decode_refuses_out_of_limit_and_unknown_values_as_corrupt() {
     }
     let key = [&[0x04][..], b"acme", &[0x01], b"k", &[0, 0, 0, 1], &[0, 0, 0, 0, 0, 0, 0, 1]].concat();
     for op in [0x00u8, 0x0d, 0xff] {
-        corrupt(&format!("operation {op:#04x}"), &encoded(1, &record_bytes(&[&[0x22][..], &key, &[op]].concat())));
+        corrupt(
+            &format!("operation {op:#04x}"),
+            &encoded(1, &record_bytes(&[&[0x22][..], &key, &[op]].concat())),
+        );
     }
     for state in [0x00u8, 0x05, 0xff] {
-        corrupt(&format!("state {state:#04x}"), &encoded(1, &record_bytes(&[&[0x25][..], &key, &[state]].concat())));
+        corrupt(
+            &format!("state {state:#04x}"),
+            &encoded(1, &record_bytes(&[&[0x25][..], &key, &[state]].concat())),
+        );
     }
     // The same records with valid codes parse, and fail only on their (zero) MAC.
-    for event in [&[0x10, 0x02][..], &[&[0x22][..], &key, &[0x0c]].concat(), &[&[0x25][..], &key, &[0x04]].concat()] {
+    for event in
+        [&[0x10, 0x02][..], &[&[0x22][..], &key, &[0x0c]].concat(), &[&[0x25][..], &key, &[0x04]].concat()]
+    {
         assert_eq!(
-            AuditLog::decode(HmacSha256Key::new(&[1; 32]).unwrap(), &encoded(1, &record_bytes(event))).unwrap_err(),
+            AuditLog::decode(HmacSha256Key::new(&[1; 32]).unwrap(), &encoded(1, &record_bytes(event)))
+                .unwrap_err(),
             Error::AuditTampered { index: 0 }
         );
     }
@@ -725,12 +807,8 @@ fn arb_name() -> impl Strategy<Value = String> {
 }
 
 fn arb_key_ref() -> impl Strategy<Value = KeyRef> {
-    (arb_name(), arb_name(), any::<u32>(), any::<u64>()).prop_map(|(tenant, key_id, version, handle)| KeyRef {
-        tenant,
-        key_id,
-        version,
-        handle,
-    })
+    (arb_name(), arb_name(), any::<u32>(), any::<u64>())
+        .prop_map(|(tenant, key_id, version, handle)| KeyRef { tenant, key_id, version, handle })
 }
 
 fn arb_event() -> impl Strategy<Value = AuditEvent> {
@@ -748,7 +826,8 @@ fn arb_event() -> impl Strategy<Value = AuditEvent> {
         arb_key_ref().prop_map(|key| AuditEvent::KeyImported { key }),
         (arb_key_ref(), op.clone()).prop_map(|(key, operation)| AuditEvent::KeyUsed { key, operation }),
         arb_key_ref().prop_map(|key| AuditEvent::KeyExported { key }),
-        (arb_key_ref(), any::<u32>()).prop_map(|(key, new_version)| AuditEvent::KeyRotated { key, new_version }),
+        (arb_key_ref(), any::<u32>())
+            .prop_map(|(key, new_version)| AuditEvent::KeyRotated { key, new_version }),
         (arb_key_ref(), state).prop_map(|(key, state)| AuditEvent::KeyStateChanged { key, state }),
         arb_key_ref().prop_map(|key| AuditEvent::KeyDestroyed { key }),
         (arb_key_ref(), op).prop_map(|(key, operation)| AuditEvent::PolicyDenied { key, operation }),

@@ -31,6 +31,14 @@ const PASSPHRASE: &[u8] = b"correct horse battery staple";
 /// Golden files, written by Python `cryptography` (OpenSSL AES-GCM-SIV,
 /// HKDF) and `hashlib.pbkdf2_hmac` straight from KEYSTORE.md §2 and §4, not
 /// by this crate. Never regenerate them: a change here is a format change.
+///
+/// ```text
+/// key  = lambda m: HKDF(SHA256(), 32, salt=None, info=b"coffer keystore v1").derive(m)
+/// seal = lambda hdr, m, nonce, st: hdr + AESGCMSIV(key(m)).encrypt(nonce, st, hdr)
+/// raw: hdr = b"CFKS\x01\x00" + counter.to_bytes(8, "big") + nonce
+/// pbkdf2: m = hashlib.pbkdf2_hmac("sha256", pw, salt, 100000, 32)
+///         hdr = b"CFKS\x01\x01" + (100000).to_bytes(4, "big") + salt + (42).to_bytes(8, "big") + nonce
+/// ```
 const GOLDEN_STATE: &[u8] = b"coffer keystore golden state v1";
 /// kdf 0, master key 00 01 .. 1f, counter 0x0102030405060708, nonce a0 .. ab.
 const GOLDEN_RAW: &str = "43464b5301000102030405060708a0a1a2a3a4a5a6a7a8a9aaabb1e4b75a1d2bdbe2cd9ed0227c74\
@@ -55,8 +63,14 @@ fn seal_raw(master: &MasterKey, counter: u64, state: &[u8]) -> Vec<u8> {
 }
 
 fn seal_passphrase(passphrase: &[u8], counter: u64, state: &[u8]) -> Vec<u8> {
-    keystore::seal_with_iterations(&mut OsRng, &KeySource::Passphrase(passphrase), counter, state, TEST_ITERATIONS)
-        .unwrap()
+    keystore::seal_with_iterations(
+        &mut OsRng,
+        &KeySource::Passphrase(passphrase),
+        counter,
+        state,
+        TEST_ITERATIONS,
+    )
+    .unwrap()
 }
 
 fn flipped(file: &[u8], index: usize, mask: u8) -> Vec<u8> {
@@ -154,7 +168,8 @@ fn golden_files_from_an_independent_implementation_open() {
     let (state, counter) = keystore::open(&KeySource::MasterKey(&master), &hex(GOLDEN_RAW), None).unwrap();
     assert_eq!((&state[..], counter), (GOLDEN_STATE, 0x0102_0304_0506_0708));
 
-    let (state, counter) = keystore::open(&KeySource::Passphrase(PASSPHRASE), &hex(GOLDEN_PBKDF2), None).unwrap();
+    let (state, counter) =
+        keystore::open(&KeySource::Passphrase(PASSPHRASE), &hex(GOLDEN_PBKDF2), None).unwrap();
     assert_eq!((&state[..], counter), (GOLDEN_STATE, 42));
 }
 
@@ -196,7 +211,8 @@ fn a_sealed_file_has_the_byte_layout_of_the_spec() {
 #[test]
 fn a_wrong_passphrase_is_an_authentication_failure() {
     let sealed = seal_passphrase(PASSPHRASE, 1, b"state");
-    let err = keystore::open(&KeySource::Passphrase(b"correct horse battery stapler"), &sealed, None).unwrap_err();
+    let err =
+        keystore::open(&KeySource::Passphrase(b"correct horse battery stapler"), &sealed, None).unwrap_err();
     assert_eq!(err, Error::KeystoreAuth);
 }
 
@@ -204,21 +220,30 @@ fn a_wrong_passphrase_is_an_authentication_failure() {
 fn a_wrong_master_key_is_an_authentication_failure() {
     let sealed = seal_raw(&MasterKey::generate(&mut OsRng).unwrap(), 1, b"state");
     let other = MasterKey::generate(&mut OsRng).unwrap();
-    assert_eq!(keystore::open(&KeySource::MasterKey(&other), &sealed, None).unwrap_err(), Error::KeystoreAuth);
+    assert_eq!(
+        keystore::open(&KeySource::MasterKey(&other), &sealed, None).unwrap_err(),
+        Error::KeystoreAuth
+    );
 }
 
 #[test]
 fn a_key_source_of_the_other_kind_is_an_authentication_failure() {
     let master = MasterKey::generate(&mut OsRng).unwrap();
     let raw = seal_raw(&master, 1, b"state");
-    assert_eq!(keystore::open(&KeySource::Passphrase(PASSPHRASE), &raw, None).unwrap_err(), Error::KeystoreAuth);
+    assert_eq!(
+        keystore::open(&KeySource::Passphrase(PASSPHRASE), &raw, None).unwrap_err(),
+        Error::KeystoreAuth
+    );
 
     // Even the master key PBKDF2 derived for this very file does not open
     // it as a raw master key: the kdf byte is authenticated.
     let protected = seal_passphrase(PASSPHRASE, 1, b"state");
     let salt: [u8; 16] = protected[10..26].try_into().unwrap();
     let derived = MasterKey::derive_from_passphrase(PASSPHRASE, &salt, TEST_ITERATIONS).unwrap();
-    assert_eq!(keystore::open(&KeySource::MasterKey(&derived), &protected, None).unwrap_err(), Error::KeystoreAuth);
+    assert_eq!(
+        keystore::open(&KeySource::MasterKey(&derived), &protected, None).unwrap_err(),
+        Error::KeystoreAuth
+    );
 }
 
 // ---------------------------------------------------------------- tampering
@@ -312,7 +337,10 @@ fn an_appended_byte_is_an_authentication_failure() {
     let master = MasterKey::generate(&mut OsRng).unwrap();
     let mut sealed = seal_raw(&master, 3, b"state");
     sealed.push(0);
-    assert_eq!(keystore::open(&KeySource::MasterKey(&master), &sealed, None).unwrap_err(), Error::KeystoreAuth);
+    assert_eq!(
+        keystore::open(&KeySource::MasterKey(&master), &sealed, None).unwrap_err(),
+        Error::KeystoreAuth
+    );
 }
 
 #[test]
@@ -344,7 +372,10 @@ fn a_file_longer_than_the_largest_state_is_corrupt() {
     let mut file = vec![0u8; MAX_SEALED_LEN - PBKDF2_HEADER_LEN + RAW_HEADER_LEN + 1];
     file[..RAW_HEADER_LEN].copy_from_slice(&hex(GOLDEN_RAW)[..RAW_HEADER_LEN]);
     let master = golden_master_key();
-    assert_eq!(keystore::open(&KeySource::MasterKey(&master), &file, None).unwrap_err(), Error::KeystoreCorrupt);
+    assert_eq!(
+        keystore::open(&KeySource::MasterKey(&master), &file, None).unwrap_err(),
+        Error::KeystoreCorrupt
+    );
 }
 
 // ---------------------------------------------------------------- rollback
@@ -371,7 +402,10 @@ fn rollback_is_reported_only_after_authentication() {
     // Raising the counter field to pass the check breaks authentication.
     let mut forged = sealed.clone();
     forged[6..14].copy_from_slice(&6u64.to_be_bytes());
-    assert_eq!(keystore::open(&KeySource::MasterKey(&master), &forged, Some(6)).unwrap_err(), Error::KeystoreAuth);
+    assert_eq!(
+        keystore::open(&KeySource::MasterKey(&master), &forged, Some(6)).unwrap_err(),
+        Error::KeystoreAuth
+    );
 }
 
 // ---------------------------------------------------------------- arguments
@@ -399,8 +433,12 @@ fn out_of_range_arguments_are_refused_before_sealing() {
 #[test]
 fn debug_output_never_shows_key_or_passphrase_bytes() {
     let master = MasterKey::from_bytes([0xab; 32]);
-    let shown = format!("{master:?} {:?} {:?}", KeySource::MasterKey(&master), KeySource::Passphrase(b"hunter22"));
-    assert!(!shown.contains("171") && !shown.to_lowercase().contains("ab, ") && !shown.contains("hunter"), "{shown}");
+    let shown =
+        format!("{master:?} {:?} {:?}", KeySource::MasterKey(&master), KeySource::Passphrase(b"hunter22"));
+    assert!(
+        !shown.contains("171") && !shown.to_lowercase().contains("ab, ") && !shown.contains("hunter"),
+        "{shown}"
+    );
     assert!(shown.contains("redacted"), "{shown}");
 }
 

@@ -7,7 +7,8 @@ use coffer_core::envelope::{EncryptionContext, HeaderRef};
 use coffer_core::rng::OsRng;
 use coffer_hsm::keystore::{KeySource, MasterKey};
 use coffer_hsm::{
-    Clock, Config, Error, Handle, Hsm, KeyAttributes, KeyState, KeyType, MemoryStorage, Role, SessionId, Usage,
+    Clock, Config, Error, Handle, Hsm, KeyAttributes, KeyState, KeyType, MemoryStorage, Role, SessionId,
+    Usage,
 };
 
 struct FixedClock;
@@ -120,9 +121,13 @@ fn the_auditor_and_the_security_officer_cannot_use_keys() {
 fn usage_policy_is_enforced_before_any_crypto() {
     let mut hsm = hsm();
     let s = user(&mut hsm, "acme");
-    let enc_only = hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs("acme", "enc", Usage::ENCRYPT)).unwrap();
+    let enc_only =
+        hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs("acme", "enc", Usage::ENCRYPT)).unwrap();
     let env = hsm.seal_envelope(&mut OsRng, s, enc_only, &ctx("acme"), b"data").unwrap();
-    assert_eq!(hsm.open_envelope(&mut OsRng, s, enc_only, &ctx("acme"), &env).unwrap_err(), Error::PolicyDenied);
+    assert_eq!(
+        hsm.open_envelope(&mut OsRng, s, enc_only, &ctx("acme"), &env).unwrap_err(),
+        Error::PolicyDenied
+    );
     let mac = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "mac", Usage::VERIFY)).unwrap();
     assert_eq!(hsm.hmac_sign(s, mac, &[b"body"]).unwrap_err(), Error::PolicyDenied);
     // A key of the wrong type for the operation is an argument error.
@@ -165,7 +170,8 @@ fn non_extractable_keys_cannot_be_exported_in_any_way() {
     let mut hsm = hsm();
     let s = user(&mut hsm, "acme");
     let wrapper = kek(&mut hsm, s, "acme");
-    let secret = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "webhook", Usage::SIGN)).unwrap();
+    let secret =
+        hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "webhook", Usage::SIGN)).unwrap();
     assert_eq!(hsm.export_wrapped(s, wrapper, secret).unwrap_err(), Error::NotExtractable);
     // Nor under itself, nor via another tenant.
     assert_eq!(hsm.export_wrapped(s, wrapper, wrapper).unwrap_err(), Error::NotExtractable);
@@ -178,7 +184,13 @@ fn non_extractable_keys_cannot_be_exported_in_any_way() {
     let movable = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, a).unwrap();
     let wrapped = hsm.export_wrapped(s, wrapper, movable).unwrap();
     let back = hsm
-        .import_wrapped(s, wrapper, KeyType::HmacSha256, attrs("acme", "moved", Usage::SIGN | Usage::VERIFY), &wrapped)
+        .import_wrapped(
+            s,
+            wrapper,
+            KeyType::HmacSha256,
+            attrs("acme", "moved", Usage::SIGN | Usage::VERIFY),
+            &wrapped,
+        )
         .unwrap();
     let tag = hsm.hmac_sign(s, movable, &[b"t=1.", b"body"]).unwrap();
     hsm.hmac_verify(s, back, &[b"t=1.", b"body"], &tag).unwrap();
@@ -205,7 +217,10 @@ fn rotation_keeps_old_envelopes_open_and_rewrap_moves_them_to_the_new_version() 
     assert_eq!(version(&new), 2);
     let rewrapped = hsm.rewrap_envelope(&mut OsRng, s, h, &old).unwrap();
     assert_eq!(version(&rewrapped), 2);
-    let (ho, hr) = (HeaderRef::parse(&old).unwrap().as_bytes().len(), HeaderRef::parse(&rewrapped).unwrap().as_bytes().len());
+    let (ho, hr) = (
+        HeaderRef::parse(&old).unwrap().as_bytes().len(),
+        HeaderRef::parse(&rewrapped).unwrap().as_bytes().len(),
+    );
     assert_eq!(old[ho..], rewrapped[hr..], "rewrap must not touch the payload");
     assert_eq!(&hsm.open_envelope(&mut OsRng, s, h, &ctx("acme"), &rewrapped).unwrap()[..], b"payload");
 }
@@ -262,7 +277,8 @@ fn crypto_shred_destroys_every_key_of_the_tenant_and_then_opening_fails() {
 fn signatures_and_webhook_macs_work_by_handle() {
     let mut hsm = hsm();
     let s = user(&mut hsm, "acme");
-    let ec = hsm.generate(&mut OsRng, s, KeyType::P256, attrs("acme", "ec", Usage::SIGN | Usage::VERIFY)).unwrap();
+    let ec =
+        hsm.generate(&mut OsRng, s, KeyType::P256, attrs("acme", "ec", Usage::SIGN | Usage::VERIFY)).unwrap();
     let sig = hsm.sign(s, ec, b"message").unwrap();
     hsm.verify(s, ec, b"message", &sig).unwrap();
     assert_eq!(hsm.verify(s, ec, b"massage", &sig).unwrap_err(), Error::Crypto(coffer_core::Error::Verify));
