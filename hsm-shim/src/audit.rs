@@ -104,6 +104,7 @@ use coffer_core::mac::{HmacSha256Key, TAG_LEN};
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, Result};
+use crate::wire::Reader;
 
 /// Most records one [`AuditLog`] holds; [`AuditLog::append`] then returns
 /// [`Error::Capacity`].
@@ -588,7 +589,7 @@ impl AuditLog {
     /// log within the limits; [`Error::AuditTampered`] if it is, but its
     /// chain does not verify under `key`.
     pub fn decode(key: HmacSha256Key, bytes: &[u8]) -> Result<Self> {
-        let mut d = Decoder(bytes);
+        let mut d = Reader(bytes);
         if d.take(MAGIC.len())? != MAGIC || d.u8()? != VERSION {
             return Err(Error::KeystoreCorrupt);
         }
@@ -815,43 +816,8 @@ fn put_event(out: &mut Vec<u8>, event: &AuditEvent) {
     }
 }
 
-/// A strict reader over the encoded log: every failure is
-/// [`Error::KeystoreCorrupt`].
-struct Decoder<'a>(&'a [u8]);
-
-impl<'a> Decoder<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n).ok_or(Error::KeystoreCorrupt)?;
-        self.0 = rest;
-        Ok(head)
-    }
-
-    fn arr<const N: usize>(&mut self) -> Result<[u8; N]> {
-        self.take(N)?.try_into().map_err(|_| Error::KeystoreCorrupt)
-    }
-
-    fn u8(&mut self) -> Result<u8> {
-        Ok(u8::from_be_bytes(self.arr()?))
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_be_bytes(self.arr()?))
-    }
-
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_be_bytes(self.arr()?))
-    }
-
-    fn str(&mut self) -> Result<String> {
-        let len = usize::from(self.u8()?);
-        if len > MAX_FIELD_LEN {
-            return Err(Error::KeystoreCorrupt);
-        }
-        let bytes = self.take(len)?;
-        let s = core::str::from_utf8(bytes).map_err(|_| Error::KeystoreCorrupt)?;
-        Ok(String::from(s))
-    }
-
+/// Domain reads for the audit log encoding, on the crate's strict reader.
+impl Reader<'_> {
     fn role(&mut self) -> Result<Role> {
         Role::from_code(self.u8()?).ok_or(Error::KeystoreCorrupt)
     }
@@ -865,7 +831,12 @@ impl<'a> Decoder<'a> {
     }
 
     fn key(&mut self) -> Result<KeyRef> {
-        Ok(KeyRef { tenant: self.str()?, key_id: self.str()?, version: self.u32()?, handle: self.u64()? })
+        Ok(KeyRef {
+            tenant: self.str(0, MAX_FIELD_LEN)?,
+            key_id: self.str(0, MAX_FIELD_LEN)?,
+            version: self.u32()?,
+            handle: self.u64()?,
+        })
     }
 
     fn event(&mut self) -> Result<AuditEvent> {
@@ -884,7 +855,7 @@ impl<'a> Decoder<'a> {
             0x25 => AuditEvent::KeyStateChanged { key: self.key()?, state: self.state()? },
             0x26 => AuditEvent::KeyDestroyed { key: self.key()? },
             0x27 => AuditEvent::PolicyDenied { key: self.key()?, operation: self.operation()? },
-            0x30 => AuditEvent::TenantShredded { tenant: self.str()?, keys: self.u32()? },
+            0x30 => AuditEvent::TenantShredded { tenant: self.str(0, MAX_FIELD_LEN)?, keys: self.u32()? },
             0x31 => AuditEvent::KeystoreSaved { counter: self.u64()? },
             _ => return Err(Error::KeystoreCorrupt),
         })

@@ -34,6 +34,7 @@ use coffer_core::rng::TryCryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
+use crate::wire::Reader;
 
 /// File magic, ASCII `CFKS` (KEYSTORE.md §2).
 pub const MAGIC: [u8; 4] = *b"CFKS";
@@ -332,22 +333,6 @@ fn write_header(out: &mut Vec<u8>, kdf: Kdf, counter: u64, nonce: &Nonce) {
     out.extend_from_slice(nonce.as_bytes());
 }
 
-/// Reads fields off the front of a byte slice; running out is
-/// [`Error::KeystoreCorrupt`].
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let (field, rest) = self.0.split_first_chunk::<N>().ok_or(Error::KeystoreCorrupt)?;
-        self.0 = rest;
-        Ok(*field)
-    }
-
-    fn u8(&mut self) -> Result<u8> {
-        self.array::<1>().map(u8::from_be_bytes)
-    }
-}
-
 /// Parses and validates the header (KEYSTORE.md §2, §5 step 2). Looks only
 /// at public bytes.
 fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
@@ -355,20 +340,20 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         return Err(Error::KeystoreCorrupt);
     }
     let mut r = Reader(bytes);
-    if r.array::<4>()? != MAGIC || r.u8()? != VERSION {
+    if r.arr::<4>()? != MAGIC || r.u8()? != VERSION {
         return Err(Error::KeystoreCorrupt);
     }
     let kdf = match r.u8()? {
         KDF_RAW => Kdf::Raw,
         KDF_PBKDF2 => {
-            let iterations = u32::from_be_bytes(r.array()?);
+            let iterations = r.u32()?;
             check_iterations(iterations)?;
-            Kdf::Pbkdf2 { iterations, salt: r.array()? }
+            Kdf::Pbkdf2 { iterations, salt: r.arr()? }
         }
         _ => return Err(Error::KeystoreCorrupt),
     };
-    let counter = u64::from_be_bytes(r.array()?);
-    let nonce = Nonce::from_bytes(r.array::<NONCE_LEN>()?);
+    let counter = r.u64()?;
+    let nonce = Nonce::from_bytes(r.arr::<NONCE_LEN>()?);
     let body = r.0;
     let consumed = bytes.len().checked_sub(body.len()).ok_or(Error::KeystoreCorrupt)?;
     let header = bytes.get(..consumed).ok_or(Error::KeystoreCorrupt)?;

@@ -20,6 +20,7 @@ mod persist;
 mod pin;
 mod storage;
 mod token;
+mod wire;
 
 pub use audit::Role;
 pub use error::{Error, Result};

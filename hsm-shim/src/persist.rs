@@ -3,7 +3,6 @@
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use coffer_core::rng::TryCryptoRng;
@@ -18,6 +17,7 @@ use crate::object::{
 use crate::pin::PinRecord;
 use crate::storage::Storage;
 use crate::token::{Clock, Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, Token};
+use crate::wire::Reader;
 
 const STATE_MAGIC: &[u8; 4] = b"CFHS";
 const STATE_VERSION: u8 = 1;
@@ -66,43 +66,8 @@ impl Enc {
     }
 }
 
-struct Dec<'a>(&'a [u8]);
-
-impl<'a> Dec<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let (a, b) = self.0.split_at_checked(n).ok_or(Error::KeystoreCorrupt)?;
-        self.0 = b;
-        Ok(a)
-    }
-    fn arr<const N: usize>(&mut self) -> Result<[u8; N]> {
-        self.take(N)?.try_into().map_err(|_| Error::KeystoreCorrupt)
-    }
-    fn u8(&mut self) -> Result<u8> {
-        Ok(u8::from_be_bytes(self.arr()?))
-    }
-    fn u16(&mut self) -> Result<u16> {
-        Ok(u16::from_be_bytes(self.arr()?))
-    }
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_be_bytes(self.arr()?))
-    }
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_be_bytes(self.arr()?))
-    }
-    fn bool(&mut self) -> Result<bool> {
-        match self.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(Error::KeystoreCorrupt),
-        }
-    }
-    fn str(&mut self) -> Result<String> {
-        let n = usize::from(self.u8()?);
-        if n == 0 || n > MAX_NAME_LEN {
-            return Err(Error::KeystoreCorrupt);
-        }
-        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| Error::KeystoreCorrupt)
-    }
+/// Domain reads for the state encoding, on the crate's strict reader.
+impl Reader<'_> {
     fn pin(&mut self) -> Result<PinRecord> {
         Ok(PinRecord { salt: self.arr()?, iterations: self.u32()?, hash: self.arr()?, failures: self.u8()? })
     }
@@ -142,8 +107,8 @@ fn encode_token(e: &mut Enc, t: &Token) -> Result<()> {
     Ok(())
 }
 
-fn decode_token(d: &mut Dec<'_>) -> Result<Token> {
-    let label = d.str()?;
+fn decode_token(d: &mut Reader<'_>) -> Result<Token> {
+    let label = d.str(1, MAX_NAME_LEN)?;
     let so_pin = d.pin()?;
     let user_pin = d.opt_pin()?;
     let auditor_pin = d.opt_pin()?;
@@ -164,9 +129,9 @@ fn decode_token(d: &mut Dec<'_>) -> Result<Token> {
         let handle = Handle(d.u64()?);
         let key_type = KeyType::from_code(d.u8()?)?;
         let attrs = KeyAttributes {
-            label: d.str()?,
-            tenant: d.str()?,
-            key_id: d.str()?,
+            label: d.str(1, MAX_NAME_LEN)?,
+            tenant: d.str(1, MAX_NAME_LEN)?,
+            key_id: d.str(1, MAX_NAME_LEN)?,
             usage: Usage::from_bits(d.u8()?)?,
             extractable: d.bool()?,
             active: d.bool()?,
@@ -216,7 +181,7 @@ impl Hsm {
     }
 
     fn decode_state(bytes: &[u8], counter: u64, clock: Box<dyn Clock>) -> Result<Hsm> {
-        let mut d = Dec(bytes);
+        let mut d = Reader(bytes);
         if d.take(4)? != STATE_MAGIC || d.u8()? != STATE_VERSION {
             return Err(Error::KeystoreCorrupt);
         }
@@ -230,7 +195,7 @@ impl Hsm {
         for _ in 0..n {
             slots.push(if d.bool()? { Some(decode_token(&mut d)?) } else { None });
         }
-        if !d.0.is_empty() {
+        if !d.is_empty() {
             return Err(Error::KeystoreCorrupt);
         }
         Ok(Hsm::from_parts(config, counter, slots, clock))
