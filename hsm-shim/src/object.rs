@@ -113,6 +113,14 @@ pub enum KeyType {
     HmacSha256,
     /// P-256 key pair (ECDSA).
     P256,
+    /// RSA-2048 key pair (RSA-OAEP envelope recipient, PSS and PKCS#1 v1.5 signatures).
+    Rsa2048,
+    /// RSA-3072 key pair.
+    Rsa3072,
+    /// RSA-4096 key pair.
+    Rsa4096,
+    /// An X.509 certificate (public data, DER); usage VERIFY only.
+    Certificate,
 }
 
 impl KeyType {
@@ -121,6 +129,20 @@ impl KeyType {
             KeyType::Aes256 => 1,
             KeyType::HmacSha256 => 2,
             KeyType::P256 => 3,
+            KeyType::Rsa2048 => 4,
+            KeyType::Rsa3072 => 5,
+            KeyType::Rsa4096 => 6,
+            KeyType::Certificate => 7,
+        }
+    }
+
+    pub(crate) fn rsa_size(self) -> Option<coffer_core::rsa::RsaKeySize> {
+        use coffer_core::rsa::RsaKeySize;
+        match self {
+            KeyType::Rsa2048 => Some(RsaKeySize::Rsa2048),
+            KeyType::Rsa3072 => Some(RsaKeySize::Rsa3072),
+            KeyType::Rsa4096 => Some(RsaKeySize::Rsa4096),
+            _ => None,
         }
     }
 
@@ -129,6 +151,10 @@ impl KeyType {
             1 => KeyType::Aes256,
             2 => KeyType::HmacSha256,
             3 => KeyType::P256,
+            4 => KeyType::Rsa2048,
+            5 => KeyType::Rsa3072,
+            6 => KeyType::Rsa4096,
+            7 => KeyType::Certificate,
             _ => return Err(Error::KeystoreCorrupt),
         })
     }
@@ -162,10 +188,14 @@ impl KeyAttributes {
     }
 }
 
-/// Secret material of one key version. Zeroized on drop.
+/// Longest key material of one version: an RSA-4096 PKCS#8 key, or a certificate.
+pub const MAX_MATERIAL_LEN: usize = 16 * 1024;
+
+/// Material of one key version: 32 bytes for AES, HMAC and P-256, PKCS#8
+/// DER for RSA, DER for a certificate. Zeroized on drop.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct Secret {
-    pub(crate) bytes: [u8; 32],
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Secret {
@@ -179,6 +209,10 @@ impl Secret {
 
     pub(crate) fn p256(&self) -> Result<P256SecretKey> {
         Ok(P256SecretKey::from_bytes(&self.bytes)?)
+    }
+
+    pub(crate) fn rsa(&self) -> Result<coffer_core::rsa::RsaPrivateKey> {
+        Ok(coffer_core::rsa::RsaPrivateKey::from_pkcs8_der(&self.bytes)?)
     }
 }
 

@@ -12,7 +12,8 @@ use crate::audit::{AuditEvent, AuditLog};
 use crate::error::{Error, Result};
 use crate::keystore::{self, KeySource};
 use crate::object::{
-    Handle, KeyAttributes, KeyObject, KeyState, KeyType, MAX_NAME_LEN, Secret, Usage, Version,
+    Handle, KeyAttributes, KeyObject, KeyState, KeyType, MAX_MATERIAL_LEN, MAX_NAME_LEN, Secret, Usage,
+    Version,
 };
 use crate::pin::PinRecord;
 use crate::storage::Storage;
@@ -101,6 +102,7 @@ fn encode_token(e: &mut Enc, t: &Token) -> Result<()> {
         e.u16(u16::try_from(k.versions.len()).map_err(|_| Error::Capacity)?);
         for v in &k.versions {
             e.u32(v.number);
+            e.u16(u16::try_from(v.secret.bytes.len()).map_err(|_| Error::Capacity)?);
             e.bytes(&v.secret.bytes);
         }
     }
@@ -113,7 +115,7 @@ fn decode_token(d: &mut Reader<'_>) -> Result<Token> {
     let user_pin = d.opt_pin()?;
     let auditor_pin = d.opt_pin()?;
     let next_handle = d.u64()?;
-    let audit_key = Secret { bytes: d.arr()? };
+    let audit_key = Secret { bytes: d.arr::<32>()?.to_vec() };
     let audit_len = usize::try_from(d.u32()?).map_err(|_| Error::KeystoreCorrupt)?;
     if audit_len > MAX_AUDIT_LEN {
         return Err(Error::KeystoreCorrupt);
@@ -144,7 +146,12 @@ fn decode_token(d: &mut Reader<'_>) -> Result<Token> {
         }
         let mut versions = Vec::with_capacity(nver);
         for _ in 0..nver {
-            versions.push(Version { number: d.u32()?, secret: Secret { bytes: d.arr()? } });
+            let number = d.u32()?;
+            let len = usize::from(d.u16()?);
+            if len == 0 || len > MAX_MATERIAL_LEN {
+                return Err(Error::KeystoreCorrupt);
+            }
+            versions.push(Version { number, secret: Secret { bytes: d.take(len)?.to_vec() } });
         }
         let ix = (attrs.tenant.clone(), attrs.key_id.clone());
         if index.insert(ix, handle).is_some() {

@@ -218,7 +218,7 @@ impl Hsm {
             return Err(Error::TokenState);
         }
         let so_pin = PinRecord::new(rng, so_pin, self.config.pin_iterations)?;
-        let mut audit_key = Secret { bytes: [0; 32] };
+        let mut audit_key = Secret { bytes: alloc::vec![0; 32] };
         rng.try_fill_bytes(&mut audit_key.bytes).map_err(|_| Error::Crypto(coffer_core::Error::Rng))?;
         let audit = AuditLog::new(audit_key.hmac()?);
         *entry = Some(Token {
@@ -337,10 +337,10 @@ impl Hsm {
         session: SessionId,
         handle: Handle,
         op: Usage,
-        key_type: KeyType,
+        types: &[KeyType],
     ) -> Result<usize> {
         let (slot, _, key) = self.user_key(session, handle)?;
-        if key.key_type != key_type {
+        if !types.contains(&key.key_type) {
             return Err(Error::InvalidInput);
         }
         self.ensure_audit_room(slot, 1)?;
@@ -434,8 +434,7 @@ impl Hsm {
         if !self.config.allow_plain_import {
             return Err(Error::PolicyDenied);
         }
-        let bytes: [u8; 32] = material.try_into().map_err(|_| Error::InvalidInput)?;
-        let secret = Secret { bytes };
+        let secret = Secret { bytes: material.to_vec() };
         check_secret(key_type, &secret)?;
         self.insert_key(slot, &tenant, key_type, attrs, secret)
     }
@@ -570,7 +569,7 @@ impl Hsm {
     }
 
     /// Seals `plaintext` as an envelope v1 for the current version of the
-    /// KEK `handle` (usage ENCRYPT), bound to `context`. The envelope's
+    /// KEK or RSA key `handle` (usage ENCRYPT), bound to `context`. The envelope's
     /// recipient key id is the key's id; its version is the key's version.
     pub fn seal_envelope<R: TryCryptoRng + ?Sized>(
         &mut self,
@@ -580,15 +579,23 @@ impl Hsm {
         context: &EncryptionContext<'_>,
         plaintext: &[u8],
     ) -> Result<Vec<u8>> {
-        let slot = self.authorize(session, handle, Usage::ENCRYPT, KeyType::Aes256)?;
+        let slot = self.authorize(session, handle, Usage::ENCRYPT, &ENVELOPE_KEYS)?;
         let key = self.object(slot, handle)?;
         let current = key.current()?;
-        let kek = current.secret.kek()?;
-        let to = [Recipient::Kek { key_id: key.attrs.key_id.as_bytes(), version: current.number, kek: &kek }];
-        Ok(envelope::seal(rng, &to, context, plaintext)?)
+        let id = key.attrs.key_id.as_bytes();
+        if key.key_type == KeyType::Aes256 {
+            let kek = current.secret.kek()?;
+            let to = [Recipient::Kek { key_id: id, version: current.number, kek: &kek }];
+            Ok(envelope::seal(rng, &to, context, plaintext)?)
+        } else {
+            let pk = current.secret.rsa()?.public_key();
+            let to = [Recipient::Rsa { key_id: id, version: current.number, public_key: &pk }];
+            Ok(envelope::seal(rng, &to, context, plaintext)?)
+        }
     }
 
-    /// Opens an envelope sealed to any version of the KEK `handle` (usage DECRYPT).
+    /// Opens an envelope sealed to any version of the KEK or RSA key
+    /// `handle` (usage DECRYPT).
     pub fn open_envelope<R: TryCryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -597,15 +604,22 @@ impl Hsm {
         context: &EncryptionContext<'_>,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let slot = self.authorize(session, handle, Usage::DECRYPT, KeyType::Aes256)?;
+        let slot = self.authorize(session, handle, Usage::DECRYPT, &ENVELOPE_KEYS)?;
         let key = self.object(slot, handle)?;
-        let keks: Vec<(u32, Kek)> =
-            key.versions.iter().map(|v| v.secret.kek().map(|k| (v.number, k))).collect::<Result<_>>()?;
-        let unlock: Vec<UnlockKey<'_>> = keks
-            .iter()
-            .map(|(n, k)| UnlockKey::Kek { key_id: key.attrs.key_id.as_bytes(), version: *n, kek: k })
-            .collect();
-        Ok(envelope::open(rng, &unlock, context, sealed)?)
+        let id = key.attrs.key_id.as_bytes();
+        if key.key_type == KeyType::Aes256 {
+            let keks: Vec<(u32, Kek)> =
+                key.versions.iter().map(|v| v.secret.kek().map(|k| (v.number, k))).collect::<Result<_>>()?;
+            let unlock: Vec<UnlockKey<'_>> =
+                keks.iter().map(|(n, k)| UnlockKey::Kek { key_id: id, version: *n, kek: k }).collect();
+            Ok(envelope::open(rng, &unlock, context, sealed)?)
+        } else {
+            let rsa: Vec<(u32, coffer_core::rsa::RsaPrivateKey)> =
+                key.versions.iter().map(|v| v.secret.rsa().map(|k| (v.number, k))).collect::<Result<_>>()?;
+            let unlock: Vec<UnlockKey<'_>> =
+                rsa.iter().map(|(n, k)| UnlockKey::Rsa { key_id: id, version: *n, private_key: k }).collect();
+            Ok(envelope::open(rng, &unlock, context, sealed)?)
+        }
     }
 
     /// Rewraps an envelope of the KEK `handle` to its current version,
@@ -618,8 +632,8 @@ impl Hsm {
         handle: Handle,
         sealed: &[u8],
     ) -> Result<Vec<u8>> {
-        self.authorize(session, handle, Usage::UNWRAP, KeyType::Aes256)?;
-        let slot = self.authorize(session, handle, Usage::WRAP, KeyType::Aes256)?;
+        self.authorize(session, handle, Usage::UNWRAP, &[KeyType::Aes256])?;
+        let slot = self.authorize(session, handle, Usage::WRAP, &[KeyType::Aes256])?;
         let key = self.object(slot, handle)?;
         let current = key.current()?;
         let id = key.attrs.key_id.as_bytes();
@@ -639,37 +653,79 @@ impl Hsm {
         Ok(envelope::rewrap(rng, sealed, &old, &new)?)
     }
 
-    /// ECDSA P-256 SHA-256 signature (DER) with the current version (usage SIGN).
-    pub fn sign(&mut self, session: SessionId, handle: Handle, msg: &[u8]) -> Result<Vec<u8>> {
-        let slot = self.authorize(session, handle, Usage::SIGN, KeyType::P256)?;
-        let sk = self.object(slot, handle)?.current()?.secret.p256()?;
-        Ok(sk.sign_der(msg).as_bytes().to_vec())
+    /// Signs `msg` with the current version (usage SIGN): ECDSA P-256
+    /// SHA-256 (DER) for a P-256 key, RSASSA-PSS SHA-256 for an RSA key.
+    pub fn sign<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        msg: &[u8],
+    ) -> Result<Vec<u8>> {
+        let slot = self.authorize(session, handle, Usage::SIGN, &ASYMMETRIC)?;
+        let key = self.object(slot, handle)?;
+        let secret = &key.current()?.secret;
+        match key.key_type {
+            KeyType::P256 => Ok(secret.p256()?.sign_der(msg).as_bytes().to_vec()),
+            _ => Ok(secret.rsa()?.sign_pss(rng, msg)?),
+        }
     }
 
-    /// Verifies a DER signature against any version of the key (usage VERIFY).
+    /// Verifies a signature made by [`Self::sign`] against any version of
+    /// the key, or against a certificate object's key (usage VERIFY).
     pub fn verify(&mut self, session: SessionId, handle: Handle, msg: &[u8], sig: &[u8]) -> Result<()> {
-        let slot = self.authorize(session, handle, Usage::VERIFY, KeyType::P256)?;
+        let types =
+            [KeyType::P256, KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096, KeyType::Certificate];
+        let slot = self.authorize(session, handle, Usage::VERIFY, &types)?;
         let key = self.object(slot, handle)?;
         for v in key.versions.iter().rev() {
-            if v.secret.p256()?.public_key().verify_der(msg, sig).is_ok() {
+            if public_key_of(key.key_type, &v.secret)?.verify(msg, sig).is_ok() {
                 return Ok(());
             }
         }
         Err(Error::Crypto(coffer_core::Error::Verify))
     }
 
-    /// The public key of the current version, as SPKI DER.
+    /// The public key of the current version as SPKI DER (P-256, RSA, or a
+    /// certificate's subject key).
     pub fn public_key_der(&self, session: SessionId, handle: Handle) -> Result<Vec<u8>> {
         let (_, _, key) = self.user_key(session, handle)?;
-        if key.key_type != KeyType::P256 {
+        if key.state == KeyState::Destroyed {
+            return Err(Error::KeyState);
+        }
+        public_key_of(key.key_type, &key.current()?.secret)?.spki_der()
+    }
+
+    /// The DER of a certificate object.
+    pub fn certificate_der(&self, session: SessionId, handle: Handle) -> Result<Vec<u8>> {
+        let (_, _, key) = self.user_key(session, handle)?;
+        if key.key_type != KeyType::Certificate {
             return Err(Error::InvalidInput);
         }
-        Ok(key.current()?.secret.p256()?.public_key().to_spki_der()?)
+        Ok(key.current()?.secret.bytes.clone())
+    }
+
+    /// Stores a certificate (DER) as an object of the session's tenant,
+    /// with usage VERIFY. Certificates are public, so the plaintext-import
+    /// policy does not apply.
+    pub fn import_certificate(
+        &mut self,
+        session: SessionId,
+        mut attrs: KeyAttributes,
+        der: &[u8],
+    ) -> Result<Handle> {
+        let (slot, tenant) = self.session(session, Role::User)?;
+        let tenant = tenant.ok_or(Error::NotLoggedIn)?;
+        let secret = Secret { bytes: der.to_vec() };
+        check_secret(KeyType::Certificate, &secret)?;
+        attrs.usage = Usage::VERIFY;
+        attrs.extractable = true;
+        self.insert_key(slot, &tenant, KeyType::Certificate, attrs, secret)
     }
 
     /// HMAC-SHA-256 over the concatenation of `parts` (usage SIGN).
     pub fn hmac_sign(&mut self, session: SessionId, handle: Handle, parts: &[&[u8]]) -> Result<[u8; 32]> {
-        let slot = self.authorize(session, handle, Usage::SIGN, KeyType::HmacSha256)?;
+        let slot = self.authorize(session, handle, Usage::SIGN, &[KeyType::HmacSha256])?;
         let mac = self.object(slot, handle)?.current()?.secret.hmac()?;
         Ok(mac.sign_parts(parts))
     }
@@ -682,7 +738,7 @@ impl Hsm {
         parts: &[&[u8]],
         tag: &[u8],
     ) -> Result<()> {
-        let slot = self.authorize(session, handle, Usage::VERIFY, KeyType::HmacSha256)?;
+        let slot = self.authorize(session, handle, Usage::VERIFY, &[KeyType::HmacSha256])?;
         let key = self.object(slot, handle)?;
         let mut ok = false;
         for v in &key.versions {
@@ -717,7 +773,7 @@ impl Hsm {
         if t.state == KeyState::Destroyed {
             return Err(Error::KeyState);
         }
-        let slot = self.authorize(session, wrapping, Usage::WRAP, KeyType::Aes256)?;
+        let slot = self.authorize(session, wrapping, Usage::WRAP, &[KeyType::Aes256])?;
         let kek = self.object(slot, wrapping)?.current()?.secret.kek()?;
         let t = self.object(slot, target)?;
         let key_ref = key_ref(t);
@@ -736,7 +792,7 @@ impl Hsm {
         attrs: KeyAttributes,
         wrapped: &[u8],
     ) -> Result<Handle> {
-        let slot = self.authorize(session, unwrapping, Usage::UNWRAP, KeyType::Aes256)?;
+        let slot = self.authorize(session, unwrapping, Usage::UNWRAP, &[KeyType::Aes256])?;
         let tenant = self.session(session, Role::User)?.1.ok_or(Error::NotLoggedIn)?;
         let key = self.object(slot, unwrapping)?;
         let mut material = None;
@@ -747,8 +803,7 @@ impl Hsm {
             }
         }
         let material = material.ok_or(Error::Crypto(coffer_core::Error::Decrypt))?;
-        let bytes: [u8; 32] = material.as_slice().try_into().map_err(|_| Error::InvalidInput)?;
-        let secret = Secret { bytes };
+        let secret = Secret { bytes: material.to_vec() };
         check_secret(key_type, &secret)?;
         let handle = self.insert_key(slot, &tenant, key_type, attrs, secret)?;
         Ok(handle)
@@ -793,18 +848,84 @@ fn state_name(state: KeyState) -> crate::audit::KeyStateName {
 fn new_secret<R: TryCryptoRng + ?Sized>(rng: &mut R, key_type: KeyType) -> Result<Secret> {
     let bytes = match key_type {
         KeyType::Aes256 | KeyType::HmacSha256 => {
-            let mut b = [0u8; 32];
+            let mut b = alloc::vec![0u8; 32];
             rng.try_fill_bytes(&mut b).map_err(|_| Error::Crypto(coffer_core::Error::Rng))?;
             b
         }
-        KeyType::P256 => *P256SecretKey::generate(rng)?.to_bytes(),
+        KeyType::P256 => P256SecretKey::generate(rng)?.to_bytes().to_vec(),
+        KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
+            let size = key_type.rsa_size().ok_or(Error::InvalidInput)?;
+            coffer_core::rsa::RsaPrivateKey::generate(rng, size)?.to_pkcs8_der()?.to_vec()
+        }
+        KeyType::Certificate => return Err(Error::InvalidInput),
     };
     Ok(Secret { bytes })
 }
 
+/// Checks that `secret` is well-formed material for `key_type`.
 fn check_secret(key_type: KeyType, secret: &Secret) -> Result<()> {
+    if secret.bytes.is_empty() || secret.bytes.len() > crate::object::MAX_MATERIAL_LEN {
+        return Err(Error::InvalidInput);
+    }
     match key_type {
+        KeyType::Aes256 | KeyType::HmacSha256 => {
+            if secret.bytes.len() == 32 {
+                Ok(())
+            } else {
+                Err(Error::InvalidInput)
+            }
+        }
         KeyType::P256 => secret.p256().map(|_| ()),
-        KeyType::Aes256 | KeyType::HmacSha256 => Ok(()),
+        KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
+            let bits = secret.rsa()?.public_key().bits();
+            let want = key_type.rsa_size().map(coffer_core::rsa::RsaKeySize::bits);
+            if Some(bits) == want { Ok(()) } else { Err(Error::InvalidInput) }
+        }
+        KeyType::Certificate => {
+            coffer_core::cert::Certificate::from_der(&secret.bytes).map(|_| ()).map_err(Error::Crypto)
+        }
+    }
+}
+
+/// Key types that can be envelope recipients by handle.
+const ENVELOPE_KEYS: [KeyType; 4] = [KeyType::Aes256, KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096];
+/// Key types that sign.
+const ASYMMETRIC: [KeyType; 4] = [KeyType::P256, KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096];
+
+/// The public key of one version: P-256, RSA, or a certificate's key.
+fn public_key_of(key_type: KeyType, secret: &Secret) -> Result<Verifier> {
+    Ok(match key_type {
+        KeyType::P256 => Verifier::P256(secret.p256()?.public_key()),
+        KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => Verifier::Rsa(secret.rsa()?.public_key()),
+        KeyType::Certificate => {
+            match coffer_core::cert::Certificate::from_der(&secret.bytes)?.public_key()? {
+                coffer_core::cert::PublicKey::P256(k) => Verifier::P256(k),
+                coffer_core::cert::PublicKey::Rsa(k) => Verifier::Rsa(k),
+                _ => return Err(Error::InvalidInput),
+            }
+        }
+        KeyType::Aes256 | KeyType::HmacSha256 => return Err(Error::InvalidInput),
+    })
+}
+
+/// A verifying key of either kind.
+enum Verifier {
+    P256(coffer_core::p256::P256PublicKey),
+    Rsa(coffer_core::rsa::RsaPublicKey),
+}
+
+impl Verifier {
+    fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<()> {
+        match self {
+            Verifier::P256(k) => Ok(k.verify_der(msg, sig)?),
+            Verifier::Rsa(k) => Ok(k.verify_pss(msg, sig)?),
+        }
+    }
+
+    fn spki_der(&self) -> Result<Vec<u8>> {
+        match self {
+            Verifier::P256(k) => Ok(k.to_spki_der()?),
+            Verifier::Rsa(k) => Ok(k.to_spki_der()?),
+        }
     }
 }

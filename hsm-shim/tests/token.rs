@@ -1,7 +1,13 @@
 //! The HSM's rules, one test per rule: roles and lockout, tenant isolation,
 //! lifecycle and usage policy, extraction, rotation and rewrap, shredding,
 //! and persistence through the sealed keystore.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 
 use coffer_core::envelope::{EncryptionContext, HeaderRef};
 use coffer_core::rng::OsRng;
@@ -131,7 +137,7 @@ fn usage_policy_is_enforced_before_any_crypto() {
     let mac = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "mac", Usage::VERIFY)).unwrap();
     assert_eq!(hsm.hmac_sign(s, mac, &[b"body"]).unwrap_err(), Error::PolicyDenied);
     // A key of the wrong type for the operation is an argument error.
-    assert_eq!(hsm.sign(s, mac, b"m").unwrap_err(), Error::InvalidInput);
+    assert_eq!(hsm.sign(&mut OsRng, s, mac, b"m").unwrap_err(), Error::InvalidInput);
 }
 
 #[test]
@@ -279,7 +285,7 @@ fn signatures_and_webhook_macs_work_by_handle() {
     let s = user(&mut hsm, "acme");
     let ec =
         hsm.generate(&mut OsRng, s, KeyType::P256, attrs("acme", "ec", Usage::SIGN | Usage::VERIFY)).unwrap();
-    let sig = hsm.sign(s, ec, b"message").unwrap();
+    let sig = hsm.sign(&mut OsRng, s, ec, b"message").unwrap();
     hsm.verify(s, ec, b"message", &sig).unwrap();
     assert_eq!(hsm.verify(s, ec, b"massage", &sig).unwrap_err(), Error::Crypto(coffer_core::Error::Verify));
     let spki = hsm.public_key_der(s, ec).unwrap();
@@ -315,4 +321,59 @@ fn the_keystore_round_trips_and_refuses_a_wrong_key_and_a_rollback() {
     coffer_hsm::Storage::write(&mut rolled_back, &old_blob).unwrap();
     let err = Hsm::load(&mut rolled_back, &source, Some(second), Box::new(FixedClock)).unwrap_err();
     assert_eq!(err, Error::KeystoreRollback);
+}
+
+#[test]
+fn rsa_keys_and_certificates_work_by_handle_and_survive_the_keystore() {
+    use coffer_core::cert::{self, CaParams, KeyAlgorithm, KeyPair, Validity};
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let usage = Usage::ENCRYPT | Usage::DECRYPT | Usage::SIGN | Usage::VERIFY;
+    let rsa = hsm.generate(&mut OsRng, s, KeyType::Rsa2048, attrs("acme", "server-rsa", usage)).unwrap();
+    let env = hsm.seal_envelope(&mut OsRng, s, rsa, &ctx("acme"), b"to the server").unwrap();
+    assert_eq!(
+        HeaderRef::parse(&env).unwrap().recipients().next().unwrap().kind,
+        coffer_core::envelope::RecipientKind::RsaOaep
+    );
+    assert_eq!(&hsm.open_envelope(&mut OsRng, s, rsa, &ctx("acme"), &env).unwrap()[..], b"to the server");
+    let sig = hsm.sign(&mut OsRng, s, rsa, b"hello").unwrap();
+    hsm.verify(s, rsa, b"hello", &sig).unwrap();
+    let spki = hsm.public_key_der(s, rsa).unwrap();
+    coffer_core::rsa::RsaPublicKey::from_spki_der(&spki).unwrap().verify_pss(b"hello", &sig).unwrap();
+
+    // A certificate object verifies what its key signed.
+    let ca_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let ca = cert::self_signed_ca(
+        &mut OsRng,
+        &ca_key,
+        &CaParams {
+            subject: "CN=Acme CA",
+            validity: Validity { not_before: 1_700_000_000, not_after: 1_900_000_000 },
+            path_len: Some(0),
+        },
+    )
+    .unwrap();
+    let ca_obj = hsm.import_certificate(s, attrs("acme", "acme-ca", Usage::NONE), ca.to_der()).unwrap();
+    assert_eq!(hsm.certificate_der(s, ca_obj).unwrap(), ca.to_der());
+    let KeyPair::P256(ca_sk) = &ca_key else { panic!("P-256 key") };
+    let sig = ca_sk.sign_der(b"signed by the CA");
+    hsm.verify(s, ca_obj, b"signed by the CA", sig.as_bytes()).unwrap();
+    assert_eq!(
+        hsm.import_certificate(s, attrs("acme", "junk", Usage::NONE), b"not a certificate").unwrap_err(),
+        Error::Crypto(coffer_core::Error::Malformed)
+    );
+
+    let master = MasterKey::generate(&mut OsRng).unwrap();
+    let mut storage = MemoryStorage::new();
+    hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
+    let mut loaded =
+        Hsm::load(&mut storage, &KeySource::MasterKey(&master), None, Box::new(FixedClock)).unwrap();
+    let s2 = loaded.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let rsa2 = loaded.find(s2, "server-rsa").unwrap();
+    assert_eq!(
+        &loaded.open_envelope(&mut OsRng, s2, rsa2, &ctx("acme"), &env).unwrap()[..],
+        b"to the server"
+    );
+    let ca2 = loaded.find(s2, "acme-ca").unwrap();
+    assert_eq!(loaded.certificate_der(s2, ca2).unwrap(), ca.to_der());
 }
