@@ -20,6 +20,7 @@ impl defmt::Format for Error {
             Error::NotACa => defmt::write!(f, "NotACa"),
             Error::IssuerMismatch => defmt::write!(f, "IssuerMismatch"),
             Error::KeyMismatch => defmt::write!(f, "KeyMismatch"),
+            Error::UnknownCriticalExtension => defmt::write!(f, "UnknownCriticalExtension"),
             Error::Malformed => defmt::write!(f, "Malformed"),
             Error::LimitExceeded => defmt::write!(f, "LimitExceeded"),
             Error::InvalidInput => defmt::write!(f, "InvalidInput"),

@@ -57,6 +57,8 @@ pub enum Error {
     IssuerMismatch,
     /// A private key does not match the public key in a certificate.
     KeyMismatch,
+    /// A certificate carries a critical extension coffer does not process.
+    UnknownCriticalExtension,
     /// Bytes that should hold a coffer structure (an envelope header) are
     /// not well formed. Opening an envelope never returns this: it returns
     /// [`Error::Decrypt`]; parsing for inspection does.
@@ -116,6 +118,9 @@ impl fmt::Display for Error {
             Error::KeyMismatch => {
                 f.write_str("key mismatch: the private key does not belong to this certificate")
             }
+            Error::UnknownCriticalExtension => f.write_str(
+                "certificate has a critical extension coffer does not process: it cannot be accepted",
+            ),
             Error::Rng => {
                 f.write_str("the random number generator failed: retry or check the OS entropy source")
             }

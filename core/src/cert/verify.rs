@@ -85,14 +85,18 @@ fn check_signed_by(cert: &Certificate, issuer_key: &PublicKey) -> Result<()> {
 /// (seconds since the Unix epoch) and returns the leaf's public key.
 ///
 /// Checks, each with its own error: the CA is a CA (basicConstraints
-/// CA:TRUE, [`Error::NotACa`]); the leaf names the CA as issuer
+/// CA:TRUE and, if keyUsage is present, keyCertSign: [`Error::NotACa`]);
+/// neither certificate has a critical extension this verifier does not
+/// understand ([`Error::UnknownCriticalExtension`]); the leaf names the CA as issuer
 /// ([`Error::IssuerMismatch`]); the CA's signature on the leaf and on
 /// itself ([`Error::Verify`]); both validity windows
 /// ([`Error::CertificateExpired`], [`Error::CertificateNotYetValid`]).
 pub fn verify_chain(leaf: &Certificate, ca: &Certificate, now: u64) -> Result<PublicKey> {
-    if ca.ca_path_len().is_none() {
+    if ca.ca_path_len().is_none() || !may_sign_certificates(ca) {
         return Err(Error::NotACa);
     }
+    check_critical_extensions(ca)?;
+    check_critical_extensions(leaf)?;
     if leaf.inner.tbs_certificate().issuer() != ca.inner.tbs_certificate().subject() {
         return Err(Error::IssuerMismatch);
     }
@@ -102,6 +106,35 @@ pub fn verify_chain(leaf: &Certificate, ca: &Certificate, now: u64) -> Result<Pu
     check_validity(ca, now)?;
     check_validity(leaf, now)?;
     leaf.public_key()
+}
+
+/// Whether `ca`'s keyUsage, if present, includes keyCertSign (RFC 5280 §4.2.1.3).
+fn may_sign_certificates(ca: &Certificate) -> bool {
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    match ca.inner.tbs_certificate().get_extension::<KeyUsage>() {
+        Ok(None) => true,
+        Ok(Some((_, ku))) => ku.0.contains(KeyUsages::KeyCertSign),
+        Err(_) => false,
+    }
+}
+
+/// Extensions this verifier understands; any other extension marked
+/// critical makes the certificate unusable (RFC 5280 §4.2).
+const KNOWN_EXTENSIONS: [ObjectIdentifier; 6] = [
+    ObjectIdentifier::new_unwrap("2.5.29.19"), // basicConstraints
+    ObjectIdentifier::new_unwrap("2.5.29.15"), // keyUsage
+    ObjectIdentifier::new_unwrap("2.5.29.37"), // extKeyUsage
+    ObjectIdentifier::new_unwrap("2.5.29.17"), // subjectAltName
+    ObjectIdentifier::new_unwrap("2.5.29.14"), // subjectKeyIdentifier
+    ObjectIdentifier::new_unwrap("2.5.29.35"), // authorityKeyIdentifier
+];
+
+fn check_critical_extensions(cert: &Certificate) -> Result<()> {
+    let exts = cert.inner.tbs_certificate().extensions().map(|e| e.as_slice()).unwrap_or(&[]);
+    if exts.iter().any(|e| e.critical && !KNOWN_EXTENSIONS.contains(&e.extn_id)) {
+        return Err(Error::UnknownCriticalExtension);
+    }
+    Ok(())
 }
 
 /// [`verify_chain`] at the current system time (feature `std`).
