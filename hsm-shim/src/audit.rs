@@ -56,8 +56,9 @@
 //! [`AuditLog::encode`] writes (`log`).
 //!
 //! ```text
-//! log     = "CFAL" || version 0x01 || count u32 || record * count
-//! record  = time u64 || event || mac [32]       (seq is implied: the record's index)
+//! log     = "CFAL" || version 0x01 || count u32 || record * count     (starts at the genesis)
+//!         | "CFAL" || version 0x02 || first_seq u64 || prev_mac [32] || count u32 || record * count
+//! record  = time u64 || event || mac [32]       (seq is implied: first_seq + the record's index)
 //! str     = len u8 (0 ..= 64) || UTF-8 bytes
 //! key     = tenant str || key_id str || version u32 || handle u64
 //! role    = u8: 0x01 security officer, 0x02 user, 0x03 auditor
@@ -82,7 +83,26 @@
 //!         | 0x27 PolicyDenied    || key || op
 //!         | 0x30 TenantShredded  || tenant str || keys u32
 //!         | 0x31 KeystoreSaved   || counter u64
+//!         | 0x32 AuditArchived   || first_seq u64 || count u32
 //! ```
+//!
+//! `first_seq` and `prev_mac` are the log's [`AuditAnchor`]: a log starts
+//! at the genesis (0, zeros) and is written as version 1; after
+//! [`AuditLog::archive`] it starts where the archived records end and is
+//! written as version 2 (a version 2 log with the genesis anchor is read too). Archived records are an [`AuditSegment`], encoded
+//! exactly as a log.
+//!
+//! # When the log is full
+//!
+//! An [`AuditLog`] refuses to append beyond its limit. The HSM keeps a
+//! reserve below the limit (`Config::audit_reserve`): once the records
+//! held reach `limit - reserve`, key operations and user logins are refused
+//! with [`Error::AuditFull`] before anything happens, while the security
+//! officer (up to half the reserve) and the auditor (the whole reserve) can
+//! still log in; the auditor then calls `Hsm::audit_archive`, which moves the
+//! oldest records out to be kept elsewhere and logs
+//! [`AuditEvent::AuditArchived`]. [`verify_segments`] checks the archived
+//! segments and the live log as one chain against the head.
 //!
 //! Limits: `count` at most [`MAX_RECORDS`]; every `str` at most
 //! [`MAX_FIELD_LEN`] bytes of valid UTF-8. [`AuditLog::decode`] accepts
@@ -120,8 +140,10 @@ const _: () = assert!(crate::object::MAX_NAME_LEN <= MAX_FIELD_LEN && MAX_FIELD_
 const DOMAIN: &[u8] = b"coffer audit v1";
 /// Magic of an encoded log.
 const MAGIC: &[u8; 4] = b"CFAL";
-/// Version byte of an encoded log.
-const VERSION: u8 = 1;
+/// Version byte of an encoded log: 2 carries the anchor.
+const VERSION: u8 = 2;
+/// Version byte of a log without an anchor (it starts at the genesis); still read.
+const VERSION_1: u8 = 1;
 /// Shortest encoded record: time, a field-less event tag, the MAC.
 const MIN_RECORD_LEN: usize = 8 + 1 + TAG_LEN;
 
@@ -406,6 +428,13 @@ pub enum AuditEvent {
         /// The keystore counter written.
         counter: u64,
     },
+    /// Records moved out of the log to an auditor ([`AuditLog::archive`]).
+    AuditArchived {
+        /// Sequence number of the first archived record.
+        first_seq: u64,
+        /// How many records were archived.
+        count: u32,
+    },
 }
 
 /// One record of the log. Built only by [`AuditLog::append`]; the fields
@@ -455,6 +484,87 @@ pub struct AuditLog {
     key: HmacSha256Key,
     records: Vec<AuditRecord>,
     max_records: usize,
+    /// Where the records still held start (after [`AuditLog::archive`]).
+    anchor: AuditAnchor,
+}
+
+/// Where a chain of records starts: the sequence number of its first record
+/// and the MAC of the record before it. A log starts at
+/// [`AuditAnchor::GENESIS`]; after [`AuditLog::archive`] it starts where the
+/// archived records end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AuditAnchor {
+    /// Sequence number of the first record.
+    pub seq: u64,
+    /// MAC of the record before the first one (32 zero bytes at the genesis).
+    pub prev_mac: [u8; TAG_LEN],
+}
+
+impl AuditAnchor {
+    /// The start of every log: sequence 0, previous MAC all zeros.
+    pub const GENESIS: AuditAnchor = AuditAnchor { seq: 0, prev_mac: [0; TAG_LEN] };
+}
+
+/// Records moved out of a log by [`AuditLog::archive`] (or a copy of a whole
+/// log, [`AuditLog::segment`]): a piece of the chain with its anchor, to be
+/// kept by the auditor. It encodes exactly as a log does (§ Format).
+///
+/// ```
+/// use coffer_core::mac::HmacSha256Key;
+/// use coffer_hsm::audit::{verify_segments, AuditEvent, AuditLog};
+///
+/// let mut log = AuditLog::new(HmacSha256Key::new(&[7u8; 32])?);
+/// for t in 0..5 {
+///     log.append(t, AuditEvent::TokenInitialized)?;
+/// }
+/// let archived = log.archive(3)?;
+/// assert_eq!((archived.records.len(), log.records().len()), (3, 2));
+/// // The archived records, then the rest of the log, make one chain up to the head.
+/// let key = HmacSha256Key::new(&[7u8; 32])?;
+/// verify_segments(&key, &[archived, log.segment()], log.head())?;
+/// # Ok::<(), coffer_hsm::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditSegment {
+    /// Where the records start.
+    pub anchor: AuditAnchor,
+    /// The records, oldest first; record `i` has `seq == anchor.seq + i`.
+    pub records: Vec<AuditRecord>,
+}
+
+impl AuditSegment {
+    /// Where the chain continues after this segment: the anchor of the next one.
+    pub fn end(&self) -> AuditAnchor {
+        let len = u64::try_from(self.records.len()).unwrap_or(u64::MAX);
+        AuditAnchor {
+            seq: self.anchor.seq.saturating_add(len),
+            prev_mac: self.records.last().map_or(self.anchor.prev_mac, |r| r.mac),
+        }
+    }
+
+    /// Checks the chain of this segment from its anchor (see [`verify_records_from`]).
+    ///
+    /// # Errors
+    /// [`Error::AuditTampered`] with the index (in this segment) of the first bad record.
+    pub fn verify(&self, key: &HmacSha256Key) -> Result<()> {
+        verify_records_from(key, self.anchor, &self.records)
+    }
+
+    /// The segment in the log format (§ Format). Not secret.
+    pub fn encode(&self) -> Vec<u8> {
+        encode_segment(self.anchor, &self.records)
+    }
+
+    /// Parses a segment or log written by [`AuditSegment::encode`] or
+    /// [`AuditLog::encode`] (version 1 or 2), without verifying it: call
+    /// [`AuditSegment::verify`] or [`verify_segments`].
+    ///
+    /// # Errors
+    /// [`Error::KeystoreCorrupt`] if `bytes` is not exactly one well-formed
+    /// log within the limits.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        decode_segment(bytes)
+    }
 }
 
 /// Prints the size and limit, not the records (there may be a million) nor
@@ -491,7 +601,12 @@ impl AuditLog {
     /// # Ok::<(), coffer_hsm::Error>(())
     /// ```
     pub fn with_max_records(key: HmacSha256Key, max_records: usize) -> Self {
-        AuditLog { key, records: Vec::new(), max_records: max_records.min(MAX_RECORDS) }
+        AuditLog {
+            key,
+            records: Vec::new(),
+            max_records: max_records.min(MAX_RECORDS),
+            anchor: AuditAnchor::GENESIS,
+        }
     }
 
     /// Appends a record of `event` at `time` (seconds since the Unix epoch)
@@ -507,11 +622,10 @@ impl AuditLog {
         if !event_is_valid(&event) {
             return Err(Error::InvalidInput);
         }
-        let seq = u64::try_from(self.records.len()).map_err(|_| Error::Capacity)?;
+        let (seq, prev) = self.head();
         let mut buf = Vec::new();
         put_event(&mut buf, &event);
-        let mac =
-            self.key.sign_parts(&mac_parts(&self.head().1, &seq.to_be_bytes(), &time.to_be_bytes(), &buf));
+        let mac = self.key.sign_parts(&mac_parts(&prev, &seq.to_be_bytes(), &time.to_be_bytes(), &buf));
         self.records.push(AuditRecord { seq, time, event, mac });
         self.records.last().ok_or(Error::Capacity)
     }
@@ -526,37 +640,65 @@ impl AuditLog {
         self.records.len() >= self.max_records
     }
 
-    /// The record count and the last record's MAC (32 zero bytes when empty).
+    /// The number of records ever appended (archived ones included) and the
+    /// last record's MAC (32 zero bytes when nothing was ever appended).
     /// Store it where the log's own storage cannot roll it back, and check the
     /// log against it with [`verify_with_head`]: that is the only way to
     /// detect records removed from the end.
     pub fn head(&self) -> AuditHead {
-        let count = u64::try_from(self.records.len()).unwrap_or(u64::MAX);
-        (count, self.records.last().map_or([0; TAG_LEN], |r| r.mac))
+        let end = self.segment_end();
+        (end.seq, end.prev_mac)
     }
 
-    /// Checks the whole chain (see [`verify_records`]).
+    /// Where the records held start: [`AuditAnchor::GENESIS`] until
+    /// something is archived.
+    pub fn anchor(&self) -> AuditAnchor {
+        self.anchor
+    }
+
+    fn segment_end(&self) -> AuditAnchor {
+        let len = u64::try_from(self.records.len()).unwrap_or(u64::MAX);
+        AuditAnchor {
+            seq: self.anchor.seq.saturating_add(len),
+            prev_mac: self.records.last().map_or(self.anchor.prev_mac, |r| r.mac),
+        }
+    }
+
+    /// A copy of the records held, with their anchor.
+    pub fn segment(&self) -> AuditSegment {
+        AuditSegment { anchor: self.anchor, records: self.records.clone() }
+    }
+
+    /// Moves the oldest `count` records out of the log and returns them,
+    /// for an auditor to keep; the log then starts where they end, and its
+    /// chain still verifies. Appending [`AuditEvent::AuditArchived`] is the
+    /// caller's job (the HSM does it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] if `count` is 0 or more than the records held.
+    pub fn archive(&mut self, count: usize) -> Result<AuditSegment> {
+        if count == 0 || count > self.records.len() {
+            return Err(Error::InvalidInput);
+        }
+        let records: Vec<AuditRecord> = self.records.drain(..count).collect();
+        let segment = AuditSegment { anchor: self.anchor, records };
+        self.anchor = segment.end();
+        Ok(segment)
+    }
+
+    /// Checks the chain of the records held from the log's anchor (see
+    /// [`verify_records_from`]).
     ///
     /// # Errors
     /// [`Error::AuditTampered`] with the index of the first bad record.
     pub fn verify(&self) -> Result<()> {
-        verify_records(&self.key, &self.records)
+        verify_records_from(&self.key, self.anchor, &self.records)
     }
 
     /// The log in the binary format of the module docs (§ Format), for the
     /// keystore to persist. Not secret.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(MAGIC);
-        out.push(VERSION);
-        // `records.len() <= MAX_RECORDS`, which fits a u32.
-        out.extend_from_slice(&u32::try_from(self.records.len()).unwrap_or(u32::MAX).to_be_bytes());
-        for r in &self.records {
-            out.extend_from_slice(&r.time.to_be_bytes());
-            put_event(&mut out, &r.event);
-            out.extend_from_slice(&r.mac);
-        }
-        out
+        encode_segment(self.anchor, &self.records)
     }
 
     /// Parses a log written by [`AuditLog::encode`] and verifies its chain
@@ -589,28 +731,59 @@ impl AuditLog {
     /// log within the limits; [`Error::AuditTampered`] if it is, but its
     /// chain does not verify under `key`.
     pub fn decode(key: HmacSha256Key, bytes: &[u8]) -> Result<Self> {
-        let mut d = Reader(bytes);
-        if d.take(MAGIC.len())? != MAGIC || d.u8()? != VERSION {
-            return Err(Error::KeystoreCorrupt);
-        }
-        let count = usize::try_from(d.u32()?).map_err(|_| Error::KeystoreCorrupt)?;
-        if count > MAX_RECORDS {
-            return Err(Error::KeystoreCorrupt);
-        }
-        let mut records = Vec::with_capacity(count.min(d.0.len() / MIN_RECORD_LEN));
-        for index in 0..count {
-            let seq = u64::try_from(index).map_err(|_| Error::KeystoreCorrupt)?;
-            let time = d.u64()?;
-            let event = d.event()?;
-            let mac = d.arr()?;
-            records.push(AuditRecord { seq, time, event, mac });
-        }
-        if !d.0.is_empty() {
-            return Err(Error::KeystoreCorrupt);
-        }
-        verify_records(&key, &records)?;
-        Ok(AuditLog { key, records, max_records: MAX_RECORDS })
+        let AuditSegment { anchor, records } = decode_segment(bytes)?;
+        verify_records_from(&key, anchor, &records)?;
+        Ok(AuditLog { key, records, max_records: MAX_RECORDS, anchor })
     }
+}
+
+fn encode_segment(anchor: AuditAnchor, records: &[AuditRecord]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(MAGIC);
+    if anchor == AuditAnchor::GENESIS {
+        out.push(VERSION_1);
+    } else {
+        out.push(VERSION);
+        out.extend_from_slice(&anchor.seq.to_be_bytes());
+        out.extend_from_slice(&anchor.prev_mac);
+    }
+    // A log holds at most MAX_RECORDS records, which fits a u32.
+    out.extend_from_slice(&u32::try_from(records.len()).unwrap_or(u32::MAX).to_be_bytes());
+    for r in records {
+        out.extend_from_slice(&r.time.to_be_bytes());
+        put_event(&mut out, &r.event);
+        out.extend_from_slice(&r.mac);
+    }
+    out
+}
+
+fn decode_segment(bytes: &[u8]) -> Result<AuditSegment> {
+    let mut d = Reader(bytes);
+    if d.take(MAGIC.len())? != MAGIC {
+        return Err(Error::KeystoreCorrupt);
+    }
+    let anchor = match d.u8()? {
+        VERSION_1 => AuditAnchor::GENESIS,
+        VERSION => AuditAnchor { seq: d.u64()?, prev_mac: d.arr()? },
+        _ => return Err(Error::KeystoreCorrupt),
+    };
+    let count = usize::try_from(d.u32()?).map_err(|_| Error::KeystoreCorrupt)?;
+    if count > MAX_RECORDS {
+        return Err(Error::KeystoreCorrupt);
+    }
+    let mut records = Vec::with_capacity(count.min(d.0.len() / MIN_RECORD_LEN));
+    let mut seq = anchor.seq;
+    for _ in 0..count {
+        let time = d.u64()?;
+        let event = d.event()?;
+        let mac = d.arr()?;
+        records.push(AuditRecord { seq, time, event, mac });
+        seq = seq.checked_add(1).ok_or(Error::KeystoreCorrupt)?;
+    }
+    if !d.0.is_empty() {
+        return Err(Error::KeystoreCorrupt);
+    }
+    Ok(AuditSegment { anchor, records })
 }
 
 /// Checks a chain of records under `key`: record `i` must have `seq == i`,
@@ -639,11 +812,23 @@ impl AuditLog {
 /// # Errors
 /// [`Error::AuditTampered`] with the index of the first record that fails.
 pub fn verify_records(key: &HmacSha256Key, records: &[AuditRecord]) -> Result<()> {
-    let mut prev = [0u8; TAG_LEN];
+    verify_records_from(key, AuditAnchor::GENESIS, records)
+}
+
+/// Checks a chain of records that starts at `anchor` (an archived segment,
+/// or a log after [`AuditLog::archive`]): record `i` must have
+/// `seq == anchor.seq + i` and its MAC must chain from `anchor.prev_mac`.
+/// [`verify_records`] is this from [`AuditAnchor::GENESIS`].
+///
+/// # Errors
+/// [`Error::AuditTampered`] with the index (in `records`) of the first record that fails.
+pub fn verify_records_from(key: &HmacSha256Key, anchor: AuditAnchor, records: &[AuditRecord]) -> Result<()> {
+    let mut prev = anchor.prev_mac;
     let mut buf = Vec::new();
     for (index, r) in records.iter().enumerate() {
         let tampered = Error::AuditTampered { index };
-        if u64::try_from(index).ok() != Some(r.seq) || !event_is_valid(&r.event) {
+        let expected = u64::try_from(index).ok().and_then(|i| anchor.seq.checked_add(i));
+        if expected != Some(r.seq) || !event_is_valid(&r.event) {
             return Err(tampered);
         }
         buf.clear();
@@ -700,6 +885,37 @@ pub fn verify_with_head(key: &HmacSha256Key, records: &[AuditRecord], head: Audi
     }
 }
 
+/// Checks that `segments` (archived segments in order, then usually the
+/// live log's [`AuditLog::segment`]) form one unbroken chain from
+/// [`AuditAnchor::GENESIS`] that ends exactly at `head`: each segment
+/// verifies from its anchor, and each anchor is where the previous segment
+/// ends. A lost, reordered, truncated or altered segment fails.
+///
+/// # Errors
+/// [`Error::AuditTampered`] with the sequence number (as an index from the
+/// genesis) of the first record that fails or is missing.
+pub fn verify_segments(key: &HmacSha256Key, segments: &[AuditSegment], head: AuditHead) -> Result<()> {
+    let mut expected = AuditAnchor::GENESIS;
+    let index_of = |seq: u64| usize::try_from(seq).unwrap_or(usize::MAX);
+    for segment in segments {
+        if segment.anchor != expected {
+            return Err(Error::AuditTampered { index: index_of(expected.seq) });
+        }
+        segment.verify(key).map_err(|e| match e {
+            Error::AuditTampered { index } => {
+                let seq = u64::try_from(index).unwrap_or(u64::MAX);
+                Error::AuditTampered { index: index_of(segment.anchor.seq.saturating_add(seq)) }
+            }
+            other => other,
+        })?;
+        expected = segment.end();
+    }
+    if expected.seq != head.0 || !bool::from(expected.prev_mac.ct_eq(&head.1)) {
+        return Err(Error::AuditTampered { index: index_of(expected.seq.min(head.0)) });
+    }
+    Ok(())
+}
+
 /// The MAC input of one record, in parts.
 fn mac_parts<'a>(
     prev: &'a [u8; TAG_LEN],
@@ -737,7 +953,8 @@ fn event_is_valid(event: &AuditEvent) -> bool {
         | AuditEvent::PinUnblocked { .. }
         | AuditEvent::PinChanged { .. }
         | AuditEvent::TokenInitialized
-        | AuditEvent::KeystoreSaved { .. } => true,
+        | AuditEvent::KeystoreSaved { .. }
+        | AuditEvent::AuditArchived { .. } => true,
     }
 }
 
@@ -813,6 +1030,11 @@ fn put_event(out: &mut Vec<u8>, event: &AuditEvent) {
             out.push(0x31);
             out.extend_from_slice(&counter.to_be_bytes());
         }
+        AuditEvent::AuditArchived { first_seq, count } => {
+            out.push(0x32);
+            out.extend_from_slice(&first_seq.to_be_bytes());
+            out.extend_from_slice(&count.to_be_bytes());
+        }
     }
 }
 
@@ -857,6 +1079,7 @@ impl Reader<'_> {
             0x27 => AuditEvent::PolicyDenied { key: self.key()?, operation: self.operation()? },
             0x30 => AuditEvent::TenantShredded { tenant: self.str(0, MAX_FIELD_LEN)?, keys: self.u32()? },
             0x31 => AuditEvent::KeystoreSaved { counter: self.u64()? },
+            0x32 => AuditEvent::AuditArchived { first_seq: self.u64()?, count: self.u32()? },
             _ => return Err(Error::KeystoreCorrupt),
         })
     }

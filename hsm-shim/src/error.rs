@@ -31,6 +31,9 @@ pub enum Error {
     NotExtractable,
     /// A fixed capacity was reached (slots, objects, audit records).
     Capacity,
+    /// The audit log is full for this operation: an auditor must archive it
+    /// (`Hsm::audit_archive`) before keys can be used again.
+    AuditFull,
     /// An argument is invalid (label or tenant id too long, wrong key type for the operation, ...).
     InvalidInput,
     /// The token is not initialized, or already is.
@@ -68,6 +71,9 @@ impl fmt::Display for Error {
             Error::KeyState => f.write_str("the key's lifecycle state does not allow this operation"),
             Error::NotExtractable => f.write_str("the key is not extractable"),
             Error::Capacity => f.write_str("capacity reached: no room for more slots, keys or audit records"),
+            Error::AuditFull => f.write_str(
+                "audit log full: an auditor must log in and archive it before keys can be used again",
+            ),
             Error::InvalidInput => f.write_str("invalid argument"),
             Error::TokenState => {
                 f.write_str("token state does not allow this: initialize it first, or it already is")

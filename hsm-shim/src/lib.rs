@@ -31,4 +31,7 @@ pub use pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS, MAX_PIN_LEN, MIN_PIN
 pub use storage::{MemoryStorage, Storage};
 #[cfg(feature = "std")]
 pub use token::SystemClock;
-pub use token::{Clock, Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, SessionId, ShredEvidence};
+pub use token::{
+    Clock, Config, DEFAULT_AUDIT_RESERVE, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, SessionId,
+    ShredEvidence,
+};

@@ -21,7 +21,8 @@ use crate::token::{Clock, Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIO
 use crate::wire::Reader;
 
 const STATE_MAGIC: &[u8; 4] = b"CFHS";
-const STATE_VERSION: u8 = 1;
+/// State version written; version 1 (without the audit limits) is still read.
+const STATE_VERSION: u8 = 2;
 /// Largest encoded audit log accepted inside a state, in bytes: a full log
 /// (1,000,000 records of at most 187 bytes) fits, and with it the keys stay
 /// under the keystore's 256 MiB state limit for all but extreme key counts.
@@ -174,6 +175,8 @@ impl Hsm {
         e.u8(self.config.max_pin_failures);
         e.u32(self.config.pin_iterations);
         e.u8(u8::from(self.config.allow_plain_import));
+        e.u32(self.config.audit_max_records);
+        e.u32(self.config.audit_reserve);
         e.u8(u8::try_from(self.slots.len()).map_err(|_| Error::Capacity)?);
         for slot in &self.slots {
             match slot {
@@ -189,11 +192,27 @@ impl Hsm {
 
     fn decode_state(bytes: &[u8], counter: u64, clock: Box<dyn Clock>) -> Result<Hsm> {
         let mut d = Reader(bytes);
-        if d.take(4)? != STATE_MAGIC || d.u8()? != STATE_VERSION {
+        if d.take(4)? != STATE_MAGIC {
             return Err(Error::KeystoreCorrupt);
         }
-        let config =
-            Config { max_pin_failures: d.u8()?, pin_iterations: d.u32()?, allow_plain_import: d.bool()? };
+        let version = d.u8()?;
+        if version != 1 && version != STATE_VERSION {
+            return Err(Error::KeystoreCorrupt);
+        }
+        let defaults = Config::default();
+        let mut config = Config {
+            max_pin_failures: d.u8()?,
+            pin_iterations: d.u32()?,
+            allow_plain_import: d.bool()?,
+            ..defaults
+        };
+        if version == STATE_VERSION {
+            config.audit_max_records = d.u32()?;
+            config.audit_reserve = d.u32()?;
+        }
+        if !config.is_valid() {
+            return Err(Error::KeystoreCorrupt);
+        }
         let n = usize::from(d.u8()?);
         if n == 0 || n > MAX_SLOTS {
             return Err(Error::KeystoreCorrupt);

@@ -53,7 +53,20 @@ pub struct Config {
     /// Whether keys may be imported in plaintext (only for tokens whose
     /// keystore is not sealed by an HSM-held key; default false).
     pub allow_plain_import: bool,
+    /// Most records each token's audit log holds before an auditor must
+    /// archive it (default and maximum [`crate::audit::MAX_RECORDS`]).
+    pub audit_max_records: u32,
+    /// Records kept back for the security officer and the auditor (default
+    /// [`DEFAULT_AUDIT_RESERVE`]): once the log holds `audit_max_records -
+    /// audit_reserve` records, key operations and user logins fail with
+    /// [`Error::AuditFull`]; the security officer may still use half the
+    /// reserve and the auditor all of it, to log in and call
+    /// [`Hsm::audit_archive`]. Must be at least 2 and below `audit_max_records`.
+    pub audit_reserve: u32,
 }
+
+/// Default [`Config::audit_reserve`].
+pub const DEFAULT_AUDIT_RESERVE: u32 = 64;
 
 impl Default for Config {
     fn default() -> Self {
@@ -61,8 +74,34 @@ impl Default for Config {
             max_pin_failures: DEFAULT_MAX_FAILURES,
             pin_iterations: DEFAULT_PIN_ITERATIONS,
             allow_plain_import: false,
+            audit_max_records: crate::audit::MAX_RECORDS as u32,
+            audit_reserve: DEFAULT_AUDIT_RESERVE,
         }
     }
+}
+
+impl Config {
+    /// Whether the knobs are within their documented ranges.
+    pub(crate) fn is_valid(&self) -> bool {
+        let max = usize::try_from(self.audit_max_records).unwrap_or(usize::MAX);
+        self.max_pin_failures >= 1
+            && self.pin_iterations >= 1
+            && max <= crate::audit::MAX_RECORDS
+            && self.audit_reserve >= 2
+            && self.audit_reserve < self.audit_max_records
+    }
+}
+
+/// Who an audit record is for, which decides how much of the log it may use
+/// (see [`Config::audit_reserve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AuditClass {
+    /// Key operations, user logins: up to `max - reserve`.
+    Work,
+    /// Security officer logins and PIN administration: up to `max - reserve / 2`.
+    SecurityOfficer,
+    /// Auditor logins, archiving, keystore saves: up to `max`.
+    Auditor,
 }
 
 /// An open session: which slot, role and (for users) tenant.
@@ -151,7 +190,7 @@ fn operation_name(op: Usage) -> crate::audit::Operation {
 impl Hsm {
     /// An HSM with `slots` empty slots (1..=64).
     pub fn new(slots: usize, config: Config, clock: alloc::boxed::Box<dyn Clock>) -> Result<Self> {
-        if slots == 0 || slots > MAX_SLOTS {
+        if slots == 0 || slots > MAX_SLOTS || !config.is_valid() {
             return Err(Error::InvalidInput);
         }
         let mut v = Vec::with_capacity(slots);
@@ -170,6 +209,10 @@ impl Hsm {
 
     pub(crate) fn log_all_slots(&mut self, event: impl Fn() -> crate::audit::AuditEvent) -> Result<()> {
         let now = self.clock.now();
+        let limit = self.audit_limit(AuditClass::Auditor);
+        if self.slots.iter().flatten().any(|t| t.audit.records().len() >= limit) {
+            return Err(Error::AuditFull);
+        }
         for token in self.slots.iter_mut().flatten() {
             token.audit.append(now, event())?;
         }
@@ -184,15 +227,32 @@ impl Hsm {
         self.slots.get_mut(slot).and_then(Option::as_mut).ok_or(Error::TokenState)
     }
 
+    /// How many records a log may hold for events of `class`.
+    fn audit_limit(&self, class: AuditClass) -> usize {
+        let max = usize::try_from(self.config.audit_max_records).unwrap_or(usize::MAX);
+        let max = max.min(crate::audit::MAX_RECORDS);
+        let reserve = usize::try_from(self.config.audit_reserve).unwrap_or(max).min(max);
+        match class {
+            AuditClass::Work => max.saturating_sub(reserve),
+            AuditClass::SecurityOfficer => max.saturating_sub(reserve / 2),
+            AuditClass::Auditor => max,
+        }
+    }
+
     /// Refuses up front when the audit log cannot take `records` more
-    /// records, so no operation happens without its audit record.
-    fn ensure_audit_room(&self, slot: usize, records: usize) -> Result<()> {
+    /// records of `class`, so no operation happens without its audit record.
+    fn ensure_audit_room_for(&self, slot: usize, records: usize, class: AuditClass) -> Result<()> {
         let audit = &self.token(slot)?.audit;
         let needed = audit.records().len().saturating_add(records);
-        if audit.is_full() || needed > crate::audit::MAX_RECORDS {
-            return Err(Error::Capacity);
+        if audit.is_full() || needed > self.audit_limit(class) {
+            return Err(Error::AuditFull);
         }
         Ok(())
+    }
+
+    /// [`Self::ensure_audit_room_for`] key operations.
+    fn ensure_audit_room(&self, slot: usize, records: usize) -> Result<()> {
+        self.ensure_audit_room_for(slot, records, AuditClass::Work)
     }
 
     fn log(&mut self, slot: usize, event: crate::audit::AuditEvent) -> Result<()> {
@@ -251,6 +311,13 @@ impl Hsm {
                 return Err(Error::InvalidInput);
             }
         }
+        // Refused before the PIN is checked: no login attempt goes unlogged.
+        let class = match role {
+            Role::SecurityOfficer => AuditClass::SecurityOfficer,
+            Role::User => AuditClass::Work,
+            Role::Auditor => AuditClass::Auditor,
+        };
+        self.ensure_audit_room_for(slot, 1, class)?;
         let token = self.token_mut(slot)?;
         let record = match role {
             Role::SecurityOfficer => Some(&mut token.so_pin),
@@ -303,6 +370,7 @@ impl Hsm {
         pin: &[u8],
     ) -> Result<()> {
         let (slot, _) = self.session(so, Role::SecurityOfficer)?;
+        self.ensure_audit_room_for(slot, 1, AuditClass::SecurityOfficer)?;
         let record = PinRecord::new(rng, pin, self.config.pin_iterations)?;
         let token = self.token_mut(slot)?;
         let was_set = match role {
@@ -815,10 +883,82 @@ impl Hsm {
         Ok(self.token(slot)?.audit.records().to_vec())
     }
 
-    /// Verifies the audit chain of the auditor's slot.
+    /// Verifies the audit chain of the auditor's slot (from its anchor, if
+    /// records were archived).
     pub fn audit_verify(&self, auditor: SessionId) -> Result<()> {
         let (slot, _) = self.session(auditor, Role::Auditor)?;
         self.token(slot)?.audit.verify()
+    }
+
+    /// The head of the auditor's slot's log: records ever appended and the
+    /// last MAC, for [`crate::audit::verify_segments`]. Auditor only.
+    pub fn audit_head(&self, auditor: SessionId) -> Result<crate::audit::AuditHead> {
+        let (slot, _) = self.session(auditor, Role::Auditor)?;
+        Ok(self.token(slot)?.audit.head())
+    }
+
+    /// Checks archived segments (oldest first, as [`Self::audit_archive`]
+    /// returned them) and the live log of the auditor's slot as one chain
+    /// from the genesis to the log's head, under the token's audit key (see
+    /// [`crate::audit::verify_segments`]). Auditor only.
+    ///
+    /// # Errors
+    /// [`Error::AuditTampered`] with the sequence number of the first record
+    /// that fails or is missing.
+    pub fn audit_verify_archive(
+        &self,
+        auditor: SessionId,
+        archived: &[crate::audit::AuditSegment],
+    ) -> Result<()> {
+        let (slot, _) = self.session(auditor, Role::Auditor)?;
+        let token = self.token(slot)?;
+        let mut segments = archived.to_vec();
+        segments.push(token.audit.segment());
+        crate::audit::verify_segments(&token.audit_key.hmac()?, &segments, token.audit.head())
+    }
+
+    /// Moves the oldest `count` records of the auditor's slot's log out of
+    /// the token and returns them, then logs
+    /// [`crate::audit::AuditEvent::AuditArchived`]. Keep the returned
+    /// segments (in order) and check them with the live log using
+    /// [`crate::audit::verify_segments`]. This is how a full log is emptied
+    /// (see [`Config::audit_reserve`]); save the keystore afterwards.
+    ///
+    /// ```
+    /// use coffer_core::rng::OsRng;
+    /// use coffer_hsm::audit::{verify_segments, AuditEvent};
+    /// use coffer_hsm::{Config, Hsm, Role, SystemClock};
+    ///
+    /// let config = Config { pin_iterations: 1_000, audit_max_records: 20, audit_reserve: 4, ..Config::default() };
+    /// let mut hsm = Hsm::new(1, config, Box::new(SystemClock))?;
+    /// hsm.init_token(&mut OsRng, 0, "device", b"so-pin-1")?;
+    /// let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None)?;
+    /// hsm.set_pin(&mut OsRng, so, Role::Auditor, b"audit-pin")?;
+    /// let auditor = hsm.login(0, Role::Auditor, b"audit-pin", None)?;
+    ///
+    /// let archived = hsm.audit_archive(auditor, 3)?;
+    /// assert_eq!(archived.records.len(), 3);
+    /// let live = hsm.audit_records(auditor)?;
+    /// assert!(matches!(live.last().map(|r| &r.event), Some(AuditEvent::AuditArchived { first_seq: 0, count: 3 })));
+    /// # let _ = (live, archived);
+    /// # Ok::<(), coffer_hsm::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::RoleNotAllowed`] for a session that is not the auditor's;
+    /// [`Error::InvalidInput`] if `count` is 0 or more than the records held.
+    pub fn audit_archive(&mut self, auditor: SessionId, count: usize) -> Result<crate::audit::AuditSegment> {
+        let (slot, _) = self.session(auditor, Role::Auditor)?;
+        let archived = self.token_mut(slot)?.audit.archive(count)?;
+        let count = u32::try_from(archived.records.len()).map_err(|_| Error::Capacity)?;
+        // Archiving freed at least one record, so this append has room.
+        self.log(slot, crate::audit::AuditEvent::AuditArchived { first_seq: archived.anchor.seq, count })?;
+        Ok(archived)
+    }
+
+    /// The configuration in force (from [`Hsm::new`] or the loaded keystore).
+    pub fn config(&self) -> Config {
+        self.config
     }
 
     /// The token label of `slot`.

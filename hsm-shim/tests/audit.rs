@@ -18,8 +18,8 @@
 use coffer_core::mac::HmacSha256Key;
 use coffer_hsm::Error;
 use coffer_hsm::audit::{
-    AuditEvent, AuditLog, AuditRecord, KeyRef, KeyStateName, MAX_FIELD_LEN, MAX_RECORDS, Operation, Role,
-    verify_records, verify_with_head,
+    AuditAnchor, AuditEvent, AuditLog, AuditRecord, AuditSegment, KeyRef, KeyStateName, MAX_FIELD_LEN,
+    MAX_RECORDS, Operation, Role, verify_records, verify_records_from, verify_segments, verify_with_head,
 };
 use proptest::prelude::*;
 
@@ -208,6 +208,11 @@ fn field_changes(event: &AuditEvent) -> Vec<AuditEvent> {
             E::KeystoreSaved { counter: counter + 1 },
             E::KeystoreSaved { counter: counter ^ (1 << 63) },
             E::TokenInitialized,
+        ],
+        E::AuditArchived { first_seq, count } => vec![
+            E::AuditArchived { first_seq: first_seq + 1, count: *count },
+            E::AuditArchived { first_seq: *first_seq, count: count + 1 },
+            E::AuditArchived { first_seq: first_seq ^ (1 << 63), count: *count },
         ],
         _ => panic!(
             "an event kind this test does not know: add its field changes (and check it holds no secret)"
@@ -833,6 +838,8 @@ fn arb_event() -> impl Strategy<Value = AuditEvent> {
         (arb_key_ref(), op).prop_map(|(key, operation)| AuditEvent::PolicyDenied { key, operation }),
         (arb_name(), any::<u32>()).prop_map(|(tenant, keys)| AuditEvent::TenantShredded { tenant, keys }),
         any::<u64>().prop_map(|counter| AuditEvent::KeystoreSaved { counter }),
+        (any::<u64>(), any::<u32>())
+            .prop_map(|(first_seq, count)| AuditEvent::AuditArchived { first_seq, count }),
     ]
 }
 
@@ -886,5 +893,150 @@ proptest! {
         bytes[i] ^= flip;
         let err = AuditLog::decode(key(), &bytes).unwrap_err();
         prop_assert!(matches!(err, Error::KeystoreCorrupt | Error::AuditTampered { .. }), "{:?}", err);
+    }
+}
+
+/// The log of the v2 golden: TokenInitialized, LoginSucceeded (SO), KeyUsed
+/// (acme/invoices v1, seal), KeystoreSaved 42, LoginSucceeded (auditor) at
+/// `T0 + i`; then the first three are archived and AuditArchived {0, 3} is
+/// appended at `T0 + 5`.
+fn archived_log() -> (AuditSegment, AuditLog) {
+    let inv1 = key_ref("acme", "invoices", 1, 1);
+    let mut log = log_of(
+        key(),
+        vec![
+            AuditEvent::TokenInitialized,
+            AuditEvent::LoginSucceeded { role: Role::SecurityOfficer },
+            AuditEvent::KeyUsed { key: inv1, operation: Operation::Seal },
+            AuditEvent::KeystoreSaved { counter: 42 },
+            AuditEvent::LoginSucceeded { role: Role::Auditor },
+        ],
+    );
+    let archived = log.archive(3).unwrap();
+    log.append(T0 + 5, AuditEvent::AuditArchived { first_seq: 0, count: 3 }).unwrap();
+    (archived, log)
+}
+
+/// Computed by the same independent Python implementation as [`golden`],
+/// extended to version 2 (anchor = seq 3 and the MAC of record 2):
+/// `prev = bytes(32)`; for each event `i`, `mac = HMAC(KEY, DOMAIN || prev ||
+/// pack(">QQ", i, T0 + i) || event)`; the live log is `b"CFAL\x02" ||
+/// pack(">Q", 3) || mac_2 || pack(">I", 3) || records 3..6`. Never regenerate.
+mod golden_v2 {
+    pub const LIVE: &str = "4346414c020000000000000003
+        7471c4b8be792168c0eb6a561c5b37af5a542906620a81815d4717b6c27d271c 00000003
+        000000006553f103 31000000000000002a c8f3507df020a733b093f40bd1714804fb2dc16c1a4c24e5979f141ef90805fc
+        000000006553f104 1003 fab3590954269ba0a4760319ea90b1f70bd4cd8d73c152245e9bed84b65722fe
+        000000006553f105 32000000000000000000000003 8514211e4f723fa7cc64245df289760bb34a0ddbcd7f381ca3772a25e6845038";
+    pub const HEAD: &str = "8514211e4f723fa7cc64245df289760bb34a0ddbcd7f381ca3772a25e6845038";
+}
+
+#[test]
+fn an_archived_log_matches_an_independent_implementation_of_version_2() {
+    let (archived, log) = archived_log();
+    assert_eq!(log.encode(), unhex(golden_v2::LIVE));
+    assert_eq!(log.head(), (6, unhex(golden_v2::HEAD).try_into().unwrap()));
+    // The archived part is the genesis-anchored version 1 golden.
+    assert_eq!(archived.encode(), unhex(golden::SHORT));
+    assert_eq!(archived.anchor, AuditAnchor::GENESIS);
+    let decoded = AuditLog::decode(key(), &unhex(golden_v2::LIVE)).unwrap();
+    assert_eq!(decoded.records(), log.records());
+    assert_eq!(decoded.anchor(), log.anchor());
+    assert_eq!(decoded.head(), log.head());
+}
+
+#[test]
+fn archiving_keeps_one_chain_from_the_genesis_to_the_head() {
+    let (archived, log) = archived_log();
+    assert_eq!(log.anchor(), archived.end());
+    assert_eq!(log.records()[0].seq, 3);
+    assert_eq!(log.verify(), Ok(()));
+    assert_eq!(verify_segments(&key(), &[archived.clone(), log.segment()], log.head()), Ok(()));
+    // Segments decode from their bytes and still verify.
+    let again = AuditSegment::decode(&archived.encode()).unwrap();
+    assert_eq!(again, archived);
+    assert_eq!(AuditSegment::decode(&log.encode()).unwrap(), log.segment());
+    // The live log does not verify as if it started at the genesis.
+    assert_eq!(verify_records(&key(), log.records()), Err(Error::AuditTampered { index: 0 }));
+    assert_eq!(verify_records_from(&key(), log.anchor(), log.records()), Ok(()));
+}
+
+#[test]
+fn a_lost_reordered_or_altered_segment_is_detected() {
+    let (archived, log) = archived_log();
+    let live = log.segment();
+    let head = log.head();
+    // The archive lost: the live log does not start at the genesis.
+    assert_eq!(
+        verify_segments(&key(), std::slice::from_ref(&live), head),
+        Err(Error::AuditTampered { index: 0 })
+    );
+    // Reordered.
+    assert_eq!(
+        verify_segments(&key(), &[live.clone(), archived.clone()], head),
+        Err(Error::AuditTampered { index: 0 })
+    );
+    // An archived record changed.
+    let mut changed = archived.clone();
+    changed.records[1].time += 1;
+    assert_eq!(
+        verify_segments(&key(), &[changed, live.clone()], head),
+        Err(Error::AuditTampered { index: 1 })
+    );
+    // The last archived record dropped: the live log's anchor no longer follows.
+    let mut short = archived.clone();
+    short.records.pop();
+    assert_eq!(verify_segments(&key(), &[short, live.clone()], head), Err(Error::AuditTampered { index: 2 }));
+    // A live record changed (global index 4).
+    let mut live_changed = live.clone();
+    live_changed.records[1].event = AuditEvent::LoginSucceeded { role: Role::User };
+    assert_eq!(
+        verify_segments(&key(), &[archived.clone(), live_changed], head),
+        Err(Error::AuditTampered { index: 4 })
+    );
+    // The live log's anchor moved.
+    let mut moved = live.clone();
+    moved.anchor.seq += 1;
+    assert_eq!(
+        verify_segments(&key(), &[archived.clone(), moved], head),
+        Err(Error::AuditTampered { index: 3 })
+    );
+    // Truncated at the end: caught against the head.
+    let mut truncated = live;
+    truncated.records.pop();
+    assert_eq!(verify_segments(&key(), &[archived, truncated], head), Err(Error::AuditTampered { index: 5 }));
+}
+
+#[test]
+fn archive_refuses_zero_and_more_than_the_log_holds() {
+    let mut log = all_kinds_log();
+    let n = log.records().len();
+    assert_eq!(log.archive(0).unwrap_err(), Error::InvalidInput);
+    assert_eq!(log.archive(n + 1).unwrap_err(), Error::InvalidInput);
+    let all = log.archive(n).unwrap();
+    assert_eq!(all.records.len(), n);
+    assert!(log.records().is_empty());
+    // An emptied log keeps its head, and the next record chains on.
+    assert_eq!(log.head(), (n as u64, all.records[n - 1].mac));
+    log.append(T0 + 100, AuditEvent::AuditArchived { first_seq: 0, count: n as u32 }).unwrap();
+    assert_eq!(log.records()[0].seq, n as u64);
+    assert_eq!(verify_segments(&key(), &[all, log.segment()], log.head()), Ok(()));
+}
+
+#[test]
+fn a_changed_field_of_an_archive_record_is_detected() {
+    let (_, log) = archived_log();
+    let index = 2;
+    assert!(matches!(log.records()[index].event, AuditEvent::AuditArchived { .. }));
+    let changes = field_changes(&log.records()[index].event);
+    assert_eq!(changes.len(), 3);
+    for event in changes {
+        let mut records = log.records().to_vec();
+        records[index].event = event.clone();
+        assert_eq!(
+            verify_records_from(&key(), log.anchor(), &records),
+            Err(Error::AuditTampered { index }),
+            "archive record changed to {event:?}"
+        );
     }
 }

@@ -34,7 +34,13 @@ fn config() -> Config {
 }
 
 fn hsm() -> Hsm {
-    let mut hsm = Hsm::new(2, config(), Box::new(FixedClock)).unwrap();
+    hsm_with(2, config())
+}
+
+/// An HSM with `slots` slots and `config`, its first token initialized with
+/// the user and auditor PINs set.
+fn hsm_with(slots: usize, config: Config) -> Hsm {
+    let mut hsm = Hsm::new(slots, config, Box::new(FixedClock)).unwrap();
     hsm.init_token(&mut OsRng, 0, "main", SO_PIN).unwrap();
     let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
     hsm.set_pin(&mut OsRng, so, Role::User, USER_PIN).unwrap();
@@ -376,4 +382,114 @@ fn rsa_keys_and_certificates_work_by_handle_and_survive_the_keystore() {
     );
     let ca2 = loaded.find(s2, "acme-ca").unwrap();
     assert_eq!(loaded.certificate_der(s2, ca2).unwrap(), ca.to_der());
+}
+
+/// An HSM whose audit log holds 60 records with a reserve of 8: key work
+/// stops at 52, the security officer at 56, the auditor at 60.
+fn small_log_hsm() -> Hsm {
+    hsm_with(1, Config { audit_max_records: 60, audit_reserve: 8, ..config() })
+}
+
+#[test]
+fn a_full_audit_log_stops_key_work_until_the_auditor_archives_it() {
+    let mut hsm = small_log_hsm();
+    let s = user(&mut hsm, "acme");
+    let k = kek(&mut hsm, s, "acme");
+    let mut sealed = 0;
+    let err = loop {
+        match hsm.seal_envelope(&mut OsRng, s, k, &ctx("acme"), b"record") {
+            Ok(_) => sealed += 1,
+            Err(e) => break e,
+        }
+        assert!(sealed < 100, "the log never filled");
+    };
+    assert_eq!(err, Error::AuditFull);
+    // Every operation that would log is refused up front, and nothing happened.
+    assert_eq!(
+        hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs("acme", "k2", Usage::ENCRYPT)).unwrap_err(),
+        Error::AuditFull
+    );
+    // A user login is refused before its PIN is checked: wrong PINs are not counted.
+    for _ in 0..10 {
+        assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::AuditFull);
+    }
+
+    // The security officer and the auditor still log in.
+    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    hsm.logout(so).unwrap();
+    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let held = hsm.audit_records(auditor).unwrap();
+    assert_eq!(held.len(), 54, "52 for key work, then the SO's and the auditor's logins");
+    let archived = hsm.audit_archive(auditor, 50).unwrap();
+    assert_eq!((archived.anchor.seq, archived.records.len()), (0, 50));
+    let live = hsm.audit_records(auditor).unwrap();
+    assert_eq!(live.len(), 5);
+    assert_eq!(live[0].seq, 50);
+    assert_eq!(live[4].event, coffer_hsm::audit::AuditEvent::AuditArchived { first_seq: 0, count: 50 });
+    assert_eq!(hsm.audit_verify(auditor), Ok(()));
+    assert_eq!(hsm.audit_verify_archive(auditor, std::slice::from_ref(&archived)), Ok(()));
+    // Without the archive, the chain does not reach back to the genesis.
+    assert_eq!(hsm.audit_verify_archive(auditor, &[]), Err(Error::AuditTampered { index: 0 }));
+
+    // Key work resumes, and the refused wrong PINs did not lock the user.
+    let s2 = user(&mut hsm, "acme");
+    hsm.seal_envelope(&mut OsRng, s2, k, &ctx("acme"), b"record").unwrap();
+}
+
+#[test]
+fn the_security_officer_cannot_use_up_the_auditors_reserve() {
+    let mut hsm = small_log_hsm();
+    let mut logins = 0;
+    let err = loop {
+        match hsm.login(0, Role::SecurityOfficer, SO_PIN, None) {
+            Ok(so) => {
+                hsm.logout(so).unwrap();
+                logins += 1;
+            }
+            Err(e) => break e,
+        }
+        assert!(logins < 100, "the log never filled");
+    };
+    assert_eq!(err, Error::AuditFull);
+    // Wrong SO PINs are refused before the check too: the SO is not locked.
+    for _ in 0..10 {
+        assert_eq!(hsm.login(0, Role::SecurityOfficer, b"wrong-pin!", None).unwrap_err(), Error::AuditFull);
+    }
+    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let held = hsm.audit_records(auditor).unwrap().len();
+    assert_eq!(held, 57, "56 up to the SO's limit, then the auditor's login");
+    hsm.audit_archive(auditor, held).unwrap();
+    // After archiving, the keystore saves and the SO logs in again.
+    let mut storage = MemoryStorage::new();
+    let master = MasterKey::from_slice(&[9u8; 32]).unwrap();
+    hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
+    hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+}
+
+#[test]
+fn audit_limits_and_archives_survive_the_keystore() {
+    let mut hsm = small_log_hsm();
+    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let archived = hsm.audit_archive(auditor, 3).unwrap();
+    let mut storage = MemoryStorage::new();
+    let master = MasterKey::from_slice(&[9u8; 32]).unwrap();
+    hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
+    let loaded = Hsm::load(&mut storage, &KeySource::MasterKey(&master), None, Box::new(FixedClock)).unwrap();
+    assert_eq!(loaded.config().audit_max_records, 60);
+    let mut loaded = loaded;
+    let auditor = loaded.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    assert_eq!(loaded.audit_verify_archive(auditor, &[archived]), Ok(()));
+    assert_eq!(loaded.audit_records(auditor).unwrap()[0].seq, 3);
+}
+
+#[test]
+fn an_audit_config_outside_its_ranges_is_refused() {
+    for (max, reserve) in [(60, 60), (60, 1), (2_000_000, 64), (10, 0)] {
+        let config = Config { audit_max_records: max, audit_reserve: reserve, ..config() };
+        assert_eq!(
+            Hsm::new(1, config, Box::new(FixedClock)).unwrap_err(),
+            Error::InvalidInput,
+            "{max}/{reserve}"
+        );
+    }
 }
