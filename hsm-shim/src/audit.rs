@@ -151,42 +151,7 @@ const MIN_RECORD_LEN: usize = 8 + 1 + TAG_LEN;
 /// (32 zero bytes for an empty log). See [`verify_with_head`].
 pub type AuditHead = (u64, [u8; TAG_LEN]);
 
-/// A role of a token, as PKCS#11 has them.
-///
-/// ```
-/// use coffer_hsm::audit::{AuditEvent, Role};
-///
-/// let event = AuditEvent::LoginFailed { role: Role::User };
-/// assert_eq!(format!("{event:?}"), "LoginFailed { role: User }");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Initializes the token, sets and unblocks the other PINs, shreds tenants.
-    SecurityOfficer,
-    /// Uses the keys of one tenant.
-    User,
-    /// Reads and verifies the audit log.
-    Auditor,
-}
-
-impl Role {
-    fn code(self) -> u8 {
-        match self {
-            Role::SecurityOfficer => 0x01,
-            Role::User => 0x02,
-            Role::Auditor => 0x03,
-        }
-    }
-
-    fn from_code(code: u8) -> Option<Self> {
-        match code {
-            0x01 => Some(Role::SecurityOfficer),
-            0x02 => Some(Role::User),
-            0x03 => Some(Role::Auditor),
-            _ => None,
-        }
-    }
-}
+pub use crate::role::Role;
 
 /// The operation a key was used for (or refused for).
 ///

@@ -178,6 +178,29 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 }
 
 impl Storage for FileStorage {
+    /// The file's length, `None` if it does not exist.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] if the file exists but its metadata cannot be read.
+    fn stored_len(&mut self) -> Result<Option<usize>> {
+        match fs::metadata(&self.path) {
+            Ok(m) => usize::try_from(m.len()).map(Some).map_err(|_| Error::KeystoreCorrupt),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(_) => Err(Error::Storage),
+        }
+    }
+
+    /// Reads the file into `out` (see [`Storage::read_into`]).
+    ///
+    /// # Errors
+    /// As [`FileStorage::read`], and [`Error::Capacity`] if `out` is shorter than the file.
+    fn read_into(&mut self, out: &mut [u8]) -> Result<Option<usize>> {
+        let Some(bytes) = self.read()? else { return Ok(None) };
+        let dest = out.get_mut(..bytes.len()).ok_or(Error::Capacity)?;
+        dest.copy_from_slice(&bytes);
+        Ok(Some(bytes.len()))
+    }
+
     /// The file's bytes as they are, `None` if it does not exist.
     ///
     /// # Errors

@@ -26,6 +26,7 @@
 //! # Ok::<(), coffer_hsm::Error>(())
 //! ```
 
+#[cfg(feature = "alloc")]
 use alloc::vec::Vec;
 
 use coffer_core::aead::{Aes256GcmSivKey, NONCE_LEN, Nonce, TAG_LEN};
@@ -187,6 +188,7 @@ struct Parsed<'a> {
     body: &'a [u8],
 }
 
+#[cfg(feature = "alloc")]
 /// Seals `state` under `source` with keystore counter `counter`; a
 /// passphrase is stretched with [`DEFAULT_ITERATIONS`].
 ///
@@ -206,6 +208,7 @@ pub fn seal<R: TryCryptoRng + ?Sized>(
     seal_with_iterations(rng, source, counter, state, DEFAULT_ITERATIONS)
 }
 
+#[cfg(feature = "alloc")]
 /// As [`seal`], with `iterations` PBKDF2 iterations for a passphrase
 /// (ignored for a master key, but checked all the same). For slow devices
 /// and tests; prefer [`seal`].
@@ -224,19 +227,8 @@ pub fn seal_with_iterations<R: TryCryptoRng + ?Sized>(
     if state.len() > MAX_STATE_LEN {
         return Err(Error::InvalidInput);
     }
-    let derived;
-    let (kdf, master) = match source {
-        KeySource::MasterKey(master) => (Kdf::Raw, *master),
-        KeySource::Passphrase(passphrase) => {
-            check_passphrase(passphrase)?;
-            let mut salt = [0u8; SALT_LEN];
-            rng.try_fill_bytes(&mut salt).map_err(|_| Error::Crypto(coffer_core::Error::Rng))?;
-            derived = MasterKey::derive_from_passphrase(passphrase, &salt, iterations)?;
-            (Kdf::Pbkdf2 { iterations, salt }, &derived)
-        }
-    };
+    let (kdf, key) = seal_key(rng, source, iterations)?;
     let nonce = Nonce::generate(rng)?;
-    let key = master.encryption_key()?;
 
     let total = header_len(kdf).checked_add(state.len()).and_then(|n| n.checked_add(TAG_LEN));
     // The plaintext is copied in before it is encrypted in place: zeroize
@@ -252,6 +244,7 @@ pub fn seal_with_iterations<R: TryCryptoRng + ?Sized>(
     Ok(core::mem::take(&mut *out))
 }
 
+#[cfg(feature = "alloc")]
 /// Authenticates and opens a sealed keystore; returns the state and its
 /// counter (KEYSTORE.md §5).
 ///
@@ -277,17 +270,7 @@ pub fn open(
         check_passphrase(passphrase)?;
     }
     let parsed = parse(bytes)?;
-    let derived;
-    let master = match (source, parsed.kdf) {
-        (KeySource::MasterKey(master), Kdf::Raw) => *master,
-        (KeySource::Passphrase(passphrase), Kdf::Pbkdf2 { iterations, salt }) => {
-            derived = MasterKey::derive_from_passphrase(passphrase, &salt, iterations)?;
-            &derived
-        }
-        // The header says the other kind of key: this source cannot open it.
-        _ => return Err(Error::KeystoreAuth),
-    };
-    let key = master.encryption_key()?;
+    let key = open_key(source, parsed.kdf)?;
     let state = key.open(&parsed.nonce, parsed.header, parsed.body).map_err(|e| match e {
         coffer_core::Error::Decrypt => Error::KeystoreAuth,
         other => Error::Crypto(other),
@@ -296,6 +279,178 @@ pub fn open(
         return Err(Error::KeystoreRollback);
     }
     Ok((state, parsed.counter))
+}
+
+/// Seals, without a heap, the state held at the start of `buf`
+/// (`buf[..state_len]`) under `source` with keystore counter `counter`: the
+/// state is moved up behind the header, encrypted in place and followed by
+/// the tag. Returns the length of the sealed keystore at the start of `buf`,
+/// byte for byte the format [`seal`] writes (KEYSTORE.md §2); a passphrase
+/// is stretched with `iterations`.
+///
+/// `buf` needs room for the header ([`RAW_HEADER_LEN`] or
+/// [`PBKDF2_HEADER_LEN`]), the state and [`TAG_LEN`] bytes.
+///
+/// ```
+/// use coffer_core::rng::OsRng;
+/// use coffer_hsm::keystore::{self, KeySource, MasterKey, RAW_HEADER_LEN};
+///
+/// let master = MasterKey::generate(&mut OsRng)?;
+/// let source = KeySource::MasterKey(&master);
+/// let mut buf = [0u8; 64];
+/// buf[..11].copy_from_slice(b"token state");
+/// let n = keystore::seal_in_place(&mut OsRng, &source, 3, &mut buf, 11, keystore::MIN_ITERATIONS)?;
+/// assert_eq!(n, RAW_HEADER_LEN + 11 + 16);
+/// let (state, counter) = keystore::open_in_place(&source, &mut buf[..n], Some(3))?;
+/// assert_eq!((&state[..], counter), (&b"token state"[..], 3));
+/// # Ok::<(), coffer_hsm::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Capacity`] if `buf` is too short (it is left unchanged);
+/// otherwise as [`seal_with_iterations`].
+pub fn seal_in_place<R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+    source: &KeySource<'_>,
+    counter: u64,
+    buf: &mut [u8],
+    state_len: usize,
+    iterations: u32,
+) -> Result<usize> {
+    check_iterations(iterations).map_err(|_| Error::InvalidInput)?;
+    if state_len > MAX_STATE_LEN || state_len > buf.len() {
+        return Err(Error::InvalidInput);
+    }
+    let hlen = header_len(match source {
+        KeySource::MasterKey(_) => Kdf::Raw,
+        KeySource::Passphrase(_) => Kdf::Pbkdf2 { iterations, salt: [0; SALT_LEN] },
+    });
+    let total = hlen.checked_add(state_len).and_then(|n| n.checked_add(TAG_LEN)).ok_or(Error::Capacity)?;
+    if total > buf.len() {
+        return Err(Error::Capacity);
+    }
+    let (kdf, key) = seal_key(rng, source, iterations)?;
+    let nonce = Nonce::generate(rng)?;
+    let buf = buf.get_mut(..total).ok_or(Error::Capacity)?;
+    buf.copy_within(..state_len, hlen);
+    let (header, rest) = buf.split_at_mut_checked(hlen).ok_or(Error::Capacity)?;
+    let mut w = SliceWriter::new(header);
+    w.put(&MAGIC)?;
+    w.put(&[VERSION])?;
+    match kdf {
+        Kdf::Raw => w.put(&[KDF_RAW])?,
+        Kdf::Pbkdf2 { iterations, salt } => {
+            w.put(&[KDF_PBKDF2])?;
+            w.put(&iterations.to_be_bytes())?;
+            w.put(&salt)?;
+        }
+    }
+    w.put(&counter.to_be_bytes())?;
+    w.put(nonce.as_bytes())?;
+    let (body, tag_out) = rest.split_at_mut_checked(state_len).ok_or(Error::Capacity)?;
+    match key.seal_in_place_detached(&nonce, header, body) {
+        Ok(tag) => {
+            tag_out.copy_from_slice(&tag);
+            Ok(total)
+        }
+        Err(e) => {
+            body.zeroize();
+            Err(Error::Crypto(e))
+        }
+    }
+}
+
+/// Authenticates and opens, without a heap, the sealed keystore that is
+/// the whole of `buf`, decrypting in place; returns the state (a part of
+/// `buf`) and its counter. On any failure the body of `buf` is zeroed.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_in_place<'b>(
+    source: &KeySource<'_>,
+    buf: &'b mut [u8],
+    min_counter: Option<u64>,
+) -> Result<(&'b mut [u8], u64)> {
+    if let KeySource::Passphrase(passphrase) = source {
+        check_passphrase(passphrase)?;
+    }
+    let (kdf, counter, nonce, hlen, body_len) = {
+        let parsed = parse(buf)?;
+        (parsed.kdf, parsed.counter, parsed.nonce, parsed.header.len(), parsed.body.len())
+    };
+    let key = open_key(source, kdf)?;
+    let (header, rest) = buf.split_at_mut_checked(hlen).ok_or(Error::KeystoreCorrupt)?;
+    let state_len = body_len.checked_sub(TAG_LEN).ok_or(Error::KeystoreCorrupt)?;
+    let (body, tag) = rest.split_at_mut_checked(state_len).ok_or(Error::KeystoreCorrupt)?;
+    let tag: [u8; TAG_LEN] = (&*tag).try_into().map_err(|_| Error::KeystoreCorrupt)?;
+    if let Err(e) = key.open_in_place_detached(&nonce, header, body, &tag) {
+        body.zeroize();
+        return Err(match e {
+            coffer_core::Error::Decrypt => Error::KeystoreAuth,
+            other => Error::Crypto(other),
+        });
+    }
+    if min_counter.is_some_and(|min| counter < min) {
+        body.zeroize();
+        return Err(Error::KeystoreRollback);
+    }
+    Ok((body, counter))
+}
+
+/// Writes consecutive fields into a caller's slice, without a heap.
+pub(crate) struct SliceWriter<'a> {
+    out: &'a mut [u8],
+    pos: usize,
+}
+
+impl<'a> SliceWriter<'a> {
+    pub(crate) fn new(out: &'a mut [u8]) -> Self {
+        SliceWriter { out, pos: 0 }
+    }
+
+    /// Appends `bytes`; [`Error::Capacity`] if they do not fit.
+    pub(crate) fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        let end = self.pos.checked_add(bytes.len()).ok_or(Error::Capacity)?;
+        self.out.get_mut(self.pos..end).ok_or(Error::Capacity)?.copy_from_slice(bytes);
+        self.pos = end;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn len(&self) -> usize {
+        self.pos
+    }
+}
+
+/// The header's KDF record and the encryption key for sealing under
+/// `source`: a passphrase gets a fresh salt from `rng`.
+fn seal_key<R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+    source: &KeySource<'_>,
+    iterations: u32,
+) -> Result<(Kdf, Aes256GcmSivKey)> {
+    match source {
+        KeySource::MasterKey(master) => Ok((Kdf::Raw, master.encryption_key()?)),
+        KeySource::Passphrase(passphrase) => {
+            check_passphrase(passphrase)?;
+            let mut salt = [0u8; SALT_LEN];
+            rng.try_fill_bytes(&mut salt).map_err(|_| Error::Crypto(coffer_core::Error::Rng))?;
+            let derived = MasterKey::derive_from_passphrase(passphrase, &salt, iterations)?;
+            Ok((Kdf::Pbkdf2 { iterations, salt }, derived.encryption_key()?))
+        }
+    }
+}
+
+/// The encryption key for opening a file whose header records `kdf`.
+fn open_key(source: &KeySource<'_>, kdf: Kdf) -> Result<Aes256GcmSivKey> {
+    match (source, kdf) {
+        (KeySource::MasterKey(master), Kdf::Raw) => master.encryption_key(),
+        (KeySource::Passphrase(passphrase), Kdf::Pbkdf2 { iterations, salt }) => {
+            MasterKey::derive_from_passphrase(passphrase, &salt, iterations)?.encryption_key()
+        }
+        // The header says the other kind of key: this source cannot open it.
+        _ => Err(Error::KeystoreAuth),
+    }
 }
 
 fn check_passphrase(passphrase: &[u8]) -> Result<()> {
@@ -318,6 +473,7 @@ const fn header_len(kdf: Kdf) -> usize {
 }
 
 /// Writes the header of KEYSTORE.md §2.
+#[cfg(feature = "alloc")]
 fn write_header(out: &mut Vec<u8>, kdf: Kdf, counter: u64, nonce: &Nonce) {
     out.extend_from_slice(&MAGIC);
     out.push(VERSION);

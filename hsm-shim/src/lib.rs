@@ -1,37 +1,62 @@
 //! # coffer-hsm
 //!
-//! Software HSM semantics on top of `coffer-core` (work in progress, see
-//! the README's status table).
+//! Software HSM semantics on top of `coffer-core`: applications ask for
+//! operations on key handles; key bytes never leave unless a key is
+//! extractable, and then only wrapped.
+//!
+//! - [`Hsm`] (feature `alloc`, on by default through `std`): slots, tenants,
+//!   SO/user/auditor PINs with lockout, AES/HMAC/P-256/RSA keys and
+//!   certificates with usage policy, lifecycle and versions, envelope
+//!   seal/open/rewrap by handle, tenant crypto-shred, the HMAC-chained
+//!   [`audit`] log with archiving, and the sealed keystore ([`keystore`],
+//!   `KEYSTORE.md`) behind [`Storage`] ([`FileStorage`] under `std`).
+//! - [`device::DeviceToken`] (always, no heap): the same rules with
+//!   capacities fixed at compile time, for microcontrollers; its audit
+//!   records and sealed state use the same formats.
 
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "alloc")]
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "alloc")]
 pub mod audit;
+mod clock;
+pub mod device;
 mod error;
 #[cfg(feature = "std")]
 mod file;
 pub mod keystore;
+#[cfg(feature = "alloc")]
 mod object;
+#[cfg(feature = "alloc")]
 mod persist;
 mod pin;
+mod policy;
+mod role;
 mod storage;
+#[cfg(feature = "alloc")]
 mod token;
 mod wire;
 
-pub use audit::Role;
+pub use clock::Clock;
+#[cfg(feature = "std")]
+pub use clock::SystemClock;
 pub use error::{Error, Result};
 #[cfg(feature = "std")]
 pub use file::FileStorage;
-pub use object::{Handle, KeyAttributes, KeyInfo, KeyState, KeyType, MAX_NAME_LEN, Usage};
+#[cfg(feature = "alloc")]
+pub use object::{KeyAttributes, KeyInfo, KeyType};
 pub use pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS, MAX_PIN_LEN, MIN_PIN_LEN};
-pub use storage::{MemoryStorage, Storage};
-#[cfg(feature = "std")]
-pub use token::SystemClock;
+pub use policy::{Handle, KeyState, MAX_NAME_LEN, Usage};
+pub use role::Role;
+#[cfg(feature = "alloc")]
+pub use storage::MemoryStorage;
+pub use storage::{FixedStorage, Storage};
+#[cfg(feature = "alloc")]
 pub use token::{
-    Clock, Config, DEFAULT_AUDIT_RESERVE, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, SessionId,
-    ShredEvidence,
+    Config, DEFAULT_AUDIT_RESERVE, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, SessionId, ShredEvidence,
 };

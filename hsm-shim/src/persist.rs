@@ -9,6 +9,7 @@ use coffer_core::rng::TryCryptoRng;
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditLog};
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::keystore::{self, KeySource};
 use crate::object::{
@@ -17,7 +18,7 @@ use crate::object::{
 };
 use crate::pin::PinRecord;
 use crate::storage::Storage;
-use crate::token::{Clock, Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, Token};
+use crate::token::{Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, Token};
 use crate::wire::Reader;
 
 const STATE_MAGIC: &[u8; 4] = b"CFHS";

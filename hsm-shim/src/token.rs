@@ -16,6 +16,7 @@ use crate::audit::{AuditLog, AuditRecord, Role};
 use crate::error::{Error, Result};
 use crate::object::{Handle, KeyAttributes, KeyInfo, KeyObject, KeyState, KeyType, Secret, Usage, Version};
 use crate::pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS, PinRecord};
+use crate::policy::state_allows;
 
 /// Most slots an [`Hsm`] may have.
 pub const MAX_SLOTS: usize = 64;
@@ -24,24 +25,7 @@ pub const MAX_KEYS_PER_TOKEN: usize = 1_000_000;
 /// Most versions one key may have.
 pub const MAX_VERSIONS: usize = 1024;
 
-/// The time source for audit records, implemented by the caller (a device
-/// RTC, the system clock).
-pub trait Clock {
-    /// Seconds since the Unix epoch.
-    fn now(&self) -> u64;
-}
-
-/// The system clock (feature `std`).
-#[cfg(feature = "std")]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-#[cfg(feature = "std")]
-impl Clock for SystemClock {
-    fn now(&self) -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-    }
-}
+use crate::clock::Clock;
 
 /// Token policy knobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,15 +140,6 @@ impl core::fmt::Debug for Hsm {
             .field("slots", &self.slots.len())
             .field("sessions", &self.sessions.len())
             .finish()
-    }
-}
-
-/// Which operations each lifecycle state permits.
-fn state_allows(state: KeyState, op: Usage) -> bool {
-    match state {
-        KeyState::Active => true,
-        KeyState::Deactivated => op == Usage::DECRYPT || op == Usage::UNWRAP || op == Usage::VERIFY,
-        KeyState::PreActive | KeyState::Destroyed => false,
     }
 }
 
@@ -789,6 +764,54 @@ impl Hsm {
         attrs.usage = Usage::VERIFY;
         attrs.extractable = true;
         self.insert_key(slot, &tenant, KeyType::Certificate, attrs, secret)
+    }
+
+    /// Stores a certificate (DER) only if it chains to the CA certificate
+    /// object `ca` of the same tenant at the HSM clock's time (see
+    /// [`coffer_core::cert::verify_chain`]); the check is audited as a use of
+    /// `ca` for verification. Use this for peer certificates, so that a
+    /// certificate object is a trusted key, not just stored bytes.
+    ///
+    /// # Errors
+    /// The policy errors of `ca` (it must be an active certificate object
+    /// with usage VERIFY); [`Error::Crypto`] with the certificate error
+    /// (`Verify`, `IssuerMismatch`, `NotACa`, `CertificateExpired`,
+    /// `CertificateNotYetValid`, `UnknownCriticalExtension`); nothing is stored.
+    pub fn import_certificate_issued_by(
+        &mut self,
+        session: SessionId,
+        attrs: KeyAttributes,
+        der: &[u8],
+        ca: Handle,
+    ) -> Result<Handle> {
+        self.check_certificate(session, der, ca)?;
+        self.import_certificate(session, attrs, der)
+    }
+
+    /// Checks now that the certificate object `cert` still chains to the CA
+    /// certificate object `ca` (both of the session's tenant): signature,
+    /// issuer, CA constraints and both validity windows at the HSM clock's
+    /// time. Audited as a use of `ca` for verification.
+    ///
+    /// # Errors
+    /// As [`Self::import_certificate_issued_by`]; [`Error::InvalidInput`] if
+    /// `cert` is not a certificate object.
+    pub fn verify_certificate(&mut self, session: SessionId, cert: Handle, ca: Handle) -> Result<()> {
+        let (_, _, key) = self.user_key(session, cert)?;
+        if key.key_type != KeyType::Certificate {
+            return Err(Error::InvalidInput);
+        }
+        let der = key.current()?.secret.bytes.clone();
+        self.check_certificate(session, &der, ca)
+    }
+
+    fn check_certificate(&mut self, session: SessionId, der: &[u8], ca: Handle) -> Result<()> {
+        let leaf = coffer_core::cert::Certificate::from_der(der)?;
+        let slot = self.authorize(session, ca, Usage::VERIFY, &[KeyType::Certificate])?;
+        let ca_der = &self.object(slot, ca)?.current()?.secret.bytes;
+        let ca_cert = coffer_core::cert::Certificate::from_der(ca_der)?;
+        coffer_core::cert::verify_chain(&leaf, &ca_cert, self.clock.now())?;
+        Ok(())
     }
 
     /// HMAC-SHA-256 over the concatenation of `parts` (usage SIGN).

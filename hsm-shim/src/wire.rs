@@ -2,6 +2,7 @@
 //! state, audit log): every read is bounds-checked and running out of
 //! input or an out-of-range value is [`Error::KeystoreCorrupt`].
 
+#[cfg(feature = "alloc")]
 use alloc::string::String;
 
 use crate::error::{Error, Result};
@@ -46,13 +47,18 @@ impl<'a> Reader<'a> {
     }
 
     /// A `len (1) || UTF-8` string of `min..=max` bytes.
+    #[cfg(feature = "alloc")]
     pub(crate) fn str(&mut self, min: usize, max: usize) -> Result<String> {
+        self.str_ref(min, max).map(String::from)
+    }
+
+    /// A `len (1) || UTF-8` string of `min..=max` bytes, borrowed.
+    pub(crate) fn str_ref(&mut self, min: usize, max: usize) -> Result<&'a str> {
         let len = usize::from(self.u8()?);
         if len < min || len > max {
             return Err(Error::KeystoreCorrupt);
         }
-        let s = core::str::from_utf8(self.take(len)?).map_err(|_| Error::KeystoreCorrupt)?;
-        Ok(String::from(s))
+        core::str::from_utf8(self.take(len)?).map_err(|_| Error::KeystoreCorrupt)
     }
 
     pub(crate) fn is_empty(&self) -> bool {

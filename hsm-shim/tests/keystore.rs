@@ -531,3 +531,36 @@ fn an_oversized_file_is_refused_as_corrupt_without_being_read() {
     assert_eq!(storage.read().unwrap_err(), Error::KeystoreCorrupt);
     assert_eq!(fs::metadata(&path).unwrap().len(), MAX_SEALED_LEN as u64 + 1, "left as it is");
 }
+
+#[test]
+fn in_place_sealing_writes_and_reads_the_same_format_as_the_heap_functions() {
+    let master = golden_master_key();
+    let state = b"the same state, sealed two ways";
+    for source in [KeySource::MasterKey(&master), KeySource::Passphrase(b"correct horse")] {
+        // In place, without a heap → the heap reader.
+        let mut buf = vec![0u8; 200];
+        buf[..state.len()].copy_from_slice(state);
+        let n =
+            keystore::seal_in_place(&mut OsRng, &source, 9, &mut buf, state.len(), MIN_ITERATIONS).unwrap();
+        let (opened, counter) = keystore::open(&source, &buf[..n], Some(9)).unwrap();
+        assert_eq!((&opened[..], counter), (&state[..], 9));
+        // The heap writer → in place.
+        let mut sealed =
+            keystore::seal_with_iterations(&mut OsRng, &source, 10, state, MIN_ITERATIONS).unwrap();
+        let (opened, counter) = keystore::open_in_place(&source, &mut sealed, Some(10)).unwrap();
+        assert_eq!((&opened[..], counter), (&state[..], 10));
+        // A changed byte: refused, and the body is zeroed.
+        let mut bad = keystore::seal_with_iterations(&mut OsRng, &source, 11, state, MIN_ITERATIONS).unwrap();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert_eq!(keystore::open_in_place(&source, &mut bad, None).unwrap_err(), Error::KeystoreAuth);
+        // Too small a buffer: refused, nothing changed.
+        let mut short = state.to_vec();
+        assert_eq!(
+            keystore::seal_in_place(&mut OsRng, &source, 1, &mut short, state.len(), MIN_ITERATIONS)
+                .unwrap_err(),
+            Error::Capacity
+        );
+        assert_eq!(&short[..], &state[..]);
+    }
+}

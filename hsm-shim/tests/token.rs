@@ -493,3 +493,90 @@ fn an_audit_config_outside_its_ranges_is_refused() {
         );
     }
 }
+
+#[test]
+fn certificate_objects_can_be_required_to_chain_to_a_stored_ca() {
+    use coffer_core::cert::{
+        self, CaParams, KeyAlgorithm, KeyPair, LeafParams, LeafUsage, SignatureScheme, Validity,
+    };
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let make_ca = |subject: &str, not_after: u64| {
+        let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+        let params = CaParams {
+            subject,
+            validity: Validity { not_before: 1_700_000_000, not_after },
+            path_len: Some(0),
+        };
+        let ca = cert::self_signed_ca(&mut OsRng, &key, &params).unwrap();
+        (key, ca)
+    };
+    let issue = |ca: &cert::Certificate, ca_key: &KeyPair, not_after: u64| {
+        let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+        let params = LeafParams {
+            validity: Validity { not_before: 1_700_000_000, not_after },
+            usage: LeafUsage::Client,
+            sans: &[],
+        };
+        cert::issue_leaf(
+            &mut OsRng,
+            ca,
+            ca_key,
+            SignatureScheme::EcdsaP256Sha256,
+            "CN=agent-7",
+            &agent.public_key(),
+            &params,
+        )
+        .unwrap()
+    };
+    let (ca_key, ca) = make_ca("CN=Acme Agents CA", 1_900_000_000);
+    let ca_obj = hsm.import_certificate(s, attrs("acme", "agents-ca", Usage::NONE), ca.to_der()).unwrap();
+
+    // Issued by the stored CA: stored, and it verifies again later.
+    let good = issue(&ca, &ca_key, 1_800_000_000);
+    let leaf = hsm
+        .import_certificate_issued_by(s, attrs("acme", "agent-7", Usage::NONE), good.to_der(), ca_obj)
+        .unwrap();
+    assert_eq!(hsm.verify_certificate(s, leaf, ca_obj), Ok(()));
+
+    // Issued by another CA with the same name: refused, nothing stored.
+    let (other_key, other_ca) = make_ca("CN=Acme Agents CA", 1_900_000_000);
+    let forged = issue(&other_ca, &other_key, 1_800_000_000);
+    assert_eq!(
+        hsm.import_certificate_issued_by(s, attrs("acme", "forged", Usage::NONE), forged.to_der(), ca_obj)
+            .unwrap_err(),
+        Error::Crypto(coffer_core::Error::Verify)
+    );
+    assert_eq!(hsm.find(s, "forged").unwrap_err(), Error::NotFound);
+
+    // Expired at the HSM clock's time (1,790,000,000).
+    let expired = issue(&ca, &ca_key, 1_780_000_000);
+    assert_eq!(
+        hsm.import_certificate_issued_by(s, attrs("acme", "old", Usage::NONE), expired.to_der(), ca_obj)
+            .unwrap_err(),
+        Error::Crypto(coffer_core::Error::CertificateExpired)
+    );
+
+    // A leaf is not a CA; a key that is not a certificate is not a CA object.
+    assert_eq!(
+        hsm.import_certificate_issued_by(s, attrs("acme", "chained", Usage::NONE), good.to_der(), leaf)
+            .unwrap_err(),
+        Error::Crypto(coffer_core::Error::NotACa)
+    );
+    let k = kek(&mut hsm, s, "acme");
+    assert_eq!(hsm.verify_certificate(s, k, ca_obj).unwrap_err(), Error::InvalidInput);
+    assert_eq!(
+        hsm.import_certificate_issued_by(s, attrs("acme", "x", Usage::NONE), good.to_der(), k).unwrap_err(),
+        Error::InvalidInput
+    );
+
+    // A deactivated CA still verifies; another tenant's CA is not found.
+    hsm.set_state(s, ca_obj, KeyState::Deactivated).unwrap();
+    assert_eq!(hsm.verify_certificate(s, leaf, ca_obj), Ok(()));
+    let b = hsm.login(0, Role::User, USER_PIN, Some("globex")).unwrap();
+    assert_eq!(
+        hsm.import_certificate_issued_by(b, attrs("globex", "a", Usage::NONE), good.to_der(), ca_obj)
+            .unwrap_err(),
+        Error::NotFound
+    );
+}
