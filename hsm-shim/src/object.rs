@@ -156,6 +156,11 @@ pub struct KeyInfo {
     pub state: KeyState,
     /// The newest version number.
     pub version: u32,
+    /// Whether the key's bytes are never revealed in plaintext (PKCS#11
+    /// `CKA_SENSITIVE`): true for every secret and private key (they leave,
+    /// if extractable, only wrapped), false for certificates, which are
+    /// public. Not settable: coffer has no way to read a secret key in plaintext.
+    pub sensitive: bool,
 }
 
 impl KeyObject {
@@ -166,6 +171,7 @@ impl KeyObject {
             attributes: self.attrs.clone(),
             state: self.state,
             version: self.latest,
+            sensitive: self.key_type != KeyType::Certificate,
         }
     }
 

@@ -873,6 +873,61 @@ impl Hsm {
         Ok(wrapped)
     }
 
+    /// Wraps the caller's key material (a data key, 1..=16384 bytes) with
+    /// AES-KWP (RFC 5649) under the current version of the AES-256 key
+    /// `kek` (usage WRAP). Older versions never wrap; they still unwrap.
+    ///
+    /// ```
+    /// # use coffer_core::rng::OsRng;
+    /// # use coffer_hsm::{Config, Hsm, KeyAttributes, KeyType, Role, SystemClock, Usage};
+    /// # let mut hsm = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
+    /// # hsm.init_token(&mut OsRng, 0, "t", b"so-pin-1")?;
+    /// # let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None)?;
+    /// # hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin")?;
+    /// let s = hsm.login(0, Role::User, b"user-pin", Some("acme"))?;
+    /// let attrs = KeyAttributes {
+    ///     label: "acme transport".into(), tenant: "acme".into(), key_id: "transport".into(),
+    ///     usage: Usage::WRAP | Usage::UNWRAP, extractable: false, active: true,
+    /// };
+    /// let kek = hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs)?;
+    /// let wrapped = hsm.wrap_key(s, kek, &[0x11; 32])?;
+    /// hsm.rotate(&mut OsRng, s, kek)?;
+    /// assert_eq!(&hsm.unwrap_key(s, kek, &wrapped)?[..], &[0x11; 32]);
+    /// # Ok::<(), coffer_hsm::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Policy errors first; [`Error::InvalidInput`] for empty or too long material.
+    pub fn wrap_key(&mut self, session: SessionId, kek: Handle, key_material: &[u8]) -> Result<Vec<u8>> {
+        if key_material.is_empty() || key_material.len() > crate::object::MAX_MATERIAL_LEN {
+            return Err(Error::InvalidInput);
+        }
+        let slot = self.authorize(session, kek, Usage::WRAP, &[KeyType::Aes256])?;
+        let key = self.object(slot, kek)?.current()?.secret.kek()?;
+        Ok(key.wrap_padded_to_vec(key_material)?)
+    }
+
+    /// Unwraps material wrapped by [`Self::wrap_key`] (AES-KWP) under any
+    /// version of `kek` (usage UNWRAP, also when deactivated). The bytes are
+    /// returned to the caller, zeroized on drop.
+    ///
+    /// # Errors
+    /// Policy errors first; [`Error::Crypto`]`(Decrypt)` if no version unwraps it.
+    pub fn unwrap_key(
+        &mut self,
+        session: SessionId,
+        kek: Handle,
+        wrapped: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let slot = self.authorize(session, kek, Usage::UNWRAP, &[KeyType::Aes256])?;
+        for v in self.object(slot, kek)?.versions.iter().rev() {
+            if let Ok(m) = v.secret.kek()?.unwrap_padded_to_vec(wrapped) {
+                return Ok(m);
+            }
+        }
+        Err(Error::Crypto(coffer_core::Error::Decrypt))
+    }
+
     /// Imports a key wrapped (AES-KWP) under any version of `unwrapping`
     /// (usage UNWRAP) as a new key with `attrs`.
     pub fn import_wrapped(

@@ -580,3 +580,38 @@ fn certificate_objects_can_be_required_to_chain_to_a_stored_ca() {
         Error::NotFound
     );
 }
+
+#[test]
+fn data_keys_wrap_under_the_current_version_and_unwrap_under_any() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let k = kek(&mut hsm, s, "acme");
+    assert!(hsm.info(s, k).unwrap().sensitive, "secret keys are sensitive");
+    let dek = [0x5au8; 32];
+    let v1 = hsm.wrap_key(s, k, &dek).unwrap();
+    assert_eq!(v1.len(), 40);
+    hsm.rotate(&mut OsRng, s, k).unwrap();
+    let v2 = hsm.wrap_key(s, k, &dek).unwrap();
+    assert_ne!(v1, v2, "a new version wraps");
+    assert_eq!(&hsm.unwrap_key(s, k, &v1).unwrap()[..], &dek);
+    assert_eq!(&hsm.unwrap_key(s, k, &v2).unwrap()[..], &dek);
+    let mut bad = v2.clone();
+    bad[3] ^= 1;
+    assert_eq!(hsm.unwrap_key(s, k, &bad).unwrap_err(), Error::Crypto(coffer_core::Error::Decrypt));
+    assert_eq!(hsm.wrap_key(s, k, &[]).unwrap_err(), Error::InvalidInput);
+    assert_eq!(hsm.wrap_key(s, k, &vec![0u8; 16 * 1024 + 1]).unwrap_err(), Error::InvalidInput);
+
+    // Deactivated: unwraps what exists, wraps nothing new.
+    hsm.set_state(s, k, KeyState::Deactivated).unwrap();
+    assert_eq!(hsm.wrap_key(s, k, &dek).unwrap_err(), Error::KeyState);
+    assert_eq!(&hsm.unwrap_key(s, k, &v1).unwrap()[..], &dek);
+
+    // Usage: a seal-only key neither wraps nor unwraps.
+    let seal_only =
+        hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs("acme", "seal-only", Usage::ENCRYPT)).unwrap();
+    assert_eq!(hsm.wrap_key(s, seal_only, &dek).unwrap_err(), Error::PolicyDenied);
+    assert_eq!(hsm.unwrap_key(s, seal_only, &v1).unwrap_err(), Error::PolicyDenied);
+    // Another tenant's session does not find the key.
+    let b = hsm.login(0, Role::User, USER_PIN, Some("globex")).unwrap();
+    assert_eq!(hsm.unwrap_key(b, k, &v1).unwrap_err(), Error::NotFound);
+}
