@@ -1,0 +1,230 @@
+// Tests of coffer.hpp: RAII ownership, exceptions carrying the exact
+// status, vector (and, as C++20, span) overloads, and every wrapped area.
+//
+// Usage: test_cpp <scratch directory>
+#include "coffer.hpp"
+
+#include <cstdio>
+#include <string>
+#include <type_traits>
+
+static unsigned long checks, failures;
+
+#define EXPECT(cond)                                                            \
+    do {                                                                        \
+        checks++;                                                               \
+        if (!(cond)) {                                                          \
+            failures++;                                                         \
+            std::fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                       \
+    } while (0)
+
+// `expr` must throw coffer::error with exactly `expected_status`.
+#define EXPECT_THROWS(expr, expected_status)                                                                   \
+    do {                                                                                              \
+        checks++;                                                                                     \
+        try {                                                                                         \
+            (void)(expr);                                                                             \
+            failures++;                                                                               \
+            std::fprintf(stderr, "%s:%d: %s did not throw\n", __FILE__, __LINE__, #expr);             \
+        } catch (const coffer::error &e) {                                                            \
+            if (e.status() != (expected_status)) {                                                             \
+                failures++;                                                                           \
+                std::fprintf(stderr, "%s:%d: %s threw %u (%s)\n", __FILE__, __LINE__, #expr,          \
+                             (unsigned)e.status(), e.what());                                         \
+            }                                                                                         \
+        }                                                                                             \
+    } while (0)
+
+static coffer::bytes to_bytes(const std::string &s) { return coffer::bytes(s.begin(), s.end()); }
+static bool same(const coffer::secret_bytes &a, const std::string &b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+static void test_ownership() {
+    static_assert(!std::is_copy_constructible_v<coffer::keypair>, "unique ownership");
+    static_assert(std::is_move_constructible_v<coffer::keypair>, "movable");
+    static_assert(!std::is_copy_constructible_v<coffer::keystore>, "unique ownership");
+    static_assert(!std::is_copy_constructible_v<coffer::sealer>, "unique ownership");
+    auto a = coffer::keypair::generate(COFFER_ALG_P256);
+    const coffer_keypair *raw = a.get();
+    coffer::keypair b = std::move(a);
+    EXPECT(b.get() == raw);
+    EXPECT(b.algorithm() == COFFER_ALG_P256);
+    EXPECT(coffer::version() == "0.1.0");
+}
+
+static void test_envelopes() {
+    coffer::bytes kek(32, 7), kek2(32, 9);
+    auto op = coffer::keypair::generate(COFFER_ALG_P256);
+    coffer::context ctx{{"tenant", "acme"}};
+    std::vector<coffer::recipient> to{coffer::recipient::kek("kek", 1, kek),
+                                      coffer::recipient::p256("op", 1, op.public_key_der())};
+    auto env = coffer::seal(to, ctx, to_bytes("hello from C++"));
+    auto pt = coffer::open({coffer::unlock_key::kek("kek", 1, coffer::secret_bytes(kek.begin(), kek.end()))}, ctx,
+                           env);
+    EXPECT(same(pt, "hello from C++"));
+    pt = coffer::open({coffer::unlock_key::p256("op", 1, op.pkcs8_der())}, ctx, env.data(), env.size());
+    EXPECT(same(pt, "hello from C++"));
+    EXPECT_THROWS(coffer::open({coffer::unlock_key::kek("kek", 1, coffer::secret_bytes(32, 1))}, ctx, env),
+                  COFFER_ERR_DECRYPT);
+    EXPECT_THROWS(coffer::open({coffer::unlock_key::p256("op", 1, op.pkcs8_der())}, {{"tenant", "globex"}}, env),
+                  COFFER_ERR_DECRYPT);
+    EXPECT_THROWS(coffer::seal({}, ctx, to_bytes("x")), COFFER_ERR_LIMIT_EXCEEDED);
+    EXPECT_THROWS(coffer::seal({coffer::recipient::kek("kek", 1, coffer::bytes(5, 0))}, ctx, to_bytes("x")),
+                  COFFER_ERR_INVALID_KEY);
+
+    auto old = coffer::unlock_key::kek("kek", 1, coffer::secret_bytes(kek.begin(), kek.end()));
+    auto rewrapped = coffer::rewrap(env, old, coffer::recipient::kek("kek", 2, kek2));
+    pt = coffer::open({coffer::unlock_key::kek("kek", 2, coffer::secret_bytes(kek2.begin(), kek2.end()))}, ctx,
+                      rewrapped);
+    EXPECT(same(pt, "hello from C++"));
+    EXPECT_THROWS(coffer::open({old}, ctx, rewrapped), COFFER_ERR_DECRYPT);
+
+    // Streaming: 600 bytes in 256-byte chunks.
+    std::string text(600, 'z');
+    coffer::sealer s(to, ctx, 256);
+    EXPECT(s.chunk_size() == 256);
+    coffer::bytes streamed = s.header();
+    for (std::size_t off = 0; off < text.size(); off += 256) {
+        std::size_t n = std::min<std::size_t>(256, text.size() - off);
+        auto c = s.seal_chunk(reinterpret_cast<const std::uint8_t *>(text.data()) + off, n, off + n == text.size());
+        streamed.insert(streamed.end(), c.begin(), c.end());
+    }
+    EXPECT_THROWS(s.seal_chunk(to_bytes("x"), true), COFFER_ERR_STREAM_FINISHED);
+    EXPECT(same(coffer::open({old}, ctx, streamed), text));
+    std::size_t hlen = coffer::opener::header_len(streamed.data(), COFFER_ENVELOPE_PREFIX_LEN);
+    coffer::opener o({old}, ctx, coffer::bytes(streamed.begin(), streamed.begin() + hlen));
+    std::size_t sc = o.sealed_chunk_size();
+    std::string got;
+    for (std::size_t pos = hlen; pos < streamed.size(); pos += sc) {
+        std::size_t n = std::min(sc, streamed.size() - pos);
+        auto p = o.open_chunk(streamed.data() + pos, n, pos + n == streamed.size());
+        got.append(p.begin(), p.end());
+    }
+    o.finish();
+    EXPECT(got == text);
+    EXPECT_THROWS(o.finish(), COFFER_ERR_STREAM_FINISHED);
+    EXPECT_THROWS(coffer::opener({coffer::unlock_key::kek("kek", 1, coffer::secret_bytes(32, 3))}, ctx,
+                                 coffer::bytes(streamed.begin(), streamed.begin() + hlen)),
+                  COFFER_ERR_DECRYPT);
+}
+
+static void test_key_wrap() {
+    coffer::bytes kek(32, 0x42);
+    coffer::secret_bytes key(32, 0x17);
+    auto wrapped = coffer::kw_wrap(kek, key);
+    EXPECT(wrapped.size() == 40);
+    EXPECT(coffer::kw_unwrap(kek, wrapped) == key);
+    wrapped[0] ^= 1;
+    EXPECT_THROWS(coffer::kw_unwrap(kek, wrapped), COFFER_ERR_DECRYPT);
+    coffer::secret_bytes odd(5, 0x01);
+    auto padded = coffer::kwp_wrap(kek, odd);
+    EXPECT(padded.size() == 16);
+    EXPECT(coffer::kwp_unwrap(kek, padded) == odd);
+    EXPECT_THROWS(coffer::kw_wrap(kek, odd), COFFER_ERR_INVALID_LENGTH);
+    EXPECT_THROWS(coffer::kwp_wrap(coffer::bytes(3, 0), odd), COFFER_ERR_INVALID_KEY);
+}
+
+static void test_certificates() {
+    auto ca_key = coffer::keypair::generate(COFFER_ALG_P256);
+    auto ca = coffer::certificate::self_signed_ca(ca_key, "CN=Cpp CA", 30, 0);
+    auto agent = coffer::keypair::generate(COFFER_ALG_P256);
+    coffer::csr req(agent, "CN=agent,O=Acme", {{COFFER_SAN_DNS, "agent.acme.test"}});
+    auto reparsed = coffer::csr::from_pem(req.pem());
+    EXPECT(reparsed.der() == req.der());
+    auto leaf = ca.issue(ca_key, reparsed, COFFER_LEAF_CLIENT, 30);
+    leaf.verify(ca);
+    EXPECT(leaf.subject() == "CN=agent,O=Acme");
+    EXPECT(leaf.public_key_der() == agent.public_key_der());
+    EXPECT(coffer::certificate::from_pem(leaf.pem()).der() == leaf.der());
+    EXPECT(coffer::certificate::from_der(leaf.der()).subject() == leaf.subject());
+    auto other = coffer::certificate::self_signed_ca(agent, "CN=Other", 30, -1);
+    EXPECT_THROWS(leaf.verify(other), COFFER_ERR_ISSUER_MISMATCH);
+    EXPECT_THROWS(leaf.issue(agent, req, COFFER_LEAF_CLIENT, 30), COFFER_ERR_NOT_A_CA);
+    EXPECT_THROWS(coffer::certificate::self_signed_ca(ca_key, "", 30, 0), COFFER_ERR_INVALID_ARGUMENT);
+    auto pem = agent.pkcs8_pem();
+    auto back = coffer::keypair::from_pkcs8_pem(std::string(pem.begin(), pem.end()));
+    EXPECT(back.public_key_der() == agent.public_key_der());
+    EXPECT(coffer::keypair::from_pkcs8_der(agent.pkcs8_der()).public_key_pem() == agent.public_key_pem());
+    EXPECT_THROWS(coffer::keypair::from_pkcs8_pem("nope"), COFFER_ERR_INVALID_KEY);
+}
+
+static void test_keystore(const std::string &dir) {
+    std::string path = dir + "/cpp.coffer-store";
+    std::remove(path.c_str());
+    coffer::secret_bytes pass{'p', 'a', 's', 's'};
+    {
+        auto ks = coffer::keystore::create(path, COFFER_KEYSTORE_PASSPHRASE, pass, 1);
+        ks.init_token(0, "cpp", "so-pin-0001");
+        auto so = ks.login(0, COFFER_ROLE_SECURITY_OFFICER, "so-pin-0001");
+        ks.set_pin(so, COFFER_ROLE_USER, "user-pin-01");
+        ks.set_pin(so, COFFER_ROLE_AUDITOR, "audit-pin-01");
+        auto user = ks.login(0, COFFER_ROLE_USER, "user-pin-01", "acme");
+        EXPECT_THROWS(ks.login(0, COFFER_ROLE_USER, "wrong-pin-01", "acme"), COFFER_ERR_PIN_INCORRECT);
+        auto kek = ks.generate(user, COFFER_KEY_TYPE_AES256,
+                               {"data", "acme-kek",
+                                COFFER_USAGE_ENCRYPT | COFFER_USAGE_DECRYPT | COFFER_USAGE_WRAP | COFFER_USAGE_UNWRAP});
+        auto signer = ks.generate(user, COFFER_KEY_TYPE_P256, {"sig", "acme-sig", COFFER_USAGE_SIGN | COFFER_USAGE_VERIFY});
+        EXPECT(ks.find(user, "acme-kek") == kek);
+        coffer::context ctx{{"tenant", "acme"}};
+        auto env = ks.seal_envelope(user, kek, ctx, to_bytes("row 1"));
+        EXPECT(same(ks.open_envelope(user, kek, ctx, env), "row 1"));
+        EXPECT(ks.rotate(user, kek) == 2);
+        auto moved = ks.rewrap_envelope(user, kek, env);
+        EXPECT(same(ks.open_envelope(user, kek, ctx, moved), "row 1"));
+        auto sig = ks.sign(user, signer, to_bytes("msg"));
+        ks.verify(user, signer, to_bytes("msg"), sig);
+        EXPECT_THROWS(ks.verify(user, signer, to_bytes("msh"), sig), COFFER_ERR_VERIFY);
+        EXPECT(ks.public_key_der(user, signer).size() == 91);
+        ks.destroy(user, signer);
+        EXPECT_THROWS(ks.sign(user, signer, to_bytes("msg")), COFFER_ERR_KEY_STATE);
+        EXPECT(ks.shred_tenant(so, "nobody") == 0);
+        auto auditor = ks.login(0, COFFER_ROLE_AUDITOR, "audit-pin-01");
+        ks.audit_verify(auditor);
+        ks.logout(auditor);
+        EXPECT_THROWS(ks.audit_verify(auditor), COFFER_ERR_NOT_LOGGED_IN);
+        EXPECT(ks.save() == 1);
+    }
+    EXPECT_THROWS(coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, coffer::secret_bytes{'n', 'o'}),
+                  COFFER_ERR_KEYSTORE_AUTH);
+    auto ks = coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass, 1);
+    auto user = ks.login(0, COFFER_ROLE_USER, "user-pin-01", "acme");
+    EXPECT(ks.find(user, "acme-kek") != 0);
+    std::remove(path.c_str());
+}
+
+#ifdef COFFER_HPP_HAS_SPAN
+static void test_span() {
+    coffer::bytes kek(32, 5);
+    std::uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    auto wrapped = coffer::kw_wrap(std::span<const std::uint8_t>(kek), std::span<const std::uint8_t>(key));
+    auto back = coffer::kw_unwrap(std::span<const std::uint8_t>(kek), std::span<const std::uint8_t>(wrapped));
+    EXPECT(back.size() == 16 && std::equal(back.begin(), back.end(), key));
+    std::vector<coffer::recipient> to{coffer::recipient::kek("k", 1, kek)};
+    auto env = coffer::seal(to, {}, std::span<const std::uint8_t>(key));
+    auto pt = coffer::open({coffer::unlock_key::kek("k", 1, coffer::secret_bytes(kek.begin(), kek.end()))}, {},
+                           std::span<const std::uint8_t>(env));
+    EXPECT(pt.size() == 16);
+    std::printf("std::span overloads: tested\n");
+}
+#endif
+
+int main(int argc, char **argv) {
+    std::string dir = argc > 1 ? argv[1] : ".";
+    try {
+        test_ownership();
+        test_envelopes();
+        test_key_wrap();
+        test_certificates();
+        test_keystore(dir);
+#ifdef COFFER_HPP_HAS_SPAN
+        test_span();
+#endif
+    } catch (const coffer::error &e) {
+        failures++;
+        std::fprintf(stderr, "unexpected coffer::error %u: %s\n", (unsigned)e.status(), e.what());
+    }
+    std::printf("test_cpp: %lu checks, %lu failed\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}

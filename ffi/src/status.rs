@@ -1,0 +1,357 @@
+//! Status codes: one `#[repr(u32)]` enum in bands, each value written out
+//! and never renumbered (STYLE.md rule 10), and their messages.
+
+use std::ffi::c_char;
+
+use crate::boundary::ffi_boundary_value;
+
+/// The result of every coffer function that can fail.
+///
+/// Values are grouped in bands and never change meaning or number; new
+/// codes are only ever added:
+///
+/// | band | meaning |
+/// | --- | --- |
+/// | 0 | success |
+/// | 1000–1999 | a bad argument: NULL pointer, short buffer, bad length, bad value |
+/// | 2000–2999 | cryptography: decryption or verification failed, bad key, certificate checks |
+/// | 3000–3999 | key state, usage policy, roles and PINs |
+/// | 4000–4999 | the keystore file and the audit log |
+/// | 5000–5999 | internal errors, including a caught panic |
+///
+/// `coffer_status_message` gives a static description of each.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum coffer_status {
+    /// Success.
+    COFFER_OK = 0,
+    /// A required pointer was NULL (or NULL was given with a nonzero length).
+    COFFER_ERR_NULL_POINTER = 1000,
+    /// The output buffer is too small; the needed size was written to the length argument.
+    COFFER_ERR_BUFFER_TOO_SMALL = 1001,
+    /// An argument is not acceptable (duplicate context key, unknown recipient, wrong key type, ...).
+    COFFER_ERR_INVALID_ARGUMENT = 1002,
+    /// An input is shorter or longer than the operation allows.
+    COFFER_ERR_INVALID_LENGTH = 1003,
+    /// A documented limit was exceeded (recipients, context entries, key id length, chunk size).
+    COFFER_ERR_LIMIT_EXCEEDED = 1004,
+    /// Bytes that should be a coffer structure (an envelope header) are malformed.
+    COFFER_ERR_MALFORMED = 1005,
+    /// A text argument is not valid UTF-8.
+    COFFER_ERR_NOT_UTF8 = 1006,
+    /// An enumeration argument (algorithm, kind, role, usage) has an unknown value.
+    COFFER_ERR_UNKNOWN_VALUE = 1007,
+    /// A streaming sealer or opener already finished (or failed) and takes no more chunks.
+    COFFER_ERR_STREAM_FINISHED = 1008,
+    /// Decryption or unwrapping failed: wrong key, wrong context, or modified or truncated data.
+    COFFER_ERR_DECRYPT = 2000,
+    /// A signature or MAC did not verify.
+    COFFER_ERR_VERIFY = 2001,
+    /// Key bytes or encoding do not hold a key of the expected kind and size.
+    COFFER_ERR_INVALID_KEY = 2002,
+    /// Encoding a key or certificate as DER or PEM failed.
+    COFFER_ERR_ENCODING = 2003,
+    /// The operating system's random number generator failed.
+    COFFER_ERR_RNG = 2004,
+    /// A certificate's validity period has ended.
+    COFFER_ERR_CERT_EXPIRED = 2005,
+    /// A certificate's validity period has not started.
+    COFFER_ERR_CERT_NOT_YET_VALID = 2006,
+    /// The issuing certificate is not a CA.
+    COFFER_ERR_NOT_A_CA = 2007,
+    /// The certificate was not issued by this CA.
+    COFFER_ERR_ISSUER_MISMATCH = 2008,
+    /// A private key does not belong to the certificate.
+    COFFER_ERR_KEY_MISMATCH = 2009,
+    /// A certificate carries a critical extension coffer does not process.
+    COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION = 2010,
+    /// The key is refused by policy (RSA: 2048 to 4096 bits, exponent 65537).
+    COFFER_ERR_KEY_POLICY = 3000,
+    /// No session with that number, or not logged in with a role that may do this.
+    COFFER_ERR_NOT_LOGGED_IN = 3001,
+    /// The session's role may not perform this operation.
+    COFFER_ERR_ROLE_NOT_ALLOWED = 3002,
+    /// Wrong PIN.
+    COFFER_ERR_PIN_INCORRECT = 3003,
+    /// The role is locked after too many wrong PINs.
+    COFFER_ERR_PIN_LOCKED = 3004,
+    /// A new PIN is shorter or longer than allowed.
+    COFFER_ERR_PIN_POLICY = 3005,
+    /// No such key for this tenant.
+    COFFER_ERR_NOT_FOUND = 3006,
+    /// The key's usage policy does not allow this operation.
+    COFFER_ERR_POLICY_DENIED = 3007,
+    /// The key's lifecycle state does not allow this operation.
+    COFFER_ERR_KEY_STATE = 3008,
+    /// The key is not extractable.
+    COFFER_ERR_NOT_EXTRACTABLE = 3009,
+    /// The token is not initialized, or already is.
+    COFFER_ERR_TOKEN_STATE = 3010,
+    /// A fixed capacity was reached (slots, keys, versions, audit records).
+    COFFER_ERR_CAPACITY = 3011,
+    /// The keystore does not open: wrong passphrase or master key, or it was modified.
+    COFFER_ERR_KEYSTORE_AUTH = 4000,
+    /// The keystore file is truncated or malformed; it was not changed.
+    COFFER_ERR_KEYSTORE_CORRUPT = 4001,
+    /// The keystore is older than the counter given: a rollback.
+    COFFER_ERR_KEYSTORE_ROLLBACK = 4002,
+    /// Reading or writing the keystore file failed; the file holds the complete old or new keystore.
+    COFFER_ERR_STORAGE = 4003,
+    /// The audit log does not verify: a record was changed, removed, reordered or inserted.
+    COFFER_ERR_AUDIT_TAMPERED = 4004,
+    /// A keystore file already exists at that path; open it instead of creating one.
+    COFFER_ERR_KEYSTORE_EXISTS = 4005,
+    /// No keystore file at that path; create one instead of opening it.
+    COFFER_ERR_KEYSTORE_MISSING = 4006,
+    /// A Rust panic was caught at the boundary; the operation did not complete.
+    COFFER_ERR_PANIC = 5000,
+    /// An internal error not caused by the input; retry, and report it if it persists.
+    COFFER_ERR_INTERNAL = 5001,
+    /// An earlier call panicked while using this keystore; free it and open the file again.
+    COFFER_ERR_POISONED = 5002,
+    /// An error this version of the C API has no code for yet.
+    COFFER_ERR_UNKNOWN = 5003,
+}
+
+pub use coffer_status::*;
+
+/// The result type used inside the crate: the error side is a status.
+pub(crate) type FfiResult<T> = Result<T, coffer_status>;
+
+impl coffer_status {
+    /// The static, NUL-terminated message for this status.
+    pub(crate) fn message(self) -> &'static std::ffi::CStr {
+        match self {
+            COFFER_OK => c"success",
+            COFFER_ERR_NULL_POINTER => c"a required pointer was NULL (or NULL with a nonzero length)",
+            COFFER_ERR_BUFFER_TOO_SMALL => {
+                c"output buffer too small: the needed size was written to the length argument"
+            }
+            COFFER_ERR_INVALID_ARGUMENT => c"invalid argument: check the function's documented requirements",
+            COFFER_ERR_INVALID_LENGTH => c"input length out of range for this operation",
+            COFFER_ERR_LIMIT_EXCEEDED => {
+                c"a documented limit was exceeded (recipients, context, key id, chunk)"
+            }
+            COFFER_ERR_MALFORMED => c"malformed input: not a well-formed coffer envelope header",
+            COFFER_ERR_NOT_UTF8 => c"a text argument is not valid UTF-8",
+            COFFER_ERR_UNKNOWN_VALUE => c"an enumeration argument has an unknown value",
+            COFFER_ERR_STREAM_FINISHED => c"the stream already finished or failed and takes no more chunks",
+            COFFER_ERR_DECRYPT => {
+                c"decryption failed: wrong key or context, or the data was modified or truncated"
+            }
+            COFFER_ERR_VERIFY => c"verification failed: the signature or MAC does not match",
+            COFFER_ERR_INVALID_KEY => {
+                c"invalid key: the bytes do not hold a key of the expected kind and size"
+            }
+            COFFER_ERR_ENCODING => c"encoding as DER or PEM failed",
+            COFFER_ERR_RNG => c"the operating system's random number generator failed",
+            COFFER_ERR_CERT_EXPIRED => c"certificate expired",
+            COFFER_ERR_CERT_NOT_YET_VALID => c"certificate not yet valid",
+            COFFER_ERR_NOT_A_CA => c"the issuing certificate is not a CA",
+            COFFER_ERR_ISSUER_MISMATCH => c"the certificate was not issued by this CA",
+            COFFER_ERR_KEY_MISMATCH => c"the private key does not belong to the certificate",
+            COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION => {
+                c"certificate has a critical extension coffer does not process"
+            }
+            COFFER_ERR_KEY_POLICY => {
+                c"key refused by policy: RSA keys must be 2048 to 4096 bits with exponent 65537"
+            }
+            COFFER_ERR_NOT_LOGGED_IN => {
+                c"not logged in: no such session, or log in with a role that may do this"
+            }
+            COFFER_ERR_ROLE_NOT_ALLOWED => c"this role may not perform this operation",
+            COFFER_ERR_PIN_INCORRECT => c"incorrect PIN",
+            COFFER_ERR_PIN_LOCKED => {
+                c"PIN locked after too many failures: the security officer must unblock it"
+            }
+            COFFER_ERR_PIN_POLICY => c"PIN refused: use 6 to 64 bytes",
+            COFFER_ERR_NOT_FOUND => c"no such key for this tenant",
+            COFFER_ERR_POLICY_DENIED => c"the key's usage policy does not allow this operation",
+            COFFER_ERR_KEY_STATE => c"the key's lifecycle state does not allow this operation",
+            COFFER_ERR_NOT_EXTRACTABLE => c"the key is not extractable",
+            COFFER_ERR_TOKEN_STATE => {
+                c"token state does not allow this: initialize it first, or it already is"
+            }
+            COFFER_ERR_CAPACITY => {
+                c"capacity reached: no room for more slots, keys, versions or audit records"
+            }
+            COFFER_ERR_KEYSTORE_AUTH => {
+                c"keystore does not open: wrong passphrase or master key, or it was modified"
+            }
+            COFFER_ERR_KEYSTORE_CORRUPT => c"keystore file is truncated or malformed; it was not changed",
+            COFFER_ERR_KEYSTORE_ROLLBACK => {
+                c"keystore is older than the given counter: it may have been rolled back"
+            }
+            COFFER_ERR_STORAGE => {
+                c"keystore file I/O failed; the file holds the complete old or new keystore"
+            }
+            COFFER_ERR_AUDIT_TAMPERED => c"audit log tampered: a record does not verify",
+            COFFER_ERR_KEYSTORE_EXISTS => c"a keystore file already exists at this path: open it instead",
+            COFFER_ERR_KEYSTORE_MISSING => c"no keystore file at this path: create one instead",
+            COFFER_ERR_PANIC => c"internal panic caught at the C boundary; the operation did not complete",
+            COFFER_ERR_INTERNAL => c"internal error: retry, and report it if it persists",
+            COFFER_ERR_POISONED => c"an earlier call panicked while using this keystore: free it and reopen",
+            COFFER_ERR_UNKNOWN => c"an error this version of the C API has no code for",
+        }
+    }
+
+    /// Every status, for the message lookup and the tests.
+    pub(crate) const ALL: &[coffer_status] = &[
+        COFFER_OK,
+        COFFER_ERR_NULL_POINTER,
+        COFFER_ERR_BUFFER_TOO_SMALL,
+        COFFER_ERR_INVALID_ARGUMENT,
+        COFFER_ERR_INVALID_LENGTH,
+        COFFER_ERR_LIMIT_EXCEEDED,
+        COFFER_ERR_MALFORMED,
+        COFFER_ERR_NOT_UTF8,
+        COFFER_ERR_UNKNOWN_VALUE,
+        COFFER_ERR_STREAM_FINISHED,
+        COFFER_ERR_DECRYPT,
+        COFFER_ERR_VERIFY,
+        COFFER_ERR_INVALID_KEY,
+        COFFER_ERR_ENCODING,
+        COFFER_ERR_RNG,
+        COFFER_ERR_CERT_EXPIRED,
+        COFFER_ERR_CERT_NOT_YET_VALID,
+        COFFER_ERR_NOT_A_CA,
+        COFFER_ERR_ISSUER_MISMATCH,
+        COFFER_ERR_KEY_MISMATCH,
+        COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION,
+        COFFER_ERR_KEY_POLICY,
+        COFFER_ERR_NOT_LOGGED_IN,
+        COFFER_ERR_ROLE_NOT_ALLOWED,
+        COFFER_ERR_PIN_INCORRECT,
+        COFFER_ERR_PIN_LOCKED,
+        COFFER_ERR_PIN_POLICY,
+        COFFER_ERR_NOT_FOUND,
+        COFFER_ERR_POLICY_DENIED,
+        COFFER_ERR_KEY_STATE,
+        COFFER_ERR_NOT_EXTRACTABLE,
+        COFFER_ERR_TOKEN_STATE,
+        COFFER_ERR_CAPACITY,
+        COFFER_ERR_KEYSTORE_AUTH,
+        COFFER_ERR_KEYSTORE_CORRUPT,
+        COFFER_ERR_KEYSTORE_ROLLBACK,
+        COFFER_ERR_STORAGE,
+        COFFER_ERR_AUDIT_TAMPERED,
+        COFFER_ERR_KEYSTORE_EXISTS,
+        COFFER_ERR_KEYSTORE_MISSING,
+        COFFER_ERR_PANIC,
+        COFFER_ERR_INTERNAL,
+        COFFER_ERR_POISONED,
+        COFFER_ERR_UNKNOWN,
+    ];
+}
+
+impl From<coffer_core::Error> for coffer_status {
+    fn from(e: coffer_core::Error) -> Self {
+        use coffer_core::Error as E;
+        match e {
+            E::Decrypt => COFFER_ERR_DECRYPT,
+            E::Verify => COFFER_ERR_VERIFY,
+            E::InvalidKey => COFFER_ERR_INVALID_KEY,
+            E::KeyPolicy => COFFER_ERR_KEY_POLICY,
+            E::InvalidLength => COFFER_ERR_INVALID_LENGTH,
+            E::BufferTooSmall { .. } => COFFER_ERR_BUFFER_TOO_SMALL,
+            E::Encoding => COFFER_ERR_ENCODING,
+            E::Rng => COFFER_ERR_RNG,
+            E::CertificateExpired => COFFER_ERR_CERT_EXPIRED,
+            E::CertificateNotYetValid => COFFER_ERR_CERT_NOT_YET_VALID,
+            E::NotACa => COFFER_ERR_NOT_A_CA,
+            E::IssuerMismatch => COFFER_ERR_ISSUER_MISMATCH,
+            E::KeyMismatch => COFFER_ERR_KEY_MISMATCH,
+            E::UnknownCriticalExtension => COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION,
+            E::Malformed => COFFER_ERR_MALFORMED,
+            E::LimitExceeded => COFFER_ERR_LIMIT_EXCEEDED,
+            E::InvalidInput => COFFER_ERR_INVALID_ARGUMENT,
+            E::Internal => COFFER_ERR_INTERNAL,
+            // `coffer_core::Error` is non-exhaustive: a newer variant gets a
+            // generic code until it is given its own.
+            _ => COFFER_ERR_UNKNOWN,
+        }
+    }
+}
+
+impl From<coffer_hsm::Error> for coffer_status {
+    fn from(e: coffer_hsm::Error) -> Self {
+        use coffer_hsm::Error as E;
+        match e {
+            E::NotLoggedIn => COFFER_ERR_NOT_LOGGED_IN,
+            E::RoleNotAllowed => COFFER_ERR_ROLE_NOT_ALLOWED,
+            E::PinIncorrect => COFFER_ERR_PIN_INCORRECT,
+            E::PinLocked => COFFER_ERR_PIN_LOCKED,
+            E::PinPolicy => COFFER_ERR_PIN_POLICY,
+            E::NotFound => COFFER_ERR_NOT_FOUND,
+            E::PolicyDenied => COFFER_ERR_POLICY_DENIED,
+            E::KeyState => COFFER_ERR_KEY_STATE,
+            E::NotExtractable => COFFER_ERR_NOT_EXTRACTABLE,
+            E::Capacity => COFFER_ERR_CAPACITY,
+            E::InvalidInput => COFFER_ERR_INVALID_ARGUMENT,
+            E::TokenState => COFFER_ERR_TOKEN_STATE,
+            E::KeystoreAuth => COFFER_ERR_KEYSTORE_AUTH,
+            E::KeystoreCorrupt => COFFER_ERR_KEYSTORE_CORRUPT,
+            E::KeystoreRollback => COFFER_ERR_KEYSTORE_ROLLBACK,
+            E::Storage => COFFER_ERR_STORAGE,
+            E::AuditTampered { .. } => COFFER_ERR_AUDIT_TAMPERED,
+            E::Crypto(c) => c.into(),
+            // `coffer_hsm::Error` is non-exhaustive.
+            _ => COFFER_ERR_UNKNOWN,
+        }
+    }
+}
+
+/// A static, NUL-terminated English description of `status`, never NULL.
+/// An unknown value gives "unknown status code". The string must not be freed.
+///
+/// Thread safety: may be called from any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn coffer_status_message(status: u32) -> *const c_char {
+    let unknown = c"unknown status code".as_ptr();
+    ffi_boundary_value(unknown, || {
+        let found = coffer_status::ALL.iter().find(|s| **s as u32 == status);
+        found.map_or(unknown, |s| s.message().as_ptr())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_is_in_its_band_and_numbered_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in coffer_status::ALL {
+            let v = *s as u32;
+            assert!(seen.insert(v), "{s:?} reuses {v}");
+            assert!(v == 0 || (1000..6000).contains(&v), "{s:?} = {v} is outside the bands");
+        }
+        assert_eq!(seen.len(), coffer_status::ALL.len());
+    }
+
+    #[test]
+    fn every_status_has_its_own_message() {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in coffer_status::ALL {
+            assert!(seen.insert(s.message()), "{s:?} shares its message");
+        }
+    }
+
+    #[test]
+    fn core_and_hsm_errors_map_to_their_codes() {
+        assert_eq!(coffer_status::from(coffer_core::Error::Decrypt), COFFER_ERR_DECRYPT);
+        assert_eq!(
+            coffer_status::from(coffer_core::Error::BufferTooSmall { needed: 3 }),
+            COFFER_ERR_BUFFER_TOO_SMALL
+        );
+        assert_eq!(coffer_status::from(coffer_hsm::Error::PinLocked), COFFER_ERR_PIN_LOCKED);
+        assert_eq!(
+            coffer_status::from(coffer_hsm::Error::Crypto(coffer_core::Error::Verify)),
+            COFFER_ERR_VERIFY
+        );
+        assert_eq!(
+            coffer_status::from(coffer_hsm::Error::AuditTampered { index: 4 }),
+            COFFER_ERR_AUDIT_TAMPERED
+        );
+    }
+}

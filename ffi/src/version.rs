@@ -1,0 +1,20 @@
+//! The library version, for C callers to check what they linked.
+
+use std::ffi::{CStr, c_char};
+
+use crate::boundary::ffi_boundary_value;
+
+/// The crate version as a NUL-terminated string.
+const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+    Ok(v) => v,
+    Err(_) => c"unknown",
+};
+
+/// The library version, for example "0.1.0": a static NUL-terminated
+/// string, never NULL; do not free it.
+///
+/// Thread safety: may be called from any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn coffer_version() -> *const c_char {
+    ffi_boundary_value(c"unknown".as_ptr(), || VERSION.as_ptr())
+}

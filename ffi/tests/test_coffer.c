@@ -1,0 +1,1044 @@
+/*
+ * coffer's C test suite: every exported function, its success path and
+ * its error paths (NULL pointers, short buffers, bad input), with exact
+ * status codes. Built with -std=c11 -Wall -Wextra -Wpedantic -Werror and
+ * run by tests/tests/c_consumers.rs, and under AddressSanitizer by .ci/run.
+ *
+ * Usage: test_coffer <scratch directory>
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define LEN(s) (sizeof(s) - 1)
+#define U8(s) ((const uint8_t *)(s))
+
+static const uint8_t KEK1[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const uint8_t KEK2[32] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa,
+                                 0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5,
+                                 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
+
+static const char *scratch_dir;
+
+static coffer_recipient kek_recipient(const char *id, uint32_t version, const uint8_t *kek) {
+    coffer_recipient r = {COFFER_KEY_KEK, U8(id), strlen(id), version, kek, 32};
+    return r;
+}
+
+static coffer_unlock_key kek_unlock(const char *id, uint32_t version, const uint8_t *kek) {
+    coffer_unlock_key k = {COFFER_KEY_KEK, U8(id), strlen(id), version, kek, 32};
+    return k;
+}
+
+/* ---- version, status messages, coffer_bytes ---------------------------- */
+
+static void test_version_and_messages(void) {
+    const char *v = coffer_version();
+    EXPECT_TRUE(v != NULL && strcmp(v, "0.1.0") == 0);
+
+    static const coffer_status all[] = {
+        COFFER_OK, COFFER_ERR_NULL_POINTER, COFFER_ERR_BUFFER_TOO_SMALL, COFFER_ERR_INVALID_ARGUMENT,
+        COFFER_ERR_INVALID_LENGTH, COFFER_ERR_LIMIT_EXCEEDED, COFFER_ERR_MALFORMED, COFFER_ERR_NOT_UTF8,
+        COFFER_ERR_UNKNOWN_VALUE, COFFER_ERR_STREAM_FINISHED, COFFER_ERR_DECRYPT, COFFER_ERR_VERIFY,
+        COFFER_ERR_INVALID_KEY, COFFER_ERR_ENCODING, COFFER_ERR_RNG, COFFER_ERR_CERT_EXPIRED,
+        COFFER_ERR_CERT_NOT_YET_VALID, COFFER_ERR_NOT_A_CA, COFFER_ERR_ISSUER_MISMATCH,
+        COFFER_ERR_KEY_MISMATCH, COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION, COFFER_ERR_KEY_POLICY,
+        COFFER_ERR_NOT_LOGGED_IN, COFFER_ERR_ROLE_NOT_ALLOWED, COFFER_ERR_PIN_INCORRECT,
+        COFFER_ERR_PIN_LOCKED, COFFER_ERR_PIN_POLICY, COFFER_ERR_NOT_FOUND, COFFER_ERR_POLICY_DENIED,
+        COFFER_ERR_KEY_STATE, COFFER_ERR_NOT_EXTRACTABLE, COFFER_ERR_TOKEN_STATE, COFFER_ERR_CAPACITY,
+        COFFER_ERR_KEYSTORE_AUTH, COFFER_ERR_KEYSTORE_CORRUPT, COFFER_ERR_KEYSTORE_ROLLBACK,
+        COFFER_ERR_STORAGE, COFFER_ERR_AUDIT_TAMPERED, COFFER_ERR_KEYSTORE_EXISTS,
+        COFFER_ERR_KEYSTORE_MISSING, COFFER_ERR_PANIC, COFFER_ERR_INTERNAL, COFFER_ERR_POISONED,
+        COFFER_ERR_UNKNOWN};
+    const char *unknown = coffer_status_message(9999);
+    EXPECT_TRUE(unknown != NULL && strcmp(unknown, "unknown status code") == 0);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const char *m = coffer_status_message(all[i]);
+        EXPECT_TRUE(m != NULL && strlen(m) > 0 && strcmp(m, unknown) != 0);
+    }
+    /* The bands and a few fixed values: these numbers never change. */
+    EXPECT_TRUE(COFFER_OK == 0);
+    EXPECT_TRUE(COFFER_ERR_NULL_POINTER == 1000 && COFFER_ERR_BUFFER_TOO_SMALL == 1001);
+    EXPECT_TRUE(COFFER_ERR_DECRYPT == 2000 && COFFER_ERR_VERIFY == 2001);
+    EXPECT_TRUE(COFFER_ERR_KEY_POLICY == 3000 && COFFER_ERR_KEYSTORE_AUTH == 4000);
+    EXPECT_TRUE(COFFER_ERR_PANIC == 5000);
+}
+
+static void test_bytes_free(void) {
+    coffer_bytes_free(NULL);
+    coffer_bytes empty = {NULL, 0};
+    coffer_bytes_free(&empty);
+    EXPECT_TRUE(empty.data == NULL && empty.len == 0);
+
+    /* Freed bytes are reset, so a second free through the same struct is harmless. */
+    coffer_bytes b = {NULL, 0};
+    coffer_recipient to = kek_recipient("k", 1, KEK1);
+    EXPECT_OK(coffer_envelope_seal(&to, 1, NULL, 0, U8("x"), 1, &b));
+    EXPECT_TRUE(b.data != NULL && b.len > 0);
+    coffer_bytes_free(&b);
+    EXPECT_TRUE(b.data == NULL && b.len == 0);
+    coffer_bytes_free(&b);
+}
+
+/* ---- AES-KW / AES-KWP --------------------------------------------------- */
+
+static void test_key_wrap(void) {
+    uint8_t key[32];
+    for (size_t i = 0; i < sizeof key; i++) key[i] = (uint8_t)(i * 7);
+    uint8_t wrapped[64], unwrapped[64];
+    size_t wlen = sizeof wrapped, ulen = sizeof unwrapped;
+
+    EXPECT_OK(coffer_kw_wrap(KEK1, 32, key, 32, wrapped, &wlen));
+    EXPECT_TRUE(wlen == 40);
+    EXPECT_OK(coffer_kw_unwrap(KEK1, 32, wrapped, wlen, unwrapped, &ulen));
+    EXPECT_BYTES(unwrapped, ulen, key, sizeof key);
+
+    /* RFC 3394 4.1: 128-bit key data with a 128-bit KEK. */
+    static const uint8_t kek128[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+                                       0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
+    static const uint8_t data128[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                        0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    static const uint8_t expect128[24] = {0x1f, 0xa6, 0x8b, 0x0a, 0x81, 0x12, 0xb4, 0x47,
+                                          0xae, 0xf3, 0x4b, 0xd8, 0xfb, 0x5a, 0x7b, 0x82,
+                                          0x9d, 0x3e, 0x86, 0x23, 0x71, 0xd2, 0xcf, 0xe5};
+    wlen = sizeof wrapped;
+    EXPECT_OK(coffer_kw_wrap(kek128, 16, data128, 16, wrapped, &wlen));
+    EXPECT_BYTES(wrapped, wlen, expect128, sizeof expect128);
+
+    /* Short buffer: the needed size comes back, nothing else changes. */
+    uint8_t small[8];
+    size_t slen = sizeof small;
+    EXPECT_STATUS(coffer_kw_wrap(KEK1, 32, key, 32, small, &slen), COFFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT_TRUE(slen == 40);
+    slen = 0;
+    EXPECT_STATUS(coffer_kw_wrap(KEK1, 32, key, 32, NULL, &slen), COFFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT_TRUE(slen == 40);
+
+    /* NULL pointers. */
+    wlen = sizeof wrapped;
+    EXPECT_STATUS(coffer_kw_wrap(KEK1, 32, key, 32, wrapped, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_kw_wrap(NULL, 32, key, 32, wrapped, &wlen), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_kw_wrap(KEK1, 32, NULL, 32, wrapped, &wlen), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_kw_wrap(KEK1, 32, key, 32, NULL, &wlen), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_kw_unwrap(KEK1, 32, NULL, 40, unwrapped, &ulen), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_kwp_wrap(KEK1, 32, key, 5, NULL, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_kwp_unwrap(NULL, 32, wrapped, 16, unwrapped, &ulen), COFFER_ERR_NULL_POINTER);
+
+    /* Bad input. */
+    wlen = sizeof wrapped;
+    EXPECT_STATUS(coffer_kw_wrap(KEK1, 7, key, 32, wrapped, &wlen), COFFER_ERR_INVALID_KEY);
+    EXPECT_STATUS(coffer_kw_wrap(KEK1, 32, key, 12, wrapped, &wlen), COFFER_ERR_INVALID_LENGTH);
+    EXPECT_STATUS(coffer_kw_wrap(KEK1, 32, NULL, 0, wrapped, &wlen), COFFER_ERR_INVALID_LENGTH);
+
+    /* Tampering and the wrong key are one opaque error. */
+    wlen = sizeof wrapped;
+    EXPECT_OK(coffer_kw_wrap(KEK1, 32, key, 32, wrapped, &wlen));
+    ulen = sizeof unwrapped;
+    EXPECT_STATUS(coffer_kw_unwrap(KEK2, 32, wrapped, wlen, unwrapped, &ulen), COFFER_ERR_DECRYPT);
+    wrapped[3] ^= 1;
+    EXPECT_STATUS(coffer_kw_unwrap(KEK1, 32, wrapped, wlen, unwrapped, &ulen), COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_kw_unwrap(KEK1, 32, wrapped, 13, unwrapped, &ulen), COFFER_ERR_DECRYPT);
+
+    /* KWP: any length, padded. */
+    wlen = sizeof wrapped;
+    EXPECT_OK(coffer_kwp_wrap(KEK1, 32, key, 5, wrapped, &wlen));
+    EXPECT_TRUE(wlen == 16);
+    ulen = 2;
+    EXPECT_STATUS(coffer_kwp_unwrap(KEK1, 32, wrapped, wlen, unwrapped, &ulen), COFFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT_TRUE(ulen == 5);
+    EXPECT_OK(coffer_kwp_unwrap(KEK1, 32, wrapped, wlen, unwrapped, &ulen));
+    EXPECT_BYTES(unwrapped, ulen, key, 5);
+    wrapped[0] ^= 0x80;
+    ulen = sizeof unwrapped;
+    EXPECT_STATUS(coffer_kwp_unwrap(KEK1, 32, wrapped, wlen, unwrapped, &ulen), COFFER_ERR_DECRYPT);
+    wlen = sizeof wrapped;
+    EXPECT_STATUS(coffer_kwp_wrap(KEK1, 32, NULL, 0, wrapped, &wlen), COFFER_ERR_INVALID_LENGTH);
+    EXPECT_STATUS(coffer_kwp_wrap(KEK1, 31, key, 5, wrapped, &wlen), COFFER_ERR_INVALID_KEY);
+}
+
+/* ---- key pairs ---------------------------------------------------------- */
+
+static coffer_keypair *rsa_key;  /* RSA-2048, shared by later tests */
+static coffer_keypair *p256_key; /* P-256, shared by later tests */
+
+static void test_keypairs(void) {
+    EXPECT_OK(coffer_keypair_generate(COFFER_ALG_P256, &p256_key));
+    EXPECT_OK(coffer_keypair_generate(COFFER_ALG_RSA_2048, &rsa_key));
+    uint32_t alg = 0;
+    EXPECT_OK(coffer_keypair_algorithm(p256_key, &alg));
+    EXPECT_TRUE(alg == COFFER_ALG_P256);
+    EXPECT_OK(coffer_keypair_algorithm(rsa_key, &alg));
+    EXPECT_TRUE(alg == COFFER_ALG_RSA_2048);
+    EXPECT_STATUS(coffer_keypair_algorithm(NULL, &alg), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keypair_algorithm(rsa_key, NULL), COFFER_ERR_NULL_POINTER);
+
+    coffer_keypair *kp = NULL;
+    EXPECT_STATUS(coffer_keypair_generate(99, &kp), COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_TRUE(kp == NULL);
+    EXPECT_STATUS(coffer_keypair_generate(COFFER_ALG_P256, NULL), COFFER_ERR_NULL_POINTER);
+
+    /* PKCS#8 DER and PEM round trips, SPKI DER and PEM. */
+    coffer_bytes der = {NULL, 0}, pem = {NULL, 0}, spki = {NULL, 0}, spki_pem = {NULL, 0};
+    coffer_bytes spki2 = {NULL, 0};
+    EXPECT_OK(coffer_keypair_to_pkcs8_der(p256_key, &der));
+    EXPECT_OK(coffer_keypair_to_pkcs8_pem(p256_key, &pem));
+    EXPECT_TRUE(pem.len > 27 && memcmp(pem.data, "-----BEGIN PRIVATE KEY-----", 27) == 0);
+    EXPECT_OK(coffer_keypair_public_key_der(p256_key, &spki));
+    EXPECT_OK(coffer_keypair_public_key_pem(p256_key, &spki_pem));
+    EXPECT_TRUE(spki_pem.len > 26 && memcmp(spki_pem.data, "-----BEGIN PUBLIC KEY-----", 26) == 0);
+
+    EXPECT_OK(coffer_keypair_from_pkcs8_der(der.data, der.len, &kp));
+    EXPECT_OK(coffer_keypair_public_key_der(kp, &spki2));
+    EXPECT_BYTES(spki2.data, spki2.len, spki.data, spki.len);
+    coffer_bytes_free(&spki2);
+    coffer_keypair_free(kp);
+    kp = NULL;
+    EXPECT_OK(coffer_keypair_from_pkcs8_pem(pem.data, pem.len, &kp));
+    EXPECT_OK(coffer_keypair_public_key_der(kp, &spki2));
+    EXPECT_BYTES(spki2.data, spki2.len, spki.data, spki.len);
+    coffer_bytes_free(&spki2);
+    coffer_keypair_free(kp);
+    kp = NULL;
+
+    /* Encrypted PKCS#8. */
+    coffer_bytes enc = {NULL, 0};
+    EXPECT_OK(coffer_keypair_to_encrypted_pkcs8_pem(p256_key, U8("correct horse"), 13, &enc));
+    EXPECT_TRUE(enc.len > 37 && memcmp(enc.data, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37) == 0);
+    EXPECT_OK(coffer_keypair_from_encrypted_pkcs8_pem(enc.data, enc.len, U8("correct horse"), 13, &kp));
+    EXPECT_OK(coffer_keypair_public_key_der(kp, &spki2));
+    EXPECT_BYTES(spki2.data, spki2.len, spki.data, spki.len);
+    coffer_bytes_free(&spki2);
+    coffer_keypair_free(kp);
+    kp = NULL;
+    EXPECT_STATUS(coffer_keypair_from_encrypted_pkcs8_pem(enc.data, enc.len, U8("wrong horse"), 11, &kp),
+                  COFFER_ERR_DECRYPT);
+    EXPECT_TRUE(kp == NULL);
+    EXPECT_STATUS(coffer_keypair_to_encrypted_pkcs8_pem(p256_key, NULL, 0, &enc), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keypair_to_encrypted_pkcs8_pem(p256_key, U8("x"), 1, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keypair_from_encrypted_pkcs8_pem(NULL, 5, U8("x"), 1, &kp), COFFER_ERR_NULL_POINTER);
+    coffer_bytes_free(&enc);
+
+    /* Bad input and NULLs. */
+    static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+    static const uint8_t not_utf8[] = {0xff, 0xfe, 0xfd};
+    EXPECT_STATUS(coffer_keypair_from_pkcs8_der(junk, sizeof junk, &kp), COFFER_ERR_INVALID_KEY);
+    EXPECT_STATUS(coffer_keypair_from_pkcs8_der(NULL, 10, &kp), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keypair_from_pkcs8_der(der.data, der.len, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keypair_from_pkcs8_pem(not_utf8, sizeof not_utf8, &kp), COFFER_ERR_NOT_UTF8);
+    EXPECT_STATUS(coffer_keypair_from_pkcs8_pem(U8("-----BEGIN JUNK-----"), 20, &kp), COFFER_ERR_INVALID_KEY);
+    EXPECT_STATUS(coffer_keypair_from_pkcs8_pem(NULL, 3, &kp), COFFER_ERR_NULL_POINTER);
+    EXPECT_TRUE(kp == NULL);
+    EXPECT_STATUS(coffer_keypair_to_pkcs8_der(NULL, &der), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keypair_to_pkcs8_der(p256_key, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keypair_to_pkcs8_pem(NULL, &pem), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keypair_public_key_der(NULL, &spki), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keypair_public_key_pem(p256_key, NULL), COFFER_ERR_NULL_POINTER);
+    coffer_keypair_free(NULL);
+
+    coffer_bytes_free(&der);
+    coffer_bytes_free(&pem);
+    coffer_bytes_free(&spki);
+    coffer_bytes_free(&spki_pem);
+}
+
+/* ---- envelopes ---------------------------------------------------------- */
+
+static void test_envelope(void) {
+    coffer_bytes rsa_spki = {NULL, 0}, rsa_pkcs8 = {NULL, 0}, p256_spki = {NULL, 0}, p256_pkcs8 = {NULL, 0};
+    EXPECT_OK(coffer_keypair_public_key_der(rsa_key, &rsa_spki));
+    EXPECT_OK(coffer_keypair_to_pkcs8_der(rsa_key, &rsa_pkcs8));
+    EXPECT_OK(coffer_keypair_public_key_der(p256_key, &p256_spki));
+    EXPECT_OK(coffer_keypair_to_pkcs8_der(p256_key, &p256_pkcs8));
+
+    coffer_recipient to[3] = {
+        kek_recipient("acme-kek", 1, KEK1),
+        {COFFER_KEY_RSA, U8("ops-rsa"), 7, 1, rsa_spki.data, rsa_spki.len},
+        {COFFER_KEY_P256, U8("agent-p256"), 10, 3, p256_spki.data, p256_spki.len},
+    };
+    coffer_kv ctx[2] = {{U8("tenant"), 6, U8("acme"), 4}, {U8("purpose"), 7, U8("backup"), 6}};
+    coffer_kv ctx_reordered[2] = {ctx[1], ctx[0]};
+    coffer_kv other_ctx[1] = {{U8("tenant"), 6, U8("globex"), 6}};
+    const char *msg = "quarterly numbers";
+
+    coffer_bytes env = {NULL, 0}, pt = {NULL, 0};
+    EXPECT_OK(coffer_envelope_seal(to, 3, ctx, 2, U8(msg), strlen(msg), &env));
+
+    coffer_unlock_key keys[3] = {
+        kek_unlock("acme-kek", 1, KEK1),
+        {COFFER_KEY_RSA, U8("ops-rsa"), 7, 1, rsa_pkcs8.data, rsa_pkcs8.len},
+        {COFFER_KEY_P256, U8("agent-p256"), 10, 3, p256_pkcs8.data, p256_pkcs8.len},
+    };
+    for (int i = 0; i < 3; i++) {
+        EXPECT_OK(coffer_envelope_open(&keys[i], 1, ctx_reordered, 2, env.data, env.len, &pt));
+        EXPECT_BYTES(pt.data, pt.len, msg, strlen(msg));
+        coffer_bytes_free(&pt);
+    }
+
+    /* Every failure to open is COFFER_ERR_DECRYPT, and nothing is written. */
+    EXPECT_STATUS(coffer_envelope_open(keys, 1, other_ctx, 1, env.data, env.len, &pt), COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_envelope_open(keys, 1, NULL, 0, env.data, env.len, &pt), COFFER_ERR_DECRYPT);
+    coffer_unlock_key wrong = kek_unlock("acme-kek", 1, KEK2);
+    EXPECT_STATUS(coffer_envelope_open(&wrong, 1, ctx, 2, env.data, env.len, &pt), COFFER_ERR_DECRYPT);
+    coffer_unlock_key wrong_version = kek_unlock("acme-kek", 2, KEK1);
+    EXPECT_STATUS(coffer_envelope_open(&wrong_version, 1, ctx, 2, env.data, env.len, &pt), COFFER_ERR_DECRYPT);
+    env.data[env.len - 1] ^= 1;
+    EXPECT_STATUS(coffer_envelope_open(keys, 1, ctx, 2, env.data, env.len, &pt), COFFER_ERR_DECRYPT);
+    env.data[env.len - 1] ^= 1;
+    EXPECT_STATUS(coffer_envelope_open(keys, 1, ctx, 2, env.data, env.len - 1, &pt), COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_envelope_open(keys, 1, ctx, 2, env.data, 5, &pt), COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_envelope_open(NULL, 0, ctx, 2, env.data, env.len, &pt), COFFER_ERR_DECRYPT);
+    EXPECT_TRUE(pt.data == NULL && pt.len == 0);
+
+    /* Argument errors are reported as such. */
+    EXPECT_STATUS(coffer_envelope_open(NULL, 1, ctx, 2, env.data, env.len, &pt), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_open(keys, 1, NULL, 2, env.data, env.len, &pt), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_open(keys, 1, ctx, 2, NULL, env.len, &pt), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_open(keys, 1, ctx, 2, env.data, env.len, NULL), COFFER_ERR_NULL_POINTER);
+    coffer_unlock_key bad_kind = keys[0];
+    bad_kind.kind = 77;
+    EXPECT_STATUS(coffer_envelope_open(&bad_kind, 1, ctx, 2, env.data, env.len, &pt), COFFER_ERR_UNKNOWN_VALUE);
+    coffer_unlock_key bad_pkcs8 = keys[2];
+    bad_pkcs8.key_len = 10;
+    EXPECT_STATUS(coffer_envelope_open(&bad_pkcs8, 1, ctx, 2, env.data, env.len, &pt), COFFER_ERR_INVALID_KEY);
+
+    coffer_bytes e2 = {NULL, 0};
+    EXPECT_STATUS(coffer_envelope_seal(NULL, 0, NULL, 0, U8(msg), 1, &e2), COFFER_ERR_LIMIT_EXCEEDED);
+    EXPECT_STATUS(coffer_envelope_seal(NULL, 1, NULL, 0, U8(msg), 1, &e2), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_seal(to, 1, NULL, 0, NULL, 1, &e2), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_seal(to, 1, NULL, 0, U8(msg), 1, NULL), COFFER_ERR_NULL_POINTER);
+    coffer_recipient bad = to[0];
+    bad.key_id_len = 0;
+    EXPECT_STATUS(coffer_envelope_seal(&bad, 1, NULL, 0, U8(msg), 1, &e2), COFFER_ERR_LIMIT_EXCEEDED);
+    bad = to[0];
+    bad.key_len = 16;
+    EXPECT_STATUS(coffer_envelope_seal(&bad, 1, NULL, 0, U8(msg), 1, &e2), COFFER_ERR_INVALID_KEY);
+    bad = to[0];
+    bad.kind = 0;
+    EXPECT_STATUS(coffer_envelope_seal(&bad, 1, NULL, 0, U8(msg), 1, &e2), COFFER_ERR_UNKNOWN_VALUE);
+    bad = to[1];
+    bad.key = p256_spki.data;
+    bad.key_len = p256_spki.len;
+    EXPECT_STATUS(coffer_envelope_seal(&bad, 1, NULL, 0, U8(msg), 1, &e2), COFFER_ERR_INVALID_KEY);
+    coffer_kv dup[2] = {ctx[0], ctx[0]};
+    EXPECT_STATUS(coffer_envelope_seal(to, 1, dup, 2, U8(msg), 1, &e2), COFFER_ERR_INVALID_ARGUMENT);
+    coffer_kv empty_key[1] = {{U8(""), 0, U8("v"), 1}};
+    EXPECT_STATUS(coffer_envelope_seal(to, 1, empty_key, 1, U8(msg), 1, &e2), COFFER_ERR_LIMIT_EXCEEDED);
+    coffer_kv null_value[1] = {{U8("k"), 1, NULL, 3}};
+    EXPECT_STATUS(coffer_envelope_seal(to, 1, null_value, 1, U8(msg), 1, &e2), COFFER_ERR_NULL_POINTER);
+    EXPECT_TRUE(e2.data == NULL);
+
+    /* NULL with length 0 is the empty plaintext. */
+    EXPECT_OK(coffer_envelope_seal(to, 1, NULL, 0, NULL, 0, &e2));
+    EXPECT_OK(coffer_envelope_open(keys, 1, NULL, 0, e2.data, e2.len, &pt));
+    EXPECT_TRUE(pt.data == NULL && pt.len == 0);
+    coffer_bytes_free(&e2);
+
+    /* Caller-buffer variants. */
+    size_t need = 0;
+    EXPECT_STATUS(coffer_envelope_seal_into(to, 3, ctx, 2, U8(msg), strlen(msg), NULL, &need),
+                  COFFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT_TRUE(need == env.len);
+    uint8_t *buf = malloc(need);
+    size_t blen = need - 1;
+    EXPECT_STATUS(coffer_envelope_seal_into(to, 3, ctx, 2, U8(msg), strlen(msg), buf, &blen),
+                  COFFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT_TRUE(blen == need);
+    EXPECT_OK(coffer_envelope_seal_into(to, 3, ctx, 2, U8(msg), strlen(msg), buf, &blen));
+    EXPECT_TRUE(blen == need);
+    EXPECT_STATUS(coffer_envelope_seal_into(to, 3, ctx, 2, U8(msg), strlen(msg), buf, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    size_t nonzero = 8;
+    EXPECT_STATUS(coffer_envelope_seal_into(to, 3, ctx, 2, U8(msg), strlen(msg), NULL, &nonzero),
+                  COFFER_ERR_NULL_POINTER);
+    uint8_t plain[64];
+    size_t plen = 3;
+    EXPECT_STATUS(coffer_envelope_open_into(&keys[1], 1, ctx, 2, buf, blen, plain, &plen),
+                  COFFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT_TRUE(plen == strlen(msg));
+    EXPECT_OK(coffer_envelope_open_into(&keys[1], 1, ctx, 2, buf, blen, plain, &plen));
+    EXPECT_BYTES(plain, plen, msg, strlen(msg));
+    plen = sizeof plain;
+    EXPECT_STATUS(coffer_envelope_open_into(&keys[1], 1, other_ctx, 1, buf, blen, plain, &plen),
+                  COFFER_ERR_DECRYPT);
+    EXPECT_TRUE(plen == sizeof plain);
+    EXPECT_STATUS(coffer_envelope_open_into(&keys[1], 1, ctx, 2, buf, blen, plain, NULL), COFFER_ERR_NULL_POINTER);
+    free(buf);
+
+    /* Rewrap to the next KEK version: only the new version opens it. */
+    coffer_unlock_key old = kek_unlock("acme-kek", 1, KEK1);
+    coffer_recipient next = kek_recipient("acme-kek", 2, KEK2);
+    coffer_unlock_key next_key = kek_unlock("acme-kek", 2, KEK2);
+    coffer_bytes rewrapped = {NULL, 0};
+    EXPECT_OK(coffer_envelope_rewrap(env.data, env.len, &old, &next, &rewrapped));
+    EXPECT_OK(coffer_envelope_open(&next_key, 1, ctx, 2, rewrapped.data, rewrapped.len, &pt));
+    EXPECT_BYTES(pt.data, pt.len, msg, strlen(msg));
+    coffer_bytes_free(&pt);
+    EXPECT_STATUS(coffer_envelope_open(&old, 1, ctx, 2, rewrapped.data, rewrapped.len, &pt), COFFER_ERR_DECRYPT);
+    coffer_bytes e3 = {NULL, 0};
+    /* The old key no longer opens it; moving to a recipient that is already there is refused first. */
+    coffer_recipient third = kek_recipient("third-kek", 1, KEK1);
+    EXPECT_STATUS(coffer_envelope_rewrap(rewrapped.data, rewrapped.len, &old, &third, &e3), COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_envelope_rewrap(rewrapped.data, rewrapped.len, &old, &next, &e3),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_envelope_rewrap(U8("not an envelope"), 15, &old, &next, &e3), COFFER_ERR_MALFORMED);
+    EXPECT_STATUS(coffer_envelope_rewrap(env.data, env.len, NULL, &next, &e3), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_rewrap(env.data, env.len, &old, NULL, &e3), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_rewrap(env.data, env.len, &old, &next, NULL), COFFER_ERR_NULL_POINTER);
+    /* The new recipient may not already be another recipient. */
+    EXPECT_STATUS(coffer_envelope_rewrap(env.data, env.len, &old, &to[1], &e3), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(e3.data == NULL);
+
+    /* Add and remove recipients. */
+    coffer_recipient extra = kek_recipient("backup-kek", 1, KEK2);
+    coffer_unlock_key extra_key = kek_unlock("backup-kek", 1, KEK2);
+    coffer_bytes added = {NULL, 0}, removed = {NULL, 0}, single = {NULL, 0};
+    EXPECT_OK(coffer_envelope_add_recipient(env.data, env.len, &old, &extra, &added));
+    EXPECT_OK(coffer_envelope_open(&extra_key, 1, ctx, 2, added.data, added.len, &pt));
+    coffer_bytes_free(&pt);
+    EXPECT_STATUS(coffer_envelope_add_recipient(added.data, added.len, &old, &extra, &e3),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_envelope_add_recipient(env.data, env.len, &wrong, &extra, &e3), COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_envelope_add_recipient(NULL, 4, &old, &extra, &e3), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_add_recipient(env.data, env.len, NULL, &extra, &e3), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_add_recipient(env.data, env.len, &old, NULL, &e3), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_add_recipient(env.data, env.len, &old, &extra, NULL), COFFER_ERR_NULL_POINTER);
+
+    EXPECT_OK(coffer_envelope_remove_recipient(added.data, added.len, COFFER_KEY_KEK, U8("backup-kek"), 10, 1,
+                                               &removed));
+    EXPECT_STATUS(coffer_envelope_open(&extra_key, 1, ctx, 2, removed.data, removed.len, &pt), COFFER_ERR_DECRYPT);
+    EXPECT_OK(coffer_envelope_open(&old, 1, ctx, 2, removed.data, removed.len, &pt));
+    coffer_bytes_free(&pt);
+    EXPECT_STATUS(coffer_envelope_remove_recipient(removed.data, removed.len, COFFER_KEY_KEK, U8("backup-kek"),
+                                                   10, 1, &e3),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_envelope_remove_recipient(env.data, env.len, 42, U8("x"), 1, 1, &e3),
+                  COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(coffer_envelope_remove_recipient(env.data, env.len, COFFER_KEY_KEK, NULL, 3, 1, &e3),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_remove_recipient(env.data, env.len, COFFER_KEY_KEK, U8("acme-kek"), 8, 1, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_remove_recipient(U8("junk"), 4, COFFER_KEY_KEK, U8("x"), 1, 1, &e3),
+                  COFFER_ERR_MALFORMED);
+    /* The last recipient cannot be removed. */
+    EXPECT_OK(coffer_envelope_seal(to, 1, NULL, 0, U8(msg), 1, &single));
+    EXPECT_STATUS(coffer_envelope_remove_recipient(single.data, single.len, COFFER_KEY_KEK, U8("acme-kek"), 8, 1,
+                                                   &e3),
+                  COFFER_ERR_INVALID_ARGUMENT);
+
+    /* Header length, for streaming readers. */
+    size_t hlen = 0;
+    EXPECT_OK(coffer_envelope_header_len(env.data, COFFER_ENVELOPE_PREFIX_LEN, &hlen));
+    EXPECT_TRUE(hlen > COFFER_ENVELOPE_PREFIX_LEN && hlen < env.len);
+    EXPECT_STATUS(coffer_envelope_header_len(env.data, 4, &hlen), COFFER_ERR_INVALID_LENGTH);
+    EXPECT_STATUS(coffer_envelope_header_len(U8("XXXXXXXXXXXX"), 12, &hlen), COFFER_ERR_MALFORMED);
+    EXPECT_STATUS(coffer_envelope_header_len(NULL, 10, &hlen), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_envelope_header_len(env.data, 10, NULL), COFFER_ERR_NULL_POINTER);
+
+    coffer_bytes_free(&single);
+    coffer_bytes_free(&added);
+    coffer_bytes_free(&removed);
+    coffer_bytes_free(&rewrapped);
+    coffer_bytes_free(&env);
+    coffer_bytes_free(&rsa_spki);
+    coffer_bytes_free(&rsa_pkcs8);
+    coffer_bytes_free(&p256_spki);
+    coffer_bytes_free(&p256_pkcs8);
+}
+
+/* ---- streaming ------------------------------------------------------------ */
+
+/* Seals `len` bytes of `data` in chunks of 256; returns the envelope (malloc'd). */
+static uint8_t *stream_seal(const coffer_recipient *to, const uint8_t *data, size_t len, size_t *out_len) {
+    coffer_sealer *sealer = NULL;
+    coffer_bytes header = {NULL, 0};
+    EXPECT_OK(coffer_sealer_new(to, 1, NULL, 0, 256, &sealer, &header));
+    size_t chunk = 0;
+    EXPECT_OK(coffer_sealer_chunk_size(sealer, &chunk));
+    EXPECT_TRUE(chunk == 256);
+    size_t cap = header.len + len + (len / 256 + 1) * COFFER_ENVELOPE_TAG_LEN;
+    uint8_t *out = malloc(cap);
+    memcpy(out, header.data, header.len);
+    size_t pos = header.len;
+    coffer_bytes_free(&header);
+    size_t off = 0;
+    for (;;) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        bool last = off + n == len && n < chunk;
+        size_t room = cap - pos;
+        EXPECT_OK(coffer_sealer_seal_chunk(sealer, data + off, n, last, out + pos, &room));
+        pos += room;
+        off += n;
+        if (last) break;
+    }
+    coffer_sealer_free(sealer);
+    *out_len = pos;
+    return out;
+}
+
+static void test_streaming(void) {
+    uint8_t data[700];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 31 + 5);
+    coffer_recipient to = kek_recipient("stream-kek", 1, KEK1);
+    coffer_unlock_key key = kek_unlock("stream-kek", 1, KEK1);
+
+    size_t env_len = 0;
+    uint8_t *env = stream_seal(&to, data, sizeof data, &env_len);
+
+    /* A streamed envelope is an ordinary envelope. */
+    coffer_bytes whole = {NULL, 0};
+    EXPECT_OK(coffer_envelope_open(&key, 1, NULL, 0, env, env_len, &whole));
+    EXPECT_BYTES(whole.data, whole.len, data, sizeof data);
+    coffer_bytes_free(&whole);
+
+    /* Open it chunk by chunk. */
+    size_t hlen = 0;
+    EXPECT_OK(coffer_envelope_header_len(env, COFFER_ENVELOPE_PREFIX_LEN, &hlen));
+    coffer_opener *opener = NULL;
+    EXPECT_OK(coffer_opener_new(&key, 1, NULL, 0, env, hlen, &opener));
+    size_t sealed_chunk = 0;
+    EXPECT_OK(coffer_opener_sealed_chunk_size(opener, &sealed_chunk));
+    EXPECT_TRUE(sealed_chunk == 256 + COFFER_ENVELOPE_TAG_LEN);
+    uint8_t plain[700];
+    size_t got = 0, pos = hlen;
+    while (pos < env_len) {
+        size_t n = env_len - pos < sealed_chunk ? env_len - pos : sealed_chunk;
+        bool last = pos + n == env_len;
+        size_t room = 10;
+        if (pos == hlen) {
+            EXPECT_STATUS(coffer_opener_open_chunk(opener, env + pos, n, last, plain + got, &room),
+                          COFFER_ERR_BUFFER_TOO_SMALL);
+            EXPECT_TRUE(room == n - COFFER_ENVELOPE_TAG_LEN);
+        }
+        room = sizeof plain - got;
+        EXPECT_OK(coffer_opener_open_chunk(opener, env + pos, n, last, plain + got, &room));
+        got += room;
+        pos += n;
+    }
+    EXPECT_OK(coffer_opener_finish(opener));
+    EXPECT_BYTES(plain, got, data, sizeof data);
+    size_t room = sizeof plain;
+    EXPECT_STATUS(coffer_opener_finish(opener), COFFER_ERR_STREAM_FINISHED);
+    EXPECT_STATUS(coffer_opener_open_chunk(opener, env + hlen, 272, false, plain, &room), COFFER_ERR_STREAM_FINISHED);
+    EXPECT_STATUS(coffer_opener_sealed_chunk_size(opener, &sealed_chunk), COFFER_ERR_STREAM_FINISHED);
+    coffer_opener_free(opener);
+
+    /* Truncated at a chunk boundary: the chunks open, finish refuses. */
+    opener = NULL;
+    EXPECT_OK(coffer_opener_new(&key, 1, NULL, 0, env, hlen, &opener));
+    room = sizeof plain;
+    EXPECT_OK(coffer_opener_open_chunk(opener, env + hlen, 272, false, plain, &room));
+    EXPECT_STATUS(coffer_opener_finish(opener), COFFER_ERR_DECRYPT);
+    coffer_opener_free(opener);
+
+    /* A tampered chunk fails, and the opener refuses everything after it. */
+    opener = NULL;
+    EXPECT_OK(coffer_opener_new(&key, 1, NULL, 0, env, hlen, &opener));
+    env[hlen + 5] ^= 1;
+    room = sizeof plain;
+    EXPECT_STATUS(coffer_opener_open_chunk(opener, env + hlen, 272, false, plain, &room), COFFER_ERR_DECRYPT);
+    EXPECT_TRUE(room == sizeof plain);
+    env[hlen + 5] ^= 1;
+    EXPECT_STATUS(coffer_opener_open_chunk(opener, env + hlen, 272, false, plain, &room), COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_opener_finish(opener), COFFER_ERR_DECRYPT);
+    coffer_opener_free(opener);
+
+    /* Wrong key or context: COFFER_ERR_DECRYPT at the header. */
+    opener = NULL;
+    coffer_unlock_key wrong = kek_unlock("stream-kek", 1, KEK2);
+    EXPECT_STATUS(coffer_opener_new(&wrong, 1, NULL, 0, env, hlen, &opener), COFFER_ERR_DECRYPT);
+    coffer_kv ctx[1] = {{U8("tenant"), 6, U8("acme"), 4}};
+    EXPECT_STATUS(coffer_opener_new(&key, 1, ctx, 1, env, hlen, &opener), COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_opener_new(&key, 1, NULL, 0, env, hlen - 1, &opener), COFFER_ERR_DECRYPT);
+    EXPECT_TRUE(opener == NULL);
+    EXPECT_STATUS(coffer_opener_new(&key, 1, NULL, 0, NULL, hlen, &opener), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_opener_new(&key, 1, NULL, 0, env, hlen, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_opener_open_chunk(NULL, env, 10, true, plain, &room), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_opener_sealed_chunk_size(NULL, &sealed_chunk), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_opener_finish(NULL), COFFER_ERR_NULL_POINTER);
+    coffer_opener_free(NULL);
+
+    /* Sealer errors. */
+    coffer_sealer *sealer = NULL;
+    coffer_bytes header = {NULL, 0};
+    EXPECT_STATUS(coffer_sealer_new(&to, 1, NULL, 0, 100, &sealer, &header), COFFER_ERR_LIMIT_EXCEEDED);
+    EXPECT_STATUS(coffer_sealer_new(&to, 1, NULL, 0, 0, NULL, &header), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_sealer_new(&to, 1, NULL, 0, 0, &sealer, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_sealer_new(NULL, 0, NULL, 0, 0, &sealer, &header), COFFER_ERR_LIMIT_EXCEEDED);
+    EXPECT_TRUE(sealer == NULL && header.data == NULL);
+    EXPECT_OK(coffer_sealer_new(&to, 1, NULL, 0, 0, &sealer, &header));
+    size_t chunk = 0;
+    EXPECT_OK(coffer_sealer_chunk_size(sealer, &chunk));
+    EXPECT_TRUE(chunk == COFFER_ENVELOPE_DEFAULT_CHUNK_SIZE);
+    EXPECT_STATUS(coffer_sealer_chunk_size(NULL, &chunk), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_sealer_chunk_size(sealer, NULL), COFFER_ERR_NULL_POINTER);
+    uint8_t out[64];
+    size_t olen = 4;
+    EXPECT_STATUS(coffer_sealer_seal_chunk(sealer, data, 10, true, out, &olen), COFFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT_TRUE(olen == 10 + COFFER_ENVELOPE_TAG_LEN);
+    olen = sizeof out;
+    EXPECT_STATUS(coffer_sealer_seal_chunk(sealer, data, 10, false, out, &olen), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_sealer_seal_chunk(sealer, NULL, 10, true, out, &olen), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_sealer_seal_chunk(sealer, data, 10, true, out, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_sealer_seal_chunk(NULL, data, 10, true, out, &olen), COFFER_ERR_NULL_POINTER);
+    EXPECT_OK(coffer_sealer_seal_chunk(sealer, data, 10, true, out, &olen));
+    EXPECT_TRUE(olen == 10 + COFFER_ENVELOPE_TAG_LEN);
+    olen = sizeof out;
+    EXPECT_STATUS(coffer_sealer_seal_chunk(sealer, data, 1, true, out, &olen), COFFER_ERR_STREAM_FINISHED);
+    coffer_sealer_free(sealer);
+    coffer_sealer_free(NULL);
+    coffer_bytes_free(&header);
+    free(env);
+}
+
+/* ---- certificates ------------------------------------------------------- */
+
+static void test_certificates(void) {
+    coffer_certificate *ca = NULL, *leaf = NULL, *other_ca = NULL, *copy = NULL;
+    coffer_csr *csr = NULL, *csr_copy = NULL;
+    const char *ca_subject = "CN=Test CA,O=Acme";
+    EXPECT_OK(coffer_certificate_self_signed_ca(rsa_key, U8(ca_subject), strlen(ca_subject), 365, 0, &ca));
+    EXPECT_OK(coffer_certificate_self_signed_ca(p256_key, U8("CN=Other CA"), 11, 30, -1, &other_ca));
+
+    coffer_keypair *agent = NULL;
+    EXPECT_OK(coffer_keypair_generate(COFFER_ALG_P256, &agent));
+    coffer_san sans[3] = {
+        {COFFER_SAN_DNS, U8("agent-7.acme.test"), 17},
+        {COFFER_SAN_IP, U8("10.0.0.7"), 8},
+        {COFFER_SAN_URI, U8("spiffe://acme/agent-7"), 21},
+    };
+    EXPECT_OK(coffer_csr_new(agent, U8("CN=agent-7,O=Acme"), 17, sans, 3, &csr));
+    EXPECT_OK(coffer_certificate_issue(ca, rsa_key, csr, COFFER_LEAF_SERVER_AND_CLIENT, 30, NULL, 0, &leaf));
+    EXPECT_OK(coffer_certificate_verify(leaf, ca));
+    EXPECT_OK(coffer_certificate_verify(ca, ca));
+    EXPECT_STATUS(coffer_certificate_verify(leaf, other_ca), COFFER_ERR_ISSUER_MISMATCH);
+    EXPECT_STATUS(coffer_certificate_verify(NULL, ca), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_verify(leaf, NULL), COFFER_ERR_NULL_POINTER);
+
+    /* Parts of the certificate. */
+    coffer_bytes der = {NULL, 0}, pem = {NULL, 0}, subject = {NULL, 0}, pk = {NULL, 0}, agent_pk = {NULL, 0};
+    EXPECT_OK(coffer_certificate_to_der(leaf, &der));
+    EXPECT_OK(coffer_certificate_to_pem(leaf, &pem));
+    EXPECT_TRUE(pem.len > 27 && memcmp(pem.data, "-----BEGIN CERTIFICATE-----", 27) == 0);
+    EXPECT_OK(coffer_certificate_subject(leaf, &subject));
+    EXPECT_TRUE(subject.len == 17 && memcmp(subject.data, "CN=agent-7,O=Acme", 17) == 0);
+    EXPECT_OK(coffer_certificate_public_key_der(leaf, &pk));
+    EXPECT_OK(coffer_keypair_public_key_der(agent, &agent_pk));
+    EXPECT_BYTES(pk.data, pk.len, agent_pk.data, agent_pk.len);
+    EXPECT_OK(coffer_certificate_from_der(der.data, der.len, &copy));
+    EXPECT_OK(coffer_certificate_verify(copy, ca));
+    coffer_certificate_free(copy);
+    copy = NULL;
+    EXPECT_OK(coffer_certificate_from_pem(pem.data, pem.len, &copy));
+    EXPECT_OK(coffer_certificate_verify(copy, ca));
+    coffer_certificate_free(copy);
+    copy = NULL;
+    EXPECT_STATUS(coffer_certificate_from_der(U8("junk"), 4, &copy), COFFER_ERR_MALFORMED);
+    EXPECT_STATUS(coffer_certificate_from_pem(U8("junk"), 4, &copy), COFFER_ERR_MALFORMED);
+    EXPECT_STATUS(coffer_certificate_from_der(NULL, 4, &copy), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_from_der(der.data, der.len, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_from_pem(NULL, 4, &copy), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_from_pem(pem.data, pem.len, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_TRUE(copy == NULL);
+    EXPECT_STATUS(coffer_certificate_to_der(NULL, &der), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_to_pem(leaf, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_subject(NULL, &subject), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_public_key_der(leaf, NULL), COFFER_ERR_NULL_POINTER);
+
+    /* The CSR. */
+    coffer_bytes csr_der = {NULL, 0}, csr_pem = {NULL, 0};
+    EXPECT_OK(coffer_csr_to_der(csr, &csr_der));
+    EXPECT_OK(coffer_csr_to_pem(csr, &csr_pem));
+    EXPECT_TRUE(csr_pem.len > 35 && memcmp(csr_pem.data, "-----BEGIN CERTIFICATE REQUEST-----", 35) == 0);
+    EXPECT_OK(coffer_csr_from_der(csr_der.data, csr_der.len, &csr_copy));
+    coffer_csr_free(csr_copy);
+    csr_copy = NULL;
+    EXPECT_OK(coffer_csr_from_pem(csr_pem.data, csr_pem.len, &csr_copy));
+    EXPECT_STATUS(coffer_csr_from_der(U8("junk"), 4, &csr), COFFER_ERR_MALFORMED);
+    EXPECT_STATUS(coffer_csr_from_pem(U8("junk"), 4, &csr), COFFER_ERR_MALFORMED);
+    EXPECT_STATUS(coffer_csr_from_der(NULL, 4, &csr), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_csr_from_pem(csr_pem.data, csr_pem.len, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_csr_to_der(NULL, &csr_der), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_csr_to_pem(csr, NULL), COFFER_ERR_NULL_POINTER);
+
+    /* Issue errors. */
+    coffer_certificate *bad = NULL;
+    EXPECT_STATUS(coffer_certificate_issue(leaf, agent, csr_copy, COFFER_LEAF_SERVER, 30, NULL, 0, &bad),
+                  COFFER_ERR_NOT_A_CA);
+    EXPECT_STATUS(coffer_certificate_issue(ca, p256_key, csr_copy, COFFER_LEAF_SERVER, 30, NULL, 0, &bad),
+                  COFFER_ERR_KEY_MISMATCH);
+    EXPECT_STATUS(coffer_certificate_issue(ca, rsa_key, csr_copy, 9, 30, NULL, 0, &bad), COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(coffer_certificate_issue(ca, rsa_key, csr_copy, COFFER_LEAF_CLIENT, 0, NULL, 0, &bad),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_certificate_issue(ca, rsa_key, csr_copy, COFFER_LEAF_CLIENT, 30, NULL, 1, &bad),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_issue(NULL, rsa_key, csr_copy, COFFER_LEAF_CLIENT, 30, NULL, 0, &bad),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_issue(ca, NULL, csr_copy, COFFER_LEAF_CLIENT, 30, NULL, 0, &bad),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_issue(ca, rsa_key, NULL, COFFER_LEAF_CLIENT, 30, NULL, 0, &bad),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_issue(ca, rsa_key, csr_copy, COFFER_LEAF_CLIENT, 30, NULL, 0, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    /* Explicit SANs replace the requested ones. */
+    coffer_san server_san[1] = {{COFFER_SAN_DNS, U8("server.acme.test"), 16}};
+    EXPECT_OK(coffer_certificate_issue(ca, rsa_key, csr_copy, COFFER_LEAF_SERVER, 30, server_san, 1, &bad));
+    EXPECT_OK(coffer_certificate_verify(bad, ca));
+    coffer_certificate_free(bad);
+    bad = NULL;
+
+    /* CA and CSR argument errors. */
+    EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8(""), 0, 365, 0, &bad), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8("CN=x"), 4, 0, 0, &bad),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8("CN=x"), 4, 1, 300, &bad),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8("CN=x"), 4, 1, -2, &bad),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_certificate_self_signed_ca(NULL, U8("CN=x"), 4, 1, 0, &bad), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, NULL, 4, 1, 0, &bad), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8("CN=x"), 4, 1, 0, NULL), COFFER_ERR_NULL_POINTER);
+    static const uint8_t not_utf8[] = {'C', 'N', '=', 0xff};
+    EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, not_utf8, 4, 1, 0, &bad), COFFER_ERR_NOT_UTF8);
+    EXPECT_TRUE(bad == NULL);
+    coffer_csr *bad_csr = NULL;
+    coffer_san bad_ip[1] = {{COFFER_SAN_IP, U8("not-an-ip"), 9}};
+    coffer_san bad_kind[1] = {{99, U8("x"), 1}};
+    EXPECT_STATUS(coffer_csr_new(agent, U8("CN=a"), 4, bad_ip, 1, &bad_csr), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_csr_new(agent, U8("CN=a"), 4, bad_kind, 1, &bad_csr), COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(coffer_csr_new(agent, U8("CN=a"), 4, NULL, 2, &bad_csr), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_csr_new(NULL, U8("CN=a"), 4, NULL, 0, &bad_csr), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_csr_new(agent, U8("CN=a"), 4, NULL, 0, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_csr_new(agent, U8("no equals sign"), 14, NULL, 0, &bad_csr), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(bad_csr == NULL);
+    coffer_csr_free(NULL);
+    coffer_certificate_free(NULL);
+
+    coffer_bytes_free(&der);
+    coffer_bytes_free(&pem);
+    coffer_bytes_free(&subject);
+    coffer_bytes_free(&pk);
+    coffer_bytes_free(&agent_pk);
+    coffer_bytes_free(&csr_der);
+    coffer_bytes_free(&csr_pem);
+    coffer_csr_free(csr);
+    coffer_csr_free(csr_copy);
+    coffer_certificate_free(leaf);
+    coffer_certificate_free(ca);
+    coffer_certificate_free(other_ca);
+    coffer_keypair_free(agent);
+}
+
+/* ---- the HSM keystore -------------------------------------------------- */
+
+static void test_keystore(void) {
+    char path[512], path2[512], missing[512];
+    snprintf(path, sizeof path, "%s/test.coffer-store", scratch_dir);
+    snprintf(path2, sizeof path2, "%s/master.coffer-store", scratch_dir);
+    snprintf(missing, sizeof missing, "%s/missing.coffer-store", scratch_dir);
+    unlink(path);
+    unlink(path2);
+    const char *pass = "keystore passphrase";
+    const char *so_pin = "so-pin-123456";
+    const char *user_pin = "user-pin-1234";
+    const char *auditor_pin = "auditor-pin-12";
+
+    coffer_keystore *ks = NULL;
+    EXPECT_STATUS(coffer_keystore_create(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, NULL, 0, 1, &ks),
+                  COFFER_ERR_INVALID_LENGTH);
+    EXPECT_STATUS(coffer_keystore_create(U8(path), strlen(path), 7, U8(pass), strlen(pass), 1, &ks),
+                  COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(coffer_keystore_create(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass),
+                                         strlen(pass), 0, &ks),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_create(NULL, 5, COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass), 1, &ks),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_create(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass),
+                                         strlen(pass), 1, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_create(U8(path2), strlen(path2), COFFER_KEYSTORE_MASTER_KEY, KEK1, 16, 1, &ks),
+                  COFFER_ERR_INVALID_KEY);
+    EXPECT_TRUE(ks == NULL);
+    EXPECT_OK(coffer_keystore_create(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass), 2,
+                                     &ks));
+
+    /* Token and PINs. */
+    EXPECT_OK(coffer_keystore_init_token(ks, 0, U8("main"), 4, U8(so_pin), strlen(so_pin)));
+    EXPECT_STATUS(coffer_keystore_init_token(ks, 0, U8("main"), 4, U8(so_pin), strlen(so_pin)),
+                  COFFER_ERR_TOKEN_STATE);
+    EXPECT_STATUS(coffer_keystore_init_token(ks, 5, U8("x"), 1, U8(so_pin), strlen(so_pin)),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_init_token(ks, 1, U8("x"), 1, U8("123"), 3), COFFER_ERR_PIN_POLICY);
+    EXPECT_STATUS(coffer_keystore_init_token(NULL, 1, U8("x"), 1, U8(so_pin), strlen(so_pin)),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_init_token(ks, 1, NULL, 1, U8(so_pin), strlen(so_pin)), COFFER_ERR_NULL_POINTER);
+
+    uint64_t so = 0, user = 0, auditor = 0, other = 0;
+    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_SECURITY_OFFICER, U8("wrong-pin-000"), 13, NULL, 0, &so),
+                  COFFER_ERR_PIN_INCORRECT);
+    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin), NULL, 0, &so));
+    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                        &user),
+                  COFFER_ERR_TOKEN_STATE);
+    EXPECT_OK(coffer_keystore_set_pin(ks, so, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin)));
+    EXPECT_OK(coffer_keystore_set_pin(ks, so, COFFER_ROLE_AUDITOR, U8(auditor_pin), strlen(auditor_pin)));
+    EXPECT_STATUS(coffer_keystore_set_pin(ks, so, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin)),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_set_pin(ks, so, 42, U8(so_pin), strlen(so_pin)), COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(coffer_keystore_set_pin(ks, 999, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin)),
+                  COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_STATUS(coffer_keystore_set_pin(ks, so, COFFER_ROLE_USER, NULL, 8), COFFER_ERR_NULL_POINTER);
+    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4, &user));
+    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("globex"), 6,
+                                    &other));
+    EXPECT_STATUS(coffer_keystore_set_pin(ks, user, COFFER_ROLE_AUDITOR, U8(user_pin), strlen(user_pin)),
+                  COFFER_ERR_ROLE_NOT_ALLOWED);
+    uint64_t s = 0;
+    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), NULL, 0, &s),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_login(ks, 0, 9, U8(user_pin), strlen(user_pin), NULL, 0, &s),
+                  COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(coffer_keystore_login(ks, 1, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin), NULL, 0,
+                                        &s),
+                  COFFER_ERR_TOKEN_STATE);
+    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                        NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_login(NULL, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                        &s),
+                  COFFER_ERR_NULL_POINTER);
+
+    /* Lockout after five wrong PINs, unblocked by the security officer. */
+    for (int i = 0; i < 4; i++) {
+        EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_AUDITOR, U8("bad-pin-0000"), 12, NULL, 0, &s),
+                      COFFER_ERR_PIN_INCORRECT);
+    }
+    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_AUDITOR, U8("bad-pin-0000"), 12, NULL, 0, &s),
+                  COFFER_ERR_PIN_LOCKED);
+    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_AUDITOR, U8(auditor_pin), strlen(auditor_pin), NULL, 0,
+                                        &s),
+                  COFFER_ERR_PIN_LOCKED);
+    EXPECT_OK(coffer_keystore_set_pin(ks, so, COFFER_ROLE_AUDITOR, U8(auditor_pin), strlen(auditor_pin)));
+    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_AUDITOR, U8(auditor_pin), strlen(auditor_pin), NULL, 0,
+                                    &auditor));
+
+    /* Keys. */
+    coffer_key_attributes kek_attrs = {U8("acme data key"), 13, U8("acme-kek"), 8,
+                                       COFFER_USAGE_ENCRYPT | COFFER_USAGE_DECRYPT | COFFER_USAGE_WRAP |
+                                           COFFER_USAGE_UNWRAP,
+                                       false, true};
+    coffer_key_attributes sign_attrs = {U8("acme signing"), 12, U8("acme-sign"), 9,
+                                        COFFER_USAGE_SIGN | COFFER_USAGE_VERIFY, false, true};
+    coffer_key_attributes seal_only = {U8("seal only"), 9, U8("acme-seal-only"), 14, COFFER_USAGE_ENCRYPT, false,
+                                       true};
+    uint64_t kek = 0, signer = 0, sealer = 0, found = 0, h = 0;
+    EXPECT_OK(coffer_keystore_generate(ks, user, COFFER_KEY_TYPE_AES256, &kek_attrs, &kek));
+    EXPECT_OK(coffer_keystore_generate(ks, user, COFFER_KEY_TYPE_P256, &sign_attrs, &signer));
+    EXPECT_OK(coffer_keystore_generate(ks, user, COFFER_KEY_TYPE_AES256, &seal_only, &sealer));
+    EXPECT_TRUE(kek != signer && signer != sealer);
+    EXPECT_STATUS(coffer_keystore_generate(ks, user, COFFER_KEY_TYPE_AES256, &kek_attrs, &h),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_generate(ks, so, COFFER_KEY_TYPE_AES256, &kek_attrs, &h),
+                  COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_generate(ks, user, 99, &kek_attrs, &h), COFFER_ERR_UNKNOWN_VALUE);
+    coffer_key_attributes bad_usage = kek_attrs;
+    bad_usage.usage = 0x100;
+    EXPECT_STATUS(coffer_keystore_generate(ks, user, COFFER_KEY_TYPE_AES256, &bad_usage, &h),
+                  COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(coffer_keystore_generate(ks, user, COFFER_KEY_TYPE_AES256, NULL, &h), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_generate(ks, user, COFFER_KEY_TYPE_AES256, &kek_attrs, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_generate(ks, 12345, COFFER_KEY_TYPE_AES256, &kek_attrs, &h),
+                  COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_OK(coffer_keystore_find(ks, user, U8("acme-kek"), 8, &found));
+    EXPECT_TRUE(found == kek);
+    EXPECT_STATUS(coffer_keystore_find(ks, other, U8("acme-kek"), 8, &found), COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_find(ks, user, U8("nope"), 4, &found), COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_find(ks, user, NULL, 4, &found), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_find(ks, user, U8("acme-kek"), 8, NULL), COFFER_ERR_NULL_POINTER);
+
+    /* Envelopes by handle. */
+    coffer_kv ctx[1] = {{U8("tenant"), 6, U8("acme"), 4}};
+    coffer_kv wrong_ctx[1] = {{U8("tenant"), 6, U8("globex"), 6}};
+    coffer_bytes env = {NULL, 0}, pt = {NULL, 0}, env2 = {NULL, 0}, tmp = {NULL, 0};
+    EXPECT_OK(coffer_keystore_seal_envelope(ks, user, kek, ctx, 1, U8("record"), 6, &env));
+    EXPECT_OK(coffer_keystore_open_envelope(ks, user, kek, ctx, 1, env.data, env.len, &pt));
+    EXPECT_BYTES(pt.data, pt.len, "record", 6);
+    coffer_bytes_free(&pt);
+    EXPECT_STATUS(coffer_keystore_open_envelope(ks, user, kek, wrong_ctx, 1, env.data, env.len, &pt),
+                  COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_keystore_open_envelope(ks, other, kek, ctx, 1, env.data, env.len, &pt),
+                  COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_open_envelope(ks, user, 999, ctx, 1, env.data, env.len, &pt),
+                  COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_open_envelope(ks, user, kek, ctx, 1, NULL, 3, &pt), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_open_envelope(ks, user, kek, ctx, 1, env.data, env.len, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_seal_envelope(ks, user, signer, ctx, 1, U8("x"), 1, &tmp),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_seal_envelope(ks, user, kek, NULL, 1, U8("x"), 1, &tmp), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_seal_envelope(ks, user, kek, ctx, 1, U8("x"), 1, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_OK(coffer_keystore_seal_envelope(ks, user, sealer, ctx, 1, U8("x"), 1, &tmp));
+    EXPECT_STATUS(coffer_keystore_open_envelope(ks, user, sealer, ctx, 1, tmp.data, tmp.len, &pt),
+                  COFFER_ERR_POLICY_DENIED);
+    coffer_bytes_free(&tmp);
+
+    /* An envelope from the shim opens with the key id and a KEK unwrapped elsewhere only by handle;
+       the C-side envelope functions see it as a normal envelope. */
+    size_t hlen = 0;
+    EXPECT_OK(coffer_envelope_header_len(env.data, env.len, &hlen));
+
+    /* Sign and verify. */
+    coffer_bytes sig = {NULL, 0}, spki = {NULL, 0};
+    EXPECT_OK(coffer_keystore_sign(ks, user, signer, U8("webhook body"), 12, &sig));
+    EXPECT_OK(coffer_keystore_verify(ks, user, signer, U8("webhook body"), 12, sig.data, sig.len));
+    EXPECT_STATUS(coffer_keystore_verify(ks, user, signer, U8("webhook bodY"), 12, sig.data, sig.len),
+                  COFFER_ERR_VERIFY);
+    EXPECT_STATUS(coffer_keystore_verify(ks, user, signer, U8("x"), 1, NULL, 4), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_sign(ks, user, kek, U8("x"), 1, &tmp), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_sign(ks, user, signer, U8("x"), 1, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_sign(ks, auditor, signer, U8("x"), 1, &tmp), COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_OK(coffer_keystore_public_key_der(ks, user, signer, &spki));
+    EXPECT_TRUE(spki.len == 91);
+    EXPECT_STATUS(coffer_keystore_public_key_der(ks, user, signer, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_public_key_der(ks, other, signer, &tmp), COFFER_ERR_NOT_FOUND);
+
+    /* Rotation: the new version seals, the old envelope still opens, rewrap moves it. */
+    uint32_t version = 0;
+    EXPECT_OK(coffer_keystore_rotate(ks, user, kek, &version));
+    EXPECT_TRUE(version == 2);
+    EXPECT_OK(coffer_keystore_rotate(ks, user, kek, NULL));
+    EXPECT_OK(coffer_keystore_open_envelope(ks, user, kek, ctx, 1, env.data, env.len, &pt));
+    coffer_bytes_free(&pt);
+    EXPECT_OK(coffer_keystore_rewrap_envelope(ks, user, kek, env.data, env.len, &env2));
+    EXPECT_TRUE(env2.len == env.len);
+    EXPECT_OK(coffer_keystore_open_envelope(ks, user, kek, ctx, 1, env2.data, env2.len, &pt));
+    EXPECT_BYTES(pt.data, pt.len, "record", 6);
+    coffer_bytes_free(&pt);
+    EXPECT_STATUS(coffer_keystore_rewrap_envelope(ks, user, signer, env.data, env.len, &tmp),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_rewrap_envelope(ks, user, kek, NULL, 5, &tmp), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_rewrap_envelope(ks, user, kek, env.data, env.len, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_rotate(ks, user, 999, &version), COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_rotate(NULL, user, kek, &version), COFFER_ERR_NULL_POINTER);
+
+    /* Destroy: crypto-shred of one key. */
+    EXPECT_OK(coffer_keystore_destroy(ks, user, signer));
+    EXPECT_STATUS(coffer_keystore_sign(ks, user, signer, U8("x"), 1, &tmp), COFFER_ERR_KEY_STATE);
+    EXPECT_STATUS(coffer_keystore_destroy(ks, user, signer), COFFER_ERR_KEY_STATE);
+    EXPECT_STATUS(coffer_keystore_destroy(ks, other, kek), COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_destroy(ks, 777, kek), COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_TRUE(tmp.data == NULL);
+
+    /* Shred a tenant. */
+    coffer_key_attributes globex_attrs = {U8("globex key"), 10, U8("globex-kek"), 10, COFFER_USAGE_ENCRYPT, false,
+                                          true};
+    uint64_t globex_key = 0;
+    EXPECT_OK(coffer_keystore_generate(ks, other, COFFER_KEY_TYPE_AES256, &globex_attrs, &globex_key));
+    size_t destroyed = 0;
+    EXPECT_OK(coffer_keystore_shred_tenant(ks, so, U8("globex"), 6, &destroyed));
+    EXPECT_TRUE(destroyed == 1);
+    EXPECT_OK(coffer_keystore_shred_tenant(ks, so, U8("nobody"), 6, NULL));
+    EXPECT_STATUS(coffer_keystore_shred_tenant(ks, user, U8("globex"), 6, &destroyed), COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_shred_tenant(ks, so, NULL, 6, &destroyed), COFFER_ERR_NULL_POINTER);
+
+    /* Audit. */
+    EXPECT_OK(coffer_keystore_audit_verify(ks, auditor));
+    EXPECT_STATUS(coffer_keystore_audit_verify(ks, user), COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_audit_verify(ks, 4242), COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_STATUS(coffer_keystore_audit_verify(NULL, auditor), COFFER_ERR_NULL_POINTER);
+
+    /* Logout. */
+    EXPECT_OK(coffer_keystore_logout(ks, other));
+    EXPECT_STATUS(coffer_keystore_logout(ks, other), COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_STATUS(coffer_keystore_logout(NULL, user), COFFER_ERR_NULL_POINTER);
+
+    /* Save, reopen, and the keys are still there. */
+    uint64_t counter = 0;
+    EXPECT_OK(coffer_keystore_save(ks, &counter));
+    EXPECT_TRUE(counter == 1);
+    EXPECT_OK(coffer_keystore_save(ks, NULL));
+    EXPECT_STATUS(coffer_keystore_save(NULL, &counter), COFFER_ERR_NULL_POINTER);
+    coffer_keystore_free(ks);
+    ks = NULL;
+
+    EXPECT_STATUS(coffer_keystore_create(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass),
+                                         strlen(pass), 1, &ks),
+                  COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_STATUS(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8("wrong"), 5, 0, &ks),
+                  COFFER_ERR_KEYSTORE_AUTH);
+    EXPECT_STATUS(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass),
+                                       5, &ks),
+                  COFFER_ERR_KEYSTORE_ROLLBACK);
+    EXPECT_STATUS(coffer_keystore_open(U8(missing), strlen(missing), COFFER_KEYSTORE_PASSPHRASE, U8(pass),
+                                       strlen(pass), 0, &ks),
+                  COFFER_ERR_KEYSTORE_MISSING);
+    EXPECT_STATUS(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_MASTER_KEY, KEK1, 32, 0, &ks),
+                  COFFER_ERR_KEYSTORE_AUTH);
+    EXPECT_STATUS(coffer_keystore_open(NULL, 3, COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass), 0, &ks),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass),
+                                       0, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_TRUE(ks == NULL);
+    EXPECT_OK(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass), 2,
+                                   &ks));
+    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4, &user));
+    EXPECT_OK(coffer_keystore_find(ks, user, U8("acme-kek"), 8, &found));
+    EXPECT_TRUE(found == kek);
+    EXPECT_OK(coffer_keystore_open_envelope(ks, user, found, ctx, 1, env2.data, env2.len, &pt));
+    EXPECT_BYTES(pt.data, pt.len, "record", 6);
+    coffer_bytes_free(&pt);
+    coffer_keystore_free(ks);
+    ks = NULL;
+
+    /* A keystore under a raw master key. */
+    EXPECT_OK(coffer_keystore_create(U8(path2), strlen(path2), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks));
+    EXPECT_OK(coffer_keystore_init_token(ks, 0, U8("device"), 6, U8(so_pin), strlen(so_pin)));
+    EXPECT_OK(coffer_keystore_save(ks, &counter));
+    coffer_keystore_free(ks);
+    ks = NULL;
+    EXPECT_STATUS(coffer_keystore_open(U8(path2), strlen(path2), COFFER_KEYSTORE_MASTER_KEY, KEK1, 32, 0, &ks),
+                  COFFER_ERR_KEYSTORE_AUTH);
+    EXPECT_OK(coffer_keystore_open(U8(path2), strlen(path2), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, counter, &ks));
+    coffer_keystore_free(ks);
+    coffer_keystore_free(NULL);
+
+    /* A damaged file is reported, not trusted. */
+    FILE *f = fopen(path2, "wb");
+    EXPECT_TRUE(f != NULL);
+    if (f) {
+        fputs("not a keystore", f);
+        fclose(f);
+    }
+    ks = NULL;
+    EXPECT_STATUS(coffer_keystore_open(U8(path2), strlen(path2), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
+                  COFFER_ERR_KEYSTORE_CORRUPT);
+
+    coffer_bytes_free(&sig);
+    coffer_bytes_free(&spki);
+    coffer_bytes_free(&env);
+    coffer_bytes_free(&env2);
+    unlink(path);
+    unlink(path2);
+}
+
+int main(int argc, char **argv) {
+    scratch_dir = argc > 1 ? argv[1] : ".";
+    test_version_and_messages();
+    test_bytes_free();
+    test_key_wrap();
+    test_keypairs();
+    test_envelope();
+    test_streaming();
+    test_certificates();
+    test_keystore();
+    coffer_keypair_free(rsa_key);
+    coffer_keypair_free(p256_key);
+    return check_summary("test_coffer");
+}
