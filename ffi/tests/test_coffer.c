@@ -888,8 +888,7 @@ static void test_keystore(void) {
                   COFFER_ERR_POLICY_DENIED);
     coffer_bytes_free(&tmp);
 
-    /* An envelope from the shim opens with the key id and a KEK unwrapped elsewhere only by handle;
-       the C-side envelope functions see it as a normal envelope. */
+    /* Envelopes sealed by handle are ordinary v1 envelopes: their header parses. */
     size_t hlen = 0;
     EXPECT_OK(coffer_envelope_header_len(env.data, env.len, &hlen));
 
