@@ -238,6 +238,10 @@ enum coffer_status
    */
   COFFER_ERR_CAPACITY = 3011,
   /**
+   * The audit log is full for this operation: an auditor must archive it before keys can be used again.
+   */
+  COFFER_ERR_AUDIT_FULL = 3012,
+  /**
    * The keystore does not open: wrong passphrase or master key, or it was modified.
    */
   COFFER_ERR_KEYSTORE_AUTH = 4000,

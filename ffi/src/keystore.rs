@@ -4,8 +4,8 @@
 //!
 //! Sessions and key handles cross the boundary as numbers: a session number
 //! is this keystore's own (`coffer-hsm` session ids have no public
-//! constructor), and a key handle is `Handle::get`, resolved back through
-//! the session's key list.
+//! constructor), and a key handle is `Handle::get`, turned back with
+//! `Handle::from_raw` (coffer-hsm checks the tenant on every use).
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -24,8 +24,8 @@ use crate::boundary::{
 use crate::envelope::{coffer_kv, context_in};
 use crate::status::{
     COFFER_ERR_INVALID_KEY, COFFER_ERR_INVALID_LENGTH, COFFER_ERR_KEYSTORE_EXISTS,
-    COFFER_ERR_KEYSTORE_MISSING, COFFER_ERR_NOT_FOUND, COFFER_ERR_NOT_LOGGED_IN, COFFER_ERR_POISONED,
-    COFFER_ERR_UNKNOWN_VALUE, FfiResult, coffer_status,
+    COFFER_ERR_KEYSTORE_MISSING, COFFER_ERR_NOT_LOGGED_IN, COFFER_ERR_POISONED, COFFER_ERR_UNKNOWN_VALUE,
+    FfiResult, coffer_status,
 };
 
 /// What secret seals a keystore file.
@@ -137,15 +137,6 @@ struct KeystoreState {
     next_session: u64,
 }
 
-// SAFETY: `Hsm` is not `Send` only because it holds its clock as a
-// `Box<dyn Clock>` without a `Send` bound. This crate only ever creates an
-// `Hsm` with `Box::new(SystemClock)`, a stateless zero-sized type that is
-// `Send` and `Sync`; every other part of `Hsm` and of this struct is plain
-// owned data (vectors, maps, strings, keys). Moving the state to another
-// thread is therefore sound, and the mutex in `coffer_keystore` serializes
-// access, which makes the handle usable from several threads.
-unsafe impl Send for KeystoreState {}
-
 /// An open keystore: an HSM with its slots, tokens and keys, bound to the
 /// file it is saved to. Created by `coffer_keystore_create` or
 /// `coffer_keystore_open`, freed by `coffer_keystore_free`. Changes reach
@@ -165,13 +156,6 @@ fn lock(ks: &coffer_keystore) -> FfiResult<MutexGuard<'_, KeystoreState>> {
 impl KeystoreState {
     fn session(&self, number: u64) -> FfiResult<SessionRecord> {
         self.sessions.get(&number).cloned().ok_or(COFFER_ERR_NOT_LOGGED_IN)
-    }
-
-    /// The key handle numbered `number` among the session tenant's keys;
-    /// another tenant's key is not found, as in `coffer-hsm`.
-    fn handle(&self, session: SessionId, number: u64) -> FfiResult<Handle> {
-        let keys = self.hsm.list(session)?;
-        keys.iter().map(|k| k.handle).find(|h| h.get() == number).ok_or(COFFER_ERR_NOT_FOUND)
     }
 }
 
@@ -262,8 +246,7 @@ unsafe fn with_key<T>(
     unsafe {
         with_state(keystore, |s| {
             let rec = s.session(session)?;
-            let h = s.handle(rec.id, handle)?;
-            Ok(f(&mut s.hsm, rec.id, h)?)
+            Ok(f(&mut s.hsm, rec.id, Handle::from_raw(handle))?)
         })
     }
 }

@@ -89,6 +89,8 @@ pub enum coffer_status {
     COFFER_ERR_TOKEN_STATE = 3010,
     /// A fixed capacity was reached (slots, keys, versions, audit records).
     COFFER_ERR_CAPACITY = 3011,
+    /// The audit log is full for this operation: an auditor must archive it before keys can be used again.
+    COFFER_ERR_AUDIT_FULL = 3012,
     /// The keystore does not open: wrong passphrase or master key, or it was modified.
     COFFER_ERR_KEYSTORE_AUTH = 4000,
     /// The keystore file is truncated or malformed; it was not changed.
@@ -175,6 +177,9 @@ impl coffer_status {
             COFFER_ERR_CAPACITY => {
                 c"capacity reached: no room for more slots, keys, versions or audit records"
             }
+            COFFER_ERR_AUDIT_FULL => {
+                c"audit log full: an auditor must log in and archive it before keys can be used again"
+            }
             COFFER_ERR_KEYSTORE_AUTH => {
                 c"keystore does not open: wrong passphrase or master key, or it was modified"
             }
@@ -230,6 +235,7 @@ impl coffer_status {
         COFFER_ERR_NOT_EXTRACTABLE,
         COFFER_ERR_TOKEN_STATE,
         COFFER_ERR_CAPACITY,
+        COFFER_ERR_AUDIT_FULL,
         COFFER_ERR_KEYSTORE_AUTH,
         COFFER_ERR_KEYSTORE_CORRUPT,
         COFFER_ERR_KEYSTORE_ROLLBACK,
@@ -287,6 +293,7 @@ impl From<coffer_hsm::Error> for coffer_status {
             E::KeyState => COFFER_ERR_KEY_STATE,
             E::NotExtractable => COFFER_ERR_NOT_EXTRACTABLE,
             E::Capacity => COFFER_ERR_CAPACITY,
+            E::AuditFull => COFFER_ERR_AUDIT_FULL,
             E::InvalidInput => COFFER_ERR_INVALID_ARGUMENT,
             E::TokenState => COFFER_ERR_TOKEN_STATE,
             E::KeystoreAuth => COFFER_ERR_KEYSTORE_AUTH,

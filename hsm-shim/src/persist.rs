@@ -191,7 +191,7 @@ impl Hsm {
         Ok(e.0)
     }
 
-    fn decode_state(bytes: &[u8], counter: u64, clock: Box<dyn Clock>) -> Result<Hsm> {
+    fn decode_state(bytes: &[u8], counter: u64, clock: Box<dyn Clock + Send + Sync>) -> Result<Hsm> {
         let mut d = Reader(bytes);
         if d.take(4)? != STATE_MAGIC {
             return Err(Error::KeystoreCorrupt);
@@ -258,7 +258,7 @@ impl Hsm {
         storage: &mut S,
         source: &KeySource<'_>,
         min_counter: Option<u64>,
-        clock: Box<dyn Clock>,
+        clock: Box<dyn Clock + Send + Sync>,
     ) -> Result<Hsm> {
         let bytes = storage.read()?.ok_or(Error::TokenState)?;
         let (state, counter) = keystore::open(source, &bytes, min_counter)?;

@@ -17,6 +17,14 @@ impl Handle {
     pub fn get(self) -> u64 {
         self.0
     }
+
+    /// A handle from its number, as [`Handle::get`] gave it (across a C
+    /// boundary, from a configuration file). A number that names no key, or
+    /// a key of another tenant, is [`crate::Error::NotFound`] in every
+    /// operation, so this grants nothing.
+    pub const fn from_raw(number: u64) -> Self {
+        Handle(number)
+    }
 }
 
 /// What a key may be used for. Combine with `|`.

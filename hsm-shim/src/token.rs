@@ -124,6 +124,9 @@ pub struct ShredEvidence {
 }
 
 /// A software HSM: a fixed number of slots, each with at most one token.
+///
+/// `Send` and `Sync` (its clock must be too): share it between threads
+/// behind a lock; every operation takes `&mut self` or `&self`.
 pub struct Hsm {
     pub(crate) config: Config,
     /// Counter of the last keystore saved or loaded (KEYSTORE.md).
@@ -131,7 +134,7 @@ pub struct Hsm {
     pub(crate) slots: Vec<Option<Token>>,
     sessions: BTreeMap<SessionId, Session>,
     next_session: u64,
-    clock: alloc::boxed::Box<dyn Clock>,
+    clock: alloc::boxed::Box<dyn Clock + Send + Sync>,
 }
 
 impl core::fmt::Debug for Hsm {
@@ -164,7 +167,11 @@ fn operation_name(op: Usage) -> crate::audit::Operation {
 
 impl Hsm {
     /// An HSM with `slots` empty slots (1..=64).
-    pub fn new(slots: usize, config: Config, clock: alloc::boxed::Box<dyn Clock>) -> Result<Self> {
+    pub fn new(
+        slots: usize,
+        config: Config,
+        clock: alloc::boxed::Box<dyn Clock + Send + Sync>,
+    ) -> Result<Self> {
         if slots == 0 || slots > MAX_SLOTS || !config.is_valid() {
             return Err(Error::InvalidInput);
         }
@@ -177,7 +184,7 @@ impl Hsm {
         config: Config,
         counter: u64,
         slots: Vec<Option<Token>>,
-        clock: alloc::boxed::Box<dyn Clock>,
+        clock: alloc::boxed::Box<dyn Clock + Send + Sync>,
     ) -> Self {
         Hsm { config, counter, slots, sessions: BTreeMap::new(), next_session: 1, clock }
     }
@@ -1147,3 +1154,9 @@ impl Verifier {
         }
     }
 }
+
+// Servers keep one HSM behind a lock shared by threads; keep it that way.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Hsm>();
+};
