@@ -81,6 +81,7 @@
 //!         | 0x25 KeyStateChanged || key || state
 //!         | 0x26 KeyDestroyed    || key
 //!         | 0x27 PolicyDenied    || key || op
+//!         | 0x28 KeyExpirySet    || key || expires_at u64 (0 = never)
 //!         | 0x30 TenantShredded  || tenant str || keys u32
 //!         | 0x31 KeystoreSaved   || counter u64
 //!         | 0x32 AuditArchived   || first_seq u64 || count u32
@@ -373,6 +374,13 @@ pub enum AuditEvent {
     KeyDestroyed {
         /// The key.
         key: KeyRef,
+    },
+    /// A key's expiry set (0 = cleared); the lifecycle sweep deactivates it then.
+    KeyExpirySet {
+        /// The key.
+        key: KeyRef,
+        /// Seconds since the Unix epoch, 0 for never.
+        expires_at: u64,
     },
     /// An operation refused by the key's state or usage policy.
     PolicyDenied {
@@ -910,6 +918,7 @@ fn event_is_valid(event: &AuditEvent) -> bool {
         | AuditEvent::KeyRotated { key, .. }
         | AuditEvent::KeyStateChanged { key, .. }
         | AuditEvent::KeyDestroyed { key }
+        | AuditEvent::KeyExpirySet { key, .. }
         | AuditEvent::PolicyDenied { key, .. } => key_is_valid(key),
         AuditEvent::TenantShredded { tenant, .. } => str_is_valid(tenant),
         AuditEvent::LoginSucceeded { .. }
@@ -981,6 +990,11 @@ fn put_event(out: &mut Vec<u8>, event: &AuditEvent) {
             out.push(0x26);
             put_key(out, key);
         }
+        AuditEvent::KeyExpirySet { key, expires_at } => {
+            out.push(0x28);
+            put_key(out, key);
+            out.extend_from_slice(&expires_at.to_be_bytes());
+        }
         AuditEvent::PolicyDenied { key, operation } => {
             out.push(0x27);
             put_key(out, key);
@@ -1042,6 +1056,7 @@ impl Reader<'_> {
             0x25 => AuditEvent::KeyStateChanged { key: self.key()?, state: self.state()? },
             0x26 => AuditEvent::KeyDestroyed { key: self.key()? },
             0x27 => AuditEvent::PolicyDenied { key: self.key()?, operation: self.operation()? },
+            0x28 => AuditEvent::KeyExpirySet { key: self.key()?, expires_at: self.u64()? },
             0x30 => AuditEvent::TenantShredded { tenant: self.str(0, MAX_FIELD_LEN)?, keys: self.u32()? },
             0x31 => AuditEvent::KeystoreSaved { counter: self.u64()? },
             0x32 => AuditEvent::AuditArchived { first_seq: self.u64()?, count: self.u32()? },

@@ -141,6 +141,8 @@ pub(crate) struct KeyObject {
     pub(crate) versions: Vec<Version>,
     /// Version number of the newest version (kept after destruction, for evidence).
     pub(crate) latest: u32,
+    /// When a lifecycle sweep deactivates the key (seconds since the Unix epoch).
+    pub(crate) expires_at: Option<u64>,
 }
 
 /// What callers may learn about a key: everything but the material.
@@ -156,6 +158,9 @@ pub struct KeyInfo {
     pub state: KeyState,
     /// The newest version number.
     pub version: u32,
+    /// When [`crate::Hsm::sweep_expired`] deactivates the key, if ever
+    /// (seconds since the Unix epoch; set with [`crate::Hsm::set_expiry`]).
+    pub expires_at: Option<u64>,
     /// Whether the key's bytes are never revealed in plaintext (PKCS#11
     /// `CKA_SENSITIVE`): true for every secret and private key (they leave,
     /// if extractable, only wrapped), false for certificates, which are
@@ -171,6 +176,7 @@ impl KeyObject {
             attributes: self.attrs.clone(),
             state: self.state,
             version: self.latest,
+            expires_at: self.expires_at,
             sensitive: self.key_type != KeyType::Certificate,
         }
     }

@@ -22,8 +22,9 @@ use crate::token::{Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, Tok
 use crate::wire::Reader;
 
 const STATE_MAGIC: &[u8; 4] = b"CFHS";
-/// State version written; version 1 (without the audit limits) is still read.
-const STATE_VERSION: u8 = 2;
+/// State version written; versions 1 (without the audit limits) and 2
+/// (without key expiry) are still read.
+const STATE_VERSION: u8 = 3;
 /// Largest encoded audit log accepted inside a state, in bytes: a full log
 /// (1,000,000 records of at most 187 bytes) fits, and with it the keys stay
 /// under the keystore's 256 MiB state limit for all but extreme key counts.
@@ -100,6 +101,7 @@ fn encode_token(e: &mut Enc, t: &Token) -> Result<()> {
         e.u8(u8::from(k.attrs.extractable));
         e.u8(u8::from(k.attrs.active));
         e.u8(k.state.code());
+        e.u64(k.expires_at.unwrap_or(0));
         e.u32(k.latest);
         e.u16(u16::try_from(k.versions.len()).map_err(|_| Error::Capacity)?);
         for v in &k.versions {
@@ -111,7 +113,7 @@ fn encode_token(e: &mut Enc, t: &Token) -> Result<()> {
     Ok(())
 }
 
-fn decode_token(d: &mut Reader<'_>) -> Result<Token> {
+fn decode_token(d: &mut Reader<'_>, version: u8) -> Result<Token> {
     let label = d.str(1, MAX_NAME_LEN)?;
     let so_pin = d.pin()?;
     let user_pin = d.opt_pin()?;
@@ -141,6 +143,8 @@ fn decode_token(d: &mut Reader<'_>) -> Result<Token> {
             active: d.bool()?,
         };
         let state = KeyState::from_code(d.u8()?)?;
+        // Versions 1 and 2 of the state have no expiry.
+        let expires_at = if version >= 3 { Some(d.u64()?).filter(|&t| t != 0) } else { None };
         let latest = d.u32()?;
         let nver = usize::from(d.u16()?);
         if nver > MAX_VERSIONS || handle.0 >= next_handle {
@@ -159,7 +163,7 @@ fn decode_token(d: &mut Reader<'_>) -> Result<Token> {
         if index.insert(ix, handle).is_some() {
             return Err(Error::KeystoreCorrupt);
         }
-        let obj = KeyObject { handle, key_type, attrs, state, versions, latest };
+        let obj = KeyObject { handle, key_type, attrs, state, versions, latest, expires_at };
         if keys.insert(handle, obj).is_some() {
             return Err(Error::KeystoreCorrupt);
         }
@@ -197,7 +201,7 @@ impl Hsm {
             return Err(Error::KeystoreCorrupt);
         }
         let version = d.u8()?;
-        if version != 1 && version != STATE_VERSION {
+        if !(1..=STATE_VERSION).contains(&version) {
             return Err(Error::KeystoreCorrupt);
         }
         let defaults = Config::default();
@@ -207,7 +211,7 @@ impl Hsm {
             allow_plain_import: d.bool()?,
             ..defaults
         };
-        if version == STATE_VERSION {
+        if version >= 2 {
             config.audit_max_records = d.u32()?;
             config.audit_reserve = d.u32()?;
         }
@@ -220,7 +224,7 @@ impl Hsm {
         }
         let mut slots = Vec::with_capacity(n);
         for _ in 0..n {
-            slots.push(if d.bool()? { Some(decode_token(&mut d)?) } else { None });
+            slots.push(if d.bool()? { Some(decode_token(&mut d, version)?) } else { None });
         }
         if !d.is_empty() {
             return Err(Error::KeystoreCorrupt);

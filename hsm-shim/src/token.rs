@@ -448,6 +448,7 @@ impl Hsm {
             state,
             versions: alloc::vec![Version { number: 1, secret }],
             latest: 1,
+            expires_at: None,
         };
         let key_ref = key_ref(&obj);
         token.keys.insert(handle, obj);
@@ -513,6 +514,85 @@ impl Hsm {
             .take_while(|((t, _), _)| *t == tenant)
             .filter_map(|(_, h)| token.keys.get(h).map(KeyObject::info))
             .collect())
+    }
+
+    /// Sets (or clears, with `None`) when the key expires, in seconds since
+    /// the Unix epoch. Expiry does nothing by itself: [`Self::sweep_expired`]
+    /// deactivates expired keys, so that they still decrypt, unwrap and
+    /// verify what exists but make nothing new. User only.
+    ///
+    /// # Errors
+    /// [`Error::KeyState`] for a destroyed key.
+    pub fn set_expiry(&mut self, session: SessionId, handle: Handle, expires_at: Option<u64>) -> Result<()> {
+        let (slot, _, key) = self.user_key(session, handle)?;
+        if key.state == KeyState::Destroyed {
+            return Err(Error::KeyState);
+        }
+        self.ensure_audit_room(slot, 1)?;
+        let key = self.token_mut(slot)?.keys.get_mut(&handle).ok_or(Error::NotFound)?;
+        key.expires_at = expires_at;
+        let key_ref = key_ref(key);
+        let expires_at = expires_at.unwrap_or(0);
+        self.log(slot, crate::audit::AuditEvent::KeyExpirySet { key: key_ref, expires_at })
+    }
+
+    /// The lifecycle sweep: deactivates every active (or pre-active) key of
+    /// the session's tenant whose expiry is at or before the HSM clock's
+    /// now, logs each change, and returns their handles. Run it on a
+    /// schedule (the `coffer` CLI has no daemon; a cron job calling it is
+    /// enough). User only.
+    ///
+    /// ```
+    /// # use coffer_core::rng::OsRng;
+    /// # use coffer_hsm::{Config, Hsm, KeyAttributes, KeyState, KeyType, Role, SystemClock, Usage};
+    /// # let mut hsm = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
+    /// # hsm.init_token(&mut OsRng, 0, "t", b"so-pin-1")?;
+    /// # let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None)?;
+    /// # hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin")?;
+    /// let s = hsm.login(0, Role::User, b"user-pin", Some("acme"))?;
+    /// let attrs = KeyAttributes {
+    ///     label: "webhooks 2026".into(), tenant: "acme".into(), key_id: "webhooks-2026".into(),
+    ///     usage: Usage::SIGN | Usage::VERIFY, extractable: false, active: true,
+    /// };
+    /// let key = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs)?;
+    /// hsm.set_expiry(s, key, Some(1))?; // long past
+    /// assert_eq!(hsm.sweep_expired(s)?, vec![key]);
+    /// assert_eq!(hsm.info(s, key)?.state, KeyState::Deactivated);
+    /// assert!(hsm.sweep_expired(s)?.is_empty());
+    /// # Ok::<(), coffer_hsm::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::AuditFull`] if the log cannot record every change (nothing changes).
+    pub fn sweep_expired(&mut self, session: SessionId) -> Result<Vec<Handle>> {
+        let (slot, tenant) = self.session(session, Role::User)?;
+        let tenant = tenant.ok_or(Error::NotLoggedIn)?;
+        let now = self.clock.now();
+        let token = self.token(slot)?;
+        let from = (tenant.clone(), String::new());
+        let due: Vec<Handle> = token
+            .index
+            .range(from..)
+            .take_while(|((t, _), _)| *t == tenant)
+            .filter_map(|(_, h)| token.keys.get(h))
+            .filter(|k| matches!(k.state, KeyState::Active | KeyState::PreActive))
+            .filter(|k| k.expires_at.is_some_and(|t| t <= now))
+            .map(|k| k.handle)
+            .collect();
+        self.ensure_audit_room(slot, due.len())?;
+        for &handle in &due {
+            let key = self.token_mut(slot)?.keys.get_mut(&handle).ok_or(Error::NotFound)?;
+            key.state = KeyState::Deactivated;
+            let key_ref = key_ref(key);
+            self.log(
+                slot,
+                crate::audit::AuditEvent::KeyStateChanged {
+                    key: key_ref,
+                    state: crate::audit::KeyStateName::Deactivated,
+                },
+            )?;
+        }
+        Ok(due)
     }
 
     /// Moves the key to `state`. Destroyed is final; use [`Self::destroy`] for it.

@@ -209,6 +209,13 @@ fn field_changes(event: &AuditEvent) -> Vec<AuditEvent> {
             E::KeystoreSaved { counter: counter ^ (1 << 63) },
             E::TokenInitialized,
         ],
+        E::KeyExpirySet { key, expires_at } => {
+            let t = *expires_at;
+            let mut v = with_key(key, &|key| E::KeyExpirySet { key, expires_at: t });
+            v.push(E::KeyExpirySet { key: key.clone(), expires_at: t + 1 });
+            v.push(E::KeyExpirySet { key: key.clone(), expires_at: 0 });
+            v
+        }
         E::AuditArchived { first_seq, count } => vec![
             E::AuditArchived { first_seq: first_seq + 1, count: *count },
             E::AuditArchived { first_seq: *first_seq, count: count + 1 },
@@ -836,6 +843,8 @@ fn arb_event() -> impl Strategy<Value = AuditEvent> {
         (arb_key_ref(), state).prop_map(|(key, state)| AuditEvent::KeyStateChanged { key, state }),
         arb_key_ref().prop_map(|key| AuditEvent::KeyDestroyed { key }),
         (arb_key_ref(), op).prop_map(|(key, operation)| AuditEvent::PolicyDenied { key, operation }),
+        (arb_key_ref(), any::<u64>())
+            .prop_map(|(key, expires_at)| AuditEvent::KeyExpirySet { key, expires_at }),
         (arb_name(), any::<u32>()).prop_map(|(tenant, keys)| AuditEvent::TenantShredded { tenant, keys }),
         any::<u64>().prop_map(|counter| AuditEvent::KeystoreSaved { counter }),
         (any::<u64>(), any::<u32>())
@@ -1038,5 +1047,24 @@ fn a_changed_field_of_an_archive_record_is_detected() {
             Err(Error::AuditTampered { index }),
             "archive record changed to {event:?}"
         );
+    }
+}
+
+#[test]
+fn a_changed_field_of_an_expiry_record_is_detected() {
+    let hooks = key_ref("acme", "webhooks", 1, 4);
+    let log = log_of(
+        key(),
+        vec![
+            AuditEvent::TokenInitialized,
+            AuditEvent::KeyExpirySet { key: hooks, expires_at: 1_800_000_000 },
+        ],
+    );
+    let changes = field_changes(&log.records()[1].event);
+    assert!(changes.len() >= 4);
+    for event in changes {
+        let mut records = log.records().to_vec();
+        records[1].event = event.clone();
+        assert_eq!(verify_records(&key(), &records), Err(Error::AuditTampered { index: 1 }), "{event:?}");
     }
 }

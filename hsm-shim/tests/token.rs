@@ -615,3 +615,60 @@ fn data_keys_wrap_under_the_current_version_and_unwrap_under_any() {
     let b = hsm.login(0, Role::User, USER_PIN, Some("globex")).unwrap();
     assert_eq!(hsm.unwrap_key(b, k, &v1).unwrap_err(), Error::NotFound);
 }
+
+/// A clock the test moves forward.
+#[derive(Clone, Default)]
+struct TestClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+impl Clock for TestClock {
+    fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn the_lifecycle_sweep_deactivates_expired_keys_and_the_expiry_survives_the_keystore() {
+    let clock = TestClock::default();
+    clock.0.store(1_800_000_000, std::sync::atomic::Ordering::SeqCst);
+    let mut hsm = Hsm::new(1, config(), Box::new(clock.clone())).unwrap();
+    hsm.init_token(&mut OsRng, 0, "main", SO_PIN).unwrap();
+    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    hsm.set_pin(&mut OsRng, so, Role::User, USER_PIN).unwrap();
+    let s = user(&mut hsm, "acme");
+    let mac = Usage::SIGN | Usage::VERIFY;
+    let old = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "hooks-1", mac)).unwrap();
+    let new = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "hooks-2", mac)).unwrap();
+    let forever = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "hooks-0", mac)).unwrap();
+    hsm.set_expiry(s, old, Some(1_800_000_100)).unwrap();
+    hsm.set_expiry(s, new, Some(1_800_086_400)).unwrap();
+    assert_eq!(hsm.info(s, old).unwrap().expires_at, Some(1_800_000_100));
+    let tag = hsm.hmac_sign(s, old, &[b"1800000050.", b"{}"]).unwrap();
+
+    // Not yet due.
+    assert_eq!(hsm.sweep_expired(s).unwrap(), vec![]);
+    clock.0.store(1_800_000_100, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(hsm.sweep_expired(s).unwrap(), vec![old]);
+    assert_eq!(hsm.info(s, old).unwrap().state, KeyState::Deactivated);
+    assert_eq!(hsm.info(s, new).unwrap().state, KeyState::Active);
+    assert_eq!(hsm.info(s, forever).unwrap().state, KeyState::Active);
+    // Deactivated: it signs nothing new, and still verifies what it signed.
+    assert_eq!(hsm.hmac_sign(s, old, &[b"x"]).unwrap_err(), Error::KeyState);
+    assert_eq!(hsm.hmac_verify(s, old, &[b"1800000050.", b"{}"], &tag), Ok(()));
+
+    // Only the tenant's own keys are swept; expiry persists.
+    let master = MasterKey::generate(&mut OsRng).unwrap();
+    let mut storage = MemoryStorage::new();
+    hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
+    let mut loaded =
+        Hsm::load(&mut storage, &KeySource::MasterKey(&master), None, Box::new(clock.clone())).unwrap();
+    let s = loaded.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    assert_eq!(loaded.info(s, new).unwrap().expires_at, Some(1_800_086_400));
+    clock.0.store(1_900_000_000, std::sync::atomic::Ordering::SeqCst);
+    let other = loaded.login(0, Role::User, USER_PIN, Some("globex")).unwrap();
+    assert_eq!(loaded.sweep_expired(other).unwrap(), vec![]);
+    assert_eq!(loaded.sweep_expired(s).unwrap(), vec![new]);
+    // Clearing an expiry; a destroyed key takes none.
+    loaded.set_expiry(s, forever, None).unwrap();
+    loaded.destroy(s, forever).unwrap();
+    assert_eq!(loaded.set_expiry(s, forever, Some(1)).unwrap_err(), Error::KeyState);
+    assert_eq!(loaded.set_expiry(other, new, Some(1)).unwrap_err(), Error::NotFound);
+}
