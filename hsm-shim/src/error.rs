@@ -54,6 +54,8 @@ pub enum Error {
     },
     /// A cryptographic operation failed.
     Crypto(coffer_core::Error),
+    /// Reading the input or writing the output of a streaming operation failed.
+    Io,
 }
 
 impl fmt::Display for Error {
@@ -92,6 +94,7 @@ impl fmt::Display for Error {
             ),
             Error::AuditTampered { index } => write!(f, "audit log tampered: record {index} does not verify"),
             Error::Crypto(e) => write!(f, "cryptographic operation failed: {e}"),
+            Error::Io => f.write_str("reading the input or writing the output failed"),
         }
     }
 }

@@ -735,6 +735,16 @@ impl Hsm {
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
         let slot = self.authorize(session, handle, Usage::DECRYPT, &ENVELOPE_KEYS)?;
+        self.with_unlock_keys(slot, handle, |unlock| Ok(envelope::open(rng, unlock, context, sealed)?))
+    }
+
+    /// Every version of the KEK or RSA key `handle` as envelope unlock keys.
+    fn with_unlock_keys<T>(
+        &self,
+        slot: usize,
+        handle: Handle,
+        f: impl FnOnce(&[UnlockKey<'_>]) -> Result<T>,
+    ) -> Result<T> {
         let key = self.object(slot, handle)?;
         let id = key.attrs.key_id.as_bytes();
         if key.key_type == KeyType::Aes256 {
@@ -742,14 +752,92 @@ impl Hsm {
                 key.versions.iter().map(|v| v.secret.kek().map(|k| (v.number, k))).collect::<Result<_>>()?;
             let unlock: Vec<UnlockKey<'_>> =
                 keks.iter().map(|(n, k)| UnlockKey::Kek { key_id: id, version: *n, kek: k }).collect();
-            Ok(envelope::open(rng, &unlock, context, sealed)?)
+            f(&unlock)
         } else {
             let rsa: Vec<(u32, coffer_core::rsa::RsaPrivateKey)> =
                 key.versions.iter().map(|v| v.secret.rsa().map(|k| (v.number, k))).collect::<Result<_>>()?;
             let unlock: Vec<UnlockKey<'_>> =
                 rsa.iter().map(|(n, k)| UnlockKey::Rsa { key_id: id, version: *n, private_key: k }).collect();
-            Ok(envelope::open(rng, &unlock, context, sealed)?)
+            f(&unlock)
         }
+    }
+
+    /// The current version of the KEK or RSA key `handle` as an envelope
+    /// recipient, with `extra` recipients after it.
+    #[cfg(feature = "std")]
+    fn with_recipients<T>(
+        &self,
+        slot: usize,
+        handle: Handle,
+        extra: &[Recipient<'_>],
+        f: impl FnOnce(&[Recipient<'_>]) -> Result<T>,
+    ) -> Result<T> {
+        let key = self.object(slot, handle)?;
+        let current = key.current()?;
+        let id = key.attrs.key_id.as_bytes();
+        if key.key_type == KeyType::Aes256 {
+            let kek = current.secret.kek()?;
+            let mut to = alloc::vec![Recipient::Kek { key_id: id, version: current.number, kek: &kek }];
+            to.extend_from_slice(extra);
+            f(&to)
+        } else {
+            let pk = current.secret.rsa()?.public_key();
+            let mut to = alloc::vec![Recipient::Rsa { key_id: id, version: current.number, public_key: &pk }];
+            to.extend_from_slice(extra);
+            f(&to)
+        }
+    }
+
+    /// Seals `input` into `output` as an envelope v1, one chunk in memory at
+    /// a time (feature `std`): for the current version of the KEK or RSA key
+    /// `handle` (usage ENCRYPT) and any `extra` recipients (public keys of
+    /// other parties), bound to `context`. Returns the plaintext length.
+    ///
+    /// # Errors
+    /// Policy errors first; [`Error::Io`] if reading or writing fails.
+    #[cfg(feature = "std")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn seal_stream<R: TryCryptoRng + ?Sized, I: std::io::Read, O: std::io::Write>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        extra: &[Recipient<'_>],
+        context: &EncryptionContext<'_>,
+        input: I,
+        output: O,
+    ) -> Result<u64> {
+        let slot = self.authorize(session, handle, Usage::ENCRYPT, &ENVELOPE_KEYS)?;
+        self.with_recipients(slot, handle, extra, |to| {
+            envelope::seal_stream(rng, to, context, envelope::DEFAULT_CHUNK_SIZE, input, output)
+                .map_err(stream_error)
+        })
+    }
+
+    /// Opens an envelope from `input` into `output` one chunk at a time
+    /// (feature `std`) with any version of the KEK or RSA key `handle`
+    /// (usage DECRYPT). Plaintext is written only chunk by authenticated
+    /// chunk; on an error the output so far must be discarded (it may be a
+    /// truncated prefix). Returns the plaintext length.
+    ///
+    /// # Errors
+    /// Policy errors first; [`Error::Crypto`]`(Decrypt)` for any bad
+    /// envelope; [`Error::Io`] if reading or writing fails.
+    #[cfg(feature = "std")]
+    pub fn open_stream<R: TryCryptoRng + ?Sized, I: std::io::Read, O: std::io::Write>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        context: &EncryptionContext<'_>,
+        input: I,
+        output: O,
+    ) -> Result<u64> {
+        let slot = self.authorize(session, handle, Usage::DECRYPT, &ENVELOPE_KEYS)?;
+        self.with_unlock_keys(slot, handle, |unlock| {
+            envelope::open_stream(rng, unlock, context, &envelope::Limits::DEFAULT, input, output)
+                .map_err(stream_error)
+        })
     }
 
     /// Rewraps an envelope of the KEK `handle` to its current version,
@@ -1129,6 +1217,16 @@ impl Hsm {
     /// The token label of `slot`.
     pub fn token_label(&self, slot: usize) -> Result<&str> {
         Ok(&self.token(slot)?.label)
+    }
+}
+
+#[cfg(feature = "std")]
+fn stream_error(e: envelope::StreamError) -> Error {
+    match e {
+        envelope::StreamError::Envelope(e) => Error::Crypto(e),
+        envelope::StreamError::Io(_) => Error::Io,
+        // `StreamError` is non-exhaustive; anything new is treated as a failed open.
+        _ => Error::Crypto(coffer_core::Error::Decrypt),
     }
 }
 

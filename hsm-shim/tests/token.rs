@@ -672,3 +672,40 @@ fn the_lifecycle_sweep_deactivates_expired_keys_and_the_expiry_survives_the_keys
     assert_eq!(loaded.set_expiry(s, forever, Some(1)).unwrap_err(), Error::KeyState);
     assert_eq!(loaded.set_expiry(other, new, Some(1)).unwrap_err(), Error::NotFound);
 }
+
+#[test]
+fn envelopes_stream_by_handle_for_the_kek_and_extra_public_key_recipients() {
+    use coffer_core::envelope::{self, Recipient, UnlockKey};
+    use coffer_core::p256::P256SecretKey;
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let k = kek(&mut hsm, s, "acme");
+    let partner = P256SecretKey::generate(&mut OsRng).unwrap();
+    let partner_pk = partner.public_key();
+    let extra = [Recipient::P256 { key_id: b"partner", version: 1, public_key: &partner_pk }];
+    let plaintext: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let mut sealed = Vec::new();
+    let n = hsm.seal_stream(&mut OsRng, s, k, &extra, &ctx("acme"), &plaintext[..], &mut sealed).unwrap();
+    assert_eq!(n, plaintext.len() as u64);
+
+    // The HSM opens it by handle, streaming; the partner opens it with its own key.
+    let mut opened = Vec::new();
+    hsm.open_stream(&mut OsRng, s, k, &ctx("acme"), &sealed[..], &mut opened).unwrap();
+    assert_eq!(opened, plaintext);
+    let unlock = [UnlockKey::P256 { key_id: b"partner", version: 1, secret_key: &partner }];
+    assert_eq!(&envelope::open(&mut OsRng, &unlock, &ctx("acme"), &sealed).unwrap()[..], &plaintext[..]);
+
+    // Wrong context, a flipped byte: the opaque error.
+    let mut out = Vec::new();
+    assert_eq!(
+        hsm.open_stream(&mut OsRng, s, k, &ctx("globex"), &sealed[..], &mut out).unwrap_err(),
+        Error::Crypto(coffer_core::Error::Decrypt)
+    );
+    let mut bad = sealed.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert_eq!(
+        hsm.open_stream(&mut OsRng, s, k, &ctx("acme"), &bad[..], &mut Vec::new()).unwrap_err(),
+        Error::Crypto(coffer_core::Error::Decrypt)
+    );
+}
