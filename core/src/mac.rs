@@ -1,4 +1,6 @@
-//! HMAC-SHA-256 (RFC 2104) with constant-time verification.
+//! HMAC-SHA-256 (RFC 2104) with constant-time verification, and webhook
+//! signatures over `timestamp "." body` checked against a tolerance window
+//! ([`WebhookMessage`], [`HmacSha256Key::verify_webhook`]).
 //!
 //! ```
 //! use coffer_core::mac::HmacSha256Key;
@@ -109,5 +111,181 @@ impl HmacSha256Key {
         let expected = self.sign(msg);
         let prefix = expected.get(..tag.len()).ok_or(Error::Verify)?;
         if bool::from(prefix.ct_eq(tag)) { Ok(()) } else { Err(Error::Verify) }
+    }
+}
+
+/// Default tolerance of [`HmacSha256Key::verify_webhook`]: five minutes
+/// either side of the receiver's clock.
+pub const DEFAULT_WEBHOOK_TOLERANCE_SECS: u64 = 300;
+
+/// Most decimal digits of a `u64` timestamp.
+const MAX_TIMESTAMP_DIGITS: usize = 20;
+
+/// What a webhook signature covers: the timestamp in decimal ASCII, a `.`,
+/// then the body (`"1700000000.{\"event\":\"paid\"}"`). Binding the time
+/// into the MAC lets the receiver refuse old deliveries.
+///
+/// Works without an allocator: [`parts`](WebhookMessage::parts) gives the
+/// three pieces to feed to [`HmacSha256Key::sign_parts`] or to an HSM that
+/// MACs by handle.
+///
+/// ```
+/// use coffer_core::mac::WebhookMessage;
+///
+/// let msg = WebhookMessage::new(1_700_000_000, b"{\"event\":\"paid\"}");
+/// assert_eq!(msg.parts().concat(), b"1700000000.{\"event\":\"paid\"}");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebhookMessage<'a> {
+    timestamp: u64,
+    /// The timestamp's digits, right-aligned; `digits[start..]` is the text.
+    digits: [u8; MAX_TIMESTAMP_DIGITS],
+    start: usize,
+    body: &'a [u8],
+}
+
+impl<'a> WebhookMessage<'a> {
+    /// The message for a delivery at `timestamp` (seconds since the Unix
+    /// epoch) carrying `body`.
+    ///
+    /// ```
+    /// use coffer_core::mac::WebhookMessage;
+    ///
+    /// let msg = WebhookMessage::new(0, b"ping");
+    /// assert_eq!(msg.timestamp_ascii(), b"0");
+    /// ```
+    pub fn new(timestamp: u64, body: &'a [u8]) -> Self {
+        let mut digits = [b'0'; MAX_TIMESTAMP_DIGITS];
+        let mut start = MAX_TIMESTAMP_DIGITS;
+        let mut rest = timestamp;
+        for slot in digits.iter_mut().rev() {
+            // `rest % 10` is below 10, so `b'0' | d` is its ASCII digit.
+            *slot = u8::try_from(rest % 10).map_or(b'0', |d| b'0' | d);
+            start = start.saturating_sub(1);
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        WebhookMessage { timestamp, digits, start, body }
+    }
+
+    /// The timestamp, in seconds since the Unix epoch.
+    ///
+    /// ```
+    /// # use coffer_core::mac::WebhookMessage;
+    /// assert_eq!(WebhookMessage::new(42, b"").timestamp(), 42);
+    /// ```
+    pub fn timestamp(&self) -> u64 {
+        self.timestamp
+    }
+
+    /// The timestamp as signed: decimal ASCII without leading zeros.
+    ///
+    /// ```
+    /// # use coffer_core::mac::WebhookMessage;
+    /// assert_eq!(WebhookMessage::new(u64::MAX, b"").timestamp_ascii(), b"18446744073709551615");
+    /// ```
+    pub fn timestamp_ascii(&self) -> &[u8] {
+        self.digits.get(self.start..).unwrap_or(&[])
+    }
+
+    /// The body.
+    ///
+    /// ```
+    /// # use coffer_core::mac::WebhookMessage;
+    /// assert_eq!(WebhookMessage::new(1, b"body").body(), b"body");
+    /// ```
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The signed content in three pieces: timestamp, `.`, body.
+    ///
+    /// ```
+    /// use coffer_core::mac::{HmacSha256Key, WebhookMessage};
+    ///
+    /// let key = HmacSha256Key::new(&[9; 32])?;
+    /// let msg = WebhookMessage::new(1_700_000_000, b"body");
+    /// assert_eq!(key.sign_parts(&msg.parts()), key.sign(b"1700000000.body"));
+    /// # Ok::<(), coffer_core::Error>(())
+    /// ```
+    pub fn parts(&self) -> [&[u8]; 3] {
+        [self.timestamp_ascii(), b".", self.body]
+    }
+
+    /// Whether the timestamp is within `tolerance_secs` of `now`, in either
+    /// direction (the sender's clock may be ahead). This bounds replay to
+    /// the window; a receiver that must refuse every replay also remembers
+    /// the signatures it accepted within the window.
+    ///
+    /// ```
+    /// use coffer_core::{mac::WebhookMessage, Error};
+    ///
+    /// let msg = WebhookMessage::new(1_000, b"");
+    /// assert_eq!(msg.check_fresh(1_300, 300), Ok(()));
+    /// assert_eq!(msg.check_fresh(1_301, 300), Err(Error::Verify));
+    /// assert_eq!(msg.check_fresh(699, 300), Err(Error::Verify));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Verify`] outside the window.
+    pub fn check_fresh(&self, now: u64, tolerance_secs: u64) -> Result<()> {
+        if self.timestamp.abs_diff(now) <= tolerance_secs { Ok(()) } else { Err(Error::Verify) }
+    }
+}
+
+impl HmacSha256Key {
+    /// The webhook signature of `msg`: HMAC-SHA-256 over
+    /// `timestamp "." body` (see [`WebhookMessage`]).
+    ///
+    /// ```
+    /// use coffer_core::mac::{HmacSha256Key, WebhookMessage};
+    ///
+    /// let key = HmacSha256Key::new(b"whsec: shared with the receiver")?;
+    /// let tag = key.sign_webhook(&WebhookMessage::new(1_700_000_000, b"{}"));
+    /// assert_eq!(tag, key.sign(b"1700000000.{}"));
+    /// # Ok::<(), coffer_core::Error>(())
+    /// ```
+    pub fn sign_webhook(&self, msg: &WebhookMessage<'_>) -> [u8; TAG_LEN] {
+        self.sign_parts(&msg.parts())
+    }
+
+    /// Checks a webhook signature: the timestamp must be within
+    /// `tolerance_secs` of `now` ([`WebhookMessage::check_fresh`]) and the
+    /// 32-byte `tag` must match, compared in constant time. Both checks
+    /// always run.
+    ///
+    /// ```
+    /// use coffer_core::mac::{HmacSha256Key, WebhookMessage, DEFAULT_WEBHOOK_TOLERANCE_SECS as TOL};
+    /// use coffer_core::Error;
+    ///
+    /// let key = HmacSha256Key::new(b"whsec: shared with the receiver")?;
+    /// let sent = WebhookMessage::new(1_700_000_000, b"{\"paid\":true}");
+    /// let tag = key.sign_webhook(&sent);
+    /// assert_eq!(key.verify_webhook(&sent, &tag, 1_700_000_060, TOL), Ok(()));
+    /// // Replayed an hour later.
+    /// assert_eq!(key.verify_webhook(&sent, &tag, 1_700_003_600, TOL), Err(Error::Verify));
+    /// // Body changed in transit.
+    /// let forged = WebhookMessage::new(1_700_000_000, b"{\"paid\":false}");
+    /// assert_eq!(key.verify_webhook(&forged, &tag, 1_700_000_060, TOL), Err(Error::Verify));
+    /// # Ok::<(), coffer_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Verify`] for a stale or future timestamp, a wrong tag or a
+    /// tag that is not 32 bytes. The timestamp is public, so a receiver
+    /// that wants to log which check failed may call
+    /// [`WebhookMessage::check_fresh`] itself.
+    pub fn verify_webhook(
+        &self,
+        msg: &WebhookMessage<'_>,
+        tag: &[u8],
+        now: u64,
+        tolerance_secs: u64,
+    ) -> Result<()> {
+        let fresh = msg.check_fresh(now, tolerance_secs);
+        let genuine = self.verify_parts(&msg.parts(), tag);
+        fresh.and(genuine)
     }
 }

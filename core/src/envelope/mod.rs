@@ -44,6 +44,8 @@ mod io;
 mod ops;
 mod payload;
 mod recipient;
+#[cfg(feature = "std")]
+mod scratch;
 mod wire;
 
 pub use context::{EncryptionContext, MAX_CONTEXT_ENTRIES, MAX_CONTEXT_KEY_LEN, MAX_CONTEXT_VALUE_LEN};
@@ -59,6 +61,8 @@ pub use payload::{PayloadOpener, PayloadSealer};
 pub use recipient::{
     DEK_LEN, MAX_KEY_ID_LEN, MAX_RECIPIENTS, Recipient, RecipientKind, RecipientRecord, UnlockKey,
 };
+#[cfg(feature = "std")]
+pub use scratch::{ScratchFile, open_stream_to_scratch};
 
 use header::{HeaderFields, SALT_LEN, write_header_start};
 use payload::KeySchedule;
