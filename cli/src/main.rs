@@ -1,26 +1,85 @@
-//! The `coffer` command. Today it has one subcommand, `coffer demo`, which
-//! plays coffer's seed scenarios end to end in a temporary file keystore;
-//! the operator commands (`init`, `key`, `encrypt`, ...) are not built yet.
+//! The `coffer` command: a sealed file keystore of keys by tenant, envelope
+//! encryption of files and streams, certificate pairs, wrapping, signing,
+//! webhook MACs and the audit log; `coffer demo` plays the seed scenarios.
 #![forbid(unsafe_code)]
 
+mod audit_cmd;
+mod certs;
+mod data;
 mod demo;
+mod fail;
+mod keys;
+mod ops;
+mod secret_input;
+mod store;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use crate::fail::{Fail, Result};
+use crate::store::{Location, Store};
+
+const EXIT_CODES: &str = "\
+Exit codes: 0 done; 1 refused (decryption or verification failed, key policy or state, \
+unknown key); 2 bad command line; 3 keystore does not open or PIN wrong or locked; 4 file I/O failed.
+
+Secrets: the keystore passphrase comes from --passphrase-file, $COFFER_PASSPHRASE or a prompt;
+PINs from $COFFER_PIN (user), $COFFER_SO_PIN (security officer), $COFFER_AUDITOR_PIN (auditor)
+or a prompt.";
 
 /// coffer: envelope encryption, certificate pairs and a software HSM.
 #[derive(Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, after_help = EXIT_CODES)]
 struct Cli {
+    #[command(flatten)]
+    global: Global,
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(Args)]
+struct Global {
+    /// The keystore file.
+    #[arg(long, global = true, env = "COFFER_STORE", default_value = "./coffer-store")]
+    store: PathBuf,
+    /// A file whose first line is the keystore passphrase.
+    #[arg(long, global = true)]
+    passphrase_file: Option<PathBuf>,
+    /// The tenant whose keys user commands work on.
+    #[arg(long, global = true, env = "COFFER_TENANT")]
+    tenant: Option<String>,
+    /// Print JSON (list, show, inspect, shred, audit show).
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl Global {
+    fn location(&self) -> Location {
+        Location { path: self.store.clone(), passphrase_file: self.passphrase_file.clone() }
+    }
+
+    fn tenant(&self) -> Result<String> {
+        self.tenant.clone().ok_or_else(|| {
+            Fail::usage("no tenant given")
+                .hint("pass --tenant <id> or set COFFER_TENANT (keys belong to a tenant)")
+        })
+    }
+
+    fn open(&self) -> Result<Store> {
+        Store::open(&self.location())
+    }
+
+    fn open_for_tenant(&self) -> Result<(Store, String)> {
+        let tenant = self.tenant()?;
+        Ok((self.open()?, tenant))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Play the seed scenarios end to end in a temporary file keystore and
-    /// print each step and its result. Exits 1 if any step fails.
+    /// Play the seed scenarios end to end in a temporary file keystore.
     ///
     /// Example: `cargo run --release -p coffer-cli -- demo`
     Demo {
@@ -28,11 +87,424 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Create a sealed keystore with one token and the SO, user and auditor PINs.
+    ///
+    /// Example: `COFFER_PASSPHRASE=... COFFER_SO_PIN=... COFFER_PIN=... COFFER_AUDITOR_PIN=... coffer init`
+    Init,
+    /// Create, list, show, rotate, expire or destroy keys of a tenant.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Tenant-wide operations.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Seal a file or stdin as an envelope for one or more recipients.
+    ///
+    /// Example: `coffer --tenant acme encrypt --recipient key:records --recipient agent7.crt --context tenant=acme --in report.pdf --out report.pdf.cfr`
+    Encrypt {
+        /// `key:<id>` (a KEK or RSA key in the keystore), or `[id=]<file>`
+        /// (a PEM public key or certificate). Repeatable.
+        #[arg(long = "recipient", required = true)]
+        recipients: Vec<String>,
+        /// Encryption context entry `key=value`, bound to the envelope. Repeatable.
+        #[arg(long = "context")]
+        context: Vec<String>,
+        /// Input file (default stdin).
+        #[arg(long = "in")]
+        input: Option<PathBuf>,
+        /// Output file (default stdout).
+        #[arg(long = "out")]
+        output: Option<PathBuf>,
+    },
+    /// Open an envelope; nothing is written unless it authenticates entirely.
+    ///
+    /// Example: `coffer --tenant acme decrypt --key records --context tenant=acme --in r.cfr --out r.txt`
+    Decrypt {
+        /// A key in the keystore.
+        #[arg(long, conflicts_with = "private_key")]
+        key: Option<String>,
+        /// A PKCS#8 PEM private key file (RSA or P-256) instead.
+        #[arg(long)]
+        private_key: Option<PathBuf>,
+        /// The context the envelope was sealed with. Repeatable.
+        #[arg(long = "context")]
+        context: Vec<String>,
+        /// Input file (default stdin).
+        #[arg(long = "in")]
+        input: Option<PathBuf>,
+        /// Output file (default stdout).
+        #[arg(long = "out")]
+        output: Option<PathBuf>,
+    },
+    /// Move an envelope to the current version of its KEK (header only).
+    Rewrap {
+        /// The KEK in the keystore.
+        #[arg(long)]
+        key: String,
+        /// The envelope file.
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Where to write it (default: replace the input).
+        #[arg(long = "out")]
+        output: Option<PathBuf>,
+    },
+    /// Show an envelope's header (recipients, context, sizes) without decrypting.
+    Inspect {
+        /// The envelope file (default stdin).
+        #[arg(long = "in")]
+        input: Option<PathBuf>,
+    },
+    /// Certificates: a CA, CSRs, issuing, verifying, key+certificate pairs.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Wrap key material: AES-KWP under a stored KEK, or RSA-OAEP to a public key.
+    Wrap {
+        #[arg(long, conflicts_with = "public_key")]
+        key: Option<String>,
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long = "out")]
+        output: PathBuf,
+    },
+    /// Unwrap key material (written with mode 0600, never over a file).
+    Unwrap {
+        #[arg(long, conflicts_with = "private_key")]
+        key: Option<String>,
+        #[arg(long)]
+        private_key: Option<PathBuf>,
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long = "out")]
+        output: PathBuf,
+    },
+    /// Sign a file with a stored P-256 (ECDSA) or RSA (PSS) key.
+    Sign {
+        #[arg(long)]
+        key: String,
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long = "out")]
+        output: PathBuf,
+    },
+    /// Verify a signature with a stored key or a public key / certificate file.
+    Verify {
+        #[arg(long, conflicts_with = "public_key")]
+        key: Option<String>,
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        signature: PathBuf,
+    },
+    /// Webhook signatures: HMAC-SHA-256 over `timestamp.body`.
+    #[command(subcommand)]
+    Hmac(HmacCommand),
+    /// The audit log (auditor PIN).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Generate a key.
+    ///
+    /// Example: `coffer --tenant acme key create records --type aes256`
+    Create {
+        /// The key id (unique in the tenant).
+        id: String,
+        /// aes256, hmac, p256, rsa2048, rsa3072 or rsa4096.
+        #[arg(long = "type", default_value = "aes256")]
+        key_type: String,
+        /// Comma-separated: encrypt, decrypt, wrap, unwrap, sign, verify, derive (default by type).
+        #[arg(long)]
+        usage: Option<String>,
+        #[arg(long)]
+        label: Option<String>,
+        /// May leave the keystore, wrapped.
+        #[arg(long)]
+        extractable: bool,
+        /// When the lifecycle sweep deactivates it: seconds since the epoch or +30d, +12h.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List the tenant's keys.
+    List,
+    /// Show one key.
+    Show { id: String },
+    /// Make a new current version (old versions still decrypt and verify).
+    Rotate { id: String },
+    /// Destroy every version of a key.
+    Destroy { id: String },
+    /// Set (or with no --at, clear) a key's expiry.
+    Expire {
+        id: String,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// The lifecycle sweep: deactivate the tenant's expired keys.
+    Sweep,
+    /// Write a key's public key as PEM (SPKI).
+    ExportPublic {
+        id: String,
+        #[arg(long = "out")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Destroy every key of a tenant (security officer PIN) and print the evidence.
+    Shred { tenant: String },
+}
+
+#[derive(Args)]
+struct IssueArgs {
+    #[arg(long)]
+    ca_cert: PathBuf,
+    #[arg(long)]
+    ca_key: PathBuf,
+    #[arg(long, default_value_t = 365)]
+    days: u32,
+    /// server, client or both.
+    #[arg(long, default_value = "both")]
+    usage: String,
+    /// Subject alternative names: DNS names, IP addresses, or uri:... Repeatable.
+    #[arg(long)]
+    san: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// A self-signed CA: key and certificate.
+    ///
+    /// Example: `coffer cert ca --subject "CN=Acme Agents CA" --key-out ca.key --cert-out ca.crt`
+    Ca {
+        #[arg(long)]
+        subject: String,
+        #[arg(long, default_value = "p256")]
+        algorithm: String,
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+        #[arg(long)]
+        path_len: Option<u8>,
+        #[arg(long)]
+        key_out: PathBuf,
+        #[arg(long)]
+        cert_out: PathBuf,
+    },
+    /// A CSR for an existing key.
+    Csr {
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        san: Vec<String>,
+        #[arg(long = "out")]
+        output: PathBuf,
+    },
+    /// Issue a certificate from a CSR.
+    Issue {
+        #[command(flatten)]
+        issue: IssueArgs,
+        #[arg(long)]
+        csr: PathBuf,
+        #[arg(long = "out")]
+        output: PathBuf,
+    },
+    /// A new key pair and its certificate, e.g. one per agent.
+    ///
+    /// Example: `coffer cert pair --ca-cert ca.crt --ca-key ca.key --subject CN=agent-7 --algorithm rsa4096 --key-out agent7.key --cert-out agent7.crt`
+    Pair {
+        #[command(flatten)]
+        issue: IssueArgs,
+        #[arg(long)]
+        subject: String,
+        #[arg(long, default_value = "rsa4096")]
+        algorithm: String,
+        #[arg(long)]
+        key_out: PathBuf,
+        #[arg(long)]
+        cert_out: PathBuf,
+    },
+    /// Verify a certificate against a CA certificate, now.
+    Verify {
+        #[arg(long)]
+        ca: PathBuf,
+        cert: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum HmacCommand {
+    /// Print `t=<seconds>,v1=<hex>` for a body.
+    Sign {
+        #[arg(long)]
+        key: String,
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Seconds since the epoch (default now).
+        #[arg(long)]
+        timestamp: Option<u64>,
+    },
+    /// Check a `t=...,v1=...` header within a tolerance window.
+    Verify {
+        #[arg(long)]
+        key: String,
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        signature: String,
+        #[arg(long, default_value_t = 300)]
+        tolerance: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Print every record.
+    Show,
+    /// Verify the HMAC chain.
+    Verify,
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Demo { .. } => Ok(()),
+        Command::Init => {
+            Store::create(&g.location())?;
+            println!("keystore created at {}", g.store.display());
+            Ok(())
+        }
+        Command::Key(k) => {
+            let tenant = g.tenant()?;
+            let mut store = g.open()?;
+            match k {
+                KeyCommand::Create { id, key_type, usage, label, extractable, expires } => keys::create(
+                    &mut store,
+                    &tenant,
+                    &keys::Create {
+                        key_id: &id,
+                        key_type: &key_type,
+                        usage: usage.as_deref(),
+                        label: label.as_deref(),
+                        extractable,
+                        expires: expires.as_deref(),
+                    },
+                    g.json,
+                ),
+                KeyCommand::List => keys::list(&mut store, &tenant, g.json),
+                KeyCommand::Show { id } => keys::show(&mut store, &tenant, &id, g.json),
+                KeyCommand::Rotate { id } => keys::rotate(&mut store, &tenant, &id),
+                KeyCommand::Destroy { id } => keys::destroy(&mut store, &tenant, &id),
+                KeyCommand::Expire { id, at } => keys::expire(&mut store, &tenant, &id, at.as_deref()),
+                KeyCommand::Sweep => keys::sweep(&mut store, &tenant),
+                KeyCommand::ExportPublic { id, output } => {
+                    let pem = keys::export_public(&mut store, &tenant, &id)?;
+                    match output {
+                        Some(p) => certs::write(&p, &pem, false),
+                        None => {
+                            print!("{pem}");
+                            Ok(())
+                        }
+                    }
+                }
+            }
+        }
+        Command::Tenant(TenantCommand::Shred { tenant }) => keys::shred(&mut g.open()?, &tenant, g.json),
+        Command::Encrypt { recipients, context, input, output } => data::encrypt(
+            || g.open_for_tenant(),
+            &data::Encrypt {
+                recipients: &recipients,
+                context: &context,
+                input: input.as_deref(),
+                output: output.as_deref(),
+            },
+        ),
+        Command::Decrypt { key, private_key, context, input, output } => data::decrypt(
+            || g.open_for_tenant(),
+            &data::Decrypt {
+                key: key.as_deref(),
+                private_key: private_key.as_deref(),
+                context: &context,
+                input: input.as_deref(),
+                output: output.as_deref(),
+            },
+        ),
+        Command::Rewrap { key, input, output } => {
+            let (mut store, tenant) = g.open_for_tenant()?;
+            data::rewrap(&mut store, &tenant, &key, &input, output.as_deref())
+        }
+        Command::Inspect { input } => data::inspect(input.as_deref(), g.json),
+        Command::Cert(c) => match c {
+            CertCommand::Ca { subject, algorithm, days, path_len, key_out, cert_out } => {
+                certs::ca(&certs::NewCa {
+                    subject: &subject,
+                    algorithm: &algorithm,
+                    days,
+                    path_len,
+                    key_out: &key_out,
+                    cert_out: &cert_out,
+                })
+            }
+            CertCommand::Csr { key, subject, san, output } => certs::csr(&key, &subject, &san, &output),
+            CertCommand::Issue { issue, csr, output } => certs::issue(&issue_args(&issue), &csr, &output),
+            CertCommand::Pair { issue, subject, algorithm, key_out, cert_out } => {
+                certs::pair(&issue_args(&issue), &subject, &algorithm, &key_out, &cert_out)
+            }
+            CertCommand::Verify { ca, cert } => certs::verify(&ca, &cert),
+        },
+        Command::Wrap { key, public_key, input, output } => {
+            ops::wrap(|| g.open_for_tenant(), key.as_deref(), public_key.as_deref(), &input, &output)
+        }
+        Command::Unwrap { key, private_key, input, output } => {
+            ops::unwrap(|| g.open_for_tenant(), key.as_deref(), private_key.as_deref(), &input, &output)
+        }
+        Command::Sign { key, input, output } => {
+            let (mut store, tenant) = g.open_for_tenant()?;
+            ops::sign(&mut store, &tenant, &key, &input, &output)
+        }
+        Command::Verify { key, public_key, input, signature } => {
+            ops::verify(|| g.open_for_tenant(), key.as_deref(), public_key.as_deref(), &input, &signature)
+        }
+        Command::Hmac(h) => {
+            let (mut store, tenant) = g.open_for_tenant()?;
+            match h {
+                HmacCommand::Sign { key, input, timestamp } => {
+                    ops::hmac_sign(&mut store, &tenant, &key, &input, timestamp)
+                }
+                HmacCommand::Verify { key, input, signature, tolerance } => {
+                    ops::hmac_verify(&mut store, &tenant, &key, &input, &signature, tolerance)
+                }
+            }
+        }
+        Command::Audit(a) => {
+            let mut store = g.open()?;
+            match a {
+                AuditCommand::Show => audit_cmd::show(&mut store, g.json),
+                AuditCommand::Verify => audit_cmd::verify(&mut store),
+            }
+        }
+    }
+}
+
+fn issue_args(a: &IssueArgs) -> certs::Issue<'_> {
+    certs::Issue { ca_cert: &a.ca_cert, ca_key: &a.ca_key, days: a.days, usage: &a.usage, san: &a.san }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Demo { keep } => demo::run(keep),
+    if let Command::Demo { keep } = cli.command {
+        return demo::run(keep);
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(fail) => {
+            eprintln!("{fail}");
+            ExitCode::from(fail.code)
+        }
     }
 }

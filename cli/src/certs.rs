@@ -1,0 +1,189 @@
+//! `coffer cert ca|csr|issue|verify|pair`: PEM in, PEM out.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use coffer_core::cert::{
+    self, CaParams, Certificate, Csr, KeyAlgorithm, KeyPair, LeafParams, LeafUsage, San, Validity,
+};
+use coffer_core::rng::OsRng;
+use coffer_core::rsa::RsaKeySize;
+
+use crate::fail::{Fail, Result};
+
+pub fn algorithm(name: &str) -> Result<KeyAlgorithm> {
+    Ok(match name {
+        "rsa2048" => KeyAlgorithm::Rsa(RsaKeySize::Rsa2048),
+        "rsa3072" => KeyAlgorithm::Rsa(RsaKeySize::Rsa3072),
+        "rsa4096" => KeyAlgorithm::Rsa(RsaKeySize::Rsa4096),
+        "p256" => KeyAlgorithm::P256,
+        other => {
+            return Err(Fail::usage(format!("unknown key algorithm `{other}`"))
+                .hint("use rsa2048, rsa3072, rsa4096 or p256"));
+        }
+    })
+}
+
+pub fn leaf_usage(name: &str) -> Result<LeafUsage> {
+    Ok(match name {
+        "server" => LeafUsage::Server,
+        "client" => LeafUsage::Client,
+        "both" => LeafUsage::ServerAndClient,
+        other => {
+            return Err(Fail::usage(format!("unknown certificate usage `{other}`"))
+                .hint("use server, client or both"));
+        }
+    })
+}
+
+/// `--san` values: an IP address, a `uri:` prefix, or a DNS name.
+pub fn sans(values: &[String]) -> Vec<San> {
+    values
+        .iter()
+        .map(|v| {
+            if let Ok(ip) = v.parse::<IpAddr>() {
+                San::Ip(ip)
+            } else if let Some(uri) = v.strip_prefix("uri:") {
+                San::Uri(uri.to_string())
+            } else {
+                San::Dns(v.clone())
+            }
+        })
+        .collect()
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Fail::io(format!("reading {}", path.display()), &e))
+}
+
+/// Writes `text` to `path`; private keys get mode 0600 and are never overwritten.
+pub fn write(path: &Path, text: &str, private: bool) -> Result<()> {
+    write_file(path, text.as_bytes(), private)
+}
+
+/// [`write`] for bytes.
+pub fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true);
+    if private {
+        opts.create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    } else {
+        opts.create(true).truncate(true);
+    }
+    let mut f = opts.open(path).map_err(|e| {
+        let fail = Fail::io(format!("creating {}", path.display()), &e);
+        if private && e.kind() == std::io::ErrorKind::AlreadyExists {
+            fail.hint("private key files are never overwritten: choose another path")
+        } else {
+            fail
+        }
+    })?;
+    f.write_all(bytes).map_err(|e| Fail::io(format!("writing {}", path.display()), &e))
+}
+
+pub fn read_key(path: &Path) -> Result<KeyPair> {
+    let pem = zeroize::Zeroizing::new(read(path)?);
+    KeyPair::from_pkcs8_pem(&pem).map_err(|e| {
+        Fail::usage(format!("{}: {e}", path.display())).hint("give an unencrypted PKCS#8 PEM private key")
+    })
+}
+
+pub fn read_cert(path: &Path) -> Result<Certificate> {
+    Certificate::from_pem(&read(path)?)
+        .map_err(|e| Fail::usage(format!("{}: not a PEM certificate ({e})", path.display())))
+}
+
+pub struct NewCa<'a> {
+    pub subject: &'a str,
+    pub algorithm: &'a str,
+    pub days: u32,
+    pub path_len: Option<u8>,
+    pub key_out: &'a Path,
+    pub cert_out: &'a Path,
+}
+
+pub fn ca(c: &NewCa<'_>) -> Result<()> {
+    let key = KeyPair::generate(&mut OsRng, algorithm(c.algorithm)?)?;
+    let params =
+        CaParams { subject: c.subject, validity: Validity::days_from_now(c.days)?, path_len: c.path_len };
+    let ca = cert::self_signed_ca(&mut OsRng, &key, &params)?;
+    write(c.key_out, &key.to_pkcs8_pem()?, true)?;
+    write(c.cert_out, &ca.to_pem()?, false)?;
+    println!(
+        "CA {} written: key {}, certificate {}",
+        ca.subject(),
+        c.key_out.display(),
+        c.cert_out.display()
+    );
+    Ok(())
+}
+
+pub fn csr(key: &Path, subject: &str, san: &[String], out: &Path) -> Result<()> {
+    let key = read_key(key)?;
+    let csr = cert::csr(&mut OsRng, &key, subject, &sans(san))?;
+    write(out, &csr.to_pem()?, false)?;
+    println!("CSR for {subject} written to {}", out.display());
+    Ok(())
+}
+
+pub struct Issue<'a> {
+    pub ca_cert: &'a Path,
+    pub ca_key: &'a Path,
+    pub days: u32,
+    pub usage: &'a str,
+    pub san: &'a [String],
+}
+
+pub fn issue(i: &Issue<'_>, csr_path: &Path, out: &Path) -> Result<()> {
+    let ca_cert = read_cert(i.ca_cert)?;
+    let ca_key = read_key(i.ca_key)?;
+    let csr = Csr::from_pem(&read(csr_path)?)
+        .map_err(|e| Fail::usage(format!("{}: not a PEM CSR ({e})", csr_path.display())))?;
+    let names = sans(i.san);
+    let params =
+        LeafParams { validity: Validity::days_from_now(i.days)?, usage: leaf_usage(i.usage)?, sans: &names };
+    let leaf = cert::issue_from_csr(&mut OsRng, &ca_cert, &ca_key, ca_key.default_scheme(), &csr, &params)?;
+    write(out, &leaf.to_pem()?, false)?;
+    println!("certificate for {} written to {}", leaf.subject(), out.display());
+    Ok(())
+}
+
+/// `cert pair`: a new key and a certificate for it, issued by the CA.
+pub fn pair(
+    i: &Issue<'_>,
+    subject: &str,
+    algorithm_name: &str,
+    key_out: &Path,
+    cert_out: &Path,
+) -> Result<()> {
+    let ca_cert = read_cert(i.ca_cert)?;
+    let ca_key = read_key(i.ca_key)?;
+    let key = KeyPair::generate(&mut OsRng, algorithm(algorithm_name)?)?;
+    let names = sans(i.san);
+    let params =
+        LeafParams { validity: Validity::days_from_now(i.days)?, usage: leaf_usage(i.usage)?, sans: &names };
+    let leaf = cert::issue_leaf(
+        &mut OsRng,
+        &ca_cert,
+        &ca_key,
+        ca_key.default_scheme(),
+        subject,
+        &key.public_key(),
+        &params,
+    )?;
+    write(key_out, &key.to_pkcs8_pem()?, true)?;
+    write(cert_out, &leaf.to_pem()?, false)?;
+    println!("pair for {subject}: key {}, certificate {}", key_out.display(), cert_out.display());
+    Ok(())
+}
+
+pub fn verify(ca: &Path, leaf: &Path) -> Result<()> {
+    let ca = read_cert(ca)?;
+    let leaf_cert = read_cert(leaf)?;
+    cert::verify_chain_now(&leaf_cert, &ca)?;
+    println!("{}: OK (issued by {}, valid until {})", leaf.display(), ca.subject(), leaf_cert.not_after());
+    Ok(())
+}

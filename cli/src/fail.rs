@@ -1,0 +1,95 @@
+//! How a command fails: what went wrong, what to do, and the exit code.
+
+use std::fmt;
+
+/// Exit codes of `coffer` besides 0 (also in `coffer --help`).
+pub mod exit {
+    /// A cryptographic or policy check refused: decryption or verification
+    /// failed, a key's usage or state does not allow it, another tenant's key.
+    pub const REFUSED: u8 = 1;
+    /// The command line is wrong (clap also uses 2).
+    pub const USAGE: u8 = 2;
+    /// The keystore does not open, or a PIN is wrong or locked.
+    pub const KEYSTORE: u8 = 3;
+    /// Reading or writing a file failed.
+    pub const IO: u8 = 4;
+}
+
+/// A failed command: printed as `error: <what>` and `  hint: <hint>`.
+#[derive(Debug)]
+pub struct Fail {
+    pub what: String,
+    pub hint: Option<String>,
+    pub code: u8,
+}
+
+impl Fail {
+    pub fn new(code: u8, what: impl Into<String>) -> Self {
+        Fail { what: what.into(), hint: None, code }
+    }
+
+    pub fn usage(what: impl Into<String>) -> Self {
+        Fail::new(exit::USAGE, what)
+    }
+
+    pub fn io(what: impl Into<String>, e: &std::io::Error) -> Self {
+        Fail::new(exit::IO, format!("{}: {e}", what.into()))
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Fail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.what)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<coffer_core::Error> for Fail {
+    fn from(e: coffer_core::Error) -> Self {
+        use coffer_core::Error as E;
+        match e {
+            E::Decrypt => Fail::new(exit::REFUSED, "decryption failed")
+                .hint("wrong key, wrong --context, or the envelope was changed or truncated"),
+            E::Verify => Fail::new(exit::REFUSED, "verification failed: the signature or MAC does not match"),
+            other => Fail::new(exit::REFUSED, other.to_string()),
+        }
+    }
+}
+
+impl From<coffer_hsm::Error> for Fail {
+    fn from(e: coffer_hsm::Error) -> Self {
+        use coffer_hsm::Error as E;
+        let code = match e {
+            E::PinIncorrect
+            | E::PinLocked
+            | E::PinPolicy
+            | E::KeystoreAuth
+            | E::KeystoreCorrupt
+            | E::KeystoreRollback
+            | E::TokenState
+            | E::NotLoggedIn => exit::KEYSTORE,
+            E::Storage | E::Io => exit::IO,
+            E::Crypto(c) => return Fail::from(c),
+            _ => exit::REFUSED,
+        };
+        let fail = Fail::new(code, e.to_string());
+        match e {
+            E::NotFound => {
+                fail.hint("check the key id and --tenant (keys are per tenant): `coffer key list`")
+            }
+            E::PinIncorrect => fail.hint("check COFFER_PIN / COFFER_SO_PIN / COFFER_AUDITOR_PIN"),
+            E::KeystoreAuth => fail.hint("check COFFER_PASSPHRASE or --passphrase-file"),
+            _ => fail,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Fail>;

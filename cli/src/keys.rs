@@ -1,0 +1,278 @@
+//! `coffer key ...` and `coffer tenant shred`.
+
+use coffer_core::rng::OsRng;
+use coffer_hsm::{Handle, KeyAttributes, KeyInfo, KeyState, KeyType, SessionId, Usage};
+use serde_json::json;
+
+use crate::fail::{Fail, Result};
+use crate::store::Store;
+
+/// Parses a key type name.
+pub fn key_type(name: &str) -> Result<KeyType> {
+    Ok(match name {
+        "aes256" => KeyType::Aes256,
+        "hmac" => KeyType::HmacSha256,
+        "p256" => KeyType::P256,
+        "rsa2048" => KeyType::Rsa2048,
+        "rsa3072" => KeyType::Rsa3072,
+        "rsa4096" => KeyType::Rsa4096,
+        other => {
+            return Err(Fail::usage(format!("unknown key type `{other}`"))
+                .hint("use aes256, hmac, p256, rsa2048, rsa3072 or rsa4096"));
+        }
+    })
+}
+
+fn type_name(t: KeyType) -> &'static str {
+    match t {
+        KeyType::Aes256 => "aes256",
+        KeyType::HmacSha256 => "hmac",
+        KeyType::P256 => "p256",
+        KeyType::Rsa2048 => "rsa2048",
+        KeyType::Rsa3072 => "rsa3072",
+        KeyType::Rsa4096 => "rsa4096",
+        KeyType::Certificate => "certificate",
+        _ => "other",
+    }
+}
+
+const USAGES: [(&str, Usage); 7] = [
+    ("encrypt", Usage::ENCRYPT),
+    ("decrypt", Usage::DECRYPT),
+    ("wrap", Usage::WRAP),
+    ("unwrap", Usage::UNWRAP),
+    ("sign", Usage::SIGN),
+    ("verify", Usage::VERIFY),
+    ("derive", Usage::DERIVE),
+];
+
+/// Parses `encrypt,decrypt,...`; `None` gives the type's natural usage.
+pub fn usage(list: Option<&str>, t: KeyType) -> Result<Usage> {
+    let Some(list) = list else {
+        return Ok(match t {
+            KeyType::Aes256 => Usage::ENCRYPT | Usage::DECRYPT | Usage::WRAP | Usage::UNWRAP,
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
+                Usage::ENCRYPT | Usage::DECRYPT | Usage::SIGN | Usage::VERIFY
+            }
+            _ => Usage::SIGN | Usage::VERIFY,
+        });
+    };
+    let mut u = Usage::NONE;
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let flag = USAGES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f).ok_or_else(|| {
+            Fail::usage(format!("unknown usage `{name}`"))
+                .hint("use a comma-separated list of encrypt, decrypt, wrap, unwrap, sign, verify, derive")
+        })?;
+        u = u | flag;
+    }
+    Ok(u)
+}
+
+fn usage_names(u: Usage) -> Vec<&'static str> {
+    USAGES.iter().filter(|(_, f)| u.allows(*f)).map(|(n, _)| *n).collect()
+}
+
+fn state_name(s: KeyState) -> &'static str {
+    match s {
+        KeyState::PreActive => "pre-active",
+        KeyState::Active => "active",
+        KeyState::Deactivated => "deactivated",
+        KeyState::Destroyed => "destroyed",
+        _ => "other",
+    }
+}
+
+fn info_json(k: &KeyInfo) -> serde_json::Value {
+    json!({
+        "handle": k.handle.get(),
+        "key_id": k.attributes.key_id,
+        "tenant": k.attributes.tenant,
+        "label": k.attributes.label,
+        "type": type_name(k.key_type),
+        "usage": usage_names(k.attributes.usage),
+        "extractable": k.attributes.extractable,
+        "sensitive": k.sensitive,
+        "state": state_name(k.state),
+        "version": k.version,
+        "expires_at": k.expires_at,
+    })
+}
+
+fn info_line(k: &KeyInfo) -> String {
+    format!(
+        "{:<24} {:<11} {:<12} v{:<3} {:<28} {}",
+        k.attributes.key_id,
+        type_name(k.key_type),
+        state_name(k.state),
+        k.version,
+        usage_names(k.attributes.usage).join(","),
+        k.expires_at.map(|t| format!("expires {t}")).unwrap_or_default()
+    )
+}
+
+/// Parses an expiry: seconds since the epoch, or `+N` followed by `d`, `h`, `m` or `s`.
+pub fn expiry(text: &str, now: u64) -> Result<u64> {
+    let bad = || {
+        Fail::usage(format!("bad expiry `{text}`")).hint("use seconds since the epoch or +30d, +12h, +15m")
+    };
+    if let Some(rel) = text.strip_prefix('+') {
+        let (num, unit) = rel.split_at(rel.len().saturating_sub(1));
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        let mult = match unit {
+            "d" => 86_400,
+            "h" => 3_600,
+            "m" => 60,
+            "s" => 1,
+            _ => return Err(bad()),
+        };
+        n.checked_mul(mult).and_then(|d| now.checked_add(d)).ok_or_else(bad)
+    } else {
+        text.parse().map_err(|_| bad())
+    }
+}
+
+pub fn find(store: &Store, s: SessionId, key_id: &str) -> Result<Handle> {
+    Ok(store.hsm.find(s, key_id)?)
+}
+
+pub struct Create<'a> {
+    pub key_id: &'a str,
+    pub key_type: &'a str,
+    pub usage: Option<&'a str>,
+    pub label: Option<&'a str>,
+    pub extractable: bool,
+    pub expires: Option<&'a str>,
+}
+
+pub fn create(store: &mut Store, tenant: &str, c: &Create<'_>, json_out: bool) -> Result<()> {
+    let t = key_type(c.key_type)?;
+    let attrs = KeyAttributes {
+        label: c.label.unwrap_or(c.key_id).to_string(),
+        tenant: tenant.to_string(),
+        key_id: c.key_id.to_string(),
+        usage: usage(c.usage, t)?,
+        extractable: c.extractable,
+        active: true,
+    };
+    let s = store.user(tenant)?;
+    let h = store.hsm.generate(&mut OsRng, s, t, attrs)?;
+    if let Some(e) = c.expires {
+        store.hsm.set_expiry(s, h, Some(expiry(e, now())?))?;
+    }
+    store.save()?;
+    show_info(&store.hsm.info(s, h)?, json_out);
+    Ok(())
+}
+
+fn show_info(k: &KeyInfo, json_out: bool) {
+    if json_out {
+        println!("{}", info_json(k));
+    } else {
+        println!("{}", info_line(k));
+    }
+}
+
+pub fn list(store: &mut Store, tenant: &str, json_out: bool) -> Result<()> {
+    let s = store.user(tenant)?;
+    let keys = store.hsm.list(s)?;
+    if json_out {
+        println!("{}", serde_json::Value::Array(keys.iter().map(info_json).collect()));
+    } else {
+        for k in &keys {
+            println!("{}", info_line(k));
+        }
+    }
+    Ok(())
+}
+
+pub fn show(store: &mut Store, tenant: &str, key_id: &str, json_out: bool) -> Result<()> {
+    let s = store.user(tenant)?;
+    let h = find(store, s, key_id)?;
+    let k = store.hsm.info(s, h)?;
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&info_json(&k)).unwrap_or_default());
+    } else {
+        println!("key id      {}", k.attributes.key_id);
+        println!("tenant      {}", k.attributes.tenant);
+        println!("label       {}", k.attributes.label);
+        println!("type        {}", type_name(k.key_type));
+        println!("state       {}", state_name(k.state));
+        println!("version     {}", k.version);
+        println!("usage       {}", usage_names(k.attributes.usage).join(", "));
+        println!("extractable {}", k.attributes.extractable);
+        println!("expires     {}", k.expires_at.map_or("never".to_string(), |t| t.to_string()));
+    }
+    Ok(())
+}
+
+pub fn rotate(store: &mut Store, tenant: &str, key_id: &str) -> Result<()> {
+    let s = store.user(tenant)?;
+    let h = find(store, s, key_id)?;
+    let v = store.hsm.rotate(&mut OsRng, s, h)?;
+    store.save()?;
+    println!("{key_id}: now version {v} (older versions still decrypt, unwrap and verify)");
+    Ok(())
+}
+
+pub fn destroy(store: &mut Store, tenant: &str, key_id: &str) -> Result<()> {
+    let s = store.user(tenant)?;
+    let h = find(store, s, key_id)?;
+    store.hsm.destroy(s, h)?;
+    store.save()?;
+    println!("{key_id}: destroyed (every version); envelopes sealed only to it can no longer be opened");
+    Ok(())
+}
+
+pub fn expire(store: &mut Store, tenant: &str, key_id: &str, at: Option<&str>) -> Result<()> {
+    let s = store.user(tenant)?;
+    let h = find(store, s, key_id)?;
+    let at = at.map(|t| expiry(t, now())).transpose()?;
+    store.hsm.set_expiry(s, h, at)?;
+    store.save()?;
+    println!("{key_id}: expires {}", at.map_or("never".to_string(), |t| t.to_string()));
+    Ok(())
+}
+
+pub fn sweep(store: &mut Store, tenant: &str) -> Result<()> {
+    let s = store.user(tenant)?;
+    let due = store.hsm.sweep_expired(s)?;
+    store.save()?;
+    for h in &due {
+        println!("deactivated {}", store.hsm.info(s, *h)?.attributes.key_id);
+    }
+    println!("{} expired key(s) deactivated", due.len());
+    Ok(())
+}
+
+pub fn export_public(store: &mut Store, tenant: &str, key_id: &str) -> Result<String> {
+    let s = store.user(tenant)?;
+    let h = find(store, s, key_id)?;
+    let der = store.hsm.public_key_der(s, h)?;
+    let pk = coffer_core::cert::PublicKey::from_spki_der(&der)?;
+    Ok(pk.to_spki_pem()?)
+}
+
+pub fn shred(store: &mut Store, tenant: &str, json_out: bool) -> Result<()> {
+    let so = store.security_officer()?;
+    let evidence = store.hsm.shred_tenant(so, tenant)?;
+    store.save()?;
+    if json_out {
+        let keys: Vec<_> = evidence.keys.iter().map(|(id, v)| json!({"key_id": id, "version": v})).collect();
+        let audit: Vec<_> = evidence.audit.iter().map(|r| json!({"seq": r.seq, "time": r.time, "event": format!("{:?}", r.event), "mac": hex::encode(r.mac)})).collect();
+        println!("{}", json!({"tenant": evidence.tenant, "destroyed": keys, "audit": audit}));
+    } else {
+        println!("tenant {} shredded: {} key(s) destroyed", evidence.tenant, evidence.keys.len());
+        for (id, v) in &evidence.keys {
+            println!("  destroyed {id} (versions 1..={v})");
+        }
+        for r in &evidence.audit {
+            println!("  audit #{} {:?} mac {}", r.seq, r.event, hex::encode(r.mac));
+        }
+        println!("every envelope sealed only to these keys can no longer be opened");
+    }
+    Ok(())
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}

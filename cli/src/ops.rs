@@ -1,0 +1,164 @@
+//! `coffer wrap|unwrap|sign|verify|hmac`: keys in the keystore by id, or
+//! key files for the other party's side.
+
+use std::path::Path;
+
+use coffer_core::cert::{KeyPair, PublicKey};
+use coffer_core::rng::OsRng;
+
+use crate::data::read_public_key;
+use crate::fail::{Fail, Result, exit};
+use crate::store::Store;
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Fail::io(format!("reading {}", path.display()), &e))
+}
+
+/// Runs `f` on the stored key `id` of the tenant in a user session, then
+/// saves the keystore (the use is in the audit log) whatever `f` returned.
+fn with_stored_key<T>(
+    open: impl FnOnce() -> Result<(Store, String)>,
+    id: &str,
+    f: impl FnOnce(&mut coffer_hsm::Hsm, coffer_hsm::SessionId, coffer_hsm::Handle) -> coffer_hsm::Result<T>,
+) -> Result<T> {
+    let (mut store, tenant) = open()?;
+    let s = store.user(&tenant)?;
+    let h = store.hsm.find(s, id)?;
+    let r = f(&mut store.hsm, s, h);
+    store.save()?;
+    Ok(r?)
+}
+
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| Fail::io(format!("writing {}", path.display()), &e))
+}
+
+/// `wrap`: with `--key` an AES-KWP wrap under a stored KEK; with
+/// `--public-key` RSA-OAEP-SHA-256 to an RSA public key or certificate.
+pub fn wrap(
+    store: impl FnOnce() -> Result<(Store, String)>,
+    key: Option<&str>,
+    public_key: Option<&Path>,
+    input: &Path,
+    out: &Path,
+) -> Result<()> {
+    let material = zeroize::Zeroizing::new(read_bytes(input)?);
+    let wrapped = match (key, public_key) {
+        (Some(id), None) => with_stored_key(store, id, |hsm, s, h| hsm.wrap_key(s, h, &material))?,
+        (None, Some(path)) => match read_public_key(path)? {
+            PublicKey::Rsa(k) => k.oaep_encrypt(&mut OsRng, &material)?,
+            _ => return Err(Fail::usage("RSA-OAEP needs an RSA public key")),
+        },
+        _ => return Err(Fail::usage("give exactly one of --key <id> or --public-key <file>")),
+    };
+    write_bytes(out, &wrapped)
+}
+
+/// `unwrap`: the inverse of [`wrap`], with `--key` or `--private-key`.
+pub fn unwrap(
+    store: impl FnOnce() -> Result<(Store, String)>,
+    key: Option<&str>,
+    private_key: Option<&Path>,
+    input: &Path,
+    out: &Path,
+) -> Result<()> {
+    let wrapped = read_bytes(input)?;
+    let material = match (key, private_key) {
+        (Some(id), None) => with_stored_key(store, id, |hsm, s, h| hsm.unwrap_key(s, h, &wrapped))?,
+        (None, Some(path)) => match crate::certs::read_key(path)? {
+            KeyPair::Rsa(k) => k.oaep_decrypt(&mut OsRng, &wrapped)?,
+            _ => return Err(Fail::usage("RSA-OAEP needs an RSA private key")),
+        },
+        _ => return Err(Fail::usage("give exactly one of --key <id> or --private-key <file>")),
+    };
+    // Key material: mode 0600, never over an existing file.
+    crate::certs::write_file(out, &material, true)
+}
+
+/// `sign --key <id>`: ECDSA P-256 (DER) or RSA-PSS with a stored key.
+pub fn sign(store: &mut Store, tenant: &str, key_id: &str, input: &Path, out: &Path) -> Result<()> {
+    let msg = read_bytes(input)?;
+    let s = store.user(tenant)?;
+    let h = store.hsm.find(s, key_id)?;
+    let sig = store.hsm.sign(&mut OsRng, s, h, &msg)?;
+    store.save()?;
+    write_bytes(out, &sig)
+}
+
+/// `verify`: with a stored key, or a public key / certificate file.
+pub fn verify(
+    store: impl FnOnce() -> Result<(Store, String)>,
+    key: Option<&str>,
+    public_key: Option<&Path>,
+    input: &Path,
+    sig: &Path,
+) -> Result<()> {
+    let msg = read_bytes(input)?;
+    let sig = read_bytes(sig)?;
+    match (key, public_key) {
+        (Some(id), None) => with_stored_key(store, id, |hsm, s, h| hsm.verify(s, h, &msg, &sig))?,
+        (None, Some(path)) => match read_public_key(path)? {
+            PublicKey::Rsa(k) => k.verify_pss(&msg, &sig)?,
+            PublicKey::P256(k) => k.verify_der(&msg, &sig)?,
+            _ => return Err(Fail::usage("unsupported public key type")),
+        },
+        _ => return Err(Fail::usage("give exactly one of --key <id> or --public-key <file>")),
+    }
+    println!("signature OK");
+    Ok(())
+}
+
+/// The webhook signature header: `t=<unix seconds>,v1=<hex HMAC-SHA-256 of "t.body">`.
+pub fn hmac_sign(
+    store: &mut Store,
+    tenant: &str,
+    key_id: &str,
+    body: &Path,
+    timestamp: Option<u64>,
+) -> Result<()> {
+    let body = read_bytes(body)?;
+    let t = timestamp.unwrap_or_else(crate::keys::now);
+    let s = store.user(tenant)?;
+    let h = store.hsm.find(s, key_id)?;
+    let tag = store.hsm.hmac_sign(s, h, &[t.to_string().as_bytes(), b".", &body])?;
+    store.save()?;
+    println!("t={t},v1={}", hex::encode(tag));
+    Ok(())
+}
+
+/// Checks a webhook signature header against the body, within `tolerance`
+/// seconds of now (replays outside the window are refused); the MAC is
+/// compared in constant time inside the keystore.
+pub fn hmac_verify(
+    store: &mut Store,
+    tenant: &str,
+    key_id: &str,
+    body: &Path,
+    header: &str,
+    tolerance: u64,
+) -> Result<()> {
+    let body = read_bytes(body)?;
+    let bad =
+        || Fail::usage(format!("bad signature header `{header}`")).hint("expected t=<seconds>,v1=<hex>");
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", v)) => t = Some(v.parse::<u64>().map_err(|_| bad())?),
+            Some(("v1", v)) => v1 = Some(hex::decode(v).map_err(|_| bad())?),
+            _ => {}
+        }
+    }
+    let (t, tag) = (t.ok_or_else(bad)?, v1.ok_or_else(bad)?);
+    if crate::keys::now().abs_diff(t) > tolerance {
+        return Err(Fail::new(exit::REFUSED, format!("timestamp {t} is outside the {tolerance} s window"))
+            .hint("a replayed or delayed webhook: refuse it"));
+    }
+    let s = store.user(tenant)?;
+    let h = store.hsm.find(s, key_id)?;
+    let r = store.hsm.hmac_verify(s, h, &[t.to_string().as_bytes(), b".", &body], &tag);
+    store.save()?;
+    r?;
+    println!("webhook signature OK (t={t})");
+    Ok(())
+}

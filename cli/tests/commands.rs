@@ -1,0 +1,291 @@
+//! The operator commands, run as a user would: each test works in its own
+//! keystore directory with the secrets in the environment, and checks exit
+//! codes, outputs and files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "coffer-cli-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = Dir(dir);
+        d.ok(&["init"]);
+        d
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coffer"));
+        cmd.current_dir(&self.0)
+            .args(args)
+            .env("COFFER_PASSPHRASE", "correct horse battery")
+            .env("COFFER_SO_PIN", "so-pin-1234")
+            .env("COFFER_PIN", "user-pin-1234")
+            .env("COFFER_AUDITOR_PIN", "auditor-pin-1234")
+            .env("COFFER_TENANT", "acme")
+            .env_remove("COFFER_STORE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "coffer {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "coffer {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) {
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn init_refuses_to_overwrite_and_keys_are_created_listed_and_shown_as_json() {
+    let d = Dir::new("keys");
+    assert!(d.fails(&["init"], 3).contains("already exists"));
+    d.ok(&["key", "create", "records"]);
+    d.ok(&["key", "create", "hooks", "--type", "hmac", "--expires", "+30d"]);
+    let list: serde_json::Value = serde_json::from_str(&d.ok(&["key", "list", "--json"])).unwrap();
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|k| k["key_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["hooks", "records"]);
+    let show: serde_json::Value = serde_json::from_str(&d.ok(&["key", "show", "records", "--json"])).unwrap();
+    assert_eq!(show["type"], "aes256");
+    assert_eq!(show["usage"], serde_json::json!(["encrypt", "decrypt", "wrap", "unwrap"]));
+    assert_eq!(show["sensitive"], true);
+    // Another tenant sees none of them.
+    let other = d.run_env(&["key", "list", "--json"], &[("COFFER_TENANT", "globex")]);
+    assert_eq!(String::from_utf8(other.stdout).unwrap().trim(), "[]");
+    assert!(d.fails(&["key", "create", "x", "--type", "des"], 2).contains("unknown key type"));
+}
+
+#[test]
+fn files_round_trip_for_a_stored_key_and_a_certificate_and_a_bad_context_releases_nothing() {
+    let d = Dir::new("data");
+    d.ok(&["key", "create", "records"]);
+    d.ok(&["cert", "ca", "--subject", "CN=Test CA", "--key-out", "ca.key", "--cert-out", "ca.crt"]);
+    d.ok(&[
+        "cert",
+        "pair",
+        "--ca-cert",
+        "ca.crt",
+        "--ca-key",
+        "ca.key",
+        "--subject",
+        "CN=agent-7",
+        "--algorithm",
+        "p256",
+        "--key-out",
+        "agent.key",
+        "--cert-out",
+        "agent.crt",
+    ]);
+    d.ok(&["cert", "verify", "--ca", "ca.crt", "agent.crt"]);
+    let plain: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    write(&d.path("plain.bin"), &plain);
+    d.ok(&[
+        "encrypt",
+        "--recipient",
+        "key:records",
+        "--recipient",
+        "agent7=agent.crt",
+        "--context",
+        "tenant=acme",
+        "--in",
+        "plain.bin",
+        "--out",
+        "sealed.cfr",
+    ]);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&d.ok(&["inspect", "--in", "sealed.cfr", "--json"])).unwrap();
+    assert_eq!(inspect["context"]["tenant"], "acme");
+    assert_eq!(inspect["recipients"][0]["key_id"], "records");
+    assert_eq!(inspect["recipients"][1]["kind"], "p256-ecdh-es");
+
+    d.ok(&[
+        "decrypt",
+        "--key",
+        "records",
+        "--context",
+        "tenant=acme",
+        "--in",
+        "sealed.cfr",
+        "--out",
+        "a.bin",
+    ]);
+    assert_eq!(std::fs::read(d.path("a.bin")).unwrap(), plain);
+    let out =
+        d.run(&["decrypt", "--private-key", "agent.key", "--context", "tenant=acme", "--in", "sealed.cfr"]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, plain);
+
+    assert!(
+        d.fails(
+            &[
+                "decrypt",
+                "--key",
+                "records",
+                "--context",
+                "tenant=globex",
+                "--in",
+                "sealed.cfr",
+                "--out",
+                "b.bin"
+            ],
+            1
+        )
+        .contains("decryption failed")
+    );
+    assert!(!d.path("b.bin").exists(), "no output file after a failed decrypt");
+    // A truncated envelope: refused, nothing on stdout.
+    let sealed = std::fs::read(d.path("sealed.cfr")).unwrap();
+    write(&d.path("short.cfr"), &sealed[..sealed.len() - 100]);
+    let out = d.run(&["decrypt", "--key", "records", "--context", "tenant=acme", "--in", "short.cfr"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    // No plaintext scratch file is left behind.
+    let names: Vec<String> = std::fs::read_dir(&d.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("scratch") && !n.contains("partial")), "{names:?}");
+}
+
+#[test]
+fn rotation_and_rewrap_keep_envelopes_open_and_shredding_ends_them() {
+    let d = Dir::new("rotate");
+    d.ok(&["key", "create", "records"]);
+    write(&d.path("p.txt"), b"invoice 42");
+    d.ok(&[
+        "encrypt",
+        "--recipient",
+        "key:records",
+        "--context",
+        "tenant=acme",
+        "--in",
+        "p.txt",
+        "--out",
+        "p.cfr",
+    ]);
+    d.ok(&["key", "rotate", "records"]);
+    d.ok(&["rewrap", "--key", "records", "--in", "p.cfr"]);
+    let inspect: serde_json::Value =
+        serde_json::from_str(&d.ok(&["inspect", "--in", "p.cfr", "--json"])).unwrap();
+    assert_eq!(inspect["recipients"][0]["version"], 2);
+    d.ok(&["decrypt", "--key", "records", "--context", "tenant=acme", "--in", "p.cfr", "--out", "q.txt"]);
+    assert_eq!(std::fs::read(d.path("q.txt")).unwrap(), b"invoice 42");
+
+    let evidence: serde_json::Value =
+        serde_json::from_str(&d.ok(&["tenant", "shred", "acme", "--json"])).unwrap();
+    assert_eq!(evidence["destroyed"][0]["key_id"], "records");
+    assert_eq!(evidence["destroyed"][0]["version"], 2);
+    d.fails(
+        &["decrypt", "--key", "records", "--context", "tenant=acme", "--in", "p.cfr", "--out", "r.txt"],
+        1,
+    );
+    assert!(!d.path("r.txt").exists());
+}
+
+#[test]
+fn wrapping_signing_and_webhook_macs_work_and_tampering_and_replays_are_refused() {
+    let d = Dir::new("ops");
+    d.ok(&["key", "create", "kek"]);
+    d.ok(&["key", "create", "signer", "--type", "p256"]);
+    d.ok(&["key", "create", "hooks", "--type", "hmac"]);
+    write(&d.path("dek.bin"), &[7u8; 32]);
+    d.ok(&["wrap", "--key", "kek", "--in", "dek.bin", "--out", "dek.wrapped"]);
+    d.ok(&["unwrap", "--key", "kek", "--in", "dek.wrapped", "--out", "dek.out"]);
+    assert_eq!(std::fs::read(d.path("dek.out")).unwrap(), [7u8; 32]);
+    assert!(
+        d.fails(&["unwrap", "--key", "kek", "--in", "dek.wrapped", "--out", "dek.out"], 4)
+            .contains("never overwritten")
+    );
+
+    write(&d.path("msg.txt"), b"deploy v2");
+    d.ok(&["sign", "--key", "signer", "--in", "msg.txt", "--out", "msg.sig"]);
+    d.ok(&["key", "export-public", "signer", "--out", "signer.pub"]);
+    d.ok(&["verify", "--public-key", "signer.pub", "--in", "msg.txt", "--signature", "msg.sig"]);
+    write(&d.path("msg.txt"), b"deploy v3");
+    d.fails(&["verify", "--key", "signer", "--in", "msg.txt", "--signature", "msg.sig"], 1);
+
+    write(&d.path("body.json"), br#"{"event":"paid"}"#);
+    let header = d.ok(&["hmac", "sign", "--key", "hooks", "--in", "body.json"]);
+    let header = header.trim();
+    d.ok(&["hmac", "verify", "--key", "hooks", "--in", "body.json", "--signature", header]);
+    write(&d.path("body2.json"), br#"{"event":"refund"}"#);
+    d.fails(&["hmac", "verify", "--key", "hooks", "--in", "body2.json", "--signature", header], 1);
+    let old = d.ok(&["hmac", "sign", "--key", "hooks", "--in", "body.json", "--timestamp", "1000000000"]);
+    assert!(
+        d.fails(&["hmac", "verify", "--key", "hooks", "--in", "body.json", "--signature", old.trim()], 1)
+            .contains("outside the 300 s window")
+    );
+}
+
+#[test]
+fn expired_keys_are_deactivated_by_the_sweep() {
+    let d = Dir::new("sweep");
+    d.ok(&["key", "create", "hooks-old", "--type", "hmac", "--expires", "1000"]);
+    d.ok(&["key", "create", "hooks-new", "--type", "hmac", "--expires", "+30d"]);
+    assert!(d.ok(&["key", "sweep"]).contains("1 expired key(s) deactivated"));
+    let old: serde_json::Value =
+        serde_json::from_str(&d.ok(&["key", "show", "hooks-old", "--json"])).unwrap();
+    assert_eq!(old["state"], "deactivated");
+    write(&d.path("b"), b"x");
+    assert!(d.fails(&["hmac", "sign", "--key", "hooks-old", "--in", "b"], 1).contains("lifecycle state"));
+    d.ok(&["hmac", "sign", "--key", "hooks-new", "--in", "b"]);
+}
+
+#[test]
+fn wrong_secrets_fail_with_exit_code_3_and_the_audit_log_verifies() {
+    let d = Dir::new("auth");
+    let out = d.run_env(&["key", "list"], &[("COFFER_PIN", "wrong-pin-0")]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("incorrect PIN"));
+    let out = d.run_env(&["key", "list"], &[("COFFER_PASSPHRASE", "not the passphrase")]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = d.run_env(&["audit", "verify"], &[]);
+    assert!(out.status.success());
+    // The failed login was saved in the log.
+    let log: serde_json::Value = serde_json::from_str(&d.ok(&["audit", "show", "--json"])).unwrap();
+    let events: Vec<&str> = log.as_array().unwrap().iter().map(|r| r["event"].as_str().unwrap()).collect();
+    assert!(events.iter().any(|e| e.starts_with("LoginFailed { role: User }")), "{events:?}");
+    // The user may not read the log.
+    let out = d.run_env(&["audit", "show"], &[("COFFER_AUDITOR_PIN", "user-pin-1234")]);
+    assert_eq!(out.status.code(), Some(3));
+}
