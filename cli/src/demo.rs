@@ -357,6 +357,22 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
         Ok("valid accepted; replay, tamper and stale refused".into())
     });
 
+    t.step("4 signed webhooks", "an expired webhook key is deactivated by the lifecycle sweep", || {
+        let sess = login_user(&mut hsm, "acme")?;
+        let key = hsm.find(sess, "webhook").map_err(s)?;
+        let body = br#"{"event":"invoice.paid","id":44}"#;
+        let tag = hsm.hmac_sign(sess, key, &[b"1.", body]).map_err(s)?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(s)?.as_secs();
+        hsm.set_expiry(sess, key, Some(now.saturating_sub(1))).map_err(s)?;
+        let swept = hsm.sweep_expired(sess).map_err(s)?;
+        if swept != [key] {
+            return Err(format!("sweep deactivated {swept:?}"));
+        }
+        expect_err(hsm.hmac_sign(sess, key, &[b"2.", body]), HsmError::KeyState)?;
+        hsm.hmac_verify(sess, key, &[b"1.", body], &tag).map_err(s)?;
+        Ok("swept: signs nothing new, still verifies what it signed".into())
+    });
+
     // 5. Encrypted credentials and role-based access.
     t.step("5 credentials & roles", "DB credentials as an envelope; only the user role opens it", || {
         let sess = login_user(&mut hsm, "server")?;
@@ -371,6 +387,35 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
             HsmError::RoleNotAllowed,
         )?;
         Ok("user opens; auditor refused".into())
+    });
+    t.step("5 credentials & roles", "attachment for a recipient, read from a shredded scratch file", || {
+        let recipient = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).map_err(s)?;
+        let PublicKey::P256(pk) = recipient.public_key() else { return Err("not P-256".into()) };
+        let KeyPair::P256(sk) = &recipient else { return Err("not P-256".into()) };
+        let report = b"month,revenue\n2026-10,421000\n";
+        let to = [Recipient::P256 { key_id: b"finance", version: 1, public_key: &pk }];
+        let sealed = envelope::seal(&mut OsRng, &to, &ctx("acme"), report).map_err(s)?;
+        let unlock = [UnlockKey::P256 { key_id: b"finance", version: 1, secret_key: sk }];
+        let mut plain = envelope::open_stream_to_scratch(
+            &mut OsRng,
+            &unlock,
+            &ctx("acme"),
+            &envelope::Limits::DEFAULT,
+            &sealed[..],
+            dir,
+        )
+        .map_err(s)?;
+        let path = plain.path().to_path_buf();
+        let mut read = Vec::new();
+        std::io::Read::read_to_end(&mut plain, &mut read).map_err(s)?;
+        if read != report {
+            return Err("attachment differs".into());
+        }
+        plain.shred().map_err(s)?;
+        if path.exists() {
+            return Err("scratch file still there".into());
+        }
+        Ok("recipient read it; the scratch file was overwritten and removed".into())
     });
 
     // Crypto-shred, audit, persistence.
