@@ -1,2 +1,9 @@
-//! `coffer-tests`: the integration tests in `tests/` build coffer's C and
-//! C++ consumers with the system compiler against `libcoffer` and run them.
+//! `coffer-tests`: end-to-end tests of the whole workspace.
+//!
+//! - `tests/scenarios.rs` plays the five seed scenarios of issue 8 (agent
+//!   certificate pairs, per-tenant encryption at rest with crypto-shred,
+//!   tenant isolation, signed webhooks with expiring keys, credentials and
+//!   attachments with role-based access) through the public APIs of
+//!   `coffer-core` and `coffer-hsm`.
+//! - `tests/c_consumers.rs` builds coffer's C and C++ consumers with the
+//!   system compiler against `libcoffer` and runs them.
