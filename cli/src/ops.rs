@@ -118,9 +118,10 @@ pub fn hmac_sign(
 ) -> Result<()> {
     let body = read_bytes(body)?;
     let t = timestamp.unwrap_or_else(crate::keys::now);
+    let msg = coffer_core::mac::WebhookMessage::new(t, &body);
     let s = store.user(tenant)?;
     let h = store.hsm.find(s, key_id)?;
-    let tag = store.hsm.hmac_sign(s, h, &[t.to_string().as_bytes(), b".", &body])?;
+    let tag = store.hsm.hmac_sign(s, h, &msg.parts())?;
     store.save()?;
     println!("t={t},v1={}", hex::encode(tag));
     Ok(())
@@ -150,13 +151,14 @@ pub fn hmac_verify(
         }
     }
     let (t, tag) = (t.ok_or_else(bad)?, v1.ok_or_else(bad)?);
-    if crate::keys::now().abs_diff(t) > tolerance {
+    let msg = coffer_core::mac::WebhookMessage::new(t, &body);
+    if msg.check_fresh(crate::keys::now(), tolerance).is_err() {
         return Err(Fail::new(exit::REFUSED, format!("timestamp {t} is outside the {tolerance} s window"))
             .hint("a replayed or delayed webhook: refuse it"));
     }
     let s = store.user(tenant)?;
     let h = store.hsm.find(s, key_id)?;
-    let r = store.hsm.hmac_verify(s, h, &[t.to_string().as_bytes(), b".", &body], &tag);
+    let r = store.hsm.hmac_verify(s, h, &msg.parts(), &tag);
     store.save()?;
     r?;
     println!("webhook signature OK (t={t})");
