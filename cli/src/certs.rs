@@ -61,7 +61,7 @@ pub fn write(path: &Path, text: &str, private: bool) -> Result<()> {
     write_file(path, text.as_bytes(), private)
 }
 
-/// [`write`] for bytes.
+/// [`write()`] for bytes.
 pub fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
