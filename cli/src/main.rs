@@ -156,10 +156,15 @@ enum Command {
     /// Certificates: a CA, CSRs, issuing, verifying, key+certificate pairs.
     #[command(subcommand)]
     Cert(CertCommand),
-    /// Wrap key material: AES-KWP under a stored KEK, or RSA-OAEP to a public key.
+    /// Wrap key material: AES-KWP (or AES-KW with --kw) under a stored KEK, or RSA-OAEP to a public key.
+    ///
+    /// Example: `coffer --tenant acme wrap --key transport --in dek.bin --out dek.wrapped`
     Wrap {
         #[arg(long, conflicts_with = "public_key")]
         key: Option<String>,
+        /// AES-KW (RFC 3394, input a multiple of 8 bytes) instead of AES-KWP (RFC 5649).
+        #[arg(long, requires = "key")]
+        kw: bool,
         #[arg(long)]
         public_key: Option<PathBuf>,
         #[arg(long = "in")]
@@ -171,6 +176,9 @@ enum Command {
     Unwrap {
         #[arg(long, conflicts_with = "private_key")]
         key: Option<String>,
+        /// AES-KW (RFC 3394) instead of AES-KWP.
+        #[arg(long, requires = "key")]
+        kw: bool,
         #[arg(long)]
         private_key: Option<PathBuf>,
         #[arg(long = "in")]
@@ -457,11 +465,11 @@ fn run(cli: Cli) -> Result<()> {
             }
             CertCommand::Verify { ca, cert } => certs::verify(&ca, &cert),
         },
-        Command::Wrap { key, public_key, input, output } => {
-            ops::wrap(|| g.open_for_tenant(), key.as_deref(), public_key.as_deref(), &input, &output)
+        Command::Wrap { key, kw, public_key, input, output } => {
+            ops::wrap(kw, || g.open_for_tenant(), key.as_deref(), public_key.as_deref(), &input, &output)
         }
-        Command::Unwrap { key, private_key, input, output } => {
-            ops::unwrap(|| g.open_for_tenant(), key.as_deref(), private_key.as_deref(), &input, &output)
+        Command::Unwrap { key, kw, private_key, input, output } => {
+            ops::unwrap(kw, || g.open_for_tenant(), key.as_deref(), private_key.as_deref(), &input, &output)
         }
         Command::Sign { key, input, output } => {
             let (mut store, tenant) = g.open_for_tenant()?;

@@ -33,9 +33,10 @@ fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| Fail::io(format!("writing {}", path.display()), &e))
 }
 
-/// `wrap`: with `--key` an AES-KWP wrap under a stored KEK; with
+/// `wrap`: with `--key` an AES-KWP (or with `--kw` AES-KW) wrap under a stored KEK; with
 /// `--public-key` RSA-OAEP-SHA-256 to an RSA public key or certificate.
 pub fn wrap(
+    kw: bool,
     store: impl FnOnce() -> Result<(Store, String)>,
     key: Option<&str>,
     public_key: Option<&Path>,
@@ -44,6 +45,7 @@ pub fn wrap(
 ) -> Result<()> {
     let material = zeroize::Zeroizing::new(read_bytes(input)?);
     let wrapped = match (key, public_key) {
+        (Some(id), None) if kw => with_stored_key(store, id, |hsm, s, h| hsm.wrap_key_kw(s, h, &material))?,
         (Some(id), None) => with_stored_key(store, id, |hsm, s, h| hsm.wrap_key(s, h, &material))?,
         (None, Some(path)) => match read_public_key(path)? {
             PublicKey::Rsa(k) => k.oaep_encrypt(&mut OsRng, &material)?,
@@ -56,6 +58,7 @@ pub fn wrap(
 
 /// `unwrap`: the inverse of [`wrap`], with `--key` or `--private-key`.
 pub fn unwrap(
+    kw: bool,
     store: impl FnOnce() -> Result<(Store, String)>,
     key: Option<&str>,
     private_key: Option<&Path>,
@@ -64,6 +67,7 @@ pub fn unwrap(
 ) -> Result<()> {
     let wrapped = read_bytes(input)?;
     let material = match (key, private_key) {
+        (Some(id), None) if kw => with_stored_key(store, id, |hsm, s, h| hsm.unwrap_key_kw(s, h, &wrapped))?,
         (Some(id), None) => with_stored_key(store, id, |hsm, s, h| hsm.unwrap_key(s, h, &wrapped))?,
         (None, Some(path)) => match crate::certs::read_key(path)? {
             KeyPair::Rsa(k) => k.oaep_decrypt(&mut OsRng, &wrapped)?,

@@ -1074,12 +1074,34 @@ impl Hsm {
     /// # Errors
     /// Policy errors first; [`Error::InvalidInput`] for empty or too long material.
     pub fn wrap_key(&mut self, session: SessionId, kek: Handle, key_material: &[u8]) -> Result<Vec<u8>> {
-        if key_material.is_empty() || key_material.len() > crate::object::MAX_MATERIAL_LEN {
+        self.wrap_with(session, kek, key_material, KeyWrap::Kwp)
+    }
+
+    /// As [`Self::wrap_key`] with AES-KW (RFC 3394, no padding): the
+    /// material must be a multiple of 8 bytes, at least 16.
+    ///
+    /// # Errors
+    /// As [`Self::wrap_key`]; [`Error::Crypto`] for a length KW cannot wrap.
+    pub fn wrap_key_kw(&mut self, session: SessionId, kek: Handle, key_material: &[u8]) -> Result<Vec<u8>> {
+        self.wrap_with(session, kek, key_material, KeyWrap::Kw)
+    }
+
+    fn wrap_with(
+        &mut self,
+        session: SessionId,
+        kek: Handle,
+        material: &[u8],
+        mode: KeyWrap,
+    ) -> Result<Vec<u8>> {
+        if material.is_empty() || material.len() > crate::object::MAX_MATERIAL_LEN {
             return Err(Error::InvalidInput);
         }
         let slot = self.authorize(session, kek, Usage::WRAP, &[KeyType::Aes256])?;
         let key = self.object(slot, kek)?.current()?.secret.kek()?;
-        Ok(key.wrap_padded_to_vec(key_material)?)
+        Ok(match mode {
+            KeyWrap::Kw => key.wrap_to_vec(material)?,
+            KeyWrap::Kwp => key.wrap_padded_to_vec(material)?,
+        })
     }
 
     /// Unwraps material wrapped by [`Self::wrap_key`] (AES-KWP) under any
@@ -1094,9 +1116,37 @@ impl Hsm {
         kek: Handle,
         wrapped: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
+        self.unwrap_with(session, kek, wrapped, KeyWrap::Kwp)
+    }
+
+    /// Unwraps material wrapped by [`Self::wrap_key_kw`] (AES-KW, RFC 3394).
+    ///
+    /// # Errors
+    /// As [`Self::unwrap_key`].
+    pub fn unwrap_key_kw(
+        &mut self,
+        session: SessionId,
+        kek: Handle,
+        wrapped: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        self.unwrap_with(session, kek, wrapped, KeyWrap::Kw)
+    }
+
+    fn unwrap_with(
+        &mut self,
+        session: SessionId,
+        kek: Handle,
+        wrapped: &[u8],
+        mode: KeyWrap,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         let slot = self.authorize(session, kek, Usage::UNWRAP, &[KeyType::Aes256])?;
         for v in self.object(slot, kek)?.versions.iter().rev() {
-            if let Ok(m) = v.secret.kek()?.unwrap_padded_to_vec(wrapped) {
+            let key = v.secret.kek()?;
+            let r = match mode {
+                KeyWrap::Kw => key.unwrap_to_vec(wrapped),
+                KeyWrap::Kwp => key.unwrap_padded_to_vec(wrapped),
+            };
+            if let Ok(m) = r {
                 return Ok(m);
             }
         }
@@ -1218,6 +1268,13 @@ impl Hsm {
     pub fn token_label(&self, slot: usize) -> Result<&str> {
         Ok(&self.token(slot)?.label)
     }
+}
+
+/// AES key wrapping with (KWP, RFC 5649) or without (KW, RFC 3394) padding.
+#[derive(Clone, Copy)]
+enum KeyWrap {
+    Kw,
+    Kwp,
 }
 
 #[cfg(feature = "std")]

@@ -601,6 +601,14 @@ fn data_keys_wrap_under_the_current_version_and_unwrap_under_any() {
     assert_eq!(hsm.wrap_key(s, k, &[]).unwrap_err(), Error::InvalidInput);
     assert_eq!(hsm.wrap_key(s, k, &vec![0u8; 16 * 1024 + 1]).unwrap_err(), Error::InvalidInput);
 
+    // AES-KW (RFC 3394): 8-byte multiples only; the two modes do not mix.
+    let kw = hsm.wrap_key_kw(s, k, &dek).unwrap();
+    assert_eq!(kw.len(), 40);
+    assert_eq!(&hsm.unwrap_key_kw(s, k, &kw).unwrap()[..], &dek);
+    assert_eq!(hsm.unwrap_key(s, k, &kw).unwrap_err(), Error::Crypto(coffer_core::Error::Decrypt));
+    assert_eq!(hsm.unwrap_key_kw(s, k, &v2).unwrap_err(), Error::Crypto(coffer_core::Error::Decrypt));
+    assert!(matches!(hsm.wrap_key_kw(s, k, &[1u8; 20]), Err(Error::Crypto(_))));
+
     // Deactivated: unwraps what exists, wraps nothing new.
     hsm.set_state(s, k, KeyState::Deactivated).unwrap();
     assert_eq!(hsm.wrap_key(s, k, &dek).unwrap_err(), Error::KeyState);
