@@ -137,8 +137,6 @@ pub const MAX_FIELD_LEN: usize = 64;
 // Every name the token accepts can be logged, and a length fits in one byte.
 const _: () = assert!(crate::object::MAX_NAME_LEN <= MAX_FIELD_LEN && MAX_FIELD_LEN <= 255);
 
-/// Domain separation string at the start of every MAC input.
-const DOMAIN: &[u8] = b"coffer audit v1";
 /// Magic of an encoded log.
 const MAGIC: &[u8; 4] = b"CFAL";
 /// Version byte of an encoded log: 2 carries the anchor.
@@ -598,7 +596,7 @@ impl AuditLog {
         let (seq, prev) = self.head();
         let mut buf = Vec::new();
         put_event(&mut buf, &event);
-        let mac = self.key.sign_parts(&mac_parts(&prev, &seq.to_be_bytes(), &time.to_be_bytes(), &buf));
+        let mac = crate::chain::record_mac(&self.key, &prev, seq, time, &buf);
         self.records.push(AuditRecord { seq, time, event, mac });
         self.records.last().ok_or(Error::Capacity)
     }
@@ -806,8 +804,9 @@ pub fn verify_records_from(key: &HmacSha256Key, anchor: AuditAnchor, records: &[
         }
         buf.clear();
         put_event(&mut buf, &r.event);
-        key.verify_parts(&mac_parts(&prev, &r.seq.to_be_bytes(), &r.time.to_be_bytes(), &buf), &r.mac)
-            .map_err(|_| tampered)?;
+        if !crate::chain::record_mac_matches(key, &prev, r.seq, r.time, &buf, &r.mac) {
+            return Err(tampered);
+        }
         prev = r.mac;
     }
     Ok(())
@@ -887,16 +886,6 @@ pub fn verify_segments(key: &HmacSha256Key, segments: &[AuditSegment], head: Aud
         return Err(Error::AuditTampered { index: index_of(expected.seq.min(head.0)) });
     }
     Ok(())
-}
-
-/// The MAC input of one record, in parts.
-fn mac_parts<'a>(
-    prev: &'a [u8; TAG_LEN],
-    seq: &'a [u8; 8],
-    time: &'a [u8; 8],
-    event: &'a [u8],
-) -> [&'a [u8]; 5] {
-    [DOMAIN, prev, seq, time, event]
 }
 
 fn str_is_valid(s: &str) -> bool {

@@ -78,16 +78,12 @@ pub const DEFAULT_DEVICE_PIN_ITERATIONS: u32 = 10_000;
 /// Default [`DeviceConfig::audit_reserve`].
 pub const DEFAULT_DEVICE_AUDIT_RESERVE: u16 = 8;
 
-/// Domain string of the record MACs, shared with the server log.
-const AUDIT_DOMAIN: &[u8] = b"coffer audit v1";
 /// HKDF-SHA-256 `info` deriving the device's audit key from its master key.
 const AUDIT_KEY_INFO: &[u8] = b"coffer device audit v1";
 /// Magic of the device state (KEYSTORE.md §3.2).
 const STATE_MAGIC: &[u8; 4] = b"CFDS";
 /// Version of the device state.
 const STATE_VERSION: u8 = 1;
-/// Encoded PIN record: salt, iterations, hash, failures.
-const PIN_LEN: usize = 16 + 4 + 32 + 1;
 /// Encoded key: handle, type, key id, usage, extractable, state, version, material.
 const KEY_LEN: usize = 8 + 1 + 1 + MAX_DEVICE_KEY_ID_LEN + 1 + 1 + 1 + 4 + 32;
 /// Longest encoded audit record: time, event length, event, MAC.
@@ -317,7 +313,7 @@ impl<C: Clock, const KEYS: usize, const LOG: usize> DeviceToken<C, KEYS, LOG> {
         + 1
         + 4
         + 2
-        + 3 * (1 + PIN_LEN)
+        + 3 * (1 + PinRecord::ENCODED_LEN)
         + 8
         + 2
         + KEYS * KEY_LEN
@@ -391,15 +387,11 @@ impl<C: Clock, const KEYS: usize, const LOG: usize> DeviceToken<C, KEYS, LOG> {
         (self.anchor_seq.saturating_add(len), self.log.back().map_or(self.anchor_mac, |r| r.mac))
     }
 
-    fn record_mac(&self, prev: &[u8; MAC_LEN], seq: u64, time: u64, event: &[u8]) -> [u8; MAC_LEN] {
-        self.audit_key.sign_parts(&[AUDIT_DOMAIN, prev, &seq.to_be_bytes(), &time.to_be_bytes(), event])
-    }
-
     fn append(&mut self, class: AuditClass, event: EventWriter) -> Result<()> {
         self.ensure_room(class)?;
         let (seq, prev) = self.head();
         let time = self.clock.now();
-        let mac = self.record_mac(&prev, seq, time, &event.0);
+        let mac = crate::chain::record_mac(&self.audit_key, &prev, seq, time, &event.0);
         self.log.push_back(Record { time, event: event.0, mac }).map_err(|_| Error::AuditFull)
     }
 
@@ -967,9 +959,9 @@ impl<C: Clock, const KEYS: usize, const LOG: usize> DeviceToken<C, KEYS, LOG> {
         if !Self::config_is_valid(&config) {
             return Err(Error::KeystoreCorrupt);
         }
-        let so_pin = d.device_pin()?.ok_or(Error::KeystoreCorrupt)?;
-        let user_pin = d.device_pin()?;
-        let auditor_pin = d.device_pin()?;
+        let so_pin = d.opt_pin()?.ok_or(Error::KeystoreCorrupt)?;
+        let user_pin = d.opt_pin()?;
+        let auditor_pin = d.opt_pin()?;
         let next_handle = d.u64()?;
         let key_count = usize::from(d.u16()?);
         if key_count > KEYS {
@@ -1035,8 +1027,7 @@ impl<C: Clock, const KEYS: usize, const LOG: usize> DeviceToken<C, KEYS, LOG> {
         let mut prev = self.anchor_mac;
         let mut seq = self.anchor_seq;
         for (index, r) in self.log.iter().enumerate() {
-            let expected = self.record_mac(&prev, seq, r.time, &r.event);
-            if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &r.mac[..])) {
+            if !crate::chain::record_mac_matches(&self.audit_key, &prev, seq, r.time, &r.event, &r.mac) {
                 return Err(Error::AuditTampered { index });
             }
             prev = r.mac;
@@ -1051,26 +1042,7 @@ fn put_pin(w: &mut keystore::SliceWriter<'_>, pin: Option<&PinRecord>) -> Result
         None => w.put(&[0]),
         Some(p) => {
             w.put(&[1])?;
-            w.put(&p.salt)?;
-            w.put(&p.iterations.to_be_bytes())?;
-            w.put(&p.hash)?;
-            w.put(&[p.failures])
+            w.put(&p.to_bytes())
         }
-    }
-}
-
-impl Reader<'_> {
-    fn device_pin(&mut self) -> Result<Option<PinRecord>> {
-        if !self.bool()? {
-            return Ok(None);
-        }
-        let salt = self.arr()?;
-        let iterations = self.u32()?;
-        let hash = self.arr()?;
-        let failures = self.u8()?;
-        if iterations == 0 {
-            return Err(Error::KeystoreCorrupt);
-        }
-        Ok(Some(PinRecord { salt, iterations, hash, failures }))
     }
 }

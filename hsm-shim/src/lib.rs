@@ -24,6 +24,7 @@ extern crate std;
 
 #[cfg(feature = "alloc")]
 pub mod audit;
+mod chain;
 mod clock;
 pub mod device;
 mod error;

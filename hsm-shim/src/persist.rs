@@ -53,36 +53,20 @@ impl Enc {
         self.bytes(s.as_bytes());
         Ok(())
     }
-    fn pin(&mut self, p: &PinRecord) {
-        self.bytes(&p.salt);
-        self.u32(p.iterations);
-        self.bytes(&p.hash);
-        self.u8(p.failures);
-    }
     fn opt_pin(&mut self, p: Option<&PinRecord>) {
         match p {
             None => self.u8(0),
             Some(p) => {
                 self.u8(1);
-                self.pin(p);
+                self.bytes(&p.to_bytes());
             }
         }
     }
 }
 
-/// Domain reads for the state encoding, on the crate's strict reader.
-impl Reader<'_> {
-    fn pin(&mut self) -> Result<PinRecord> {
-        Ok(PinRecord { salt: self.arr()?, iterations: self.u32()?, hash: self.arr()?, failures: self.u8()? })
-    }
-    fn opt_pin(&mut self) -> Result<Option<PinRecord>> {
-        if self.bool()? { self.pin().map(Some) } else { Ok(None) }
-    }
-}
-
 fn encode_token(e: &mut Enc, t: &Token) -> Result<()> {
     e.str(&t.label)?;
-    e.pin(&t.so_pin);
+    e.bytes(&t.so_pin.to_bytes());
     e.opt_pin(t.user_pin.as_ref());
     e.opt_pin(t.auditor_pin.as_ref());
     e.u64(t.next_handle);

@@ -43,6 +43,23 @@ fn derive(pin: &[u8], salt: &[u8; 16], iterations: u32) -> [u8; 32] {
 }
 
 impl PinRecord {
+    /// Length of [`PinRecord::to_bytes`]: salt, iterations, hash, failures.
+    pub(crate) const ENCODED_LEN: usize = 16 + 4 + 32 + 1;
+
+    /// `salt (16) || iterations (4) || hash (32) || failures (1)`, as both
+    /// keystore states store it (KEYSTORE.md §3.1, §3.2).
+    pub(crate) fn to_bytes(&self) -> [u8; Self::ENCODED_LEN] {
+        let mut out = [0u8; Self::ENCODED_LEN];
+        let (salt, rest) = out.split_at_mut(16);
+        let (iterations, rest) = rest.split_at_mut(4);
+        let (hash, failures) = rest.split_at_mut(32);
+        salt.copy_from_slice(&self.salt);
+        iterations.copy_from_slice(&self.iterations.to_be_bytes());
+        hash.copy_from_slice(&self.hash);
+        failures.copy_from_slice(&[self.failures]);
+        out
+    }
+
     pub(crate) fn new<R: TryCryptoRng + ?Sized>(rng: &mut R, pin: &[u8], iterations: u32) -> Result<Self> {
         if pin.len() < MIN_PIN_LEN || pin.len() > MAX_PIN_LEN {
             return Err(Error::PinPolicy);
@@ -73,5 +90,23 @@ impl PinRecord {
             self.failures = self.failures.saturating_add(1);
             if self.is_locked(max_failures) { Err(Error::PinLocked) } else { Err(Error::PinIncorrect) }
         }
+    }
+}
+
+/// The PIN fields of both keystore states, on the crate's strict reader.
+impl crate::wire::Reader<'_> {
+    /// A PIN record as [`PinRecord::to_bytes`] writes it; 0 iterations is corrupt.
+    pub(crate) fn pin(&mut self) -> Result<PinRecord> {
+        let record =
+            PinRecord { salt: self.arr()?, iterations: self.u32()?, hash: self.arr()?, failures: self.u8()? };
+        if record.iterations == 0 {
+            return Err(Error::KeystoreCorrupt);
+        }
+        Ok(record)
+    }
+
+    /// `00` (no PIN) or `01 || pin`.
+    pub(crate) fn opt_pin(&mut self) -> Result<Option<PinRecord>> {
+        if self.bool()? { self.pin().map(Some) } else { Ok(None) }
     }
 }
