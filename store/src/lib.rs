@@ -1,0 +1,61 @@
+//! # coffer-store
+//!
+//! The transactional record store that `coffer-hsm` keeps its state in.
+//! A store maps byte-string keys to byte-string values; `coffer-hsm` seals
+//! every value itself (KEYSTORE.md §12), so a backend sees only opaque
+//! records and never a secret.
+//!
+//! - [`RecordStore`] and [`Transaction`]: begin, read, write, scan, commit.
+//!   A transaction that is dropped without [`Transaction::commit`] is rolled
+//!   back: nothing it wrote is visible to anyone.
+//! - [`MemoryStore`]: in memory, for tests and ephemeral use (no heap
+//!   beyond `alloc`, no OS).
+//!
+//! ## Concurrency (the contract every backend keeps)
+//!
+//! Transactions are **serializable with one writer at a time**: `begin`
+//! waits (up to the backend's timeout) until no other transaction on the
+//! same store, in this process or any other, is open, and the transaction
+//! then sees every change committed before it. This is locking concurrency,
+//! chosen because every `coffer-hsm` operation appends to one audit chain
+//! per token: all of them would conflict under optimistic concurrency.
+//! A backend that cannot get the lock in time, or whose database aborts a
+//! transaction to resolve a conflict, returns [`StoreError::Conflict`]; the
+//! caller (coffer-hsm does) runs the whole transaction again.
+//!
+//! `commit` returns only once the change is durable as the backend defines
+//! it (SQLite: WAL with `synchronous=FULL`; PostgreSQL: the server's commit
+//! with `synchronous_commit` as configured, `on` by default).
+//!
+//! ```
+//! use coffer_store::{MemoryStore, RecordStore};
+//!
+//! let mut store = MemoryStore::new();
+//! let mut tx = store.begin()?;
+//! tx.put(b"k1", b"one")?;
+//! tx.commit()?;
+//!
+//! let mut tx = store.begin()?;
+//! tx.put(b"k2", b"two")?;
+//! drop(tx); // rolled back
+//!
+//! let mut tx = store.begin()?;
+//! assert_eq!(tx.get(b"k1")?.as_deref(), Some(&b"one"[..]));
+//! assert_eq!(tx.get(b"k2")?, None);
+//! # Ok::<(), coffer_store::StoreError>(())
+//! ```
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod error;
+mod memory;
+mod record;
+
+pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use record::{MAX_KEY_LEN, MAX_SCAN, MAX_VALUE_LEN, RecordStore, Row, Transaction, check_key, check_value, prefix_end};
