@@ -108,7 +108,7 @@ impl Kek {
     /// bytes and a multiple of 8; [`Error::BufferTooSmall`] if `out` is short.
     pub fn wrap(&self, key_data: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = key_data.len();
-        if !(16..=MAX_KEY_DATA_LEN).contains(&n) || n % 8 != 0 {
+        if !(16..=MAX_KEY_DATA_LEN).contains(&n) || !n.is_multiple_of(8) {
             return Err(Error::InvalidLength);
         }
         let needed = wrapped_len_kw(n);
@@ -126,7 +126,7 @@ impl Kek {
     /// [`Error::Decrypt`]. On failure all of `out` is zeroed.
     pub fn unwrap(&self, wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = wrapped.len();
-        if !(24..=wrapped_len_kw(MAX_KEY_DATA_LEN)).contains(&n) || n % 8 != 0 {
+        if !(24..=wrapped_len_kw(MAX_KEY_DATA_LEN)).contains(&n) || !n.is_multiple_of(8) {
             out.zeroize();
             return Err(Error::Decrypt);
         }
@@ -162,7 +162,7 @@ impl Kek {
     /// `out` is zeroed.
     pub fn unwrap_padded(&self, wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = wrapped.len();
-        if !(16..=wrapped_len_kwp(MAX_KEY_DATA_LEN)).contains(&n) || n % 8 != 0 {
+        if !(16..=wrapped_len_kwp(MAX_KEY_DATA_LEN)).contains(&n) || !n.is_multiple_of(8) {
             out.zeroize();
             return Err(Error::Decrypt);
         }

@@ -441,10 +441,11 @@ mod keygen {
             if p == q {
                 continue;
             }
-            if let Ok(key) = rsa::PrivateKey::from_p_q(p, q, BoxedUint::from(DEFAULT_EXPONENT)) {
-                if modulus_bits(key.as_public_key()) == bits && key.validate().is_ok() {
-                    return Ok(key);
-                }
+            if let Ok(key) = rsa::PrivateKey::from_p_q(p, q, BoxedUint::from(DEFAULT_EXPONENT))
+                && modulus_bits(key.as_public_key()) == bits
+                && key.validate().is_ok()
+            {
+                return Ok(key);
             }
         }
         Err(Error::Internal)

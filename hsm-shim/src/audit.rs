@@ -672,6 +672,12 @@ impl AuditLog {
         encode_segment(self.anchor, &self.records)
     }
 
+    /// A log of `records` chained from `anchor`, as the record store keeps
+    /// it (the chain is not re-checked here).
+    pub(crate) fn from_parts(key: HmacSha256Key, anchor: AuditAnchor, records: Vec<AuditRecord>) -> Self {
+        AuditLog { key, records, max_records: MAX_RECORDS, anchor }
+    }
+
     /// Parses a log written by [`AuditLog::encode`] and verifies its chain
     /// under `key`. Never panics, and allocates no more than `bytes` implies.
     ///
@@ -898,7 +904,7 @@ fn key_is_valid(k: &KeyRef) -> bool {
 
 /// Whether every string field of `event` is within [`MAX_FIELD_LEN`], which
 /// [`put_event`] needs to write the canonical encoding.
-fn event_is_valid(event: &AuditEvent) -> bool {
+pub(crate) fn event_is_valid(event: &AuditEvent) -> bool {
     match event {
         AuditEvent::KeyCreated { key }
         | AuditEvent::KeyImported { key }
@@ -940,7 +946,7 @@ fn put_key(out: &mut Vec<u8>, k: &KeyRef) {
 }
 
 /// The canonical encoding of `event` (module docs, § Format).
-fn put_event(out: &mut Vec<u8>, event: &AuditEvent) {
+pub(crate) fn put_event(out: &mut Vec<u8>, event: &AuditEvent) {
     match event {
         AuditEvent::TokenInitialized => out.push(0x01),
         AuditEvent::LoginSucceeded { role } => out.extend_from_slice(&[0x10, role.code()]),
@@ -1029,7 +1035,7 @@ impl Reader<'_> {
         })
     }
 
-    fn event(&mut self) -> Result<AuditEvent> {
+    pub(crate) fn event(&mut self) -> Result<AuditEvent> {
         Ok(match self.u8()? {
             0x01 => AuditEvent::TokenInitialized,
             0x10 => AuditEvent::LoginSucceeded { role: self.role()? },

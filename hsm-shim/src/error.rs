@@ -56,6 +56,11 @@ pub enum Error {
     Crypto(coffer_core::Error),
     /// Reading the input or writing the output of a streaming operation failed.
     Io,
+    /// The record store failed (keystore version 2): the cause says what,
+    /// for example [`coffer_store::StoreError::NoSpace`]. Nothing of the
+    /// operation was committed.
+    #[cfg(feature = "alloc")]
+    Store(coffer_store::StoreError),
 }
 
 impl fmt::Display for Error {
@@ -95,6 +100,8 @@ impl fmt::Display for Error {
             Error::AuditTampered { index } => write!(f, "audit log tampered: record {index} does not verify"),
             Error::Crypto(e) => write!(f, "cryptographic operation failed: {e}"),
             Error::Io => f.write_str("reading the input or writing the output failed"),
+            #[cfg(feature = "alloc")]
+            Error::Store(e) => write!(f, "keystore: {e}"),
         }
     }
 }

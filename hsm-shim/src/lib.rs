@@ -40,12 +40,16 @@ mod policy;
 mod role;
 mod storage;
 #[cfg(feature = "alloc")]
+mod store;
+#[cfg(feature = "alloc")]
 mod token;
 mod wire;
 
 pub use clock::Clock;
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
+#[cfg(feature = "alloc")]
+pub use coffer_store::{self as record_store, RecordStore, StoreError};
 pub use error::{Error, Result};
 #[cfg(feature = "std")]
 pub use file::FileStorage;
@@ -59,5 +63,6 @@ pub use storage::MemoryStorage;
 pub use storage::{FixedStorage, Storage};
 #[cfg(feature = "alloc")]
 pub use token::{
-    Config, DEFAULT_AUDIT_RESERVE, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, SessionId, ShredEvidence,
+    Config, DEFAULT_AUDIT_RESERVE, GenerationGuard, Hsm, MAX_ATTEMPTS, MAX_KEYS_PER_TOKEN, MAX_SLOTS,
+    MAX_VERSIONS, SessionId, ShredEvidence,
 };

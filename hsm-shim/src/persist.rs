@@ -1,5 +1,6 @@
-//! The HSM state inside the sealed keystore: a strict binary encoding
-//! (KEYSTORE.md §3), and saving/loading through a [`Storage`].
+//! Keystore version 1, the sealed single-file state (KEYSTORE.md §3):
+//! its strict binary encoding, [`Hsm::load`] / [`Hsm::import_v1`] to bring
+//! one into a record store, and [`Hsm::save`] to export a snapshot in it.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -8,6 +9,7 @@ use alloc::vec::Vec;
 use coffer_core::rng::TryCryptoRng;
 use zeroize::Zeroizing;
 
+use crate::audit::Role;
 use crate::audit::{AuditEvent, AuditLog};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -18,8 +20,28 @@ use crate::object::{
 };
 use crate::pin::PinRecord;
 use crate::storage::Storage;
-use crate::token::{Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS, Token};
+use crate::store::records::TokenRecord;
+use crate::token::{Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS};
 use crate::wire::Reader;
+
+/// One token of a version-1 state.
+pub(crate) struct Token {
+    pub(crate) label: alloc::string::String,
+    pub(crate) so_pin: PinRecord,
+    pub(crate) user_pin: Option<PinRecord>,
+    pub(crate) auditor_pin: Option<PinRecord>,
+    pub(crate) keys: BTreeMap<Handle, KeyObject>,
+    pub(crate) next_handle: u64,
+    pub(crate) audit_key: Secret,
+    pub(crate) audit: AuditLog,
+}
+
+/// A decoded version-1 state.
+pub(crate) struct V1State {
+    pub(crate) config: Config,
+    pub(crate) counter: u64,
+    pub(crate) slots: Vec<Option<Token>>,
+}
 
 const STATE_MAGIC: &[u8; 4] = b"CFHS";
 /// State version written; versions 1 (without the audit limits) and 2
@@ -152,92 +174,121 @@ fn decode_token(d: &mut Reader<'_>, version: u8) -> Result<Token> {
             return Err(Error::KeystoreCorrupt);
         }
     }
-    Ok(Token { label, so_pin, user_pin, auditor_pin, keys, index, next_handle, audit_key, audit })
+    Ok(Token { label, so_pin, user_pin, auditor_pin, keys, next_handle, audit_key, audit })
+}
+
+/// The whole state, encoded (KEYSTORE.md §3). Secret: seal it.
+fn encode_state(config: &Config, slots: &[Option<Token>]) -> Result<Zeroizing<Vec<u8>>> {
+    let mut e = Enc(Zeroizing::new(Vec::new()));
+    e.bytes(STATE_MAGIC);
+    e.u8(STATE_VERSION);
+    e.u8(config.max_pin_failures);
+    e.u32(config.pin_iterations);
+    e.u8(u8::from(config.allow_plain_import));
+    e.u32(config.audit_max_records);
+    e.u32(config.audit_reserve);
+    e.u8(u8::try_from(slots.len()).map_err(|_| Error::Capacity)?);
+    for slot in slots {
+        match slot {
+            None => e.u8(0),
+            Some(t) => {
+                e.u8(1);
+                encode_token(&mut e, t)?;
+            }
+        }
+    }
+    Ok(e.0)
+}
+
+fn decode_state(bytes: &[u8], counter: u64) -> Result<V1State> {
+    let mut d = Reader(bytes);
+    if d.take(4)? != STATE_MAGIC {
+        return Err(Error::KeystoreCorrupt);
+    }
+    let version = d.u8()?;
+    if !(1..=STATE_VERSION).contains(&version) {
+        return Err(Error::KeystoreCorrupt);
+    }
+    let defaults = Config::default();
+    let mut config = Config {
+        max_pin_failures: d.u8()?,
+        pin_iterations: d.u32()?,
+        allow_plain_import: d.bool()?,
+        ..defaults
+    };
+    if version >= 2 {
+        config.audit_max_records = d.u32()?;
+        config.audit_reserve = d.u32()?;
+    }
+    if !config.is_valid() {
+        return Err(Error::KeystoreCorrupt);
+    }
+    let n = usize::from(d.u8()?);
+    if n == 0 || n > MAX_SLOTS {
+        return Err(Error::KeystoreCorrupt);
+    }
+    let mut slots = Vec::with_capacity(n);
+    for _ in 0..n {
+        slots.push(if d.bool()? { Some(decode_token(&mut d, version)?) } else { None });
+    }
+    if !d.is_empty() {
+        return Err(Error::KeystoreCorrupt);
+    }
+    Ok(V1State { config, counter, slots })
+}
+
+/// Reads and opens a version-1 keystore from `storage`.
+fn read_v1<S: Storage + ?Sized>(
+    storage: &mut S,
+    source: &KeySource<'_>,
+    min_counter: Option<u64>,
+) -> Result<V1State> {
+    let bytes = storage.read()?.ok_or(Error::TokenState)?;
+    let (state, counter) = keystore::open(source, &bytes, min_counter)?;
+    decode_state(&state, counter)
 }
 
 impl Hsm {
-    /// The whole state, encoded (KEYSTORE.md §3). Secret: seal it.
-    fn encode_state(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let mut e = Enc(Zeroizing::new(Vec::new()));
-        e.bytes(STATE_MAGIC);
-        e.u8(STATE_VERSION);
-        e.u8(self.config.max_pin_failures);
-        e.u32(self.config.pin_iterations);
-        e.u8(u8::from(self.config.allow_plain_import));
-        e.u32(self.config.audit_max_records);
-        e.u32(self.config.audit_reserve);
-        e.u8(u8::try_from(self.slots.len()).map_err(|_| Error::Capacity)?);
-        for slot in &self.slots {
-            match slot {
-                None => e.u8(0),
-                Some(t) => {
-                    e.u8(1);
-                    encode_token(&mut e, t)?;
+    /// Writes every token of a version-1 state into this (empty) HSM's
+    /// store, in one transaction.
+    fn import_state(&mut self, state: &V1State) -> Result<()> {
+        if usize::from(self.slot_count) != state.slots.len() || self.config != state.config {
+            return Err(Error::InvalidInput);
+        }
+        self.transact(|tx| {
+            for (slot, token) in state.slots.iter().enumerate() {
+                let Some(t) = token else { continue };
+                let slot = u8::try_from(slot).map_err(|_| Error::Capacity)?;
+                if tx.has_token(slot)? {
+                    return Err(Error::TokenState);
                 }
+                let record = TokenRecord {
+                    label: t.label.clone(),
+                    next_handle: t.next_handle,
+                    audit_key: Secret { bytes: t.audit_key.bytes.clone() },
+                };
+                tx.put_token(slot, &record)?;
+                tx.put_pin(slot, Role::SecurityOfficer, &t.so_pin)?;
+                if let Some(p) = &t.user_pin {
+                    tx.put_pin(slot, Role::User, p)?;
+                }
+                if let Some(p) = &t.auditor_pin {
+                    tx.put_pin(slot, Role::Auditor, p)?;
+                }
+                for key in t.keys.values() {
+                    tx.put_key(slot, key)?;
+                    tx.put_index(slot, &key.attrs.tenant, &key.attrs.key_id, key.handle)?;
+                }
+                tx.import_audit(slot, t.audit_key.hmac()?, &t.audit)?;
             }
-        }
-        Ok(e.0)
+            Ok(())
+        })
     }
 
-    fn decode_state(bytes: &[u8], counter: u64, clock: Box<dyn Clock + Send + Sync>) -> Result<Hsm> {
-        let mut d = Reader(bytes);
-        if d.take(4)? != STATE_MAGIC {
-            return Err(Error::KeystoreCorrupt);
-        }
-        let version = d.u8()?;
-        if !(1..=STATE_VERSION).contains(&version) {
-            return Err(Error::KeystoreCorrupt);
-        }
-        let defaults = Config::default();
-        let mut config = Config {
-            max_pin_failures: d.u8()?,
-            pin_iterations: d.u32()?,
-            allow_plain_import: d.bool()?,
-            ..defaults
-        };
-        if version >= 2 {
-            config.audit_max_records = d.u32()?;
-            config.audit_reserve = d.u32()?;
-        }
-        if !config.is_valid() {
-            return Err(Error::KeystoreCorrupt);
-        }
-        let n = usize::from(d.u8()?);
-        if n == 0 || n > MAX_SLOTS {
-            return Err(Error::KeystoreCorrupt);
-        }
-        let mut slots = Vec::with_capacity(n);
-        for _ in 0..n {
-            slots.push(if d.bool()? { Some(decode_token(&mut d, version)?) } else { None });
-        }
-        if !d.is_empty() {
-            return Err(Error::KeystoreCorrupt);
-        }
-        Ok(Hsm::from_parts(config, counter, slots, clock))
-    }
-
-    /// Seals the whole state (keys, PIN records, audit logs) and writes it
-    /// to `storage` atomically, with the keystore counter one higher than
-    /// the last one saved or loaded. Returns that counter: keep it
-    /// somewhere the keystore's storage cannot roll back, and pass it to
-    /// [`Hsm::load`] as `min_counter`.
-    pub fn save<R: TryCryptoRng + ?Sized, S: Storage + ?Sized>(
-        &mut self,
-        rng: &mut R,
-        storage: &mut S,
-        source: &KeySource<'_>,
-    ) -> Result<u64> {
-        let counter = self.counter.checked_add(1).ok_or(Error::Capacity)?;
-        self.log_all_slots(|| AuditEvent::KeystoreSaved { counter })?;
-        let state = self.encode_state()?;
-        let sealed = keystore::seal(rng, source, counter, &state)?;
-        storage.write(&sealed)?;
-        self.counter = counter;
-        Ok(counter)
-    }
-
-    /// Reads, authenticates and opens the keystore in `storage`. With
-    /// `min_counter`, an older keystore is refused as a rollback.
+    /// Opens a version-1 keystore (KEYSTORE.md §2–§5) from `storage` as a
+    /// volatile in-memory HSM, as [`Hsm::new`] makes. To move one into a
+    /// persistent store, use [`Hsm::import_v1`]. With `min_counter`, an
+    /// older keystore is refused as a rollback.
     ///
     /// # Errors
     /// [`Error::TokenState`] if the storage is empty; the keystore errors of
@@ -248,8 +299,118 @@ impl Hsm {
         min_counter: Option<u64>,
         clock: Box<dyn Clock + Send + Sync>,
     ) -> Result<Hsm> {
-        let bytes = storage.read()?.ok_or(Error::TokenState)?;
-        let (state, counter) = keystore::open(source, &bytes, min_counter)?;
-        Hsm::decode_state(&state, counter, clock)
+        let state = read_v1(storage, source, min_counter)?;
+        let mut hsm = Hsm::new(state.slots.len(), state.config, clock)?;
+        hsm.import_state(&state)?;
+        hsm.v1_counter = state.counter;
+        Ok(hsm)
+    }
+
+    /// Migrates a version-1 keystore into an empty record `store`: the
+    /// same tokens, PIN records (with their failure counts), keys with
+    /// every version, and audit logs (chains unchanged, so archived
+    /// segments still verify against them). The new store is sealed under
+    /// `target`; the old file is only read.
+    ///
+    /// ```
+    /// use coffer_core::rng::OsRng;
+    /// use coffer_hsm::keystore::{KeySource, MasterKey};
+    /// use coffer_hsm::{Config, Hsm, MemoryStorage, Role, SystemClock};
+    /// use coffer_store::MemoryStore;
+    ///
+    /// let master = MasterKey::generate(&mut OsRng)?;
+    /// let source = KeySource::MasterKey(&master);
+    /// let mut old = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
+    /// old.init_token(&mut OsRng, 0, "ledger", b"so-pin-1")?;
+    /// let mut file = MemoryStorage::new();
+    /// old.save(&mut OsRng, &mut file, &source)?;
+    ///
+    /// let mut new = Hsm::import_v1(&mut OsRng, &mut file, &source, None, Box::new(MemoryStore::new()), &source, Box::new(SystemClock))?;
+    /// assert!(new.login(0, Role::SecurityOfficer, b"so-pin-1", None).is_ok());
+    /// # Ok::<(), coffer_hsm::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The errors of [`Hsm::load`] for the old keystore; [`Error::TokenState`]
+    /// if `store` is not empty; [`Error::Store`] if writing fails (then the
+    /// store holds nothing of the migration).
+    #[allow(clippy::too_many_arguments)]
+    pub fn import_v1<R: TryCryptoRng + ?Sized, S: Storage + ?Sized>(
+        rng: &mut R,
+        storage: &mut S,
+        source: &KeySource<'_>,
+        min_counter: Option<u64>,
+        store: Box<dyn coffer_store::RecordStore + Send + Sync>,
+        target: &KeySource<'_>,
+        clock: Box<dyn Clock + Send + Sync>,
+    ) -> Result<Hsm> {
+        let state = read_v1(storage, source, min_counter)?;
+        let mut hsm = Hsm::create(rng, store, target, state.slots.len(), state.config, clock)?;
+        hsm.import_state(&state)?;
+        hsm.v1_counter = state.counter;
+        Ok(hsm)
+    }
+
+    /// Exports the whole state (keys, PIN records, live audit logs) as a
+    /// version-1 keystore (KEYSTORE.md §2–§3) and writes it to `storage`
+    /// atomically, with the keystore counter one higher than the last one
+    /// exported or loaded: a sealed snapshot for backups or for older
+    /// readers. Logs [`AuditEvent::KeystoreSaved`] in every token first.
+    /// Returns the counter.
+    ///
+    /// # Errors
+    /// [`Error::AuditFull`] if a log has no room for the record; the
+    /// storage's errors.
+    pub fn save<R: TryCryptoRng + ?Sized, S: Storage + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        storage: &mut S,
+        source: &KeySource<'_>,
+    ) -> Result<u64> {
+        let counter = self.v1_counter.checked_add(1).ok_or(Error::Capacity)?;
+        let limit = self.config.audit_limit(crate::token::AuditClass::Auditor);
+        let config = self.config;
+        let slot_count = self.slot_count;
+        let slots = self.transact(|tx| {
+            let mut slots = Vec::with_capacity(usize::from(slot_count));
+            for slot in 0..slot_count {
+                if tx.has_token(slot)? {
+                    tx.ensure_room(slot, 1, limit)?;
+                }
+            }
+            for slot in 0..slot_count {
+                if !tx.has_token(slot)? {
+                    slots.push(None);
+                    continue;
+                }
+                tx.log(slot, AuditEvent::KeystoreSaved { counter })?;
+                let token = tx.token(slot)?;
+                let head = tx.audit_head(slot)?;
+                let records = tx.audit_records(
+                    slot,
+                    head.anchor_seq,
+                    usize::try_from(head.live()).unwrap_or(usize::MAX),
+                )?;
+                let anchor = crate::audit::AuditAnchor { seq: head.anchor_seq, prev_mac: head.anchor_mac };
+                let keys: BTreeMap<Handle, KeyObject> =
+                    tx.slot_keys(slot)?.into_iter().map(|k| (k.handle, k)).collect();
+                slots.push(Some(Token {
+                    label: token.label,
+                    so_pin: tx.pin(slot, Role::SecurityOfficer)?.ok_or(Error::KeystoreCorrupt)?,
+                    user_pin: tx.pin(slot, Role::User)?,
+                    auditor_pin: tx.pin(slot, Role::Auditor)?,
+                    keys,
+                    next_handle: token.next_handle,
+                    audit: AuditLog::from_parts(token.audit_key.hmac()?, anchor, records),
+                    audit_key: token.audit_key,
+                }));
+            }
+            Ok(slots)
+        })?;
+        let state = encode_state(&config, &slots)?;
+        let sealed = keystore::seal(rng, source, counter, &state)?;
+        storage.write(&sealed)?;
+        self.v1_counter = counter;
+        Ok(counter)
     }
 }

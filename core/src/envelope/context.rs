@@ -130,11 +130,10 @@ impl<'a> EncryptionContext<'a> {
                 return Err(Error::Malformed);
             }
             let value = r.take(vlen)?;
-            if let Some((prev, _)) = ctx.entries.last() {
-                if *prev >= key {
+            if let Some((prev, _)) = ctx.entries.last()
+                && *prev >= key {
                     return Err(Error::Malformed);
                 }
-            }
             ctx.entries.push((key, value)).map_err(|_| Error::Malformed)?;
         }
         Ok(ctx)

@@ -1,0 +1,441 @@
+//! The HSM: slots holding tokens, sessions with roles, and every key
+//! operation by handle, each checked against role, tenant, lifecycle state
+//! and usage policy before any cryptography runs.
+//!
+//! Its state lives in a [`coffer_store::RecordStore`] as sealed records
+//! (KEYSTORE.md §12). Every public operation is one transaction: it reads
+//! the records it touches, checks, writes, appends its audit records to the
+//! token's chain and commits before it returns. Sessions live in the
+//! process that logged in.
+//!
+//! - `session.rs`: login, logout, PINs;
+//! - `keys.rs`: key objects (create, import, find, list, lifecycle, shred);
+//! - `operations.rs`: the cryptography by handle;
+//! - `audit_ops.rs`: reading, verifying and archiving the audit log.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+
+use coffer_core::rng::TryCryptoRng;
+use coffer_store::{MemoryStore, RecordStore, StoreError};
+
+use crate::audit::Role;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::keystore::{DEFAULT_ITERATIONS, KeySource, MasterKey};
+use crate::pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS};
+use crate::store::records::{self, Meta, MetaKdf, RecordKeys, id};
+use crate::store::tx::Tx;
+
+mod audit_ops;
+mod keys;
+mod operations;
+mod session;
+
+pub use keys::ShredEvidence;
+pub use session::SessionId;
+
+/// Most slots an [`Hsm`] may have.
+pub const MAX_SLOTS: usize = 64;
+/// Most keys (objects) one token may hold.
+pub const MAX_KEYS_PER_TOKEN: usize = 1_000_000;
+/// Most versions one key may have.
+pub const MAX_VERSIONS: usize = 1024;
+/// How often one operation is run again after the store reported a
+/// conflict ([`StoreError::Conflict`]) before the error is returned.
+pub const MAX_ATTEMPTS: u32 = 16;
+
+/// Token policy knobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Consecutive wrong PINs that lock a role (default 5).
+    pub max_pin_failures: u8,
+    /// PBKDF2 iterations for new PIN hashes (default 100,000).
+    pub pin_iterations: u32,
+    /// Whether keys may be imported in plaintext (only for tokens whose
+    /// keystore is not sealed by an HSM-held key; default false).
+    pub allow_plain_import: bool,
+    /// Most records each token's audit log holds before an auditor must
+    /// archive it (default and maximum [`crate::audit::MAX_RECORDS`]).
+    pub audit_max_records: u32,
+    /// Records kept back for the security officer and the auditor (default
+    /// [`DEFAULT_AUDIT_RESERVE`]): once the log holds `audit_max_records -
+    /// audit_reserve` records, key operations and user logins fail with
+    /// [`Error::AuditFull`]; the security officer may still use half the
+    /// reserve and the auditor all of it, to log in and call
+    /// [`Hsm::audit_archive`]. Must be at least 2 and below `audit_max_records`.
+    pub audit_reserve: u32,
+}
+
+/// Default [`Config::audit_reserve`].
+pub const DEFAULT_AUDIT_RESERVE: u32 = 64;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_pin_failures: DEFAULT_MAX_FAILURES,
+            pin_iterations: DEFAULT_PIN_ITERATIONS,
+            allow_plain_import: false,
+            audit_max_records: crate::audit::MAX_RECORDS as u32,
+            audit_reserve: DEFAULT_AUDIT_RESERVE,
+        }
+    }
+}
+
+impl Config {
+    /// Whether the knobs are within their documented ranges.
+    pub(crate) fn is_valid(&self) -> bool {
+        let max = usize::try_from(self.audit_max_records).unwrap_or(usize::MAX);
+        self.max_pin_failures >= 1
+            && self.pin_iterations >= 1
+            && max <= crate::audit::MAX_RECORDS
+            && self.audit_reserve >= 2
+            && self.audit_reserve < self.audit_max_records
+    }
+
+    /// How many live records a log may hold for events of `class`.
+    pub(crate) fn audit_limit(&self, class: AuditClass) -> usize {
+        let max = usize::try_from(self.audit_max_records).unwrap_or(usize::MAX);
+        let max = max.min(crate::audit::MAX_RECORDS);
+        let reserve = usize::try_from(self.audit_reserve).unwrap_or(max).min(max);
+        match class {
+            AuditClass::Work => max.saturating_sub(reserve),
+            AuditClass::SecurityOfficer => max.saturating_sub(reserve / 2),
+            AuditClass::Auditor => max,
+        }
+    }
+}
+
+/// Who an audit record is for, which decides how much of the log it may use
+/// (see [`Config::audit_reserve`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AuditClass {
+    /// Key operations, user logins: up to `max - reserve`.
+    Work,
+    /// Security officer logins and PIN administration: up to `max - reserve / 2`.
+    SecurityOfficer,
+    /// Auditor logins, archiving: up to `max`.
+    Auditor,
+}
+
+/// Keeps the store's generation counter somewhere the store cannot roll
+/// back, so that a restored older copy of the store is refused
+/// ([`Error::KeystoreRollback`], KEYSTORE.md §12.5). `CounterFile` (feature
+/// `std`) keeps it in a file; a TPM NV counter or a value on another host
+/// does better.
+pub trait GenerationGuard {
+    /// The highest generation recorded so far, if any.
+    ///
+    /// # Errors
+    /// Whatever reading it fails with.
+    fn last(&mut self) -> Result<Option<u64>>;
+    /// Records that the store reached `generation` (a guard keeps the
+    /// highest value it was ever given).
+    ///
+    /// # Errors
+    /// Whatever writing it fails with.
+    fn advance(&mut self, generation: u64) -> Result<()>;
+}
+
+/// A software HSM over a record store: a fixed number of slots, each with
+/// at most one token.
+///
+/// `Send` and `Sync` (its clock and store must be too). Every operation is
+/// one serializable transaction on the store, so any number of `Hsm`
+/// values, in any number of threads and processes, may share one store:
+/// give each thread its own `Hsm` over its own store connection (or share
+/// one behind a lock).
+pub struct Hsm {
+    pub(crate) config: Config,
+    pub(crate) slot_count: u8,
+    store: Box<dyn RecordStore + Send + Sync>,
+    keys: RecordKeys,
+    pub(crate) sessions: BTreeMap<SessionId, session::Session>,
+    pub(crate) next_session: u64,
+    pub(crate) clock: Box<dyn Clock + Send + Sync>,
+    guard: Option<Box<dyn GenerationGuard + Send + Sync>>,
+    /// The lowest generation the store may show: the highest seen.
+    floor: u64,
+    /// Counter of the last version-1 snapshot saved or loaded (KEYSTORE.md §6).
+    pub(crate) v1_counter: u64,
+}
+
+impl core::fmt::Debug for Hsm {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Hsm")
+            .field("slots", &self.slot_count)
+            .field("sessions", &self.sessions.len())
+            .field("generation", &self.floor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hsm {
+    /// A volatile HSM in memory with `slots` empty slots (1..=64): nothing
+    /// survives it. For tests and ephemeral use; its records are sealed
+    /// under a fixed all-zero master key, since they never leave the
+    /// process. For a persistent HSM use [`Hsm::create`] and [`Hsm::open`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a slot count or config out of range.
+    pub fn new(slots: usize, config: Config, clock: Box<dyn Clock + Send + Sync>) -> Result<Self> {
+        let master = MasterKey::from_bytes([0; 32]);
+        let keys = RecordKeys::derive(&master, [0; 16])?;
+        Self::init(Box::new(MemoryStore::new()), keys, MetaKdf::Raw, slots, config, clock)
+    }
+
+    /// Creates an HSM in an empty `store`, its records sealed under
+    /// `source` (a 32-byte master key, or a passphrase stretched with
+    /// PBKDF2-HMAC-SHA-256 at [`DEFAULT_ITERATIONS`]), with `slots` empty
+    /// slots (1..=64). KEYSTORE.md §12.
+    ///
+    /// ```
+    /// use coffer_core::rng::OsRng;
+    /// use coffer_hsm::keystore::{KeySource, MasterKey};
+    /// use coffer_hsm::{Config, Hsm, Role, SystemClock};
+    /// use coffer_store::MemoryStore;
+    ///
+    /// let master = MasterKey::generate(&mut OsRng)?;
+    /// let config = Config { pin_iterations: 1_000, ..Config::default() };
+    /// let mut hsm = Hsm::create(&mut OsRng, Box::new(MemoryStore::new()), &KeySource::MasterKey(&master), 1, config, Box::new(SystemClock))?;
+    /// hsm.init_token(&mut OsRng, 0, "ledger", b"so-pin-1")?;
+    /// assert!(hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None).is_ok());
+    /// # Ok::<(), coffer_hsm::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::TokenState`] if the store already holds an HSM;
+    /// [`Error::InvalidInput`] for arguments out of range; [`Error::Store`]
+    /// if the store fails.
+    pub fn create<R: TryCryptoRng + ?Sized>(
+        rng: &mut R,
+        store: Box<dyn RecordStore + Send + Sync>,
+        source: &KeySource<'_>,
+        slots: usize,
+        config: Config,
+        clock: Box<dyn Clock + Send + Sync>,
+    ) -> Result<Self> {
+        let kdf = match source {
+            KeySource::MasterKey(_) => MetaKdf::Raw,
+            KeySource::Passphrase(_) => {
+                let mut salt = [0u8; crate::keystore::SALT_LEN];
+                fill(rng, &mut salt)?;
+                MetaKdf::Pbkdf2 { iterations: DEFAULT_ITERATIONS, salt }
+            }
+        };
+        let master = records::master_key(source, kdf)?;
+        let mut salt = [0u8; 16];
+        fill(rng, &mut salt)?;
+        let keys = RecordKeys::derive(&master, salt)?;
+        Self::init(store, keys, kdf, slots, config, clock)
+    }
+
+    fn init(
+        mut store: Box<dyn RecordStore + Send + Sync>,
+        mut keys: RecordKeys,
+        kdf: MetaKdf,
+        slots: usize,
+        config: Config,
+        clock: Box<dyn Clock + Send + Sync>,
+    ) -> Result<Self> {
+        let slot_count = u8::try_from(slots).map_err(|_| Error::InvalidInput)?;
+        if slots == 0 || slots > MAX_SLOTS || !config.is_valid() {
+            return Err(Error::InvalidInput);
+        }
+        let now = clock.now();
+        let generation = {
+            let mut tx = Tx::begin(store.as_mut(), &mut keys, now)?;
+            if tx.get_raw(&id::meta())?.is_some() {
+                return Err(Error::TokenState);
+            }
+            let meta = Meta { kdf }.encode(tx.keys())?;
+            tx.put_raw(&id::meta(), &meta)?;
+            tx.put(&id::config(), &records::encode_config(&config, slot_count))?;
+            tx.commit()?
+        };
+        Ok(Hsm {
+            config,
+            slot_count,
+            store,
+            keys,
+            sessions: BTreeMap::new(),
+            next_session: 1,
+            clock,
+            guard: None,
+            floor: generation,
+            v1_counter: 0,
+        })
+    }
+
+    /// Opens the HSM kept in `store`, unsealing its records with `source`.
+    /// With a passphrase this runs PBKDF2 once (about 60 ms at the default
+    /// 600,000 iterations).
+    ///
+    /// # Errors
+    /// [`Error::TokenState`] if the store holds no HSM;
+    /// [`Error::KeystoreAuth`] for a wrong key or passphrase (or records
+    /// sealed under another one); [`Error::KeystoreCorrupt`] for a malformed
+    /// meta or config record; [`Error::Store`] if the store fails.
+    pub fn open<R: TryCryptoRng + ?Sized>(
+        rng: &mut R,
+        mut store: Box<dyn RecordStore + Send + Sync>,
+        source: &KeySource<'_>,
+        clock: Box<dyn Clock + Send + Sync>,
+    ) -> Result<Self> {
+        let mut salt = [0u8; 16];
+        fill(rng, &mut salt)?;
+        let meta_bytes = {
+            let mut tx = store.begin().map_err(crate::store::tx::store_err)?;
+            tx.get(&id::meta()).map_err(crate::store::tx::store_err)?
+        };
+        let meta_bytes = meta_bytes.ok_or(Error::TokenState)?;
+        let (meta, check) = Meta::decode(&meta_bytes)?;
+        let master = records::master_key(source, meta.kdf)?;
+        let mut keys = RecordKeys::derive(&master, salt)?;
+        meta.verify(&keys, check)?;
+        let now = clock.now();
+        let (config, slot_count, generation) = {
+            let mut tx = Tx::begin(store.as_mut(), &mut keys, now)?;
+            let bytes = tx.get(&id::config())?.ok_or(Error::KeystoreCorrupt)?;
+            let (config, slots) = records::decode_config(&bytes)?;
+            (config, slots, tx.generation)
+        };
+        Ok(Hsm {
+            config,
+            slot_count,
+            store,
+            keys,
+            sessions: BTreeMap::new(),
+            next_session: 1,
+            clock,
+            guard: None,
+            floor: generation,
+            v1_counter: 0,
+        })
+    }
+
+    /// Installs a rollback guard: from now on every operation refuses a
+    /// store whose generation is below the guard's highest value
+    /// ([`Error::KeystoreRollback`]), and every commit advances the guard.
+    ///
+    /// # Errors
+    /// [`Error::KeystoreRollback`] if the store is already older than the
+    /// guard says; the guard's own errors.
+    pub fn set_generation_guard(&mut self, mut guard: Box<dyn GenerationGuard + Send + Sync>) -> Result<()> {
+        if let Some(last) = guard.last()?
+            && last > self.floor
+        {
+            return Err(Error::KeystoreRollback);
+        }
+        guard.advance(self.floor)?;
+        self.guard = Some(guard);
+        Ok(())
+    }
+
+    /// The store's generation as this HSM last saw it: the number of
+    /// committed write transactions (KEYSTORE.md §12.5).
+    pub fn generation(&self) -> u64 {
+        self.floor
+    }
+
+    /// The configuration in force (from [`Hsm::new`] / [`Hsm::create`]).
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    /// Runs `op` as one transaction, again on a store conflict (up to
+    /// [`MAX_ATTEMPTS`] times). `op` may run more than once, so it must
+    /// do nothing outside the transaction. Its writes are committed when it
+    /// succeeds, or when it fails after an audited refusal (`Tx::keep`);
+    /// otherwise they are rolled back.
+    pub(crate) fn transact<T>(&mut self, mut op: impl FnMut(&mut Tx<'_>) -> Result<T>) -> Result<T> {
+        let mut attempt = 0u32;
+        loop {
+            let now = self.clock.now();
+            match run_once(self.store.as_mut(), &mut self.keys, now, self.floor, &mut op) {
+                Err(Error::Store(StoreError::Conflict)) if attempt < MAX_ATTEMPTS => {
+                    attempt = attempt.saturating_add(1);
+                }
+                Err(e) => return Err(e),
+                Ok((outcome, generation)) => {
+                    if generation > self.floor {
+                        self.floor = generation;
+                        if let Some(guard) = self.guard.as_mut() {
+                            // The change is committed; a guard that cannot be
+                            // advanced only leaves the rollback window open
+                            // until its next successful advance (§12.5).
+                            let _ = guard.advance(generation);
+                        }
+                    }
+                    return outcome;
+                }
+            }
+        }
+    }
+
+    pub(crate) fn slot(&self, slot: usize) -> Result<u8> {
+        let s = u8::try_from(slot).map_err(|_| Error::InvalidInput)?;
+        if s >= self.slot_count {
+            return Err(Error::InvalidInput);
+        }
+        Ok(s)
+    }
+
+    pub(crate) fn session_of(&self, id: SessionId, role: Role) -> Result<(u8, Option<String>)> {
+        let s = self.sessions.get(&id).ok_or(Error::NotLoggedIn)?;
+        if s.role != role {
+            return Err(Error::RoleNotAllowed);
+        }
+        Ok((s.slot, s.tenant.clone()))
+    }
+
+    /// The user session's slot and tenant.
+    pub(crate) fn user(&self, id: SessionId) -> Result<(u8, String)> {
+        let (slot, tenant) = self.session_of(id, Role::User)?;
+        Ok((slot, tenant.ok_or(Error::NotLoggedIn)?))
+    }
+
+    /// The token label of `slot`.
+    pub fn token_label(&mut self, slot: usize) -> Result<String> {
+        let slot = self.slot(slot)?;
+        self.transact(|tx| Ok(tx.token(slot)?.label))
+    }
+}
+
+type Outcome<T> = (Result<T>, u64);
+
+fn run_once<T>(
+    store: &mut (dyn RecordStore + Send + Sync),
+    keys: &mut RecordKeys,
+    now: u64,
+    floor: u64,
+    op: &mut impl FnMut(&mut Tx<'_>) -> Result<T>,
+) -> Result<Outcome<T>> {
+    let mut tx = Tx::begin(store, keys, now)?;
+    if tx.generation < floor {
+        return Err(Error::KeystoreRollback);
+    }
+    match op(&mut tx) {
+        Ok(v) => {
+            let generation = tx.commit()?;
+            Ok((Ok(v), generation))
+        }
+        Err(e @ Error::Store(StoreError::Conflict)) => Err(e),
+        Err(e) if tx.kept() => {
+            let generation = tx.commit()?;
+            Ok((Err(e), generation))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) fn fill<R: TryCryptoRng + ?Sized>(rng: &mut R, out: &mut [u8]) -> Result<()> {
+    rng.try_fill_bytes(out).map_err(|_| Error::Crypto(coffer_core::Error::Rng))
+}
+
+// Servers keep HSMs in threads; keep it that way.
+const _: () = {
+    const fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Hsm>();
+};
