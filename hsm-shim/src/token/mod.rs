@@ -339,6 +339,12 @@ impl Hsm {
         self.floor
     }
 
+    /// Gives back the store (ending every session), for example to hand it
+    /// to another [`Hsm::open`] or to inspect its records.
+    pub fn into_store(self) -> Box<dyn RecordStore + Send + Sync> {
+        self.store
+    }
+
     /// The configuration in force (from [`Hsm::new`] / [`Hsm::create`]).
     pub fn config(&self) -> Config {
         self.config
