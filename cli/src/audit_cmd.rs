@@ -8,7 +8,6 @@ use crate::store::Store;
 pub fn show(store: &mut Store, json_out: bool) -> Result<()> {
     let a = store.auditor()?;
     let records = store.hsm.audit_records(a)?;
-    store.save()?;
     if json_out {
         let v: Vec<_> = records
             .iter()
@@ -27,7 +26,6 @@ pub fn verify(store: &mut Store) -> Result<()> {
     let a = store.auditor()?;
     let verified = store.hsm.audit_verify(a);
     let (count, _) = store.hsm.audit_head(a)?;
-    store.save()?;
     verified?;
     println!("audit log OK: {count} records, HMAC chain intact");
     Ok(())

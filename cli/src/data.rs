@@ -184,7 +184,7 @@ pub fn encrypt(open_store: impl FnOnce() -> Result<(Store, String)>, e: &Encrypt
                 Ok(())
             })?;
             // The use of the key is in the audit log: keep it.
-            store.save()
+            Ok(())
         }
         None => write_output(e.output, |out| {
             envelope::seal_stream(&mut OsRng, &extra, &ctx, envelope::DEFAULT_CHUNK_SIZE, input, out)
@@ -232,7 +232,6 @@ pub fn decrypt(open_store: impl FnOnce() -> Result<(Store, String)>, d: &Decrypt
             let s = store.user(&tenant)?;
             let h = store.hsm.find(s, id)?;
             let r = store.hsm.open_stream(&mut OsRng, s, h, &ctx, input, &mut scratch);
-            store.save()?;
             r.map(|_| ()).map_err(Fail::from)
         }
         (None, Some(path)) => open_with_private_key(path, &ctx, input, &mut scratch),
@@ -308,7 +307,6 @@ pub fn rewrap(
     let s = store.user(tenant)?;
     let h = store.hsm.find(s, key_id)?;
     let rewrapped = store.hsm.rewrap_envelope(&mut OsRng, s, h, &sealed)?;
-    store.save()?;
     write_output(Some(output.unwrap_or(input)), |out| {
         out.write_all(&rewrapped).map_err(|e| Fail::io("writing", &e))
     })?;

@@ -12,8 +12,9 @@ use coffer_core::rng::OsRng;
 use coffer_core::rsa::RsaKeySize;
 use coffer_hsm::keystore::KeySource;
 use coffer_hsm::{
-    Config, Error as HsmError, FileStorage, Hsm, KeyAttributes, KeyType, Role, SessionId, SystemClock, Usage,
+    Config, Error as HsmError, Hsm, KeyAttributes, KeyType, Role, SessionId, SystemClock, Usage,
 };
+use coffer_store::SqliteStore;
 
 type StepResult = Result<String, String>;
 
@@ -91,7 +92,7 @@ pub fn run(keep: bool) -> ExitCode {
         }
     };
     let mut table = Table { rows: 0, failed: 0 };
-    println!("coffer demo: seed scenarios in a temporary file keystore at {}", dir.display());
+    println!("coffer demo: seed scenarios in a temporary SQLite keystore at {}", dir.display());
     println!();
     println!(
         "|  # | scenario               | step                                                             | ok?  |   time    | detail"
@@ -123,8 +124,18 @@ fn login_user(hsm: &mut Hsm, tenant: &str) -> Result<SessionId, String> {
 }
 
 fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
-    let store_path = dir.join("coffer-store");
-    let mut hsm = Hsm::new(1, Config::default(), Box::new(SystemClock)).map_err(s)?;
+    // The embedded default store: SQLite (bundled), one file, WAL, durable commits.
+    let store_path = dir.join("coffer-store.db");
+    let records = SqliteStore::open(&store_path).map_err(s)?;
+    let mut hsm = Hsm::create(
+        &mut OsRng,
+        Box::new(records),
+        &KeySource::Passphrase(PASSPHRASE),
+        1,
+        Config::default(),
+        Box::new(SystemClock),
+    )
+    .map_err(s)?;
 
     t.step("0 keystore", "initialize token; set user and auditor PINs", || {
         hsm.init_token(&mut OsRng, 0, "demo", SO_PIN).map_err(s)?;
@@ -440,24 +451,34 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
         hsm.audit_verify(auditor).map_err(s)?;
         Ok(format!("{} records verify", hsm.audit_records(auditor).map_err(s)?.len()))
     });
-    t.step("0 keystore", "save sealed keystore to a file (passphrase), reload, reopen backup", || {
-        let mut storage = FileStorage::new(&store_path).map_err(s)?;
-        let counter = hsm.save(&mut OsRng, &mut storage, &KeySource::Passphrase(PASSPHRASE)).map_err(s)?;
+    t.step("0 keystore", "reopen the SQLite store as another process would; open the backup", || {
         let size = std::fs::metadata(&store_path).map_err(s)?.len();
-        let mut loaded =
-            Hsm::load(&mut storage, &KeySource::Passphrase(PASSPHRASE), Some(counter), Box::new(SystemClock))
-                .map_err(s)?;
-        let sess = loaded.login(0, Role::User, USER_PIN, Some("acme")).map_err(s)?;
-        let kek = loaded.find(sess, "kek").map_err(s)?;
+        let generation = hsm.generation();
+        let records = SqliteStore::open(&store_path).map_err(s)?;
+        let mut other = Hsm::open(
+            &mut OsRng,
+            Box::new(records),
+            &KeySource::Passphrase(PASSPHRASE),
+            Box::new(SystemClock),
+        )
+        .map_err(s)?;
+        let sess = other.login(0, Role::User, USER_PIN, Some("acme")).map_err(s)?;
+        let kek = other.find(sess, "kek").map_err(s)?;
         let mut bctx = ctx("acme");
         bctx.insert(b"purpose", b"backup").map_err(s)?;
-        loaded.open_envelope(&mut OsRng, sess, kek, &bctx, &backup).map_err(s)?;
+        other.open_envelope(&mut OsRng, sess, kek, &bctx, &backup).map_err(s)?;
+        let records = SqliteStore::open(&store_path).map_err(s)?;
         expect_err(
-            Hsm::load(&mut storage, &KeySource::Passphrase(b"wrong passphrase"), None, Box::new(SystemClock))
-                .map(|_| ()),
+            Hsm::open(
+                &mut OsRng,
+                Box::new(records),
+                &KeySource::Passphrase(b"wrong passphrase"),
+                Box::new(SystemClock),
+            )
+            .map(|_| ()),
             HsmError::KeystoreAuth,
         )?;
-        Ok(format!("{size}-byte keystore, counter {counter}; wrong passphrase refused"))
+        Ok(format!("{size}-byte store at generation {generation}; wrong passphrase refused"))
     });
     Ok(())
 }

@@ -36,6 +36,12 @@ impl Fail {
         Fail::new(exit::IO, format!("{}: {e}", what.into()))
     }
 
+    /// Prefixes what went wrong with where (`opening the store: ...`).
+    pub fn context(mut self, context: impl Into<String>) -> Self {
+        self.what = format!("{}: {}", context.into(), self.what);
+        self
+    }
+
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
@@ -77,6 +83,12 @@ impl From<coffer_hsm::Error> for Fail {
             | E::TokenState
             | E::NotLoggedIn => exit::KEYSTORE,
             E::Storage | E::Io => exit::IO,
+            E::Store(
+                coffer_hsm::StoreError::Unavailable
+                | coffer_hsm::StoreError::Corrupt
+                | coffer_hsm::StoreError::ReadOnly,
+            ) => exit::KEYSTORE,
+            E::Store(_) => exit::IO,
             E::Crypto(c) => return Fail::from(c),
             _ => exit::REFUSED,
         };
@@ -87,6 +99,10 @@ impl From<coffer_hsm::Error> for Fail {
             }
             E::PinIncorrect => fail.hint("check COFFER_PIN / COFFER_SO_PIN / COFFER_AUDITOR_PIN"),
             E::KeystoreAuth => fail.hint("check COFFER_PASSPHRASE or --passphrase-file"),
+            E::KeystoreRollback => fail.hint(
+                "the store is older than its generation file says (restored from a backup?); \
+                 if that is intended, remove the generation file (--generation-file, default <store>.generation)",
+            ),
             _ => fail,
         }
     }

@@ -131,7 +131,7 @@ pub fn expiry(text: &str, now: u64) -> Result<u64> {
     }
 }
 
-pub fn find(store: &Store, s: SessionId, key_id: &str) -> Result<Handle> {
+pub fn find(store: &mut Store, s: SessionId, key_id: &str) -> Result<Handle> {
     Ok(store.hsm.find(s, key_id)?)
 }
 
@@ -159,7 +159,6 @@ pub fn create(store: &mut Store, tenant: &str, c: &Create<'_>, json_out: bool) -
     if let Some(e) = c.expires {
         store.hsm.set_expiry(s, h, Some(expiry(e, now())?))?;
     }
-    store.save()?;
     show_info(&store.hsm.info(s, h)?, json_out);
     Ok(())
 }
@@ -209,7 +208,6 @@ pub fn rotate(store: &mut Store, tenant: &str, key_id: &str) -> Result<()> {
     let s = store.user(tenant)?;
     let h = find(store, s, key_id)?;
     let v = store.hsm.rotate(&mut OsRng, s, h)?;
-    store.save()?;
     println!("{key_id}: now version {v} (older versions still decrypt, unwrap and verify)");
     Ok(())
 }
@@ -218,7 +216,6 @@ pub fn destroy(store: &mut Store, tenant: &str, key_id: &str) -> Result<()> {
     let s = store.user(tenant)?;
     let h = find(store, s, key_id)?;
     store.hsm.destroy(s, h)?;
-    store.save()?;
     println!("{key_id}: destroyed (every version); envelopes sealed only to it can no longer be opened");
     Ok(())
 }
@@ -228,7 +225,6 @@ pub fn expire(store: &mut Store, tenant: &str, key_id: &str, at: Option<&str>) -
     let h = find(store, s, key_id)?;
     let at = at.map(|t| expiry(t, now())).transpose()?;
     store.hsm.set_expiry(s, h, at)?;
-    store.save()?;
     println!("{key_id}: expires {}", at.map_or("never".to_string(), |t| t.to_string()));
     Ok(())
 }
@@ -236,7 +232,6 @@ pub fn expire(store: &mut Store, tenant: &str, key_id: &str, at: Option<&str>) -
 pub fn sweep(store: &mut Store, tenant: &str) -> Result<()> {
     let s = store.user(tenant)?;
     let due = store.hsm.sweep_expired(s)?;
-    store.save()?;
     for h in &due {
         println!("deactivated {}", store.hsm.info(s, *h)?.attributes.key_id);
     }
@@ -255,7 +250,6 @@ pub fn export_public(store: &mut Store, tenant: &str, key_id: &str) -> Result<St
 pub fn shred(store: &mut Store, tenant: &str, json_out: bool) -> Result<()> {
     let so = store.security_officer()?;
     let evidence = store.hsm.shred_tenant(so, tenant)?;
-    store.save()?;
     if json_out {
         let keys: Vec<_> = evidence.keys.iter().map(|(id, v)| json!({"key_id": id, "version": v})).collect();
         let audit: Vec<_> = evidence.audit.iter().map(|r| json!({"seq": r.seq, "time": r.time, "event": format!("{:?}", r.event), "mac": hex::encode(r.mac)})).collect();

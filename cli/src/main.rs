@@ -41,9 +41,14 @@ struct Cli {
 
 #[derive(Args)]
 struct Global {
-    /// The keystore file.
-    #[arg(long, global = true, env = "COFFER_STORE", default_value = "./coffer-store")]
-    store: PathBuf,
+    /// The keystore: a SQLite database file (created by `coffer init`), or a
+    /// `postgres://user@host/db` URL for a store shared by several hosts.
+    #[arg(long, global = true, env = "COFFER_STORE", default_value = "./coffer-store.db")]
+    store: String,
+    /// Where the store's generation is kept to detect a rolled-back store
+    /// (default for SQLite: `<store>.generation`; none for PostgreSQL).
+    #[arg(long, global = true, env = "COFFER_GENERATION_FILE")]
+    generation_file: Option<PathBuf>,
     /// A file whose first line is the keystore passphrase.
     #[arg(long, global = true)]
     passphrase_file: Option<PathBuf>,
@@ -57,7 +62,11 @@ struct Global {
 
 impl Global {
     fn location(&self) -> Location {
-        Location { path: self.store.clone(), passphrase_file: self.passphrase_file.clone() }
+        Location {
+            store: self.store.clone(),
+            passphrase_file: self.passphrase_file.clone(),
+            generation_file: self.generation_file.clone(),
+        }
     }
 
     fn tenant(&self) -> Result<String> {
@@ -79,7 +88,7 @@ impl Global {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Play the seed scenarios end to end in a temporary file keystore.
+    /// Play the seed scenarios end to end in a temporary SQLite keystore.
     ///
     /// Example: `cargo run --release -p coffer-cli -- demo`
     Demo {
@@ -87,10 +96,21 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
-    /// Create a sealed keystore with one token and the SO, user and auditor PINs.
+    /// Create a keystore (SQLite file or PostgreSQL database) with one token and the SO, user and auditor PINs.
     ///
     /// Example: `COFFER_PASSPHRASE=... COFFER_SO_PIN=... COFFER_PIN=... COFFER_AUDITOR_PIN=... coffer init`
     Init,
+    /// Copy a version-1 sealed keystore file into a new store (same passphrase).
+    ///
+    /// Example: `coffer migrate --from ./coffer-store --to ./coffer-store.db`
+    Migrate {
+        /// The version-1 keystore file (only read).
+        #[arg(long)]
+        from: PathBuf,
+        /// The new store: a SQLite file that does not exist yet, or a `postgres://` URL of an empty database.
+        #[arg(long)]
+        to: String,
+    },
     /// Create, list, show, rotate, expire or destroy keys of a tenant.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -384,9 +404,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { .. } => Ok(()),
         Command::Init => {
             Store::create(&g.location())?;
-            println!("keystore created at {}", g.store.display());
+            match store::Backend::parse(&g.store) {
+                store::Backend::Sqlite(p) => println!("keystore created at {}", p.display()),
+                store::Backend::Postgres(_) => println!("keystore created in the PostgreSQL database"),
+            }
             Ok(())
         }
+        Command::Migrate { from, to } => store::migrate(&from, &to, &g.location()),
         Command::Key(k) => {
             let tenant = g.tenant()?;
             let mut store = g.open()?;

@@ -25,7 +25,6 @@ fn with_stored_key<T>(
     let s = store.user(&tenant)?;
     let h = store.hsm.find(s, id)?;
     let r = f(&mut store.hsm, s, h);
-    store.save()?;
     Ok(r?)
 }
 
@@ -85,7 +84,6 @@ pub fn sign(store: &mut Store, tenant: &str, key_id: &str, input: &Path, out: &P
     let s = store.user(tenant)?;
     let h = store.hsm.find(s, key_id)?;
     let sig = store.hsm.sign(&mut OsRng, s, h, &msg)?;
-    store.save()?;
     write_bytes(out, &sig)
 }
 
@@ -126,7 +124,6 @@ pub fn hmac_sign(
     let s = store.user(tenant)?;
     let h = store.hsm.find(s, key_id)?;
     let tag = store.hsm.hmac_sign(s, h, &msg.parts())?;
-    store.save()?;
     println!("t={t},v1={}", hex::encode(tag));
     Ok(())
 }
@@ -163,7 +160,6 @@ pub fn hmac_verify(
     let s = store.user(tenant)?;
     let h = store.hsm.find(s, key_id)?;
     let r = store.hsm.hmac_verify(s, h, &msg.parts(), &tag);
-    store.save()?;
     r?;
     println!("webhook signature OK (t={t})");
     Ok(())

@@ -1,15 +1,22 @@
-//! The operator's keystore: a sealed file (FileStorage) holding one HSM
-//! with one token, unlocked by a passphrase; sessions by role with PINs.
+//! The operator's keystore: an HSM with one token in a record store
+//! (keystore version 2, KEYSTORE.md §12), unlocked by a passphrase;
+//! sessions by role with PINs.
 //!
-//! Next to the keystore, `<store>.counter` keeps the last keystore counter
-//! written; opening refuses an older keystore (a rollback). Keep a copy of
-//! the counter elsewhere if the directory itself may be rolled back.
+//! `--store` names a SQLite database file (the default, `./coffer-store.db`,
+//! created by `coffer init`) or a `postgres://` URL. Every command is one or
+//! a few transactions, committed before it prints its result, so commands
+//! may run at once from many processes and hosts.
+//!
+//! Rollback: the store's generation is kept in a file (for SQLite by
+//! default `<store>.generation`, or `--generation-file` /
+//! `COFFER_GENERATION_FILE`); a store older than it is refused.
 
 use std::path::{Path, PathBuf};
 
 use coffer_core::rng::OsRng;
 use coffer_hsm::keystore::KeySource;
-use coffer_hsm::{Config, FileStorage, Hsm, Role, SessionId, SystemClock};
+use coffer_hsm::{Config, CounterFile, Hsm, RecordStore, Role, SessionId, SystemClock};
+use coffer_store::{PostgresStore, SqliteStore};
 use zeroize::Zeroizing;
 
 use crate::fail::{Fail, Result, exit};
@@ -17,30 +24,76 @@ use crate::secret_input;
 
 /// Where the keystore is and how it is unlocked (global options).
 pub struct Location {
-    pub path: PathBuf,
+    /// A SQLite file path or a `postgres://` URL.
+    pub store: String,
     pub passphrase_file: Option<PathBuf>,
+    pub generation_file: Option<PathBuf>,
 }
 
 pub const SLOT: usize = 0;
 
-pub struct Store {
-    pub hsm: Hsm,
-    storage: FileStorage,
-    passphrase: Zeroizing<Vec<u8>>,
-    counter_path: PathBuf,
+/// The backend named by `--store`.
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
 }
 
-fn counter_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".counter");
-    path.with_file_name(name)
+impl Backend {
+    pub fn parse(store: &str) -> Backend {
+        if store.starts_with("postgres://") || store.starts_with("postgresql://") {
+            Backend::Postgres(store.to_string())
+        } else {
+            Backend::Sqlite(PathBuf::from(store))
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite(p) => p.display().to_string(),
+            // Never print a URL that may carry a password.
+            Backend::Postgres(_) => "the PostgreSQL store".to_string(),
+        }
+    }
+
+    pub fn connect(&self) -> Result<Box<dyn RecordStore + Send>> {
+        match self {
+            Backend::Sqlite(p) => Ok(Box::new(SqliteStore::open(p).map_err(|e| store_fail(self, e))?)),
+            Backend::Postgres(url) => {
+                Ok(Box::new(PostgresStore::connect(url).map_err(|e| store_fail(self, e))?))
+            }
+        }
+    }
+
+    /// The generation file: the one given, else `<store>.generation` for SQLite.
+    fn generation_file(&self, given: Option<&Path>) -> Option<PathBuf> {
+        match (given, self) {
+            (Some(p), _) => Some(p.to_path_buf()),
+            (None, Backend::Sqlite(p)) => {
+                let mut name = p.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                name.push(".generation");
+                Some(p.with_file_name(name))
+            }
+            (None, Backend::Postgres(_)) => None,
+        }
+    }
+}
+
+fn store_fail(backend: &Backend, e: coffer_hsm::StoreError) -> Fail {
+    Fail::from(coffer_hsm::Error::Store(e)).context(format!("opening {}", backend.describe()))
+}
+
+pub struct Store {
+    pub hsm: Hsm,
 }
 
 impl Store {
     /// `coffer init`: a new keystore with one token and the three PINs.
     pub fn create(loc: &Location) -> Result<Store> {
-        if loc.path.exists() {
-            return Err(Fail::new(exit::KEYSTORE, format!("{} already exists", loc.path.display()))
+        let backend = Backend::parse(&loc.store);
+        if let Backend::Sqlite(p) = &backend
+            && std::fs::symlink_metadata(p).is_ok()
+        {
+            return Err(Fail::new(exit::KEYSTORE, format!("{} already exists", p.display()))
                 .hint("use another --store path, or remove the old keystore if you mean to"));
         }
         let passphrase = secret_input::read_new(
@@ -51,73 +104,141 @@ impl Store {
         let so = secret_input::read_new("security officer PIN", None, "COFFER_SO_PIN")?;
         let user = secret_input::read_new("user PIN", None, "COFFER_PIN")?;
         let auditor = secret_input::read_new("auditor PIN", None, "COFFER_AUDITOR_PIN")?;
-        let mut hsm = Hsm::new(1, Config::default(), Box::new(SystemClock))?;
-        hsm.init_token(&mut OsRng, SLOT, "coffer", &so)?;
-        let s = hsm.login(SLOT, Role::SecurityOfficer, &so, None)?;
-        hsm.set_pin(&mut OsRng, s, Role::User, &user)?;
-        hsm.set_pin(&mut OsRng, s, Role::Auditor, &auditor)?;
-        hsm.logout(s)?;
-        let storage = FileStorage::new(&loc.path)?;
-        let mut store = Store { hsm, storage, passphrase, counter_path: counter_path(&loc.path) };
-        store.save()?;
-        Ok(store)
+        let result = Self::create_in(&backend, loc, &passphrase, &so, &user, &auditor);
+        if result.is_err()
+            && let Backend::Sqlite(p) = &backend
+        {
+            // Nothing was acknowledged: leave no half-made store behind.
+            remove_sqlite(p);
+        }
+        result
     }
 
-    /// Opens the keystore at `loc` (refusing a rollback against the counter file).
+    fn create_in(
+        backend: &Backend,
+        loc: &Location,
+        passphrase: &[u8],
+        so: &[u8],
+        user: &[u8],
+        auditor: &[u8],
+    ) -> Result<Store> {
+        let records = backend.connect()?;
+        let mut hsm = Hsm::create(
+            &mut OsRng,
+            records,
+            &KeySource::Passphrase(passphrase),
+            1,
+            Config::default(),
+            Box::new(SystemClock),
+        )
+        .map_err(|e| match e {
+            coffer_hsm::Error::TokenState => {
+                Fail::new(exit::KEYSTORE, format!("{} already holds a keystore", backend.describe()))
+            }
+            other => other.into(),
+        })?;
+        if let Some(path) = backend.generation_file(loc.generation_file.as_deref()) {
+            hsm.set_generation_guard(Box::new(CounterFile::new(path)?))?;
+        }
+        hsm.init_token(&mut OsRng, SLOT, "coffer", so)?;
+        let s = hsm.login(SLOT, Role::SecurityOfficer, so, None)?;
+        hsm.set_pin(&mut OsRng, s, Role::User, user)?;
+        hsm.set_pin(&mut OsRng, s, Role::Auditor, auditor)?;
+        hsm.logout(s)?;
+        Ok(Store { hsm })
+    }
+
+    /// Opens the keystore at `loc` (refusing a rollback against the generation file).
     pub fn open(loc: &Location) -> Result<Store> {
-        if !loc.path.exists() {
-            return Err(Fail::new(exit::KEYSTORE, format!("no keystore at {}", loc.path.display()))
+        let backend = Backend::parse(&loc.store);
+        if let Backend::Sqlite(p) = &backend
+            && std::fs::symlink_metadata(p).is_err()
+        {
+            return Err(Fail::new(exit::KEYSTORE, format!("no keystore at {}", p.display()))
                 .hint("create one with `coffer init`, or point --store / COFFER_STORE at it"));
         }
-        let passphrase =
+        let passphrase: Zeroizing<Vec<u8>> =
             secret_input::read("keystore passphrase", loc.passphrase_file.as_deref(), "COFFER_PASSPHRASE")?;
-        let mut storage = FileStorage::new(&loc.path)?;
-        let counter_path = counter_path(&loc.path);
-        let min = match std::fs::read_to_string(&counter_path) {
-            Ok(text) => Some(text.trim().parse::<u64>().map_err(|_| {
-                Fail::new(exit::KEYSTORE, format!("{} is not a number", counter_path.display()))
-            })?),
-            Err(_) => None,
-        };
-        let hsm = Hsm::load(&mut storage, &KeySource::Passphrase(&passphrase), min, Box::new(SystemClock))?;
-        Ok(Store { hsm, storage, passphrase, counter_path })
-    }
-
-    /// Seals and writes the keystore, then the counter file.
-    pub fn save(&mut self) -> Result<()> {
-        let counter =
-            self.hsm.save(&mut OsRng, &mut self.storage, &KeySource::Passphrase(&self.passphrase))?;
-        std::fs::write(&self.counter_path, format!("{counter}\n"))
-            .map_err(|e| Fail::io(format!("writing {}", self.counter_path.display()), &e))
+        let records = backend.connect()?;
+        let mut hsm =
+            Hsm::open(&mut OsRng, records, &KeySource::Passphrase(&passphrase), Box::new(SystemClock))
+                .map_err(|e| match e {
+                    coffer_hsm::Error::TokenState => {
+                        Fail::new(exit::KEYSTORE, format!("{} holds no keystore", backend.describe()))
+                            .hint("create one with `coffer init`")
+                    }
+                    other => other.into(),
+                })?;
+        if let Some(path) = backend.generation_file(loc.generation_file.as_deref()) {
+            hsm.set_generation_guard(Box::new(CounterFile::new(path)?))?;
+        }
+        Ok(Store { hsm })
     }
 
     /// A user session for `tenant` (PIN from COFFER_PIN or a prompt).
     pub fn user(&mut self, tenant: &str) -> Result<SessionId> {
         let pin = secret_input::read("user PIN", None, "COFFER_PIN")?;
-        self.login(Role::User, &pin, Some(tenant))
+        Ok(self.hsm.login(SLOT, Role::User, &pin, Some(tenant))?)
     }
 
     /// A security officer session (COFFER_SO_PIN or a prompt).
     pub fn security_officer(&mut self) -> Result<SessionId> {
         let pin = secret_input::read("security officer PIN", None, "COFFER_SO_PIN")?;
-        self.login(Role::SecurityOfficer, &pin, None)
+        Ok(self.hsm.login(SLOT, Role::SecurityOfficer, &pin, None)?)
     }
 
     /// An auditor session (COFFER_AUDITOR_PIN or a prompt).
     pub fn auditor(&mut self) -> Result<SessionId> {
         let pin = secret_input::read("auditor PIN", None, "COFFER_AUDITOR_PIN")?;
-        self.login(Role::Auditor, &pin, None)
+        Ok(self.hsm.login(SLOT, Role::Auditor, &pin, None)?)
     }
+}
 
-    /// Logs in; a failed login is saved too, so failure counts and their
-    /// audit records persist (the lockout holds across runs).
-    fn login(&mut self, role: Role, pin: &[u8], tenant: Option<&str>) -> Result<SessionId> {
-        match self.hsm.login(SLOT, role, pin, tenant) {
-            Ok(s) => Ok(s),
-            Err(e) => {
-                self.save()?;
-                Err(e.into())
+/// Removes a SQLite store and its WAL files (only after a failed `init`).
+fn remove_sqlite(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// `coffer migrate --from <v1 file> --to <store>`: copies a version-1
+/// sealed keystore file into a new record store under the same passphrase.
+pub fn migrate(from: &Path, to: &str, loc: &Location) -> Result<()> {
+    let backend = Backend::parse(to);
+    if let Backend::Sqlite(p) = &backend
+        && std::fs::symlink_metadata(p).is_ok()
+    {
+        return Err(Fail::new(exit::KEYSTORE, format!("{} already exists", p.display()))
+            .hint("migrate into a new store path; the old file is only read"));
+    }
+    let mut old = coffer_hsm::FileStorage::new(from)?;
+    if std::fs::symlink_metadata(from).is_err() {
+        return Err(Fail::new(exit::KEYSTORE, format!("no keystore at {}", from.display())));
+    }
+    let passphrase =
+        secret_input::read("keystore passphrase", loc.passphrase_file.as_deref(), "COFFER_PASSPHRASE")?;
+    let source = KeySource::Passphrase(&passphrase);
+    let result = (|| {
+        let records = backend.connect()?;
+        let mut hsm =
+            Hsm::import_v1(&mut OsRng, &mut old, &source, None, records, &source, Box::new(SystemClock))?;
+        if let Some(path) = backend.generation_file(loc.generation_file.as_deref()) {
+            hsm.set_generation_guard(Box::new(CounterFile::new(path)?))?;
+        }
+        Ok::<u64, Fail>(hsm.generation())
+    })();
+    match result {
+        Ok(generation) => {
+            println!("migrated {} to {} (generation {generation})", from.display(), backend.describe());
+            Ok(())
+        }
+        Err(e) => {
+            if let Backend::Sqlite(p) = &backend {
+                remove_sqlite(p);
             }
+            Err(e)
         }
     }
 }

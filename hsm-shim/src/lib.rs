@@ -26,6 +26,8 @@ extern crate std;
 pub mod audit;
 mod chain;
 mod clock;
+#[cfg(feature = "std")]
+mod counter;
 pub mod device;
 mod error;
 #[cfg(feature = "std")]
@@ -50,6 +52,8 @@ pub use clock::Clock;
 pub use clock::SystemClock;
 #[cfg(feature = "alloc")]
 pub use coffer_store::{self as record_store, RecordStore, StoreError};
+#[cfg(feature = "std")]
+pub use counter::CounterFile;
 pub use error::{Error, Result};
 #[cfg(feature = "std")]
 pub use file::FileStorage;

@@ -340,7 +340,7 @@ impl Hsm {
         storage: &mut S,
         source: &KeySource<'_>,
         min_counter: Option<u64>,
-        store: Box<dyn coffer_store::RecordStore + Send + Sync>,
+        store: Box<dyn coffer_store::RecordStore + Send>,
         target: &KeySource<'_>,
         clock: Box<dyn Clock + Send + Sync>,
     ) -> Result<Hsm> {

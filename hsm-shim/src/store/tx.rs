@@ -45,7 +45,7 @@ pub(crate) fn store_err(e: coffer_store::StoreError) -> Error {
 
 impl<'a> Tx<'a> {
     pub(crate) fn begin(
-        store: &'a mut (dyn coffer_store::RecordStore + Send + Sync),
+        store: &'a mut (dyn coffer_store::RecordStore + Send),
         keys: &'a mut RecordKeys,
         now: u64,
     ) -> Result<Self> {

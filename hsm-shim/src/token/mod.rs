@@ -141,7 +141,7 @@ pub trait GenerationGuard {
 /// A software HSM over a record store: a fixed number of slots, each with
 /// at most one token.
 ///
-/// `Send` and `Sync` (its clock and store must be too). Every operation is
+/// `Send` (its clock and store must be too; the clock also `Sync`). Every operation is
 /// one serializable transaction on the store, so any number of `Hsm`
 /// values, in any number of threads and processes, may share one store:
 /// give each thread its own `Hsm` over its own store connection (or share
@@ -149,7 +149,7 @@ pub trait GenerationGuard {
 pub struct Hsm {
     pub(crate) config: Config,
     pub(crate) slot_count: u8,
-    store: Box<dyn RecordStore + Send + Sync>,
+    store: Box<dyn RecordStore + Send>,
     keys: RecordKeys,
     pub(crate) sessions: BTreeMap<SessionId, session::Session>,
     pub(crate) next_session: u64,
@@ -210,7 +210,7 @@ impl Hsm {
     /// if the store fails.
     pub fn create<R: TryCryptoRng + ?Sized>(
         rng: &mut R,
-        store: Box<dyn RecordStore + Send + Sync>,
+        store: Box<dyn RecordStore + Send>,
         source: &KeySource<'_>,
         slots: usize,
         config: Config,
@@ -232,7 +232,7 @@ impl Hsm {
     }
 
     fn init(
-        mut store: Box<dyn RecordStore + Send + Sync>,
+        mut store: Box<dyn RecordStore + Send>,
         mut keys: RecordKeys,
         kdf: MetaKdf,
         slots: usize,
@@ -279,7 +279,7 @@ impl Hsm {
     /// meta or config record; [`Error::Store`] if the store fails.
     pub fn open<R: TryCryptoRng + ?Sized>(
         rng: &mut R,
-        mut store: Box<dyn RecordStore + Send + Sync>,
+        mut store: Box<dyn RecordStore + Send>,
         source: &KeySource<'_>,
         clock: Box<dyn Clock + Send + Sync>,
     ) -> Result<Self> {
@@ -341,7 +341,7 @@ impl Hsm {
 
     /// Gives back the store (ending every session), for example to hand it
     /// to another [`Hsm::open`] or to inspect its records.
-    pub fn into_store(self) -> Box<dyn RecordStore + Send + Sync> {
+    pub fn into_store(self) -> Box<dyn RecordStore + Send> {
         self.store
     }
 
@@ -412,7 +412,7 @@ impl Hsm {
 type Outcome<T> = (Result<T>, u64);
 
 fn run_once<T>(
-    store: &mut (dyn RecordStore + Send + Sync),
+    store: &mut (dyn RecordStore + Send),
     keys: &mut RecordKeys,
     now: u64,
     floor: u64,
@@ -440,8 +440,8 @@ pub(crate) fn fill<R: TryCryptoRng + ?Sized>(rng: &mut R, out: &mut [u8]) -> Res
     rng.try_fill_bytes(out).map_err(|_| Error::Crypto(coffer_core::Error::Rng))
 }
 
-// Servers keep HSMs in threads; keep it that way.
+// Servers move HSMs into threads and share them behind a lock; keep it that way.
 const _: () = {
-    const fn send_and_sync<T: Send + Sync>() {}
-    send_and_sync::<Hsm>();
+    const fn send<T: Send>() {}
+    send::<Hsm>();
 };
