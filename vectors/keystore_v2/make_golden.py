@@ -1,0 +1,846 @@
+#!/usr/bin/env python3
+"""An independent implementation of coffer's keystore version 2 (record store).
+
+Written from the specification text only: hsm-shim/KEYSTORE.md §12 (records,
+sealing, meta record), §2/§4 (kdf and master key), §3.1 (the `pin` and `key`
+encodings that §12 reuses), and the audit event encoding and MAC chain of the
+module docs of hsm-shim/src/audit.rs (§ Format). It does not share code or
+test data with the Rust implementation.
+
+    python3 make_golden.py                      # writes golden.json beside this file
+    python3 make_golden.py --out PATH           # writes it elsewhere
+    python3 make_golden.py --read STORE --master-hex HEX64
+    python3 make_golden.py --read STORE --passphrase TEXT
+
+Building is deterministic: running it twice writes the same file byte for
+byte. Reading takes a SQLite file (table `coffer_records(k, v)`, opened read
+only) or a JSON file {"rows": [[hex key, hex value], ...]}, checks every
+record as the spec says and prints a summary; it exits 0 when the store
+verifies, 1 with the reason on stderr when it does not, 2 for bad arguments.
+
+Needs Python 3.11 and the `cryptography` package (pip install cryptography).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import pathlib
+import sqlite3
+import struct
+import sys
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+
+# ---------------------------------------------------------------- constants
+
+# §12.1 record kinds.
+KIND_META, KIND_CONFIG, KIND_GENERATION = 0x00, 0x01, 0x02
+KIND_TOKEN, KIND_PIN, KIND_KEY, KIND_INDEX, KIND_HEAD, KIND_AUDIT = 0x10, 0x11, 0x12, 0x13, 0x14, 0x15
+KIND_NAMES = {
+    KIND_META: "meta",
+    KIND_CONFIG: "config",
+    KIND_GENERATION: "generation",
+    KIND_TOKEN: "token",
+    KIND_PIN: "pin",
+    KIND_KEY: "key",
+    KIND_INDEX: "index",
+    KIND_HEAD: "audit_head",
+    KIND_AUDIT: "audit_record",
+}
+# Length of the whole record key of each kind (kind byte included).
+KEY_LEN = {
+    KIND_META: 1,
+    KIND_CONFIG: 1,
+    KIND_GENERATION: 1,
+    KIND_TOKEN: 2,  # 10 || slot
+    KIND_PIN: 3,  # 11 || slot || role
+    KIND_KEY: 10,  # 12 || slot || handle (8)
+    KIND_INDEX: 34,  # 13 || slot || T (16) || K (16)
+    KIND_HEAD: 2,  # 14 || slot
+    KIND_AUDIT: 10,  # 15 || slot || seq (8)
+}
+
+ROLE_NAMES = {0x01: "so", 0x02: "user", 0x03: "auditor"}  # §12.1 PIN key, audit.rs `role`
+KEY_TYPES = {
+    0x01: "aes-256",
+    0x02: "hmac-sha256",
+    0x03: "p-256",
+    0x04: "rsa-2048",
+    0x05: "rsa-3072",
+    0x06: "rsa-4096",
+    0x07: "certificate",
+}
+FIXED_32 = {0x01, 0x02, 0x03}  # §3.1: "32 bytes for AES, HMAC and P-256 scalars"
+KEY_STATES = {0x00: "pre-active", 0x01: "active", 0x02: "deactivated", 0x03: "destroyed"}
+USAGE_BITS = ["encrypt", "decrypt", "wrap", "unwrap", "sign", "verify", "derive"]
+
+# audit.rs § Format.
+AUDIT_DOMAIN = b"coffer audit v1"
+AUDIT_OPS = {
+    0x01: "encrypt",
+    0x02: "decrypt",
+    0x03: "wrap",
+    0x04: "unwrap",
+    0x05: "sign",
+    0x06: "verify",
+    0x07: "derive",
+    0x08: "mac",
+    0x09: "seal",
+    0x0A: "open",
+    0x0B: "rewrap",
+    0x0C: "export",
+}
+AUDIT_STATES = {0x01: "pre-active", 0x02: "active", 0x03: "deactivated", 0x04: "destroyed"}
+
+# §12.2, §12.3.
+META_MAGIC = b"CFRS"
+RECORD_VERSION = 0x02
+AD_PREFIX = b"coffer record"
+MIN_ITERATIONS, MAX_ITERATIONS = 100_000, 10_000_000
+MAX_NAME = 64  # `str` of §3.1 / §12: len 1 ..= 64
+MAX_AUDIT_RECORDS = 1_000_000  # §3.1 audit_max_records bound
+MAX_VERSIONS = 1024
+MAX_MATERIAL = 16384
+
+
+class StoreRejected(Exception):
+    """The store does not verify; `kind` names the error class the spec gives."""
+
+    def __init__(self, kind: str, reason: str):
+        super().__init__(f"{kind}: {reason}")
+        self.kind = kind
+
+
+def corrupt(reason: str) -> StoreRejected:
+    return StoreRejected("KeystoreCorrupt", reason)
+
+
+# ---------------------------------------------------------------- primitives
+
+
+def hkdf32(master: bytes, info: bytes) -> bytes:
+    """§4 step 2 style: HKDF-SHA-256, no salt, L = 32."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
+
+
+def hmac256(key: bytes, *parts: bytes) -> bytes:
+    return hmac.new(key, b"".join(parts), hashlib.sha256).digest()
+
+
+def u32(n: int) -> bytes:
+    return struct.pack(">I", n)
+
+
+def u64(n: int) -> bytes:
+    return struct.pack(">Q", n)
+
+
+def enc_str(s: str, min_len: int = 1) -> bytes:
+    b = s.encode("utf-8")
+    if not min_len <= len(b) <= MAX_NAME:
+        raise ValueError(f"string of {len(b)} bytes out of range")
+    return bytes([len(b)]) + b
+
+
+class RecordKeys:
+    """The three keys of §12.2, from the 32-byte master key."""
+
+    def __init__(self, master: bytes):
+        if len(master) != 32:
+            raise ValueError("the master key is 32 bytes")
+        self.seal = hkdf32(master, b"coffer records v2 seal")
+        self.index = hkdf32(master, b"coffer records v2 index")
+        self.nonce = hkdf32(master, b"coffer records v2 nonce")
+
+    def blinded_tenant(self, tenant: str) -> bytes:
+        return hmac256(self.index, b"tenant", enc_str(tenant))[:16]
+
+    def blinded_key(self, tenant: str, key_id: str) -> bytes:
+        return hmac256(self.index, b"key", enc_str(tenant), enc_str(key_id))[:16]
+
+
+def record_ad(record_key: bytes) -> bytes:
+    """§12.2: ad = "coffer record" || 02 || record key."""
+    return AD_PREFIX + bytes([RECORD_VERSION]) + record_key
+
+
+class Reader:
+    """Strict big-endian decoding; every shortfall is KeystoreCorrupt."""
+
+    def __init__(self, data: bytes, what: str):
+        self.data, self.pos, self.what = data, 0, what
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise corrupt(f"{self.what}: truncated")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return struct.unpack(">H", self.take(2))[0]
+
+    def u32(self) -> int:
+        return struct.unpack(">I", self.take(4))[0]
+
+    def u64(self) -> int:
+        return struct.unpack(">Q", self.take(8))[0]
+
+    def flag(self, field: str) -> bool:
+        b = self.u8()
+        if b not in (0, 1):
+            raise corrupt(f"{self.what}: {field} is {b:#04x}, not 00/01")
+        return b == 1
+
+    def string(self, field: str, min_len: int = 1) -> str:
+        n = self.u8()
+        if not min_len <= n <= MAX_NAME:
+            raise corrupt(f"{self.what}: {field} length {n} out of {min_len}..={MAX_NAME}")
+        try:
+            return self.take(n).decode("utf-8")
+        except UnicodeDecodeError:
+            raise corrupt(f"{self.what}: {field} is not UTF-8") from None
+
+    def rest(self) -> bytes:
+        return self.take(len(self.data) - self.pos)
+
+    def done(self) -> None:
+        if self.pos != len(self.data):
+            raise corrupt(f"{self.what}: {len(self.data) - self.pos} trailing bytes")
+
+
+# ---------------------------------------------------------------- audit events (audit.rs § Format)
+
+
+def enc_keyref(tenant: str, key_id: str, version: int, handle: int) -> bytes:
+    return enc_str(tenant, 0) + enc_str(key_id, 0) + u32(version) + u64(handle)
+
+
+def dec_event(r: Reader) -> str:
+    """Decodes one event exactly; returns a readable description."""
+
+    def keyref() -> str:
+        tenant = r.string("tenant", 0)
+        key_id = r.string("key_id", 0)
+        version, handle = r.u32(), r.u64()
+        return f"{json.dumps(tenant)}/{json.dumps(key_id)} v{version} h{handle}"
+
+    def role() -> str:
+        code = r.u8()
+        if code not in ROLE_NAMES:
+            raise corrupt(f"{r.what}: unknown role {code:#04x}")
+        return ROLE_NAMES[code]
+
+    tag = r.u8()
+    role_events = {0x10: "LoginSucceeded", 0x11: "LoginFailed", 0x12: "PinLocked", 0x13: "PinUnblocked", 0x14: "PinChanged"}
+    key_events = {0x20: "KeyCreated", 0x21: "KeyImported", 0x23: "KeyExported", 0x26: "KeyDestroyed"}
+    if tag == 0x01:
+        return "TokenInitialized"
+    if tag in role_events:
+        return f"{role_events[tag]} {role()}"
+    if tag in key_events:
+        return f"{key_events[tag]} {keyref()}"
+    if tag in (0x22, 0x27):
+        k = keyref()
+        op = r.u8()
+        if op not in AUDIT_OPS:
+            raise corrupt(f"{r.what}: unknown operation {op:#04x}")
+        return f"{'KeyUsed' if tag == 0x22 else 'PolicyDenied'} {k} {AUDIT_OPS[op]}"
+    if tag == 0x24:
+        k = keyref()
+        return f"KeyRotated {k} new_version {r.u32()}"
+    if tag == 0x25:
+        k = keyref()
+        st = r.u8()
+        if st not in AUDIT_STATES:
+            raise corrupt(f"{r.what}: unknown key state {st:#04x}")
+        return f"KeyStateChanged {k} {AUDIT_STATES[st]}"
+    if tag == 0x28:
+        k = keyref()
+        return f"KeyExpirySet {k} {r.u64()}"
+    if tag == 0x30:
+        tenant = r.string("tenant", 0)
+        return f"TenantShredded {json.dumps(tenant)} keys {r.u32()}"
+    if tag == 0x31:
+        return f"KeystoreSaved counter {r.u64()}"
+    if tag == 0x32:
+        first = r.u64()
+        return f"AuditArchived first_seq {first} count {r.u32()}"
+    raise corrupt(f"{r.what}: unknown event tag {tag:#04x}")
+
+
+def audit_mac(audit_key: bytes, prev_mac: bytes, seq: int, time: int, event: bytes) -> bytes:
+    return hmac256(audit_key, AUDIT_DOMAIN, prev_mac, u64(seq), u64(time), event)
+
+
+# ---------------------------------------------------------------- meta record (§12.3)
+
+
+def meta_header(kdf: int, iterations: int | None = None, salt: bytes | None = None) -> bytes:
+    header = META_MAGIC + bytes([RECORD_VERSION, kdf])
+    if kdf == 0x01:
+        header += u32(iterations) + salt
+    return header
+
+
+def meta_check_tag(keys: RecordKeys, header: bytes, nonce: bytes) -> bytes:
+    # The tag of the empty plaintext: AES-GCM-SIV's output for it is the tag alone.
+    return AESGCMSIV(keys.seal).encrypt(nonce, b"", record_ad(bytes([KIND_META])) + header)
+
+
+# ---------------------------------------------------------------- writer
+
+
+class Writer:
+    """Seals records with the §12.2 nonce rule: HMAC(nonce key, salt || counter)[:12]."""
+
+    def __init__(self, keys: RecordKeys, salt: bytes):
+        self.keys, self.salt, self.counter = keys, salt, 0
+        self.rows: dict[bytes, bytes] = {}
+
+    def next_nonce(self) -> bytes:
+        self.counter += 1
+        return hmac256(self.keys.nonce, self.salt, u64(self.counter))[:12]
+
+    def put(self, record_key: bytes, plaintext: bytes) -> None:
+        nonce = self.next_nonce()
+        self.rows[record_key] = nonce + AESGCMSIV(self.keys.seal).encrypt(nonce, plaintext, record_ad(record_key))
+
+    def put_meta_raw(self) -> None:
+        header = meta_header(0x00)
+        nonce = self.next_nonce()
+        self.rows[bytes([KIND_META])] = header + nonce + meta_check_tag(self.keys, header, nonce)
+
+
+def enc_pin(pin: bytes, salt: bytes, iterations: int, failures: int) -> bytes:
+    digest = hashlib.pbkdf2_hmac("sha256", pin, salt, iterations, 32)
+    return salt + u32(iterations) + digest + bytes([failures])
+
+
+def enc_key(key_type, label, tenant, key_id, usage, extractable, active, state, expires_at, latest, versions) -> bytes:
+    out = bytes([key_type]) + enc_str(label) + enc_str(tenant) + enc_str(key_id)
+    out += bytes([usage, int(extractable), int(active), state]) + u64(expires_at) + u32(latest)
+    out += struct.pack(">H", len(versions))
+    for number, material in versions:
+        out += u32(number) + struct.pack(">H", len(material)) + material
+    return out
+
+
+GOLDEN_PATH = pathlib.Path(__file__).resolve().parent / "golden.json"
+
+
+def build_golden() -> dict:
+    master = bytes(range(0x00, 0x20))
+    keys = RecordKeys(master)
+    w = Writer(keys, bytes([0xA5]) * 16)
+    slot = 0
+    iterations = 1000
+    generation = 7
+    audit_key = bytes(range(0x40, 0x60))
+    webhook_material = bytes(range(0x60, 0x80))
+    kek_v1, kek_v2 = bytes(range(0x80, 0xA0)), bytes(range(0xA0, 0xC0))
+    usage_sign_verify = (1 << 4) | (1 << 5)
+    usage_kek = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3)
+
+    w.put_meta_raw()
+    # config: max_pin_failures 5, pin_iterations 1000, allow_plain_import 0,
+    # audit_max_records 1000, audit_reserve 10, slot_count 1.
+    w.put(bytes([KIND_CONFIG]), bytes([5]) + u32(iterations) + bytes([0]) + u32(1000) + u32(10) + bytes([1]))
+    w.put(bytes([KIND_GENERATION]), u64(generation))
+    w.put(bytes([KIND_TOKEN, slot]), enc_str("golden") + u64(3) + audit_key)
+
+    pins = [
+        (0x01, b"so-pin-1", bytes(range(0x10, 0x20))),
+        (0x02, b"user-pin", bytes(range(0x20, 0x30))),
+        (0x03, b"audit-pin", bytes(range(0x30, 0x40))),
+    ]
+    for role, pin, salt in pins:
+        w.put(bytes([KIND_PIN, slot, role]), enc_pin(pin, salt, iterations, 0))
+
+    key_rows = [
+        (1, 0x02, "acme webhooks", "acme", "webhooks", usage_sign_verify, 1, [(1, webhook_material)]),
+        (2, 0x01, "acme kek", "acme", "kek", usage_kek, 2, [(1, kek_v1), (2, kek_v2)]),
+    ]
+    facts_keys = []
+    for handle, key_type, label, tenant, key_id, usage, latest, versions in key_rows:
+        value = enc_key(key_type, label, tenant, key_id, usage, False, True, 0x01, 0, latest, versions)
+        w.put(bytes([KIND_KEY, slot]) + u64(handle), value)
+        index_key = bytes([KIND_INDEX, slot]) + keys.blinded_tenant(tenant) + keys.blinded_key(tenant, key_id)
+        w.put(index_key, u64(handle))
+        facts_keys.append(
+            {
+                "handle": handle,
+                "type": KEY_TYPES[key_type],
+                "label": label,
+                "tenant": tenant,
+                "key_id": key_id,
+                "usage": usage,
+                "extractable": False,
+                "created_active": True,
+                "state": "active",
+                "expires_at": 0,
+                "latest_version": latest,
+                "versions": [n for n, _ in versions],
+                "index_record_key": index_key.hex(),
+            }
+        )
+
+    t0 = 1_700_000_000
+    events = [
+        ("TokenInitialized", bytes([0x01])),
+        ("PinChanged user", bytes([0x14, 0x02])),
+        ("PinChanged auditor", bytes([0x14, 0x03])),
+        ("KeyCreated acme/webhooks v1 h1", bytes([0x20]) + enc_keyref("acme", "webhooks", 1, 1)),
+        ("KeyCreated acme/kek v1 h2", bytes([0x20]) + enc_keyref("acme", "kek", 1, 2)),
+        ("KeyRotated acme/kek v2 h2 new_version 2", bytes([0x24]) + enc_keyref("acme", "kek", 2, 2) + u32(2)),
+    ]
+    prev = bytes(32)
+    audit_facts = []
+    for seq, (name, event) in enumerate(events):
+        time = t0 + seq
+        mac = audit_mac(audit_key, prev, seq, time, event)
+        w.put(bytes([KIND_AUDIT, slot]) + u64(seq), u64(time) + mac + event)
+        audit_facts.append({"seq": seq, "time": time, "event": name, "event_hex": event.hex(), "mac": mac.hex()})
+        prev = mac
+    head = {"anchor_seq": 0, "anchor_mac": bytes(32).hex(), "next_seq": len(events), "last_mac": prev.hex()}
+    w.put(bytes([KIND_HEAD, slot]), u64(0) + bytes(32) + u64(len(events)) + prev)
+
+    # An index entry another tenant would look up for the same key id: the
+    # negative tests move acme's sealed entry there.
+    globex_index = bytes([KIND_INDEX, slot]) + keys.blinded_tenant("globex") + keys.blinded_key("globex", "webhooks")
+
+    message = b"golden message"
+    wrap_input = bytes([0x11]) * 32
+    return {
+        "about": (
+            "Keystore version 2 golden records (hsm-shim/KEYSTORE.md §12), written by "
+            "vectors/keystore_v2/make_golden.py, an independent Python implementation of the spec. "
+            "Never regenerate silently: a change here is a format change."
+        ),
+        "master_key": master.hex(),
+        "nonce_salt": w.salt.hex(),
+        "rows": [[k.hex(), v.hex()] for k, v in sorted(w.rows.items())],
+        "facts": {
+            "generation": generation,
+            "config": {
+                "max_pin_failures": 5,
+                "pin_iterations": iterations,
+                "allow_plain_import": False,
+                "audit_max_records": 1000,
+                "audit_reserve": 10,
+                "slot_count": 1,
+            },
+            "token_label": "golden",
+            "next_handle": 3,
+            "pins": {"so": "so-pin-1", "user": "user-pin", "auditor": "audit-pin"},
+            "keys": facts_keys,
+            "hmac_message": message.hex(),
+            "hmac_webhooks": hmac256(webhook_material, message).hex(),
+            "kwp_input": wrap_input.hex(),
+            "kwp_kek_v1": aes_key_wrap_with_padding(kek_v1, wrap_input).hex(),
+            "kwp_kek_v2": aes_key_wrap_with_padding(kek_v2, wrap_input).hex(),
+            "audit": audit_facts,
+            "audit_head": head,
+            "globex_webhooks_index_record_key": globex_index.hex(),
+        },
+    }
+
+
+def write_golden(path: pathlib.Path) -> None:
+    doc = build_golden()
+    rows = doc["rows"]
+    doc["rows"] = "@ROWS@"
+    # One row per line: readable diffs, and a stable layout.
+    rows_text = "[\n" + ",\n".join(f'  ["{k}", "{v}"]' for k, v in rows) + "\n ]"
+    text = json.dumps(doc, indent=1, ensure_ascii=False).replace('"@ROWS@"', rows_text, 1) + "\n"
+    if json.loads(text)["rows"] != rows:
+        raise AssertionError("rows did not survive the layout")
+    path.write_bytes(text.encode("utf-8"))
+    print(f"wrote {path}")
+
+
+# ---------------------------------------------------------------- reader
+
+
+def load_rows(path: str) -> list[tuple[bytes, bytes]]:
+    p = pathlib.Path(path)
+    with p.open("rb") as f:
+        magic = f.read(16)
+    if magic == b"SQLite format 3\x00":
+        uri = p.resolve().as_uri() + "?mode=ro"
+        con = sqlite3.connect(uri, uri=True)
+        try:
+            rows = con.execute("SELECT k, v FROM coffer_records ORDER BY k").fetchall()
+        finally:
+            con.close()
+        for k, v in rows:
+            if not isinstance(k, bytes) or not isinstance(v, bytes):
+                raise corrupt("a SQLite row whose key or value is not a BLOB")
+        return [(bytes(k), bytes(v)) for k, v in rows]
+    doc = json.loads(p.read_text(encoding="utf-8"))
+    out = []
+    for pair in doc["rows"]:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ValueError("rows must be [hex key, hex value] pairs")
+        out.append((bytes.fromhex(pair[0]), bytes.fromhex(pair[1])))
+    if len({k for k, _ in out}) != len(out):
+        raise ValueError("a key appears twice in the rows")
+    return out
+
+
+def open_sealed(keys: RecordKeys, record_key: bytes, value: bytes) -> bytes:
+    """§12.2: nonce (12) || ciphertext || tag; any failure is KeystoreAuth."""
+    if len(value) < 12 + 16:
+        raise StoreRejected("KeystoreAuth", f"record {record_key.hex()} is shorter than nonce and tag")
+    try:
+        return AESGCMSIV(keys.seal).decrypt(value[:12], value[12:], record_ad(record_key))
+    except InvalidTag:
+        raise StoreRejected("KeystoreAuth", f"record {record_key.hex()} does not open") from None
+
+
+def read_meta(value: bytes) -> tuple[int, int | None, bytes | None, bytes, bytes, bytes]:
+    r = Reader(value, "meta record")
+    if r.take(4) != META_MAGIC:
+        raise corrupt("meta record: magic is not CFRS")
+    version = r.u8()
+    if version != RECORD_VERSION:
+        raise corrupt(f"meta record: version {version:#04x}, not 02")
+    kdf = r.u8()
+    iterations = salt = None
+    if kdf == 0x01:
+        iterations = r.u32()
+        if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
+            raise corrupt(f"meta record: iterations {iterations} out of range")
+        salt = r.take(16)
+    elif kdf != 0x00:
+        raise corrupt(f"meta record: kdf {kdf:#04x} is reserved")
+    header = value[: r.pos]
+    nonce, tag = r.take(12), r.take(16)
+    r.done()
+    return kdf, iterations, salt, header, nonce, tag
+
+
+def decode_config(p: bytes) -> dict:
+    r = Reader(p, "config record")
+    c = {
+        "max_pin_failures": r.u8(),
+        "pin_iterations": r.u32(),
+        "allow_plain_import": r.flag("allow_plain_import"),
+        "audit_max_records": r.u32(),
+        "audit_reserve": r.u32(),
+        "slot_count": r.u8(),
+    }
+    r.done()
+    if c["max_pin_failures"] < 1 or c["pin_iterations"] < 1:
+        raise corrupt("config record: max_pin_failures and pin_iterations must be at least 1")
+    if c["audit_max_records"] > MAX_AUDIT_RECORDS:
+        raise corrupt("config record: audit_max_records above 1,000,000")
+    if not 2 <= c["audit_reserve"] < c["audit_max_records"]:
+        raise corrupt("config record: audit_reserve outside 2 ..< audit_max_records")
+    if not 1 <= c["slot_count"] <= 64:
+        raise corrupt("config record: slot_count outside 1..=64")
+    return c
+
+
+def decode_pin(p: bytes, what: str) -> dict:
+    if len(p) != 53:
+        raise corrupt(f"{what}: {len(p)} bytes, not 53")
+    r = Reader(p, what)
+    salt, iterations, digest, failures = r.take(16), r.u32(), r.take(32), r.u8()
+    r.done()
+    if iterations < 1:
+        raise corrupt(f"{what}: iterations 0")
+    return {"salt": salt, "iterations": iterations, "hash": digest, "failures": failures}
+
+
+def decode_key(p: bytes, what: str) -> dict:
+    r = Reader(p, what)
+    key_type = r.u8()
+    if key_type not in KEY_TYPES:
+        raise corrupt(f"{what}: unknown type {key_type:#04x}")
+    k = {"type": KEY_TYPES[key_type], "label": r.string("label"), "tenant": r.string("tenant")}
+    k["key_id"] = r.string("key_id")
+    k["usage"] = r.u8()
+    if k["usage"] & 0x80:
+        raise corrupt(f"{what}: usage bit 7 set")
+    k["extractable"] = r.flag("extractable")
+    k["created_active"] = r.flag("created_active")
+    state = r.u8()
+    if state not in KEY_STATES:
+        raise corrupt(f"{what}: unknown state {state:#04x}")
+    k["state"] = KEY_STATES[state]
+    k["expires_at"] = r.u64()
+    k["latest_version"] = r.u32()
+    count = r.u16()
+    if count > MAX_VERSIONS:
+        raise corrupt(f"{what}: {count} versions, more than {MAX_VERSIONS}")
+    versions = []
+    for _ in range(count):
+        number, length = r.u32(), r.u16()
+        if not 1 <= length <= MAX_MATERIAL:
+            raise corrupt(f"{what}: material of {length} bytes")
+        material = r.take(length)
+        if key_type in FIXED_32 and length != 32:
+            raise corrupt(f"{what}: {k['type']} material of {length} bytes, not 32")
+        versions.append((number, material))
+    r.done()
+    numbers = [n for n, _ in versions]
+    # Interpretation (the spec gives no explicit rule): version numbers are
+    # distinct, at least 1, oldest first, and the newest is latest_version.
+    if any(n < 1 for n in numbers) or numbers != sorted(set(numbers)):
+        raise corrupt(f"{what}: version numbers {numbers} not distinct and ascending")
+    if numbers and numbers[-1] != k["latest_version"]:
+        raise corrupt(f"{what}: newest version {numbers[-1]} is not latest_version {k['latest_version']}")
+    # §3.1: "a destroyed key keeps its record with version_count = 0".
+    if (k["state"] == "destroyed") != (count == 0):
+        raise corrupt(f"{what}: state {k['state']} with {count} versions")
+    k["versions"] = numbers
+    k["materials"] = versions
+    return k
+
+
+def verify_store(rows: list[tuple[bytes, bytes]], master: bytes | None, passphrase: bytes | None) -> dict:
+    by_key = dict(rows)
+    counts = {name: 0 for name in KIND_NAMES.values()}
+    ignored = 0
+    grouped: dict[int, list[tuple[bytes, bytes]]] = {k: [] for k in KIND_NAMES}
+    for k, v in sorted(rows):
+        if not k:
+            raise corrupt("an empty record key")
+        if k[0] not in KIND_NAMES:
+            ignored += 1  # §12.7: readers ignore kinds they do not know
+            continue
+        if len(k) != KEY_LEN[k[0]]:
+            raise corrupt(f"record key {k.hex()}: {len(k)} bytes, not {KEY_LEN[k[0]]} for kind {KIND_NAMES[k[0]]}")
+        counts[KIND_NAMES[k[0]]] += 1
+        grouped[k[0]].append((k, v))
+
+    # §12.3: the meta record first, then its check tag, before any other record.
+    meta = by_key.get(bytes([KIND_META]))
+    if meta is None:
+        raise StoreRejected("TokenState", "no meta record: the store holds no HSM")
+    kdf, iterations, salt, header, check_nonce, check_tag = read_meta(meta)
+    if kdf == 0x00:
+        if master is None:
+            raise StoreRejected("KeystoreAuth", "the store is sealed under a raw master key; a passphrase was given")
+    else:
+        if passphrase is None:
+            raise StoreRejected("KeystoreAuth", "the store is sealed under a passphrase; a master key was given")
+        master = hashlib.pbkdf2_hmac("sha256", passphrase, salt, iterations, 32)
+    keys = RecordKeys(master)
+    if not hmac.compare_digest(meta_check_tag(keys, header, check_nonce), check_tag):
+        raise StoreRejected("KeystoreAuth", "meta check tag does not verify: wrong key, or the meta record was changed")
+
+    def only(kind: int) -> bytes:
+        entries = grouped[kind]
+        if len(entries) != 1:
+            raise corrupt(f"{len(entries)} {KIND_NAMES[kind]} records, not 1")
+        return open_sealed(keys, *entries[0])
+
+    config = decode_config(only(KIND_CONFIG))
+    gen_plain = only(KIND_GENERATION)
+    if len(gen_plain) != 8:
+        raise corrupt(f"generation record: {len(gen_plain)} bytes, not 8")
+    generation = struct.unpack(">Q", gen_plain)[0]
+    slot_count = config["slot_count"]
+
+    def check_slot(k: bytes) -> int:
+        if k[1] >= slot_count:
+            raise corrupt(f"record {k.hex()}: slot {k[1]} not below slot_count {slot_count}")
+        return k[1]
+
+    tokens = {}
+    for k, v in grouped[KIND_TOKEN]:
+        r = Reader(open_sealed(keys, k, v), f"token record {k.hex()}")
+        label, next_handle, audit_key = r.string("label"), r.u64(), r.take(32)
+        r.done()
+        if next_handle < 1:
+            raise corrupt(f"token record {k.hex()}: next_handle 0")
+        tokens[check_slot(k)] = {"label": label, "next_handle": next_handle, "audit_key": audit_key}
+
+    def token_of(k: bytes) -> dict:
+        slot = check_slot(k)
+        if slot not in tokens:
+            raise corrupt(f"record {k.hex()} belongs to slot {slot}, which holds no token")
+        return tokens[slot]
+
+    pins = {}
+    for k, v in grouped[KIND_PIN]:
+        token_of(k)
+        if k[2] not in ROLE_NAMES:
+            raise corrupt(f"PIN record {k.hex()}: unknown role {k[2]:#04x}")
+        pins[(k[1], ROLE_NAMES[k[2]])] = decode_pin(open_sealed(keys, k, v), f"PIN record {k.hex()}")
+
+    key_objs = {}
+    for k, v in grouped[KIND_KEY]:
+        token = token_of(k)
+        handle = struct.unpack(">Q", k[2:10])[0]
+        if not 1 <= handle < token["next_handle"]:
+            raise corrupt(f"key record {k.hex()}: handle {handle} not in 1 ..< next_handle {token['next_handle']}")
+        obj = decode_key(open_sealed(keys, k, v), f"key record slot {k[1]} handle {handle}")
+        key_objs[(k[1], handle)] = obj
+
+    # Blinded index: every entry opens, names an existing key of the same
+    # tenant and key id, and every key has exactly its own entry.
+    indexed = {}
+    for k, v in grouped[KIND_INDEX]:
+        token_of(k)
+        plain = open_sealed(keys, k, v)
+        if len(plain) != 8:
+            raise corrupt(f"index record {k.hex()}: {len(plain)} bytes, not 8")
+        handle = struct.unpack(">Q", plain)[0]
+        obj = key_objs.get((k[1], handle))
+        if obj is None:
+            raise corrupt(f"index record {k.hex()} names handle {handle}, which has no key record")
+        want = bytes([KIND_INDEX, k[1]]) + keys.blinded_tenant(obj["tenant"]) + keys.blinded_key(obj["tenant"], obj["key_id"])
+        if want != k:
+            raise corrupt(f"index record {k.hex()} names handle {handle}, whose tenant and key id blind to {want.hex()}")
+        if (k[1], handle) in indexed:
+            raise corrupt(f"two index records name slot {k[1]} handle {handle}")
+        indexed[(k[1], handle)] = k
+    for (slot, handle), obj in key_objs.items():
+        if (slot, handle) not in indexed:
+            raise corrupt(f"key slot {slot} handle {handle} ({obj['tenant']}/{obj['key_id']}) has no index record")
+
+    # Audit: head per initialized slot, live records anchor_seq ..< next_seq, chained.
+    heads = {}
+    for k, v in grouped[KIND_HEAD]:
+        token_of(k)
+        r = Reader(open_sealed(keys, k, v), f"audit head {k.hex()}")
+        heads[k[1]] = {"anchor_seq": r.u64(), "anchor_mac": r.take(32), "next_seq": r.u64(), "last_mac": r.take(32)}
+        r.done()
+        if heads[k[1]]["anchor_seq"] > heads[k[1]]["next_seq"]:
+            raise corrupt(f"audit head {k.hex()}: anchor_seq above next_seq")
+    for slot in tokens:
+        if slot not in heads:
+            raise corrupt(f"slot {slot} holds a token but no audit head")
+    audit_rows: dict[int, dict[int, bytes]] = {}
+    for k, v in grouped[KIND_AUDIT]:
+        token_of(k)
+        audit_rows.setdefault(k[1], {})[struct.unpack(">Q", k[2:10])[0]] = open_sealed(keys, k, v)
+    audit = {}
+    for slot, head in sorted(heads.items()):
+        present = audit_rows.get(slot, {})
+        live = range(head["anchor_seq"], head["next_seq"])
+        stray = sorted(s for s in present if s not in live)
+        if stray:
+            raise StoreRejected("AuditTampered", f"slot {slot}: audit records {stray} outside the live range {live.start}..<{live.stop}")
+        prev = head["anchor_mac"]
+        events = []
+        for i, seq in enumerate(live):
+            if seq not in present:
+                raise StoreRejected("AuditTampered", f"slot {slot}: audit record seq {seq} (index {i}) is missing")
+            r = Reader(present[seq], f"audit record slot {slot} seq {seq}")
+            time, mac = r.u64(), r.take(32)
+            event_bytes = r.rest()
+            er = Reader(event_bytes, r.what)
+            description = dec_event(er)
+            er.done()
+            if not hmac.compare_digest(audit_mac(tokens[slot]["audit_key"], prev, seq, time, event_bytes), mac):
+                raise StoreRejected("AuditTampered", f"slot {slot}: audit record seq {seq} (index {i}) does not verify")
+            events.append((seq, time, description))
+            prev = mac
+        if not hmac.compare_digest(prev, head["last_mac"]):
+            raise StoreRejected("AuditTampered", f"slot {slot}: the last live record is not the head's")
+        audit[slot] = events
+
+    return {
+        "counts": counts,
+        "ignored": ignored,
+        "generation": generation,
+        "config": config,
+        "kdf": kdf,
+        "tokens": tokens,
+        "pins": pins,
+        "keys": key_objs,
+        "heads": heads,
+        "audit": audit,
+    }
+
+
+def print_summary(s: dict) -> None:
+    """One fact per line, `name: value`, so that other programs can read it."""
+    print("store: verified")
+    print("records: " + " ".join(f"{name}={n}" for name, n in s["counts"].items()) + f" ignored={s['ignored']}")
+    print(f"kdf: {'raw' if s['kdf'] == 0 else 'pbkdf2'}")
+    print(f"generation: {s['generation']}")
+    c = s["config"]
+    print(
+        "config: "
+        + " ".join(f"{k}={int(v) if isinstance(v, bool) else v}" for k, v in c.items())
+    )
+    for slot, t in sorted(s["tokens"].items()):
+        roles = [role for (sl, role) in sorted(s["pins"]) if sl == slot]
+        keys = [h for (sl, h) in s["keys"] if sl == slot]
+        print(f"slot {slot}: label={json.dumps(t['label'])} next_handle={t['next_handle']} keys={len(keys)} pins={','.join(roles) or '-'}")
+    for (slot, role), p in sorted(s["pins"].items()):
+        print(f"pin {slot}/{role}: iterations={p['iterations']} failures={p['failures']}")
+    for (slot, handle), k in sorted(s["keys"].items()):
+        usage = ",".join(name for bit, name in enumerate(USAGE_BITS) if k["usage"] >> bit & 1) or "-"
+        print(
+            f"key {slot}/{handle}: type={k['type']} tenant={json.dumps(k['tenant'])} key_id={json.dumps(k['key_id'])} "
+            f"label={json.dumps(k['label'])} state={k['state']} usage={usage} extractable={int(k['extractable'])} "
+            f"created_active={int(k['created_active'])} expires_at={k['expires_at']} latest={k['latest_version']} "
+            f"versions={','.join(map(str, k['versions'])) or '-'}"
+        )
+    tenants = sorted({k["tenant"] for k in s["keys"].values()})
+    print("tenants: " + (",".join(json.dumps(t) for t in tenants) or "-"))
+    for slot, events in sorted(s["audit"].items()):
+        h = s["heads"][slot]
+        print(f"audit {slot}: verified={len(events)} anchor_seq={h['anchor_seq']} next_seq={h['next_seq']}")
+        for seq, time, description in events:
+            print(f"audit {slot}/{seq}: time={time} {description}")
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", help="where to write golden.json (default: beside this script)")
+    ap.add_argument("--read", metavar="STORE", help="verify a store: a SQLite file or a JSON rows file")
+    ap.add_argument("--master-hex", help="the 32-byte master key, 64 hex digits (kdf 00)")
+    ap.add_argument("--passphrase", help="the passphrase (kdf 01), used as its UTF-8 bytes")
+    args = ap.parse_args(argv)
+    if args.read is None:
+        if args.master_hex or args.passphrase:
+            ap.error("--master-hex and --passphrase go with --read")
+        write_golden(pathlib.Path(args.out) if args.out else GOLDEN_PATH)
+        return 0
+    if (args.master_hex is None) == (args.passphrase is None):
+        ap.error("--read needs exactly one of --master-hex and --passphrase")
+    master = None
+    if args.master_hex is not None:
+        try:
+            master = bytes.fromhex(args.master_hex)
+        except ValueError:
+            ap.error("--master-hex is not hex")
+        if len(master) != 32:
+            ap.error("--master-hex must be 64 hex digits (32 bytes)")
+    passphrase = args.passphrase.encode("utf-8") if args.passphrase is not None else None
+    try:
+        rows = load_rows(args.read)
+    except (OSError, ValueError, KeyError, sqlite3.Error) as e:
+        print(f"FAILED: cannot read {args.read}: {e}", file=sys.stderr)
+        return 2
+    except StoreRejected as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    try:
+        summary = verify_store(rows, master, passphrase)
+    except StoreRejected as e:
+        print(f"FAILED: {e}", file=sys.stderr)
+        return 1
+    print_summary(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
