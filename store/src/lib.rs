@@ -10,6 +10,12 @@
 //!   back: nothing it wrote is visible to anyone.
 //! - [`MemoryStore`]: in memory, for tests and ephemeral use (no heap
 //!   beyond `alloc`, no OS).
+//! - `SqliteStore` (feature `sqlite`): one SQLite file in WAL mode, shared
+//!   by threads and processes; SQLite is compiled in (rusqlite `bundled`).
+//! - `PostgresStore` (feature `postgres`): a table in a PostgreSQL
+//!   database, shared by every process and host that connects to it.
+//! - `testing::PostgresServer` (feature `postgres-server`): a throwaway
+//!   PostgreSQL server for tests, run from the local installation.
 //!
 //! ## Concurrency (the contract every backend keeps)
 //!
@@ -54,8 +60,20 @@ extern crate std;
 
 mod error;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(all(feature = "postgres-server", unix))]
+pub mod testing;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
-pub use record::{MAX_KEY_LEN, MAX_SCAN, MAX_VALUE_LEN, RecordStore, Row, Transaction, check_key, check_value, prefix_end};
+#[cfg(feature = "postgres")]
+pub use postgres::{POSTGRES_LOCK_ID, PostgresOptions, PostgresStore};
+pub use record::{
+    MAX_KEY_LEN, MAX_SCAN, MAX_VALUE_LEN, RecordStore, Row, Transaction, check_key, check_value, prefix_end,
+};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SQLITE_APPLICATION_ID, SQLITE_FORMAT_VERSION, SqliteOptions, SqliteStore, Synchronous};

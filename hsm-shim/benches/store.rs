@@ -1,0 +1,190 @@
+//! Keystore v2 on real stores: SQLite (`synchronous=FULL`) and PostgreSQL
+//! (a server this bench starts), at 1k / 10k / 100k keys: key create, seal
+//! 1 KiB by handle, login, opening the store; then seal-by-handle
+//! throughput with 1, 4 and 16 concurrent clients (threads, each with its
+//! own connection). Every operation commits its audit record durably.
+//!
+//! `cargo bench -p coffer-hsm --bench store` (PostgreSQL needs Debian's
+//! `postgresql` package; without it only SQLite is measured).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use coffer_core::envelope::EncryptionContext;
+use coffer_core::rng::OsRng;
+use coffer_hsm::keystore::{KeySource, MasterKey};
+use coffer_hsm::{Config, Hsm, KeyAttributes, KeyType, MemoryStorage, RecordStore, Role, SystemClock, Usage};
+use coffer_store::testing::PostgresServer;
+use coffer_store::{PostgresStore, SqliteStore};
+
+const MASTER: [u8; 32] = [7; 32];
+const PIN_ITERATIONS: u32 = 10_000;
+
+#[derive(Clone)]
+enum Loc {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Loc {
+    fn connect(&self) -> Box<dyn RecordStore + Send> {
+        match self {
+            Loc::Sqlite(p) => Box::new(SqliteStore::open(p).unwrap()),
+            Loc::Postgres(u) => Box::new(PostgresStore::connect(u).unwrap()),
+        }
+    }
+    fn open(&self) -> Hsm {
+        Hsm::open(&mut OsRng, self.connect(), &KeySource::MasterKey(&MasterKey::from_bytes(MASTER)), Box::new(SystemClock))
+            .unwrap()
+    }
+}
+
+fn attrs(i: u32) -> KeyAttributes {
+    KeyAttributes {
+        label: format!("key {i}"),
+        tenant: "bench".into(),
+        key_id: format!("kek-{i:06}"),
+        usage: Usage::ENCRYPT | Usage::DECRYPT,
+        extractable: false,
+        active: true,
+    }
+}
+
+/// A v1 snapshot with `n` keys, built in memory and imported into the store
+/// in one transaction (fast set-up; the measured operations come after).
+fn populate(loc: &Loc, n: u32) {
+    let config = Config { pin_iterations: PIN_ITERATIONS, ..Config::default() };
+    let mut hsm = Hsm::new(1, config, Box::new(SystemClock)).unwrap();
+    hsm.init_token(&mut OsRng, 0, "bench", b"so-pin-123456").unwrap();
+    let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-123456", None).unwrap();
+    hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin-123456").unwrap();
+    let s = hsm.login(0, Role::User, b"user-pin-123456", Some("bench")).unwrap();
+    for i in 0..n {
+        hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs(i)).unwrap();
+    }
+    let master = MasterKey::from_bytes(MASTER);
+    let mut file = MemoryStorage::new();
+    hsm.save(&mut OsRng, &mut file, &KeySource::MasterKey(&master)).unwrap();
+    Hsm::import_v1(
+        &mut OsRng,
+        &mut file,
+        &KeySource::MasterKey(&master),
+        None,
+        loc.connect(),
+        &KeySource::MasterKey(&master),
+        Box::new(SystemClock),
+    )
+    .unwrap();
+}
+
+fn ms(d: Duration, n: u32) -> f64 {
+    d.as_secs_f64() * 1e3 / f64::from(n)
+}
+
+fn row(name: &str, loc: &Loc, n: u32) {
+    populate(loc, n);
+    let t = Instant::now();
+    let mut hsm = loc.open();
+    let open = t.elapsed();
+    let t = Instant::now();
+    let s = hsm.login(0, Role::User, b"user-pin-123456", Some("bench")).unwrap();
+    let login = t.elapsed();
+    let creates = 200;
+    let t = Instant::now();
+    for i in 0..creates {
+        hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs(n + i)).unwrap();
+    }
+    let create = t.elapsed();
+    let h = hsm.find(s, "kek-000000").unwrap();
+    let ctx = EncryptionContext::new();
+    let seals = 1000;
+    let t = Instant::now();
+    for _ in 0..seals {
+        hsm.seal_envelope(&mut OsRng, s, h, &ctx, &[0u8; 1024]).unwrap();
+    }
+    let seal = t.elapsed();
+    println!(
+        "| {name} | {n} | {:.2} ms | {:.3} ms ({:.0}/s) | {:.1} ms | {:.1} ms |",
+        ms(create, creates),
+        ms(seal, seals),
+        f64::from(seals) / seal.as_secs_f64(),
+        login.as_secs_f64() * 1e3,
+        open.as_secs_f64() * 1e3,
+    );
+}
+
+/// Seal 1 KiB by handle from `clients` threads for `secs` seconds.
+fn throughput(loc: &Loc, clients: usize, secs: u64) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let (loc, stop, done) = (loc.clone(), stop.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut hsm = loc.open();
+                let s = hsm.login(0, Role::User, b"user-pin-123456", Some("bench")).unwrap();
+                let h = hsm.find(s, "kek-000000").unwrap();
+                let ctx = EncryptionContext::new();
+                while !stop.load(Ordering::Relaxed) {
+                    hsm.seal_envelope(&mut OsRng, s, h, &ctx, &[0u8; 1024]).unwrap();
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let start = done.load(Ordering::Relaxed);
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs(secs));
+    let n = done.load(Ordering::Relaxed) - start;
+    let elapsed = t.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    n as f64 / elapsed.as_secs_f64()
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("coffer-bench-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = PostgresServer::start().unwrap_or(None);
+    let sizes = [1_000u32, 10_000, 100_000];
+    println!("| store | keys | key create | seal 1 KiB by handle | login (PBKDF2 {PIN_ITERATIONS}) | open store |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for n in sizes {
+        row("SQLite", &Loc::Sqlite(dir.join(format!("s{n}.db"))), n);
+        if let Some(pg) = &server {
+            // One database per size: the bench drops nothing, so use a fresh server schema each time.
+            let url = pg.url();
+            let client_url = format!("{url}");
+            let mut c = postgres::Client::connect(&client_url, postgres::NoTls).unwrap();
+            c.batch_execute("DROP TABLE IF EXISTS coffer_records").unwrap();
+            row("PostgreSQL", &Loc::Postgres(url), n);
+        }
+    }
+    println!();
+    println!("| store (10,000 keys) | 1 client | 4 clients | 16 clients |");
+    println!("| --- | ---: | ---: | ---: |");
+    let sqlite = Loc::Sqlite(dir.join("s10000.db"));
+    let t: Vec<f64> = [1, 4, 16].iter().map(|&c| throughput(&sqlite, c, 5)).collect();
+    println!("| SQLite, seals/s | {:.0} | {:.0} | {:.0} |", t[0], t[1], t[2]);
+    if let Some(pg) = &server {
+        let mut c = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+        c.batch_execute("DROP TABLE IF EXISTS coffer_records").unwrap();
+        let loc = Loc::Postgres(pg.url());
+        populate(&loc, 10_000);
+        let t: Vec<f64> = [1, 4, 16].iter().map(|&c| throughput(&loc, c, 5)).collect();
+        println!("| PostgreSQL, seals/s | {:.0} | {:.0} | {:.0} |", t[0], t[1], t[2]);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
