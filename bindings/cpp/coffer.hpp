@@ -10,8 +10,8 @@
 //
 // Thread safety follows the C types: key pairs, certificates and CSRs may
 // be shared between threads for reading; a keystore may be used from
-// several threads (coffer locks it); a sealer or opener is used by one
-// thread at a time.
+// several threads (coffer locks it), and several keystores may share one
+// store; a sealer or opener is used by one thread at a time.
 #ifndef COFFER_HPP
 #define COFFER_HPP
 
@@ -563,9 +563,15 @@ struct key_attributes {
     bool active = true;
 };
 
-/// A file keystore holding the HSM state; changes reach the file on save().
+/// The HSM state in a record store: a SQLite file, or a database named by a
+/// postgres:// URL. Every call that changes it has committed the change
+/// durably when it returns; other keystore objects, in this process or in
+/// others, may have the same store open at once and see each other's
+/// changes. Sessions belong to the object that logged in.
 class keystore {
 public:
+    /// A new store at `path` (a SQLite file that must not exist yet, or the
+    /// URL of a database without a keystore) with `slots` empty slots.
     static keystore create(std::string_view path, coffer_keystore_secret kind, const secret_bytes &secret,
                            std::uint32_t slots) {
         coffer_keystore *raw = nullptr;
@@ -574,17 +580,39 @@ public:
               "coffer_keystore_create");
         return keystore(raw);
     }
+    /// Opens the store at `path`; a store whose generation is below a
+    /// nonzero `min_generation` throws COFFER_ERR_KEYSTORE_ROLLBACK.
     static keystore open(std::string_view path, coffer_keystore_secret kind, const secret_bytes &secret,
-                         std::uint64_t min_counter = 0) {
+                         std::uint64_t min_generation = 0) {
         coffer_keystore *raw = nullptr;
-        check(coffer_keystore_open(detail::text(path), path.size(), kind, secret.data(), secret.size(), min_counter,
-                                   &raw),
+        check(coffer_keystore_open(detail::text(path), path.size(), kind, secret.data(), secret.size(),
+                                   min_generation, &raw),
               "coffer_keystore_open");
         return keystore(raw);
     }
+    /// The store's generation now: every committed change raises it by one.
+    std::uint64_t generation() {
+        std::uint64_t g = 0;
+        check(coffer_keystore_generation(get(), &g), "coffer_keystore_generation");
+        return g;
+    }
+    /// Kept for compatibility: nothing to write; returns generation().
     std::uint64_t save() {
         std::uint64_t counter = 0;
         check(coffer_keystore_save(get(), &counter), "coffer_keystore_save");
+        return counter;
+    }
+    /// Keeps the generation in the file at `path` from now on; throws
+    /// COFFER_ERR_KEYSTORE_ROLLBACK if the file knows a higher one.
+    void set_generation_file(std::string_view path) {
+        check(coffer_keystore_set_generation_file(get(), detail::text(path), path.size()),
+              "coffer_keystore_set_generation_file");
+    }
+    /// Writes a version-1 snapshot to the new file `path`; returns its counter.
+    std::uint64_t export_v1(std::string_view path) {
+        std::uint64_t counter = 0;
+        check(coffer_keystore_export_v1(get(), detail::text(path), path.size(), &counter),
+              "coffer_keystore_export_v1");
         return counter;
     }
     void init_token(std::uint32_t slot, std::string_view label, std::string_view so_pin) {

@@ -5,6 +5,7 @@
 #include "coffer.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <type_traits>
 
@@ -150,16 +151,39 @@ static void test_certificates() {
     EXPECT_THROWS(coffer::keypair::from_pkcs8_pem("nope"), COFFER_ERR_INVALID_KEY);
 }
 
+// Removes a SQLite store with its write-ahead log and shared-memory index.
+static void remove_store(const std::string &path) {
+    for (const char *suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
+// Copies a SQLite store with its log and index (only while no handle has it open).
+static void copy_store(const std::string &from, const std::string &to) {
+    for (const char *suffix : {"", "-wal", "-shm"}) {
+        if (std::filesystem::exists(from + suffix)) {
+            std::filesystem::copy_file(from + suffix, to + suffix, std::filesystem::copy_options::overwrite_existing);
+        } else {
+            std::filesystem::remove(to + suffix);
+        }
+    }
+}
+
 static void test_keystore(const std::string &dir) {
     std::string path = dir + "/cpp.coffer-store";
-    std::remove(path.c_str());
+    std::string backup = dir + "/cpp.backup", gen = dir + "/cpp.generation", v1 = dir + "/cpp.v1";
+    remove_store(path);
+    remove_store(backup);
+    for (const std::string &p : {gen, gen + ".lock", v1}) std::filesystem::remove(p);
     coffer::secret_bytes pass{'p', 'a', 's', 's'};
+    std::uint64_t last = 0;
     {
         auto ks = coffer::keystore::create(path, COFFER_KEYSTORE_PASSPHRASE, pass, 1);
+        EXPECT(ks.generation() == 1);
         ks.init_token(0, "cpp", "so-pin-0001");
+        EXPECT(ks.generation() == 2);
         auto so = ks.login(0, COFFER_ROLE_SECURITY_OFFICER, "so-pin-0001");
         ks.set_pin(so, COFFER_ROLE_USER, "user-pin-01");
         ks.set_pin(so, COFFER_ROLE_AUDITOR, "audit-pin-01");
+        EXPECT(ks.generation() == 5);
         auto user = ks.login(0, COFFER_ROLE_USER, "user-pin-01", "acme");
         EXPECT_THROWS(ks.login(0, COFFER_ROLE_USER, "wrong-pin-01", "acme"), COFFER_ERR_PIN_INCORRECT);
         auto kek = ks.generate(user, COFFER_KEY_TYPE_AES256,
@@ -184,14 +208,56 @@ static void test_keystore(const std::string &dir) {
         ks.audit_verify(auditor);
         ks.logout(auditor);
         EXPECT_THROWS(ks.audit_verify(auditor), COFFER_ERR_NOT_LOGGED_IN);
-        EXPECT(ks.save() == 1);
+
+        // A second object on the same store while the first is open: it sees
+        // the first's keys, the first sees its changes, one generation for both.
+        auto other = coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass, ks.generation());
+        auto user2 = other.login(0, COFFER_ROLE_USER, "user-pin-01", "acme");
+        EXPECT(other.find(user2, "acme-kek") == kek);
+        auto made = other.generate(user2, COFFER_KEY_TYPE_AES256, {"second", "acme-second", COFFER_USAGE_ENCRYPT});
+        EXPECT(ks.find(user, "acme-second") == made);
+        EXPECT(ks.generation() == other.generation());
+
+        // Nothing to save: save() is the generation.
+        last = ks.save();
+        EXPECT(last == ks.generation() && last > 5);
+        EXPECT(ks.export_v1(v1) == 1);
+        EXPECT(ks.generation() == last + 1); // the export is audited
+        EXPECT_THROWS(ks.export_v1(v1), COFFER_ERR_KEYSTORE_EXISTS);
+        ks.set_generation_file(gen);
+        last = ks.generation();
     }
+    EXPECT_THROWS(coffer::keystore::create(path, COFFER_KEYSTORE_PASSPHRASE, pass, 1), COFFER_ERR_KEYSTORE_EXISTS);
     EXPECT_THROWS(coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, coffer::secret_bytes{'n', 'o'}),
                   COFFER_ERR_KEYSTORE_AUTH);
-    auto ks = coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass, 1);
-    auto user = ks.login(0, COFFER_ROLE_USER, "user-pin-01", "acme");
-    EXPECT(ks.find(user, "acme-kek") != 0);
-    std::remove(path.c_str());
+    EXPECT_THROWS(coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass, last + 1),
+                  COFFER_ERR_KEYSTORE_ROLLBACK);
+
+    // Back up, change, restore: the generation file refuses the old store.
+    copy_store(path, backup);
+    {
+        auto ks = coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass, last);
+        ks.set_generation_file(gen);
+        auto user = ks.login(0, COFFER_ROLE_USER, "user-pin-01", "acme");
+        EXPECT(ks.find(user, "acme-kek") != 0);
+        EXPECT(ks.generation() > last);
+    }
+    copy_store(backup, path);
+    {
+        auto ks = coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass);
+        EXPECT(ks.generation() == last);
+        EXPECT_THROWS(ks.set_generation_file(gen), COFFER_ERR_KEYSTORE_ROLLBACK);
+    }
+
+    // The store's errors carry their messages.
+    std::string no_space = coffer::error(COFFER_ERR_STORE_NO_SPACE, "call").what();
+    EXPECT(no_space.find("no space left on device") != std::string::npos);
+    EXPECT_THROWS(coffer::keystore::open(dir, COFFER_KEYSTORE_PASSPHRASE, pass), COFFER_ERR_STORE_UNAVAILABLE);
+    EXPECT_THROWS(coffer::keystore::open(v1, COFFER_KEYSTORE_PASSPHRASE, pass), COFFER_ERR_STORE_CORRUPT);
+
+    remove_store(path);
+    remove_store(backup);
+    for (const std::string &p : {gen, gen + ".lock", v1}) std::filesystem::remove(p);
 }
 
 #ifdef COFFER_HPP_HAS_SPAN

@@ -95,7 +95,7 @@
  * | 1000–1999 | a bad argument: NULL pointer, short buffer, bad length, bad value |
  * | 2000–2999 | cryptography: decryption or verification failed, bad key, certificate checks |
  * | 3000–3999 | key state, usage policy, roles and PINs |
- * | 4000–4999 | the keystore file and the audit log |
+ * | 4000–4999 | the keystore, the store that holds it, and the audit log |
  * | 5000–5999 | internal errors, including a caught panic |
  *
  * `coffer_status_message` gives a static description of each.
@@ -246,15 +246,16 @@ enum coffer_status
    */
   COFFER_ERR_KEYSTORE_AUTH = 4000,
   /**
-   * The keystore file is truncated or malformed; it was not changed.
+   * The keystore's records (or a generation file) are truncated or malformed; they were not changed.
    */
   COFFER_ERR_KEYSTORE_CORRUPT = 4001,
   /**
-   * The keystore is older than the counter given: a rollback.
+   * The keystore is older than the minimum generation given or its generation file: a rollback.
    */
   COFFER_ERR_KEYSTORE_ROLLBACK = 4002,
   /**
-   * Reading or writing the keystore file failed; the file holds the complete old or new keystore.
+   * Reading or writing a file (a version-1 export, a generation file) failed; the file holds
+   * its complete old or new content.
    */
   COFFER_ERR_STORAGE = 4003,
   /**
@@ -262,13 +263,46 @@ enum coffer_status
    */
   COFFER_ERR_AUDIT_TAMPERED = 4004,
   /**
-   * A keystore file already exists at that path; open it instead of creating one.
+   * A keystore (or another file) already exists at that path, or the database already holds
+   * one; open it instead of creating one.
    */
   COFFER_ERR_KEYSTORE_EXISTS = 4005,
   /**
-   * No keystore file at that path; create one instead of opening it.
+   * No keystore at that path, or the database holds none; create one instead of opening it.
    */
   COFFER_ERR_KEYSTORE_MISSING = 4006,
+  /**
+   * The store's disk or quota is full: nothing of this change was written, every earlier
+   * change is kept. Free space and retry.
+   */
+  COFFER_ERR_STORE_NO_SPACE = 4007,
+  /**
+   * The store stayed busy with other writers (or the database aborted the transaction to
+   * resolve a conflict) through every retry; nothing was written. Retry.
+   */
+  COFFER_ERR_STORE_BUSY = 4008,
+  /**
+   * The store could not be opened or reached: no such directory, not a regular file (a
+   * symbolic link, FIFO, device or directory), connection refused, or login failed.
+   */
+  COFFER_ERR_STORE_UNAVAILABLE = 4009,
+  /**
+   * The store cannot be written: a read-only file, directory, file system or database, or
+   * missing permissions.
+   */
+  COFFER_ERR_STORE_READ_ONLY = 4010,
+  /**
+   * The database is not a coffer store (another SQLite database, or not one at all) or is damaged.
+   */
+  COFFER_ERR_STORE_CORRUPT = 4011,
+  /**
+   * Another I/O or database failure of the store; nothing of this change was written.
+   */
+  COFFER_ERR_STORE_IO = 4012,
+  /**
+   * A record would exceed the store's size limit for one key or value.
+   */
+  COFFER_ERR_STORE_TOO_LARGE = 4013,
   /**
    * A Rust panic was caught at the boundary; the operation did not complete.
    */
@@ -417,7 +451,7 @@ typedef uint32_t coffer_leaf_usage;
 #endif // __cplusplus
 
 /**
- * What secret seals a keystore file.
+ * What secret seals a keystore's records.
  */
 enum coffer_keystore_secret
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -539,14 +573,36 @@ typedef struct coffer_csr coffer_csr;
 typedef struct coffer_keypair coffer_keypair;
 
 /**
- * An open keystore: an HSM with its slots, tokens and keys, bound to the
- * file it is saved to. Created by `coffer_keystore_create` or
- * `coffer_keystore_open`, freed by `coffer_keystore_free`. Changes reach
- * the file only through `coffer_keystore_save`.
+ * An open keystore: an HSM with its slots, tokens and keys, over its
+ * store (a SQLite file or a PostgreSQL database) through a connection of
+ * its own. Created by `coffer_keystore_create` or `coffer_keystore_open`,
+ * freed by `coffer_keystore_free`.
+ *
+ * Persistence: every call that changes the keystore (a token, a PIN, a
+ * login or a failed one, a key, an audit record) is one transaction on
+ * the store, and has committed it durably when it returns `COFFER_OK`;
+ * a call that fails has written nothing, except the audited refusals
+ * (wrong PINs, policy denials), whose audit records are committed too.
+ * There is nothing to save: `coffer_keystore_save` is kept for
+ * compatibility. Each committed change raises the store's generation by
+ * one (`coffer_keystore_generation`).
+ *
+ * Errors: besides those each function lists, every call that reaches the
+ * store may fail with a store error (`COFFER_ERR_STORE_NO_SPACE`,
+ * `COFFER_ERR_STORE_BUSY`, `COFFER_ERR_STORE_UNAVAILABLE`,
+ * `COFFER_ERR_STORE_READ_ONLY`, `COFFER_ERR_STORE_CORRUPT`,
+ * `COFFER_ERR_STORE_IO`, `COFFER_ERR_STORE_TOO_LARGE`: nothing of the call
+ * was committed), with `COFFER_ERR_KEYSTORE_ROLLBACK` if the store is
+ * older than this handle (or its generation file) has seen it, and with
+ * `COFFER_ERR_KEYSTORE_AUTH` if a record was changed or swapped.
  *
  * Thread safety: one keystore may be used from several threads at once;
- * calls are serialized by an internal lock. Sessions are numbers valid
- * for this keystore object only.
+ * calls on it are serialized by an internal lock. Any number of keystore
+ * handles, in this process and in others, may be open on the same store
+ * at once: each call sees every change committed before it, and a call
+ * may wait (up to 30 s per attempt, retried up to 16 times) while
+ * another writer holds the store. Sessions are numbers valid for this
+ * keystore handle only.
  */
 typedef struct coffer_keystore coffer_keystore;
 
@@ -1164,16 +1220,28 @@ coffer_status coffer_keypair_algorithm(const coffer_keypair *keypair, uint32_t *
 void coffer_keypair_free(coffer_keypair *keypair);
 
 /**
- * Creates a new, empty keystore with `slots` empty slots (1..=64), to be
- * saved at `path` (UTF-8, no NUL needed) sealed under `secret` (a
- * passphrase or a 32-byte master key, per `secret_kind`). Nothing is
- * written until `coffer_keystore_save`.
+ * Creates a keystore in a new store at `path` (UTF-8, no NUL needed):
+ * either a SQLite file, which must not exist yet (anything already at the
+ * path — a file, a symbolic link, a FIFO, a device, a directory, or a
+ * leftover `-wal`, `-shm` or `-journal` file beside it — is refused and
+ * left untouched; the file is created with mode 0600), or a
+ * `postgres://user[:password]@host[:port]/database` URL (also
+ * `postgresql://`) of a database that holds no keystore yet. The keystore
+ * has `slots` empty slots (1..=64) and its records are sealed under
+ * `secret`: a passphrase (stretched with PBKDF2-HMAC-SHA-256) or a 32-byte
+ * master key, per `secret_kind`. When this returns `COFFER_OK` the new
+ * keystore is committed, and other handles may open it.
  *
- * Errors: `COFFER_ERR_KEYSTORE_EXISTS` if a file is already at `path`;
- * `COFFER_ERR_INVALID_LENGTH` for a passphrase of 0 or more than 1024
- * bytes; `COFFER_ERR_INVALID_KEY` for a master key that is not 32 bytes;
- * `COFFER_ERR_INVALID_ARGUMENT` for 0 or more than 64 slots or a path
- * without a file name; `COFFER_ERR_UNKNOWN_VALUE` for a bad `secret_kind`.
+ * Errors: `COFFER_ERR_KEYSTORE_EXISTS` if anything is at the SQLite path
+ * or the database already holds a keystore; `COFFER_ERR_INVALID_LENGTH`
+ * for a passphrase of 0 or more than 1024 bytes; `COFFER_ERR_INVALID_KEY`
+ * for a master key that is not 32 bytes; `COFFER_ERR_INVALID_ARGUMENT` for
+ * 0 or more than 64 slots or an empty path; `COFFER_ERR_UNKNOWN_VALUE` for
+ * a bad `secret_kind`; `COFFER_ERR_STORE_UNAVAILABLE` if the directory
+ * does not exist or the database cannot be reached;
+ * `COFFER_ERR_STORE_READ_ONLY`, `COFFER_ERR_STORE_NO_SPACE`,
+ * `COFFER_ERR_STORE_IO` and the other store errors. On any error no
+ * keystore is created (a SQLite file this call made is removed again).
  *
  * Thread safety: may be called from any thread.
  */
@@ -1186,15 +1254,27 @@ coffer_status coffer_keystore_create(const uint8_t *path,
                                      coffer_keystore **keystore);
 
 /**
- * Opens the keystore file at `path` with `secret`. With `min_counter`
- * nonzero, a keystore saved with a lower counter is refused as a rollback
- * (keep the counter `coffer_keystore_save` returns somewhere the file's
- * storage cannot roll back).
+ * Opens the keystore in the store at `path` (a SQLite file or a
+ * `postgres://` URL, as for `coffer_keystore_create`) with `secret`.
+ * Several handles, in this process and in others, may have the same store
+ * open at once; each sees the others' committed changes.
  *
- * Errors: `COFFER_ERR_KEYSTORE_MISSING` if there is no file;
- * `COFFER_ERR_KEYSTORE_AUTH` for a wrong secret or a modified file;
- * `COFFER_ERR_KEYSTORE_CORRUPT`; `COFFER_ERR_KEYSTORE_ROLLBACK`;
- * `COFFER_ERR_STORAGE` if the file cannot be read.
+ * `min_generation`: 0 accepts any store; otherwise a store whose
+ * generation (`coffer_keystore_generation`) is lower is refused as a
+ * rollback. Keep the generation you last saw somewhere the store's own
+ * backups and restores do not reach, or install a generation file with
+ * `coffer_keystore_set_generation_file`, which does that for you.
+ *
+ * Errors: `COFFER_ERR_KEYSTORE_MISSING` if there is no file at the SQLite
+ * path (none is created) or the store holds no keystore;
+ * `COFFER_ERR_KEYSTORE_AUTH` for a wrong secret or records sealed under
+ * another one; `COFFER_ERR_KEYSTORE_CORRUPT` for malformed records;
+ * `COFFER_ERR_KEYSTORE_ROLLBACK` for a generation below `min_generation`;
+ * `COFFER_ERR_STORE_CORRUPT` for a file that is not a coffer store;
+ * `COFFER_ERR_STORE_UNAVAILABLE` for a path that is not a regular file (a
+ * symbolic link, FIFO, device or directory) or a database that cannot be
+ * reached; `COFFER_ERR_STORE_READ_ONLY` (a store is always opened for
+ * writing) and the other store errors.
  *
  * Thread safety: may be called from any thread.
  */
@@ -1203,90 +1283,96 @@ coffer_status coffer_keystore_open(const uint8_t *path,
                                    uint32_t secret_kind,
                                    const uint8_t *secret,
                                    size_t secret_len,
-                                   uint64_t min_counter,
+                                   uint64_t min_generation,
                                    coffer_keystore **keystore);
 
 /**
- * Seals the whole keystore (keys, PIN records, audit logs) and writes it
- * to its file atomically. `*counter` (may be NULL) receives the new
- * keystore counter, for rollback detection in `coffer_keystore_open`.
+ * Keeps the store's generation in the file at `path` (UTF-8, no NUL
+ * needed) from now on, so that an older copy of the store restored later
+ * is refused: if the file already holds a higher generation than the
+ * store's current one, this returns `COFFER_ERR_KEYSTORE_ROLLBACK` (and installs
+ * nothing); otherwise the file is raised to the store's generation, and
+ * after every change this handle commits it is raised again (never
+ * lowered; written atomically under a lock, so handles in several
+ * processes may share one file), and every later call on a store older
+ * than the highest generation seen fails with
+ * `COFFER_ERR_KEYSTORE_ROLLBACK`. Install it right after
+ * `coffer_keystore_open`, on every handle. Keep the file where the
+ * store's backups and restores do not reach (another disk, another
+ * host's mount), or it is rolled back with the store. Replaces a
+ * generation file installed before on this handle.
  *
- * Errors: `COFFER_ERR_STORAGE` (the file holds the complete old or new
- * keystore); `COFFER_ERR_CAPACITY`.
+ * Errors: `COFFER_ERR_KEYSTORE_ROLLBACK`; `COFFER_ERR_INVALID_ARGUMENT`
+ * for an empty path or one that is not a regular file (a symbolic link,
+ * FIFO, device or directory is never replaced); `COFFER_ERR_KEYSTORE_CORRUPT`
+ * if the file does not hold a generation; `COFFER_ERR_STORAGE` if it
+ * cannot be read or written.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_set_generation_file(const coffer_keystore *keystore,
+                                                  const uint8_t *path,
+                                                  size_t path_len);
+
+/**
+ * The store's generation now, into `*generation`: the number of write
+ * transactions ever committed to it, through any handle in any process.
+ * It is 1 right after `coffer_keystore_create`, and every change (a
+ * token, a PIN, a login or a failed one, a key, an export) raises it by
+ * one. Keep it where the store's backups cannot roll it back, and pass it
+ * to `coffer_keystore_open` as `min_generation`; or let
+ * `coffer_keystore_set_generation_file` keep it.
+ *
+ * Errors: `COFFER_ERR_KEYSTORE_ROLLBACK` if the store is now older than
+ * this handle has seen it (restored under it); the store errors.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_generation(const coffer_keystore *keystore, uint64_t *generation);
+
+/**
+ * Kept for compatibility: writes nothing, since every change is already
+ * committed durably when its call returns `COFFER_OK`. `*counter` (may be
+ * NULL) receives the store's generation, as `coffer_keystore_generation`
+ * gives it (pass it as `min_generation` to `coffer_keystore_open`).
+ *
+ * Errors: as `coffer_keystore_generation`.
  *
  * Thread safety: see `coffer_keystore`.
  */
 coffer_status coffer_keystore_save(const coffer_keystore *keystore, uint64_t *counter);
 
 /**
- * Frees a keystore, zeroing its keys; unsaved changes are lost. NULL does nothing.
+ * Writes a snapshot of the whole keystore (keys, PIN records, live audit
+ * logs) as a version-1 sealed keystore file (KEYSTORE.md §2–§3) at
+ * `path`, sealed under this keystore's secret, for backups: a new file
+ * (anything already at `path` is refused and left untouched), written
+ * atomically. First logs a "keystore saved" record in every token's audit
+ * log (a change: the generation grows). `*counter` (may be NULL) receives
+ * the snapshot's version-1 counter: one more than the last export through
+ * this handle (1 for the first).
+ *
+ * Errors: `COFFER_ERR_KEYSTORE_EXISTS` if anything is at `path`;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a path without a file name;
+ * `COFFER_ERR_STORAGE` if the file cannot be written;
+ * `COFFER_ERR_AUDIT_FULL` if an audit log has no room for the
+ * record; the store errors.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_export_v1(const coffer_keystore *keystore,
+                                        const uint8_t *path,
+                                        size_t path_len,
+                                        uint64_t *counter);
+
+/**
+ * Frees a keystore handle: ends its sessions, zeroes its keys and closes
+ * its connection to the store. Every change was committed by the call
+ * that made it, so nothing is lost. NULL does nothing.
  *
  * Thread safety: no other call may be using the keystore.
  */
 void coffer_keystore_free(coffer_keystore *keystore);
-
-/**
- * Initializes the token in the empty slot `slot` with a `label` (1..=64
- * bytes) and the security officer PIN `so_pin` (6..=64 bytes).
- *
- * Errors: `COFFER_ERR_TOKEN_STATE` if the slot already holds a token;
- * `COFFER_ERR_INVALID_ARGUMENT` for a bad slot or label; `COFFER_ERR_PIN_POLICY`.
- *
- * Thread safety: see `coffer_keystore`.
- */
-coffer_status coffer_keystore_init_token(const coffer_keystore *keystore,
-                                         uint32_t slot,
-                                         const uint8_t *label,
-                                         size_t label_len,
-                                         const uint8_t *so_pin,
-                                         size_t so_pin_len);
-
-/**
- * Sets (or resets, which unblocks it) the PIN of the user or auditor role
- * on the security officer session's token.
- *
- * Errors: `COFFER_ERR_NOT_LOGGED_IN`; `COFFER_ERR_ROLE_NOT_ALLOWED` unless
- * `so_session` is a security officer; `COFFER_ERR_INVALID_ARGUMENT` for
- * the security officer role itself; `COFFER_ERR_PIN_POLICY`.
- *
- * Thread safety: see `coffer_keystore`.
- */
-coffer_status coffer_keystore_set_pin(const coffer_keystore *keystore,
-                                      uint64_t so_session,
-                                      uint32_t role,
-                                      const uint8_t *pin,
-                                      size_t pin_len);
-
-/**
- * Logs in `role` on `slot` with `pin`. A user session names its `tenant`
- * (1..=64 bytes) and sees only that tenant's keys; security officer and
- * auditor sessions pass NULL and 0. On success `*session` is the session
- * number for this keystore.
- *
- * Errors: `COFFER_ERR_PIN_INCORRECT`, then `COFFER_ERR_PIN_LOCKED` after 5
- * failures; `COFFER_ERR_TOKEN_STATE` if the slot has no token or the role
- * has no PIN yet; `COFFER_ERR_INVALID_ARGUMENT` for a tenant given (or
- * missing) against the role.
- *
- * Thread safety: see `coffer_keystore`.
- */
-coffer_status coffer_keystore_login(const coffer_keystore *keystore,
-                                    uint32_t slot,
-                                    uint32_t role,
-                                    const uint8_t *pin,
-                                    size_t pin_len,
-                                    const uint8_t *tenant,
-                                    size_t tenant_len,
-                                    uint64_t *session);
-
-/**
- * Ends a session.
- *
- * Errors: `COFFER_ERR_NOT_LOGGED_IN` for an unknown session.
- *
- * Thread safety: see `coffer_keystore`.
- */
-coffer_status coffer_keystore_logout(const coffer_keystore *keystore, uint64_t session);
 
 /**
  * Generates a key of `key_type` (a `coffer_key_type`) for the user
@@ -1316,6 +1402,47 @@ coffer_status coffer_keystore_find(const coffer_keystore *keystore,
                                    const uint8_t *key_id,
                                    size_t key_id_len,
                                    uint64_t *handle);
+
+/**
+ * Creates a new version of the key `handle`; it becomes the one that
+ * seals and signs, while older versions still open and verify. `*version`
+ * (may be NULL) receives the new version number.
+ *
+ * Errors: `COFFER_ERR_KEY_STATE` unless the key is active; `COFFER_ERR_CAPACITY`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_rotate(const coffer_keystore *keystore,
+                                     uint64_t session,
+                                     uint64_t handle,
+                                     uint32_t *version);
+
+/**
+ * Destroys every version of the key `handle` (crypto-shred): nothing it
+ * sealed can be opened any more. The handle stays known, in state destroyed.
+ *
+ * Errors: `COFFER_ERR_KEY_STATE` if already destroyed.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_destroy(const coffer_keystore *keystore,
+                                      uint64_t session,
+                                      uint64_t handle);
+
+/**
+ * Crypto-shreds a tenant: destroys every key of `tenant` on the security
+ * officer session's token. `*destroyed` (may be NULL) receives the number
+ * of keys destroyed.
+ *
+ * Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` unless `so_session` is a security officer.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_shred_tenant(const coffer_keystore *keystore,
+                                           uint64_t so_session,
+                                           const uint8_t *tenant,
+                                           size_t tenant_len,
+                                           size_t *destroyed);
 
 /**
  * Seals `plaintext` as an envelope for the current version of the AES-256
@@ -1410,47 +1537,6 @@ coffer_status coffer_keystore_public_key_der(const coffer_keystore *keystore,
                                              coffer_bytes *out);
 
 /**
- * Creates a new version of the key `handle`; it becomes the one that
- * seals and signs, while older versions still open and verify. `*version`
- * (may be NULL) receives the new version number.
- *
- * Errors: `COFFER_ERR_KEY_STATE` unless the key is active; `COFFER_ERR_CAPACITY`.
- *
- * Thread safety: see `coffer_keystore`.
- */
-coffer_status coffer_keystore_rotate(const coffer_keystore *keystore,
-                                     uint64_t session,
-                                     uint64_t handle,
-                                     uint32_t *version);
-
-/**
- * Destroys every version of the key `handle` (crypto-shred): nothing it
- * sealed can be opened any more. The handle stays known, in state destroyed.
- *
- * Errors: `COFFER_ERR_KEY_STATE` if already destroyed.
- *
- * Thread safety: see `coffer_keystore`.
- */
-coffer_status coffer_keystore_destroy(const coffer_keystore *keystore,
-                                      uint64_t session,
-                                      uint64_t handle);
-
-/**
- * Crypto-shreds a tenant: destroys every key of `tenant` on the security
- * officer session's token. `*destroyed` (may be NULL) receives the number
- * of keys destroyed.
- *
- * Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` unless `so_session` is a security officer.
- *
- * Thread safety: see `coffer_keystore`.
- */
-coffer_status coffer_keystore_shred_tenant(const coffer_keystore *keystore,
-                                           uint64_t so_session,
-                                           const uint8_t *tenant,
-                                           size_t tenant_len,
-                                           size_t *destroyed);
-
-/**
  * Verifies the HMAC chain of the audit log of the auditor session's token.
  *
  * Errors: `COFFER_ERR_AUDIT_TAMPERED`; `COFFER_ERR_ROLE_NOT_ALLOWED` unless
@@ -1460,6 +1546,69 @@ coffer_status coffer_keystore_shred_tenant(const coffer_keystore *keystore,
  */
 coffer_status coffer_keystore_audit_verify(const coffer_keystore *keystore,
                                            uint64_t auditor_session);
+
+/**
+ * Initializes the token in the empty slot `slot` with a `label` (1..=64
+ * bytes) and the security officer PIN `so_pin` (6..=64 bytes).
+ *
+ * Errors: `COFFER_ERR_TOKEN_STATE` if the slot already holds a token;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a bad slot or label; `COFFER_ERR_PIN_POLICY`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_init_token(const coffer_keystore *keystore,
+                                         uint32_t slot,
+                                         const uint8_t *label,
+                                         size_t label_len,
+                                         const uint8_t *so_pin,
+                                         size_t so_pin_len);
+
+/**
+ * Sets (or resets, which unblocks it) the PIN of the user or auditor role
+ * on the security officer session's token.
+ *
+ * Errors: `COFFER_ERR_NOT_LOGGED_IN`; `COFFER_ERR_ROLE_NOT_ALLOWED` unless
+ * `so_session` is a security officer; `COFFER_ERR_INVALID_ARGUMENT` for
+ * the security officer role itself; `COFFER_ERR_PIN_POLICY`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_set_pin(const coffer_keystore *keystore,
+                                      uint64_t so_session,
+                                      uint32_t role,
+                                      const uint8_t *pin,
+                                      size_t pin_len);
+
+/**
+ * Logs in `role` on `slot` with `pin`. A user session names its `tenant`
+ * (1..=64 bytes) and sees only that tenant's keys; security officer and
+ * auditor sessions pass NULL and 0. On success `*session` is the session
+ * number for this keystore.
+ *
+ * Errors: `COFFER_ERR_PIN_INCORRECT`, then `COFFER_ERR_PIN_LOCKED` after 5
+ * failures; `COFFER_ERR_TOKEN_STATE` if the slot has no token or the role
+ * has no PIN yet; `COFFER_ERR_INVALID_ARGUMENT` for a tenant given (or
+ * missing) against the role.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_login(const coffer_keystore *keystore,
+                                    uint32_t slot,
+                                    uint32_t role,
+                                    const uint8_t *pin,
+                                    size_t pin_len,
+                                    const uint8_t *tenant,
+                                    size_t tenant_len,
+                                    uint64_t *session);
+
+/**
+ * Ends a session.
+ *
+ * Errors: `COFFER_ERR_NOT_LOGGED_IN` for an unknown session.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_logout(const coffer_keystore *keystore, uint64_t session);
 
 /**
  * AES-KW (RFC 3394): wraps `key_data` (16..=65536 bytes, a multiple of 8)

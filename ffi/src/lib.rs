@@ -13,7 +13,7 @@
 //! | [`keywrap`] | `coffer_kw_*`, `coffer_kwp_*`: AES-KW and AES-KWP |
 //! | [`keypair`] | `coffer_keypair_*`: RSA/P-256 generation, PKCS#8, SPKI, PEM |
 //! | [`cert`] | `coffer_certificate_*`, `coffer_csr_*`: CA, CSR, issue, verify |
-//! | [`keystore`] | `coffer_keystore_*`: the software HSM over a sealed keystore file |
+//! | [`keystore`] | `coffer_keystore_*`: the software HSM over a SQLite or PostgreSQL record store |
 //!
 //! ## Conventions (STYLE.md rules 14–18)
 //! - Every function returns a `coffer_status` (or, for `_free`, nothing)

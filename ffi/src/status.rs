@@ -16,7 +16,7 @@ use crate::boundary::ffi_boundary_value;
 /// | 1000–1999 | a bad argument: NULL pointer, short buffer, bad length, bad value |
 /// | 2000–2999 | cryptography: decryption or verification failed, bad key, certificate checks |
 /// | 3000–3999 | key state, usage policy, roles and PINs |
-/// | 4000–4999 | the keystore file and the audit log |
+/// | 4000–4999 | the keystore, the store that holds it, and the audit log |
 /// | 5000–5999 | internal errors, including a caught panic |
 ///
 /// `coffer_status_message` gives a static description of each.
@@ -93,18 +93,38 @@ pub enum coffer_status {
     COFFER_ERR_AUDIT_FULL = 3012,
     /// The keystore does not open: wrong passphrase or master key, or it was modified.
     COFFER_ERR_KEYSTORE_AUTH = 4000,
-    /// The keystore file is truncated or malformed; it was not changed.
+    /// The keystore's records (or a generation file) are truncated or malformed; they were not changed.
     COFFER_ERR_KEYSTORE_CORRUPT = 4001,
-    /// The keystore is older than the counter given: a rollback.
+    /// The keystore is older than the minimum generation given or its generation file: a rollback.
     COFFER_ERR_KEYSTORE_ROLLBACK = 4002,
-    /// Reading or writing the keystore file failed; the file holds the complete old or new keystore.
+    /// Reading or writing a file (a version-1 export, a generation file) failed; the file holds
+    /// its complete old or new content.
     COFFER_ERR_STORAGE = 4003,
     /// The audit log does not verify: a record was changed, removed, reordered or inserted.
     COFFER_ERR_AUDIT_TAMPERED = 4004,
-    /// A keystore file already exists at that path; open it instead of creating one.
+    /// A keystore (or another file) already exists at that path, or the database already holds
+    /// one; open it instead of creating one.
     COFFER_ERR_KEYSTORE_EXISTS = 4005,
-    /// No keystore file at that path; create one instead of opening it.
+    /// No keystore at that path, or the database holds none; create one instead of opening it.
     COFFER_ERR_KEYSTORE_MISSING = 4006,
+    /// The store's disk or quota is full: nothing of this change was written, every earlier
+    /// change is kept. Free space and retry.
+    COFFER_ERR_STORE_NO_SPACE = 4007,
+    /// The store stayed busy with other writers (or the database aborted the transaction to
+    /// resolve a conflict) through every retry; nothing was written. Retry.
+    COFFER_ERR_STORE_BUSY = 4008,
+    /// The store could not be opened or reached: no such directory, not a regular file (a
+    /// symbolic link, FIFO, device or directory), connection refused, or login failed.
+    COFFER_ERR_STORE_UNAVAILABLE = 4009,
+    /// The store cannot be written: a read-only file, directory, file system or database, or
+    /// missing permissions.
+    COFFER_ERR_STORE_READ_ONLY = 4010,
+    /// The database is not a coffer store (another SQLite database, or not one at all) or is damaged.
+    COFFER_ERR_STORE_CORRUPT = 4011,
+    /// Another I/O or database failure of the store; nothing of this change was written.
+    COFFER_ERR_STORE_IO = 4012,
+    /// A record would exceed the store's size limit for one key or value.
+    COFFER_ERR_STORE_TOO_LARGE = 4013,
     /// A Rust panic was caught at the boundary; the operation did not complete.
     COFFER_ERR_PANIC = 5000,
     /// An internal error not caused by the input; retry, and report it if it persists.
@@ -183,16 +203,33 @@ impl coffer_status {
             COFFER_ERR_KEYSTORE_AUTH => {
                 c"keystore does not open: wrong passphrase or master key, or it was modified"
             }
-            COFFER_ERR_KEYSTORE_CORRUPT => c"keystore file is truncated or malformed; it was not changed",
+            COFFER_ERR_KEYSTORE_CORRUPT => {
+                c"keystore records or generation file truncated or malformed; nothing was changed"
+            }
             COFFER_ERR_KEYSTORE_ROLLBACK => {
-                c"keystore is older than the given counter: it may have been rolled back"
+                c"keystore is older than the given minimum generation or its generation file: it may have been rolled back"
             }
-            COFFER_ERR_STORAGE => {
-                c"keystore file I/O failed; the file holds the complete old or new keystore"
-            }
+            COFFER_ERR_STORAGE => c"file I/O failed; the file holds its complete old or new content",
             COFFER_ERR_AUDIT_TAMPERED => c"audit log tampered: a record does not verify",
-            COFFER_ERR_KEYSTORE_EXISTS => c"a keystore file already exists at this path: open it instead",
-            COFFER_ERR_KEYSTORE_MISSING => c"no keystore file at this path: create one instead",
+            COFFER_ERR_KEYSTORE_EXISTS => {
+                c"a keystore or another file already exists at this path (or in this database): open it instead"
+            }
+            COFFER_ERR_KEYSTORE_MISSING => c"no keystore at this path or in this database: create one instead",
+            COFFER_ERR_STORE_NO_SPACE => {
+                c"no space left on device: nothing of this change was written and every earlier change is kept; free space and retry"
+            }
+            COFFER_ERR_STORE_BUSY => c"the store stayed busy with other writers; nothing was written: retry",
+            COFFER_ERR_STORE_UNAVAILABLE => {
+                c"the store could not be opened or reached: check its path (a regular file in an existing directory) or URL and credentials"
+            }
+            COFFER_ERR_STORE_READ_ONLY => {
+                c"the store is read-only: check the permissions of the database and its directory"
+            }
+            COFFER_ERR_STORE_CORRUPT => {
+                c"the database is not a coffer store or is damaged: restore it from a backup"
+            }
+            COFFER_ERR_STORE_IO => c"the store failed to read or write; nothing of this change was written",
+            COFFER_ERR_STORE_TOO_LARGE => c"a record is too large for the store",
             COFFER_ERR_PANIC => c"internal panic caught at the C boundary; the operation did not complete",
             COFFER_ERR_INTERNAL => c"internal error: retry, and report it if it persists",
             COFFER_ERR_POISONED => c"an earlier call panicked while using this keystore: free it and reopen",
@@ -243,6 +280,13 @@ impl coffer_status {
         COFFER_ERR_AUDIT_TAMPERED,
         COFFER_ERR_KEYSTORE_EXISTS,
         COFFER_ERR_KEYSTORE_MISSING,
+        COFFER_ERR_STORE_NO_SPACE,
+        COFFER_ERR_STORE_BUSY,
+        COFFER_ERR_STORE_UNAVAILABLE,
+        COFFER_ERR_STORE_READ_ONLY,
+        COFFER_ERR_STORE_CORRUPT,
+        COFFER_ERR_STORE_IO,
+        COFFER_ERR_STORE_TOO_LARGE,
         COFFER_ERR_PANIC,
         COFFER_ERR_INTERNAL,
         COFFER_ERR_POISONED,
@@ -302,7 +346,25 @@ impl From<coffer_hsm::Error> for coffer_status {
             E::Storage => COFFER_ERR_STORAGE,
             E::AuditTampered { .. } => COFFER_ERR_AUDIT_TAMPERED,
             E::Crypto(c) => c.into(),
+            E::Store(s) => s.into(),
             // `coffer_hsm::Error` is non-exhaustive.
+            _ => COFFER_ERR_UNKNOWN,
+        }
+    }
+}
+
+impl From<coffer_hsm::StoreError> for coffer_status {
+    fn from(e: coffer_hsm::StoreError) -> Self {
+        use coffer_hsm::StoreError as E;
+        match e {
+            E::NoSpace => COFFER_ERR_STORE_NO_SPACE,
+            E::Conflict => COFFER_ERR_STORE_BUSY,
+            E::Unavailable => COFFER_ERR_STORE_UNAVAILABLE,
+            E::ReadOnly => COFFER_ERR_STORE_READ_ONLY,
+            E::Corrupt => COFFER_ERR_STORE_CORRUPT,
+            E::Io => COFFER_ERR_STORE_IO,
+            E::TooLarge => COFFER_ERR_STORE_TOO_LARGE,
+            // `StoreError` is non-exhaustive.
             _ => COFFER_ERR_UNKNOWN,
         }
     }
@@ -360,5 +422,29 @@ mod tests {
             coffer_status::from(coffer_hsm::Error::AuditTampered { index: 4 }),
             COFFER_ERR_AUDIT_TAMPERED
         );
+    }
+
+    #[test]
+    fn store_errors_map_to_their_own_storage_codes() {
+        use coffer_hsm::StoreError as S;
+        let cases = [
+            (S::NoSpace, COFFER_ERR_STORE_NO_SPACE, 4007),
+            (S::Conflict, COFFER_ERR_STORE_BUSY, 4008),
+            (S::Unavailable, COFFER_ERR_STORE_UNAVAILABLE, 4009),
+            (S::ReadOnly, COFFER_ERR_STORE_READ_ONLY, 4010),
+            (S::Corrupt, COFFER_ERR_STORE_CORRUPT, 4011),
+            (S::Io, COFFER_ERR_STORE_IO, 4012),
+            (S::TooLarge, COFFER_ERR_STORE_TOO_LARGE, 4013),
+        ];
+        for (e, status, value) in cases {
+            assert_eq!(coffer_status::from(coffer_hsm::Error::Store(e)), status, "{e:?}");
+            assert_eq!(status as u32, value, "{status:?} was renumbered");
+        }
+    }
+
+    #[test]
+    fn the_no_space_message_says_no_space_left_on_device() {
+        let message = COFFER_ERR_STORE_NO_SPACE.message().to_str().unwrap_or_default();
+        assert!(message.starts_with("no space left on device"), "{message}");
     }
 }

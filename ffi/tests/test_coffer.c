@@ -11,6 +11,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -55,20 +58,34 @@ static void test_version_and_messages(void) {
         COFFER_ERR_AUDIT_FULL,
         COFFER_ERR_KEYSTORE_AUTH, COFFER_ERR_KEYSTORE_CORRUPT, COFFER_ERR_KEYSTORE_ROLLBACK,
         COFFER_ERR_STORAGE, COFFER_ERR_AUDIT_TAMPERED, COFFER_ERR_KEYSTORE_EXISTS,
-        COFFER_ERR_KEYSTORE_MISSING, COFFER_ERR_PANIC, COFFER_ERR_INTERNAL, COFFER_ERR_POISONED,
+        COFFER_ERR_KEYSTORE_MISSING, COFFER_ERR_STORE_NO_SPACE, COFFER_ERR_STORE_BUSY,
+        COFFER_ERR_STORE_UNAVAILABLE, COFFER_ERR_STORE_READ_ONLY, COFFER_ERR_STORE_CORRUPT, COFFER_ERR_STORE_IO,
+        COFFER_ERR_STORE_TOO_LARGE, COFFER_ERR_PANIC, COFFER_ERR_INTERNAL, COFFER_ERR_POISONED,
         COFFER_ERR_UNKNOWN};
     const char *unknown = coffer_status_message(9999);
     EXPECT_TRUE(unknown != NULL && strcmp(unknown, "unknown status code") == 0);
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         const char *m = coffer_status_message(all[i]);
         EXPECT_TRUE(m != NULL && strlen(m) > 0 && strcmp(m, unknown) != 0);
+        for (size_t j = 0; j < i; j++) EXPECT_TRUE(strcmp(m, coffer_status_message(all[j])) != 0);
     }
+    /* The store's errors say what happened. */
+    const char *no_space = coffer_status_message(COFFER_ERR_STORE_NO_SPACE);
+    EXPECT_TRUE(strncmp(no_space, "no space left on device", 23) == 0);
+    EXPECT_TRUE(strstr(coffer_status_message(COFFER_ERR_STORE_BUSY), "busy") != NULL);
+    EXPECT_TRUE(strstr(coffer_status_message(COFFER_ERR_STORE_READ_ONLY), "read-only") != NULL);
+    EXPECT_TRUE(strstr(coffer_status_message(COFFER_ERR_STORE_CORRUPT), "not a coffer store") != NULL);
     /* The bands and a few fixed values: these numbers never change. */
     EXPECT_TRUE(COFFER_OK == 0);
     EXPECT_TRUE(COFFER_ERR_NULL_POINTER == 1000 && COFFER_ERR_BUFFER_TOO_SMALL == 1001);
     EXPECT_TRUE(COFFER_ERR_DECRYPT == 2000 && COFFER_ERR_VERIFY == 2001);
     EXPECT_TRUE(COFFER_ERR_KEY_POLICY == 3000 && COFFER_ERR_KEYSTORE_AUTH == 4000);
     EXPECT_TRUE(COFFER_ERR_CAPACITY == 3011 && COFFER_ERR_AUDIT_FULL == 3012);
+    EXPECT_TRUE(COFFER_ERR_KEYSTORE_EXISTS == 4005 && COFFER_ERR_KEYSTORE_MISSING == 4006);
+    EXPECT_TRUE(COFFER_ERR_STORE_NO_SPACE == 4007 && COFFER_ERR_STORE_BUSY == 4008);
+    EXPECT_TRUE(COFFER_ERR_STORE_UNAVAILABLE == 4009 && COFFER_ERR_STORE_READ_ONLY == 4010);
+    EXPECT_TRUE(COFFER_ERR_STORE_CORRUPT == 4011 && COFFER_ERR_STORE_IO == 4012);
+    EXPECT_TRUE(COFFER_ERR_STORE_TOO_LARGE == 4013);
     EXPECT_TRUE(COFFER_ERR_PANIC == 5000);
 }
 
@@ -738,13 +755,23 @@ static void test_certificates(void) {
 
 /* ---- the HSM keystore -------------------------------------------------- */
 
+/* Removes a SQLite store with its write-ahead log and shared-memory index. */
+static void remove_store(const char *path) {
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+        unlink(p);
+    }
+}
+
 static void test_keystore(void) {
     char path[512], path2[512], missing[512];
     snprintf(path, sizeof path, "%s/test.coffer-store", scratch_dir);
     snprintf(path2, sizeof path2, "%s/master.coffer-store", scratch_dir);
     snprintf(missing, sizeof missing, "%s/missing.coffer-store", scratch_dir);
-    unlink(path);
-    unlink(path2);
+    remove_store(path);
+    remove_store(path2);
     const char *pass = "keystore passphrase";
     const char *so_pin = "so-pin-123456";
     const char *user_pin = "user-pin-1234";
@@ -959,10 +986,12 @@ static void test_keystore(void) {
     EXPECT_STATUS(coffer_keystore_logout(ks, other), COFFER_ERR_NOT_LOGGED_IN);
     EXPECT_STATUS(coffer_keystore_logout(NULL, user), COFFER_ERR_NULL_POINTER);
 
-    /* Save, reopen, and the keys are still there. */
-    uint64_t counter = 0;
+    /* Every change is committed when its call returns: save has nothing to
+     * write and reports the store's generation. Reopened, the keys are there. */
+    uint64_t counter = 0, generation = 0;
+    EXPECT_OK(coffer_keystore_generation(ks, &generation));
     EXPECT_OK(coffer_keystore_save(ks, &counter));
-    EXPECT_TRUE(counter == 1);
+    EXPECT_TRUE(counter == generation && generation > 1);
     EXPECT_OK(coffer_keystore_save(ks, NULL));
     EXPECT_STATUS(coffer_keystore_save(NULL, &counter), COFFER_ERR_NULL_POINTER);
     coffer_keystore_free(ks);
@@ -974,11 +1003,12 @@ static void test_keystore(void) {
     EXPECT_STATUS(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8("wrong"), 5, 0, &ks),
                   COFFER_ERR_KEYSTORE_AUTH);
     EXPECT_STATUS(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass),
-                                       5, &ks),
+                                       generation + 1, &ks),
                   COFFER_ERR_KEYSTORE_ROLLBACK);
     EXPECT_STATUS(coffer_keystore_open(U8(missing), strlen(missing), COFFER_KEYSTORE_PASSPHRASE, U8(pass),
                                        strlen(pass), 0, &ks),
                   COFFER_ERR_KEYSTORE_MISSING);
+    EXPECT_TRUE(access(missing, F_OK) != 0); /* opening never creates a store */
     EXPECT_STATUS(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_MASTER_KEY, KEK1, 32, 0, &ks),
                   COFFER_ERR_KEYSTORE_AUTH);
     EXPECT_STATUS(coffer_keystore_open(NULL, 3, COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass), 0, &ks),
@@ -987,8 +1017,8 @@ static void test_keystore(void) {
                                        0, NULL),
                   COFFER_ERR_NULL_POINTER);
     EXPECT_TRUE(ks == NULL);
-    EXPECT_OK(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass), 2,
-                                   &ks));
+    EXPECT_OK(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass),
+                                   generation, &ks));
     EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4, &user));
     EXPECT_OK(coffer_keystore_find(ks, user, U8("acme-kek"), 8, &found));
     EXPECT_TRUE(found == kek);
@@ -1010,23 +1040,244 @@ static void test_keystore(void) {
     coffer_keystore_free(ks);
     coffer_keystore_free(NULL);
 
-    /* A damaged file is reported, not trusted. */
-    FILE *f = fopen(path2, "wb");
-    EXPECT_TRUE(f != NULL);
-    if (f) {
-        fputs("not a keystore", f);
-        fclose(f);
-    }
-    ks = NULL;
-    EXPECT_STATUS(coffer_keystore_open(U8(path2), strlen(path2), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
-                  COFFER_ERR_KEYSTORE_CORRUPT);
-
     coffer_bytes_free(&sig);
     coffer_bytes_free(&spki);
     coffer_bytes_free(&env);
     coffer_bytes_free(&env2);
-    unlink(path);
-    unlink(path2);
+    remove_store(path);
+    remove_store(path2);
+}
+
+/* ---- where the keystore lives: the SQLite store ------------------------- */
+
+/* Copies the file `from` to `to`; if `from` does not exist, removes `to`. */
+static void copy_or_remove(const char *from, const char *to) {
+    FILE *in = fopen(from, "rb");
+    if (in == NULL) {
+        unlink(to);
+        return;
+    }
+    FILE *out = fopen(to, "wb");
+    EXPECT_TRUE(out != NULL);
+    if (out != NULL) {
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, in)) > 0) EXPECT_TRUE(fwrite(buf, 1, n, out) == n);
+        EXPECT_TRUE(fclose(out) == 0);
+    }
+    fclose(in);
+}
+
+/* Copies a SQLite store with its write-ahead log and shared-memory index,
+ * as a backup and a restore do (only while no handle has it open). */
+static void copy_store(const char *from, const char *to) {
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char a[600], b[600];
+        snprintf(a, sizeof a, "%s%s", from, suffixes[i]);
+        snprintf(b, sizeof b, "%s%s", to, suffixes[i]);
+        copy_or_remove(a, b);
+    }
+}
+
+static void test_keystore_store(void) {
+    char db[512], backup[512], gen[512], gen2[512], v1[512], v1b[512], link[512], fifo[512], leftover[512],
+        leftover_wal[600], nodir[512], garbage[512], empty[512];
+    snprintf(db, sizeof db, "%s/shared.coffer-store", scratch_dir);
+    snprintf(backup, sizeof backup, "%s/shared.backup", scratch_dir);
+    snprintf(gen, sizeof gen, "%s/shared.generation", scratch_dir);
+    snprintf(gen2, sizeof gen2, "%s/other.generation", scratch_dir);
+    snprintf(v1, sizeof v1, "%s/snapshot.coffer", scratch_dir);
+    snprintf(v1b, sizeof v1b, "%s/snapshot2.coffer", scratch_dir);
+    snprintf(link, sizeof link, "%s/link.coffer-store", scratch_dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.coffer-store", scratch_dir);
+    snprintf(leftover, sizeof leftover, "%s/leftover.coffer-store", scratch_dir);
+    snprintf(leftover_wal, sizeof leftover_wal, "%s-wal", leftover);
+    snprintf(nodir, sizeof nodir, "%s/no-such-dir/x.coffer-store", scratch_dir);
+    snprintf(garbage, sizeof garbage, "%s/garbage.coffer-store", scratch_dir);
+    snprintf(empty, sizeof empty, "%s/empty.coffer-store", scratch_dir);
+    remove_store(db);
+    remove_store(backup);
+    const char *cleanup[] = {gen, gen2, v1, v1b, link, fifo, leftover, leftover_wal, garbage, empty};
+    for (size_t i = 0; i < sizeof cleanup / sizeof cleanup[0]; i++) unlink(cleanup[i]);
+    const char *so_pin = "so-pin-123456", *user_pin = "user-pin-1234";
+    const size_t n = strlen(db);
+    coffer_keystore *a = NULL, *b = NULL, *ks = NULL;
+    uint64_t g0 = 0, g1 = 0, g2 = 0, g3 = 0, g = 0, so = 0, user = 0, user_a = 0, counter = 0;
+
+    /* A new store; every change raises its generation by one. */
+    EXPECT_OK(coffer_keystore_create(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &a));
+    EXPECT_OK(coffer_keystore_generation(a, &g0));
+    EXPECT_TRUE(g0 == 1);
+    EXPECT_STATUS(coffer_keystore_generation(a, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_generation(NULL, &g), COFFER_ERR_NULL_POINTER);
+    EXPECT_OK(coffer_keystore_init_token(a, 0, U8("shared"), 6, U8(so_pin), strlen(so_pin)));
+    EXPECT_OK(coffer_keystore_generation(a, &g1));
+    EXPECT_TRUE(g1 == g0 + 1);
+
+    /* A second handle on the same path while the first is open (as a second
+     * process would): it sees the token, and the first sees its changes. */
+    EXPECT_OK(coffer_keystore_open(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, g1, &b));
+    EXPECT_OK(coffer_keystore_generation(b, &g));
+    EXPECT_TRUE(g == g1);
+    EXPECT_OK(coffer_keystore_login(b, 0, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin), NULL, 0, &so));
+    EXPECT_OK(coffer_keystore_generation(b, &g2));
+    EXPECT_TRUE(g2 == g1 + 1); /* a login is audited: a change */
+    EXPECT_OK(coffer_keystore_set_pin(b, so, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin)));
+    EXPECT_OK(coffer_keystore_generation(b, &g3));
+    EXPECT_TRUE(g3 == g2 + 1);
+    EXPECT_OK(coffer_keystore_login(a, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                    &user_a));
+    EXPECT_OK(coffer_keystore_generation(a, &g));
+    EXPECT_TRUE(g == g3 + 1); /* one generation for every handle */
+    coffer_key_attributes attrs = {U8("shared key"), 10, U8("shared-kek"), 10,
+                                   COFFER_USAGE_ENCRYPT | COFFER_USAGE_DECRYPT, false, true};
+    uint64_t made = 0, found = 0;
+    EXPECT_OK(coffer_keystore_generate(a, user_a, COFFER_KEY_TYPE_AES256, &attrs, &made));
+    EXPECT_OK(coffer_keystore_logout(b, so));
+    EXPECT_OK(coffer_keystore_login(b, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4, &user));
+    EXPECT_OK(coffer_keystore_find(b, user, U8("shared-kek"), 10, &found));
+    EXPECT_TRUE(found == made);
+
+    /* And a second process: a child opens the store while both handles here
+     * are open, makes a key, and exits; this process finds it. */
+    EXPECT_OK(coffer_keystore_generation(a, &g));
+    fflush(NULL);
+    pid_t child = fork();
+    EXPECT_TRUE(child >= 0);
+    if (child == 0) {
+        coffer_keystore *c = NULL;
+        uint64_t child_user = 0, child_key = 0, child_gen = 0;
+        coffer_key_attributes child_attrs = {U8("child key"), 9, U8("child-kek"), 9, COFFER_USAGE_ENCRYPT, false,
+                                             true};
+        int ok = coffer_keystore_open(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, g, &c) == COFFER_OK &&
+                 coffer_keystore_login(c, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                       &child_user) == COFFER_OK &&
+                 coffer_keystore_generate(c, child_user, COFFER_KEY_TYPE_AES256, &child_attrs, &child_key) ==
+                     COFFER_OK &&
+                 coffer_keystore_generation(c, &child_gen) == COFFER_OK && child_gen == g + 2;
+        coffer_keystore_free(c);
+        _exit(ok ? 0 : 1);
+    }
+    int child_status = -1;
+    EXPECT_TRUE(child > 0 && waitpid(child, &child_status, 0) == child);
+    EXPECT_TRUE(WIFEXITED(child_status) && WEXITSTATUS(child_status) == 0);
+    EXPECT_OK(coffer_keystore_find(a, user_a, U8("child-kek"), 9, &found));
+    EXPECT_OK(coffer_keystore_generation(b, &g1));
+    EXPECT_TRUE(g1 == g + 2);
+
+    /* create refuses anything already at the path, and leaves it as it was. */
+    struct stat st;
+    EXPECT_STATUS(coffer_keystore_create(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
+                  COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_TRUE(symlink("no-such-target", link) == 0); /* dangling */
+    EXPECT_STATUS(coffer_keystore_create(U8(link), strlen(link), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
+                  COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_TRUE(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    EXPECT_TRUE(mkfifo(fifo, 0600) == 0);
+    EXPECT_STATUS(coffer_keystore_create(U8(fifo), strlen(fifo), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
+                  COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_TRUE(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    EXPECT_STATUS(coffer_keystore_create(U8("/dev/null"), 9, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
+                  COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_STATUS(coffer_keystore_create(U8(scratch_dir), strlen(scratch_dir), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32,
+                                         1, &ks),
+                  COFFER_ERR_KEYSTORE_EXISTS);
+    FILE *f = fopen(leftover_wal, "wb"); /* an old database's log: SQLite would replay it */
+    EXPECT_TRUE(f != NULL);
+    if (f) fclose(f);
+    EXPECT_STATUS(coffer_keystore_create(U8(leftover), strlen(leftover), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1,
+                                         &ks),
+                  COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_TRUE(access(leftover, F_OK) != 0);
+    EXPECT_STATUS(coffer_keystore_create(U8(nodir), strlen(nodir), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
+                  COFFER_ERR_STORE_UNAVAILABLE);
+    EXPECT_STATUS(coffer_keystore_create(NULL, 0, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(ks == NULL);
+
+    /* open refuses what is not a coffer store. */
+    EXPECT_STATUS(coffer_keystore_open(U8(link), strlen(link), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
+                  COFFER_ERR_STORE_UNAVAILABLE);
+    EXPECT_STATUS(coffer_keystore_open(U8(fifo), strlen(fifo), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
+                  COFFER_ERR_STORE_UNAVAILABLE);
+    EXPECT_STATUS(coffer_keystore_open(U8(scratch_dir), strlen(scratch_dir), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32,
+                                       0, &ks),
+                  COFFER_ERR_STORE_UNAVAILABLE);
+    f = fopen(garbage, "wb");
+    EXPECT_TRUE(f != NULL);
+    if (f) {
+        for (int i = 0; i < 100; i++) fputs("not a keystore, not a database. ", f);
+        fclose(f);
+    }
+    EXPECT_STATUS(coffer_keystore_open(U8(garbage), strlen(garbage), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
+                  COFFER_ERR_STORE_CORRUPT);
+    f = fopen(empty, "wb"); /* an empty file is an empty database: no keystore in it */
+    EXPECT_TRUE(f != NULL);
+    if (f) fclose(f);
+    EXPECT_STATUS(coffer_keystore_open(U8(empty), strlen(empty), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
+                  COFFER_ERR_KEYSTORE_MISSING);
+    EXPECT_TRUE(ks == NULL);
+
+    /* A version-1 snapshot for backups: a new file each time; the export is
+     * audited, so it is a change too. */
+    EXPECT_OK(coffer_keystore_generation(a, &g1));
+    EXPECT_OK(coffer_keystore_export_v1(a, U8(v1), strlen(v1), &counter));
+    EXPECT_TRUE(counter == 1);
+    EXPECT_OK(coffer_keystore_generation(a, &g2));
+    EXPECT_TRUE(g2 == g1 + 1);
+    EXPECT_TRUE(stat(v1, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0);
+    EXPECT_STATUS(coffer_keystore_export_v1(a, U8(v1), strlen(v1), &counter), COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_STATUS(coffer_keystore_export_v1(a, U8(db), n, &counter), COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_OK(coffer_keystore_export_v1(a, U8(v1b), strlen(v1b), NULL));
+    EXPECT_STATUS(coffer_keystore_export_v1(NULL, U8(v1b), strlen(v1b), &counter), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_export_v1(a, NULL, 4, &counter), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_open(U8(v1), strlen(v1), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
+                  COFFER_ERR_STORE_CORRUPT); /* a snapshot is not a store */
+
+    /* A generation file: bad arguments first. */
+    EXPECT_STATUS(coffer_keystore_set_generation_file(a, NULL, 3), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_set_generation_file(NULL, U8(gen), strlen(gen)), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_set_generation_file(a, NULL, 0), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_set_generation_file(a, U8(fifo), strlen(fifo)), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_OK(coffer_keystore_set_generation_file(a, U8(gen), strlen(gen)));
+    EXPECT_OK(coffer_keystore_set_generation_file(b, U8(gen), strlen(gen)));
+    EXPECT_OK(coffer_keystore_generation(a, &g1));
+    coffer_keystore_free(a);
+    coffer_keystore_free(b);
+    a = b = NULL;
+
+    /* Back the store up (every handle closed), change it, restore the backup:
+     * the generation file refuses the rolled-back store, and so does a
+     * minimum generation; without either it would open. */
+    copy_store(db, backup);
+    EXPECT_OK(coffer_keystore_open(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, g1, &a));
+    EXPECT_OK(coffer_keystore_set_generation_file(a, U8(gen), strlen(gen)));
+    EXPECT_OK(coffer_keystore_login(a, 0, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin), NULL, 0, &so));
+    EXPECT_OK(coffer_keystore_shred_tenant(a, so, U8("acme"), 4, NULL));
+    EXPECT_OK(coffer_keystore_generation(a, &g2));
+    EXPECT_TRUE(g2 > g1);
+    coffer_keystore_free(a);
+    a = NULL;
+    copy_store(backup, db);
+    EXPECT_STATUS(coffer_keystore_open(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, g2, &a),
+                  COFFER_ERR_KEYSTORE_ROLLBACK);
+    EXPECT_TRUE(a == NULL);
+    EXPECT_OK(coffer_keystore_open(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &a));
+    EXPECT_OK(coffer_keystore_generation(a, &g));
+    EXPECT_TRUE(g == g1);
+    EXPECT_STATUS(coffer_keystore_set_generation_file(a, U8(gen), strlen(gen)), COFFER_ERR_KEYSTORE_ROLLBACK);
+    EXPECT_OK(coffer_keystore_set_generation_file(a, U8(gen2), strlen(gen2))); /* a new file knows no better */
+    coffer_keystore_free(a);
+
+    remove_store(db);
+    remove_store(backup);
+    for (size_t i = 0; i < sizeof cleanup / sizeof cleanup[0]; i++) unlink(cleanup[i]);
+    char lock[600];
+    snprintf(lock, sizeof lock, "%s.lock", gen);
+    unlink(lock);
+    snprintf(lock, sizeof lock, "%s.lock", gen2);
+    unlink(lock);
 }
 
 int main(int argc, char **argv) {
@@ -1039,6 +1290,7 @@ int main(int argc, char **argv) {
     test_streaming();
     test_certificates();
     test_keystore();
+    test_keystore_store();
     coffer_keypair_free(rsa_key);
     coffer_keypair_free(p256_key);
     return check_summary("test_coffer");

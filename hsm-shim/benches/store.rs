@@ -43,8 +43,13 @@ impl Loc {
         }
     }
     fn open(&self) -> Hsm {
-        Hsm::open(&mut OsRng, self.connect(), &KeySource::MasterKey(&MasterKey::from_bytes(MASTER)), Box::new(SystemClock))
-            .unwrap()
+        Hsm::open(
+            &mut OsRng,
+            self.connect(),
+            &KeySource::MasterKey(&MasterKey::from_bytes(MASTER)),
+            Box::new(SystemClock),
+        )
+        .unwrap()
     }
 }
 
@@ -159,7 +164,9 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let server = PostgresServer::start().unwrap_or(None);
     let sizes = [1_000u32, 10_000, 100_000];
-    println!("| store | keys | key create | seal 1 KiB by handle | login (PBKDF2 {PIN_ITERATIONS}) | open store |");
+    println!(
+        "| store | keys | key create | seal 1 KiB by handle | login (PBKDF2 {PIN_ITERATIONS}) | open store |"
+    );
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for n in sizes {
         row("SQLite", &Loc::Sqlite(dir.join(format!("s{n}.db"))), n);

@@ -323,6 +323,8 @@ impl Hsm {
     /// [`Error::KeystoreRollback`] if the store is already older than the
     /// guard says; the guard's own errors.
     pub fn set_generation_guard(&mut self, mut guard: Box<dyn GenerationGuard + Send + Sync>) -> Result<()> {
+        // Compare with the store as it is now, not as this value last saw it.
+        self.current_generation()?;
         if let Some(last) = guard.last()?
             && last > self.floor
         {
@@ -334,9 +336,22 @@ impl Hsm {
     }
 
     /// The store's generation as this HSM last saw it: the number of
-    /// committed write transactions (KEYSTORE.md §12.5).
+    /// committed write transactions (KEYSTORE.md §12.5). Other `Hsm`
+    /// values on the same store may have committed since; see
+    /// [`Self::current_generation`].
     pub fn generation(&self) -> u64 {
         self.floor
+    }
+
+    /// Reads the store's generation now (a transaction that writes
+    /// nothing), including commits by other `Hsm` values and processes.
+    ///
+    /// # Errors
+    /// [`Error::KeystoreRollback`] if the store went backwards;
+    /// [`Error::Store`] if it cannot be read.
+    pub fn current_generation(&mut self) -> Result<u64> {
+        self.transact(|_| Ok(()))?;
+        Ok(self.floor)
     }
 
     /// Gives back the store (ending every session), for example to hand it
