@@ -131,9 +131,10 @@ impl<'a> EncryptionContext<'a> {
             }
             let value = r.take(vlen)?;
             if let Some((prev, _)) = ctx.entries.last()
-                && *prev >= key {
-                    return Err(Error::Malformed);
-                }
+                && *prev >= key
+            {
+                return Err(Error::Malformed);
+            }
             ctx.entries.push((key, value)).map_err(|_| Error::Malformed)?;
         }
         Ok(ctx)
