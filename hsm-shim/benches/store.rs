@@ -173,8 +173,7 @@ fn main() {
         if let Some(pg) = &server {
             // One database per size: the bench drops nothing, so use a fresh server schema each time.
             let url = pg.url();
-            let client_url = format!("{url}");
-            let mut c = postgres::Client::connect(&client_url, postgres::NoTls).unwrap();
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
             c.batch_execute("DROP TABLE IF EXISTS coffer_records").unwrap();
             row("PostgreSQL", &Loc::Postgres(url), n);
         }

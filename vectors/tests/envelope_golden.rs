@@ -299,10 +299,10 @@ fn parse_layout(bytes: &[u8]) -> Result<Layout, String> {
             return Err(format!("context value of {n} bytes"));
         }
         let value = c.take(n as usize, "context value")?;
-        if let Some(prev) = context.last() {
-            if bytes[prev.key.clone()] >= bytes[key.clone()] {
-                return Err("context keys not in strictly ascending order".into());
-            }
+        if let Some(prev) = context.last()
+            && bytes[prev.key.clone()] >= bytes[key.clone()]
+        {
+            return Err("context keys not in strictly ascending order".into());
         }
         context.push(EntryLayout { key, value_len, value });
     }
