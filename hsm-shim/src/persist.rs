@@ -14,14 +14,11 @@ use crate::audit::{AuditEvent, AuditLog};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::keystore::{self, KeySource};
-use crate::object::{
-    Handle, KeyAttributes, KeyObject, KeyState, KeyType, MAX_MATERIAL_LEN, MAX_NAME_LEN, Secret, Usage,
-    Version,
-};
+use crate::object::{Handle, KeyObject, MAX_NAME_LEN, Secret};
 use crate::pin::PinRecord;
 use crate::storage::Storage;
-use crate::store::records::TokenRecord;
-use crate::token::{Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS, MAX_VERSIONS};
+use crate::store::records::{self, Enc, TokenRecord};
+use crate::token::{Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS};
 use crate::wire::Reader;
 
 /// One token of a version-1 state.
@@ -52,36 +49,12 @@ const STATE_VERSION: u8 = 3;
 /// under the keystore's 256 MiB state limit for all but extreme key counts.
 const MAX_AUDIT_LEN: usize = 192 * 1024 * 1024;
 
-struct Enc(Zeroizing<Vec<u8>>);
-
-impl Enc {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn u16(&mut self, v: u16) {
-        self.0.extend_from_slice(&v.to_be_bytes());
-    }
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_be_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_be_bytes());
-    }
-    fn bytes(&mut self, b: &[u8]) {
-        self.0.extend_from_slice(b);
-    }
-    fn str(&mut self, s: &str) -> Result<()> {
-        self.u8(u8::try_from(s.len()).map_err(|_| Error::InvalidInput)?);
-        self.bytes(s.as_bytes());
-        Ok(())
-    }
-    fn opt_pin(&mut self, p: Option<&PinRecord>) {
-        match p {
-            None => self.u8(0),
-            Some(p) => {
-                self.u8(1);
-                self.bytes(&p.to_bytes());
-            }
+fn put_opt_pin(e: &mut Enc, p: Option<&PinRecord>) {
+    match p {
+        None => e.u8(0),
+        Some(p) => {
+            e.u8(1);
+            e.bytes(&p.to_bytes());
         }
     }
 }
@@ -89,8 +62,8 @@ impl Enc {
 fn encode_token(e: &mut Enc, t: &Token) -> Result<()> {
     e.str(&t.label)?;
     e.bytes(&t.so_pin.to_bytes());
-    e.opt_pin(t.user_pin.as_ref());
-    e.opt_pin(t.auditor_pin.as_ref());
+    put_opt_pin(e, t.user_pin.as_ref());
+    put_opt_pin(e, t.auditor_pin.as_ref());
     e.u64(t.next_handle);
     e.bytes(&t.audit_key.bytes);
     let audit = t.audit.encode();
@@ -98,23 +71,9 @@ fn encode_token(e: &mut Enc, t: &Token) -> Result<()> {
     e.bytes(&audit);
     e.u32(u32::try_from(t.keys.len()).map_err(|_| Error::Capacity)?);
     for k in t.keys.values() {
+        // A v1 key is the v2 key record's plaintext with the handle before it.
         e.u64(k.handle.0);
-        e.u8(k.key_type.code());
-        e.str(&k.attrs.label)?;
-        e.str(&k.attrs.tenant)?;
-        e.str(&k.attrs.key_id)?;
-        e.u8(k.attrs.usage.bits());
-        e.u8(u8::from(k.attrs.extractable));
-        e.u8(u8::from(k.attrs.active));
-        e.u8(k.state.code());
-        e.u64(k.expires_at.unwrap_or(0));
-        e.u32(k.latest);
-        e.u16(u16::try_from(k.versions.len()).map_err(|_| Error::Capacity)?);
-        for v in &k.versions {
-            e.u32(v.number);
-            e.u16(u16::try_from(v.secret.bytes.len()).map_err(|_| Error::Capacity)?);
-            e.bytes(&v.secret.bytes);
-        }
+        e.bytes(&records::encode_key(k)?);
     }
     Ok(())
 }
@@ -139,37 +98,15 @@ fn decode_token(d: &mut Reader<'_>, version: u8) -> Result<Token> {
     let mut index = BTreeMap::new();
     for _ in 0..count {
         let handle = Handle(d.u64()?);
-        let key_type = KeyType::from_code(d.u8()?)?;
-        let attrs = KeyAttributes {
-            label: d.str(1, MAX_NAME_LEN)?,
-            tenant: d.str(1, MAX_NAME_LEN)?,
-            key_id: d.str(1, MAX_NAME_LEN)?,
-            usage: Usage::from_bits(d.u8()?)?,
-            extractable: d.bool()?,
-            active: d.bool()?,
-        };
-        let state = KeyState::from_code(d.u8()?)?;
         // Versions 1 and 2 of the state have no expiry.
-        let expires_at = if version >= 3 { Some(d.u64()?).filter(|&t| t != 0) } else { None };
-        let latest = d.u32()?;
-        let nver = usize::from(d.u16()?);
-        if nver > MAX_VERSIONS || handle.0 >= next_handle {
+        let obj = records::read_key(d, handle, version >= 3)?;
+        if handle.0 >= next_handle {
             return Err(Error::KeystoreCorrupt);
         }
-        let mut versions = Vec::with_capacity(nver);
-        for _ in 0..nver {
-            let number = d.u32()?;
-            let len = usize::from(d.u16()?);
-            if len == 0 || len > MAX_MATERIAL_LEN {
-                return Err(Error::KeystoreCorrupt);
-            }
-            versions.push(Version { number, secret: Secret { bytes: d.take(len)?.to_vec() } });
-        }
-        let ix = (attrs.tenant.clone(), attrs.key_id.clone());
+        let ix = (obj.attrs.tenant.clone(), obj.attrs.key_id.clone());
         if index.insert(ix, handle).is_some() {
             return Err(Error::KeystoreCorrupt);
         }
-        let obj = KeyObject { handle, key_type, attrs, state, versions, latest, expires_at };
         if keys.insert(handle, obj).is_some() {
             return Err(Error::KeystoreCorrupt);
         }
@@ -179,7 +116,7 @@ fn decode_token(d: &mut Reader<'_>, version: u8) -> Result<Token> {
 
 /// The whole state, encoded (KEYSTORE.md §3). Secret: seal it.
 fn encode_state(config: &Config, slots: &[Option<Token>]) -> Result<Zeroizing<Vec<u8>>> {
-    let mut e = Enc(Zeroizing::new(Vec::new()));
+    let mut e = Enc::new();
     e.bytes(STATE_MAGIC);
     e.u8(STATE_VERSION);
     e.u8(config.max_pin_failures);

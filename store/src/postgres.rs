@@ -37,7 +37,7 @@ use core::time::Duration;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Statement};
 
-use crate::record::{MAX_SCAN, Row, check_key, check_value, prefix_end};
+use crate::record::{MAX_SCAN, Row, ScanRange, check_key, check_value};
 use crate::{RecordStore, StoreError, Transaction};
 
 /// The key of the PostgreSQL advisory lock (`pg_advisory_xact_lock`)
@@ -231,13 +231,7 @@ impl Transaction for PostgresTransaction<'_> {
             return Err(StoreError::TooLarge);
         }
         let limit = i64::try_from(limit).map_err(|_| StoreError::TooLarge)?;
-        // Every key in [prefix, end) starts with the prefix; when `after`
-        // is at or past the prefix, it is the tighter lower bound.
-        let (lower, exclusive) = match after {
-            Some(a) if a >= prefix => (a, true),
-            _ => (prefix, false),
-        };
-        let end = prefix_end(prefix);
+        let ScanRange { lower, exclusive, end } = ScanRange::new(prefix, after);
         let store = &mut *self.store;
         let s = &store.statements;
         let rows = match (&end, exclusive) {

@@ -102,3 +102,24 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     }
     None
 }
+
+/// The key range a [`Transaction::scan`] covers, as backends query it:
+/// keys `>= lower` (or `> lower` when `exclusive`) and `< end` (no upper
+/// bound when `end` is `None`). Every key in `[prefix, end)` starts with
+/// the prefix; when `after` is at or past the prefix it is the tighter
+/// lower bound.
+pub(crate) struct ScanRange<'a> {
+    pub(crate) lower: &'a [u8],
+    pub(crate) exclusive: bool,
+    pub(crate) end: Option<Vec<u8>>,
+}
+
+impl<'a> ScanRange<'a> {
+    pub(crate) fn new(prefix: &'a [u8], after: Option<&'a [u8]>) -> Self {
+        let (lower, exclusive) = match after {
+            Some(a) if a >= prefix => (a, true),
+            _ => (prefix, false),
+        };
+        ScanRange { lower, exclusive, end: prefix_end(prefix) }
+    }
+}

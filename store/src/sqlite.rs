@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
-use crate::record::{MAX_SCAN, Row, check_key, check_value, prefix_end};
+use crate::record::{MAX_SCAN, Row, ScanRange, check_key, check_value};
 use crate::{RecordStore, StoreError, Transaction};
 
 /// The SQLite `application_id` of a coffer store: "CFK2" in ASCII.
@@ -321,13 +321,7 @@ impl Transaction for SqliteTransaction<'_> {
             return Err(StoreError::TooLarge);
         }
         let limit = i64::try_from(limit).map_err(|_| StoreError::TooLarge)?;
-        // Every key in [prefix, end) starts with the prefix; when `after`
-        // is at or past the prefix, it is the tighter lower bound.
-        let (lower, exclusive) = match after {
-            Some(a) if a >= prefix => (a, true),
-            _ => (prefix, false),
-        };
-        let end = prefix_end(prefix);
+        let ScanRange { lower, exclusive, end } = ScanRange::new(prefix, after);
         let result = match (&end, exclusive) {
             (Some(end), false) => query_rows(self.conn, SCAN_FROM_TO, rusqlite::params![lower, end, limit]),
             (Some(end), true) => query_rows(self.conn, SCAN_AFTER_TO, rusqlite::params![lower, end, limit]),

@@ -354,6 +354,14 @@ pub(crate) fn decode_config(bytes: &[u8]) -> Result<(Config, u8)> {
     Ok((config, slots))
 }
 
+/// Generation record (kind 0x02).
+pub(crate) fn decode_generation(bytes: &[u8]) -> Result<u64> {
+    let mut r = Reader(bytes);
+    let generation = r.u64()?;
+    finish(&r)?;
+    Ok(generation)
+}
+
 /// Token record (kind 0x10).
 pub(crate) struct TokenRecord {
     pub(crate) label: String,
@@ -415,6 +423,15 @@ pub(crate) fn encode_key(k: &KeyObject) -> Result<Zeroizing<Vec<u8>>> {
 
 pub(crate) fn decode_key(handle: Handle, bytes: &[u8]) -> Result<KeyObject> {
     let mut r = Reader(bytes);
+    let key = read_key(&mut r, handle, true)?;
+    finish(&r)?;
+    Ok(key)
+}
+
+/// Reads one key encoding (§3.1 `key` after its handle; the same in a
+/// version-1 state and a version-2 key record). States of version 1 and 2
+/// have no `expires_at` (`with_expiry` false).
+pub(crate) fn read_key(r: &mut Reader<'_>, handle: Handle, with_expiry: bool) -> Result<KeyObject> {
     let key_type = KeyType::from_code(r.u8()?)?;
     let attrs = KeyAttributes {
         label: r.str(1, MAX_NAME_LEN)?,
@@ -425,7 +442,7 @@ pub(crate) fn decode_key(handle: Handle, bytes: &[u8]) -> Result<KeyObject> {
         active: r.bool()?,
     };
     let state = KeyState::from_code(r.u8()?)?;
-    let expires_at = Some(r.u64()?).filter(|&t| t != 0);
+    let expires_at = if with_expiry { Some(r.u64()?).filter(|&t| t != 0) } else { None };
     let latest = r.u32()?;
     let count = usize::from(r.u16()?);
     if count > MAX_VERSIONS {
@@ -440,7 +457,6 @@ pub(crate) fn decode_key(handle: Handle, bytes: &[u8]) -> Result<KeyObject> {
         }
         versions.push(Version { number, secret: Secret { bytes: r.take(len)?.to_vec() } });
     }
-    finish(&r)?;
     Ok(KeyObject { handle, key_type, attrs, state, versions, latest, expires_at })
 }
 

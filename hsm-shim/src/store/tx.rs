@@ -61,10 +61,7 @@ impl<'a> Tx<'a> {
             generation: 0,
         };
         tx.generation = match tx.get(&id::generation())? {
-            Some(g) => {
-                let bytes: [u8; 8] = g.as_slice().try_into().map_err(|_| Error::KeystoreCorrupt)?;
-                u64::from_be_bytes(bytes)
-            }
+            Some(g) => records::decode_generation(&g)?,
             None => 0,
         };
         Ok(tx)

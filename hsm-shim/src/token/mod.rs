@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::keystore::{DEFAULT_ITERATIONS, KeySource, MasterKey};
 use crate::pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS};
 use crate::store::records::{self, Meta, MetaKdf, RecordKeys, id};
-use crate::store::tx::Tx;
+use crate::store::tx::{Tx, store_err};
 
 mod audit_ops;
 mod keys;
@@ -254,18 +254,7 @@ impl Hsm {
             tx.put(&id::config(), &records::encode_config(&config, slot_count))?;
             tx.commit()?
         };
-        Ok(Hsm {
-            config,
-            slot_count,
-            store,
-            keys,
-            sessions: BTreeMap::new(),
-            next_session: 1,
-            clock,
-            guard: None,
-            floor: generation,
-            v1_counter: 0,
-        })
+        Ok(Self::assemble(config, slot_count, store, keys, clock, generation))
     }
 
     /// Opens the HSM kept in `store`, unsealing its records with `source`.
@@ -285,23 +274,38 @@ impl Hsm {
     ) -> Result<Self> {
         let mut salt = [0u8; 16];
         fill(rng, &mut salt)?;
-        let meta_bytes = {
-            let mut tx = store.begin().map_err(crate::store::tx::store_err)?;
-            tx.get(&id::meta()).map_err(crate::store::tx::store_err)?
+        // One transaction reads all three records: the meta record first
+        // tells how to derive the keys that open the other two.
+        let (meta_bytes, config_sealed, generation_sealed) = {
+            let mut tx = store.begin().map_err(store_err)?;
+            let meta = tx.get(&id::meta()).map_err(store_err)?;
+            let config = tx.get(&id::config()).map_err(store_err)?;
+            let generation = tx.get(&id::generation()).map_err(store_err)?;
+            (meta, config, generation)
         };
         let meta_bytes = meta_bytes.ok_or(Error::TokenState)?;
         let (meta, check) = Meta::decode(&meta_bytes)?;
         let master = records::master_key(source, meta.kdf)?;
-        let mut keys = RecordKeys::derive(&master, salt)?;
+        let keys = RecordKeys::derive(&master, salt)?;
         meta.verify(&keys, check)?;
-        let now = clock.now();
-        let (config, slot_count, generation) = {
-            let mut tx = Tx::begin(store.as_mut(), &mut keys, now)?;
-            let bytes = tx.get(&id::config())?.ok_or(Error::KeystoreCorrupt)?;
-            let (config, slots) = records::decode_config(&bytes)?;
-            (config, slots, tx.generation)
+        let config_sealed = config_sealed.ok_or(Error::KeystoreCorrupt)?;
+        let (config, slot_count) = records::decode_config(&keys.open(&id::config(), &config_sealed)?)?;
+        let generation = match generation_sealed {
+            Some(sealed) => records::decode_generation(&keys.open(&id::generation(), &sealed)?)?,
+            None => 0,
         };
-        Ok(Hsm {
+        Ok(Self::assemble(config, slot_count, store, keys, clock, generation))
+    }
+
+    fn assemble(
+        config: Config,
+        slot_count: u8,
+        store: Box<dyn RecordStore + Send>,
+        keys: RecordKeys,
+        clock: Box<dyn Clock + Send + Sync>,
+        generation: u64,
+    ) -> Self {
+        Hsm {
             config,
             slot_count,
             store,
@@ -312,7 +316,7 @@ impl Hsm {
             guard: None,
             floor: generation,
             v1_counter: 0,
-        })
+        }
     }
 
     /// Installs a rollback guard: from now on every operation refuses a
