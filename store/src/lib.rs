@@ -76,4 +76,6 @@ pub use record::{
     MAX_KEY_LEN, MAX_SCAN, MAX_VALUE_LEN, RecordStore, Row, Transaction, check_key, check_value, prefix_end,
 };
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SQLITE_APPLICATION_ID, SQLITE_FORMAT_VERSION, SqliteOptions, SqliteStore, Synchronous};
+pub use sqlite::{
+    DEFAULT_CACHE_KIB, SQLITE_APPLICATION_ID, SQLITE_FORMAT_VERSION, SqliteOptions, SqliteStore, Synchronous,
+};
