@@ -289,3 +289,142 @@ fn wrong_secrets_fail_with_exit_code_3_and_the_audit_log_verifies() {
     let out = d.run_env(&["audit", "show"], &[("COFFER_AUDITOR_PIN", "user-pin-1234")]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn twenty_key_creations_at_once_are_all_kept_and_parallel_wrong_pins_lock_after_exactly_five() {
+    let d = Dir::new("parallel");
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            let dir = d.0.clone();
+            std::thread::spawn(move || {
+                Command::new(env!("CARGO_BIN_EXE_coffer"))
+                    .current_dir(dir)
+                    .args(["key", "create", &format!("p{i:02}")])
+                    .env("COFFER_PASSPHRASE", "correct horse battery")
+                    .env("COFFER_PIN", "user-pin-1234")
+                    .env("COFFER_TENANT", "acme")
+                    .env_remove("COFFER_STORE")
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in threads {
+        let out = t.join().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let list = d.ok(&["key", "list"]);
+    assert_eq!(list.lines().count(), 20, "{list}");
+    for i in 0..20 {
+        assert!(list.contains(&format!("p{i:02} ")), "p{i:02} lost:\n{list}");
+    }
+
+    let threads: Vec<_> = (0..10)
+        .map(|i| {
+            let dir = d.0.clone();
+            std::thread::spawn(move || {
+                Command::new(env!("CARGO_BIN_EXE_coffer"))
+                    .current_dir(dir)
+                    .args(["key", "list"])
+                    .env("COFFER_PASSPHRASE", "correct horse battery")
+                    .env("COFFER_PIN", format!("wrong-pin-{i}"))
+                    .env("COFFER_TENANT", "acme")
+                    .env_remove("COFFER_STORE")
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut incorrect = 0;
+    let mut locked = 0;
+    for t in threads {
+        let out = t.join().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        if err.contains("incorrect PIN") {
+            incorrect += 1;
+        } else if err.contains("PIN locked") {
+            locked += 1;
+        } else {
+            panic!("unexpected: {err}");
+        }
+    }
+    assert_eq!((incorrect, locked), (4, 6));
+    assert!(d.fails(&["key", "list"], 3).contains("PIN locked"));
+}
+
+#[test]
+fn a_restored_older_store_is_refused_as_rolled_back_until_the_operator_removes_the_generation_file() {
+    let d = Dir::new("rollback");
+    d.ok(&["key", "create", "first"]);
+    // Every command has exited, so SQLite checkpointed its WAL into the file.
+    assert!(!d.path("coffer-store.db-wal").exists());
+    std::fs::copy(d.path("coffer-store.db"), d.path("backup.db")).unwrap();
+    d.ok(&["key", "create", "second"]);
+    std::fs::copy(d.path("backup.db"), d.path("coffer-store.db")).unwrap();
+    let err = d.fails(&["key", "list"], 3);
+    assert!(err.contains("rolled back"), "{err}");
+    std::fs::remove_file(d.path("coffer-store.db.generation")).unwrap();
+    let list = d.ok(&["key", "list"]);
+    assert!(list.contains("first") && !list.contains("second"), "{list}");
+}
+
+#[test]
+fn a_store_path_that_is_a_symlink_fifo_or_device_is_never_opened_or_replaced() {
+    let d = Dir::new("special");
+    std::os::unix::fs::symlink(d.path("coffer-store.db"), d.path("link.db")).unwrap();
+    let err = d.fails(&["--store", "link.db", "key", "list"], 3);
+    assert!(err.contains("could not be opened"), "{err}");
+    let err = d.fails(&["--store", "link.db", "init"], 3);
+    assert!(err.contains("already exists"), "{err}");
+    assert!(std::fs::symlink_metadata(d.path("link.db")).unwrap().file_type().is_symlink());
+    assert_eq!(
+        Command::new("mkfifo").arg(d.path("fifo.db")).status().unwrap().code(),
+        Some(0),
+        "mkfifo is needed"
+    );
+    d.fails(&["--store", "fifo.db", "key", "list"], 3);
+    d.fails(&["--store", "/dev/null", "key", "list"], 3);
+    d.fails(&["--store", "/dev/null", "init"], 3);
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+        &std::fs::symlink_metadata(d.path("fifo.db")).unwrap().file_type()
+    ));
+}
+
+#[test]
+fn migrate_copies_a_version_1_keystore_file_into_a_new_store() {
+    use coffer_core::rng::OsRng;
+    use coffer_hsm::keystore::KeySource;
+    use coffer_hsm::{Config, FileStorage, Hsm, KeyAttributes, KeyType, Role, SystemClock, Usage};
+
+    let d = Dir::new("migrate");
+    let mut hsm = Hsm::new(1, Config::default(), Box::new(SystemClock)).unwrap();
+    hsm.init_token(&mut OsRng, 0, "coffer", b"so-pin-1234").unwrap();
+    let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1234", None).unwrap();
+    hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin-1234").unwrap();
+    hsm.set_pin(&mut OsRng, so, Role::Auditor, b"auditor-pin-1234").unwrap();
+    let s = hsm.login(0, Role::User, b"user-pin-1234", Some("acme")).unwrap();
+    let attrs = KeyAttributes {
+        label: "from v1".into(),
+        tenant: "acme".into(),
+        key_id: "legacy".into(),
+        usage: Usage::ENCRYPT | Usage::DECRYPT,
+        extractable: false,
+        active: true,
+    };
+    hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs).unwrap();
+    let mut file = FileStorage::new(d.path("v1-store")).unwrap();
+    hsm.save(&mut OsRng, &mut file, &KeySource::Passphrase(b"correct horse battery")).unwrap();
+
+    let out = d.ok(&["migrate", "--from", "v1-store", "--to", "v2.db"]);
+    assert!(out.contains("migrated"), "{out}");
+    let list = d.ok(&["--store", "v2.db", "key", "list"]);
+    assert!(list.contains("legacy"), "{list}");
+    assert!(d.ok(&["--store", "v2.db", "audit", "verify"]).contains("HMAC chain intact"));
+    // The target must be new, and a wrong passphrase leaves no store behind.
+    d.fails(&["migrate", "--from", "v1-store", "--to", "v2.db"], 3);
+    let out =
+        d.run_env(&["migrate", "--from", "v1-store", "--to", "v3.db"], &[("COFFER_PASSPHRASE", "wrong")]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!d.path("v3.db").exists());
+}

@@ -82,12 +82,11 @@ impl GenerationGuard for CounterFile {
 
     fn advance(&mut self, generation: u64) -> Result<()> {
         refuse_special(&self.lock_path)?;
-        let lock: File = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&self.lock_path)
-            .map_err(|_| Error::Storage)?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let lock: File = options.open(&self.lock_path).map_err(|_| Error::Storage)?;
         lock.lock().map_err(|_| Error::Storage)?;
         let result = match self.read() {
             Ok(Some(current)) if current >= generation => Ok(()),
