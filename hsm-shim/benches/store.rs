@@ -24,7 +24,7 @@ use coffer_core::rng::OsRng;
 use coffer_hsm::keystore::{KeySource, MasterKey};
 use coffer_hsm::{Config, Hsm, KeyAttributes, KeyType, MemoryStorage, RecordStore, Role, SystemClock, Usage};
 use coffer_store::testing::PostgresServer;
-use coffer_store::{PostgresStore, SqliteStore};
+use coffer_store::{PostgresStore, SqliteGroup, SqliteStore};
 
 const MASTER: [u8; 32] = [7; 32];
 const PIN_ITERATIONS: u32 = 10_000;
@@ -32,6 +32,8 @@ const PIN_ITERATIONS: u32 = 10_000;
 #[derive(Clone)]
 enum Loc {
     Sqlite(PathBuf),
+    /// The clients (threads) share one connection with group commit.
+    SqliteGroup(SqliteGroup),
     Postgres(String),
 }
 
@@ -39,6 +41,7 @@ impl Loc {
     fn connect(&self) -> Box<dyn RecordStore + Send> {
         match self {
             Loc::Sqlite(p) => Box::new(SqliteStore::open(p).unwrap()),
+            Loc::SqliteGroup(g) => Box::new(g.handle()),
             Loc::Postgres(u) => Box::new(PostgresStore::connect(u).unwrap()),
         }
     }
@@ -189,7 +192,14 @@ fn main() {
     println!("| --- | ---: | ---: | ---: |");
     let sqlite = Loc::Sqlite(dir.join("s10000.db"));
     let t: Vec<f64> = [1, 4, 16].iter().map(|&c| throughput(&sqlite, c, 5)).collect();
-    println!("| SQLite, seals/s | {:.0} | {:.0} | {:.0} |", t[0], t[1], t[2]);
+    println!("| SQLite, a connection per client, seals/s | {:.0} | {:.0} | {:.0} |", t[0], t[1], t[2]);
+    let group = Loc::SqliteGroup(SqliteGroup::open(&dir.join("s10000.db")).unwrap());
+    let t: Vec<f64> = [1, 4, 16].iter().map(|&c| throughput(&group, c, 5)).collect();
+    println!(
+        "| SQLite, clients share one group-commit connection, seals/s | {:.0} | {:.0} | {:.0} |",
+        t[0], t[1], t[2]
+    );
+    drop(group);
     if let Some(pg) = &server {
         let mut c = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
         c.batch_execute("DROP TABLE IF EXISTS coffer_records").unwrap();

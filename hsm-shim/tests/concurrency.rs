@@ -33,7 +33,7 @@ use coffer_hsm::{
     Config, Error, Hsm, KeyAttributes, KeyType, RecordStore, Role, StoreError, SystemClock, Usage,
 };
 use coffer_store::testing::PostgresServer;
-use coffer_store::{PostgresStore, SqliteStore};
+use coffer_store::{PostgresStore, SqliteGroup, SqliteStore};
 
 const MASTER: [u8; 32] = [0x42; 32];
 const SO_PIN: &[u8] = b"so-pin-1";
@@ -57,6 +57,9 @@ fn master() -> MasterKey {
 #[derive(Clone, Debug)]
 enum Location {
     Sqlite(PathBuf),
+    /// Threads share one connection with group commit; child processes
+    /// open the same file on their own.
+    SqliteGroup(SqliteGroup, PathBuf),
     Postgres(String),
 }
 
@@ -64,13 +67,14 @@ impl Location {
     fn connect(&self) -> Box<dyn RecordStore + Send> {
         match self {
             Location::Sqlite(p) => Box::new(SqliteStore::open(p).unwrap()),
+            Location::SqliteGroup(group, _) => Box::new(group.handle()),
             Location::Postgres(url) => Box::new(PostgresStore::connect(url).unwrap()),
         }
     }
 
     fn encode(&self) -> String {
         match self {
-            Location::Sqlite(p) => format!("sqlite:{}", p.display()),
+            Location::Sqlite(p) | Location::SqliteGroup(_, p) => format!("sqlite:{}", p.display()),
             Location::Postgres(url) => url.clone(),
         }
     }
@@ -342,6 +346,22 @@ fn sixteen_threads_and_sixteen_processes_on_one_sqlite_store_lose_nothing() {
     }
     let dir = temp_dir("sqlite");
     threads_and_processes(&Location::Sqlite(dir.join("store.db")));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn sixteen_threads_sharing_one_group_committed_sqlite_connection_and_sixteen_processes_lose_nothing() {
+    if std::env::var("COFFER_CONC_CHILD").is_ok() {
+        return;
+    }
+    let dir = temp_dir("group");
+    let path = dir.join("store.db");
+    let group = SqliteGroup::open(&path).unwrap();
+    threads_and_processes(&Location::SqliteGroup(group.clone(), path));
+    let (commits, transactions) = group.commit_counts().unwrap();
+    assert!(commits <= transactions);
+    println!("group commit: {transactions} transactions of the threads in {commits} COMMITs");
+    drop(group);
     std::fs::remove_dir_all(&dir).ok();
 }
 

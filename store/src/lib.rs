@@ -12,6 +12,8 @@
 //!   beyond `alloc`, no OS).
 //! - `SqliteStore` (feature `sqlite`): one SQLite file in WAL mode, shared
 //!   by threads and processes; SQLite is compiled in (rusqlite `bundled`).
+//! - `SqliteGroup` (feature `sqlite`): one SQLite connection shared by the
+//!   threads of a process with group commit (one fsync for many commits).
 //! - `PostgresStore` (feature `postgres`): a table in a PostgreSQL
 //!   database, shared by every process and host that connects to it.
 //! - `testing::PostgresServer` (feature `postgres-server`): a throwaway
@@ -31,7 +33,12 @@
 //!
 //! `commit` returns only once the change is durable as the backend defines
 //! it (SQLite: WAL with `synchronous=FULL`; PostgreSQL: the server's commit
-//! with `synchronous_commit` as configured, `on` by default).
+//! with `synchronous_commit` as configured, `on` by default). In a
+//! `SqliteGroup`, "every change committed before it" includes commits of
+//! the same batch that are not yet durable; they become durable together,
+//! and a transaction's own `commit` answers with that batch's outcome. So
+//! commit read-only transactions too when what they read must be durable
+//! (`coffer-hsm` always does).
 //!
 //! ```
 //! use coffer_store::{MemoryStore, RecordStore};
@@ -65,6 +72,8 @@ mod postgres;
 mod record;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
+mod sqlite_group;
 #[cfg(all(feature = "postgres-server", unix))]
 pub mod testing;
 
@@ -79,3 +88,5 @@ pub use record::{
 pub use sqlite::{
     DEFAULT_CACHE_KIB, SQLITE_APPLICATION_ID, SQLITE_FORMAT_VERSION, SqliteOptions, SqliteStore, Synchronous,
 };
+#[cfg(feature = "sqlite")]
+pub use sqlite_group::{SqliteGroup, SqliteGroupHandle};

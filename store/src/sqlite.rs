@@ -206,6 +206,16 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Reads and writes on the connection inside a transaction someone
+    /// else opened and ends ([`crate::SqliteGroup`]).
+    pub(crate) fn statement_scope(&self) -> SqliteTransaction<'_> {
+        SqliteTransaction { conn: &self.conn, failed: None, committed: false, owns: false }
+    }
 }
 
 /// Creates `path` (mode 0600 on Unix) if it does not exist; refuses
@@ -285,17 +295,19 @@ fn stamp_and_create(conn: &Connection) -> Result<(), StoreError> {
 impl RecordStore for SqliteStore {
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>, StoreError> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
-        Ok(Box::new(SqliteTransaction { conn: &self.conn, failed: None, committed: false }))
+        Ok(Box::new(SqliteTransaction { conn: &self.conn, failed: None, committed: false, owns: true }))
     }
 }
 
 /// An open `BEGIN IMMEDIATE` transaction on the store's connection.
-struct SqliteTransaction<'a> {
+pub(crate) struct SqliteTransaction<'a> {
     conn: &'a Connection,
     /// The first database error of this transaction: `commit` then rolls
     /// back and returns it, so a half-done transaction never commits.
     failed: Option<StoreError>,
     committed: bool,
+    /// Whether this value began the SQL transaction (and so ends it).
+    owns: bool,
 }
 
 impl SqliteTransaction<'_> {
@@ -363,7 +375,7 @@ impl Drop for SqliteTransaction<'_> {
     fn drop(&mut self) {
         // After a failed COMMIT, SQLite may already have rolled back
         // (SQLITE_FULL, SQLITE_IOERR): then there is nothing to undo.
-        if !self.committed && !self.conn.is_autocommit() {
+        if self.owns && !self.committed && !self.conn.is_autocommit() {
             // Errors are ignored: nothing can be done with them in a drop,
             // and an unfinished transaction is never committed by SQLite.
             let _ = self.conn.execute_batch("ROLLBACK");
@@ -386,7 +398,7 @@ fn query_rows(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> 
 /// failed `fsync`, `ftruncate` or shared-memory growth) carry the OS error
 /// only in `sqlite3_system_errno`, which rusqlite does not expose without
 /// `unsafe`; they stay [`StoreError::Io`] rather than guess at the cause.
-fn map_error(error: rusqlite::Error) -> StoreError {
+pub(crate) fn map_error(error: rusqlite::Error) -> StoreError {
     let Some(sqlite) = error.sqlite_error() else {
         return StoreError::Io;
     };

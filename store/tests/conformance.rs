@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use coffer_store::testing::PostgresServer;
 use coffer_store::{
     MemoryStore, PostgresOptions, PostgresStore, RecordStore, SQLITE_APPLICATION_ID, SQLITE_FORMAT_VERSION,
-    SqliteOptions, SqliteStore, StoreError, Synchronous,
+    SqliteGroup, SqliteOptions, SqliteStore, StoreError, Synchronous,
 };
 use support::{INCREMENTS, TempDir, WORKERS};
 
@@ -252,6 +252,12 @@ fn postgres_connection_killed_mid_transaction_is_unavailable_and_writes_nothing(
     assert_eq!(tx.scan(b"", None, 10).unwrap(), Vec::new(), "nothing of the killed transaction was written");
 }
 
+#[test]
+fn sqlite_group_passes_the_conformance_suite() {
+    let dir = TempDir::new("suite-group");
+    suite::conformance(&mut SqliteGroup::open(&dir.path().join("records.sqlite")).unwrap().handle());
+}
+
 // ---- 16 threads, each with its own connection ------------------------------
 
 /// Runs [`WORKERS`] threads, each opening its own store with `open` and
@@ -411,4 +417,110 @@ fn a_commit_on_a_full_disk_fails_with_no_space_and_keeps_every_earlier_commit() 
     }
     assert_eq!(tx.get(format!("r{committed}").as_bytes()).unwrap(), None, "the failed commit wrote nothing");
     assert_eq!(tx.scan(b"r", None, 100_000).unwrap().len(), committed as usize);
+}
+
+// ---- group commit ------------------------------------------------------------
+
+#[test]
+fn sixteen_threads_sharing_a_sqlite_group_count_to_exactly_800_with_fewer_commits_and_drops_undone() {
+    let dir = TempDir::new("group");
+    let path = dir.path().join("records.sqlite");
+    let group = SqliteGroup::open(&path).unwrap();
+    let seen = sixteen_threads_increment(|| {
+        let mut store = group.handle();
+        // A dropped transaction between the commits: its write must vanish
+        // even when it shared a batch with committed ones.
+        let mut tx = store.begin().unwrap();
+        tx.put(b"dropped", b"never").unwrap();
+        drop(tx);
+        Box::new(store)
+    });
+    assert_eq!(
+        seen,
+        (0..WORKERS * INCREMENTS).collect::<Vec<_>>(),
+        "every transaction read a distinct value"
+    );
+    let (commits, acknowledged) = group.commit_counts().unwrap();
+    assert_eq!(acknowledged, WORKERS * INCREMENTS);
+    assert!(commits < acknowledged, "no two commits were grouped: {commits} COMMITs for {acknowledged}");
+    eprintln!("group commit: {acknowledged} transactions in {commits} COMMITs");
+    drop(group);
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(support::read_counter(&mut store), 800);
+    let mut tx = store.begin().unwrap();
+    assert_eq!(tx.get(b"dropped").unwrap(), None);
+}
+
+#[test]
+fn a_group_batch_that_cannot_commit_on_a_full_disk_acknowledges_none_of_its_transactions() {
+    const NAME: &str =
+        "a_group_batch_that_cannot_commit_on_a_full_disk_acknowledges_none_of_its_transactions";
+    if !support::effective_uid_is_root() {
+        assert!(!support::in_ci(), "{NAME} needs root (to mount a tmpfs) and CI=true: run CI as root");
+        support::skipped(
+            NAME,
+            "needs root to mount a 2 MiB tmpfs; run the tests as root to check a full disk",
+        );
+        return;
+    }
+    let fs = match support::Tmpfs::mount("2m") {
+        Ok(fs) => fs,
+        Err(e) if !support::in_ci() => return support::skipped(NAME, &e),
+        Err(e) => panic!("{e}"),
+    };
+    let path = fs.path().join("records.sqlite");
+    let group = SqliteGroup::open(&path).unwrap();
+    let value = |t: u64, n: u32| format!("{t:02}{n:06}").repeat(512).into_bytes(); // 4 KiB
+    /// Per thread: the records acknowledged, and those whose commit failed.
+    type Outcome = (Vec<u32>, Vec<(u32, StoreError)>);
+    let results: Vec<Outcome> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..8u64)
+            .map(|t| {
+                let mut store = group.handle();
+                scope.spawn(move || {
+                    let mut acked = Vec::new();
+                    let mut failed = Vec::new();
+                    for n in 0..1_000u32 {
+                        let mut tx = store.begin().unwrap();
+                        tx.put(format!("t{t}-{n}").as_bytes(), &value(t, n)).unwrap();
+                        match tx.commit() {
+                            Ok(()) => acked.push(n),
+                            Err(e) => {
+                                failed.push((n, e));
+                                if failed.len() >= 3 {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    (acked, failed)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    drop(group);
+    let mut store = SqliteStore::open(&path).unwrap();
+    let mut tx = store.begin().unwrap();
+    let mut acked_total = 0;
+    for (t, (acked, failed)) in results.iter().enumerate() {
+        assert!(!failed.is_empty(), "thread {t} never hit the full disk");
+        for (n, e) in failed {
+            assert_eq!(*e, StoreError::NoSpace, "thread {t} record {n}");
+            assert_eq!(
+                tx.get(format!("t{t}-{n}").as_bytes()).unwrap(),
+                None,
+                "an unacknowledged record was stored"
+            );
+        }
+        for n in acked {
+            assert_eq!(
+                tx.get(format!("t{t}-{n}").as_bytes()).unwrap(),
+                Some(value(t as u64, *n)),
+                "acknowledged record lost"
+            );
+        }
+        acked_total += acked.len();
+    }
+    assert!(acked_total > 10, "the disk was full after only {acked_total} commits");
 }

@@ -348,10 +348,13 @@ impl<'a> Tx<'a> {
     }
 
     /// Commits: writes the advanced audit heads and the next generation.
-    /// Returns the generation now stored. A transaction that wrote nothing
-    /// is rolled back instead (nothing to make durable).
+    /// Returns the generation now stored (unchanged if nothing was written).
     pub(crate) fn commit(mut self) -> Result<u64> {
         if !self.wrote {
+            // Nothing to make durable, but commit all the same: a store
+            // with group commit (`SqliteGroup`) answers only once what this
+            // transaction read is durable too.
+            self.inner.commit().map_err(store_err)?;
             return Ok(self.generation);
         }
         let dirty: Vec<(u8, AuditHeadRecord)> =
