@@ -108,12 +108,14 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 /// bound when `end` is `None`). Every key in `[prefix, end)` starts with
 /// the prefix; when `after` is at or past the prefix it is the tighter
 /// lower bound.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) struct ScanRange<'a> {
     pub(crate) lower: &'a [u8],
     pub(crate) exclusive: bool,
     pub(crate) end: Option<Vec<u8>>,
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl<'a> ScanRange<'a> {
     pub(crate) fn new(prefix: &'a [u8], after: Option<&'a [u8]>) -> Self {
         let (lower, exclusive) = match after {
