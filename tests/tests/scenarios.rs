@@ -29,9 +29,10 @@ use coffer_core::rsa::RsaKeySize;
 use coffer_hsm::audit::{AuditEvent, AuditRecord, KeyRef, KeyStateName, Operation};
 use coffer_hsm::keystore::{KeySource, MasterKey};
 use coffer_hsm::{
-    Clock, Config, Error as HsmError, FileStorage, Handle, Hsm, KeyAttributes, KeyState, KeyType, Role,
+    Clock, Config, CounterFile, Error as HsmError, Handle, Hsm, KeyAttributes, KeyState, KeyType, Role,
     SessionId, Usage,
 };
+use coffer_store::SqliteStore;
 
 type TestResult = Result<(), Box<dyn StdError>>;
 
@@ -101,7 +102,8 @@ fn system_now() -> Result<u64, Box<dyn StdError>> {
 }
 
 /// One initialized token in slot 0 with SO, user (the server role) and
-/// auditor PINs, an open SO session, and a file keystore in a temp dir.
+/// auditor PINs, an open SO session, in a SQLite store (keystore v2) in a
+/// temp dir, guarded against rollback by a generation file beside it.
 struct Fixture {
     hsm: Hsm,
     clock: ManualClock,
@@ -114,13 +116,17 @@ impl Fixture {
     fn new(name: &str, now: u64) -> Result<Fixture, Box<dyn StdError>> {
         let clock = ManualClock::at(now);
         let config = Config { pin_iterations: 10_000, ..Config::default() };
-        let mut hsm = Hsm::new(1, config, Box::new(clock.clone()))?;
+        let dir = TempDir::new(name)?;
+        let master = MasterKey::generate(&mut OsRng)?;
+        let records = SqliteStore::open(&dir.path().join("coffer-store.db"))?;
+        let source = KeySource::MasterKey(&master);
+        let mut hsm =
+            Hsm::create(&mut OsRng, Box::new(records), &source, 1, config, Box::new(clock.clone()))?;
+        hsm.set_generation_guard(Box::new(CounterFile::new(dir.path().join("coffer-store.db.generation"))?))?;
         hsm.init_token(&mut OsRng, 0, name, SO_PIN)?;
         let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None)?;
         hsm.set_pin(&mut OsRng, so, Role::User, USER_PIN)?;
         hsm.set_pin(&mut OsRng, so, Role::Auditor, AUDITOR_PIN)?;
-        let dir = TempDir::new(name)?;
-        let master = MasterKey::generate(&mut OsRng)?;
         Ok(Fixture { hsm, clock, so, dir, master })
     }
 
@@ -132,13 +138,18 @@ impl Fixture {
         self.hsm.login(0, Role::Auditor, AUDITOR_PIN, None)
     }
 
-    /// Saves the whole HSM to the sealed keystore file, drops it and loads
-    /// it back (sessions end: the SO logs in again).
-    fn save_and_reload(&mut self) -> TestResult {
-        let mut storage = FileStorage::new(self.dir.path().join("coffer-store"))?;
+    /// The server restarts: the HSM is dropped (nothing to save: every
+    /// operation was committed) and the store opened again, checked against
+    /// its generation file (sessions end: the SO logs in again).
+    fn restart(&mut self) -> TestResult {
+        let records = SqliteStore::open(&self.dir.path().join("coffer-store.db"))?;
         let source = KeySource::MasterKey(&self.master);
-        let counter = self.hsm.save(&mut OsRng, &mut storage, &source)?;
-        self.hsm = Hsm::load(&mut storage, &source, Some(counter), Box::new(self.clock.clone()))?;
+        let mut hsm = Hsm::open(&mut OsRng, Box::new(records), &source, Box::new(self.clock.clone()))?;
+        hsm.set_generation_guard(Box::new(CounterFile::new(
+            self.dir.path().join("coffer-store.db.generation"),
+        )?))?;
+        assert_eq!(hsm.generation(), self.hsm.generation(), "the reopened store is the one written");
+        self.hsm = hsm;
         self.so = self.hsm.login(0, Role::SecurityOfficer, SO_PIN, None)?;
         Ok(())
     }
@@ -349,8 +360,8 @@ fn agents_and_server_hold_rsa_4096_certificate_pairs_and_exchange_signed_message
     fs::write(db.join("server-key.coffer"), &sealed)?;
     drop((pkcs8, server_key));
 
-    // The server restarts: the keystore file is reloaded and the key recovered from the blob.
-    f.save_and_reload()?;
+    // The server restarts: the store is opened again and the key recovered from the blob.
+    f.restart()?;
     let s = f.user("agents")?;
     let kek = f.hsm.find(s, "server-key-kek")?;
     let blob = fs::read(db.join("server-key.coffer"))?;
@@ -549,7 +560,7 @@ fn deleting_a_tenant_crypto_shreds_its_kek_so_its_records_and_backup_never_open_
     open_all(&mut f, &globex)?;
 
     // The shred survives a save and reload of the keystore.
-    f.save_and_reload()?;
+    f.restart()?;
     assert_none_open(&mut f, &acme, acme.kek, HsmError::KeyState)?;
     open_all(&mut f, &globex)?;
     Ok(())
