@@ -32,6 +32,9 @@ pub mod device;
 mod error;
 #[cfg(feature = "std")]
 mod file;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keystore;
 #[cfg(feature = "alloc")]
 mod object;
