@@ -428,3 +428,58 @@ fn migrate_copies_a_version_1_keystore_file_into_a_new_store() {
     assert_eq!(out.status.code(), Some(3));
     assert!(!d.path("v3.db").exists());
 }
+
+#[test]
+fn a_postgres_url_in_store_is_a_keystore_shared_by_every_command_and_refused_twice_for_init() {
+    let server = match coffer_store::testing::PostgresServer::start() {
+        Ok(Some(s)) => s,
+        Ok(None) => return, // SKIPPED line printed (outside CI)
+        Err(e) => panic!("{e}"),
+    };
+    let url = server.url();
+    let d = Dir::new("postgres");
+    let with_url = |args: &[&str]| {
+        let mut all = vec!["--store", url.as_str()];
+        all.extend_from_slice(args);
+        all.iter().map(|a| a.to_string()).collect::<Vec<String>>()
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        d.run(&refs)
+    };
+    let out = run(with_url(&["init"]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PostgreSQL"));
+    let out = run(with_url(&["init"]));
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a keystore"));
+    // Several commands at once, as several hosts would.
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let (dir, url) = (d.0.clone(), url.clone());
+            std::thread::spawn(move || {
+                Command::new(env!("CARGO_BIN_EXE_coffer"))
+                    .current_dir(dir)
+                    .args(["--store", &url, "key", "create", &format!("pg{i}")])
+                    .env("COFFER_PASSPHRASE", "correct horse battery")
+                    .env("COFFER_PIN", "user-pin-1234")
+                    .env("COFFER_TENANT", "acme")
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in threads {
+        let out = t.join().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = run(with_url(&["key", "list"]));
+    let list = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(list.lines().count(), 8, "{list}");
+    let out = run(with_url(&["audit", "verify"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("HMAC chain intact"));
+    // The URL is never printed back (it may carry a password).
+    let out = run(vec!["--store".into(), format!("{url}x"), "key".into(), "list".into()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&url), "the URL leaked into an error");
+}

@@ -114,3 +114,35 @@ fn a_wrong_passphrase_or_a_store_in_use_migrates_nothing() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn creating_an_hsm_in_a_store_that_holds_one_under_another_key_is_refused_as_token_state() {
+    let dir = temp_dir("create-twice");
+    let path = dir.join("store.db");
+    let config = coffer_hsm::Config { pin_iterations: 1_000, ..coffer_hsm::Config::default() };
+    let first = MasterKey::from_bytes([1; 32]);
+    let second = MasterKey::from_bytes([2; 32]);
+    drop(
+        Hsm::create(
+            &mut OsRng,
+            Box::new(SqliteStore::open(&path).unwrap()),
+            &KeySource::MasterKey(&first),
+            1,
+            config,
+            Box::new(SystemClock),
+        )
+        .unwrap(),
+    );
+    for key in [&first, &second] {
+        let again = Hsm::create(
+            &mut OsRng,
+            Box::new(SqliteStore::open(&path).unwrap()),
+            &KeySource::MasterKey(key),
+            1,
+            config,
+            Box::new(SystemClock),
+        );
+        assert_eq!(again.unwrap_err(), Error::TokenState);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -67,6 +67,32 @@ impl<'a> Tx<'a> {
         Ok(tx)
     }
 
+    /// The transaction that creates an HSM in an empty store: it reads
+    /// nothing sealed (a used store's records are sealed under other keys).
+    ///
+    /// # Errors
+    /// [`Error::TokenState`] if the store already holds an HSM.
+    pub(crate) fn begin_new(
+        store: &'a mut (dyn coffer_store::RecordStore + Send),
+        keys: &'a mut RecordKeys,
+        now: u64,
+    ) -> Result<Self> {
+        let mut inner = store.begin().map_err(store_err)?;
+        if inner.get(&id::meta()).map_err(store_err)?.is_some() {
+            return Err(Error::TokenState);
+        }
+        Ok(Tx {
+            inner,
+            keys,
+            now,
+            audit: BTreeMap::new(),
+            appended: Vec::new(),
+            wrote: false,
+            keep: false,
+            generation: 0,
+        })
+    }
+
     pub(crate) fn now(&self) -> u64 {
         self.now
     }
@@ -91,10 +117,6 @@ impl<'a> Tx<'a> {
         self.inner.put(key, value).map_err(store_err)?;
         self.wrote = true;
         Ok(())
-    }
-
-    pub(crate) fn get_raw(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.inner.get(key).map_err(store_err)
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<()> {

@@ -245,10 +245,7 @@ impl Hsm {
         }
         let now = clock.now();
         let generation = {
-            let mut tx = Tx::begin(store.as_mut(), &mut keys, now)?;
-            if tx.get_raw(&id::meta())?.is_some() {
-                return Err(Error::TokenState);
-            }
+            let mut tx = Tx::begin_new(store.as_mut(), &mut keys, now)?;
             let meta = Meta { kdf }.encode(tx.keys())?;
             tx.put_raw(&id::meta(), &meta)?;
             tx.put(&id::config(), &records::encode_config(&config, slot_count))?;
