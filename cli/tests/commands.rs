@@ -29,19 +29,7 @@ impl Dir {
     }
 
     fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coffer"));
-        cmd.current_dir(&self.0)
-            .args(args)
-            .env("COFFER_PASSPHRASE", "correct horse battery")
-            .env("COFFER_SO_PIN", "so-pin-1234")
-            .env("COFFER_PIN", "user-pin-1234")
-            .env("COFFER_AUDITOR_PIN", "auditor-pin-1234")
-            .env("COFFER_TENANT", "acme")
-            .env_remove("COFFER_STORE");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+        coffer_in(&self.0, args, env)
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -64,6 +52,24 @@ impl Dir {
         );
         String::from_utf8(out.stderr).unwrap()
     }
+}
+
+/// Runs `coffer` in `dir` with the test secrets in the environment (and
+/// `env` over them); usable from any thread.
+fn coffer_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coffer"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env("COFFER_PASSPHRASE", "correct horse battery")
+        .env("COFFER_SO_PIN", "so-pin-1234")
+        .env("COFFER_PIN", "user-pin-1234")
+        .env("COFFER_AUDITOR_PIN", "auditor-pin-1234")
+        .env("COFFER_TENANT", "acme")
+        .env_remove("COFFER_STORE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
 }
 
 impl Drop for Dir {
@@ -296,17 +302,7 @@ fn twenty_key_creations_at_once_are_all_kept_and_parallel_wrong_pins_lock_after_
     let threads: Vec<_> = (0..20)
         .map(|i| {
             let dir = d.0.clone();
-            std::thread::spawn(move || {
-                Command::new(env!("CARGO_BIN_EXE_coffer"))
-                    .current_dir(dir)
-                    .args(["key", "create", &format!("p{i:02}")])
-                    .env("COFFER_PASSPHRASE", "correct horse battery")
-                    .env("COFFER_PIN", "user-pin-1234")
-                    .env("COFFER_TENANT", "acme")
-                    .env_remove("COFFER_STORE")
-                    .output()
-                    .unwrap()
-            })
+            std::thread::spawn(move || coffer_in(&dir, &["key", "create", &format!("p{i:02}")], &[]))
         })
         .collect();
     for t in threads {
@@ -323,15 +319,7 @@ fn twenty_key_creations_at_once_are_all_kept_and_parallel_wrong_pins_lock_after_
         .map(|i| {
             let dir = d.0.clone();
             std::thread::spawn(move || {
-                Command::new(env!("CARGO_BIN_EXE_coffer"))
-                    .current_dir(dir)
-                    .args(["key", "list"])
-                    .env("COFFER_PASSPHRASE", "correct horse battery")
-                    .env("COFFER_PIN", format!("wrong-pin-{i}"))
-                    .env("COFFER_TENANT", "acme")
-                    .env_remove("COFFER_STORE")
-                    .output()
-                    .unwrap()
+                coffer_in(&dir, &["key", "list"], &[("COFFER_PIN", &format!("wrong-pin-{i}"))])
             })
         })
         .collect();
@@ -458,14 +446,7 @@ fn a_postgres_url_in_store_is_a_keystore_shared_by_every_command_and_refused_twi
         .map(|i| {
             let (dir, url) = (d.0.clone(), url.clone());
             std::thread::spawn(move || {
-                Command::new(env!("CARGO_BIN_EXE_coffer"))
-                    .current_dir(dir)
-                    .args(["--store", &url, "key", "create", &format!("pg{i}")])
-                    .env("COFFER_PASSPHRASE", "correct horse battery")
-                    .env("COFFER_PIN", "user-pin-1234")
-                    .env("COFFER_TENANT", "acme")
-                    .output()
-                    .unwrap()
+                coffer_in(&dir, &["--store", &url, "key", "create", &format!("pg{i}")], &[])
             })
         })
         .collect();

@@ -365,22 +365,31 @@ fn every_acked_postgres_commit_survives_sigkill_of_its_writer() {
 
 // ---- a full disk ------------------------------------------------------------
 
+/// A 2 MiB tmpfs for the test `name` (root only); `None` after a SKIPPED
+/// line outside CI, a panic in CI.
+fn small_tmpfs(name: &str) -> Option<support::Tmpfs> {
+    if !support::effective_uid_is_root() {
+        assert!(!support::in_ci(), "{name} needs root (to mount a tmpfs) and CI=true: run CI as root");
+        support::skipped(
+            name,
+            "needs root to mount a 2 MiB tmpfs; run the tests as root to check a full disk",
+        );
+        return None;
+    }
+    match support::Tmpfs::mount("2m") {
+        Ok(fs) => Some(fs),
+        Err(e) if !support::in_ci() => {
+            support::skipped(name, &e);
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
 #[test]
 fn a_commit_on_a_full_disk_fails_with_no_space_and_keeps_every_earlier_commit() {
     const NAME: &str = "a_commit_on_a_full_disk_fails_with_no_space_and_keeps_every_earlier_commit";
-    if !support::effective_uid_is_root() {
-        assert!(!support::in_ci(), "{NAME} needs root (to mount a tmpfs) and CI=true: run CI as root");
-        support::skipped(
-            NAME,
-            "needs root to mount a 2 MiB tmpfs; run the tests as root to check a full disk",
-        );
-        return;
-    }
-    let fs = match support::Tmpfs::mount("2m") {
-        Ok(fs) => fs,
-        Err(e) if !support::in_ci() => return support::skipped(NAME, &e),
-        Err(e) => panic!("{e}"),
-    };
+    let Some(fs) = small_tmpfs(NAME) else { return };
     let path = fs.path().join("records.sqlite");
     let mut store = SqliteStore::open(&path).unwrap();
     let value = |n: u32| format!("{n:08}").repeat(1024).into_bytes(); // 8 KiB, distinct per record
@@ -455,19 +464,7 @@ fn sixteen_threads_sharing_a_sqlite_group_count_to_exactly_800_with_fewer_commit
 fn a_group_batch_that_cannot_commit_on_a_full_disk_acknowledges_none_of_its_transactions() {
     const NAME: &str =
         "a_group_batch_that_cannot_commit_on_a_full_disk_acknowledges_none_of_its_transactions";
-    if !support::effective_uid_is_root() {
-        assert!(!support::in_ci(), "{NAME} needs root (to mount a tmpfs) and CI=true: run CI as root");
-        support::skipped(
-            NAME,
-            "needs root to mount a 2 MiB tmpfs; run the tests as root to check a full disk",
-        );
-        return;
-    }
-    let fs = match support::Tmpfs::mount("2m") {
-        Ok(fs) => fs,
-        Err(e) if !support::in_ci() => return support::skipped(NAME, &e),
-        Err(e) => panic!("{e}"),
-    };
+    let Some(fs) = small_tmpfs(NAME) else { return };
     let path = fs.path().join("records.sqlite");
     let group = SqliteGroup::open(&path).unwrap();
     let value = |t: u64, n: u32| format!("{t:02}{n:06}").repeat(512).into_bytes(); // 4 KiB

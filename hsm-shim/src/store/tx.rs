@@ -44,13 +44,8 @@ pub(crate) fn store_err(e: coffer_store::StoreError) -> Error {
 }
 
 impl<'a> Tx<'a> {
-    pub(crate) fn begin(
-        store: &'a mut (dyn coffer_store::RecordStore + Send),
-        keys: &'a mut RecordKeys,
-        now: u64,
-    ) -> Result<Self> {
-        let inner = store.begin().map_err(store_err)?;
-        let mut tx = Tx {
+    fn fresh(inner: Box<dyn Transaction + 'a>, keys: &'a mut RecordKeys, now: u64) -> Self {
+        Tx {
             inner,
             keys,
             now,
@@ -59,7 +54,16 @@ impl<'a> Tx<'a> {
             wrote: false,
             keep: false,
             generation: 0,
-        };
+        }
+    }
+
+    pub(crate) fn begin(
+        store: &'a mut (dyn coffer_store::RecordStore + Send),
+        keys: &'a mut RecordKeys,
+        now: u64,
+    ) -> Result<Self> {
+        let inner = store.begin().map_err(store_err)?;
+        let mut tx = Tx::fresh(inner, keys, now);
         tx.generation = match tx.get(&id::generation())? {
             Some(g) => records::decode_generation(&g)?,
             None => 0,
@@ -81,16 +85,7 @@ impl<'a> Tx<'a> {
         if inner.get(&id::meta()).map_err(store_err)?.is_some() {
             return Err(Error::TokenState);
         }
-        Ok(Tx {
-            inner,
-            keys,
-            now,
-            audit: BTreeMap::new(),
-            appended: Vec::new(),
-            wrote: false,
-            keep: false,
-            generation: 0,
-        })
+        Ok(Tx::fresh(inner, keys, now))
     }
 
     pub(crate) fn now(&self) -> u64 {
