@@ -1,22 +1,166 @@
-//! `coffer audit show|verify` (auditor PIN).
+//! `coffer audit show|verify` (an auditor credential): records printed one
+//! per line as text or as JSON with structured fields, filtered by tenant,
+//! user, key and time.
 
-use serde_json::json;
+use coffer_hsm::audit::{AuditEvent, AuditRecord};
+use serde_json::{Value, json};
 
-use crate::fail::Result;
+use crate::fail::{Fail, Result};
 use crate::store::Store;
+use crate::time;
 
-pub fn show(store: &mut Store, json_out: bool) -> Result<()> {
+/// Which records `audit show` prints (all given filters must match).
+#[derive(Default)]
+pub struct Filter {
+    pub tenant: Option<String>,
+    pub user: Option<String>,
+    pub key: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// The filter with its times parsed.
+struct Parsed<'a> {
+    f: &'a Filter,
+    since: Option<u64>,
+    until: Option<u64>,
+}
+
+fn parse_time(text: Option<&str>, what: &str) -> Result<Option<u64>> {
+    text.map(|t| {
+        time::parse(t).ok_or_else(|| {
+            Fail::usage(format!("bad {what} time `{t}`"))
+                .hint("use 2026-11-25, 2026-11-25T18:00:00Z (UTC) or seconds since the Unix epoch")
+        })
+    })
+    .transpose()
+}
+
+impl Parsed<'_> {
+    fn matches(&self, r: &AuditRecord) -> bool {
+        let e = &r.event;
+        self.since.is_none_or(|t| r.time >= t)
+            && self.until.is_none_or(|t| r.time <= t)
+            && self.f.user.as_deref().is_none_or(|u| e.actor().is_some_and(|w| w.user == u))
+            && self.f.key.as_deref().is_none_or(|k| e.key().is_some_and(|key| key.key_id == k))
+            && self.f.tenant.as_deref().is_none_or(|t| tenants_of(e).any(|x| x == t))
+    }
+}
+
+/// The kebab-case kind of an event, as `--json` names it.
+fn kind(e: &AuditEvent) -> &'static str {
+    match e {
+        AuditEvent::TokenInitialized => "token-initialized",
+        AuditEvent::LoginSucceeded { .. } | AuditEvent::UserLoggedIn { .. } => "login",
+        AuditEvent::LoginFailed { .. } => "login-failed",
+        AuditEvent::PinLocked { .. } => "pin-locked",
+        AuditEvent::PinUnblocked { .. } => "pin-unblocked",
+        AuditEvent::PinChanged { .. } => "pin-set",
+        AuditEvent::KeyCreated { .. } => "key-created",
+        AuditEvent::KeyImported { .. } => "key-imported",
+        AuditEvent::KeyUsed { .. } => "key-used",
+        AuditEvent::KeyExported { .. } => "key-exported",
+        AuditEvent::KeyRotated { .. } => "key-rotated",
+        AuditEvent::KeyStateChanged { .. } => "key-state-changed",
+        AuditEvent::KeyDestroyed { .. } => "key-destroyed",
+        AuditEvent::KeyExpirySet { .. } => "key-expiry-set",
+        AuditEvent::PolicyDenied { .. } => "policy-denied",
+        AuditEvent::TenantShredded { .. } => "tenant-shredded",
+        AuditEvent::KeystoreSaved { .. } => "keystore-saved",
+        AuditEvent::AuditArchived { .. } => "audit-archived",
+        AuditEvent::UserCreated { .. } => "user-created",
+        AuditEvent::UserRemoved { .. } => "user-removed",
+        AuditEvent::OwnPinChanged { .. } => "pin-changed",
+        AuditEvent::UserUnblocked { .. } => "user-unblocked",
+        AuditEvent::TenantCreated { .. } => "tenant-created",
+        AuditEvent::PassphraseChanged => "passphrase-changed",
+        AuditEvent::Refused { .. } => "refused",
+        _ => "other",
+    }
+}
+
+/// The operation and refusal reason an event names, if any.
+fn operation_and_reason(e: &AuditEvent) -> (Option<&'static str>, Option<&'static str>) {
+    match e {
+        AuditEvent::KeyUsed { operation, .. } | AuditEvent::PolicyDenied { operation, .. } => {
+            (Some(operation.name()), None)
+        }
+        AuditEvent::Refused { attempted, reason, .. } => (Some(attempted.name()), Some(reason.name())),
+        _ => (None, None),
+    }
+}
+
+/// Every tenant the event is about (its own, its key's, those it lists).
+fn tenants_of(e: &AuditEvent) -> impl Iterator<Item = &str> {
+    let listed: &[String] = match e {
+        AuditEvent::UserCreated { tenants, .. } => tenants,
+        _ => &[],
+    };
+    e.tenant().into_iter().chain(e.key().map(|k| k.tenant.as_str())).chain(listed.iter().map(String::as_str))
+}
+
+/// One record as JSON: `seq`, `time` (ISO 8601 UTC), `unix_time`, `event`
+/// (a kebab-case kind), `text` (the line `audit show` prints), the
+/// structured fields the event has (`user`, `role`, `tenant`, `tenants`,
+/// `key`, `operation`, `reason`) and the record's `mac` in hex.
+pub fn record_json(r: &AuditRecord) -> Value {
+    let e = &r.event;
+    let mut v = json!({
+        "seq": r.seq,
+        "time": time::iso8601(r.time),
+        "unix_time": r.time,
+        "event": kind(e),
+        "text": e.to_string(),
+        "mac": hex::encode(r.mac),
+    });
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(w) = e.actor() {
+            obj.insert("user".into(), json!(w.user));
+            obj.insert("role".into(), json!(w.role.name()));
+        }
+        if let Some(t) = e.tenant() {
+            obj.insert("tenant".into(), json!(t));
+        }
+        if let AuditEvent::UserCreated { tenants, .. } = e {
+            obj.insert("tenants".into(), json!(tenants));
+        }
+        if let Some(k) = e.key() {
+            obj.insert(
+                "key".into(),
+                json!({"tenant": k.tenant, "key_id": k.key_id, "version": k.version, "handle": k.handle}),
+            );
+        }
+        let (operation, reason) = operation_and_reason(e);
+        if let Some(o) = operation {
+            obj.insert("operation".into(), json!(o));
+        }
+        if let Some(reason) = reason {
+            obj.insert("reason".into(), json!(reason));
+        }
+    }
+    v
+}
+
+/// One record as a line of text: sequence number, UTC time, what happened.
+pub fn record_line(r: &AuditRecord) -> String {
+    format!("#{:<6} {}  {}", r.seq, time::iso8601(r.time), r.event)
+}
+
+pub fn show(store: &mut Store, filter: &Filter, json_out: bool) -> Result<()> {
+    let parsed = Parsed {
+        f: filter,
+        since: parse_time(filter.since.as_deref(), "--since")?,
+        until: parse_time(filter.until.as_deref(), "--until")?,
+    };
     let a = store.auditor()?;
     let records = store.hsm.audit_records(a)?;
+    let shown = records.iter().filter(|r| parsed.matches(r));
     if json_out {
-        let v: Vec<_> = records
-            .iter()
-            .map(|r| json!({"seq": r.seq, "time": r.time, "event": format!("{:?}", r.event), "mac": hex::encode(r.mac)}))
-            .collect();
-        println!("{}", serde_json::Value::Array(v));
+        let v: Vec<Value> = shown.map(record_json).collect();
+        crate::fail::print_line(&Value::Array(v).to_string())?;
     } else {
-        for r in &records {
-            println!("#{:<6} {} {:?}", r.seq, r.time, r.event);
+        for r in shown {
+            crate::fail::print_line(&record_line(r))?;
         }
     }
     Ok(())

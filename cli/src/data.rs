@@ -148,9 +148,10 @@ pub struct Encrypt<'a> {
     pub output: Option<&'a Path>,
 }
 
-/// Seals the input. With a `key:` recipient the keystore is opened (tenant
-/// from `tenant`); with only public-key recipients it is not needed.
-pub fn encrypt(open_store: impl FnOnce() -> Result<(Store, String)>, e: &Encrypt<'_>) -> Result<()> {
+/// Seals the input. With a `key:` recipient the keystore is opened (a user
+/// session of `--user` in `--tenant`); with only public-key recipients it
+/// is not needed.
+pub fn encrypt(open_store: impl FnOnce() -> Result<Store>, e: &Encrypt<'_>) -> Result<()> {
     if e.recipients.is_empty() {
         return Err(
             Fail::usage("no --recipient given").hint("add --recipient key:<id> or --recipient agent.crt")
@@ -176,8 +177,8 @@ pub fn encrypt(open_store: impl FnOnce() -> Result<(Store, String)>, e: &Encrypt
     let input = with_progress(input, len);
     match stored.first() {
         Some(id) => {
-            let (mut store, tenant) = open_store()?;
-            let s = store.user(&tenant)?;
+            let mut store = open_store()?;
+            let s = store.user()?;
             let h = store.hsm.find(s, id)?;
             write_output(e.output, |out| {
                 store.hsm.seal_stream(&mut OsRng, s, h, &extra, &ctx, input, out)?;
@@ -213,7 +214,7 @@ pub struct Decrypt<'a> {
 /// Opens the input into a scratch file (0600, overwritten and removed
 /// afterwards), and only when the whole envelope authenticated copies the
 /// plaintext to the output: a failed decrypt releases nothing.
-pub fn decrypt(open_store: impl FnOnce() -> Result<(Store, String)>, d: &Decrypt<'_>) -> Result<()> {
+pub fn decrypt(open_store: impl FnOnce() -> Result<Store>, d: &Decrypt<'_>) -> Result<()> {
     let context = Context::parse(d.context)?;
     let ctx = context.get()?;
     let (input, len) = open_input(d.input)?;
@@ -228,8 +229,8 @@ pub fn decrypt(open_store: impl FnOnce() -> Result<(Store, String)>, d: &Decrypt
     let mut scratch = ScratchFile::create_in(&dir).map_err(stream_fail)?;
     let opened = match (d.key, d.private_key) {
         (Some(id), None) => {
-            let (mut store, tenant) = open_store()?;
-            let s = store.user(&tenant)?;
+            let mut store = open_store()?;
+            let s = store.user()?;
             let h = store.hsm.find(s, id)?;
             let r = store.hsm.open_stream(&mut OsRng, s, h, &ctx, input, &mut scratch);
             r.map(|_| ()).map_err(Fail::from)
@@ -296,15 +297,9 @@ fn read_header(input: &mut dyn Read) -> Result<Vec<u8>> {
     Ok(header)
 }
 
-pub fn rewrap(
-    store: &mut Store,
-    tenant: &str,
-    key_id: &str,
-    input: &Path,
-    output: Option<&Path>,
-) -> Result<()> {
+pub fn rewrap(store: &mut Store, key_id: &str, input: &Path, output: Option<&Path>) -> Result<()> {
     let sealed = std::fs::read(input).map_err(|e| Fail::io(format!("reading {}", input.display()), &e))?;
-    let s = store.user(tenant)?;
+    let s = store.user()?;
     let h = store.hsm.find(s, key_id)?;
     let rewrapped = store.hsm.rewrap_envelope(&mut OsRng, s, h, &sealed)?;
     write_output(Some(output.unwrap_or(input)), |out| {

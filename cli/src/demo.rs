@@ -10,6 +10,7 @@ use coffer_core::cert::{
 use coffer_core::envelope::{self, EncryptionContext, Recipient, UnlockKey};
 use coffer_core::rng::OsRng;
 use coffer_core::rsa::RsaKeySize;
+use coffer_hsm::audit::Refusal;
 use coffer_hsm::keystore::KeySource;
 use coffer_hsm::{
     Config, Error as HsmError, Hsm, KeyAttributes, KeyType, Role, SessionId, SystemClock, Usage,
@@ -119,8 +120,15 @@ pub fn run(keep: bool) -> ExitCode {
     if table.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
+/// The demo's tenants; each has one user, `<tenant>-app`, bound to it alone.
+const TENANTS: [&str; 3] = ["server", "acme", "globex"];
+
 fn login_user(hsm: &mut Hsm, tenant: &str) -> Result<SessionId, String> {
-    hsm.login(0, Role::User, USER_PIN, Some(tenant)).map_err(s)
+    hsm.login(0, &format!("{tenant}-app"), USER_PIN, Some(tenant)).map_err(s)
+}
+
+fn login_auditor(hsm: &mut Hsm) -> Result<SessionId, String> {
+    hsm.login(0, "auditor", AUDITOR_PIN, None).map_err(s)
 }
 
 fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
@@ -137,13 +145,17 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
     )
     .map_err(s)?;
 
-    t.step("0 keystore", "initialize token; set user and auditor PINs", || {
+    t.step("0 keystore", "initialize token; SO creates tenants, a user per tenant, an auditor", || {
         hsm.init_token(&mut OsRng, 0, "demo", SO_PIN).map_err(s)?;
-        let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).map_err(s)?;
-        hsm.set_pin(&mut OsRng, so, Role::User, USER_PIN).map_err(s)?;
-        hsm.set_pin(&mut OsRng, so, Role::Auditor, AUDITOR_PIN).map_err(s)?;
+        let so = hsm.login_so(0, SO_PIN).map_err(s)?;
+        for tenant in TENANTS {
+            hsm.create_tenant(so, tenant).map_err(s)?;
+            hsm.create_user(&mut OsRng, so, &format!("{tenant}-app"), Role::User, &[tenant], USER_PIN)
+                .map_err(s)?;
+        }
+        hsm.create_user(&mut OsRng, so, "auditor", Role::Auditor, &[], AUDITOR_PIN).map_err(s)?;
         hsm.logout(so).map_err(s)?;
-        Ok("SO, user and auditor roles; PINs are PBKDF2 hashes".into())
+        Ok(format!("{} tenants, one credential each (own PIN, own lockout) and an auditor", TENANTS.len()))
     });
 
     // 1. Agent certificate pairs.
@@ -308,7 +320,12 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
         let mut refused: u32 = 0;
         expect_err(
             hsm.open_envelope(&mut OsRng, globex, acme_kek, &ctx("acme"), acme_rec),
-            HsmError::NotFound,
+            HsmError::TenantNotAllowed,
+        )?;
+        // globex's credential cannot even log in to acme.
+        expect_err(
+            hsm.login(0, "globex-app", USER_PIN, Some("acme")).map(|_| ()),
+            HsmError::TenantNotAllowed,
         )?;
         refused = refused.saturating_add(1);
         for c in [ctx("acme"), ctx("globex")] {
@@ -392,7 +409,7 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
             .seal_envelope(&mut OsRng, sess, kek, &ctx("server"), b"postgres://app:s3cret@db/app")
             .map_err(s)?;
         hsm.open_envelope(&mut OsRng, sess, kek, &ctx("server"), &creds).map_err(s)?;
-        let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).map_err(s)?;
+        let auditor = login_auditor(&mut hsm)?;
         expect_err(
             hsm.open_envelope(&mut OsRng, auditor, kek, &ctx("server"), &creds),
             HsmError::RoleNotAllowed,
@@ -431,7 +448,7 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
 
     // Crypto-shred, audit, persistence.
     t.step("2 tenant encryption", "delete organisation globex: crypto-shred, then its records fail", || {
-        let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).map_err(s)?;
+        let so = hsm.login_so(0, SO_PIN).map_err(s)?;
         let evidence = hsm.shred_tenant(so, "globex").map_err(s)?;
         let globex = login_user(&mut hsm, "globex")?;
         let kek = hsm.find(globex, "kek").map_err(s)?;
@@ -446,10 +463,21 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
             evidence.audit.len()
         ))
     });
-    t.step("3 tenant isolation", "auditor verifies the HMAC-chained audit log", || {
-        let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).map_err(s)?;
+    t.step("3 tenant isolation", "auditor verifies the HMAC-chained log; finds the refusals", || {
+        let auditor = login_auditor(&mut hsm)?;
         hsm.audit_verify(auditor).map_err(s)?;
-        Ok(format!("{} records verify", hsm.audit_records(auditor).map_err(s)?.len()))
+        let records = hsm.audit_records(auditor).map_err(s)?;
+        let refused: Vec<_> = records
+            .iter()
+            .filter(|r| {
+                matches!(&r.event, coffer_hsm::audit::AuditEvent::Refused { reason, .. }
+                    if matches!(reason, Refusal::OtherTenant | Refusal::NotInTenant))
+            })
+            .collect();
+        if refused.len() < 2 {
+            return Err(format!("{} cross-tenant refusals logged, expected 2", refused.len()));
+        }
+        Ok(format!("{} records verify; {} cross-tenant refusals logged", records.len(), refused.len()))
     });
     t.step("0 keystore", "reopen the SQLite store as another process would; open the backup", || {
         let size = std::fs::metadata(&store_path).map_err(s)?.len();
@@ -462,7 +490,7 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
             Box::new(SystemClock),
         )
         .map_err(s)?;
-        let sess = other.login(0, Role::User, USER_PIN, Some("acme")).map_err(s)?;
+        let sess = login_user(&mut other, "acme")?;
         let kek = other.find(sess, "kek").map_err(s)?;
         let mut bctx = ctx("acme");
         bctx.insert(b"purpose", b"backup").map_err(s)?;

@@ -94,10 +94,18 @@ impl From<coffer_hsm::Error> for Fail {
         };
         let fail = Fail::new(code, e.to_string());
         match e {
-            E::NotFound => {
-                fail.hint("check the key id and --tenant (keys are per tenant): `coffer key list`")
+            E::NotFound => fail.hint(
+                "check the name: keys are per tenant (`coffer key list`), tenants and users are listed by \
+                 `coffer tenant list` / `coffer user list`",
+            ),
+            E::TenantNotAllowed => fail.hint(
+                "the --user credential is not bound to this tenant, or the key belongs to another tenant \
+                 (the attempt is in the audit log); the security officer can check with `coffer user list`",
+            ),
+            E::PinIncorrect => {
+                fail.hint("check --user and COFFER_PIN / COFFER_SO_PIN / COFFER_AUDITOR_PIN")
             }
-            E::PinIncorrect => fail.hint("check COFFER_PIN / COFFER_SO_PIN / COFFER_AUDITOR_PIN"),
+            E::PinLocked => fail.hint("the security officer can unblock it: `coffer pin unblock <user>`"),
             E::KeystoreAuth => fail.hint("check COFFER_PASSPHRASE or --passphrase-file"),
             E::KeystoreRollback => fail.hint(
                 "the store is older than its generation file says (restored from a backup?); \
@@ -109,3 +117,15 @@ impl From<coffer_hsm::Error> for Fail {
 }
 
 pub type Result<T> = std::result::Result<T, Fail>;
+
+/// Prints `line` and a newline on stdout. When the reader has gone (`coffer
+/// audit show | head`), stops quietly with exit code 0 instead of
+/// panicking; other write errors are exit code 4.
+pub fn print_line(line: &str) -> Result<()> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{line}") {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Fail::io("writing to stdout", &e)),
+    }
+}

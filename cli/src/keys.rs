@@ -1,4 +1,4 @@
-//! `coffer key ...` and `coffer tenant shred`.
+//! `coffer key ...`.
 
 use coffer_core::rng::OsRng;
 use coffer_hsm::{Handle, KeyAttributes, KeyInfo, KeyState, KeyType, SessionId, Usage};
@@ -144,17 +144,18 @@ pub struct Create<'a> {
     pub expires: Option<&'a str>,
 }
 
-pub fn create(store: &mut Store, tenant: &str, c: &Create<'_>, json_out: bool) -> Result<()> {
+pub fn create(store: &mut Store, c: &Create<'_>, json_out: bool) -> Result<()> {
     let t = key_type(c.key_type)?;
+    let usage = usage(c.usage, t)?;
+    let s = store.user()?;
     let attrs = KeyAttributes {
         label: c.label.unwrap_or(c.key_id).to_string(),
-        tenant: tenant.to_string(),
+        tenant: store.tenant_of(s)?,
         key_id: c.key_id.to_string(),
-        usage: usage(c.usage, t)?,
+        usage,
         extractable: c.extractable,
         active: true,
     };
-    let s = store.user(tenant)?;
     let h = store.hsm.generate(&mut OsRng, s, t, attrs)?;
     if let Some(e) = c.expires {
         store.hsm.set_expiry(s, h, Some(expiry(e, now())?))?;
@@ -171,8 +172,8 @@ fn show_info(k: &KeyInfo, json_out: bool) {
     }
 }
 
-pub fn list(store: &mut Store, tenant: &str, json_out: bool) -> Result<()> {
-    let s = store.user(tenant)?;
+pub fn list(store: &mut Store, json_out: bool) -> Result<()> {
+    let s = store.user()?;
     let keys = store.hsm.list(s)?;
     if json_out {
         println!("{}", serde_json::Value::Array(keys.iter().map(info_json).collect()));
@@ -184,8 +185,8 @@ pub fn list(store: &mut Store, tenant: &str, json_out: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn show(store: &mut Store, tenant: &str, key_id: &str, json_out: bool) -> Result<()> {
-    let s = store.user(tenant)?;
+pub fn show(store: &mut Store, key_id: &str, json_out: bool) -> Result<()> {
+    let s = store.user()?;
     let h = find(store, s, key_id)?;
     let k = store.hsm.info(s, h)?;
     if json_out {
@@ -204,24 +205,24 @@ pub fn show(store: &mut Store, tenant: &str, key_id: &str, json_out: bool) -> Re
     Ok(())
 }
 
-pub fn rotate(store: &mut Store, tenant: &str, key_id: &str) -> Result<()> {
-    let s = store.user(tenant)?;
+pub fn rotate(store: &mut Store, key_id: &str) -> Result<()> {
+    let s = store.user()?;
     let h = find(store, s, key_id)?;
     let v = store.hsm.rotate(&mut OsRng, s, h)?;
     println!("{key_id}: now version {v} (older versions still decrypt, unwrap and verify)");
     Ok(())
 }
 
-pub fn destroy(store: &mut Store, tenant: &str, key_id: &str) -> Result<()> {
-    let s = store.user(tenant)?;
+pub fn destroy(store: &mut Store, key_id: &str) -> Result<()> {
+    let s = store.user()?;
     let h = find(store, s, key_id)?;
     store.hsm.destroy(s, h)?;
     println!("{key_id}: destroyed (every version); envelopes sealed only to it can no longer be opened");
     Ok(())
 }
 
-pub fn expire(store: &mut Store, tenant: &str, key_id: &str, at: Option<&str>) -> Result<()> {
-    let s = store.user(tenant)?;
+pub fn expire(store: &mut Store, key_id: &str, at: Option<&str>) -> Result<()> {
+    let s = store.user()?;
     let h = find(store, s, key_id)?;
     let at = at.map(|t| expiry(t, now())).transpose()?;
     store.hsm.set_expiry(s, h, at)?;
@@ -229,8 +230,8 @@ pub fn expire(store: &mut Store, tenant: &str, key_id: &str, at: Option<&str>) -
     Ok(())
 }
 
-pub fn sweep(store: &mut Store, tenant: &str) -> Result<()> {
-    let s = store.user(tenant)?;
+pub fn sweep(store: &mut Store) -> Result<()> {
+    let s = store.user()?;
     let due = store.hsm.sweep_expired(s)?;
     for h in &due {
         println!("deactivated {}", store.hsm.info(s, *h)?.attributes.key_id);
@@ -239,32 +240,12 @@ pub fn sweep(store: &mut Store, tenant: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn export_public(store: &mut Store, tenant: &str, key_id: &str) -> Result<String> {
-    let s = store.user(tenant)?;
+pub fn export_public(store: &mut Store, key_id: &str) -> Result<String> {
+    let s = store.user()?;
     let h = find(store, s, key_id)?;
     let der = store.hsm.public_key_der(s, h)?;
     let pk = coffer_core::cert::PublicKey::from_spki_der(&der)?;
     Ok(pk.to_spki_pem()?)
-}
-
-pub fn shred(store: &mut Store, tenant: &str, json_out: bool) -> Result<()> {
-    let so = store.security_officer()?;
-    let evidence = store.hsm.shred_tenant(so, tenant)?;
-    if json_out {
-        let keys: Vec<_> = evidence.keys.iter().map(|(id, v)| json!({"key_id": id, "version": v})).collect();
-        let audit: Vec<_> = evidence.audit.iter().map(|r| json!({"seq": r.seq, "time": r.time, "event": format!("{:?}", r.event), "mac": hex::encode(r.mac)})).collect();
-        println!("{}", json!({"tenant": evidence.tenant, "destroyed": keys, "audit": audit}));
-    } else {
-        println!("tenant {} shredded: {} key(s) destroyed", evidence.tenant, evidence.keys.len());
-        for (id, v) in &evidence.keys {
-            println!("  destroyed {id} (versions 1..={v})");
-        }
-        for r in &evidence.audit {
-            println!("  audit #{} {:?} mac {}", r.seq, r.event, hex::encode(r.mac));
-        }
-        println!("every envelope sealed only to these keys can no longer be opened");
-    }
-    Ok(())
 }
 
 pub fn now() -> u64 {

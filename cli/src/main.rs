@@ -3,6 +3,7 @@
 //! webhook MACs and the audit log; `coffer demo` plays the seed scenarios.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod audit_cmd;
 mod certs;
 mod data;
@@ -12,22 +13,27 @@ mod keys;
 mod ops;
 mod secret_input;
 mod store;
+mod time;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::fail::{Fail, Result};
+use crate::fail::Result;
 use crate::store::{Location, Store};
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 done; 1 refused (decryption or verification failed, key policy or state, \
 unknown key); 2 bad command line; 3 keystore does not open or PIN wrong or locked; 4 file I/O failed.
 
+Credentials: the security officer (created by `init`) makes tenants and the users bound to
+them (`coffer tenant create`, `coffer user create`); user and auditor commands log in as
+--user <name> ($COFFER_USER), a user in --tenant <id> ($COFFER_TENANT, default: its only tenant).
+
 Secrets: the keystore passphrase comes from --passphrase-file, $COFFER_PASSPHRASE or a prompt;
-PINs from $COFFER_PIN (user), $COFFER_SO_PIN (security officer), $COFFER_AUDITOR_PIN (auditor)
-or a prompt.";
+PINs from $COFFER_PIN (--user's PIN), $COFFER_SO_PIN (security officer), $COFFER_AUDITOR_PIN
+(--user's PIN for audit commands), $COFFER_NEW_PIN (a PIN being set), or a prompt.";
 
 /// coffer: envelope encryption, certificate pairs and a software HSM.
 #[derive(Parser)]
@@ -52,7 +58,10 @@ struct Global {
     /// A file whose first line is the keystore passphrase.
     #[arg(long, global = true)]
     passphrase_file: Option<PathBuf>,
-    /// The tenant whose keys user commands work on.
+    /// The credential user and audit commands log in as (see `coffer user list`).
+    #[arg(long, global = true, env = "COFFER_USER")]
+    user: Option<String>,
+    /// The tenant a user session acts in (default: the user's only tenant).
     #[arg(long, global = true, env = "COFFER_TENANT")]
     tenant: Option<String>,
     /// Print JSON (list, show, inspect, shred, audit show).
@@ -66,23 +75,13 @@ impl Global {
             store: self.store.clone(),
             passphrase_file: self.passphrase_file.clone(),
             generation_file: self.generation_file.clone(),
+            user: self.user.clone(),
+            tenant: self.tenant.clone(),
         }
-    }
-
-    fn tenant(&self) -> Result<String> {
-        self.tenant.clone().ok_or_else(|| {
-            Fail::usage("no tenant given")
-                .hint("pass --tenant <id> or set COFFER_TENANT (keys belong to a tenant)")
-        })
     }
 
     fn open(&self) -> Result<Store> {
         Store::open(&self.location())
-    }
-
-    fn open_for_tenant(&self) -> Result<(Store, String)> {
-        let tenant = self.tenant()?;
-        Ok((self.open()?, tenant))
     }
 }
 
@@ -96,9 +95,9 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
-    /// Create a keystore (SQLite file or PostgreSQL database) with one token and the SO, user and auditor PINs.
+    /// Create a keystore (SQLite file or PostgreSQL database) with one token and its security officer PIN.
     ///
-    /// Example: `COFFER_PASSPHRASE=... COFFER_SO_PIN=... COFFER_PIN=... COFFER_AUDITOR_PIN=... coffer init`
+    /// Example: `COFFER_PASSPHRASE=... COFFER_SO_PIN=... coffer init`, then `coffer tenant create` and `coffer user create`.
     Init,
     /// Copy a version-1 sealed keystore file into a new store (same passphrase).
     ///
@@ -114,9 +113,18 @@ enum Command {
     /// Create, list, show, rotate, expire or destroy keys of a tenant.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Tenant-wide operations.
+    /// Create and list tenants, crypto-shred one (security officer).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Create, list and remove user and auditor credentials (security officer).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Change your own PIN, or unblock someone else's (security officer).
+    #[command(subcommand)]
+    Pin(PinCommand),
+    /// Re-key the keystore under a new passphrase (security officer).
+    #[command(subcommand)]
+    Passphrase(PassphraseCommand),
     /// Seal a file or stdin as an envelope for one or more recipients.
     ///
     /// Example: `coffer --tenant acme encrypt --recipient key:records --recipient agent7.crt --context tenant=acme --in report.pdf --out report.pdf.cfr`
@@ -283,8 +291,88 @@ enum KeyCommand {
 
 #[derive(Subcommand)]
 enum TenantCommand {
+    /// Create a tenant (security officer PIN).
+    ///
+    /// Example: `coffer tenant create acme`
+    Create {
+        /// The tenant's id: 1 to 64 ASCII letters, digits and . _ - @.
+        name: String,
+    },
+    /// List the tenants (security officer PIN).
+    ///
+    /// Example: `coffer tenant list --json`
+    List,
     /// Destroy every key of a tenant (security officer PIN) and print the evidence.
-    Shred { tenant: String },
+    ///
+    /// Example: `coffer tenant shred acme`
+    Shred {
+        /// The tenant to crypto-shred.
+        tenant: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user bound to tenants, or an auditor, with its own PIN (from
+    /// COFFER_NEW_PIN or a prompt). Security officer PIN.
+    ///
+    /// Example: `COFFER_NEW_PIN=... coffer user create alice --tenants acme`
+    Create {
+        /// The user name: 1 to 64 ASCII letters, digits and . _ - @.
+        name: String,
+        /// The tenants the user may act in, comma-separated (default: --tenant).
+        #[arg(long, value_delimiter = ',', conflicts_with = "auditor")]
+        tenants: Vec<String>,
+        /// An auditor (reads and verifies the audit log; no tenant).
+        #[arg(long)]
+        auditor: bool,
+    },
+    /// List the credentials: role, tenants, failed PINs, lock state (security officer PIN).
+    ///
+    /// Example: `coffer user list --json`
+    List,
+    /// Remove a credential: it can no longer log in (security officer PIN).
+    ///
+    /// Example: `coffer user remove alice`
+    Remove {
+        /// The user name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PinCommand {
+    /// Change your own PIN: the current one from COFFER_PIN (or COFFER_SO_PIN
+    /// with --so), the new one from COFFER_NEW_PIN, or prompts.
+    ///
+    /// Example: `coffer --user alice pin change`
+    Change {
+        /// Change the security officer's PIN instead of --user's.
+        #[arg(long)]
+        so: bool,
+    },
+    /// Give a locked (or forgotten) credential a new PIN and clear its failure
+    /// count (security officer PIN; the new PIN from COFFER_NEW_PIN or a prompt).
+    ///
+    /// Example: `coffer pin unblock alice`
+    Unblock {
+        /// The user name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PassphraseCommand {
+    /// Re-seal every record under a new passphrase, in one transaction
+    /// (security officer PIN); afterwards the old passphrase opens nothing.
+    ///
+    /// Example: `coffer passphrase change --new-passphrase-file new.txt`
+    Change {
+        /// A file whose first line is the new passphrase (else
+        /// COFFER_NEW_PASSPHRASE or a prompt).
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -392,8 +480,27 @@ enum HmacCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Print every record.
-    Show,
+    /// Print the records, one per line (--json: structured fields, ISO 8601 UTC
+    /// times). Auditor credential (--user, COFFER_AUDITOR_PIN).
+    ///
+    /// Example: `coffer --user audit audit show --of-tenant acme --since 2026-11-01`
+    Show {
+        /// Only records about this tenant (its logins, keys, refusals).
+        #[arg(long)]
+        of_tenant: Option<String>,
+        /// Only records of this user (who acted or was refused).
+        #[arg(long)]
+        by: Option<String>,
+        /// Only records about keys with this key id.
+        #[arg(long)]
+        key: Option<String>,
+        /// Only records at or after this time (2026-11-25, 2026-11-25T18:00:00Z or Unix seconds).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only records at or before this time.
+        #[arg(long)]
+        until: Option<String>,
+    },
     /// Verify the HMAC chain.
     Verify,
 }
@@ -412,12 +519,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Migrate { from, to } => store::migrate(&from, &to, &g.location()),
         Command::Key(k) => {
-            let tenant = g.tenant()?;
             let mut store = g.open()?;
             match k {
                 KeyCommand::Create { id, key_type, usage, label, extractable, expires } => keys::create(
                     &mut store,
-                    &tenant,
                     &keys::Create {
                         key_id: &id,
                         key_type: &key_type,
@@ -428,14 +533,14 @@ fn run(cli: Cli) -> Result<()> {
                     },
                     g.json,
                 ),
-                KeyCommand::List => keys::list(&mut store, &tenant, g.json),
-                KeyCommand::Show { id } => keys::show(&mut store, &tenant, &id, g.json),
-                KeyCommand::Rotate { id } => keys::rotate(&mut store, &tenant, &id),
-                KeyCommand::Destroy { id } => keys::destroy(&mut store, &tenant, &id),
-                KeyCommand::Expire { id, at } => keys::expire(&mut store, &tenant, &id, at.as_deref()),
-                KeyCommand::Sweep => keys::sweep(&mut store, &tenant),
+                KeyCommand::List => keys::list(&mut store, g.json),
+                KeyCommand::Show { id } => keys::show(&mut store, &id, g.json),
+                KeyCommand::Rotate { id } => keys::rotate(&mut store, &id),
+                KeyCommand::Destroy { id } => keys::destroy(&mut store, &id),
+                KeyCommand::Expire { id, at } => keys::expire(&mut store, &id, at.as_deref()),
+                KeyCommand::Sweep => keys::sweep(&mut store),
                 KeyCommand::ExportPublic { id, output } => {
-                    let pem = keys::export_public(&mut store, &tenant, &id)?;
+                    let pem = keys::export_public(&mut store, &id)?;
                     match output {
                         Some(p) => certs::write(&p, &pem, false),
                         None => {
@@ -446,9 +551,41 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Tenant(TenantCommand::Shred { tenant }) => keys::shred(&mut g.open()?, &tenant, g.json),
+        Command::Tenant(t) => {
+            let mut store = g.open()?;
+            match t {
+                TenantCommand::Create { name } => admin::tenant_create(&mut store, &name),
+                TenantCommand::List => admin::tenant_list(&mut store, g.json),
+                TenantCommand::Shred { tenant } => admin::tenant_shred(&mut store, &tenant, g.json),
+            }
+        }
+        Command::User(u) => {
+            let mut store = g.open()?;
+            match u {
+                UserCommand::Create { name, tenants, auditor } => {
+                    let tenants = if tenants.is_empty() && !auditor {
+                        g.tenant.iter().cloned().collect()
+                    } else {
+                        tenants
+                    };
+                    admin::user_create(&mut store, &name, &tenants, auditor)
+                }
+                UserCommand::List => admin::user_list(&mut store, g.json),
+                UserCommand::Remove { name } => admin::user_remove(&mut store, &name),
+            }
+        }
+        Command::Pin(p) => {
+            let mut store = g.open()?;
+            match p {
+                PinCommand::Change { so } => admin::pin_change(&mut store, so),
+                PinCommand::Unblock { name } => admin::pin_unblock(&mut store, &name),
+            }
+        }
+        Command::Passphrase(PassphraseCommand::Change { new_passphrase_file }) => {
+            admin::passphrase_change(&mut g.open()?, new_passphrase_file.as_deref())
+        }
         Command::Encrypt { recipients, context, input, output } => data::encrypt(
-            || g.open_for_tenant(),
+            || g.open(),
             &data::Encrypt {
                 recipients: &recipients,
                 context: &context,
@@ -457,7 +594,7 @@ fn run(cli: Cli) -> Result<()> {
             },
         ),
         Command::Decrypt { key, private_key, context, input, output } => data::decrypt(
-            || g.open_for_tenant(),
+            || g.open(),
             &data::Decrypt {
                 key: key.as_deref(),
                 private_key: private_key.as_deref(),
@@ -467,8 +604,7 @@ fn run(cli: Cli) -> Result<()> {
             },
         ),
         Command::Rewrap { key, input, output } => {
-            let (mut store, tenant) = g.open_for_tenant()?;
-            data::rewrap(&mut store, &tenant, &key, &input, output.as_deref())
+            data::rewrap(&mut g.open()?, &key, &input, output.as_deref())
         }
         Command::Inspect { input } => data::inspect(input.as_deref(), g.json),
         Command::Cert(c) => match c {
@@ -490,33 +626,33 @@ fn run(cli: Cli) -> Result<()> {
             CertCommand::Verify { ca, cert } => certs::verify(&ca, &cert),
         },
         Command::Wrap { key, kw, public_key, input, output } => {
-            ops::wrap(kw, || g.open_for_tenant(), key.as_deref(), public_key.as_deref(), &input, &output)
+            ops::wrap(kw, || g.open(), key.as_deref(), public_key.as_deref(), &input, &output)
         }
         Command::Unwrap { key, kw, private_key, input, output } => {
-            ops::unwrap(kw, || g.open_for_tenant(), key.as_deref(), private_key.as_deref(), &input, &output)
+            ops::unwrap(kw, || g.open(), key.as_deref(), private_key.as_deref(), &input, &output)
         }
-        Command::Sign { key, input, output } => {
-            let (mut store, tenant) = g.open_for_tenant()?;
-            ops::sign(&mut store, &tenant, &key, &input, &output)
-        }
+        Command::Sign { key, input, output } => ops::sign(&mut g.open()?, &key, &input, &output),
         Command::Verify { key, public_key, input, signature } => {
-            ops::verify(|| g.open_for_tenant(), key.as_deref(), public_key.as_deref(), &input, &signature)
+            ops::verify(|| g.open(), key.as_deref(), public_key.as_deref(), &input, &signature)
         }
         Command::Hmac(h) => {
-            let (mut store, tenant) = g.open_for_tenant()?;
+            let mut store = g.open()?;
             match h {
                 HmacCommand::Sign { key, input, timestamp } => {
-                    ops::hmac_sign(&mut store, &tenant, &key, &input, timestamp)
+                    ops::hmac_sign(&mut store, &key, &input, timestamp)
                 }
                 HmacCommand::Verify { key, input, signature, tolerance } => {
-                    ops::hmac_verify(&mut store, &tenant, &key, &input, &signature, tolerance)
+                    ops::hmac_verify(&mut store, &key, &input, &signature, tolerance)
                 }
             }
         }
         Command::Audit(a) => {
             let mut store = g.open()?;
             match a {
-                AuditCommand::Show => audit_cmd::show(&mut store, g.json),
+                AuditCommand::Show { of_tenant, by, key, since, until } => {
+                    let filter = audit_cmd::Filter { tenant: of_tenant, user: by, key, since, until };
+                    audit_cmd::show(&mut store, &filter, g.json)
+                }
                 AuditCommand::Verify => audit_cmd::verify(&mut store),
             }
         }

@@ -17,12 +17,12 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 /// Runs `f` on the stored key `id` of the tenant in a user session, then
 /// saves the keystore (the use is in the audit log) whatever `f` returned.
 fn with_stored_key<T>(
-    open: impl FnOnce() -> Result<(Store, String)>,
+    open: impl FnOnce() -> Result<Store>,
     id: &str,
     f: impl FnOnce(&mut coffer_hsm::Hsm, coffer_hsm::SessionId, coffer_hsm::Handle) -> coffer_hsm::Result<T>,
 ) -> Result<T> {
-    let (mut store, tenant) = open()?;
-    let s = store.user(&tenant)?;
+    let mut store = open()?;
+    let s = store.user()?;
     let h = store.hsm.find(s, id)?;
     let r = f(&mut store.hsm, s, h);
     Ok(r?)
@@ -36,7 +36,7 @@ fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 /// `--public-key` RSA-OAEP-SHA-256 to an RSA public key or certificate.
 pub fn wrap(
     kw: bool,
-    store: impl FnOnce() -> Result<(Store, String)>,
+    store: impl FnOnce() -> Result<Store>,
     key: Option<&str>,
     public_key: Option<&Path>,
     input: &Path,
@@ -58,7 +58,7 @@ pub fn wrap(
 /// `unwrap`: the inverse of [`wrap`], with `--key` or `--private-key`.
 pub fn unwrap(
     kw: bool,
-    store: impl FnOnce() -> Result<(Store, String)>,
+    store: impl FnOnce() -> Result<Store>,
     key: Option<&str>,
     private_key: Option<&Path>,
     input: &Path,
@@ -79,9 +79,9 @@ pub fn unwrap(
 }
 
 /// `sign --key <id>`: ECDSA P-256 (DER) or RSA-PSS with a stored key.
-pub fn sign(store: &mut Store, tenant: &str, key_id: &str, input: &Path, out: &Path) -> Result<()> {
+pub fn sign(store: &mut Store, key_id: &str, input: &Path, out: &Path) -> Result<()> {
     let msg = read_bytes(input)?;
-    let s = store.user(tenant)?;
+    let s = store.user()?;
     let h = store.hsm.find(s, key_id)?;
     let sig = store.hsm.sign(&mut OsRng, s, h, &msg)?;
     write_bytes(out, &sig)
@@ -89,7 +89,7 @@ pub fn sign(store: &mut Store, tenant: &str, key_id: &str, input: &Path, out: &P
 
 /// `verify`: with a stored key, or a public key / certificate file.
 pub fn verify(
-    store: impl FnOnce() -> Result<(Store, String)>,
+    store: impl FnOnce() -> Result<Store>,
     key: Option<&str>,
     public_key: Option<&Path>,
     input: &Path,
@@ -111,17 +111,11 @@ pub fn verify(
 }
 
 /// The webhook signature header: `t=<unix seconds>,v1=<hex HMAC-SHA-256 of "t.body">`.
-pub fn hmac_sign(
-    store: &mut Store,
-    tenant: &str,
-    key_id: &str,
-    body: &Path,
-    timestamp: Option<u64>,
-) -> Result<()> {
+pub fn hmac_sign(store: &mut Store, key_id: &str, body: &Path, timestamp: Option<u64>) -> Result<()> {
     let body = read_bytes(body)?;
     let t = timestamp.unwrap_or_else(crate::keys::now);
     let msg = coffer_core::mac::WebhookMessage::new(t, &body);
-    let s = store.user(tenant)?;
+    let s = store.user()?;
     let h = store.hsm.find(s, key_id)?;
     let tag = store.hsm.hmac_sign(s, h, &msg.parts())?;
     println!("t={t},v1={}", hex::encode(tag));
@@ -131,14 +125,7 @@ pub fn hmac_sign(
 /// Checks a webhook signature header against the body, within `tolerance`
 /// seconds of now (replays outside the window are refused); the MAC is
 /// compared in constant time inside the keystore.
-pub fn hmac_verify(
-    store: &mut Store,
-    tenant: &str,
-    key_id: &str,
-    body: &Path,
-    header: &str,
-    tolerance: u64,
-) -> Result<()> {
+pub fn hmac_verify(store: &mut Store, key_id: &str, body: &Path, header: &str, tolerance: u64) -> Result<()> {
     let body = read_bytes(body)?;
     let bad =
         || Fail::usage(format!("bad signature header `{header}`")).hint("expected t=<seconds>,v1=<hex>");
@@ -157,7 +144,7 @@ pub fn hmac_verify(
         return Err(Fail::new(exit::REFUSED, format!("timestamp {t} is outside the {tolerance} s window"))
             .hint("a replayed or delayed webhook: refuse it"));
     }
-    let s = store.user(tenant)?;
+    let s = store.user()?;
     let h = store.hsm.find(s, key_id)?;
     let r = store.hsm.hmac_verify(s, h, &msg.parts(), &tag);
     r?;

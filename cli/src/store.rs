@@ -1,6 +1,7 @@
 //! The operator's keystore: an HSM with one token in a record store
 //! (keystore version 2, KEYSTORE.md §12), unlocked by a passphrase;
-//! sessions by role with PINs.
+//! sessions of credentials (the security officer, and users and auditors
+//! by name) with their own PINs.
 //!
 //! `--store` names a SQLite database file (the default, `./coffer-store.db`,
 //! created by `coffer init`) or a `postgres://` URL. Every command is one or
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use coffer_core::rng::OsRng;
 use coffer_hsm::keystore::KeySource;
-use coffer_hsm::{Config, CounterFile, Hsm, RecordStore, Role, SessionId, SystemClock};
+use coffer_hsm::{Config, CounterFile, Hsm, RecordStore, SessionId, SystemClock};
 use coffer_store::{PostgresStore, SqliteStore};
 use zeroize::Zeroizing;
 
@@ -28,6 +29,10 @@ pub struct Location {
     pub store: String,
     pub passphrase_file: Option<PathBuf>,
     pub generation_file: Option<PathBuf>,
+    /// The credential user and auditor commands log in as (`--user`).
+    pub user: Option<String>,
+    /// The tenant a user session acts in (`--tenant`; default: the user's only one).
+    pub tenant: Option<String>,
 }
 
 pub const SLOT: usize = 0;
@@ -84,10 +89,12 @@ fn store_fail(backend: &Backend, e: coffer_hsm::StoreError) -> Fail {
 
 pub struct Store {
     pub hsm: Hsm,
+    user: Option<String>,
+    tenant: Option<String>,
 }
 
 impl Store {
-    /// `coffer init`: a new keystore with one token and the three PINs.
+    /// `coffer init`: a new keystore with one token and its security officer PIN.
     pub fn create(loc: &Location) -> Result<Store> {
         let backend = Backend::parse(&loc.store);
         if let Backend::Sqlite(p) = &backend
@@ -102,9 +109,7 @@ impl Store {
             "COFFER_PASSPHRASE",
         )?;
         let so = secret_input::read_new("security officer PIN", None, "COFFER_SO_PIN")?;
-        let user = secret_input::read_new("user PIN", None, "COFFER_PIN")?;
-        let auditor = secret_input::read_new("auditor PIN", None, "COFFER_AUDITOR_PIN")?;
-        let result = Self::create_in(&backend, loc, &passphrase, &so, &user, &auditor);
+        let result = Self::create_in(&backend, loc, &passphrase, &so);
         if result.is_err()
             && let Backend::Sqlite(p) = &backend
         {
@@ -114,14 +119,7 @@ impl Store {
         result
     }
 
-    fn create_in(
-        backend: &Backend,
-        loc: &Location,
-        passphrase: &[u8],
-        so: &[u8],
-        user: &[u8],
-        auditor: &[u8],
-    ) -> Result<Store> {
+    fn create_in(backend: &Backend, loc: &Location, passphrase: &[u8], so: &[u8]) -> Result<Store> {
         let records = backend.connect()?;
         let mut hsm = Hsm::create(
             &mut OsRng,
@@ -141,11 +139,7 @@ impl Store {
             hsm.set_generation_guard(Box::new(CounterFile::new(path)?))?;
         }
         hsm.init_token(&mut OsRng, SLOT, "coffer", so)?;
-        let s = hsm.login(SLOT, Role::SecurityOfficer, so, None)?;
-        hsm.set_pin(&mut OsRng, s, Role::User, user)?;
-        hsm.set_pin(&mut OsRng, s, Role::Auditor, auditor)?;
-        hsm.logout(s)?;
-        Ok(Store { hsm })
+        Ok(Store { hsm, user: loc.user.clone(), tenant: loc.tenant.clone() })
     }
 
     /// Opens the keystore at `loc` (refusing a rollback against the generation file).
@@ -172,25 +166,61 @@ impl Store {
         if let Some(path) = backend.generation_file(loc.generation_file.as_deref()) {
             hsm.set_generation_guard(Box::new(CounterFile::new(path)?))?;
         }
-        Ok(Store { hsm })
+        Ok(Store { hsm, user: loc.user.clone(), tenant: loc.tenant.clone() })
     }
 
-    /// A user session for `tenant` (PIN from COFFER_PIN or a prompt).
-    pub fn user(&mut self, tenant: &str) -> Result<SessionId> {
-        let pin = secret_input::read("user PIN", None, "COFFER_PIN")?;
-        Ok(self.hsm.login(SLOT, Role::User, &pin, Some(tenant))?)
+    /// The credential named by `--user` / `COFFER_USER`.
+    pub fn user_name(&self) -> Result<String> {
+        self.user.clone().ok_or_else(|| {
+            Fail::usage("no user given")
+                .hint("pass --user <name> or set COFFER_USER (`coffer user list` shows them)")
+        })
+    }
+
+    /// A user session of `--user` in `--tenant` (PIN from COFFER_PIN or a prompt).
+    pub fn user(&mut self) -> Result<SessionId> {
+        let name = self.user_name()?;
+        let pin = secret_input::read(&format!("PIN of {name}"), None, "COFFER_PIN")?;
+        self.login_as(&name, &pin)
+    }
+
+    /// Logs in the credential `name` (in `--tenant` if given).
+    pub fn login_as(&mut self, name: &str, pin: &[u8]) -> Result<SessionId> {
+        self.hsm.login(SLOT, name, pin, self.tenant.as_deref()).map_err(|e| match e {
+            coffer_hsm::Error::InvalidInput if self.tenant.is_none() => {
+                Fail::usage(format!("{name} may act in several tenants: name one"))
+                    .hint("pass --tenant <id> or set COFFER_TENANT")
+            }
+            coffer_hsm::Error::InvalidInput => {
+                Fail::usage(format!("{name} is an auditor: auditors act in no tenant")).hint("drop --tenant")
+            }
+            other => other.into(),
+        })
+    }
+
+    /// The tenant a user session acts in.
+    pub fn tenant_of(&self, session: SessionId) -> Result<String> {
+        Ok(self.hsm.whoami(session)?.1.unwrap_or_default())
     }
 
     /// A security officer session (COFFER_SO_PIN or a prompt).
     pub fn security_officer(&mut self) -> Result<SessionId> {
         let pin = secret_input::read("security officer PIN", None, "COFFER_SO_PIN")?;
-        Ok(self.hsm.login(SLOT, Role::SecurityOfficer, &pin, None)?)
+        Ok(self.hsm.login_so(SLOT, &pin)?)
     }
 
-    /// An auditor session (COFFER_AUDITOR_PIN or a prompt).
+    /// An auditor session of `--user` (COFFER_AUDITOR_PIN or a prompt).
     pub fn auditor(&mut self) -> Result<SessionId> {
-        let pin = secret_input::read("auditor PIN", None, "COFFER_AUDITOR_PIN")?;
-        Ok(self.hsm.login(SLOT, Role::Auditor, &pin, None)?)
+        let name = self.user_name()?;
+        let pin = secret_input::read(&format!("auditor PIN of {name}"), None, "COFFER_AUDITOR_PIN")?;
+        self.hsm.login(SLOT, &name, &pin, None).map_err(|e| match e {
+            // Only a user of several tenants needs one to log in.
+            coffer_hsm::Error::InvalidInput => {
+                Fail::new(exit::REFUSED, format!("{name} is not an auditor: it is a user of several tenants"))
+                    .hint("pass --user <auditor name> (`coffer user list` shows the roles)")
+            }
+            other => other.into(),
+        })
     }
 }
 

@@ -21,7 +21,40 @@ impl Dir {
         std::fs::create_dir_all(&dir).unwrap();
         let d = Dir(dir);
         d.ok(&["init"]);
+        d.add_tenants_and_users(&[]);
         d
+    }
+
+    /// As the security officer: tenants acme and globex, the user `ops`
+    /// bound to both (PIN user-pin-1234), the auditor `audit` (PIN
+    /// auditor-pin-1234). `pre` goes before each command (e.g. `--store URL`).
+    fn add_tenants_and_users(&self, pre: &[&str]) {
+        fn with<'a>(pre: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+            [pre, args].concat()
+        }
+        self.ok(&with(pre, &["tenant", "create", "acme"]));
+        self.ok(&with(pre, &["tenant", "create", "globex"]));
+        let out = self.run_env(
+            &with(pre, &["user", "create", "ops", "--tenants", "acme,globex"]),
+            &[("COFFER_NEW_PIN", "user-pin-1234")],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = self.run_env(
+            &with(pre, &["user", "create", "audit", "--auditor"]),
+            &[("COFFER_NEW_PIN", "auditor-pin-1234")],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Runs an audit command as the auditor `audit`.
+    fn audit(&self, args: &[&str]) -> String {
+        let out = self.run_env(&[&["--user", "audit", "audit"], args].concat(), &[]);
+        assert!(
+            out.status.success(),
+            "coffer audit {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -64,7 +97,9 @@ fn coffer_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env("COFFER_SO_PIN", "so-pin-1234")
         .env("COFFER_PIN", "user-pin-1234")
         .env("COFFER_AUDITOR_PIN", "auditor-pin-1234")
+        .env("COFFER_USER", "ops")
         .env("COFFER_TENANT", "acme")
+        .env_remove("COFFER_NEW_PIN")
         .env_remove("COFFER_STORE");
     for (k, v) in env {
         cmd.env(k, v);
@@ -285,15 +320,21 @@ fn wrong_secrets_fail_with_exit_code_3_and_the_audit_log_verifies() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("incorrect PIN"));
     let out = d.run_env(&["key", "list"], &[("COFFER_PASSPHRASE", "not the passphrase")]);
     assert_eq!(out.status.code(), Some(3));
-    let out = d.run_env(&["audit", "verify"], &[]);
-    assert!(out.status.success());
-    // The failed login was saved in the log.
-    let log: serde_json::Value = serde_json::from_str(&d.ok(&["audit", "show", "--json"])).unwrap();
-    let events: Vec<&str> = log.as_array().unwrap().iter().map(|r| r["event"].as_str().unwrap()).collect();
-    assert!(events.iter().any(|e| e.starts_with("LoginFailed { role: User }")), "{events:?}");
-    // The user may not read the log.
+    assert!(d.audit(&["verify"]).contains("HMAC chain intact"));
+    // The failed login was saved in the log, naming who, where and why.
+    let log: serde_json::Value = serde_json::from_str(&d.audit(&["show", "--json"])).unwrap();
+    let refused: Vec<&serde_json::Value> =
+        log.as_array().unwrap().iter().filter(|r| r["event"] == "refused").collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    let r = refused[0];
+    assert_eq!((r["user"].as_str(), r["role"].as_str()), (Some("ops"), Some("user")));
+    assert_eq!((r["tenant"].as_str(), r["operation"].as_str()), (Some("acme"), Some("login")));
+    assert_eq!(r["reason"], "wrong-pin");
+    assert!(r["time"].as_str().unwrap().ends_with('Z'), "{r}");
+    // A user is not an auditor.
     let out = d.run_env(&["audit", "show"], &[("COFFER_AUDITOR_PIN", "user-pin-1234")]);
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an auditor"));
 }
 
 #[test]
@@ -388,10 +429,12 @@ fn migrate_copies_a_version_1_keystore_file_into_a_new_store() {
     let d = Dir::new("migrate");
     let mut hsm = Hsm::new(1, Config::default(), Box::new(SystemClock)).unwrap();
     hsm.init_token(&mut OsRng, 0, "coffer", b"so-pin-1234").unwrap();
-    let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1234", None).unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin-1234").unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::Auditor, b"auditor-pin-1234").unwrap();
-    let s = hsm.login(0, Role::User, b"user-pin-1234", Some("acme")).unwrap();
+    // A volatile HSM saved as v1 holds its users only as the v1 user and auditor PINs.
+    let so = hsm.login_so(0, b"so-pin-1234").unwrap();
+    hsm.create_tenant(so, "acme").unwrap();
+    hsm.create_user(&mut OsRng, so, coffer_hsm::V1_USER, Role::User, &["acme"], b"user-pin-1234").unwrap();
+    hsm.create_user(&mut OsRng, so, coffer_hsm::V1_AUDITOR, Role::Auditor, &[], b"auditor-pin-1234").unwrap();
+    let s = hsm.login(0, coffer_hsm::V1_USER, b"user-pin-1234", Some("acme")).unwrap();
     let attrs = KeyAttributes {
         label: "from v1".into(),
         tenant: "acme".into(),
@@ -406,9 +449,11 @@ fn migrate_copies_a_version_1_keystore_file_into_a_new_store() {
 
     let out = d.ok(&["migrate", "--from", "v1-store", "--to", "v2.db"]);
     assert!(out.contains("migrated"), "{out}");
-    let list = d.ok(&["--store", "v2.db", "key", "list"]);
+    // The v1 user PIN is the credential "user", bound to the tenants with keys.
+    let list = d.ok(&["--store", "v2.db", "--user", "user", "key", "list"]);
     assert!(list.contains("legacy"), "{list}");
-    assert!(d.ok(&["--store", "v2.db", "audit", "verify"]).contains("HMAC chain intact"));
+    let out = d.run_env(&["--store", "v2.db", "--user", "auditor", "audit", "verify"], &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("HMAC chain intact"));
     // The target must be new, and a wrong passphrase leaves no store behind.
     d.fails(&["migrate", "--from", "v1-store", "--to", "v2.db"], 3);
     let out =
@@ -441,6 +486,7 @@ fn a_postgres_url_in_store_is_a_keystore_shared_by_every_command_and_refused_twi
     let out = run(with_url(&["init"]));
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a keystore"));
+    d.add_tenants_and_users(&["--store", url.as_str()]);
     // Several commands at once, as several hosts would.
     let threads: Vec<_> = (0..8)
         .map(|i| {
@@ -457,7 +503,7 @@ fn a_postgres_url_in_store_is_a_keystore_shared_by_every_command_and_refused_twi
     let out = run(with_url(&["key", "list"]));
     let list = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(list.lines().count(), 8, "{list}");
-    let out = run(with_url(&["audit", "verify"]));
+    let out = run(with_url(&["--user", "audit", "audit", "verify"]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("HMAC chain intact"));
     // The URL is never printed back (it may carry a password).
     let out = run(vec!["--store".into(), format!("{url}x"), "key".into(), "list".into()]);

@@ -214,7 +214,7 @@ enum coffer_status
    */
   COFFER_ERR_PIN_POLICY = 3005,
   /**
-   * No such key for this tenant.
+   * No such key, tenant or user.
    */
   COFFER_ERR_NOT_FOUND = 3006,
   /**
@@ -241,6 +241,18 @@ enum coffer_status
    * The audit log is full for this operation: an auditor must archive it before keys can be used again.
    */
   COFFER_ERR_AUDIT_FULL = 3012,
+  /**
+   * The key belongs to another tenant than the session's, or the credential is not bound to the tenant asked for.
+   */
+  COFFER_ERR_TENANT_NOT_ALLOWED = 3013,
+  /**
+   * The key's expiry has passed: it makes nothing new (it still opens, unwraps and verifies).
+   */
+  COFFER_ERR_KEY_EXPIRED = 3014,
+  /**
+   * The name is already taken (a tenant or a user).
+   */
+  COFFER_ERR_ALREADY_EXISTS = 3015,
   /**
    * The keystore does not open: wrong passphrase or master key, or it was modified.
    */
@@ -476,7 +488,7 @@ typedef uint32_t coffer_keystore_secret;
 #endif // __cplusplus
 
 /**
- * A login role.
+ * The role of a credential.
  */
 enum coffer_role
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -484,11 +496,11 @@ enum coffer_role
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * Initializes the token, sets and unblocks PINs, shreds tenants.
+   * Initializes the token, creates tenants and credentials, unblocks PINs, shreds tenants.
    */
   COFFER_ROLE_SECURITY_OFFICER = 1,
   /**
-   * Uses the keys of one tenant.
+   * Uses the keys of the tenants it is bound to, one tenant per session.
    */
   COFFER_ROLE_USER = 2,
   /**
@@ -1220,6 +1232,122 @@ coffer_status coffer_keypair_algorithm(const coffer_keypair *keypair, uint32_t *
 void coffer_keypair_free(coffer_keypair *keypair);
 
 /**
+ * Creates the tenant `name` (1..=64 bytes of ASCII letters, digits and
+ * `. _ - @`) on the security officer session's token.
+ *
+ * Errors: `COFFER_ERR_NOT_LOGGED_IN`; `COFFER_ERR_ROLE_NOT_ALLOWED` for
+ * another role (an audited refusal); `COFFER_ERR_INVALID_ARGUMENT` for a
+ * bad name; `COFFER_ERR_ALREADY_EXISTS`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_tenant_create(const coffer_keystore *keystore,
+                                            uint64_t so_session,
+                                            const uint8_t *name,
+                                            size_t name_len);
+
+/**
+ * Creates the credential `name` (as a tenant name) with its own `pin`
+ * (6..=64 bytes): `role` `COFFER_ROLE_USER` bound to `tenants`, a
+ * comma-separated list of 1 to 16 existing tenants (`"acme,globex"`), or
+ * `COFFER_ROLE_AUDITOR` with `tenants` NULL and 0. Security officer session.
+ *
+ * Errors: `COFFER_ERR_NOT_FOUND` for a tenant that does not exist;
+ * `COFFER_ERR_ALREADY_EXISTS`; `COFFER_ERR_INVALID_ARGUMENT` for a bad
+ * name, the name `so`, or a role and tenant list that do not match;
+ * `COFFER_ERR_UNKNOWN_VALUE` for an unknown role; `COFFER_ERR_PIN_POLICY`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_user_create(const coffer_keystore *keystore,
+                                          uint64_t so_session,
+                                          const uint8_t *name,
+                                          size_t name_len,
+                                          uint32_t role,
+                                          const uint8_t *tenants,
+                                          size_t tenants_len,
+                                          const uint8_t *pin,
+                                          size_t pin_len);
+
+/**
+ * Removes the credential `name`: it can no longer log in. Security officer session.
+ *
+ * Errors: `COFFER_ERR_NOT_FOUND` for an unknown name; `COFFER_ERR_ROLE_NOT_ALLOWED`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_user_remove(const coffer_keystore *keystore,
+                                          uint64_t so_session,
+                                          const uint8_t *name,
+                                          size_t name_len);
+
+/**
+ * Unblocks the credential `name`: gives it `new_pin` (6..=64 bytes) and
+ * clears its failure count. Security officer session.
+ *
+ * Errors: `COFFER_ERR_NOT_FOUND` for an unknown name; `COFFER_ERR_PIN_POLICY`;
+ * `COFFER_ERR_ROLE_NOT_ALLOWED`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_pin_unblock(const coffer_keystore *keystore,
+                                          uint64_t so_session,
+                                          const uint8_t *name,
+                                          size_t name_len,
+                                          const uint8_t *new_pin,
+                                          size_t new_pin_len);
+
+/**
+ * The tenants of the session's token as JSON into `*out` (free it with
+ * `coffer_bytes_free`): `[{"name":"acme","created":1795632073}, ...]`,
+ * by name; `created` is seconds since the Unix epoch. Security officer or
+ * auditor session.
+ *
+ * Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` for a user session.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_tenants_json(const coffer_keystore *keystore,
+                                           uint64_t session,
+                                           coffer_bytes *out);
+
+/**
+ * The credentials of the session's token (not the security officer) as
+ * JSON into `*out` (free it with `coffer_bytes_free`), by name:
+ * `[{"name":"alice","role":"user","tenants":["acme"],"failures":0,"locked":false,"created":1795632073}, ...]`
+ * (`role` is `"user"` or `"auditor"`). Security officer or auditor session.
+ *
+ * Names are restricted to ASCII letters, digits and `. _ - @`, so the JSON
+ * needs no escaping.
+ *
+ * Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` for a user session.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_users_json(const coffer_keystore *keystore,
+                                         uint64_t session,
+                                         coffer_bytes *out);
+
+/**
+ * Re-keys the store: every record is sealed again under `secret` (of
+ * kind `COFFER_KEYSTORE_PASSPHRASE` or `COFFER_KEYSTORE_MASTER_KEY`, as
+ * for `coffer_keystore_create`), in one transaction. Afterwards the old
+ * secret opens nothing, and other handles open on the same store fail
+ * with `COFFER_ERR_KEYSTORE_AUTH` until reopened. Security officer session.
+ *
+ * Errors: `COFFER_ERR_ROLE_NOT_ALLOWED`; `COFFER_ERR_INVALID_LENGTH` /
+ * `COFFER_ERR_INVALID_KEY` / `COFFER_ERR_UNKNOWN_VALUE` for the secret;
+ * the store's errors (then nothing changed).
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_passphrase_change(const coffer_keystore *keystore,
+                                                uint64_t so_session,
+                                                uint32_t secret_kind,
+                                                const uint8_t *secret,
+                                                size_t secret_len);
+
+/**
  * Creates a keystore in a new store at `path` (UTF-8, no NUL needed):
  * either a SQLite file, which must not exist yet (anything already at the
  * path — a file, a symbolic link, a FIFO, a device, a directory, or a
@@ -1564,42 +1692,62 @@ coffer_status coffer_keystore_init_token(const coffer_keystore *keystore,
                                          size_t so_pin_len);
 
 /**
- * Sets (or resets, which unblocks it) the PIN of the user or auditor role
- * on the security officer session's token.
- *
- * Errors: `COFFER_ERR_NOT_LOGGED_IN`; `COFFER_ERR_ROLE_NOT_ALLOWED` unless
- * `so_session` is a security officer; `COFFER_ERR_INVALID_ARGUMENT` for
- * the security officer role itself; `COFFER_ERR_PIN_POLICY`.
- *
- * Thread safety: see `coffer_keystore`.
- */
-coffer_status coffer_keystore_set_pin(const coffer_keystore *keystore,
-                                      uint64_t so_session,
-                                      uint32_t role,
-                                      const uint8_t *pin,
-                                      size_t pin_len);
-
-/**
- * Logs in `role` on `slot` with `pin`. A user session names its `tenant`
- * (1..=64 bytes) and sees only that tenant's keys; security officer and
- * auditor sessions pass NULL and 0. On success `*session` is the session
- * number for this keystore.
+ * Logs the security officer in on `slot` with `pin`. On success
+ * `*session` is the session number for this keystore.
  *
  * Errors: `COFFER_ERR_PIN_INCORRECT`, then `COFFER_ERR_PIN_LOCKED` after 5
- * failures; `COFFER_ERR_TOKEN_STATE` if the slot has no token or the role
- * has no PIN yet; `COFFER_ERR_INVALID_ARGUMENT` for a tenant given (or
- * missing) against the role.
+ * failures (each refusal is an audit record); `COFFER_ERR_TOKEN_STATE` if
+ * the slot has no token.
  *
  * Thread safety: see `coffer_keystore`.
  */
-coffer_status coffer_keystore_login(const coffer_keystore *keystore,
-                                    uint32_t slot,
-                                    uint32_t role,
-                                    const uint8_t *pin,
-                                    size_t pin_len,
-                                    const uint8_t *tenant,
-                                    size_t tenant_len,
-                                    uint64_t *session);
+coffer_status coffer_keystore_login_so(const coffer_keystore *keystore,
+                                       uint32_t slot,
+                                       const uint8_t *pin,
+                                       size_t pin_len,
+                                       uint64_t *session);
+
+/**
+ * Logs in the user or auditor credential `user` (1..=64 bytes, made by
+ * `coffer_keystore_user_create`) on `slot` with its own `pin`. A user
+ * session acts in `tenant` (1..=64 bytes), which must be one of the
+ * credential's tenants; NULL and 0 pick its only tenant, and an auditor
+ * passes NULL and 0. On success `*session` is the session number.
+ *
+ * Errors: `COFFER_ERR_PIN_INCORRECT` (wrong PIN or unknown user, alike),
+ * then `COFFER_ERR_PIN_LOCKED` after 5 failures; `COFFER_ERR_TENANT_NOT_ALLOWED`
+ * for a tenant the credential is not bound to; `COFFER_ERR_INVALID_ARGUMENT`
+ * for a tenant given to an auditor or none to a user of several tenants.
+ * Every refusal is an audit record.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_login_user(const coffer_keystore *keystore,
+                                         uint32_t slot,
+                                         const uint8_t *user,
+                                         size_t user_len,
+                                         const uint8_t *pin,
+                                         size_t pin_len,
+                                         const uint8_t *tenant,
+                                         size_t tenant_len,
+                                         uint64_t *session);
+
+/**
+ * Changes the PIN of the session's own credential (any role): `old_pin`
+ * must be its current PIN (a wrong one counts as a failed login).
+ *
+ * Errors: `COFFER_ERR_NOT_LOGGED_IN`; `COFFER_ERR_PIN_INCORRECT` /
+ * `COFFER_ERR_PIN_LOCKED`; `COFFER_ERR_PIN_POLICY` for a new PIN outside
+ * 6..=64 bytes.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_pin_change(const coffer_keystore *keystore,
+                                         uint64_t session,
+                                         const uint8_t *old_pin,
+                                         size_t old_pin_len,
+                                         const uint8_t *new_pin,
+                                         size_t new_pin_len);
 
 /**
  * Ends a session.

@@ -77,7 +77,7 @@ pub enum coffer_status {
     COFFER_ERR_PIN_LOCKED = 3004,
     /// A new PIN is shorter or longer than allowed.
     COFFER_ERR_PIN_POLICY = 3005,
-    /// No such key for this tenant.
+    /// No such key, tenant or user.
     COFFER_ERR_NOT_FOUND = 3006,
     /// The key's usage policy does not allow this operation.
     COFFER_ERR_POLICY_DENIED = 3007,
@@ -91,6 +91,12 @@ pub enum coffer_status {
     COFFER_ERR_CAPACITY = 3011,
     /// The audit log is full for this operation: an auditor must archive it before keys can be used again.
     COFFER_ERR_AUDIT_FULL = 3012,
+    /// The key belongs to another tenant than the session's, or the credential is not bound to the tenant asked for.
+    COFFER_ERR_TENANT_NOT_ALLOWED = 3013,
+    /// The key's expiry has passed: it makes nothing new (it still opens, unwraps and verifies).
+    COFFER_ERR_KEY_EXPIRED = 3014,
+    /// The name is already taken (a tenant or a user).
+    COFFER_ERR_ALREADY_EXISTS = 3015,
     /// The keystore does not open: wrong passphrase or master key, or it was modified.
     COFFER_ERR_KEYSTORE_AUTH = 4000,
     /// The keystore's records (or a generation file) are truncated or malformed; they were not changed.
@@ -187,7 +193,12 @@ impl coffer_status {
                 c"PIN locked after too many failures: the security officer must unblock it"
             }
             COFFER_ERR_PIN_POLICY => c"PIN refused: use 6 to 64 bytes",
-            COFFER_ERR_NOT_FOUND => c"no such key for this tenant",
+            COFFER_ERR_NOT_FOUND => c"no such key, tenant or user",
+            COFFER_ERR_TENANT_NOT_ALLOWED => {
+                c"not allowed in this tenant: the key belongs to another tenant, or the credential is not bound to this one"
+            }
+            COFFER_ERR_KEY_EXPIRED => c"the key has expired: rotate it or set a later expiry",
+            COFFER_ERR_ALREADY_EXISTS => c"the name is already taken",
             COFFER_ERR_POLICY_DENIED => c"the key's usage policy does not allow this operation",
             COFFER_ERR_KEY_STATE => c"the key's lifecycle state does not allow this operation",
             COFFER_ERR_NOT_EXTRACTABLE => c"the key is not extractable",
@@ -273,6 +284,9 @@ impl coffer_status {
         COFFER_ERR_TOKEN_STATE,
         COFFER_ERR_CAPACITY,
         COFFER_ERR_AUDIT_FULL,
+        COFFER_ERR_TENANT_NOT_ALLOWED,
+        COFFER_ERR_KEY_EXPIRED,
+        COFFER_ERR_ALREADY_EXISTS,
         COFFER_ERR_KEYSTORE_AUTH,
         COFFER_ERR_KEYSTORE_CORRUPT,
         COFFER_ERR_KEYSTORE_ROLLBACK,
@@ -333,6 +347,9 @@ impl From<coffer_hsm::Error> for coffer_status {
             E::PinLocked => COFFER_ERR_PIN_LOCKED,
             E::PinPolicy => COFFER_ERR_PIN_POLICY,
             E::NotFound => COFFER_ERR_NOT_FOUND,
+            E::TenantNotAllowed => COFFER_ERR_TENANT_NOT_ALLOWED,
+            E::KeyExpired => COFFER_ERR_KEY_EXPIRED,
+            E::AlreadyExists => COFFER_ERR_ALREADY_EXISTS,
             E::PolicyDenied => COFFER_ERR_POLICY_DENIED,
             E::KeyState => COFFER_ERR_KEY_STATE,
             E::NotExtractable => COFFER_ERR_NOT_EXTRACTABLE,

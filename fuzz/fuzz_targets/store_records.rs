@@ -2,9 +2,15 @@
 //! records: the input is a list of (key, plaintext) records, sealed under a
 //! known master key so that they get past authentication (the meta record
 //! may also come raw), put into a store, and then the HSM is opened and
-//! driven through logins, lookups, listings, a seal by handle, the audit
-//! reads, an archive and a version-1 export. Nothing may panic; a store
-//! that exports must load again.
+//! driven through logins, the security officer's listings of tenants and
+//! credentials (which decode every user and tenant record) and creation of
+//! a tenant, a user and an auditor, the user's lookups, listings and seal
+//! by handle, the audit reads, an archive and a version-1 export. Nothing
+//! may panic; a store that exports must load again.
+//!
+//! User and auditor records (kind 0x16) sit under a blinded user name that
+//! the input cannot reach, so the security officer (whose PIN record,
+//! kind 0x11, the flags can supply) makes them through the HSM.
 #![no_main]
 
 use coffer_core::envelope::EncryptionContext;
@@ -45,11 +51,9 @@ fuzz_target!(|input: &[u8]| {
         rows.push((vec![0x01], seal_record(&master, &[0x01], &CONFIG).expect("seal")));
     }
     if flags & 4 != 0 {
-        for (role, pin) in [(2u8, &b"user-pin"[..]), (3, b"audit-pin")] {
-            let key = [0x11, 0, role];
-            let record = pin_record(&mut OsRng, pin, 1_000).expect("pin");
-            rows.push((key.to_vec(), seal_record(&master, &key, &record).expect("seal")));
-        }
+        let key = [0x11, 0, 1]; // the security officer's PIN record of slot 0
+        let record = pin_record(&mut OsRng, b"so-pin-1", 1_000).expect("pin");
+        rows.push((key.to_vec(), seal_record(&master, &key, &record).expect("seal")));
     }
     // Then: kind, id length, id, value length (u16), value; kind 0 is stored raw.
     while let Some(&[kind, id_len]) = take(&mut data, 2) {
@@ -76,7 +80,16 @@ fuzz_target!(|input: &[u8]| {
     let Ok(mut hsm) = Hsm::open(&mut OsRng, Box::new(store), &source, Box::new(Fixed)) else { return };
     let _ = hsm.token_label(0);
     let _ = hsm.current_generation();
-    if let Ok(s) = hsm.login(0, Role::User, b"user-pin", Some("acme")) {
+    if let Ok(so) = hsm.login_so(0, b"so-pin-1") {
+        let _ = hsm.tenants(so);
+        let _ = hsm.users(so);
+        let _ = hsm.create_tenant(so, "acme");
+        let _ = hsm.create_user(&mut OsRng, so, "user", Role::User, &["acme"], b"user-pin");
+        let _ = hsm.create_user(&mut OsRng, so, "auditor", Role::Auditor, &[], b"audit-pin");
+        let _ = hsm.users(so);
+        let _ = hsm.logout(so);
+    }
+    if let Ok(s) = hsm.login(0, "user", b"user-pin", Some("acme")) {
         let _ = hsm.list(s);
         let _ = hsm.find(s, "k");
         for h in 1..4 {
@@ -87,7 +100,7 @@ fuzz_target!(|input: &[u8]| {
         }
         let _ = hsm.sweep_expired(s);
     }
-    if let Ok(a) = hsm.login(0, Role::Auditor, b"audit-pin", None) {
+    if let Ok(a) = hsm.login(0, "auditor", b"audit-pin", None) {
         let _ = hsm.audit_records(a);
         let _ = hsm.audit_verify(a);
         let _ = hsm.audit_archive(a, 1);

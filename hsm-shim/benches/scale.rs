@@ -24,9 +24,10 @@ fn main() {
         let config = Config { pin_iterations: 10_000, ..Config::default() };
         let mut hsm = Hsm::new(1, config, Box::new(SystemClock)).unwrap();
         hsm.init_token(&mut OsRng, 0, "bench", b"so-pin-123456").unwrap();
-        let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-123456", None).unwrap();
-        hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin-123456").unwrap();
-        let s = hsm.login(0, Role::User, b"user-pin-123456", Some("bench")).unwrap();
+        let so = hsm.login_so(0, b"so-pin-123456").unwrap();
+        hsm.create_tenant(so, "bench").unwrap();
+        hsm.create_user(&mut OsRng, so, "user", Role::User, &["bench"], b"user-pin-123456").unwrap();
+        let s = hsm.login(0, "user", b"user-pin-123456", Some("bench")).unwrap();
         let mut handles = Vec::with_capacity(n as usize);
         for i in 0..n {
             let attrs = KeyAttributes {

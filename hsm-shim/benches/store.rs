@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use coffer_core::envelope::EncryptionContext;
 use coffer_core::rng::OsRng;
 use coffer_hsm::keystore::{KeySource, MasterKey};
-use coffer_hsm::{Config, Hsm, KeyAttributes, KeyType, MemoryStorage, RecordStore, Role, SystemClock, Usage};
+use coffer_hsm::{
+    Config, Hsm, KeyAttributes, KeyType, MemoryStorage, RecordStore, Role, SystemClock, Usage, V1_USER,
+};
 use coffer_store::testing::PostgresServer;
 use coffer_store::{PostgresStore, SqliteGroup, SqliteStore};
 
@@ -69,13 +71,15 @@ fn attrs(i: u32) -> KeyAttributes {
 
 /// A v1 snapshot with `n` keys, built in memory and imported into the store
 /// in one transaction (fast set-up; the measured operations come after).
+/// The import makes the user PIN the credential [`V1_USER`] again.
 fn populate(loc: &Loc, n: u32) {
     let config = Config { pin_iterations: PIN_ITERATIONS, ..Config::default() };
     let mut hsm = Hsm::new(1, config, Box::new(SystemClock)).unwrap();
     hsm.init_token(&mut OsRng, 0, "bench", b"so-pin-123456").unwrap();
-    let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-123456", None).unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin-123456").unwrap();
-    let s = hsm.login(0, Role::User, b"user-pin-123456", Some("bench")).unwrap();
+    let so = hsm.login_so(0, b"so-pin-123456").unwrap();
+    hsm.create_tenant(so, "bench").unwrap();
+    hsm.create_user(&mut OsRng, so, V1_USER, Role::User, &["bench"], b"user-pin-123456").unwrap();
+    let s = hsm.login(0, V1_USER, b"user-pin-123456", Some("bench")).unwrap();
     for i in 0..n {
         hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs(i)).unwrap();
     }
@@ -109,7 +113,7 @@ fn row(name: &str, loc: &Loc, n: u32) {
     let mut hsm = loc.open();
     let open = t.elapsed();
     let t = Instant::now();
-    let s = hsm.login(0, Role::User, b"user-pin-123456", Some("bench")).unwrap();
+    let s = hsm.login(0, V1_USER, b"user-pin-123456", Some("bench")).unwrap();
     let login = t.elapsed();
     let creates = 1000;
     let t = Instant::now();
@@ -145,7 +149,7 @@ fn throughput(loc: &Loc, clients: usize, secs: u64) -> f64 {
             let (loc, stop, done) = (loc.clone(), stop.clone(), done.clone());
             std::thread::spawn(move || {
                 let mut hsm = loc.open();
-                let s = hsm.login(0, Role::User, b"user-pin-123456", Some("bench")).unwrap();
+                let s = hsm.login(0, V1_USER, b"user-pin-123456", Some("bench")).unwrap();
                 let h = hsm.find(s, "kek-000000").unwrap();
                 let ctx = EncryptionContext::new();
                 while !stop.load(Ordering::Relaxed) {

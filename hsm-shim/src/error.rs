@@ -4,9 +4,10 @@ use core::fmt;
 
 /// Everything that can go wrong in the HSM shim.
 ///
-/// Policy and state errors are reported before any cryptography runs. A
-/// handle of another tenant is reported as [`Error::NotFound`], exactly as
-/// a handle that never existed, so tenants learn nothing of each other.
+/// Policy and state errors are reported before any cryptography runs, and
+/// every refusal is an audit record committed before the error returns. A
+/// handle of another tenant is [`Error::TenantNotAllowed`] (handles are
+/// small sequential numbers, not secrets; the refusal names who tried).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
@@ -20,8 +21,16 @@ pub enum Error {
     PinLocked,
     /// A new PIN is shorter or longer than allowed.
     PinPolicy,
-    /// No such key (or it belongs to another tenant).
+    /// No such key, tenant or user.
     NotFound,
+    /// The key belongs to another tenant than the session's, or the
+    /// credential is not bound to the tenant asked for at login.
+    TenantNotAllowed,
+    /// The key's expiry has passed: it makes nothing new (the lifecycle
+    /// sweep deactivates it, after which it still opens what exists).
+    KeyExpired,
+    /// The name is already taken (tenant, user).
+    AlreadyExists,
     /// The key's usage policy does not allow this operation.
     PolicyDenied,
     /// The key's lifecycle state does not allow this operation (pre-active,
@@ -73,7 +82,12 @@ impl fmt::Display for Error {
                 f.write_str("PIN locked after too many failures: ask the security officer to unblock it")
             }
             Error::PinPolicy => f.write_str("PIN refused: use 6 to 64 bytes"),
-            Error::NotFound => f.write_str("no such key for this tenant"),
+            Error::NotFound => f.write_str("no such key, tenant or user"),
+            Error::TenantNotAllowed => {
+                f.write_str("not allowed in this tenant: the key or tenant belongs to another tenant than the credential's")
+            }
+            Error::KeyExpired => f.write_str("the key has expired: rotate it or set a later expiry"),
+            Error::AlreadyExists => f.write_str("the name is already taken"),
             Error::PolicyDenied => f.write_str("the key's usage policy does not allow this operation"),
             Error::KeyState => f.write_str("the key's lifecycle state does not allow this operation"),
             Error::NotExtractable => f.write_str("the key is not extractable"),

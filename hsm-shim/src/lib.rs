@@ -5,7 +5,8 @@
 //! extractable, and then only wrapped.
 //!
 //! - [`Hsm`] (feature `alloc`, on by default through `std`): slots, tenants,
-//!   SO/user/auditor PINs with lockout, AES/HMAC/P-256/RSA keys and
+//!   a security officer PIN and per-user credentials (users bound to
+//!   tenants, auditors) with lockout, AES/HMAC/P-256/RSA keys and
 //!   certificates with usage policy, lifecycle and versions, envelope
 //!   seal/open/rewrap by handle, tenant crypto-shred, the HMAC-chained
 //!   [`audit`] log with archiving, and the sealed keystore ([`keystore`],
@@ -62,6 +63,8 @@ pub use error::{Error, Result};
 pub use file::FileStorage;
 #[cfg(feature = "alloc")]
 pub use object::{KeyAttributes, KeyInfo, KeyType};
+#[cfg(feature = "alloc")]
+pub use persist::{V1_AUDITOR, V1_USER};
 pub use pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS, MAX_PIN_LEN, MIN_PIN_LEN};
 pub use policy::{Handle, KeyState, MAX_NAME_LEN, Usage};
 pub use role::Role;
@@ -71,5 +74,5 @@ pub use storage::{FixedStorage, Storage};
 #[cfg(feature = "alloc")]
 pub use token::{
     Config, DEFAULT_AUDIT_RESERVE, GenerationGuard, Hsm, MAX_ATTEMPTS, MAX_KEYS_PER_TOKEN, MAX_SLOTS,
-    MAX_VERSIONS, SessionId, ShredEvidence,
+    MAX_VERSIONS, SessionId, ShredEvidence, TenantInfo, UserInfo, is_valid_name,
 };

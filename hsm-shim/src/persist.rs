@@ -4,20 +4,21 @@
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use coffer_core::rng::TryCryptoRng;
 use zeroize::Zeroizing;
 
 use crate::audit::Role;
-use crate::audit::{AuditEvent, AuditLog};
+use crate::audit::{AuditEvent, AuditLog, MAX_TENANTS_PER_USER};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::keystore::{self, KeySource};
 use crate::object::{Handle, KeyObject, MAX_NAME_LEN, Secret};
 use crate::pin::PinRecord;
 use crate::storage::Storage;
-use crate::store::records::{self, Enc, TokenRecord};
+use crate::store::records::{self, Enc, TenantRecord, TokenRecord, UserRecord};
 use crate::token::{Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS};
 use crate::wire::Reader;
 
@@ -185,6 +186,12 @@ fn read_v1<S: Storage + ?Sized>(
     decode_state(&state, counter)
 }
 
+/// The credential a version-1 keystore's user PIN becomes (and which a
+/// version-1 export writes as the user PIN).
+pub const V1_USER: &str = "user";
+/// The credential a version-1 keystore's auditor PIN becomes.
+pub const V1_AUDITOR: &str = "auditor";
+
 impl Hsm {
     /// Writes every token of a version-1 state into this (empty) HSM's
     /// store, in one transaction.
@@ -206,15 +213,40 @@ impl Hsm {
                 };
                 tx.put_token(slot, &record)?;
                 tx.put_pin(slot, Role::SecurityOfficer, &t.so_pin)?;
-                if let Some(p) = &t.user_pin {
-                    tx.put_pin(slot, Role::User, p)?;
-                }
-                if let Some(p) = &t.auditor_pin {
-                    tx.put_pin(slot, Role::Auditor, p)?;
-                }
+                let mut tenants = alloc::collections::BTreeSet::new();
                 for key in t.keys.values() {
                     tx.put_key(slot, key)?;
                     tx.put_index(slot, &key.attrs.tenant, &key.attrs.key_id, key.handle)?;
+                    tenants.insert(key.attrs.tenant.clone());
+                }
+                let created = tx.now();
+                for name in &tenants {
+                    tx.put_tenant(slot, &TenantRecord { name: name.clone(), created })?;
+                }
+                // Version 1 had one user PIN for every tenant and one auditor
+                // PIN; they become the credentials "user" (bound to the
+                // tenants that have keys, at most MAX_TENANTS_PER_USER of them)
+                // and "auditor", with their PIN hashes and failure counts.
+                let bound: Vec<String> = tenants.into_iter().take(MAX_TENANTS_PER_USER).collect();
+                if let Some(p) = t.user_pin.as_ref().filter(|_| !bound.is_empty()) {
+                    let user = UserRecord {
+                        name: V1_USER.into(),
+                        role: Role::User,
+                        tenants: bound,
+                        pin: p.clone(),
+                        created,
+                    };
+                    tx.put_user(slot, &user)?;
+                }
+                if let Some(p) = &t.auditor_pin {
+                    let auditor = UserRecord {
+                        name: V1_AUDITOR.into(),
+                        role: Role::Auditor,
+                        tenants: Vec::new(),
+                        pin: p.clone(),
+                        created,
+                    };
+                    tx.put_user(slot, &auditor)?;
                 }
                 tx.import_audit(slot, t.audit_key.hmac()?, &t.audit)?;
             }
@@ -246,7 +278,10 @@ impl Hsm {
     /// Migrates a version-1 keystore into an empty record `store`: the
     /// same tokens, PIN records (with their failure counts), keys with
     /// every version, and audit logs (chains unchanged, so archived
-    /// segments still verify against them). The new store is sealed under
+    /// segments still verify against them). Each tenant that has keys
+    /// becomes a tenant; the shared user PIN becomes the credential
+    /// [`V1_USER`] bound to those tenants (the first 16 by name), the
+    /// auditor PIN the credential [`V1_AUDITOR`]. The new store is sealed under
     /// `target`; the old file is only read.
     ///
     /// ```
@@ -263,7 +298,7 @@ impl Hsm {
     /// old.save(&mut OsRng, &mut file, &source)?;
     ///
     /// let mut new = Hsm::import_v1(&mut OsRng, &mut file, &source, None, Box::new(MemoryStore::new()), &source, Box::new(SystemClock))?;
-    /// assert!(new.login(0, Role::SecurityOfficer, b"so-pin-1", None).is_ok());
+    /// assert!(new.login_so(0, b"so-pin-1").is_ok());
     /// # Ok::<(), coffer_hsm::Error>(())
     /// ```
     ///
@@ -334,8 +369,11 @@ impl Hsm {
                 slots.push(Some(Token {
                     label: token.label,
                     so_pin: tx.pin(slot, Role::SecurityOfficer)?.ok_or(Error::KeystoreCorrupt)?,
-                    user_pin: tx.pin(slot, Role::User)?,
-                    auditor_pin: tx.pin(slot, Role::Auditor)?,
+                    user_pin: tx.user(slot, V1_USER)?.filter(|u| u.role == Role::User).map(|u| u.pin),
+                    auditor_pin: tx
+                        .user(slot, V1_AUDITOR)?
+                        .filter(|u| u.role == Role::Auditor)
+                        .map(|u| u.pin),
                     keys,
                     next_handle: token.next_handle,
                     audit: AuditLog::from_parts(token.audit_key.hmac()?, anchor, records),

@@ -70,6 +70,13 @@ impl PinRecord {
         Ok(PinRecord { salt, iterations, hash, failures: 0 })
     }
 
+    /// Spends the time of one PIN check and learns nothing: a login for an
+    /// unknown user takes as long as one with a wrong PIN.
+    pub(crate) fn burn(pin: &[u8], iterations: u32) {
+        let mut out = derive(pin, &[0u8; 16], iterations);
+        out.zeroize();
+    }
+
     pub(crate) fn is_locked(&self, max_failures: u8) -> bool {
         self.failures >= max_failures
     }

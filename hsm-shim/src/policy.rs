@@ -19,8 +19,9 @@ impl Handle {
     }
 
     /// A handle from its number, as [`Handle::get`] gave it (across a C
-    /// boundary, from a configuration file). A number that names no key, or
-    /// a key of another tenant, is [`crate::Error::NotFound`] in every
+    /// boundary, from a configuration file). A number that names no key is
+    /// [`crate::Error::NotFound`], and a key of another tenant
+    /// [`crate::Error::TenantNotAllowed`] (an audited refusal), in every
     /// operation, so this grants nothing.
     pub const fn from_raw(number: u64) -> Self {
         Handle(number)

@@ -19,6 +19,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role's name, as the CLI and the audit log print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::SecurityOfficer => "security-officer",
+            Role::User => "user",
+            Role::Auditor => "auditor",
+        }
+    }
+
     pub(crate) fn code(self) -> u8 {
         match self {
             Role::SecurityOfficer => 0x01,

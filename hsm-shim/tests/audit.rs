@@ -18,8 +18,9 @@
 use coffer_core::mac::HmacSha256Key;
 use coffer_hsm::Error;
 use coffer_hsm::audit::{
-    AuditAnchor, AuditEvent, AuditLog, AuditRecord, AuditSegment, KeyRef, KeyStateName, MAX_FIELD_LEN,
-    MAX_RECORDS, Operation, Role, verify_records, verify_records_from, verify_segments, verify_with_head,
+    Actor, AuditAnchor, AuditEvent, AuditLog, AuditRecord, AuditSegment, KeyRef, KeyStateName, MAX_FIELD_LEN,
+    MAX_RECORDS, Operation, Refusal, Role, verify_records, verify_records_from, verify_segments,
+    verify_with_head,
 };
 use proptest::prelude::*;
 
@@ -42,7 +43,7 @@ fn key_ref(tenant: &str, key_id: &str, version: u32, handle: u64) -> KeyRef {
 
 const ROLES: [Role; 3] = [Role::SecurityOfficer, Role::User, Role::Auditor];
 
-const OPERATIONS: [Operation; 12] = [
+const OPERATIONS: [Operation; 24] = [
     Operation::Encrypt,
     Operation::Decrypt,
     Operation::Wrap,
@@ -55,6 +56,30 @@ const OPERATIONS: [Operation; 12] = [
     Operation::Open,
     Operation::Rewrap,
     Operation::Export,
+    Operation::Login,
+    Operation::Show,
+    Operation::List,
+    Operation::Generate,
+    Operation::Import,
+    Operation::Rotate,
+    Operation::SetState,
+    Operation::SetExpiry,
+    Operation::Destroy,
+    Operation::Shred,
+    Operation::Administer,
+    Operation::ReadAudit,
+];
+
+const REFUSALS: [Refusal; 9] = [
+    Refusal::WrongPin,
+    Refusal::PinLocked,
+    Refusal::UnknownUser,
+    Refusal::WrongRole,
+    Refusal::OtherTenant,
+    Refusal::NotInTenant,
+    Refusal::UsageNotAllowed,
+    Refusal::WrongState,
+    Refusal::Expired,
 ];
 
 const STATES: [KeyStateName; 4] =
@@ -82,6 +107,39 @@ fn all_kinds() -> Vec<AuditEvent> {
         AuditEvent::PolicyDenied { key: inv2, operation: Operation::Export },
         AuditEvent::TenantShredded { tenant: "acme".into(), keys: 2 },
         AuditEvent::KeystoreSaved { counter: 42 },
+    ]
+}
+
+/// One event of every kind that per-user credentials added (and of both
+/// shapes of `UserCreated` and `Refused`). Not part of [`all_kinds`], whose
+/// golden vectors are never regenerated.
+fn credential_kinds() -> Vec<AuditEvent> {
+    let alice = Actor { user: "alice".into(), role: Role::User };
+    let audit = Actor { user: "audit".into(), role: Role::Auditor };
+    let mallory = Actor { user: "mallory".into(), role: Role::User };
+    vec![
+        AuditEvent::TenantCreated { tenant: "acme".into() },
+        AuditEvent::UserCreated { user: alice.clone(), tenants: vec!["acme".into(), "globex".into()] },
+        AuditEvent::UserCreated { user: audit.clone(), tenants: vec![] },
+        AuditEvent::UserLoggedIn { who: alice.clone(), tenant: "acme".into() },
+        AuditEvent::Refused {
+            who: alice.clone(),
+            tenant: "acme".into(),
+            key: Some(key_ref("globex", "payroll", 1, 3)),
+            attempted: Operation::Open,
+            reason: Refusal::OtherTenant,
+        },
+        AuditEvent::Refused {
+            who: mallory,
+            tenant: String::new(),
+            key: None,
+            attempted: Operation::Login,
+            reason: Refusal::UnknownUser,
+        },
+        AuditEvent::OwnPinChanged { who: alice.clone() },
+        AuditEvent::UserUnblocked { user: alice },
+        AuditEvent::UserRemoved { user: audit },
+        AuditEvent::PassphraseChanged,
     ]
 }
 
@@ -123,6 +181,19 @@ fn key_changes(key: &KeyRef) -> Vec<KeyRef> {
     ]
 }
 
+/// Every change of one field of `actor`, each to a different value.
+fn actor_changes(actor: &Actor) -> Vec<Actor> {
+    // Destructured without `..`, as `key_changes`.
+    let Actor { user, role } = actor;
+    let mut v = vec![
+        Actor { user: format!("{user}x"), role: *role },
+        Actor { user: String::new(), role: *role },
+        Actor { user: user.to_uppercase(), role: *role },
+    ];
+    v.extend(ROLES.iter().filter(|r| *r != role).map(|&role| Actor { user: user.clone(), role }));
+    v
+}
+
 /// Every change of one field of `event`, and every change of its kind to a
 /// kind with the same fields.
 ///
@@ -143,8 +214,19 @@ fn field_changes(event: &AuditEvent) -> Vec<AuditEvent> {
             E::KeyDestroyed { key: key.clone() },
         ]
     };
+    let with_actor = |actor: &Actor, make: &dyn Fn(Actor) -> AuditEvent| -> Vec<AuditEvent> {
+        actor_changes(actor).into_iter().map(make).collect()
+    };
+    let actor_kinds = |actor: &Actor| -> Vec<AuditEvent> {
+        vec![
+            E::UserRemoved { user: actor.clone() },
+            E::OwnPinChanged { who: actor.clone() },
+            E::UserUnblocked { user: actor.clone() },
+        ]
+    };
     let mut out: Vec<AuditEvent> = match event {
-        E::TokenInitialized => vec![E::KeystoreSaved { counter: 0 }],
+        E::TokenInitialized => vec![E::KeystoreSaved { counter: 0 }, E::PassphraseChanged],
+        E::PassphraseChanged => vec![E::TokenInitialized],
         E::LoginSucceeded { role }
         | E::LoginFailed { role }
         | E::PinLocked { role }
@@ -221,6 +303,72 @@ fn field_changes(event: &AuditEvent) -> Vec<AuditEvent> {
             E::AuditArchived { first_seq: *first_seq, count: count + 1 },
             E::AuditArchived { first_seq: first_seq ^ (1 << 63), count: *count },
         ],
+        E::TenantCreated { tenant } => vec![
+            E::TenantCreated { tenant: format!("{tenant}x") },
+            E::TenantCreated { tenant: String::new() },
+            E::TenantCreated { tenant: tenant.to_uppercase() },
+        ],
+        E::UserLoggedIn { who, tenant } => {
+            let t = tenant.clone();
+            let mut v = with_actor(who, &|who| E::UserLoggedIn { who, tenant: t.clone() });
+            v.push(E::UserLoggedIn { who: who.clone(), tenant: format!("{tenant}x") });
+            v.push(E::UserLoggedIn { who: who.clone(), tenant: String::new() });
+            v
+        }
+        E::UserCreated { user, tenants } => {
+            let ts = tenants.clone();
+            let mut v = with_actor(user, &|user| E::UserCreated { user, tenants: ts.clone() });
+            let mut more = tenants.clone();
+            more.push("initech".into());
+            let mut renamed = tenants.clone();
+            if let Some(first) = renamed.first_mut() {
+                first.push('x');
+            }
+            let mut fewer = tenants.clone();
+            fewer.pop();
+            let mut reversed = tenants.clone();
+            reversed.reverse();
+            for t in [more, renamed, fewer, reversed, vec![String::new()]] {
+                v.push(E::UserCreated { user: user.clone(), tenants: t });
+            }
+            v
+        }
+        E::UserRemoved { user } => {
+            [with_actor(user, &|user| E::UserRemoved { user }), actor_kinds(user)].concat()
+        }
+        E::OwnPinChanged { who } => {
+            [with_actor(who, &|who| E::OwnPinChanged { who }), actor_kinds(who)].concat()
+        }
+        E::UserUnblocked { user } => {
+            [with_actor(user, &|user| E::UserUnblocked { user }), actor_kinds(user)].concat()
+        }
+        E::Refused { who, tenant, key, attempted, reason } => {
+            let refused = |who: Actor, tenant: String, key: Option<KeyRef>, attempted, reason| E::Refused {
+                who,
+                tenant,
+                key,
+                attempted,
+                reason,
+            };
+            let (t, k, a, r) = (tenant.clone(), key.clone(), *attempted, *reason);
+            let mut v = with_actor(who, &|who| refused(who, t.clone(), k.clone(), a, r));
+            v.push(refused(who.clone(), format!("{tenant}x"), k.clone(), a, r));
+            v.push(refused(who.clone(), String::new(), k.clone(), a, r));
+            match key {
+                Some(key) => {
+                    v.extend(
+                        key_changes(key)
+                            .into_iter()
+                            .map(|key| refused(who.clone(), t.clone(), Some(key), a, r)),
+                    );
+                    v.push(refused(who.clone(), t.clone(), None, a, r));
+                }
+                None => v.push(refused(who.clone(), t.clone(), Some(key_ref(&t, "", 0, 0)), a, r)),
+            }
+            v.extend(OPERATIONS.iter().map(|&op| refused(who.clone(), t.clone(), k.clone(), op, r)));
+            v.extend(REFUSALS.iter().map(|&reason| refused(who.clone(), t.clone(), k.clone(), a, reason)));
+            v
+        }
         _ => panic!(
             "an event kind this test does not know: add its field changes (and check it holds no secret)"
         ),
@@ -743,14 +891,16 @@ fn decode_refuses_out_of_limit_and_unknown_values_as_corrupt() {
         &encoded(1, &record_bytes(&[&[0x30, 255][..], &[b'x'; 255], &[0; 4]].concat())),
     );
     corrupt("tenant not UTF-8", &encoded(1, &record_bytes(&[0x30, 2, 0xc3, 0x28, 0, 0, 0, 0])));
-    for tag in [0x00u8, 0x02, 0x0f, 0x15, 0x28, 0x32, 0xff] {
+    // Unused tags (0x15..=0x1b and 0x29 are the credential events, 0x28 and
+    // 0x32 expiry and archiving).
+    for tag in [0x00u8, 0x02, 0x0f, 0x1c, 0x2a, 0x33, 0xff] {
         corrupt(&format!("event tag {tag:#04x}"), &encoded(1, &record_bytes(&[tag])));
     }
     for role in [0x00u8, 0x04, 0xff] {
         corrupt(&format!("role {role:#04x}"), &encoded(1, &record_bytes(&[0x10, role])));
     }
     let key = [&[0x04][..], b"acme", &[0x01], b"k", &[0, 0, 0, 1], &[0, 0, 0, 0, 0, 0, 0, 1]].concat();
-    for op in [0x00u8, 0x0d, 0xff] {
+    for op in [0x00u8, 0x19, 0xff] {
         corrupt(
             &format!("operation {op:#04x}"),
             &encoded(1, &record_bytes(&[&[0x22][..], &key, &[op]].concat())),
@@ -762,10 +912,46 @@ fn decode_refuses_out_of_limit_and_unknown_values_as_corrupt() {
             &encoded(1, &record_bytes(&[&[0x25][..], &key, &[state]].concat())),
         );
     }
+    // A refusal: actor "bob" (user), tenant "acme", no key, then op and reason.
+    let refused = |role: u8, key_flag: &[u8], op: u8, reason: u8| {
+        [&[0x29, 3][..], b"bob", &[role, 4], b"acme", key_flag, &[op, reason]].concat()
+    };
+    for role in [0x00u8, 0x04, 0xff] {
+        corrupt(
+            &format!("refusal role {role:#04x}"),
+            &encoded(1, &record_bytes(&refused(role, &[0], 0x0a, 0x05))),
+        );
+    }
+    for flag in [0x02u8, 0xff] {
+        corrupt(
+            &format!("refusal key flag {flag:#04x}"),
+            &encoded(1, &record_bytes(&refused(0x02, &[flag], 0x0a, 0x05))),
+        );
+    }
+    for op in [0x00u8, 0x19, 0xff] {
+        corrupt(
+            &format!("refusal operation {op:#04x}"),
+            &encoded(1, &record_bytes(&refused(0x02, &[0], op, 0x05))),
+        );
+    }
+    for reason in [0x00u8, 0x0a, 0xff] {
+        corrupt(
+            &format!("refusal reason {reason:#04x}"),
+            &encoded(1, &record_bytes(&refused(0x02, &[0], 0x0a, reason))),
+        );
+    }
+    // A credential bound to 17 tenants (one more than MAX_TENANTS_PER_USER).
+    let created = [&[0x16, 3][..], b"bob", &[0x02, 17], &[1, b'a'].repeat(17)].concat();
+    corrupt("17 tenants", &encoded(1, &record_bytes(&created)));
     // The same records with valid codes parse, and fail only on their (zero) MAC.
-    for event in
-        [&[0x10, 0x02][..], &[&[0x22][..], &key, &[0x0c]].concat(), &[&[0x25][..], &key, &[0x04]].concat()]
-    {
+    for event in [
+        &[0x10, 0x02][..],
+        &[&[0x22][..], &key, &[0x0c]].concat(),
+        &[&[0x25][..], &key, &[0x04]].concat(),
+        &refused(0x02, &[0], 0x18, 0x09),
+        &refused(0x02, &[&[1][..], &key].concat(), 0x0a, 0x05),
+        &[&[0x16, 3][..], b"bob", &[0x02, 16], &[1, b'a'].repeat(16)].concat(),
+    ] {
         assert_eq!(
             AuditLog::decode(HmacSha256Key::new(&[1; 32]).unwrap(), &encoded(1, &record_bytes(event)))
                 .unwrap_err(),
@@ -806,8 +992,9 @@ fn records_print_only_their_listed_fields() {
             format!("AuditRecord {{ seq: {}, time: {}, event: {event}, mac: {:?} }}", r.seq, r.time, r.mac)
         );
     }
-    // Every event kind is in `all_kinds` (each has field changes to try).
-    for event in all_kinds() {
+    // Every event kind is in `all_kinds` or `credential_kinds` (each has
+    // field changes to try).
+    for event in all_kinds().into_iter().chain(credential_kinds()) {
         assert!(!field_changes(&event).is_empty());
     }
     // The log prints neither its records nor its key.
@@ -849,6 +1036,36 @@ fn arb_event() -> impl Strategy<Value = AuditEvent> {
         any::<u64>().prop_map(|counter| AuditEvent::KeystoreSaved { counter }),
         (any::<u64>(), any::<u32>())
             .prop_map(|(first_seq, count)| AuditEvent::AuditArchived { first_seq, count }),
+        arb_credential_event(),
+    ]
+}
+
+fn arb_actor() -> impl Strategy<Value = Actor> {
+    (arb_name(), prop::sample::select(ROLES.to_vec())).prop_map(|(user, role)| Actor { user, role })
+}
+
+/// The events that per-user credentials added.
+fn arb_credential_event() -> impl Strategy<Value = AuditEvent> {
+    let op = prop::sample::select(OPERATIONS.to_vec());
+    let reason = prop::sample::select(REFUSALS.to_vec());
+    prop_oneof![
+        arb_name().prop_map(|tenant| AuditEvent::TenantCreated { tenant }),
+        (arb_actor(), arb_name()).prop_map(|(who, tenant)| AuditEvent::UserLoggedIn { who, tenant }),
+        (arb_actor(), prop::collection::vec(arb_name(), 0..=16))
+            .prop_map(|(user, tenants)| AuditEvent::UserCreated { user, tenants }),
+        arb_actor().prop_map(|user| AuditEvent::UserRemoved { user }),
+        arb_actor().prop_map(|who| AuditEvent::OwnPinChanged { who }),
+        arb_actor().prop_map(|user| AuditEvent::UserUnblocked { user }),
+        Just(AuditEvent::PassphraseChanged),
+        (arb_actor(), arb_name(), prop::option::of(arb_key_ref()), op, reason).prop_map(
+            |(who, tenant, key, attempted, reason)| AuditEvent::Refused {
+                who,
+                tenant,
+                key,
+                attempted,
+                reason
+            }
+        ),
     ]
 }
 
@@ -1067,4 +1284,77 @@ fn a_changed_field_of_an_expiry_record_is_detected() {
         records[1].event = event.clone();
         assert_eq!(verify_records(&key(), &records), Err(Error::AuditTampered { index: 1 }), "{event:?}");
     }
+}
+
+#[test]
+fn a_changed_field_or_kind_of_every_credential_record_is_detected_at_its_record() {
+    let log = log_of(key(), credential_kinds());
+    assert_eq!(log.verify(), Ok(()));
+    let mut checked = 0;
+    for i in 0..log.records().len() {
+        let changes = field_changes(&log.records()[i].event);
+        assert!(!changes.is_empty(), "record {i} has changes to try");
+        let other_kinds = credential_kinds().into_iter().filter(|e| *e != log.records()[i].event);
+        for event in changes.into_iter().chain(other_kinds) {
+            let mut records = log.records().to_vec();
+            records[i].event = event.clone();
+            assert_tampered(&records, i, &format!("record {i} changed to {event:?}"));
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} changes tried");
+}
+
+#[test]
+fn credential_records_round_trip_and_print_only_their_listed_fields() {
+    let log = log_of(key(), credential_kinds());
+    let decoded = AuditLog::decode(key(), &log.encode()).unwrap();
+    assert_eq!(decoded.records(), log.records());
+    let expected = [
+        r#"TenantCreated { tenant: "acme" }"#,
+        r#"UserCreated { user: Actor { user: "alice", role: User }, tenants: ["acme", "globex"] }"#,
+        r#"UserCreated { user: Actor { user: "audit", role: Auditor }, tenants: [] }"#,
+        r#"UserLoggedIn { who: Actor { user: "alice", role: User }, tenant: "acme" }"#,
+        r#"Refused { who: Actor { user: "alice", role: User }, tenant: "acme", key: Some(KeyRef { tenant: "globex", key_id: "payroll", version: 1, handle: 3 }), attempted: Open, reason: OtherTenant }"#,
+        r#"Refused { who: Actor { user: "mallory", role: User }, tenant: "", key: None, attempted: Login, reason: UnknownUser }"#,
+        r#"OwnPinChanged { who: Actor { user: "alice", role: User } }"#,
+        r#"UserUnblocked { user: Actor { user: "alice", role: User } }"#,
+        r#"UserRemoved { user: Actor { user: "audit", role: Auditor } }"#,
+        "PassphraseChanged",
+    ];
+    assert_eq!(log.records().len(), expected.len());
+    for (r, event) in log.records().iter().zip(expected) {
+        assert_eq!(
+            format!("{r:?}"),
+            format!("AuditRecord {{ seq: {}, time: {}, event: {event}, mac: {:?} }}", r.seq, r.time, r.mac)
+        );
+    }
+}
+
+#[test]
+fn a_credential_record_with_a_field_longer_than_the_limit_is_refused() {
+    let mut log = AuditLog::new(key());
+    let long = "x".repeat(MAX_FIELD_LEN + 1);
+    let alice = Actor { user: "alice".into(), role: Role::User };
+    let refused = [
+        AuditEvent::TenantCreated { tenant: long.clone() },
+        AuditEvent::UserLoggedIn {
+            who: Actor { user: long.clone(), role: Role::User },
+            tenant: "acme".into(),
+        },
+        AuditEvent::UserLoggedIn { who: alice.clone(), tenant: long.clone() },
+        AuditEvent::UserCreated { user: alice.clone(), tenants: vec!["acme".into(), long.clone()] },
+        AuditEvent::UserCreated { user: alice.clone(), tenants: vec!["acme".to_string(); 17] },
+        AuditEvent::Refused {
+            who: alice,
+            tenant: "acme".into(),
+            key: Some(key_ref("acme", &long, 1, 1)),
+            attempted: Operation::Open,
+            reason: Refusal::WrongState,
+        },
+    ];
+    for event in refused {
+        assert_eq!(log.append(T0, event.clone()).unwrap_err(), Error::InvalidInput, "{event:?}");
+    }
+    assert!(log.records().is_empty());
 }

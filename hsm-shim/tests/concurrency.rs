@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use coffer_core::envelope::EncryptionContext;
 use coffer_core::rng::OsRng;
-use coffer_hsm::audit::{AuditEvent, Role as AuditRole};
+use coffer_hsm::audit::{Actor, AuditEvent, AuditRecord, Operation, Refusal};
 use coffer_hsm::keystore::{KeySource, MasterKey};
 use coffer_hsm::{
     Config, Error, Hsm, KeyAttributes, KeyType, RecordStore, Role, StoreError, SystemClock, Usage,
@@ -40,6 +40,9 @@ const SO_PIN: &[u8] = b"so-pin-1";
 const USER_PIN: &[u8] = b"user-pin";
 const AUDITOR_PIN: &[u8] = b"audit-pin";
 const GUESS_PIN: &[u8] = b"guess-pin-ok";
+/// The user of tenant acme in both slots.
+const USER: &str = "user";
+const AUDITOR: &str = "auditor";
 /// Workers per kind (threads, processes), as the issue asks.
 const WORKERS: usize = 16;
 /// Rounds of operations each worker runs.
@@ -120,7 +123,8 @@ fn ctx() -> EncryptionContext<'static> {
 }
 
 /// Slot 0: the working token with the shared KEK; slot 1: a token whose
-/// user PIN the guessers attack.
+/// user's PIN the guessers attack. Each slot has the tenant acme, its user
+/// [`USER`] and the auditor [`AUDITOR`].
 fn set_up(loc: &Location) {
     let mut hsm = Hsm::create(
         &mut OsRng,
@@ -133,11 +137,13 @@ fn set_up(loc: &Location) {
     .unwrap();
     for slot in 0..2 {
         hsm.init_token(&mut OsRng, slot, "load", SO_PIN).unwrap();
-        let so = hsm.login(slot, Role::SecurityOfficer, SO_PIN, None).unwrap();
-        hsm.set_pin(&mut OsRng, so, Role::User, if slot == 0 { USER_PIN } else { GUESS_PIN }).unwrap();
-        hsm.set_pin(&mut OsRng, so, Role::Auditor, AUDITOR_PIN).unwrap();
+        let so = hsm.login_so(slot, SO_PIN).unwrap();
+        hsm.create_tenant(so, "acme").unwrap();
+        let pin = if slot == 0 { USER_PIN } else { GUESS_PIN };
+        hsm.create_user(&mut OsRng, so, USER, Role::User, &["acme"], pin).unwrap();
+        hsm.create_user(&mut OsRng, so, AUDITOR, Role::Auditor, &[], AUDITOR_PIN).unwrap();
     }
-    let s = hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let s = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs("shared", Usage::ENCRYPT | Usage::DECRYPT)).unwrap();
 }
 
@@ -147,7 +153,7 @@ fn set_up(loc: &Location) {
 /// operation; the counts of audit records each wrote are implied.
 fn worker(loc: &Location, name: &str, out: &mut dyn Write) {
     let mut hsm = loc.open();
-    let s = hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let s = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     writeln!(out, "login").unwrap();
     let shared = hsm.find(s, "shared").unwrap();
     for round in 0..ROUNDS {
@@ -160,12 +166,12 @@ fn worker(loc: &Location, name: &str, out: &mut dyn Write) {
         writeln!(out, "sealed {}", hex(&sealed)).unwrap();
         hsm.open_envelope(&mut OsRng, s, shared, &ctx(), &sealed).unwrap();
         writeln!(out, "opened").unwrap();
-        match hsm.login(1, Role::User, b"wrong-guess", Some("acme")) {
+        match hsm.login(1, USER, b"wrong-guess", Some("acme")) {
             Err(Error::PinIncorrect) => writeln!(out, "guess incorrect").unwrap(),
             Err(Error::PinLocked) => writeln!(out, "guess locked").unwrap(),
             other => panic!("a wrong guess gave {other:?}"),
         }
-        let a = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+        let a = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
         writeln!(out, "auditor").unwrap();
         assert!(!hsm.audit_records(a).unwrap().is_empty());
         hsm.logout(a).unwrap();
@@ -179,6 +185,19 @@ fn hex(b: &[u8]) -> String {
 
 fn unhex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Whether `record` is a refused login of [`USER`] in acme for `reason`.
+fn refused_user_login(record: &AuditRecord, reason: Refusal) -> bool {
+    let user = Actor { user: USER.into(), role: Role::User };
+    record.event
+        == AuditEvent::Refused {
+            who: user,
+            tenant: "acme".into(),
+            key: None,
+            attempted: Operation::Login,
+            reason,
+        }
 }
 
 /// The test binary again, as a child running `child_entry`.
@@ -253,7 +272,7 @@ fn threads_and_processes(loc: &Location) {
     set_up(loc);
     let before = {
         let mut hsm = loc.open();
-        let a = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+        let a = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
         hsm.audit_records(a).unwrap().len() // this auditor login is the last of them
     };
     let children: Vec<Child> = (0..WORKERS).map(|i| spawn_child("mix", loc, &format!("p{i}"))).collect();
@@ -286,7 +305,7 @@ fn threads_and_processes(loc: &Location) {
     assert_eq!(acks.opened, ops);
 
     let mut hsm = loc.open();
-    let s = hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let s = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     // Every acknowledged key exists.
     let listed: BTreeSet<String> = hsm.list(s).unwrap().into_iter().map(|k| k.attributes.key_id).collect();
     for k in &acks.keys {
@@ -306,10 +325,10 @@ fn threads_and_processes(loc: &Location) {
     // Wrong PINs counted one by one: exactly 4 incorrect, then locked.
     assert_eq!(acks.incorrect, 4, "the 5th consecutive failure must lock");
     assert_eq!(acks.locked, ops - 4);
-    assert_eq!(hsm.login(1, Role::User, GUESS_PIN, Some("acme")).unwrap_err(), Error::PinLocked);
+    assert_eq!(hsm.login(1, USER, GUESS_PIN, Some("acme")).unwrap_err(), Error::PinLocked);
 
     // One audit record per operation, and the chain verifies.
-    let a = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let a = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     hsm.audit_verify(a).unwrap();
     let records = hsm.audit_records(a).unwrap();
     // Per worker: login; per round: create, rotate, seal, open, auditor login.
@@ -317,24 +336,18 @@ fn threads_and_processes(loc: &Location) {
     // (no record), this auditor login; the guesses went to slot 1's log.
     let expected = before + 2 * WORKERS * (1 + ROUNDS * 5) + 1 + ops + 1;
     assert_eq!(records.len(), expected);
-    let failed = records
-        .iter()
-        .filter(|r| matches!(r.event, AuditEvent::LoginFailed { role: AuditRole::User }))
-        .count();
-    let locked =
-        records.iter().filter(|r| matches!(r.event, AuditEvent::PinLocked { role: AuditRole::User })).count();
+    let failed = records.iter().filter(|r| refused_user_login(r, Refusal::WrongPin)).count();
+    let locked = records.iter().filter(|r| refused_user_login(r, Refusal::PinLocked)).count();
     // The guesses went to slot 1: slot 0's log has none of them.
     assert_eq!((failed, locked), (0, 0));
     hsm.logout(a).unwrap();
     let slot1 = {
-        let so = hsm.login(1, Role::Auditor, AUDITOR_PIN, None).unwrap();
+        let so = hsm.login(1, AUDITOR, AUDITOR_PIN, None).unwrap();
         hsm.audit_verify(so).unwrap();
         hsm.audit_records(so).unwrap()
     };
-    let failed =
-        slot1.iter().filter(|r| matches!(r.event, AuditEvent::LoginFailed { role: AuditRole::User })).count();
-    let locked =
-        slot1.iter().filter(|r| matches!(r.event, AuditEvent::PinLocked { role: AuditRole::User })).count();
+    let failed = slot1.iter().filter(|r| refused_user_login(r, Refusal::WrongPin)).count();
+    let locked = slot1.iter().filter(|r| refused_user_login(r, Refusal::PinLocked)).count();
     assert_eq!(failed, 4);
     assert_eq!(locked, ops - 4 + 1);
 }
@@ -381,7 +394,7 @@ fn sixteen_threads_and_sixteen_processes_on_one_postgres_database_lose_nothing()
 /// Creates keys forever, printing each id once it is acknowledged.
 fn writer_forever(loc: &Location, name: &str, out: &mut dyn Write) {
     let mut hsm = loc.open();
-    let s = hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let s = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let shared = hsm.find(s, "shared").unwrap();
     for n in 0.. {
         let id = format!("{name}-{n}");
@@ -443,14 +456,14 @@ fn kill_nine(loc: &Location, kills: usize) {
         }
     }
     let mut hsm = loc.open();
-    let s = hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let s = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let listed: BTreeSet<String> = hsm.list(s).unwrap().into_iter().map(|k| k.attributes.key_id).collect();
     let lost: Vec<&String> = acked.iter().filter(|k| !listed.contains(*k)).collect();
     assert!(lost.is_empty(), "acknowledged keys lost after kill -9: {lost:?}");
     let shared = hsm.find(s, "shared").unwrap();
     let latest = hsm.info(s, shared).unwrap().version;
     assert!(rotations.iter().all(|v| *v <= latest), "an acknowledged rotation is missing");
-    let a = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let a = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     hsm.audit_verify(a).unwrap();
     assert!(!acked.is_empty(), "no writer acknowledged anything: the test proved nothing");
     println!(
@@ -542,7 +555,7 @@ fn a_full_disk_loses_nothing_acknowledged_and_refuses_a_login_it_cannot_record()
     let loc = Location::Sqlite(fs.0.join("store.db"));
     set_up(&loc);
     let mut hsm = loc.open();
-    let s = hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let s = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let ballast = fill_disk(&fs.0);
     let mut acked = Vec::new();
     let started = Instant::now();
@@ -571,7 +584,7 @@ fn a_full_disk_loses_nothing_acknowledged_and_refuses_a_login_it_cannot_record()
     let mut recorded = 0;
     let mut refused = 0;
     for _ in 0..20 {
-        match hsm.login(0, Role::User, b"wrong-pin", Some("acme")) {
+        match hsm.login(0, USER, b"wrong-pin", Some("acme")) {
             Err(Error::PinIncorrect | Error::PinLocked) => recorded += 1,
             Err(Error::Store(StoreError::NoSpace)) => refused += 1,
             other => panic!("a wrong PIN on a full disk gave {other:?}"),
@@ -581,7 +594,7 @@ fn a_full_disk_loses_nothing_acknowledged_and_refuses_a_login_it_cannot_record()
     if recorded < 5 {
         // Not locked yet: the right PIN is refused too while nothing can be recorded.
         assert_eq!(
-            hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap_err(),
+            hsm.login(0, USER, USER_PIN, Some("acme")).unwrap_err(),
             Error::Store(StoreError::NoSpace)
         );
     }
@@ -591,13 +604,13 @@ fn a_full_disk_loses_nothing_acknowledged_and_refuses_a_login_it_cannot_record()
         std::fs::remove_file(p).unwrap();
     }
     let mut hsm = loc.open();
-    let s = match hsm.login(0, Role::User, USER_PIN, Some("acme")) {
+    let s = match hsm.login(0, USER, USER_PIN, Some("acme")) {
         Ok(s) => s,
         // Five recorded failures lock the user; the SO unblocks it.
         Err(Error::PinLocked) => {
-            let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
-            hsm.set_pin(&mut OsRng, so, Role::User, USER_PIN).unwrap();
-            hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap()
+            let so = hsm.login_so(0, SO_PIN).unwrap();
+            hsm.unblock_user(&mut OsRng, so, USER, USER_PIN).unwrap();
+            hsm.login(0, USER, USER_PIN, Some("acme")).unwrap()
         }
         Err(e) => panic!("{e}"),
     };
@@ -607,13 +620,13 @@ fn a_full_disk_loses_nothing_acknowledged_and_refuses_a_login_it_cannot_record()
         assert!(listed.contains_key(id), "acknowledged key {id} lost on a full disk");
     }
     assert_eq!(listed.len(), acked.len() + 1);
-    let a = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let a = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     hsm.audit_verify(a).unwrap();
     let failed = hsm
         .audit_records(a)
         .unwrap()
         .iter()
-        .filter(|r| matches!(r.event, AuditEvent::LoginFailed { .. } | AuditEvent::PinLocked { .. }))
+        .filter(|r| refused_user_login(r, Refusal::WrongPin) || refused_user_login(r, Refusal::PinLocked))
         .count();
     assert_eq!(failed, recorded, "exactly the recorded login failures are in the log");
     println!(

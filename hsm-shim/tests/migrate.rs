@@ -10,7 +10,7 @@ use coffer_core::envelope::EncryptionContext;
 use coffer_core::rng::OsRng;
 use coffer_hsm::audit::AuditEvent;
 use coffer_hsm::keystore::{KeySource, MasterKey};
-use coffer_hsm::{Error, FileStorage, Hsm, RecordStore, Role, SystemClock};
+use coffer_hsm::{Error, FileStorage, Hsm, RecordStore, Role, SystemClock, V1_AUDITOR, V1_USER};
 use coffer_store::SqliteStore;
 
 const PASSPHRASE: &[u8] = b"legacy passphrase";
@@ -56,16 +56,33 @@ fn a_version_1_file_of_the_previous_release_migrates_with_keys_versions_pins_and
     .unwrap();
     assert_eq!(hsm.token_label(0).unwrap(), "legacy");
 
-    // The user PIN carried its one failure: three more are "incorrect", the
-    // fourth (the fifth in all) locks; the security officer unblocks it.
+    // The shared user PIN became the credential "user", carrying its one
+    // failure: three more are "incorrect", the fourth (the fifth in all)
+    // locks; the security officer unblocks it.
     for _ in 0..3 {
-        assert_eq!(hsm.login(0, Role::User, b"wrong-pin", Some("acme")).unwrap_err(), Error::PinIncorrect);
+        assert_eq!(hsm.login(0, V1_USER, b"wrong-pin", Some("acme")).unwrap_err(), Error::PinIncorrect);
     }
-    assert_eq!(hsm.login(0, Role::User, b"wrong-pin", Some("acme")).unwrap_err(), Error::PinLocked);
-    assert_eq!(hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap_err(), Error::PinLocked);
-    let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None).unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin").unwrap();
-    let s = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    assert_eq!(hsm.login(0, V1_USER, b"wrong-pin", Some("acme")).unwrap_err(), Error::PinLocked);
+    assert_eq!(hsm.login(0, V1_USER, b"user-pin", Some("acme")).unwrap_err(), Error::PinLocked);
+    let so = hsm.login_so(0, b"so-pin-1").unwrap();
+    let tenants: Vec<String> = hsm.tenants(so).unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(tenants, ["acme"], "the tenant with keys became a tenant");
+    let users: Vec<(String, Role, Vec<String>, u8, bool)> = hsm
+        .users(so)
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.name, u.role, u.tenants, u.failures, u.locked))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            (V1_AUDITOR.to_string(), Role::Auditor, vec![], 0, false),
+            (V1_USER.to_string(), Role::User, vec!["acme".to_string()], 5, true),
+        ],
+        "the shared PINs became the credentials \"auditor\" and \"user\" (bound to acme, locked)"
+    );
+    hsm.unblock_user(&mut OsRng, so, V1_USER, b"user-pin").unwrap();
+    let s = hsm.login(0, V1_USER, b"user-pin", Some("acme")).unwrap();
     let records = hsm.find(s, "records").unwrap();
     assert_eq!(hsm.info(s, records).unwrap().version, 2);
     let mut ctx = EncryptionContext::new();
@@ -84,7 +101,7 @@ fn a_version_1_file_of_the_previous_release_migrates_with_keys_versions_pins_and
     assert_eq!(hex, golden.trim());
 
     // The old audit chain continues unbroken in the store.
-    let a = hsm.login(0, Role::Auditor, b"audit-pin", None).unwrap();
+    let a = hsm.login(0, V1_AUDITOR, b"audit-pin", None).unwrap();
     hsm.audit_verify(a).unwrap();
     let log = hsm.audit_records(a).unwrap();
     assert_eq!(log[0].event, AuditEvent::TokenInitialized);

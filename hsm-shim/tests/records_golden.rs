@@ -24,7 +24,7 @@ use std::process::{Command, Output};
 
 use coffer_core::envelope::EncryptionContext;
 use coffer_core::rng::OsRng;
-use coffer_hsm::audit::{AuditEvent, KeyRef, Operation};
+use coffer_hsm::audit::{Actor, AuditEvent, KeyRef, Operation};
 use coffer_hsm::keystore::{KeySource, MasterKey};
 use coffer_hsm::record_store::{MAX_SCAN, MemoryStore, RecordStore};
 use coffer_hsm::{Clock, Config, Error, Handle, Hsm, KeyAttributes, KeyInfo, KeyState, KeyType, Role, Usage};
@@ -114,6 +114,59 @@ fn open_golden(rows: &Rows) -> Hsm {
     open_rows(rows, &golden_master()).unwrap()
 }
 
+/// The golden PINs (`facts.pins`).
+const SO_PIN: &[u8] = b"so-pin-1";
+const USER_PIN: &[u8] = b"user-pin";
+const AUDITOR_PIN: &[u8] = b"audit-pin";
+/// The credentials [`provision`] creates.
+const USER: &str = "user";
+const AUDITOR: &str = "auditor";
+
+/// The golden records predate per-user credentials: their user and auditor
+/// PIN records (kind 0x11, roles 0x02 and 0x03) log nobody in. The golden
+/// security officer (PIN record 0x11/0x01, which still opens) creates the
+/// tenants acme and globex, the user [`USER`] of both and the auditor
+/// [`AUDITOR`], with the golden PINs: the audit records of
+/// [`provisioned_events`].
+fn provision(hsm: &mut Hsm) {
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    for tenant in ["acme", "globex"] {
+        hsm.create_tenant(so, tenant).unwrap();
+    }
+    hsm.create_user(&mut OsRng, so, USER, Role::User, &["acme", "globex"], USER_PIN).unwrap();
+    hsm.create_user(&mut OsRng, so, AUDITOR, Role::Auditor, &[], AUDITOR_PIN).unwrap();
+    hsm.logout(so).unwrap();
+}
+
+/// The golden records, opened and [`provision`]ed.
+fn open_provisioned(rows: &Rows) -> Hsm {
+    let mut hsm = open_golden(rows);
+    provision(&mut hsm);
+    hsm
+}
+
+fn user_actor() -> Actor {
+    Actor { user: USER.into(), role: Role::User }
+}
+
+fn auditor_actor() -> Actor {
+    Actor { user: AUDITOR.into(), role: Role::Auditor }
+}
+
+/// The audit events of [`provision`], in sequence order.
+fn provisioned_events() -> Vec<AuditEvent> {
+    vec![
+        AuditEvent::UserLoggedIn {
+            who: Actor { user: Actor::SECURITY_OFFICER.into(), role: Role::SecurityOfficer },
+            tenant: String::new(),
+        },
+        AuditEvent::TenantCreated { tenant: "acme".into() },
+        AuditEvent::TenantCreated { tenant: "globex".into() },
+        AuditEvent::UserCreated { user: user_actor(), tenants: vec!["acme".into(), "globex".into()] },
+        AuditEvent::UserCreated { user: auditor_actor(), tenants: vec![] },
+    ]
+}
+
 fn key_record(handle: u64) -> Vec<u8> {
     let mut k = vec![0x12, 0x00];
     k.extend_from_slice(&handle.to_be_bytes());
@@ -163,17 +216,18 @@ fn golden_records_open_at_their_stored_generation_with_their_config_and_label() 
     );
     assert_eq!(hsm.token_label(0).unwrap(), "golden");
     assert_eq!(hsm.token_label(1), Err(Error::InvalidInput), "slot_count is 1");
-    // Reading writes nothing; the first write (a login's audit record) is generation + 1.
+    // Reading writes nothing; the first write (a login's audit record) is
+    // generation + 1. (The golden security officer's PIN record opens.)
     assert_eq!(hsm.generation(), 7);
-    hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    hsm.login_so(0, SO_PIN).unwrap();
     assert_eq!(hsm.generation(), 8);
 }
 
 #[test]
 fn golden_webhook_key_gives_the_golden_hmac() {
     let g = golden();
-    let mut hsm = open_golden(&golden_rows());
-    let user = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    let mut hsm = open_provisioned(&golden_rows());
+    let user = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let webhooks = hsm.find(user, "webhooks").unwrap();
     assert_eq!(webhooks, Handle::from_raw(1));
     let message = hex_field(&g["facts"]["hmac_message"]);
@@ -186,8 +240,8 @@ fn golden_webhook_key_gives_the_golden_hmac() {
 #[test]
 fn golden_kek_wraps_under_its_version_2_material_as_the_golden_kwp() {
     let g = golden();
-    let mut hsm = open_golden(&golden_rows());
-    let user = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    let mut hsm = open_provisioned(&golden_rows());
+    let user = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let kek = hsm.find(user, "kek").unwrap();
     assert_eq!(kek, Handle::from_raw(2));
     let wrapped = hsm.wrap_key(user, kek, &[0x11; 32]).unwrap();
@@ -197,8 +251,8 @@ fn golden_kek_wraps_under_its_version_2_material_as_the_golden_kwp() {
 
 #[test]
 fn golden_keys_list_with_their_attributes_and_versions() {
-    let mut hsm = open_golden(&golden_rows());
-    let user = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    let mut hsm = open_provisioned(&golden_rows());
+    let user = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let attrs = |label: &str, key_id: &str, usage: Usage| KeyAttributes {
         label: label.into(),
         tenant: "acme".into(),
@@ -241,22 +295,23 @@ fn golden_keys_list_with_their_attributes_and_versions() {
 #[test]
 fn golden_audit_chain_verifies_and_the_auditor_sees_the_golden_records_first() {
     let g = golden();
-    let mut hsm = open_golden(&golden_rows());
-    let user = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    let mut hsm = open_provisioned(&golden_rows());
+    let user = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let webhooks = hsm.find(user, "webhooks").unwrap();
     hsm.hmac_sign(user, webhooks, &[b"golden message"]).unwrap();
     let kek = hsm.find(user, "kek").unwrap();
     hsm.wrap_key(user, kek, &[0x11; 32]).unwrap();
-    let auditor = hsm.login(0, Role::Auditor, b"audit-pin", None).unwrap();
+    let auditor = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
 
     let records = hsm.audit_records(auditor).unwrap();
     let golden_audit = g["facts"]["audit"].as_array().unwrap();
     let mut expected = golden_events();
+    expected.extend(provisioned_events());
     expected.extend([
-        AuditEvent::LoginSucceeded { role: Role::User },
+        AuditEvent::UserLoggedIn { who: user_actor(), tenant: "acme".into() },
         AuditEvent::KeyUsed { key: key_ref("webhooks", 1, 1), operation: Operation::Sign },
         AuditEvent::KeyUsed { key: key_ref("kek", 2, 2), operation: Operation::Wrap },
-        AuditEvent::LoginSucceeded { role: Role::Auditor },
+        AuditEvent::UserLoggedIn { who: auditor_actor(), tenant: String::new() },
     ]);
     assert_eq!(records.iter().map(|r| r.event.clone()).collect::<Vec<_>>(), expected);
     for (i, r) in records.iter().enumerate() {
@@ -277,7 +332,7 @@ fn golden_audit_chain_verifies_and_the_auditor_sees_the_golden_records_first() {
     );
     assert_eq!(hsm.audit_verify(auditor), Ok(()));
     let (next_seq, last_mac) = hsm.audit_head(auditor).unwrap();
-    assert_eq!(next_seq, 10);
+    assert_eq!(next_seq, 15, "6 golden, 5 of provisioning, 4 of this test");
     assert_eq!(last_mac, records.last().unwrap().mac);
 }
 
@@ -288,8 +343,8 @@ fn a_key_value_stored_under_another_handle_is_keystore_auth_when_used() {
     let mut rows = golden_rows();
     let webhooks_value = value_of(&rows, &key_record(1));
     set_row(&mut rows, &key_record(2), webhooks_value);
-    let mut hsm = open_golden(&rows);
-    let user = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    let mut hsm = open_provisioned(&rows);
+    let user = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     // find is the one index read of §12.1 ("finds a key by (tenant, key id)
     // with one read"): it does not open the key record, so it still answers.
     let kek = hsm.find(user, "kek").unwrap();
@@ -316,8 +371,8 @@ fn an_index_value_moved_to_another_tenants_index_key_is_keystore_auth() {
     let globex_webhooks = hex_field(&g["facts"]["globex_webhooks_index_record_key"]);
     let moved = value_of(&rows, &acme_webhooks);
     set_row(&mut rows, &globex_webhooks, moved);
-    let mut hsm = open_golden(&rows);
-    let globex = hsm.login(0, Role::User, b"user-pin", Some("globex")).unwrap();
+    let mut hsm = open_provisioned(&rows);
+    let globex = hsm.login(0, USER, USER_PIN, Some("globex")).unwrap();
     assert_eq!(hsm.find(globex, "webhooks"), Err(Error::KeystoreAuth));
     assert_eq!(hsm.find(globex, "kek"), Err(Error::NotFound), "globex has no kek entry at all");
 }
@@ -327,8 +382,8 @@ fn a_deleted_index_entry_reads_as_not_found() {
     let g = golden();
     let mut rows = golden_rows();
     delete_row(&mut rows, &hex_field(&g["facts"]["keys"][0]["index_record_key"]));
-    let mut hsm = open_golden(&rows);
-    let user = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    let mut hsm = open_provisioned(&rows);
+    let user = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     assert_eq!(hsm.find(user, "webhooks"), Err(Error::NotFound));
     assert_eq!(hsm.find(user, "kek"), Ok(Handle::from_raw(2)));
 }
@@ -337,8 +392,8 @@ fn a_deleted_index_entry_reads_as_not_found() {
 fn a_deleted_key_record_reads_as_not_found_when_used() {
     let mut rows = golden_rows();
     delete_row(&mut rows, &key_record(1));
-    let mut hsm = open_golden(&rows);
-    let user = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    let mut hsm = open_provisioned(&rows);
+    let user = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     // The index entry is still there and find reads only it.
     let webhooks = hsm.find(user, "webhooks").unwrap();
     assert_eq!(hsm.hmac_sign(user, webhooks, &[b"golden message"]), Err(Error::NotFound));
@@ -355,8 +410,8 @@ fn a_deleted_key_record_reads_as_not_found_when_used() {
 fn listing_a_tenant_whose_key_record_was_deleted_is_keystore_corrupt() {
     let mut rows = golden_rows();
     delete_row(&mut rows, &key_record(1));
-    let mut hsm = open_golden(&rows);
-    let user = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    let mut hsm = open_provisioned(&rows);
+    let user = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     assert_eq!(hsm.list(user), Err(Error::KeystoreCorrupt));
 }
 
@@ -435,8 +490,8 @@ fn a_passphrase_does_not_open_a_raw_master_key_store() {
 fn an_audit_record_deleted_from_the_middle_is_audit_tampered_at_its_index() {
     let mut rows = golden_rows();
     delete_row(&mut rows, &audit_record(2));
-    let mut hsm = open_golden(&rows);
-    let auditor = hsm.login(0, Role::Auditor, b"audit-pin", None).unwrap();
+    let mut hsm = open_provisioned(&rows);
+    let auditor = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     assert_eq!(hsm.audit_verify(auditor), Err(Error::AuditTampered { index: 2 }));
 }
 
@@ -447,21 +502,63 @@ fn an_audit_record_deleted_from_the_middle_is_audit_tampered_at_its_index() {
 fn the_last_audit_record_deleted_is_audit_tampered_at_its_index() {
     let mut rows = golden_rows();
     delete_row(&mut rows, &audit_record(5));
-    let mut hsm = open_golden(&rows);
-    let auditor = hsm.login(0, Role::Auditor, b"audit-pin", None).unwrap();
-    // The login appended record 6 after the head; record 5 is the gap.
+    let mut hsm = open_provisioned(&rows);
+    let auditor = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
+    // Provisioning and the login appended records 6.. after the head; record 5 is the gap.
     assert_eq!(hsm.audit_verify(auditor), Err(Error::AuditTampered { index: 5 }));
 }
 
+/// Every record of `kind` in `store`.
+fn rows_of_kind(store: &mut dyn RecordStore, kind: u8) -> Rows {
+    let mut tx = store.begin().unwrap();
+    tx.scan(&[kind], None, MAX_SCAN).unwrap()
+}
+
+/// The credentials are user records (kind 0x16) on top of the golden ones,
+/// each sealed to its own record key (a blinded user name).
 #[test]
 fn a_user_pin_record_copied_to_the_auditor_is_keystore_auth_at_auditor_login() {
+    let reopen = |store| {
+        Hsm::open(&mut OsRng, store, &KeySource::MasterKey(&golden_master()), Box::new(FixedClock)).unwrap()
+    };
+    // The user's record key is the one kind 0x16 record before the auditor is made.
+    let mut hsm = open_golden(&golden_rows());
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.create_tenant(so, "acme").unwrap();
+    hsm.create_user(&mut OsRng, so, USER, Role::User, &["acme"], USER_PIN).unwrap();
+    let mut store = hsm.into_store();
+    let users = rows_of_kind(store.as_mut(), 0x16);
+    assert_eq!(users.len(), 1);
+    let (user_key, user_record) = users[0].clone();
+    let mut hsm = reopen(store);
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.create_user(&mut OsRng, so, AUDITOR, Role::Auditor, &[], AUDITOR_PIN).unwrap();
+    let mut store = hsm.into_store();
+    let users = rows_of_kind(store.as_mut(), 0x16);
+    assert_eq!(users.len(), 2);
+    let auditor_key = users.iter().map(|(k, _)| k.clone()).find(|k| *k != user_key).unwrap();
+
+    {
+        let mut tx = store.begin().unwrap();
+        tx.put(&auditor_key, &user_record).unwrap();
+        tx.commit().unwrap();
+    }
+    let mut hsm = reopen(store);
+    assert_eq!(hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap_err(), Error::KeystoreAuth);
+    assert_eq!(hsm.login(0, AUDITOR, USER_PIN, None).unwrap_err(), Error::KeystoreAuth);
+    assert!(hsm.login(0, USER, USER_PIN, Some("acme")).is_ok(), "the user's own record still opens");
+}
+
+/// The golden role PIN records are bound to their record keys too: the
+/// user's copied onto the security officer's opens for neither PIN.
+#[test]
+fn the_golden_user_pin_record_copied_to_the_security_officer_is_keystore_auth_at_so_login() {
     let mut rows = golden_rows();
     let user_pin = value_of(&rows, &[0x11, 0x00, 0x02]);
-    set_row(&mut rows, &[0x11, 0x00, 0x03], user_pin);
+    set_row(&mut rows, &[0x11, 0x00, 0x01], user_pin);
     let mut hsm = open_golden(&rows);
-    assert_eq!(hsm.login(0, Role::Auditor, b"audit-pin", None).unwrap_err(), Error::KeystoreAuth);
-    assert_eq!(hsm.login(0, Role::Auditor, b"user-pin", None).unwrap_err(), Error::KeystoreAuth);
-    assert!(hsm.login(0, Role::User, b"user-pin", Some("acme")).is_ok(), "the user's own record still opens");
+    assert_eq!(hsm.login_so(0, SO_PIN).unwrap_err(), Error::KeystoreAuth);
+    assert_eq!(hsm.login_so(0, USER_PIN).unwrap_err(), Error::KeystoreAuth);
 }
 
 // ------------------------------------------------------------ (c) the Python reader
@@ -599,11 +696,14 @@ fn python_reader_verifies_a_store_written_by_rust() {
     .unwrap();
     hsm.init_token(&mut OsRng, 0, "rust written", b"so-pin-1").unwrap();
     hsm.init_token(&mut OsRng, 1, "second slot", b"so-pin-2").unwrap();
-    let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None).unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin").unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::Auditor, b"audit-pin").unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    for tenant in ["acme", "globex"] {
+        hsm.create_tenant(so, tenant).unwrap();
+    }
+    hsm.create_user(&mut OsRng, so, USER, Role::User, &["acme", "globex"], USER_PIN).unwrap();
+    hsm.create_user(&mut OsRng, so, AUDITOR, Role::Auditor, &[], AUDITOR_PIN).unwrap();
 
-    let acme = hsm.login(0, Role::User, b"user-pin", Some("acme")).unwrap();
+    let acme = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let attrs = |tenant: &str, key_id: &str, usage: Usage, extractable: bool| KeyAttributes {
         label: format!("{tenant} {key_id}"),
         tenant: tenant.into(),
@@ -650,11 +750,11 @@ fn python_reader_verifies_a_store_written_by_rust() {
     hsm.set_state(acme, rsa, KeyState::Deactivated).unwrap();
     hsm.destroy(acme, hooks).unwrap();
 
-    let globex = hsm.login(0, Role::User, b"user-pin", Some("globex")).unwrap();
+    let globex = hsm.login(0, USER, USER_PIN, Some("globex")).unwrap();
     hsm.generate(&mut OsRng, globex, KeyType::Aes256, attrs("globex", "kek", envelope_usage, false)).unwrap();
-    assert_eq!(hsm.login(0, Role::User, b"wrong-pin", Some("acme")).unwrap_err(), Error::PinIncorrect);
+    assert_eq!(hsm.login(0, USER, b"wrong-pin", Some("acme")).unwrap_err(), Error::PinIncorrect);
 
-    let auditor = hsm.login(0, Role::Auditor, b"audit-pin", None).unwrap();
+    let auditor = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     let archived = hsm.audit_archive(auditor, 3).unwrap();
     assert_eq!(archived.records.len(), 3);
     assert_eq!(hsm.audit_verify(auditor), Ok(()));
@@ -666,6 +766,10 @@ fn python_reader_verifies_a_store_written_by_rust() {
     keys.extend(hsm.list(globex).unwrap());
     let generation = hsm.generation();
     assert_eq!(keys.len(), 5);
+    // The wrong PIN counted, on the user's own credential.
+    let users = hsm.users(so).unwrap();
+    let failures: Vec<(&str, u8)> = users.iter().map(|u| (u.name.as_str(), u.failures)).collect();
+    assert_eq!(failures, [(AUDITOR, 0), (USER, 1)]);
 
     let mut store = hsm.into_store();
     let rows = {
@@ -680,19 +784,20 @@ fn python_reader_verifies_a_store_written_by_rust() {
     assert_eq!(field(records, "index"), "5");
     assert_eq!(field(records, "token"), "2");
     assert_eq!(field(records, "audit_head"), "2");
-    assert_eq!(field(records, "ignored"), "0");
+    // The reader ignores the kinds it does not know (§12.7): the user
+    // (0x16) and tenant (0x17) records, 2 + 2 of slot 0.
+    let credential_rows = rows.iter().filter(|(k, _)| matches!(k.first(), Some(0x16 | 0x17))).count();
+    assert_eq!(credential_rows, 4);
+    assert_eq!(field(records, "pin"), "2", "only the security officers' PIN records");
+    assert_eq!(field(records, "ignored"), credential_rows.to_string());
     assert_eq!(summary_line(&stdout, "generation"), generation.to_string());
     assert_eq!(summary_line(&stdout, "tenants"), "\"acme\",\"globex\"");
     assert_eq!(
         summary_line(&stdout, "config"),
         "max_pin_failures=5 pin_iterations=1000 allow_plain_import=0 audit_max_records=1000 audit_reserve=10 slot_count=2"
     );
-    assert_eq!(
-        summary_line(&stdout, "slot 0"),
-        "label=\"rust written\" next_handle=6 keys=5 pins=auditor,so,user"
-    );
+    assert_eq!(summary_line(&stdout, "slot 0"), "label=\"rust written\" next_handle=6 keys=5 pins=so");
     assert_eq!(summary_line(&stdout, "slot 1"), "label=\"second slot\" next_handle=1 keys=0 pins=so");
-    assert_eq!(field(summary_line(&stdout, "pin 0/user"), "failures"), "1", "the wrong PIN counted");
     assert_eq!(field(summary_line(&stdout, "pin 0/so"), "failures"), "0");
 
     let audit = summary_line(&stdout, "audit 0");

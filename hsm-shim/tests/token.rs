@@ -27,6 +27,13 @@ impl Clock for FixedClock {
 const SO_PIN: &[u8] = b"so-pin-123456";
 const USER_PIN: &[u8] = b"user-pin-123456";
 const AUDITOR_PIN: &[u8] = b"auditor-pin-1234";
+/// The one user of this file, bound to both of its tenants. The keystore
+/// round trips (a version-1 export and load) bring the user and auditor
+/// PINs back under these names ([`coffer_hsm::V1_USER`], [`coffer_hsm::V1_AUDITOR`]).
+const USER: &str = "user";
+const AUDITOR: &str = "auditor";
+/// The tenants this file uses.
+const TENANTS: [&str; 2] = ["acme", "globex"];
 
 fn config() -> Config {
     // Low PIN cost keeps the tests fast; the default is 100,000.
@@ -38,15 +45,23 @@ fn hsm() -> Hsm {
 }
 
 /// An HSM with `slots` slots and `config`, its first token initialized with
-/// the user and auditor PINs set.
+/// the tenants acme and globex, the user [`USER`] of both, and the auditor [`AUDITOR`].
 fn hsm_with(slots: usize, config: Config) -> Hsm {
     let mut hsm = Hsm::new(slots, config, Box::new(FixedClock)).unwrap();
     hsm.init_token(&mut OsRng, 0, "main", SO_PIN).unwrap();
-    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::User, USER_PIN).unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::Auditor, AUDITOR_PIN).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    create_tenants_and_user(&mut hsm, so);
+    hsm.create_user(&mut OsRng, so, AUDITOR, Role::Auditor, &[], AUDITOR_PIN).unwrap();
     hsm.logout(so).unwrap();
     hsm
+}
+
+/// Creates the tenants acme and globex and the user [`USER`] bound to both.
+fn create_tenants_and_user(hsm: &mut Hsm, so: SessionId) {
+    for tenant in TENANTS {
+        hsm.create_tenant(so, tenant).unwrap();
+    }
+    hsm.create_user(&mut OsRng, so, USER, Role::User, &TENANTS, USER_PIN).unwrap();
 }
 
 fn attrs(tenant: &str, key_id: &str, usage: Usage) -> KeyAttributes {
@@ -61,7 +76,7 @@ fn attrs(tenant: &str, key_id: &str, usage: Usage) -> KeyAttributes {
 }
 
 fn user(hsm: &mut Hsm, tenant: &str) -> SessionId {
-    hsm.login(0, Role::User, USER_PIN, Some(tenant)).unwrap()
+    hsm.login(0, USER, USER_PIN, Some(tenant)).unwrap()
 }
 
 fn kek(hsm: &mut Hsm, s: SessionId, tenant: &str) -> Handle {
@@ -79,26 +94,26 @@ fn ctx(tenant: &str) -> EncryptionContext<'_> {
 fn wrong_pins_lock_the_user_until_the_security_officer_unblocks() {
     let mut hsm = hsm();
     for _ in 0..4 {
-        assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinIncorrect);
+        assert_eq!(hsm.login(0, USER, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinIncorrect);
     }
-    assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinLocked);
+    assert_eq!(hsm.login(0, USER, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinLocked);
     // Locked: even the right PIN is refused.
-    assert_eq!(hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap_err(), Error::PinLocked);
-    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::User, b"new-user-pin").unwrap();
-    assert!(hsm.login(0, Role::User, b"new-user-pin", Some("acme")).is_ok());
-    assert_eq!(hsm.login(0, Role::User, USER_PIN, Some("acme")).unwrap_err(), Error::PinIncorrect);
+    assert_eq!(hsm.login(0, USER, USER_PIN, Some("acme")).unwrap_err(), Error::PinLocked);
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.unblock_user(&mut OsRng, so, USER, b"new-user-pin").unwrap();
+    assert!(hsm.login(0, USER, b"new-user-pin", Some("acme")).is_ok());
+    assert_eq!(hsm.login(0, USER, USER_PIN, Some("acme")).unwrap_err(), Error::PinIncorrect);
 }
 
 #[test]
 fn a_successful_login_resets_the_failure_count() {
     let mut hsm = hsm();
     for _ in 0..4 {
-        assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinIncorrect);
+        assert_eq!(hsm.login(0, USER, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinIncorrect);
     }
     user(&mut hsm, "acme");
     for _ in 0..4 {
-        assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinIncorrect);
+        assert_eq!(hsm.login(0, USER, b"wrong-pin!", Some("acme")).unwrap_err(), Error::PinIncorrect);
     }
 }
 
@@ -114,8 +129,8 @@ fn the_auditor_and_the_security_officer_cannot_use_keys() {
     let mut hsm = hsm();
     let s = user(&mut hsm, "acme");
     let h = kek(&mut hsm, s, "acme");
-    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
-    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    let auditor = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
     for session in [auditor, so] {
         assert_eq!(
             hsm.seal_envelope(&mut OsRng, session, h, &ctx("acme"), b"x").unwrap_err(),
@@ -245,10 +260,14 @@ fn tenant_a_handles_never_work_for_tenant_b() {
     let ka = kek(&mut hsm, a, "acme");
     let kb = kek(&mut hsm, b, "globex");
     let env_a = hsm.seal_envelope(&mut OsRng, a, ka, &ctx("acme"), b"acme data").unwrap();
-    // B's session with A's handle: as if the handle did not exist.
-    assert_eq!(hsm.open_envelope(&mut OsRng, b, ka, &ctx("acme"), &env_a).unwrap_err(), Error::NotFound);
-    assert_eq!(hsm.info(b, ka).unwrap_err(), Error::NotFound);
-    assert_eq!(hsm.destroy(b, ka).unwrap_err(), Error::NotFound);
+    // B's session with A's handle: refused as another tenant's.
+    assert_eq!(
+        hsm.open_envelope(&mut OsRng, b, ka, &ctx("acme"), &env_a).unwrap_err(),
+        Error::TenantNotAllowed
+    );
+    assert_eq!(hsm.info(b, ka).unwrap_err(), Error::TenantNotAllowed);
+    assert_eq!(hsm.destroy(b, ka).unwrap_err(), Error::TenantNotAllowed);
+    assert_eq!(hsm.info(a, ka).unwrap().state, KeyState::Active, "the refused destroy changed nothing");
     // B's own key on A's envelope, with either context: decryption fails.
     for c in [ctx("acme"), ctx("globex")] {
         assert_eq!(
@@ -274,14 +293,14 @@ fn crypto_shred_destroys_every_key_of_the_tenant_and_then_opening_fails() {
     let kb = kek(&mut hsm, b, "globex");
     let env_a = hsm.seal_envelope(&mut OsRng, a, ka, &ctx("acme"), b"acme").unwrap();
     let env_b = hsm.seal_envelope(&mut OsRng, b, kb, &ctx("globex"), b"globex").unwrap();
-    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
     let evidence = hsm.shred_tenant(so, "acme").unwrap();
     assert_eq!(evidence.keys, vec![("kek".to_string(), 2), ("webhook".to_string(), 1)]);
     assert_eq!(evidence.audit.len(), 3, "two destructions and the shred itself");
     assert_eq!(hsm.open_envelope(&mut OsRng, a, ka, &ctx("acme"), &env_a).unwrap_err(), Error::KeyState);
     // The other tenant is untouched.
     assert_eq!(&hsm.open_envelope(&mut OsRng, b, kb, &ctx("globex"), &env_b).unwrap()[..], b"globex");
-    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let auditor = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     hsm.audit_verify(auditor).unwrap();
 }
 
@@ -314,10 +333,10 @@ fn the_keystore_round_trips_and_refuses_a_wrong_key_and_a_rollback() {
     assert_eq!(second, first + 1);
 
     let mut loaded = Hsm::load(&mut storage, &source, Some(second), Box::new(FixedClock)).unwrap();
-    let s2 = loaded.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let s2 = loaded.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let h2 = loaded.find(s2, "kek").unwrap();
     assert_eq!(&loaded.open_envelope(&mut OsRng, s2, h2, &ctx("acme"), &env).unwrap()[..], b"persisted");
-    let auditor = loaded.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let auditor = loaded.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     loaded.audit_verify(auditor).unwrap();
 
     let other = MasterKey::generate(&mut OsRng).unwrap();
@@ -374,7 +393,7 @@ fn rsa_keys_and_certificates_work_by_handle_and_survive_the_keystore() {
     hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
     let mut loaded =
         Hsm::load(&mut storage, &KeySource::MasterKey(&master), None, Box::new(FixedClock)).unwrap();
-    let s2 = loaded.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let s2 = loaded.login(0, USER, USER_PIN, Some("acme")).unwrap();
     let rsa2 = loaded.find(s2, "server-rsa").unwrap();
     assert_eq!(
         &loaded.open_envelope(&mut OsRng, s2, rsa2, &ctx("acme"), &env).unwrap()[..],
@@ -411,13 +430,13 @@ fn a_full_audit_log_stops_key_work_until_the_auditor_archives_it() {
     );
     // A user login is refused before its PIN is checked: wrong PINs are not counted.
     for _ in 0..10 {
-        assert_eq!(hsm.login(0, Role::User, b"wrong-pin!", Some("acme")).unwrap_err(), Error::AuditFull);
+        assert_eq!(hsm.login(0, USER, b"wrong-pin!", Some("acme")).unwrap_err(), Error::AuditFull);
     }
 
     // The security officer and the auditor still log in.
-    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
     hsm.logout(so).unwrap();
-    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let auditor = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     let held = hsm.audit_records(auditor).unwrap();
     assert_eq!(held.len(), 54, "52 for key work, then the SO's and the auditor's logins");
     let archived = hsm.audit_archive(auditor, 50).unwrap();
@@ -441,7 +460,7 @@ fn the_security_officer_cannot_use_up_the_auditors_reserve() {
     let mut hsm = small_log_hsm();
     let mut logins = 0;
     let err = loop {
-        match hsm.login(0, Role::SecurityOfficer, SO_PIN, None) {
+        match hsm.login_so(0, SO_PIN) {
             Ok(so) => {
                 hsm.logout(so).unwrap();
                 logins += 1;
@@ -453,9 +472,9 @@ fn the_security_officer_cannot_use_up_the_auditors_reserve() {
     assert_eq!(err, Error::AuditFull);
     // Wrong SO PINs are refused before the check too: the SO is not locked.
     for _ in 0..10 {
-        assert_eq!(hsm.login(0, Role::SecurityOfficer, b"wrong-pin!", None).unwrap_err(), Error::AuditFull);
+        assert_eq!(hsm.login_so(0, b"wrong-pin!").unwrap_err(), Error::AuditFull);
     }
-    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let auditor = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     let held = hsm.audit_records(auditor).unwrap().len();
     assert_eq!(held, 57, "56 up to the SO's limit, then the auditor's login");
     hsm.audit_archive(auditor, held).unwrap();
@@ -463,13 +482,13 @@ fn the_security_officer_cannot_use_up_the_auditors_reserve() {
     let mut storage = MemoryStorage::new();
     let master = MasterKey::from_slice(&[9u8; 32]).unwrap();
     hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
-    hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
+    hsm.login_so(0, SO_PIN).unwrap();
 }
 
 #[test]
 fn audit_limits_and_archives_survive_the_keystore() {
     let mut hsm = small_log_hsm();
-    let auditor = hsm.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let auditor = hsm.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     let archived = hsm.audit_archive(auditor, 3).unwrap();
     let mut storage = MemoryStorage::new();
     let master = MasterKey::from_slice(&[9u8; 32]).unwrap();
@@ -477,7 +496,7 @@ fn audit_limits_and_archives_survive_the_keystore() {
     let loaded = Hsm::load(&mut storage, &KeySource::MasterKey(&master), None, Box::new(FixedClock)).unwrap();
     assert_eq!(loaded.config().audit_max_records, 60);
     let mut loaded = loaded;
-    let auditor = loaded.login(0, Role::Auditor, AUDITOR_PIN, None).unwrap();
+    let auditor = loaded.login(0, AUDITOR, AUDITOR_PIN, None).unwrap();
     assert_eq!(loaded.audit_verify_archive(auditor, &[archived]), Ok(()));
     assert_eq!(loaded.audit_records(auditor).unwrap()[0].seq, 3);
 }
@@ -570,15 +589,16 @@ fn certificate_objects_can_be_required_to_chain_to_a_stored_ca() {
         Error::InvalidInput
     );
 
-    // A deactivated CA still verifies; another tenant's CA is not found.
+    // A deactivated CA still verifies; another tenant's CA is refused.
     hsm.set_state(s, ca_obj, KeyState::Deactivated).unwrap();
     assert_eq!(hsm.verify_certificate(s, leaf, ca_obj), Ok(()));
-    let b = hsm.login(0, Role::User, USER_PIN, Some("globex")).unwrap();
+    let b = hsm.login(0, USER, USER_PIN, Some("globex")).unwrap();
     assert_eq!(
         hsm.import_certificate_issued_by(b, attrs("globex", "a", Usage::NONE), good.to_der(), ca_obj)
             .unwrap_err(),
-        Error::NotFound
+        Error::TenantNotAllowed
     );
+    assert_eq!(hsm.find(b, "a").unwrap_err(), Error::NotFound, "nothing was stored");
 }
 
 #[test]
@@ -619,9 +639,9 @@ fn data_keys_wrap_under_the_current_version_and_unwrap_under_any() {
         hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs("acme", "seal-only", Usage::ENCRYPT)).unwrap();
     assert_eq!(hsm.wrap_key(s, seal_only, &dek).unwrap_err(), Error::PolicyDenied);
     assert_eq!(hsm.unwrap_key(s, seal_only, &v1).unwrap_err(), Error::PolicyDenied);
-    // Another tenant's session does not find the key.
-    let b = hsm.login(0, Role::User, USER_PIN, Some("globex")).unwrap();
-    assert_eq!(hsm.unwrap_key(b, k, &v1).unwrap_err(), Error::NotFound);
+    // Another tenant's session is refused the key.
+    let b = hsm.login(0, USER, USER_PIN, Some("globex")).unwrap();
+    assert_eq!(hsm.unwrap_key(b, k, &v1).unwrap_err(), Error::TenantNotAllowed);
 }
 
 /// A clock the test moves forward.
@@ -639,8 +659,8 @@ fn the_lifecycle_sweep_deactivates_expired_keys_and_the_expiry_survives_the_keys
     clock.0.store(1_800_000_000, std::sync::atomic::Ordering::SeqCst);
     let mut hsm = Hsm::new(1, config(), Box::new(clock.clone())).unwrap();
     hsm.init_token(&mut OsRng, 0, "main", SO_PIN).unwrap();
-    let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None).unwrap();
-    hsm.set_pin(&mut OsRng, so, Role::User, USER_PIN).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    create_tenants_and_user(&mut hsm, so);
     let s = user(&mut hsm, "acme");
     let mac = Usage::SIGN | Usage::VERIFY;
     let old = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("acme", "hooks-1", mac)).unwrap();
@@ -654,6 +674,9 @@ fn the_lifecycle_sweep_deactivates_expired_keys_and_the_expiry_survives_the_keys
     // Not yet due.
     assert_eq!(hsm.sweep_expired(s).unwrap(), vec![]);
     clock.0.store(1_800_000_100, std::sync::atomic::Ordering::SeqCst);
+    // Expired and not yet swept: it signs nothing new, and still verifies.
+    assert_eq!(hsm.hmac_sign(s, old, &[b"x"]).unwrap_err(), Error::KeyExpired);
+    assert_eq!(hsm.hmac_verify(s, old, &[b"1800000050.", b"{}"], &tag), Ok(()));
     assert_eq!(hsm.sweep_expired(s).unwrap(), vec![old]);
     assert_eq!(hsm.info(s, old).unwrap().state, KeyState::Deactivated);
     assert_eq!(hsm.info(s, new).unwrap().state, KeyState::Active);
@@ -662,23 +685,26 @@ fn the_lifecycle_sweep_deactivates_expired_keys_and_the_expiry_survives_the_keys
     assert_eq!(hsm.hmac_sign(s, old, &[b"x"]).unwrap_err(), Error::KeyState);
     assert_eq!(hsm.hmac_verify(s, old, &[b"1800000050.", b"{}"], &tag), Ok(()));
 
-    // Only the tenant's own keys are swept; expiry persists.
+    // Only the tenant's own keys are swept; expiry persists. (A version-1
+    // keystore binds the user to the tenants that have keys: globex gets one.)
+    let g = user(&mut hsm, "globex");
+    hsm.generate(&mut OsRng, g, KeyType::HmacSha256, attrs("globex", "hooks-g", mac)).unwrap();
     let master = MasterKey::generate(&mut OsRng).unwrap();
     let mut storage = MemoryStorage::new();
     hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
     let mut loaded =
         Hsm::load(&mut storage, &KeySource::MasterKey(&master), None, Box::new(clock.clone())).unwrap();
-    let s = loaded.login(0, Role::User, USER_PIN, Some("acme")).unwrap();
+    let s = loaded.login(0, USER, USER_PIN, Some("acme")).unwrap();
     assert_eq!(loaded.info(s, new).unwrap().expires_at, Some(1_800_086_400));
     clock.0.store(1_900_000_000, std::sync::atomic::Ordering::SeqCst);
-    let other = loaded.login(0, Role::User, USER_PIN, Some("globex")).unwrap();
+    let other = loaded.login(0, USER, USER_PIN, Some("globex")).unwrap();
     assert_eq!(loaded.sweep_expired(other).unwrap(), vec![]);
     assert_eq!(loaded.sweep_expired(s).unwrap(), vec![new]);
     // Clearing an expiry; a destroyed key takes none.
     loaded.set_expiry(s, forever, None).unwrap();
     loaded.destroy(s, forever).unwrap();
     assert_eq!(loaded.set_expiry(s, forever, Some(1)).unwrap_err(), Error::KeyState);
-    assert_eq!(loaded.set_expiry(other, new, Some(1)).unwrap_err(), Error::NotFound);
+    assert_eq!(loaded.set_expiry(other, new, Some(1)).unwrap_err(), Error::TenantNotAllowed);
 }
 
 #[test]

@@ -26,7 +26,7 @@ use coffer_core::envelope::{
 use coffer_core::mac::{DEFAULT_WEBHOOK_TOLERANCE_SECS, WebhookMessage};
 use coffer_core::rng::OsRng;
 use coffer_core::rsa::RsaKeySize;
-use coffer_hsm::audit::{AuditEvent, AuditRecord, KeyRef, KeyStateName, Operation};
+use coffer_hsm::audit::{Actor, AuditEvent, AuditRecord, KeyRef, KeyStateName, Operation, Refusal};
 use coffer_hsm::keystore::{KeySource, MasterKey};
 use coffer_hsm::{
     Clock, Config, CounterFile, Error as HsmError, Handle, Hsm, KeyAttributes, KeyState, KeyType, Role,
@@ -39,6 +39,11 @@ type TestResult = Result<(), Box<dyn StdError>>;
 const SO_PIN: &[u8] = b"so-pin-2024";
 const USER_PIN: &[u8] = b"server-pin-2024";
 const AUDITOR_PIN: &[u8] = b"auditor-pin-2024";
+/// The one user (the server role), bound to every tenant of [`TENANTS`].
+const USER: &str = "user";
+const AUDITOR: &str = "auditor";
+/// The tenants the scenarios use.
+const TENANTS: [&str; 3] = ["agents", "acme", "globex"];
 const DAY: u64 = 86_400;
 
 /// A fresh directory under the system temp directory, removed when dropped.
@@ -101,8 +106,9 @@ fn system_now() -> Result<u64, Box<dyn StdError>> {
     Ok(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs())
 }
 
-/// One initialized token in slot 0 with SO, user (the server role) and
-/// auditor PINs, an open SO session, in a SQLite store (keystore v2) in a
+/// One initialized token in slot 0 with the tenants of [`TENANTS`], the
+/// user [`USER`] (the server role) bound to all of them and the auditor
+/// [`AUDITOR`], an open SO session, in a SQLite store (keystore v2) in a
 /// temp dir, guarded against rollback by a generation file beside it.
 struct Fixture {
     hsm: Hsm,
@@ -124,18 +130,21 @@ impl Fixture {
             Hsm::create(&mut OsRng, Box::new(records), &source, 1, config, Box::new(clock.clone()))?;
         hsm.set_generation_guard(Box::new(CounterFile::new(dir.path().join("coffer-store.db.generation"))?))?;
         hsm.init_token(&mut OsRng, 0, name, SO_PIN)?;
-        let so = hsm.login(0, Role::SecurityOfficer, SO_PIN, None)?;
-        hsm.set_pin(&mut OsRng, so, Role::User, USER_PIN)?;
-        hsm.set_pin(&mut OsRng, so, Role::Auditor, AUDITOR_PIN)?;
+        let so = hsm.login_so(0, SO_PIN)?;
+        for tenant in TENANTS {
+            hsm.create_tenant(so, tenant)?;
+        }
+        hsm.create_user(&mut OsRng, so, USER, Role::User, &TENANTS, USER_PIN)?;
+        hsm.create_user(&mut OsRng, so, AUDITOR, Role::Auditor, &[], AUDITOR_PIN)?;
         Ok(Fixture { hsm, clock, so, dir, master })
     }
 
     fn user(&mut self, tenant: &str) -> Result<SessionId, HsmError> {
-        self.hsm.login(0, Role::User, USER_PIN, Some(tenant))
+        self.hsm.login(0, USER, USER_PIN, Some(tenant))
     }
 
     fn auditor(&mut self) -> Result<SessionId, HsmError> {
-        self.hsm.login(0, Role::Auditor, AUDITOR_PIN, None)
+        self.hsm.login(0, AUDITOR, AUDITOR_PIN, None)
     }
 
     /// The server restarts: the HSM is dropped (nothing to save: every
@@ -150,7 +159,7 @@ impl Fixture {
         )?))?;
         assert_eq!(hsm.generation(), self.hsm.generation(), "the reopened store is the one written");
         self.hsm = hsm;
-        self.so = self.hsm.login(0, Role::SecurityOfficer, SO_PIN, None)?;
+        self.so = self.hsm.login_so(0, SO_PIN)?;
         Ok(())
     }
 }
@@ -170,7 +179,9 @@ fn tenant_ctx(tenant: &str) -> Result<EncryptionContext<'_>, CoreError> {
     EncryptionContext::from_pairs(&[(b"tenant", tenant.as_bytes())])
 }
 
-/// (tenant, key id, operation, denied) of every key use in the log, in order.
+/// (tenant, key id, operation, denied) of every key use in the log, in
+/// order: the uses, and the refusals by the key's own state or policy (a
+/// refused handle of another tenant is not a use: see [`other_tenant_refusals`]).
 fn key_uses(records: &[AuditRecord]) -> Vec<(String, String, Operation, bool)> {
     records
         .iter()
@@ -178,12 +189,33 @@ fn key_uses(records: &[AuditRecord]) -> Vec<(String, String, Operation, bool)> {
             AuditEvent::KeyUsed { key, operation } => {
                 Some((key.tenant.clone(), key.key_id.clone(), *operation, false))
             }
-            AuditEvent::PolicyDenied { key, operation } => {
-                Some((key.tenant.clone(), key.key_id.clone(), *operation, true))
+            AuditEvent::Refused { key: Some(key), attempted, reason, .. }
+                if *reason != Refusal::OtherTenant =>
+            {
+                Some((key.tenant.clone(), key.key_id.clone(), *attempted, true))
             }
             _ => None,
         })
         .collect()
+}
+
+/// (session's tenant, key tenant, key id, handle, operation) of every
+/// refused use of another tenant's handle in the log, in order.
+fn other_tenant_refusals(records: &[AuditRecord]) -> Vec<(String, String, String, u64, Operation)> {
+    records
+        .iter()
+        .filter_map(|r| match &r.event {
+            AuditEvent::Refused { who, tenant, key: Some(key), attempted, reason: Refusal::OtherTenant } => {
+                assert_eq!(who, &user_actor(), "only the user tries keys");
+                Some((tenant.clone(), key.tenant.clone(), key.key_id.clone(), key.handle, *attempted))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn user_actor() -> Actor {
+    Actor { user: USER.into(), role: Role::User }
 }
 
 fn used(tenant: &str, key_id: &str, op: Operation) -> (String, String, Operation, bool) {
@@ -586,9 +618,10 @@ fn tenant_keys(f: &mut Fixture, tenant: &'static str) -> Result<TenantKeys, HsmE
     Ok(TenantKeys { tenant, session, kek, signer, mac })
 }
 
-/// Every operation from `me`'s session on a handle of `them` is NotFound,
-/// exactly as for a handle that never existed.
-fn foreign_handles_are_not_found(
+/// Every operation from `me`'s session on a handle of `them` is
+/// TenantNotAllowed (an audited refusal: [`foreign_refusals`] lists them),
+/// and on a handle that never existed NotFound.
+fn foreign_handles_are_refused(
     f: &mut Fixture,
     me: &TenantKeys,
     them: &TenantKeys,
@@ -597,33 +630,75 @@ fn foreign_handles_are_not_found(
     let s = me.session;
     let ctx = tenant_ctx(them.tenant)?;
     let never = Handle::from_raw(u64::MAX);
+    let refused = |h: Handle| -> Result<(), HsmError> {
+        if h == never { Err(HsmError::NotFound) } else { Err(HsmError::TenantNotAllowed) }
+    };
     for h in [them.kek, them.signer, them.mac, never] {
-        assert_eq!(f.hsm.info(s, h), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.public_key_der(s, h), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.set_state(s, h, KeyState::Deactivated), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.set_expiry(s, h, Some(1)), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.rotate(&mut OsRng, s, h), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.destroy(s, h), Err(HsmError::NotFound));
+        assert_eq!(f.hsm.info(s, h).map(|_| ()), refused(h));
+        assert_eq!(f.hsm.public_key_der(s, h).map(|_| ()), refused(h));
+        assert_eq!(f.hsm.set_state(s, h, KeyState::Deactivated), refused(h));
+        assert_eq!(f.hsm.set_expiry(s, h, Some(1)), refused(h));
+        assert_eq!(f.hsm.rotate(&mut OsRng, s, h).map(|_| ()), refused(h));
+        assert_eq!(f.hsm.destroy(s, h), refused(h));
     }
     for h in [them.kek, never] {
-        assert_eq!(f.hsm.seal_envelope(&mut OsRng, s, h, &ctx, b"x"), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.open_envelope(&mut OsRng, s, h, &ctx, their_env), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.rewrap_envelope(&mut OsRng, s, h, their_env), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.wrap_key(s, h, &[7; 32]), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.unwrap_key(s, h, &[7; 40]), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.export_wrapped(s, me.kek, h), Err(HsmError::NotFound));
+        assert_eq!(f.hsm.seal_envelope(&mut OsRng, s, h, &ctx, b"x").map(|_| ()), refused(h));
+        assert_eq!(f.hsm.open_envelope(&mut OsRng, s, h, &ctx, their_env).map(|_| ()), refused(h));
+        assert_eq!(f.hsm.rewrap_envelope(&mut OsRng, s, h, their_env).map(|_| ()), refused(h));
+        assert_eq!(f.hsm.wrap_key(s, h, &[7; 32]).map(|_| ()), refused(h));
+        assert_eq!(f.hsm.unwrap_key(s, h, &[7; 40]).map(|_| ()), refused(h));
+        assert_eq!(f.hsm.export_wrapped(s, me.kek, h).map(|_| ()), refused(h));
     }
     for h in [them.signer, never] {
-        assert_eq!(f.hsm.sign(&mut OsRng, s, h, b"x"), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.verify(s, h, b"x", &[0; 64]), Err(HsmError::NotFound));
+        assert_eq!(f.hsm.sign(&mut OsRng, s, h, b"x").map(|_| ()), refused(h));
+        assert_eq!(f.hsm.verify(s, h, b"x", &[0; 64]), refused(h));
     }
     for h in [them.mac, never] {
-        assert_eq!(f.hsm.hmac_sign(s, h, &[b"x"]), Err(HsmError::NotFound));
-        assert_eq!(f.hsm.hmac_verify(s, h, &[b"x"], &[0; 32]), Err(HsmError::NotFound));
+        assert_eq!(f.hsm.hmac_sign(s, h, &[b"x"]).map(|_| ()), refused(h));
+        assert_eq!(f.hsm.hmac_verify(s, h, &[b"x"], &[0; 32]), refused(h));
     }
     // Looking up by key id finds only the session's own key of that id.
     assert_eq!(f.hsm.find(s, "kek")?, me.kek);
     Ok(())
+}
+
+/// The refusals [`foreign_handles_are_refused`] logs, in order, as
+/// [`other_tenant_refusals`] reads them (the handle that never existed logs nothing).
+fn foreign_refusals(me: &TenantKeys, them: &TenantKeys) -> Vec<(String, String, String, u64, Operation)> {
+    let refusal = |key_id: &str, h: Handle, op: Operation| {
+        (me.tenant.to_owned(), them.tenant.to_owned(), key_id.to_owned(), h.get(), op)
+    };
+    let mut v = Vec::new();
+    for (key_id, h) in [("kek", them.kek), ("signer", them.signer), ("mac", them.mac)] {
+        for op in [
+            Operation::Show,
+            Operation::Show,
+            Operation::SetState,
+            Operation::SetExpiry,
+            Operation::Rotate,
+            Operation::Destroy,
+        ] {
+            v.push(refusal(key_id, h, op));
+        }
+    }
+    // rewrap authorizes its unwrap first; export refuses the target.
+    for op in [
+        Operation::Seal,
+        Operation::Open,
+        Operation::Unwrap,
+        Operation::Wrap,
+        Operation::Unwrap,
+        Operation::Export,
+    ] {
+        v.push(refusal("kek", them.kek, op));
+    }
+    for op in [Operation::Sign, Operation::Verify] {
+        v.push(refusal("signer", them.signer, op));
+    }
+    for op in [Operation::Sign, Operation::Verify] {
+        v.push(refusal("mac", them.mac, op));
+    }
+    v
 }
 
 /// Scenario 3: tenant isolation, and the auditor's view of it.
@@ -642,8 +717,8 @@ fn every_cross_tenant_use_of_a_key_handle_or_context_fails_and_the_verified_audi
     let tag_a = f.hsm.hmac_sign(a.session, a.mac, &[msg])?;
 
     // A's handles from B's session, and the other way round.
-    foreign_handles_are_not_found(&mut f, &b, &a, &env_a)?;
-    foreign_handles_are_not_found(&mut f, &a, &b, &env_b)?;
+    foreign_handles_are_refused(&mut f, &b, &a, &env_a)?;
+    foreign_handles_are_refused(&mut f, &a, &b, &env_b)?;
 
     // A's data under B's key: both tenants call their KEK "kek", version 1,
     // so the recipient record matches, and the unwrap fails.
@@ -669,7 +744,8 @@ fn every_cross_tenant_use_of_a_key_handle_or_context_fails_and_the_verified_audi
     }
 
     // The auditor: the chain verifies and holds every key use, in order,
-    // each under its own tenant; refused cross-tenant handles touched no key.
+    // each under its own tenant; refused cross-tenant handles touched no key
+    // (each is a refusal naming the session's tenant and the key it tried).
     let auditor = f.auditor()?;
     f.hsm.audit_verify(auditor)?;
     let records = f.hsm.audit_records(auditor)?;
@@ -694,6 +770,10 @@ fn every_cross_tenant_use_of_a_key_handle_or_context_fails_and_the_verified_audi
     let count = |tenant: &str, denied: bool| uses.iter().filter(|u| u.0 == tenant && u.3 == denied).count();
     assert_eq!((count("acme", false), count("acme", true)), (6, 1));
     assert_eq!((count("globex", false), count("globex", true)), (6, 1));
+    let mut expected_refusals = foreign_refusals(&b, &a);
+    expected_refusals.extend(foreign_refusals(&a, &b));
+    assert_eq!(expected_refusals.len(), 56);
+    assert_eq!(other_tenant_refusals(&records), expected_refusals);
     // Users cannot read the log.
     assert_eq!(f.hsm.audit_records(a.session).map(|r| r.len()), Err(HsmError::RoleNotAllowed));
     Ok(())
@@ -789,6 +869,16 @@ fn webhooks_signed_by_an_hsm_key_verify_in_the_window_reject_replay_and_tamper_a
     f.hsm.audit_verify(auditor)?;
     let k = KeyRef { tenant: "acme".into(), key_id: "webhooks-2023".into(), version: 1, handle: key.get() };
     let used_at = |time: u64, operation: Operation| (time, AuditEvent::KeyUsed { key: k.clone(), operation });
+    let refused_at = |time: u64, attempted: Operation| {
+        let refused = AuditEvent::Refused {
+            who: user_actor(),
+            tenant: "acme".into(),
+            key: Some(k.clone()),
+            attempted,
+            reason: Refusal::WrongState,
+        };
+        (time, refused)
+    };
     let expected = vec![
         (t0, AuditEvent::KeyCreated { key: k.clone() }),
         (t0, AuditEvent::KeyExpirySet { key: k.clone(), expires_at: expiry }),
@@ -802,34 +892,19 @@ fn webhooks_signed_by_an_hsm_key_verify_in_the_window_reject_replay_and_tamper_a
         used_at(later, Operation::Verify),
         used_at(later, Operation::Sign),
         (expiry, AuditEvent::KeyStateChanged { key: k.clone(), state: KeyStateName::Deactivated }),
-        (expiry, AuditEvent::PolicyDenied { key: k.clone(), operation: Operation::Sign }),
+        refused_at(expiry, Operation::Sign),
+        refused_at(expiry, Operation::SetState),
         used_at(expiry, Operation::Verify),
     ];
     let story: Vec<(u64, AuditEvent)> = f
         .hsm
         .audit_records(auditor)?
         .into_iter()
-        .filter(|r| key_of(&r.event).is_some_and(|r| r.key_id == "webhooks-2023"))
+        .filter(|r| r.event.key().is_some_and(|r| r.key_id == "webhooks-2023"))
         .map(|r| (r.time, r.event))
         .collect();
     assert_eq!(story, expected);
     Ok(())
-}
-
-/// The key an audit event is about, if any.
-fn key_of(event: &AuditEvent) -> Option<&KeyRef> {
-    match event {
-        AuditEvent::KeyCreated { key }
-        | AuditEvent::KeyImported { key }
-        | AuditEvent::KeyUsed { key, .. }
-        | AuditEvent::KeyExported { key }
-        | AuditEvent::KeyRotated { key, .. }
-        | AuditEvent::KeyStateChanged { key, .. }
-        | AuditEvent::KeyDestroyed { key }
-        | AuditEvent::KeyExpirySet { key, .. }
-        | AuditEvent::PolicyDenied { key, .. } => Some(key),
-        _ => None,
-    }
 }
 
 /// Scenario 5: encrypted credentials, attachments, temporary files, roles and the access log.
@@ -864,19 +939,24 @@ fn credentials_open_only_in_the_server_role_and_attachments_decrypt_into_scratch
             Err(HsmError::RoleNotAllowed)
         );
     }
-    // The rest of the role matrix: only the SO administers PINs and shreds
-    // tenants, only the auditor reads the log.
+    // The rest of the role matrix: only the SO administers credentials and
+    // shreds tenants, only the auditor reads the log.
     assert_eq!(
-        f.hsm.set_pin(&mut OsRng, server, Role::Auditor, b"new-pin-123"),
+        f.hsm.unblock_user(&mut OsRng, server, AUDITOR, b"new-pin-123"),
         Err(HsmError::RoleNotAllowed)
     );
-    assert_eq!(f.hsm.set_pin(&mut OsRng, auditor, Role::User, b"new-pin-123"), Err(HsmError::RoleNotAllowed));
+    assert_eq!(f.hsm.unblock_user(&mut OsRng, auditor, USER, b"new-pin-123"), Err(HsmError::RoleNotAllowed));
+    assert_eq!(
+        f.hsm.create_user(&mut OsRng, server, "intruder", Role::User, &["acme"], b"new-pin-123"),
+        Err(HsmError::RoleNotAllowed)
+    );
     assert_eq!(f.hsm.shred_tenant(server, "acme").map(|e| e.keys), Err(HsmError::RoleNotAllowed));
     assert_eq!(f.hsm.shred_tenant(auditor, "acme").map(|e| e.keys), Err(HsmError::RoleNotAllowed));
     assert_eq!(f.hsm.audit_records(server).map(|r| r.len()), Err(HsmError::RoleNotAllowed));
     assert_eq!(f.hsm.audit_records(so).map(|r| r.len()), Err(HsmError::RoleNotAllowed));
     assert_eq!(f.hsm.audit_verify(so), Err(HsmError::RoleNotAllowed));
-    assert_eq!(f.hsm.shred_tenant(so, "nobody-here")?.keys, Vec::<(String, u32)>::new());
+    assert_eq!(f.hsm.shred_tenant(so, "globex")?.keys, Vec::<(String, u32)>::new());
+    assert_eq!(f.hsm.shred_tenant(so, "nobody-here").map(|e| e.keys), Err(HsmError::NotFound));
 
     // A legacy client wants the credentials as a file: it gets a scratch
     // file (0600) that is overwritten and removed as soon as it has read it.
@@ -994,13 +1074,23 @@ fn credentials_open_only_in_the_server_role_and_attachments_decrypt_into_scratch
             used("acme", "db-credentials", Operation::Open),
         ]
     );
-    let logins =
-        |role: Role| records.iter().filter(|r| r.event == AuditEvent::LoginSucceeded { role }).count();
-    assert_eq!((logins(Role::SecurityOfficer), logins(Role::User), logins(Role::Auditor)), (1, 1, 1));
-    assert!(
-        records
-            .iter()
-            .any(|r| r.event == AuditEvent::TenantShredded { tenant: "nobody-here".into(), keys: 0 })
+    let logins = |user: &str, role: Role, tenant: &str| {
+        let login =
+            AuditEvent::UserLoggedIn { who: Actor { user: user.into(), role }, tenant: tenant.into() };
+        records.iter().filter(|r| r.event == login).count()
+    };
+    assert_eq!(
+        (
+            logins(Actor::SECURITY_OFFICER, Role::SecurityOfficer, ""),
+            logins(USER, Role::User, "acme"),
+            logins(AUDITOR, Role::Auditor, "")
+        ),
+        (1, 1, 1)
     );
+    let logged_in = records.iter().filter(|r| matches!(r.event, AuditEvent::UserLoggedIn { .. })).count();
+    assert_eq!(logged_in, 3, "no other logins");
+    let shreds: Vec<&AuditEvent> =
+        records.iter().map(|r| &r.event).filter(|e| matches!(e, AuditEvent::TenantShredded { .. })).collect();
+    assert_eq!(shreds, [&AuditEvent::TenantShredded { tenant: "globex".into(), keys: 0 }]);
     Ok(())
 }

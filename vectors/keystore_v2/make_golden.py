@@ -96,8 +96,33 @@ AUDIT_OPS = {
     0x0A: "open",
     0x0B: "rewrap",
     0x0C: "export",
+    0x0D: "login",
+    0x0E: "show",
+    0x0F: "list",
+    0x10: "generate",
+    0x11: "import",
+    0x12: "rotate",
+    0x13: "set-state",
+    0x14: "set-expiry",
+    0x15: "destroy",
+    0x16: "shred",
+    0x17: "administer",
+    0x18: "read-audit",
 }
 AUDIT_STATES = {0x01: "pre-active", 0x02: "active", 0x03: "deactivated", 0x04: "destroyed"}
+# src/audit/mod.rs § Format, `reason` of a Refused event.
+AUDIT_REASONS = {
+    0x01: "wrong-pin",
+    0x02: "pin-locked",
+    0x03: "unknown-user",
+    0x04: "wrong-role",
+    0x05: "other-tenant",
+    0x06: "not-in-tenant",
+    0x07: "usage-not-allowed",
+    0x08: "wrong-state",
+    0x09: "expired",
+}
+MAX_TENANTS_PER_USER = 16
 
 # §12.2, §12.3.
 META_MAGIC = b"CFRS"
@@ -241,7 +266,46 @@ def dec_event(r: Reader) -> str:
             raise corrupt(f"{r.what}: unknown role {code:#04x}")
         return ROLE_NAMES[code]
 
+    def actor() -> str:
+        user = r.string("user", 0)
+        return f"{json.dumps(user)}({role()})"
+
+    def op() -> str:
+        code = r.u8()
+        if code not in AUDIT_OPS:
+            raise corrupt(f"{r.what}: unknown operation {code:#04x}")
+        return AUDIT_OPS[code]
+
     tag = r.u8()
+    actor_events = {0x17: "UserRemoved", 0x18: "OwnPinChanged", 0x19: "UserUnblocked"}
+    if tag in actor_events:
+        return f"{actor_events[tag]} {actor()}"
+    if tag == 0x15:
+        who = actor()
+        return f"UserLoggedIn {who} tenant {json.dumps(r.string('tenant', 0))}"
+    if tag == 0x16:
+        who = actor()
+        count = r.u8()
+        if count > MAX_TENANTS_PER_USER:
+            raise corrupt(f"{r.what}: {count} tenants")
+        tenants = [r.string("tenant", 0) for _ in range(count)]
+        return f"UserCreated {who} tenants {json.dumps(tenants)}"
+    if tag == 0x1A:
+        return f"TenantCreated {json.dumps(r.string('tenant', 0))}"
+    if tag == 0x1B:
+        return "PassphraseChanged"
+    if tag == 0x29:
+        who = actor()
+        tenant = r.string("tenant", 0)
+        has_key = r.u8()
+        if has_key not in (0, 1):
+            raise corrupt(f"{r.what}: key flag {has_key:#04x}")
+        k = keyref() if has_key else "-"
+        attempted = op()
+        reason = r.u8()
+        if reason not in AUDIT_REASONS:
+            raise corrupt(f"{r.what}: unknown refusal reason {reason:#04x}")
+        return f"Refused {who} tenant {json.dumps(tenant)} key {k} {attempted} {AUDIT_REASONS[reason]}"
     role_events = {0x10: "LoginSucceeded", 0x11: "LoginFailed", 0x12: "PinLocked", 0x13: "PinUnblocked", 0x14: "PinChanged"}
     key_events = {0x20: "KeyCreated", 0x21: "KeyImported", 0x23: "KeyExported", 0x26: "KeyDestroyed"}
     if tag == 0x01:

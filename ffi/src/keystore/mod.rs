@@ -1,7 +1,8 @@
 //! The software HSM (`coffer-hsm`) for C: a keystore kept as sealed
 //! records in a transactional store (keystore version 2, KEYSTORE.md §12)
 //! — a SQLite file or a PostgreSQL database — sealed under a passphrase or
-//! a master key; tokens, PIN roles, sessions, and key operations by handle.
+//! a master key; tokens, tenants, credentials with their own PINs,
+//! sessions, and key operations by handle.
 //!
 //! Every call that changes the keystore is one transaction on the store,
 //! committed durably before the call returns `COFFER_OK`: there is nothing
@@ -10,7 +11,9 @@
 //!
 //! - `handle.rs`: the handle and where its keystore lives: create, open,
 //!   generation, rollback guard, version-1 export, free;
-//! - `session.rs`: tokens, PINs, login and logout;
+//! - `session.rs`: tokens, logins, own PIN change, logout;
+//! - `credentials.rs`: tenants and credentials (the security officer's
+//!   administration), unblocking, re-keying under a new passphrase;
 //! - `keys.rs`: generating, finding, rotating and destroying keys, tenant shred;
 //! - `operations.rs`: envelopes, signatures and the audit log by handle.
 //!
@@ -29,15 +32,17 @@ use zeroize::Zeroizing;
 
 use crate::boundary::{ref_in, slice_in};
 use crate::status::{
-    COFFER_ERR_INVALID_KEY, COFFER_ERR_INVALID_LENGTH, COFFER_ERR_NOT_LOGGED_IN, COFFER_ERR_POISONED,
-    COFFER_ERR_UNKNOWN_VALUE, FfiResult,
+    COFFER_ERR_CAPACITY, COFFER_ERR_INVALID_KEY, COFFER_ERR_INVALID_LENGTH, COFFER_ERR_NOT_LOGGED_IN,
+    COFFER_ERR_POISONED, COFFER_ERR_UNKNOWN_VALUE, FfiResult,
 };
 
+mod credentials;
 mod handle;
 mod keys;
 mod operations;
 mod session;
 
+pub use credentials::*;
 pub use handle::*;
 pub use keys::*;
 pub use operations::*;
@@ -53,13 +58,13 @@ pub enum coffer_keystore_secret {
     COFFER_KEYSTORE_MASTER_KEY = 2,
 }
 
-/// A login role.
+/// The role of a credential.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum coffer_role {
-    /// Initializes the token, sets and unblocks PINs, shreds tenants.
+    /// Initializes the token, creates tenants and credentials, unblocks PINs, shreds tenants.
     COFFER_ROLE_SECURITY_OFFICER = 1,
-    /// Uses the keys of one tenant.
+    /// Uses the keys of the tenants it is bound to, one tenant per session.
     COFFER_ROLE_USER = 2,
     /// Reads and verifies the audit log.
     COFFER_ROLE_AUDITOR = 3,
@@ -200,6 +205,19 @@ impl KeystoreState {
     fn session(&self, number: u64) -> FfiResult<SessionRecord> {
         self.sessions.get(&number).cloned().ok_or(COFFER_ERR_NOT_LOGGED_IN)
     }
+
+    /// Runs a login and records its session under a new number.
+    fn open_session(
+        &mut self,
+        login: impl FnOnce(&mut coffer_hsm::Hsm) -> coffer_hsm::Result<SessionId>,
+    ) -> FfiResult<u64> {
+        let id = login(&mut self.hsm)?;
+        let (_, tenant) = self.hsm.whoami(id)?;
+        let number = self.next_session;
+        self.next_session = self.next_session.checked_add(1).ok_or(COFFER_ERR_CAPACITY)?;
+        self.sessions.insert(number, SessionRecord { id, tenant });
+        Ok(number)
+    }
 }
 
 /// # Safety
@@ -272,6 +290,25 @@ unsafe fn with_state<T>(
     let ks = unsafe { ref_in(keystore) }?;
     let mut state = lock(ks)?;
     f(&mut state)
+}
+
+/// Runs `f` on the HSM with the session id that the C number `session`
+/// stands for.
+///
+/// # Safety
+/// As [`with_state`].
+unsafe fn with_session<T>(
+    keystore: *const coffer_keystore,
+    session: u64,
+    f: impl FnOnce(&mut Hsm, SessionId) -> coffer_hsm::Result<T>,
+) -> FfiResult<T> {
+    // SAFETY: forwarded contract of this function.
+    unsafe {
+        with_state(keystore, |s| {
+            let rec = s.session(session)?;
+            Ok(f(&mut s.hsm, rec.id)?)
+        })
+    }
 }
 
 /// Runs `f` on the HSM with the session id and key handle that the C

@@ -1,12 +1,10 @@
-//! Tokens, PINs, login and logout.
+//! Tokens, logins (security officer, users and auditors), own PIN change, logout.
 
 use coffer_core::rng::OsRng;
 
-use super::{SessionRecord, coffer_keystore, role_of, with_state};
+use super::{coffer_keystore, with_session, with_state};
 use crate::boundary::{ffi_boundary, require, slice_in, str_in, write_out};
-use crate::status::{
-    COFFER_ERR_CAPACITY, COFFER_ERR_INVALID_ARGUMENT, COFFER_ERR_NOT_LOGGED_IN, coffer_status,
-};
+use crate::status::{COFFER_ERR_INVALID_ARGUMENT, COFFER_ERR_NOT_LOGGED_IN, coffer_status};
 
 /// Initializes the token in the empty slot `slot` with a `label` (1..=64
 /// bytes) and the security officer PIN `so_pin` (6..=64 bytes).
@@ -35,52 +33,54 @@ pub extern "C" fn coffer_keystore_init_token(
     })
 }
 
-/// Sets (or resets, which unblocks it) the PIN of the user or auditor role
-/// on the security officer session's token.
+/// Logs the security officer in on `slot` with `pin`. On success
+/// `*session` is the session number for this keystore.
 ///
-/// Errors: `COFFER_ERR_NOT_LOGGED_IN`; `COFFER_ERR_ROLE_NOT_ALLOWED` unless
-/// `so_session` is a security officer; `COFFER_ERR_INVALID_ARGUMENT` for
-/// the security officer role itself; `COFFER_ERR_PIN_POLICY`.
+/// Errors: `COFFER_ERR_PIN_INCORRECT`, then `COFFER_ERR_PIN_LOCKED` after 5
+/// failures (each refusal is an audit record); `COFFER_ERR_TOKEN_STATE` if
+/// the slot has no token.
 ///
 /// Thread safety: see `coffer_keystore`.
 #[unsafe(no_mangle)]
-pub extern "C" fn coffer_keystore_set_pin(
+pub extern "C" fn coffer_keystore_login_so(
     keystore: *const coffer_keystore,
-    so_session: u64,
-    role: u32,
+    slot: u32,
     pin: *const u8,
     pin_len: usize,
+    session: *mut u64,
 ) -> coffer_status {
     ffi_boundary(|| {
+        require(session)?;
         // SAFETY: the header's contract for input buffers.
         let pin = unsafe { slice_in(pin, pin_len) }?;
-        let role = role_of(role)?;
+        let slot = usize::try_from(slot).map_err(|_| COFFER_ERR_INVALID_ARGUMENT)?;
         // SAFETY: the header's contract for handles.
-        unsafe {
-            with_state(keystore, |s| {
-                let so = s.session(so_session)?;
-                Ok(s.hsm.set_pin(&mut OsRng, so.id, role, pin)?)
-            })
-        }
+        let number = unsafe { with_state(keystore, |s| s.open_session(|hsm| hsm.login_so(slot, pin))) }?;
+        // SAFETY: checked non-NULL; the caller's output slot.
+        unsafe { write_out(session, number) }
     })
 }
 
-/// Logs in `role` on `slot` with `pin`. A user session names its `tenant`
-/// (1..=64 bytes) and sees only that tenant's keys; security officer and
-/// auditor sessions pass NULL and 0. On success `*session` is the session
-/// number for this keystore.
+/// Logs in the user or auditor credential `user` (1..=64 bytes, made by
+/// `coffer_keystore_user_create`) on `slot` with its own `pin`. A user
+/// session acts in `tenant` (1..=64 bytes), which must be one of the
+/// credential's tenants; NULL and 0 pick its only tenant, and an auditor
+/// passes NULL and 0. On success `*session` is the session number.
 ///
-/// Errors: `COFFER_ERR_PIN_INCORRECT`, then `COFFER_ERR_PIN_LOCKED` after 5
-/// failures; `COFFER_ERR_TOKEN_STATE` if the slot has no token or the role
-/// has no PIN yet; `COFFER_ERR_INVALID_ARGUMENT` for a tenant given (or
-/// missing) against the role.
+/// Errors: `COFFER_ERR_PIN_INCORRECT` (wrong PIN or unknown user, alike),
+/// then `COFFER_ERR_PIN_LOCKED` after 5 failures; `COFFER_ERR_TENANT_NOT_ALLOWED`
+/// for a tenant the credential is not bound to; `COFFER_ERR_INVALID_ARGUMENT`
+/// for a tenant given to an auditor or none to a user of several tenants.
+/// Every refusal is an audit record.
 ///
 /// Thread safety: see `coffer_keystore`.
 #[unsafe(no_mangle)]
-pub extern "C" fn coffer_keystore_login(
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn coffer_keystore_login_user(
     keystore: *const coffer_keystore,
     slot: u32,
-    role: u32,
+    user: *const u8,
+    user_len: usize,
     pin: *const u8,
     pin_len: usize,
     tenant: *const u8,
@@ -90,6 +90,8 @@ pub extern "C" fn coffer_keystore_login(
     ffi_boundary(|| {
         require(session)?;
         // SAFETY: the header's contract for input buffers.
+        let user = unsafe { str_in(user, user_len) }?;
+        // SAFETY: as above.
         let pin = unsafe { slice_in(pin, pin_len) }?;
         let tenant = if tenant.is_null() && tenant_len == 0 {
             None
@@ -97,20 +99,39 @@ pub extern "C" fn coffer_keystore_login(
             // SAFETY: as above.
             Some(unsafe { str_in(tenant, tenant_len) }?)
         };
-        let role = role_of(role)?;
         let slot = usize::try_from(slot).map_err(|_| COFFER_ERR_INVALID_ARGUMENT)?;
         // SAFETY: the header's contract for handles.
-        let number = unsafe {
-            with_state(keystore, |s| {
-                let id = s.hsm.login(slot, role, pin, tenant)?;
-                let number = s.next_session;
-                s.next_session = s.next_session.checked_add(1).ok_or(COFFER_ERR_CAPACITY)?;
-                s.sessions.insert(number, SessionRecord { id, tenant: tenant.map(str::to_owned) });
-                Ok(number)
-            })
-        }?;
+        let number =
+            unsafe { with_state(keystore, |s| s.open_session(|hsm| hsm.login(slot, user, pin, tenant))) }?;
         // SAFETY: checked non-NULL; the caller's output slot.
         unsafe { write_out(session, number) }
+    })
+}
+
+/// Changes the PIN of the session's own credential (any role): `old_pin`
+/// must be its current PIN (a wrong one counts as a failed login).
+///
+/// Errors: `COFFER_ERR_NOT_LOGGED_IN`; `COFFER_ERR_PIN_INCORRECT` /
+/// `COFFER_ERR_PIN_LOCKED`; `COFFER_ERR_PIN_POLICY` for a new PIN outside
+/// 6..=64 bytes.
+///
+/// Thread safety: see `coffer_keystore`.
+#[unsafe(no_mangle)]
+pub extern "C" fn coffer_keystore_pin_change(
+    keystore: *const coffer_keystore,
+    session: u64,
+    old_pin: *const u8,
+    old_pin_len: usize,
+    new_pin: *const u8,
+    new_pin_len: usize,
+) -> coffer_status {
+    ffi_boundary(|| {
+        // SAFETY: the header's contract for input buffers.
+        let old = unsafe { slice_in(old_pin, old_pin_len) }?;
+        // SAFETY: as above.
+        let new = unsafe { slice_in(new_pin, new_pin_len) }?;
+        // SAFETY: the header's contract for handles.
+        unsafe { with_session(keystore, session, |hsm, id| hsm.change_pin(&mut OsRng, id, old, new)) }
     })
 }
 

@@ -36,6 +36,8 @@ pub(crate) mod kind {
     pub(crate) const INDEX: u8 = 0x13;
     pub(crate) const AUDIT_HEAD: u8 = 0x14;
     pub(crate) const AUDIT_RECORD: u8 = 0x15;
+    pub(crate) const USER: u8 = 0x16;
+    pub(crate) const TENANT: u8 = 0x17;
 }
 
 /// Record keys (§12.1).
@@ -74,6 +76,16 @@ pub(crate) mod id {
     }
     pub(crate) fn audit_head(slot: u8) -> Vec<u8> {
         alloc::vec![super::kind::AUDIT_HEAD, slot]
+    }
+    pub(crate) fn user(slot: u8, tag: &[u8; 16]) -> Vec<u8> {
+        let mut k = alloc::vec![super::kind::USER, slot];
+        k.extend_from_slice(tag);
+        k
+    }
+    pub(crate) fn tenant(slot: u8, tag: &[u8; 16]) -> Vec<u8> {
+        let mut k = alloc::vec![super::kind::TENANT, slot];
+        k.extend_from_slice(tag);
+        k
     }
     pub(crate) fn audit_prefix(slot: u8) -> Vec<u8> {
         alloc::vec![super::kind::AUDIT_RECORD, slot]
@@ -139,6 +151,11 @@ impl RecordKeys {
     /// The blinded index of a tenant name (§12.4, kind 0x13).
     pub(crate) fn tenant_tag(&self, tenant: &str) -> [u8; 16] {
         truncate(self.index.sign_parts(&[b"tenant", &[len8(tenant)], tenant.as_bytes()]))
+    }
+
+    /// The blinded index of a user name (§12.4, kind 0x16).
+    pub(crate) fn user_tag(&self, user: &str) -> [u8; 16] {
+        truncate(self.index.sign_parts(&[b"user", &[len8(user)], user.as_bytes()]))
     }
 
     /// The blinded index of a key id within a tenant.
@@ -397,6 +414,73 @@ pub(crate) fn decode_pin(bytes: &[u8]) -> Result<PinRecord> {
     let pin = r.pin()?;
     finish(&r)?;
     Ok(pin)
+}
+
+/// User record (kind 0x16): a credential other than the security officer's.
+pub(crate) struct UserRecord {
+    pub(crate) name: String,
+    pub(crate) role: Role,
+    pub(crate) tenants: Vec<String>,
+    pub(crate) pin: PinRecord,
+    pub(crate) created: u64,
+}
+
+impl UserRecord {
+    pub(crate) fn encode(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let mut e = Enc::new();
+        e.str(&self.name)?;
+        e.u8(self.role.code());
+        e.u8(u8::try_from(self.tenants.len()).map_err(|_| Error::InvalidInput)?);
+        for t in &self.tenants {
+            e.str(t)?;
+        }
+        e.bytes(&self.pin.to_bytes());
+        e.u64(self.created);
+        Ok(e.0)
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader(bytes);
+        let name = r.str(1, MAX_NAME_LEN)?;
+        let role = Role::from_code(r.u8()?).ok_or(Error::KeystoreCorrupt)?;
+        let count = usize::from(r.u8()?);
+        let tenants_ok = match role {
+            Role::User => (1..=crate::audit::MAX_TENANTS_PER_USER).contains(&count),
+            Role::Auditor => count == 0,
+            Role::SecurityOfficer => false,
+        };
+        if !tenants_ok {
+            return Err(Error::KeystoreCorrupt);
+        }
+        let tenants = (0..count).map(|_| r.str(1, MAX_NAME_LEN)).collect::<Result<Vec<_>>>()?;
+        let pin = r.pin()?;
+        let created = r.u64()?;
+        finish(&r)?;
+        Ok(UserRecord { name, role, tenants, pin, created })
+    }
+}
+
+/// Tenant record (kind 0x17).
+pub(crate) struct TenantRecord {
+    pub(crate) name: String,
+    pub(crate) created: u64,
+}
+
+impl TenantRecord {
+    pub(crate) fn encode(&self) -> Result<Zeroizing<Vec<u8>>> {
+        let mut e = Enc::new();
+        e.str(&self.name)?;
+        e.u64(self.created);
+        Ok(e.0)
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader(bytes);
+        let name = r.str(1, MAX_NAME_LEN)?;
+        let created = r.u64()?;
+        finish(&r)?;
+        Ok(TenantRecord { name, created })
+    }
 }
 
 /// Key record (kind 0x12).

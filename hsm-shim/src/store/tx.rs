@@ -14,7 +14,7 @@ use crate::audit::{AuditEvent, AuditRecord, Role};
 use crate::error::{Error, Result};
 use crate::object::{Handle, KeyObject};
 use crate::pin::PinRecord;
-use crate::store::records::{self, AuditHeadRecord, RecordKeys, TokenRecord, id};
+use crate::store::records::{self, AuditHeadRecord, RecordKeys, TenantRecord, TokenRecord, UserRecord, id};
 
 /// The audit state of one slot, loaded on first use.
 struct SlotAudit {
@@ -69,6 +69,20 @@ impl<'a> Tx<'a> {
             None => 0,
         };
         Ok(tx)
+    }
+
+    /// The transaction that re-keys a store (`Hsm::change_passphrase`): it
+    /// continues `inner`, which the caller already read with the old keys,
+    /// and seals everything it writes under `keys`.
+    pub(crate) fn continue_with(
+        inner: Box<dyn Transaction + 'a>,
+        keys: &'a mut RecordKeys,
+        now: u64,
+        generation: u64,
+    ) -> Self {
+        let mut tx = Tx::fresh(inner, keys, now);
+        tx.generation = generation;
+        tx
     }
 
     /// The transaction that creates an HSM in an empty store: it reads
@@ -153,6 +167,73 @@ impl<'a> Tx<'a> {
         self.put(&id::pin(slot, records::role_code(role)), &pin.to_bytes())
     }
 
+    /// The credential named `name`, if any.
+    pub(crate) fn user(&mut self, slot: u8, name: &str) -> Result<Option<UserRecord>> {
+        let key = id::user(slot, &self.keys.user_tag(name));
+        match self.get(&key)? {
+            None => Ok(None),
+            // A blinded-index collision (2^-128) would show here.
+            Some(b) => Ok(Some(UserRecord::decode(&b)?).filter(|u| u.name == name)),
+        }
+    }
+
+    pub(crate) fn put_user(&mut self, slot: u8, user: &UserRecord) -> Result<()> {
+        let key = id::user(slot, &self.keys.user_tag(&user.name));
+        self.put(&key, &user.encode()?)
+    }
+
+    pub(crate) fn delete_user(&mut self, slot: u8, name: &str) -> Result<()> {
+        let key = id::user(slot, &self.keys.user_tag(name));
+        self.delete(&key)
+    }
+
+    /// Every credential of `slot` (other than the security officer's), by name.
+    pub(crate) fn users(&mut self, slot: u8) -> Result<Vec<UserRecord>> {
+        let mut out = self.scan_all(&[records::kind::USER, slot], |_, plain| UserRecord::decode(plain))?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    pub(crate) fn tenant(&mut self, slot: u8, name: &str) -> Result<Option<TenantRecord>> {
+        let key = id::tenant(slot, &self.keys.tenant_tag(name));
+        match self.get(&key)? {
+            None => Ok(None),
+            Some(b) => Ok(Some(TenantRecord::decode(&b)?).filter(|t| t.name == name)),
+        }
+    }
+
+    pub(crate) fn put_tenant(&mut self, slot: u8, tenant: &TenantRecord) -> Result<()> {
+        let key = id::tenant(slot, &self.keys.tenant_tag(&tenant.name));
+        self.put(&key, &tenant.encode()?)
+    }
+
+    /// Every tenant of `slot`, by name.
+    pub(crate) fn tenants(&mut self, slot: u8) -> Result<Vec<TenantRecord>> {
+        let mut out =
+            self.scan_all(&[records::kind::TENANT, slot], |_, plain| TenantRecord::decode(plain))?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Opens and decodes every record under `prefix`, page by page.
+    fn scan_all<T>(&mut self, prefix: &[u8], decode: impl Fn(&[u8], &[u8]) -> Result<T>) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let rows = self.inner.scan(prefix, after.as_deref(), MAX_SCAN).map_err(store_err)?;
+            let full = rows.len() == MAX_SCAN;
+            for (k, sealed) in &rows {
+                let plain = self.keys.open(k, sealed)?;
+                out.push(decode(k, &plain)?);
+            }
+            after = rows.last().map(|(k, _)| k.clone());
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) fn key(&mut self, slot: u8, handle: Handle) -> Result<Option<KeyObject>> {
         match self.get(&id::key(slot, handle.0))? {
             None => Ok(None),
@@ -207,24 +288,10 @@ impl<'a> Tx<'a> {
 
     /// Every key object of `slot`, in handle order.
     pub(crate) fn slot_keys(&mut self, slot: u8) -> Result<Vec<KeyObject>> {
-        let prefix = alloc::vec![records::kind::KEY, slot];
-        let mut out = Vec::new();
-        let mut after: Option<Vec<u8>> = None;
-        loop {
-            let rows = self.inner.scan(&prefix, after.as_deref(), MAX_SCAN).map_err(store_err)?;
-            let full = rows.len() == MAX_SCAN;
-            for (k, sealed) in &rows {
-                let handle: [u8; 8] =
-                    k.get(2..).and_then(|s| s.try_into().ok()).ok_or(Error::KeystoreCorrupt)?;
-                let plain = self.keys.open(k, sealed)?;
-                out.push(records::decode_key(Handle(u64::from_be_bytes(handle)), &plain)?);
-            }
-            after = rows.last().map(|(k, _)| k.clone());
-            if !full {
-                break;
-            }
-        }
-        Ok(out)
+        self.scan_all(&[records::kind::KEY, slot], |k, plain| {
+            let handle: [u8; 8] = k.get(2..).and_then(|s| s.try_into().ok()).ok_or(Error::KeystoreCorrupt)?;
+            records::decode_key(Handle(u64::from_be_bytes(handle)), plain)
+        })
     }
 
     /// Writes the audit state of an imported token (anchor, records, head).

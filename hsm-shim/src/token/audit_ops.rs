@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{AuditClass, Hsm, SessionId};
-use crate::audit::{AuditAnchor, AuditEvent, AuditHead, AuditRecord, AuditSegment, Role};
+use crate::audit::{AuditAnchor, AuditEvent, AuditHead, AuditRecord, AuditSegment, Operation, Role};
 use crate::error::{Error, Result};
 
 impl Hsm {
@@ -13,7 +13,7 @@ impl Hsm {
     /// # Errors
     /// [`Error::RoleNotAllowed`] for another role.
     pub fn audit_records(&mut self, auditor: SessionId) -> Result<Vec<AuditRecord>> {
-        let (slot, _) = self.session_of(auditor, Role::Auditor)?;
+        let slot = self.require(auditor, Role::Auditor, Operation::ReadAudit)?.slot;
         self.transact(|tx| {
             let head = tx.audit_head(slot)?;
             tx.audit_records(slot, head.anchor_seq, usize::try_from(head.live()).unwrap_or(usize::MAX))
@@ -28,7 +28,7 @@ impl Hsm {
     /// [`Error::AuditTampered`] with the index (from the anchor) of the
     /// first record that is missing or does not verify.
     pub fn audit_verify(&mut self, auditor: SessionId) -> Result<()> {
-        let (slot, _) = self.session_of(auditor, Role::Auditor)?;
+        let slot = self.require(auditor, Role::Auditor, Operation::ReadAudit)?.slot;
         self.transact(|tx| {
             let head = tx.audit_head(slot)?;
             let key = tx.audit_key(slot)?;
@@ -54,7 +54,7 @@ impl Hsm {
     /// # Errors
     /// [`Error::RoleNotAllowed`] for another role.
     pub fn audit_head(&mut self, auditor: SessionId) -> Result<AuditHead> {
-        let (slot, _) = self.session_of(auditor, Role::Auditor)?;
+        let slot = self.require(auditor, Role::Auditor, Operation::ReadAudit)?.slot;
         self.transact(|tx| {
             let head = tx.audit_head(slot)?;
             Ok((head.next_seq, head.last_mac))
@@ -70,7 +70,7 @@ impl Hsm {
     /// [`Error::AuditTampered`] with the sequence number of the first record
     /// that fails or is missing.
     pub fn audit_verify_archive(&mut self, auditor: SessionId, archived: &[AuditSegment]) -> Result<()> {
-        let (slot, _) = self.session_of(auditor, Role::Auditor)?;
+        let slot = self.require(auditor, Role::Auditor, Operation::ReadAudit)?.slot;
         self.transact(|tx| {
             let head = tx.audit_head(slot)?;
             let key = tx.audit_key(slot)?;
@@ -100,9 +100,9 @@ impl Hsm {
     /// let config = Config { pin_iterations: 1_000, audit_max_records: 20, audit_reserve: 4, ..Config::default() };
     /// let mut hsm = Hsm::new(1, config, Box::new(SystemClock))?;
     /// hsm.init_token(&mut OsRng, 0, "device", b"so-pin-1")?;
-    /// let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None)?;
-    /// hsm.set_pin(&mut OsRng, so, Role::Auditor, b"audit-pin")?;
-    /// let auditor = hsm.login(0, Role::Auditor, b"audit-pin", None)?;
+    /// let so = hsm.login_so(0, b"so-pin-1")?;
+    /// hsm.create_user(&mut OsRng, so, "auditor", Role::Auditor, &[], b"audit-pin")?;
+    /// let auditor = hsm.login(0, "auditor", b"audit-pin", None)?;
     ///
     /// let archived = hsm.audit_archive(auditor, 3)?;
     /// assert_eq!(archived.records.len(), 3);
@@ -116,7 +116,7 @@ impl Hsm {
     /// [`Error::RoleNotAllowed`] for a session that is not the auditor's;
     /// [`Error::InvalidInput`] if `count` is 0 or more than the records held.
     pub fn audit_archive(&mut self, auditor: SessionId, count: usize) -> Result<AuditSegment> {
-        let (slot, _) = self.session_of(auditor, Role::Auditor)?;
+        let slot = self.require(auditor, Role::Auditor, Operation::ReadAudit)?.slot;
         let limit = self.config.audit_limit(AuditClass::Auditor);
         self.transact(|tx| {
             let archived = tx.archive(slot, count)?;

@@ -7,8 +7,8 @@ use alloc::vec::Vec;
 use coffer_core::p256::P256SecretKey;
 use coffer_core::rng::TryCryptoRng;
 
-use super::{AuditClass, Hsm, MAX_KEYS_PER_TOKEN, MAX_VERSIONS, SessionId};
-use crate::audit::{AuditEvent, AuditRecord, KeyRef, KeyStateName, Role};
+use super::{AuditClass, Hsm, MAX_KEYS_PER_TOKEN, MAX_VERSIONS, SessionCtx, SessionId};
+use crate::audit::{AuditEvent, AuditRecord, KeyRef, KeyStateName, Operation, Refusal, Role};
 use crate::error::{Error, Result};
 use crate::object::{
     Handle, KeyAttributes, KeyInfo, KeyObject, KeyState, KeyType, MAX_NAME_LEN, Secret, Version,
@@ -44,13 +44,34 @@ pub(crate) fn state_name(state: KeyState) -> KeyStateName {
     }
 }
 
-/// The tenant's key `handle`; another tenant's key is [`Error::NotFound`].
-pub(crate) fn tenant_key(tx: &mut Tx<'_>, slot: u8, tenant: &str, handle: Handle) -> Result<KeyObject> {
-    let key = tx.key(slot, handle)?.ok_or(Error::NotFound)?;
-    if key.attrs.tenant != tenant {
-        return Err(Error::NotFound);
+/// The session's tenant's key `handle`. Another tenant's key is refused
+/// with [`Error::TenantNotAllowed`], and the refusal (naming the key and
+/// `attempted`) is logged and committed.
+pub(crate) fn tenant_key(
+    tx: &mut Tx<'_>,
+    ctx: &SessionCtx,
+    handle: Handle,
+    attempted: Operation,
+) -> Result<KeyObject> {
+    let key = tx.key(ctx.slot, handle)?.ok_or(Error::NotFound)?;
+    if key.attrs.tenant != ctx.tenant {
+        tx.log_refusal(ctx.slot, ctx.refused(Some(key_ref(&key)), attempted, Refusal::OtherTenant))?;
+        return Err(Error::TenantNotAllowed);
     }
     Ok(key)
+}
+
+/// Refuses `attempted` on `key` for `reason` (logged and committed) with `error`.
+pub(crate) fn refuse<T>(
+    tx: &mut Tx<'_>,
+    ctx: &SessionCtx,
+    key: &KeyObject,
+    attempted: Operation,
+    reason: Refusal,
+    error: Error,
+) -> Result<T> {
+    tx.log_refusal(ctx.slot, ctx.refused(Some(key_ref(key)), attempted, reason))?;
+    Err(error)
 }
 
 pub(crate) fn new_secret<R: TryCryptoRng + ?Sized>(rng: &mut R, key_type: KeyType) -> Result<Secret> {
@@ -141,9 +162,10 @@ impl Hsm {
         attrs: KeyAttributes,
         secret: Secret,
     ) -> Result<Handle> {
-        let (slot, tenant) = self.user(session)?;
+        let ctx = self.user(session, Operation::Generate)?;
+        let slot = ctx.slot;
         attrs.validate()?;
-        if attrs.tenant != tenant {
+        if attrs.tenant != ctx.tenant {
             return Err(Error::InvalidInput);
         }
         let limit = self.config.audit_limit(AuditClass::Work);
@@ -163,7 +185,7 @@ impl Hsm {
         key_type: KeyType,
         attrs: KeyAttributes,
     ) -> Result<Handle> {
-        self.user(session)?;
+        self.user(session, Operation::Generate)?;
         let secret = new_secret(rng, key_type)?;
         self.insert_for_session(session, key_type, attrs, secret)
     }
@@ -181,8 +203,11 @@ impl Hsm {
         attrs: KeyAttributes,
         material: &[u8],
     ) -> Result<Handle> {
-        self.user(session)?;
+        self.user(session, Operation::Import)?;
         if !self.config.allow_plain_import {
+            let ctx = self.user(session, Operation::Import)?;
+            let event = ctx.refused(None, Operation::Import, Refusal::UsageNotAllowed);
+            self.transact(|tx| tx.log_refusal(ctx.slot, event.clone()))?;
             return Err(Error::PolicyDenied);
         }
         let secret = Secret { bytes: material.to_vec() };
@@ -195,26 +220,29 @@ impl Hsm {
     /// # Errors
     /// [`Error::NotFound`] if the tenant has no such key.
     pub fn find(&mut self, session: SessionId, key_id: &str) -> Result<Handle> {
-        let (slot, tenant) = self.user(session)?;
+        let ctx = self.user(session, Operation::Show)?;
+        let slot = ctx.slot;
         if key_id.is_empty() || key_id.len() > MAX_NAME_LEN {
             return Err(Error::NotFound);
         }
-        self.transact(|tx| tx.find(slot, &tenant, key_id)?.ok_or(Error::NotFound))
+        self.transact(|tx| tx.find(slot, &ctx.tenant, key_id)?.ok_or(Error::NotFound))
     }
 
     /// The key's public description (never its material).
     ///
     /// # Errors
-    /// [`Error::NotFound`] for another tenant's or an unknown handle.
+    /// [`Error::NotFound`] for an unknown handle; [`Error::TenantNotAllowed`]
+    /// for another tenant's (an audited refusal).
     pub fn info(&mut self, session: SessionId, handle: Handle) -> Result<KeyInfo> {
-        let (slot, tenant) = self.user(session)?;
-        self.transact(|tx| Ok(tenant_key(tx, slot, &tenant, handle)?.info()))
+        let ctx = self.user(session, Operation::Show)?;
+        self.transact(|tx| Ok(tenant_key(tx, &ctx, handle, Operation::Show)?.info()))
     }
 
     /// Every key of the session's tenant, in key id order.
     pub fn list(&mut self, session: SessionId) -> Result<Vec<KeyInfo>> {
-        let (slot, tenant) = self.user(session)?;
-        self.transact(|tx| Ok(tx.tenant_keys(slot, &tenant)?.iter().map(KeyObject::info).collect()))
+        let ctx = self.user(session, Operation::List)?;
+        let slot = ctx.slot;
+        self.transact(|tx| Ok(tx.tenant_keys(slot, &ctx.tenant)?.iter().map(KeyObject::info).collect()))
     }
 
     /// Sets (or clears, with `None`) when the key expires, in seconds since
@@ -225,12 +253,13 @@ impl Hsm {
     /// # Errors
     /// [`Error::KeyState`] for a destroyed key.
     pub fn set_expiry(&mut self, session: SessionId, handle: Handle, expires_at: Option<u64>) -> Result<()> {
-        let (slot, tenant) = self.user(session)?;
+        let ctx = self.user(session, Operation::SetExpiry)?;
+        let slot = ctx.slot;
         let limit = self.config.audit_limit(AuditClass::Work);
         self.transact(|tx| {
-            let mut key = tenant_key(tx, slot, &tenant, handle)?;
+            let mut key = tenant_key(tx, &ctx, handle, Operation::SetExpiry)?;
             if key.state == KeyState::Destroyed {
-                return Err(Error::KeyState);
+                return refuse(tx, &ctx, &key, Operation::SetExpiry, Refusal::WrongState, Error::KeyState);
             }
             tx.ensure_room(slot, 1, limit)?;
             key.expires_at = expires_at;
@@ -250,9 +279,10 @@ impl Hsm {
     /// # use coffer_hsm::{Config, Hsm, KeyAttributes, KeyState, KeyType, Role, SystemClock, Usage};
     /// # let mut hsm = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
     /// # hsm.init_token(&mut OsRng, 0, "t", b"so-pin-1")?;
-    /// # let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None)?;
-    /// # hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin")?;
-    /// let s = hsm.login(0, Role::User, b"user-pin", Some("acme"))?;
+    /// # let so = hsm.login_so(0, b"so-pin-1")?;
+    /// # hsm.create_tenant(so, "acme")?;
+    /// # hsm.create_user(&mut OsRng, so, "user", Role::User, &["acme"], b"user-pin")?;
+    /// let s = hsm.login(0, "user", b"user-pin", Some("acme"))?;
     /// let attrs = KeyAttributes {
     ///     label: "webhooks 2026".into(), tenant: "acme".into(), key_id: "webhooks-2026".into(),
     ///     usage: Usage::SIGN | Usage::VERIFY, extractable: false, active: true,
@@ -268,12 +298,13 @@ impl Hsm {
     /// # Errors
     /// [`Error::AuditFull`] if the log cannot record every change (nothing changes).
     pub fn sweep_expired(&mut self, session: SessionId) -> Result<Vec<Handle>> {
-        let (slot, tenant) = self.user(session)?;
+        let ctx = self.user(session, Operation::SetState)?;
+        let slot = ctx.slot;
         let limit = self.config.audit_limit(AuditClass::Work);
         self.transact(|tx| {
             let now = tx.now();
             let due: Vec<KeyObject> = tx
-                .tenant_keys(slot, &tenant)?
+                .tenant_keys(slot, &ctx.tenant)?
                 .into_iter()
                 .filter(|k| matches!(k.state, KeyState::Active | KeyState::PreActive))
                 .filter(|k| k.expires_at.is_some_and(|t| t <= now))
@@ -299,10 +330,11 @@ impl Hsm {
     /// [`Error::KeyState`] for a transition other than pre-active → active
     /// or (pre-)active → deactivated.
     pub fn set_state(&mut self, session: SessionId, handle: Handle, state: KeyState) -> Result<()> {
-        let (slot, tenant) = self.user(session)?;
+        let ctx = self.user(session, Operation::SetState)?;
+        let slot = ctx.slot;
         let limit = self.config.audit_limit(AuditClass::Work);
         self.transact(|tx| {
-            let mut key = tenant_key(tx, slot, &tenant, handle)?;
+            let mut key = tenant_key(tx, &ctx, handle, Operation::SetState)?;
             tx.ensure_room(slot, 1, limit)?;
             let allowed = matches!(
                 (key.state, state),
@@ -310,7 +342,7 @@ impl Hsm {
                     | (KeyState::Active | KeyState::PreActive, KeyState::Deactivated)
             );
             if !allowed {
-                return Err(Error::KeyState);
+                return refuse(tx, &ctx, &key, Operation::SetState, Refusal::WrongState, Error::KeyState);
             }
             key.state = state;
             tx.put_key(slot, &key)?;
@@ -331,15 +363,16 @@ impl Hsm {
         session: SessionId,
         handle: Handle,
     ) -> Result<u32> {
-        let (slot, tenant) = self.user(session)?;
+        let ctx = self.user(session, Operation::Rotate)?;
+        let slot = ctx.slot;
         let limit = self.config.audit_limit(AuditClass::Work);
         // The new material is made once, outside the transaction, which may run again.
-        let key_type = self.transact(|tx| Ok(tenant_key(tx, slot, &tenant, handle)?.key_type))?;
+        let key_type = self.transact(|tx| Ok(tenant_key(tx, &ctx, handle, Operation::Rotate)?.key_type))?;
         let secret = new_secret(rng, key_type)?;
         self.transact(|tx| {
-            let mut key = tenant_key(tx, slot, &tenant, handle)?;
+            let mut key = tenant_key(tx, &ctx, handle, Operation::Rotate)?;
             if key.state != KeyState::Active {
-                return Err(Error::KeyState);
+                return refuse(tx, &ctx, &key, Operation::Rotate, Refusal::WrongState, Error::KeyState);
             }
             if key.versions.len() >= MAX_VERSIONS {
                 return Err(Error::Capacity);
@@ -360,12 +393,13 @@ impl Hsm {
     /// # Errors
     /// [`Error::KeyState`] for a key already destroyed.
     pub fn destroy(&mut self, session: SessionId, handle: Handle) -> Result<()> {
-        let (slot, tenant) = self.user(session)?;
+        let ctx = self.user(session, Operation::Destroy)?;
+        let slot = ctx.slot;
         let limit = self.config.audit_limit(AuditClass::Work);
         self.transact(|tx| {
-            let key = tenant_key(tx, slot, &tenant, handle)?;
+            let key = tenant_key(tx, &ctx, handle, Operation::Destroy)?;
             if key.state == KeyState::Destroyed {
-                return Err(Error::KeyState);
+                return refuse(tx, &ctx, &key, Operation::Destroy, Refusal::WrongState, Error::KeyState);
             }
             tx.ensure_room(slot, 1, limit)?;
             destroy_in(tx, slot, key).map(|_| ())
@@ -381,12 +415,13 @@ impl Hsm {
     /// [`Error::RoleNotAllowed`] for another role; [`Error::AuditFull`] if
     /// the log cannot take a record per key plus one (nothing changes).
     pub fn shred_tenant(&mut self, so: SessionId, tenant: &str) -> Result<ShredEvidence> {
-        let (slot, _) = self.session_of(so, Role::SecurityOfficer)?;
+        let slot = self.require(so, Role::SecurityOfficer, Operation::Shred)?.slot;
         if tenant.is_empty() || tenant.len() > MAX_NAME_LEN {
             return Err(Error::InvalidInput);
         }
         let limit = self.config.audit_limit(AuditClass::Work);
         self.transact(|tx| {
+            tx.tenant(slot, tenant)?.ok_or(Error::NotFound)?;
             let live: Vec<KeyObject> = tx
                 .tenant_keys(slot, tenant)?
                 .into_iter()

@@ -20,19 +20,22 @@ use alloc::string::String;
 use coffer_core::rng::TryCryptoRng;
 use coffer_store::{MemoryStore, RecordStore, StoreError};
 
-use crate::audit::Role;
+use crate::audit::{Actor, AuditEvent, KeyRef, Operation, Refusal, Role};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::keystore::{DEFAULT_ITERATIONS, KeySource, MasterKey};
+use crate::keystore::{KeySource, MasterKey};
 use crate::pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS};
 use crate::store::records::{self, Meta, MetaKdf, RecordKeys, id};
 use crate::store::tx::{Tx, store_err};
 
 mod audit_ops;
+mod credentials;
 mod keys;
 mod operations;
+mod rekey;
 mod session;
 
+pub use credentials::{TenantInfo, UserInfo, is_valid_name};
 pub use keys::ShredEvidence;
 pub use session::SessionId;
 
@@ -119,6 +122,22 @@ pub(crate) enum AuditClass {
     Auditor,
 }
 
+/// A session's slot, credential and tenant (empty for non-user roles),
+/// copied out for one operation.
+#[derive(Clone)]
+pub(crate) struct SessionCtx {
+    pub(crate) slot: u8,
+    pub(crate) actor: Actor,
+    pub(crate) tenant: String,
+}
+
+impl SessionCtx {
+    /// The audit record of refusing `attempted` on `key` for `reason`.
+    pub(crate) fn refused(&self, key: Option<KeyRef>, attempted: Operation, reason: Refusal) -> AuditEvent {
+        AuditEvent::Refused { who: self.actor.clone(), tenant: self.tenant.clone(), key, attempted, reason }
+    }
+}
+
 /// Keeps the store's generation counter somewhere the store cannot roll
 /// back, so that a restored older copy of the store is refused
 /// ([`Error::KeystoreRollback`], KEYSTORE.md §12.5). `CounterFile` (feature
@@ -187,20 +206,20 @@ impl Hsm {
 
     /// Creates an HSM in an empty `store`, its records sealed under
     /// `source` (a 32-byte master key, or a passphrase stretched with
-    /// PBKDF2-HMAC-SHA-256 at [`DEFAULT_ITERATIONS`]), with `slots` empty
+    /// PBKDF2-HMAC-SHA-256 at [`crate::keystore::DEFAULT_ITERATIONS`]), with `slots` empty
     /// slots (1..=64). KEYSTORE.md §12.
     ///
     /// ```
     /// use coffer_core::rng::OsRng;
     /// use coffer_hsm::keystore::{KeySource, MasterKey};
-    /// use coffer_hsm::{Config, Hsm, Role, SystemClock};
+    /// use coffer_hsm::{Config, Hsm, SystemClock};
     /// use coffer_store::MemoryStore;
     ///
     /// let master = MasterKey::generate(&mut OsRng)?;
     /// let config = Config { pin_iterations: 1_000, ..Config::default() };
     /// let mut hsm = Hsm::create(&mut OsRng, Box::new(MemoryStore::new()), &KeySource::MasterKey(&master), 1, config, Box::new(SystemClock))?;
     /// hsm.init_token(&mut OsRng, 0, "ledger", b"so-pin-1")?;
-    /// assert!(hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None).is_ok());
+    /// assert!(hsm.login_so(0, b"so-pin-1").is_ok());
     /// # Ok::<(), coffer_hsm::Error>(())
     /// ```
     ///
@@ -216,14 +235,7 @@ impl Hsm {
         config: Config,
         clock: Box<dyn Clock + Send + Sync>,
     ) -> Result<Self> {
-        let kdf = match source {
-            KeySource::MasterKey(_) => MetaKdf::Raw,
-            KeySource::Passphrase(_) => {
-                let mut salt = [0u8; crate::keystore::SALT_LEN];
-                fill(rng, &mut salt)?;
-                MetaKdf::Pbkdf2 { iterations: DEFAULT_ITERATIONS, salt }
-            }
-        };
+        let kdf = rekey::new_kdf(rng, source)?;
         let master = records::master_key(source, kdf)?;
         let mut salt = [0u8; 16];
         fill(rng, &mut salt)?;
@@ -381,17 +393,22 @@ impl Hsm {
                 }
                 Err(e) => return Err(e),
                 Ok((outcome, generation)) => {
-                    if generation > self.floor {
-                        self.floor = generation;
-                        if let Some(guard) = self.guard.as_mut() {
-                            // The change is committed; a guard that cannot be
-                            // advanced only leaves the rollback window open
-                            // until its next successful advance (§12.5).
-                            let _ = guard.advance(generation);
-                        }
-                    }
+                    self.advance_floor(generation);
                     return outcome;
                 }
+            }
+        }
+    }
+
+    /// Records that the store reached `generation` (and tells the guard).
+    fn advance_floor(&mut self, generation: u64) {
+        if generation > self.floor {
+            self.floor = generation;
+            if let Some(guard) = self.guard.as_mut() {
+                // The change is committed; a guard that cannot be
+                // advanced only leaves the rollback window open
+                // until its next successful advance (§12.5).
+                let _ = guard.advance(generation);
             }
         }
     }
@@ -404,18 +421,34 @@ impl Hsm {
         Ok(s)
     }
 
-    pub(crate) fn session_of(&self, id: SessionId, role: Role) -> Result<(u8, Option<String>)> {
+    /// The session `id` if its role is `role`. Otherwise the attempt is
+    /// refused with [`Error::RoleNotAllowed`], and the refusal is an audit
+    /// record committed first.
+    pub(crate) fn require(&mut self, id: SessionId, role: Role, attempted: Operation) -> Result<SessionCtx> {
         let s = self.sessions.get(&id).ok_or(Error::NotLoggedIn)?;
-        if s.role != role {
-            return Err(Error::RoleNotAllowed);
+        let ctx =
+            SessionCtx { slot: s.slot, actor: s.actor.clone(), tenant: s.tenant.clone().unwrap_or_default() };
+        if ctx.actor.role == role {
+            return Ok(ctx);
         }
-        Ok((s.slot, s.tenant.clone()))
+        let limit = self.config.audit_limit(session::class_of(ctx.actor.role));
+        let event = AuditEvent::Refused {
+            who: ctx.actor.clone(),
+            tenant: ctx.tenant.clone(),
+            key: None,
+            attempted,
+            reason: Refusal::WrongRole,
+        };
+        self.transact(|tx| {
+            tx.ensure_room(ctx.slot, 1, limit)?;
+            tx.log_refusal(ctx.slot, event.clone())
+        })?;
+        Err(Error::RoleNotAllowed)
     }
 
-    /// The user session's slot and tenant.
-    pub(crate) fn user(&self, id: SessionId) -> Result<(u8, String)> {
-        let (slot, tenant) = self.session_of(id, Role::User)?;
-        Ok((slot, tenant.ok_or(Error::NotLoggedIn)?))
+    /// The user session `id` (see [`Self::require`]).
+    pub(crate) fn user(&mut self, id: SessionId, attempted: Operation) -> Result<SessionCtx> {
+        self.require(id, Role::User, attempted)
     }
 
     /// The token label of `slot`.

@@ -10,9 +10,9 @@ use coffer_core::keywrap::Kek;
 use coffer_core::rng::TryCryptoRng;
 use zeroize::Zeroizing;
 
-use super::keys::{check_secret, key_ref, tenant_key};
+use super::keys::{check_secret, key_ref, refuse, tenant_key};
 use super::{AuditClass, Hsm, SessionId};
-use crate::audit::{AuditEvent, Operation};
+use crate::audit::{AuditEvent, Operation, Refusal};
 use crate::error::{Error, Result};
 use crate::object::{Handle, KeyAttributes, KeyObject, KeyState, KeyType, Secret, Usage};
 use crate::policy::state_allows;
@@ -40,6 +40,13 @@ fn operation_name(op: Usage) -> Operation {
     }
 }
 
+/// Whether `op` makes something new (seal, wrap, sign, derive), which an
+/// expired key may no longer do; opening, unwrapping and verifying what
+/// exists stay allowed, as after the sweep deactivates it.
+fn makes_new(op: Usage) -> bool {
+    op == Usage::ENCRYPT || op == Usage::WRAP || op == Usage::SIGN || op == Usage::DERIVE
+}
+
 /// AES key wrapping with (KWP, RFC 5649) or without (KW, RFC 3394) padding.
 #[derive(Clone, Copy)]
 enum KeyWrap {
@@ -58,25 +65,28 @@ impl Hsm {
         op: Usage,
         types: &[KeyType],
     ) -> Result<KeyObject> {
-        let (slot, tenant) = self.user(session)?;
+        let operation = operation_name(op);
+        let ctx = self.user(session, operation)?;
+        let slot = ctx.slot;
         let limit = self.config.audit_limit(AuditClass::Work);
         self.transact(|tx| {
-            let key = tenant_key(tx, slot, &tenant, handle)?;
+            let key = tenant_key(tx, &ctx, handle, operation)?;
             if !types.contains(&key.key_type) {
                 return Err(Error::InvalidInput);
             }
             tx.ensure_room(slot, 1, limit)?;
+            let expired = key.expires_at.is_some_and(|t| t <= tx.now());
             let denied = if !state_allows(key.state, op) {
-                Some(Error::KeyState)
+                Some((Refusal::WrongState, Error::KeyState))
             } else if !key.attrs.usage.allows(op) {
-                Some(Error::PolicyDenied)
+                Some((Refusal::UsageNotAllowed, Error::PolicyDenied))
+            } else if expired && makes_new(op) {
+                Some((Refusal::Expired, Error::KeyExpired))
             } else {
                 None
             };
-            let operation = operation_name(op);
-            if let Some(e) = denied {
-                tx.log_refusal(slot, AuditEvent::PolicyDenied { key: key_ref(&key), operation })?;
-                return Err(e);
+            if let Some((reason, e)) = denied {
+                return refuse(tx, &ctx, &key, operation, reason, e);
             }
             tx.log(slot, AuditEvent::KeyUsed { key: key_ref(&key), operation })?;
             Ok(key)
@@ -85,8 +95,8 @@ impl Hsm {
 
     /// The tenant's key `handle`, read without an audit record (for public data).
     fn read_key(&mut self, session: SessionId, handle: Handle) -> Result<KeyObject> {
-        let (slot, tenant) = self.user(session)?;
-        self.transact(|tx| tenant_key(tx, slot, &tenant, handle))
+        let ctx = self.user(session, Operation::Show)?;
+        self.transact(|tx| tenant_key(tx, &ctx, handle, Operation::Show))
     }
 
     /// Seals `plaintext` as an envelope v1 for the current version of the
@@ -94,8 +104,9 @@ impl Hsm {
     /// recipient key id is the key's id; its version is the key's version.
     ///
     /// # Errors
-    /// The policy errors ([`Error::NotFound`], [`Error::KeyState`],
-    /// [`Error::PolicyDenied`], [`Error::AuditFull`]) before any crypto.
+    /// The policy errors ([`Error::NotFound`], [`Error::TenantNotAllowed`],
+    /// [`Error::KeyState`], [`Error::PolicyDenied`], [`Error::KeyExpired`],
+    /// [`Error::AuditFull`]) before any crypto.
     pub fn seal_envelope<R: TryCryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -286,7 +297,7 @@ impl Hsm {
         mut attrs: KeyAttributes,
         der: &[u8],
     ) -> Result<Handle> {
-        self.user(session)?;
+        self.user(session, Operation::Import)?;
         let secret = Secret { bytes: der.to_vec() };
         check_secret(KeyType::Certificate, &secret)?;
         attrs.usage = Usage::VERIFY;
@@ -380,20 +391,24 @@ impl Hsm {
         wrapping: Handle,
         target: Handle,
     ) -> Result<Vec<u8>> {
-        let (slot, tenant) = self.user(session)?;
+        let ctx = self.user(session, Operation::Export)?;
+        let slot = ctx.slot;
         let limit = self.config.audit_limit(AuditClass::Work);
         self.transact(|tx| {
-            let t = tenant_key(tx, slot, &tenant, target)?;
+            let t = tenant_key(tx, &ctx, target, Operation::Export)?;
             if !t.attrs.extractable {
                 tx.ensure_room(slot, 1, limit)?;
-                tx.log_refusal(
-                    slot,
-                    AuditEvent::PolicyDenied { key: key_ref(&t), operation: Operation::Export },
-                )?;
-                return Err(Error::NotExtractable);
+                return refuse(
+                    tx,
+                    &ctx,
+                    &t,
+                    Operation::Export,
+                    Refusal::UsageNotAllowed,
+                    Error::NotExtractable,
+                );
             }
             if t.state == KeyState::Destroyed {
-                return Err(Error::KeyState);
+                return refuse(tx, &ctx, &t, Operation::Export, Refusal::WrongState, Error::KeyState);
             }
             Ok(())
         })?;
@@ -401,7 +416,7 @@ impl Hsm {
             self.authorize(session, wrapping, Usage::WRAP, &[KeyType::Aes256])?.current()?.secret.kek()?;
         self.transact(|tx| {
             tx.ensure_room(slot, 1, limit)?;
-            let t = tenant_key(tx, slot, &tenant, target)?;
+            let t = tenant_key(tx, &ctx, target, Operation::Export)?;
             if t.state == KeyState::Destroyed {
                 return Err(Error::KeyState);
             }
@@ -420,9 +435,10 @@ impl Hsm {
     /// # use coffer_hsm::{Config, Hsm, KeyAttributes, KeyType, Role, SystemClock, Usage};
     /// # let mut hsm = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
     /// # hsm.init_token(&mut OsRng, 0, "t", b"so-pin-1")?;
-    /// # let so = hsm.login(0, Role::SecurityOfficer, b"so-pin-1", None)?;
-    /// # hsm.set_pin(&mut OsRng, so, Role::User, b"user-pin")?;
-    /// let s = hsm.login(0, Role::User, b"user-pin", Some("acme"))?;
+    /// # let so = hsm.login_so(0, b"so-pin-1")?;
+    /// # hsm.create_tenant(so, "acme")?;
+    /// # hsm.create_user(&mut OsRng, so, "user", Role::User, &["acme"], b"user-pin")?;
+    /// let s = hsm.login(0, "user", b"user-pin", Some("acme"))?;
     /// let attrs = KeyAttributes {
     ///     label: "acme transport".into(), tenant: "acme".into(), key_id: "transport".into(),
     ///     usage: Usage::WRAP | Usage::UNWRAP, extractable: false, active: true,

@@ -44,7 +44,7 @@
 //!
 //! No event has a field for key material, a PIN, a PIN hash or any other
 //! secret: an event names keys by [`KeyRef`] (tenant, key id, version,
-//! handle) and roles by [`Role`]. The records are therefore not secret,
+//! handle) and who acted by [`Actor`] (a user name and a [`Role`]). The records are therefore not secret,
 //! and `Debug` prints every field. Anyone adding an event or a field must
 //! keep it that way. (`tests/audit.rs` destructures every variant without
 //! `..`, so a new field does not compile until that test is looked at.)
@@ -62,10 +62,17 @@
 //! str     = len u8 (0 ..= 64) || UTF-8 bytes
 //! key     = tenant str || key_id str || version u32 || handle u64
 //! role    = u8: 0x01 security officer, 0x02 user, 0x03 auditor
+//! actor   = user str || role                    (the security officer's user is "so")
 //! op      = u8: 0x01 encrypt, 0x02 decrypt, 0x03 wrap, 0x04 unwrap, 0x05 sign,
 //!               0x06 verify, 0x07 derive, 0x08 mac, 0x09 seal, 0x0a open,
-//!               0x0b rewrap, 0x0c export
+//!               0x0b rewrap, 0x0c export, 0x0d login, 0x0e show, 0x0f list,
+//!               0x10 generate, 0x11 import, 0x12 rotate, 0x13 set-state,
+//!               0x14 set-expiry, 0x15 destroy, 0x16 shred, 0x17 administer,
+//!               0x18 read-audit
 //! state   = u8: 0x01 pre-active, 0x02 active, 0x03 deactivated, 0x04 destroyed
+//! reason  = u8: 0x01 wrong-pin, 0x02 pin-locked, 0x03 unknown-user, 0x04 wrong-role,
+//!               0x05 other-tenant, 0x06 not-in-tenant, 0x07 usage-not-allowed,
+//!               0x08 wrong-state, 0x09 expired
 //!
 //! event   = 0x01 TokenInitialized
 //!         | 0x10 LoginSucceeded  || role
@@ -73,6 +80,13 @@
 //!         | 0x12 PinLocked       || role
 //!         | 0x13 PinUnblocked    || role
 //!         | 0x14 PinChanged      || role
+//!         | 0x15 UserLoggedIn    || actor || tenant str
+//!         | 0x16 UserCreated     || actor || count u8 (0 ..= 16) || tenant str * count
+//!         | 0x17 UserRemoved     || actor
+//!         | 0x18 OwnPinChanged   || actor
+//!         | 0x19 UserUnblocked   || actor
+//!         | 0x1a TenantCreated   || tenant str
+//!         | 0x1b PassphraseChanged
 //!         | 0x20 KeyCreated      || key
 //!         | 0x21 KeyImported     || key
 //!         | 0x22 KeyUsed         || key || op
@@ -82,6 +96,7 @@
 //!         | 0x26 KeyDestroyed    || key
 //!         | 0x27 PolicyDenied    || key || op
 //!         | 0x28 KeyExpirySet    || key || expires_at u64 (0 = never)
+//!         | 0x29 Refused         || actor || tenant str || (0x00 | 0x01 || key) || op || reason
 //!         | 0x30 TenantShredded  || tenant str || keys u32
 //!         | 0x31 KeystoreSaved   || counter u64
 //!         | 0x32 AuditArchived   || first_seq u64 || count u32
@@ -105,7 +120,8 @@
 //! [`AuditEvent::AuditArchived`]. [`verify_segments`] checks the archived
 //! segments and the live log as one chain against the head.
 //!
-//! Limits: `count` at most [`MAX_RECORDS`]; every `str` at most
+//! Limits: `count` at most [`MAX_RECORDS`]; a `UserCreated` tenant count
+//! at most [`MAX_TENANTS_PER_USER`]; every `str` at most
 //! [`MAX_FIELD_LEN`] bytes of valid UTF-8. [`AuditLog::decode`] accepts
 //! exactly this grammar: an unknown tag or code, a string out of its limit
 //! or not UTF-8, a short input or trailing bytes is
@@ -118,7 +134,6 @@
 //! readers reject as corrupt. Any other change (field sizes, order, the
 //! domain string) needs a new version byte and a new domain string.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use coffer_core::mac::{HmacSha256Key, TAG_LEN};
@@ -150,263 +165,11 @@ const MIN_RECORD_LEN: usize = 8 + 1 + TAG_LEN;
 /// (32 zero bytes for an empty log). See [`verify_with_head`].
 pub type AuditHead = (u64, [u8; TAG_LEN]);
 
+mod event;
+
 pub use crate::role::Role;
-
-/// The operation a key was used for (or refused for).
-///
-/// ```
-/// use coffer_hsm::audit::{AuditEvent, KeyRef, Operation};
-///
-/// let key = KeyRef { tenant: "acme".into(), key_id: "exports".into(), version: 1, handle: 3 };
-/// let event = AuditEvent::PolicyDenied { key, operation: Operation::Export };
-/// assert!(matches!(event, AuditEvent::PolicyDenied { operation: Operation::Export, .. }));
-/// ```
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Operation {
-    /// Raw encryption.
-    Encrypt,
-    /// Raw decryption.
-    Decrypt,
-    /// Wrapping another key.
-    Wrap,
-    /// Unwrapping another key.
-    Unwrap,
-    /// A signature.
-    Sign,
-    /// A signature or MAC verification.
-    Verify,
-    /// A key derivation.
-    Derive,
-    /// A MAC computation.
-    Mac,
-    /// Sealing an envelope.
-    Seal,
-    /// Opening an envelope.
-    Open,
-    /// Re-wrapping an envelope's data key to a new key version.
-    Rewrap,
-    /// Exporting a key (wrapped).
-    Export,
-}
-
-impl Operation {
-    fn code(self) -> u8 {
-        match self {
-            Operation::Encrypt => 0x01,
-            Operation::Decrypt => 0x02,
-            Operation::Wrap => 0x03,
-            Operation::Unwrap => 0x04,
-            Operation::Sign => 0x05,
-            Operation::Verify => 0x06,
-            Operation::Derive => 0x07,
-            Operation::Mac => 0x08,
-            Operation::Seal => 0x09,
-            Operation::Open => 0x0a,
-            Operation::Rewrap => 0x0b,
-            Operation::Export => 0x0c,
-        }
-    }
-
-    fn from_code(code: u8) -> Option<Self> {
-        Some(match code {
-            0x01 => Operation::Encrypt,
-            0x02 => Operation::Decrypt,
-            0x03 => Operation::Wrap,
-            0x04 => Operation::Unwrap,
-            0x05 => Operation::Sign,
-            0x06 => Operation::Verify,
-            0x07 => Operation::Derive,
-            0x08 => Operation::Mac,
-            0x09 => Operation::Seal,
-            0x0a => Operation::Open,
-            0x0b => Operation::Rewrap,
-            0x0c => Operation::Export,
-            _ => return None,
-        })
-    }
-}
-
-/// A key's lifecycle state, as logged by [`AuditEvent::KeyStateChanged`].
-///
-/// ```
-/// use coffer_hsm::audit::{AuditEvent, KeyRef, KeyStateName};
-///
-/// let key = KeyRef { tenant: "acme".into(), key_id: "old".into(), version: 4, handle: 9 };
-/// let event = AuditEvent::KeyStateChanged { key, state: KeyStateName::Deactivated };
-/// assert!(format!("{event:?}").ends_with("state: Deactivated }"));
-/// ```
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KeyStateName {
-    /// Created, not yet usable.
-    PreActive,
-    /// Usable as its policy allows.
-    Active,
-    /// Only for processing existing data.
-    Deactivated,
-    /// Key material destroyed.
-    Destroyed,
-}
-
-impl KeyStateName {
-    fn code(self) -> u8 {
-        match self {
-            KeyStateName::PreActive => 0x01,
-            KeyStateName::Active => 0x02,
-            KeyStateName::Deactivated => 0x03,
-            KeyStateName::Destroyed => 0x04,
-        }
-    }
-
-    fn from_code(code: u8) -> Option<Self> {
-        match code {
-            0x01 => Some(KeyStateName::PreActive),
-            0x02 => Some(KeyStateName::Active),
-            0x03 => Some(KeyStateName::Deactivated),
-            0x04 => Some(KeyStateName::Destroyed),
-            _ => None,
-        }
-    }
-}
-
-/// Which key an event is about: names and numbers only, never material.
-///
-/// `tenant` and `key_id` are at most [`MAX_FIELD_LEN`] bytes each.
-///
-/// ```
-/// use coffer_hsm::audit::KeyRef;
-///
-/// let key = KeyRef { tenant: "acme".into(), key_id: "invoices".into(), version: 2, handle: 7 };
-/// assert_eq!(key.version, 2);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct KeyRef {
-    /// The tenant owning the key.
-    pub tenant: String,
-    /// The key's id within its tenant.
-    pub key_id: String,
-    /// The key's current version when the event happened.
-    pub version: u32,
-    /// The key's handle in its token.
-    pub handle: u64,
-}
-
-/// What happened. No variant has a field for key material, a PIN or any
-/// other secret, and none may get one: records are not secret.
-///
-/// ```
-/// use coffer_hsm::audit::{AuditEvent, KeyRef, Operation};
-///
-/// let key = KeyRef { tenant: "acme".into(), key_id: "invoices".into(), version: 1, handle: 7 };
-/// let event = AuditEvent::KeyUsed { key, operation: Operation::Seal };
-/// assert!(format!("{event:?}").starts_with("KeyUsed"));
-/// ```
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum AuditEvent {
-    /// A login with the right PIN.
-    LoginSucceeded {
-        /// The role logged in.
-        role: Role,
-    },
-    /// A login with a wrong PIN.
-    LoginFailed {
-        /// The role tried.
-        role: Role,
-    },
-    /// A role locked after too many wrong PINs.
-    PinLocked {
-        /// The role locked.
-        role: Role,
-    },
-    /// A locked role's PIN reset by the security officer.
-    PinUnblocked {
-        /// The role unblocked.
-        role: Role,
-    },
-    /// A PIN set or changed.
-    PinChanged {
-        /// The role whose PIN changed.
-        role: Role,
-    },
-    /// The token initialized (the first record of its log).
-    TokenInitialized,
-    /// A key generated.
-    KeyCreated {
-        /// The new key.
-        key: KeyRef,
-    },
-    /// A key imported.
-    KeyImported {
-        /// The new key.
-        key: KeyRef,
-    },
-    /// A key used for an operation its policy allows.
-    KeyUsed {
-        /// The key.
-        key: KeyRef,
-        /// What it was used for.
-        operation: Operation,
-    },
-    /// A key exported (wrapped).
-    KeyExported {
-        /// The key.
-        key: KeyRef,
-    },
-    /// A new key version created.
-    KeyRotated {
-        /// The key, with its old or new version as the caller logs it.
-        key: KeyRef,
-        /// The new version number.
-        new_version: u32,
-    },
-    /// A key's lifecycle state changed.
-    KeyStateChanged {
-        /// The key.
-        key: KeyRef,
-        /// Its new state.
-        state: KeyStateName,
-    },
-    /// Every version of a key destroyed.
-    KeyDestroyed {
-        /// The key.
-        key: KeyRef,
-    },
-    /// A key's expiry set (0 = cleared); the lifecycle sweep deactivates it then.
-    KeyExpirySet {
-        /// The key.
-        key: KeyRef,
-        /// Seconds since the Unix epoch, 0 for never.
-        expires_at: u64,
-    },
-    /// An operation refused by the key's state or usage policy.
-    PolicyDenied {
-        /// The key.
-        key: KeyRef,
-        /// The operation refused.
-        operation: Operation,
-    },
-    /// Every key of a tenant destroyed (crypto-shred).
-    TenantShredded {
-        /// The tenant.
-        tenant: String,
-        /// How many keys were destroyed.
-        keys: u32,
-    },
-    /// The keystore saved with this counter.
-    KeystoreSaved {
-        /// The keystore counter written.
-        counter: u64,
-    },
-    /// Records moved out of the log to an auditor ([`AuditLog::archive`]).
-    AuditArchived {
-        /// Sequence number of the first archived record.
-        first_seq: u64,
-        /// How many records were archived.
-        count: u32,
-    },
-}
+pub use event::{Actor, AuditEvent, KeyRef, KeyStateName, MAX_TENANTS_PER_USER, Operation, Refusal};
+pub(crate) use event::{event_is_valid, put_event};
 
 /// One record of the log. Built only by [`AuditLog::append`]; the fields
 /// are public so that anyone holding the audit key can inspect and verify
@@ -892,170 +655,4 @@ pub fn verify_segments(key: &HmacSha256Key, segments: &[AuditSegment], head: Aud
         return Err(Error::AuditTampered { index: index_of(expected.seq.min(head.0)) });
     }
     Ok(())
-}
-
-fn str_is_valid(s: &str) -> bool {
-    s.len() <= MAX_FIELD_LEN
-}
-
-fn key_is_valid(k: &KeyRef) -> bool {
-    str_is_valid(&k.tenant) && str_is_valid(&k.key_id)
-}
-
-/// Whether every string field of `event` is within [`MAX_FIELD_LEN`], which
-/// [`put_event`] needs to write the canonical encoding.
-pub(crate) fn event_is_valid(event: &AuditEvent) -> bool {
-    match event {
-        AuditEvent::KeyCreated { key }
-        | AuditEvent::KeyImported { key }
-        | AuditEvent::KeyUsed { key, .. }
-        | AuditEvent::KeyExported { key }
-        | AuditEvent::KeyRotated { key, .. }
-        | AuditEvent::KeyStateChanged { key, .. }
-        | AuditEvent::KeyDestroyed { key }
-        | AuditEvent::KeyExpirySet { key, .. }
-        | AuditEvent::PolicyDenied { key, .. } => key_is_valid(key),
-        AuditEvent::TenantShredded { tenant, .. } => str_is_valid(tenant),
-        AuditEvent::LoginSucceeded { .. }
-        | AuditEvent::LoginFailed { .. }
-        | AuditEvent::PinLocked { .. }
-        | AuditEvent::PinUnblocked { .. }
-        | AuditEvent::PinChanged { .. }
-        | AuditEvent::TokenInitialized
-        | AuditEvent::KeystoreSaved { .. }
-        | AuditEvent::AuditArchived { .. } => true,
-    }
-}
-
-/// Writes `s` as `len u8 || bytes`. Callers check [`event_is_valid`] first;
-/// were a string ever longer than 255 bytes, it would be cut at 255 (and
-/// then refused by the decoder as longer than [`MAX_FIELD_LEN`]) rather
-/// than panic.
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    let len = u8::try_from(bytes.len()).unwrap_or(u8::MAX);
-    out.push(len);
-    out.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
-}
-
-fn put_key(out: &mut Vec<u8>, k: &KeyRef) {
-    put_str(out, &k.tenant);
-    put_str(out, &k.key_id);
-    out.extend_from_slice(&k.version.to_be_bytes());
-    out.extend_from_slice(&k.handle.to_be_bytes());
-}
-
-/// The canonical encoding of `event` (module docs, § Format).
-pub(crate) fn put_event(out: &mut Vec<u8>, event: &AuditEvent) {
-    match event {
-        AuditEvent::TokenInitialized => out.push(0x01),
-        AuditEvent::LoginSucceeded { role } => out.extend_from_slice(&[0x10, role.code()]),
-        AuditEvent::LoginFailed { role } => out.extend_from_slice(&[0x11, role.code()]),
-        AuditEvent::PinLocked { role } => out.extend_from_slice(&[0x12, role.code()]),
-        AuditEvent::PinUnblocked { role } => out.extend_from_slice(&[0x13, role.code()]),
-        AuditEvent::PinChanged { role } => out.extend_from_slice(&[0x14, role.code()]),
-        AuditEvent::KeyCreated { key } => {
-            out.push(0x20);
-            put_key(out, key);
-        }
-        AuditEvent::KeyImported { key } => {
-            out.push(0x21);
-            put_key(out, key);
-        }
-        AuditEvent::KeyUsed { key, operation } => {
-            out.push(0x22);
-            put_key(out, key);
-            out.push(operation.code());
-        }
-        AuditEvent::KeyExported { key } => {
-            out.push(0x23);
-            put_key(out, key);
-        }
-        AuditEvent::KeyRotated { key, new_version } => {
-            out.push(0x24);
-            put_key(out, key);
-            out.extend_from_slice(&new_version.to_be_bytes());
-        }
-        AuditEvent::KeyStateChanged { key, state } => {
-            out.push(0x25);
-            put_key(out, key);
-            out.push(state.code());
-        }
-        AuditEvent::KeyDestroyed { key } => {
-            out.push(0x26);
-            put_key(out, key);
-        }
-        AuditEvent::KeyExpirySet { key, expires_at } => {
-            out.push(0x28);
-            put_key(out, key);
-            out.extend_from_slice(&expires_at.to_be_bytes());
-        }
-        AuditEvent::PolicyDenied { key, operation } => {
-            out.push(0x27);
-            put_key(out, key);
-            out.push(operation.code());
-        }
-        AuditEvent::TenantShredded { tenant, keys } => {
-            out.push(0x30);
-            put_str(out, tenant);
-            out.extend_from_slice(&keys.to_be_bytes());
-        }
-        AuditEvent::KeystoreSaved { counter } => {
-            out.push(0x31);
-            out.extend_from_slice(&counter.to_be_bytes());
-        }
-        AuditEvent::AuditArchived { first_seq, count } => {
-            out.push(0x32);
-            out.extend_from_slice(&first_seq.to_be_bytes());
-            out.extend_from_slice(&count.to_be_bytes());
-        }
-    }
-}
-
-/// Domain reads for the audit log encoding, on the crate's strict reader.
-impl Reader<'_> {
-    fn role(&mut self) -> Result<Role> {
-        Role::from_code(self.u8()?).ok_or(Error::KeystoreCorrupt)
-    }
-
-    fn operation(&mut self) -> Result<Operation> {
-        Operation::from_code(self.u8()?).ok_or(Error::KeystoreCorrupt)
-    }
-
-    fn state(&mut self) -> Result<KeyStateName> {
-        KeyStateName::from_code(self.u8()?).ok_or(Error::KeystoreCorrupt)
-    }
-
-    fn key(&mut self) -> Result<KeyRef> {
-        Ok(KeyRef {
-            tenant: self.str(0, MAX_FIELD_LEN)?,
-            key_id: self.str(0, MAX_FIELD_LEN)?,
-            version: self.u32()?,
-            handle: self.u64()?,
-        })
-    }
-
-    pub(crate) fn event(&mut self) -> Result<AuditEvent> {
-        Ok(match self.u8()? {
-            0x01 => AuditEvent::TokenInitialized,
-            0x10 => AuditEvent::LoginSucceeded { role: self.role()? },
-            0x11 => AuditEvent::LoginFailed { role: self.role()? },
-            0x12 => AuditEvent::PinLocked { role: self.role()? },
-            0x13 => AuditEvent::PinUnblocked { role: self.role()? },
-            0x14 => AuditEvent::PinChanged { role: self.role()? },
-            0x20 => AuditEvent::KeyCreated { key: self.key()? },
-            0x21 => AuditEvent::KeyImported { key: self.key()? },
-            0x22 => AuditEvent::KeyUsed { key: self.key()?, operation: self.operation()? },
-            0x23 => AuditEvent::KeyExported { key: self.key()? },
-            0x24 => AuditEvent::KeyRotated { key: self.key()?, new_version: self.u32()? },
-            0x25 => AuditEvent::KeyStateChanged { key: self.key()?, state: self.state()? },
-            0x26 => AuditEvent::KeyDestroyed { key: self.key()? },
-            0x27 => AuditEvent::PolicyDenied { key: self.key()?, operation: self.operation()? },
-            0x28 => AuditEvent::KeyExpirySet { key: self.key()?, expires_at: self.u64()? },
-            0x30 => AuditEvent::TenantShredded { tenant: self.str(0, MAX_FIELD_LEN)?, keys: self.u32()? },
-            0x31 => AuditEvent::KeystoreSaved { counter: self.u64()? },
-            0x32 => AuditEvent::AuditArchived { first_seq: self.u64()?, count: self.u32()? },
-            _ => return Err(Error::KeystoreCorrupt),
-        })
-    }
 }
