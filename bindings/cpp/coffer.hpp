@@ -620,16 +620,92 @@ public:
                                          so_pin.size()),
               "coffer_keystore_init_token");
     }
-    void set_pin(session so, coffer_role role, std::string_view pin) {
-        check(coffer_keystore_set_pin(get(), so, role, detail::text(pin), pin.size()), "coffer_keystore_set_pin");
+    /// Logs the security officer in on `slot`; throws COFFER_ERR_PIN_INCORRECT,
+    /// then COFFER_ERR_PIN_LOCKED after 5 failures.
+    session login_so(std::uint32_t slot, std::string_view pin) {
+        session s = 0;
+        check(coffer_keystore_login_so(get(), slot, detail::text(pin), pin.size(), &s), "coffer_keystore_login_so");
+        return s;
     }
-    /// Tenant empty for the security officer and auditor roles.
-    session login(std::uint32_t slot, coffer_role role, std::string_view pin, std::string_view tenant = {}) {
+    /// Logs in the user or auditor credential `user` with its own PIN. A user
+    /// session acts in `tenant`, one of the credential's tenants (empty: its
+    /// only one); an auditor gives no tenant. A wrong PIN and an unknown user
+    /// both throw COFFER_ERR_PIN_INCORRECT (then COFFER_ERR_PIN_LOCKED after 5
+    /// failures of that credential); a tenant it is not bound to throws
+    /// COFFER_ERR_TENANT_NOT_ALLOWED.
+    session login_user(std::uint32_t slot, std::string_view user, std::string_view pin,
+                       std::string_view tenant = {}) {
         session s = 0;
         const std::uint8_t *t = tenant.empty() ? nullptr : detail::text(tenant);
-        check(coffer_keystore_login(get(), slot, role, detail::text(pin), pin.size(), t, tenant.size(), &s),
-              "coffer_keystore_login");
+        check(coffer_keystore_login_user(get(), slot, detail::text(user), user.size(), detail::text(pin), pin.size(),
+                                         t, tenant.size(), &s),
+              "coffer_keystore_login_user");
         return s;
+    }
+    /// Changes the PIN of the session's own credential (any role); a wrong
+    /// `old_pin` throws COFFER_ERR_PIN_INCORRECT and counts as a failed login.
+    void pin_change(session s, std::string_view old_pin, std::string_view new_pin) {
+        check(coffer_keystore_pin_change(get(), s, detail::text(old_pin), old_pin.size(), detail::text(new_pin),
+                                         new_pin.size()),
+              "coffer_keystore_pin_change");
+    }
+    /// Creates the tenant `name` (security officer); throws
+    /// COFFER_ERR_ALREADY_EXISTS if it exists.
+    void tenant_create(session so, std::string_view name) {
+        check(coffer_keystore_tenant_create(get(), so, detail::text(name), name.size()),
+              "coffer_keystore_tenant_create");
+    }
+    /// Creates the credential `name` with its own `pin` (security officer):
+    /// COFFER_ROLE_USER bound to `tenants` (1 to 16 existing tenants, else
+    /// COFFER_ERR_NOT_FOUND), or COFFER_ROLE_AUDITOR with no tenants. Throws
+    /// COFFER_ERR_ALREADY_EXISTS if the name is taken.
+    void user_create(session so, std::string_view name, coffer_role role, const std::vector<std::string> &tenants,
+                     std::string_view pin) {
+        std::string list;  // the C call takes "acme,globex"
+        for (const auto &t : tenants) {
+            if (!list.empty()) list += ',';
+            list += t;
+        }
+        const std::uint8_t *l = tenants.empty() ? nullptr : detail::text(list);
+        check(coffer_keystore_user_create(get(), so, detail::text(name), name.size(), role, l,
+                                          tenants.empty() ? 0 : list.size(), detail::text(pin), pin.size()),
+              "coffer_keystore_user_create");
+    }
+    /// Removes the credential `name` (security officer): it can no longer log
+    /// in. Throws COFFER_ERR_NOT_FOUND for an unknown name.
+    void user_remove(session so, std::string_view name) {
+        check(coffer_keystore_user_remove(get(), so, detail::text(name), name.size()), "coffer_keystore_user_remove");
+    }
+    /// Unblocks the credential `name` (security officer): gives it `new_pin`
+    /// and clears its failure count.
+    void pin_unblock(session so, std::string_view name, std::string_view new_pin) {
+        check(coffer_keystore_pin_unblock(get(), so, detail::text(name), name.size(), detail::text(new_pin),
+                                          new_pin.size()),
+              "coffer_keystore_pin_unblock");
+    }
+    /// The token's tenants as JSON, by name:
+    /// `[{"name":"acme","created":1795632073}, ...]`. Security officer or
+    /// auditor session; a user session throws COFFER_ERR_ROLE_NOT_ALLOWED.
+    std::string tenants_json(session s) {
+        detail::owned_bytes out;
+        check(coffer_keystore_tenants_json(get(), s, &out.raw), "coffer_keystore_tenants_json");
+        return out.take<std::string>();
+    }
+    /// The token's credentials (not the security officer) as JSON, by name:
+    /// `[{"name":"alice","role":"user","tenants":["acme"],"failures":0,"locked":false,"created":...}, ...]`.
+    /// Security officer or auditor session, as tenants_json().
+    std::string users_json(session s) {
+        detail::owned_bytes out;
+        check(coffer_keystore_users_json(get(), s, &out.raw), "coffer_keystore_users_json");
+        return out.take<std::string>();
+    }
+    /// Re-keys the store under a new passphrase or master key (security
+    /// officer), in one transaction. This object goes on with the new secret;
+    /// other objects open on the store throw COFFER_ERR_KEYSTORE_AUTH until
+    /// reopened with it, and the old secret opens nothing.
+    void passphrase_change(session so, coffer_keystore_secret kind, const secret_bytes &secret) {
+        check(coffer_keystore_passphrase_change(get(), so, kind, secret.data(), secret.size()),
+              "coffer_keystore_passphrase_change");
     }
     void logout(session s) { check(coffer_keystore_logout(get(), s), "coffer_keystore_logout"); }
     key_handle generate(session s, coffer_key_type type, const key_attributes &a) {

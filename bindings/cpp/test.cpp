@@ -180,20 +180,34 @@ static void test_keystore(const std::string &dir) {
         EXPECT(ks.generation() == 1);
         ks.init_token(0, "cpp", "so-pin-0001");
         EXPECT(ks.generation() == 2);
-        auto so = ks.login(0, COFFER_ROLE_SECURITY_OFFICER, "so-pin-0001");
-        ks.set_pin(so, COFFER_ROLE_USER, "user-pin-01");
-        ks.set_pin(so, COFFER_ROLE_AUDITOR, "audit-pin-01");
-        EXPECT(ks.generation() == 5);
-        auto user = ks.login(0, COFFER_ROLE_USER, "user-pin-01", "acme");
-        EXPECT_THROWS(ks.login(0, COFFER_ROLE_USER, "wrong-pin-01", "acme"), COFFER_ERR_PIN_INCORRECT);
+        auto so = ks.login_so(0, "so-pin-0001");
+        EXPECT_THROWS(ks.login_so(0, "wrong-pin-01"), COFFER_ERR_PIN_INCORRECT);
+        ks.tenant_create(so, "acme");
+        ks.tenant_create(so, "globex");
+        ks.user_create(so, "user", COFFER_ROLE_USER, {"acme", "globex"}, "user-pin-01");
+        ks.user_create(so, "auditor", COFFER_ROLE_AUDITOR, {}, "audit-pin-01");
+        EXPECT(ks.generation() == 8); // each login, refusal and creation is one change
+        EXPECT_THROWS(ks.tenant_create(so, "acme"), COFFER_ERR_ALREADY_EXISTS);
+        EXPECT_THROWS(ks.user_create(so, "bob", COFFER_ROLE_USER, {"acme", "umbrella"}, "bob-pin-01"),
+                      COFFER_ERR_NOT_FOUND);
+        EXPECT_THROWS(ks.user_create(so, "user", COFFER_ROLE_USER, {"acme"}, "user-pin-01"), COFFER_ERR_ALREADY_EXISTS);
+        auto user = ks.login_user(0, "user", "user-pin-01", "acme");
+        auto in_globex = ks.login_user(0, "user", "user-pin-01", "globex");
+        EXPECT_THROWS(ks.login_user(0, "user", "wrong-pin-01", "acme"), COFFER_ERR_PIN_INCORRECT);
+        EXPECT_THROWS(ks.login_user(0, "nobody", "user-pin-01", "acme"), COFFER_ERR_PIN_INCORRECT);
+        EXPECT_THROWS(ks.login_user(0, "user", "user-pin-01", "initech"), COFFER_ERR_TENANT_NOT_ALLOWED);
+        EXPECT_THROWS(ks.login_user(0, "user", "user-pin-01"), COFFER_ERR_INVALID_ARGUMENT); // two tenants: name one
+        EXPECT_THROWS(ks.tenant_create(user, "initech"), COFFER_ERR_ROLE_NOT_ALLOWED);
         auto kek = ks.generate(user, COFFER_KEY_TYPE_AES256,
                                {"data", "acme-kek",
                                 COFFER_USAGE_ENCRYPT | COFFER_USAGE_DECRYPT | COFFER_USAGE_WRAP | COFFER_USAGE_UNWRAP});
         auto signer = ks.generate(user, COFFER_KEY_TYPE_P256, {"sig", "acme-sig", COFFER_USAGE_SIGN | COFFER_USAGE_VERIFY});
         EXPECT(ks.find(user, "acme-kek") == kek);
+        EXPECT_THROWS(ks.find(in_globex, "acme-kek"), COFFER_ERR_NOT_FOUND);
         coffer::context ctx{{"tenant", "acme"}};
         auto env = ks.seal_envelope(user, kek, ctx, to_bytes("row 1"));
         EXPECT(same(ks.open_envelope(user, kek, ctx, env), "row 1"));
+        EXPECT_THROWS(ks.open_envelope(in_globex, kek, ctx, env), COFFER_ERR_TENANT_NOT_ALLOWED);
         EXPECT(ks.rotate(user, kek) == 2);
         auto moved = ks.rewrap_envelope(user, kek, env);
         EXPECT(same(ks.open_envelope(user, kek, ctx, moved), "row 1"));
@@ -203,16 +217,57 @@ static void test_keystore(const std::string &dir) {
         EXPECT(ks.public_key_der(user, signer).size() == 91);
         ks.destroy(user, signer);
         EXPECT_THROWS(ks.sign(user, signer, to_bytes("msg")), COFFER_ERR_KEY_STATE);
-        EXPECT(ks.shred_tenant(so, "nobody") == 0);
-        auto auditor = ks.login(0, COFFER_ROLE_AUDITOR, "audit-pin-01");
+        EXPECT(ks.shred_tenant(so, "globex") == 0);
+        EXPECT_THROWS(ks.shred_tenant(so, "nobody"), COFFER_ERR_NOT_FOUND);
+
+        // Lockout per credential, unblocked by the security officer.
+        for (int i = 0; i < 4; i++) {
+            EXPECT_THROWS(ks.login_user(0, "auditor", "bad-pin-0000"), COFFER_ERR_PIN_INCORRECT);
+        }
+        EXPECT_THROWS(ks.login_user(0, "auditor", "bad-pin-0000"), COFFER_ERR_PIN_LOCKED);
+        EXPECT_THROWS(ks.login_user(0, "auditor", "audit-pin-01"), COFFER_ERR_PIN_LOCKED);
+        EXPECT(ks.users_json(so).find("\"name\":\"auditor\",\"role\":\"auditor\",\"tenants\":[],"
+                                      "\"failures\":5,\"locked\":true") != std::string::npos);
+        EXPECT_THROWS(ks.pin_unblock(user, "auditor", "audit-pin-02"), COFFER_ERR_ROLE_NOT_ALLOWED);
+        EXPECT_THROWS(ks.pin_unblock(so, "nobody", "audit-pin-02"), COFFER_ERR_NOT_FOUND);
+        ks.pin_unblock(so, "auditor", "audit-pin-02");
+        auto auditor = ks.login_user(0, "auditor", "audit-pin-02");
         ks.audit_verify(auditor);
+
+        // Listing: the security officer and the auditor, not a user.
+        std::string users = ks.users_json(so);
+        EXPECT(users.find("{\"name\":\"user\",\"role\":\"user\",\"tenants\":[\"acme\",\"globex\"],") !=
+               std::string::npos);
+        EXPECT(users.find("\"name\":\"auditor\",\"role\":\"auditor\",\"tenants\":[],\"failures\":0,\"locked\":false") !=
+               std::string::npos);
+        EXPECT(ks.users_json(auditor) == users);
+        std::string tenants = ks.tenants_json(auditor);
+        EXPECT(tenants.rfind("[{\"name\":\"acme\",\"created\":", 0) == 0);
+        EXPECT(tenants.find("},{\"name\":\"globex\",\"created\":") != std::string::npos);
+        EXPECT_THROWS(ks.users_json(user), COFFER_ERR_ROLE_NOT_ALLOWED);
+        EXPECT_THROWS(ks.tenants_json(user), COFFER_ERR_ROLE_NOT_ALLOWED);
+
+        // Removing a credential: it no longer logs in.
+        ks.user_create(so, "temp", COFFER_ROLE_USER, {"acme"}, "temp-pin-01");
+        ks.logout(ks.login_user(0, "temp", "temp-pin-01")); // its only tenant
+        ks.user_remove(so, "temp");
+        EXPECT_THROWS(ks.login_user(0, "temp", "temp-pin-01"), COFFER_ERR_PIN_INCORRECT);
+        EXPECT_THROWS(ks.user_remove(so, "temp"), COFFER_ERR_NOT_FOUND);
+        EXPECT(ks.users_json(so).find("\"temp\"") == std::string::npos);
+
+        // Changing one's own PIN: the new one logs in, the old one no longer does.
+        EXPECT_THROWS(ks.pin_change(user, "wrong-pin-01", "user-pin-02"), COFFER_ERR_PIN_INCORRECT);
+        EXPECT_THROWS(ks.pin_change(user, "user-pin-01", "123"), COFFER_ERR_PIN_POLICY);
+        ks.pin_change(user, "user-pin-01", "user-pin-02");
+        EXPECT_THROWS(ks.login_user(0, "user", "user-pin-01", "acme"), COFFER_ERR_PIN_INCORRECT);
+        ks.logout(ks.login_user(0, "user", "user-pin-02", "acme"));
         ks.logout(auditor);
         EXPECT_THROWS(ks.audit_verify(auditor), COFFER_ERR_NOT_LOGGED_IN);
 
         // A second object on the same store while the first is open: it sees
         // the first's keys, the first sees its changes, one generation for both.
         auto other = coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass, ks.generation());
-        auto user2 = other.login(0, COFFER_ROLE_USER, "user-pin-01", "acme");
+        auto user2 = other.login_user(0, "user", "user-pin-02", "acme");
         EXPECT(other.find(user2, "acme-kek") == kek);
         auto made = other.generate(user2, COFFER_KEY_TYPE_AES256, {"second", "acme-second", COFFER_USAGE_ENCRYPT});
         EXPECT(ks.find(user, "acme-second") == made);
@@ -220,7 +275,7 @@ static void test_keystore(const std::string &dir) {
 
         // Nothing to save: save() is the generation.
         last = ks.save();
-        EXPECT(last == ks.generation() && last > 5);
+        EXPECT(last == ks.generation() && last > 8);
         EXPECT(ks.export_v1(v1) == 1);
         EXPECT(ks.generation() == last + 1); // the export is audited
         EXPECT_THROWS(ks.export_v1(v1), COFFER_ERR_KEYSTORE_EXISTS);
@@ -233,14 +288,27 @@ static void test_keystore(const std::string &dir) {
     EXPECT_THROWS(coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass, last + 1),
                   COFFER_ERR_KEYSTORE_ROLLBACK);
 
-    // Back up, change, restore: the generation file refuses the old store.
+    // Back up, change, restore: the generation file refuses the old store
+    // (which is still sealed under the old passphrase).
     copy_store(path, backup);
     {
         auto ks = coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass, last);
         ks.set_generation_file(gen);
-        auto user = ks.login(0, COFFER_ROLE_USER, "user-pin-01", "acme");
+        auto user = ks.login_user(0, "user", "user-pin-02", "acme");
         EXPECT(ks.find(user, "acme-kek") != 0);
         EXPECT(ks.generation() > last);
+
+        // Re-keying under a new passphrase: this object goes on, the old
+        // passphrase opens nothing, the new one does.
+        coffer::secret_bytes new_pass{'n', 'e', 'w', ' ', 'p', 'a', 's', 's'};
+        EXPECT_THROWS(ks.passphrase_change(user, COFFER_KEYSTORE_PASSPHRASE, new_pass), COFFER_ERR_ROLE_NOT_ALLOWED);
+        auto so = ks.login_so(0, "so-pin-0001");
+        EXPECT_THROWS(ks.passphrase_change(so, COFFER_KEYSTORE_PASSPHRASE, coffer::secret_bytes{}),
+                      COFFER_ERR_INVALID_LENGTH);
+        ks.passphrase_change(so, COFFER_KEYSTORE_PASSPHRASE, new_pass);
+        EXPECT(ks.find(user, "acme-kek") != 0);
+        EXPECT_THROWS(coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, pass), COFFER_ERR_KEYSTORE_AUTH);
+        EXPECT(coffer::keystore::open(path, COFFER_KEYSTORE_PASSPHRASE, new_pass).generation() == ks.generation());
     }
     copy_store(backup, path);
     {

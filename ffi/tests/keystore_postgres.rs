@@ -13,21 +13,23 @@ use std::ptr;
 use coffer::keystore::{
     COFFER_USAGE_DECRYPT, COFFER_USAGE_ENCRYPT, coffer_key_attributes, coffer_key_type, coffer_keystore,
     coffer_keystore_create, coffer_keystore_find, coffer_keystore_free, coffer_keystore_generate,
-    coffer_keystore_generation, coffer_keystore_init_token, coffer_keystore_login, coffer_keystore_open,
-    coffer_keystore_secret, coffer_keystore_set_pin, coffer_role,
+    coffer_keystore_generation, coffer_keystore_init_token, coffer_keystore_login_so,
+    coffer_keystore_login_user, coffer_keystore_open, coffer_keystore_secret, coffer_keystore_tenant_create,
+    coffer_keystore_user_create, coffer_role,
 };
 use coffer::status::{
-    COFFER_ERR_KEYSTORE_AUTH, COFFER_ERR_KEYSTORE_EXISTS, COFFER_ERR_KEYSTORE_MISSING,
-    COFFER_ERR_KEYSTORE_ROLLBACK, COFFER_ERR_STORE_UNAVAILABLE, COFFER_OK,
+    COFFER_ERR_ALREADY_EXISTS, COFFER_ERR_KEYSTORE_AUTH, COFFER_ERR_KEYSTORE_EXISTS,
+    COFFER_ERR_KEYSTORE_MISSING, COFFER_ERR_KEYSTORE_ROLLBACK, COFFER_ERR_STORE_UNAVAILABLE, COFFER_OK,
 };
 use coffer_store::testing::PostgresServer;
 
 const MASTER: u32 = coffer_keystore_secret::COFFER_KEYSTORE_MASTER_KEY as u32;
-const SO: u32 = coffer_role::COFFER_ROLE_SECURITY_OFFICER as u32;
 const USER: u32 = coffer_role::COFFER_ROLE_USER as u32;
 const KEY: [u8; 32] = [0x5a; 32];
 const SO_PIN: &[u8] = b"so-pin-0001";
+const USER_NAME: &[u8] = b"alice";
 const USER_PIN: &[u8] = b"user-pin-01";
+const TENANT: &[u8] = b"acme";
 
 fn postgres_server() -> Option<PostgresServer> {
     match PostgresServer::start() {
@@ -72,11 +74,22 @@ fn a_keystore_at_a_postgres_url_is_shared_by_two_handles_and_created_only_once()
         COFFER_OK
     );
     let mut so = 0;
+    assert_eq!(coffer_keystore_login_so(first, 0, SO_PIN.as_ptr(), SO_PIN.len(), &mut so), COFFER_OK);
+    assert_eq!(coffer_keystore_tenant_create(first, so, TENANT.as_ptr(), TENANT.len()), COFFER_OK);
     assert_eq!(
-        coffer_keystore_login(first, 0, SO, SO_PIN.as_ptr(), SO_PIN.len(), ptr::null(), 0, &mut so),
+        coffer_keystore_user_create(
+            first,
+            so,
+            USER_NAME.as_ptr(),
+            USER_NAME.len(),
+            USER,
+            TENANT.as_ptr(),
+            TENANT.len(),
+            USER_PIN.as_ptr(),
+            USER_PIN.len()
+        ),
         COFFER_OK
     );
-    assert_eq!(coffer_keystore_set_pin(first, so, USER, USER_PIN.as_ptr(), USER_PIN.len()), COFFER_OK);
     let after_first = generation(first);
     assert!(after_first > 1, "every change raises the generation");
 
@@ -92,17 +105,24 @@ fn a_keystore_at_a_postgres_url_is_shared_by_two_handles_and_created_only_once()
     let mut second = ptr::null_mut();
     assert_eq!(open(&url, &KEY, after_first, &mut second), COFFER_OK);
     assert_eq!(generation(second), after_first);
-    let mut user = 0;
-    let acme = b"acme";
+    // It sees the first handle's tenant and credential.
+    let mut second_so = 0;
+    assert_eq!(coffer_keystore_login_so(second, 0, SO_PIN.as_ptr(), SO_PIN.len(), &mut second_so), COFFER_OK);
     assert_eq!(
-        coffer_keystore_login(
+        coffer_keystore_tenant_create(second, second_so, TENANT.as_ptr(), TENANT.len()),
+        COFFER_ERR_ALREADY_EXISTS
+    );
+    let mut user = 0;
+    assert_eq!(
+        coffer_keystore_login_user(
             second,
             0,
-            USER,
+            USER_NAME.as_ptr(),
+            USER_NAME.len(),
             USER_PIN.as_ptr(),
             USER_PIN.len(),
-            acme.as_ptr(),
-            4,
+            TENANT.as_ptr(),
+            TENANT.len(),
             &mut user
         ),
         COFFER_OK
@@ -123,14 +143,15 @@ fn a_keystore_at_a_postgres_url_is_shared_by_two_handles_and_created_only_once()
     // ... and the first handle sees the key the second made.
     let mut first_user = 0;
     assert_eq!(
-        coffer_keystore_login(
+        coffer_keystore_login_user(
             first,
             0,
-            USER,
+            USER_NAME.as_ptr(),
+            USER_NAME.len(),
             USER_PIN.as_ptr(),
             USER_PIN.len(),
-            acme.as_ptr(),
-            4,
+            ptr::null(),
+            0,
             &mut first_user
         ),
         COFFER_OK

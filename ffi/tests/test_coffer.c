@@ -55,7 +55,7 @@ static void test_version_and_messages(void) {
         COFFER_ERR_NOT_LOGGED_IN, COFFER_ERR_ROLE_NOT_ALLOWED, COFFER_ERR_PIN_INCORRECT,
         COFFER_ERR_PIN_LOCKED, COFFER_ERR_PIN_POLICY, COFFER_ERR_NOT_FOUND, COFFER_ERR_POLICY_DENIED,
         COFFER_ERR_KEY_STATE, COFFER_ERR_NOT_EXTRACTABLE, COFFER_ERR_TOKEN_STATE, COFFER_ERR_CAPACITY,
-        COFFER_ERR_AUDIT_FULL,
+        COFFER_ERR_AUDIT_FULL, COFFER_ERR_TENANT_NOT_ALLOWED, COFFER_ERR_KEY_EXPIRED, COFFER_ERR_ALREADY_EXISTS,
         COFFER_ERR_KEYSTORE_AUTH, COFFER_ERR_KEYSTORE_CORRUPT, COFFER_ERR_KEYSTORE_ROLLBACK,
         COFFER_ERR_STORAGE, COFFER_ERR_AUDIT_TAMPERED, COFFER_ERR_KEYSTORE_EXISTS,
         COFFER_ERR_KEYSTORE_MISSING, COFFER_ERR_STORE_NO_SPACE, COFFER_ERR_STORE_BUSY,
@@ -81,6 +81,8 @@ static void test_version_and_messages(void) {
     EXPECT_TRUE(COFFER_ERR_DECRYPT == 2000 && COFFER_ERR_VERIFY == 2001);
     EXPECT_TRUE(COFFER_ERR_KEY_POLICY == 3000 && COFFER_ERR_KEYSTORE_AUTH == 4000);
     EXPECT_TRUE(COFFER_ERR_CAPACITY == 3011 && COFFER_ERR_AUDIT_FULL == 3012);
+    EXPECT_TRUE(COFFER_ERR_TENANT_NOT_ALLOWED == 3013 && COFFER_ERR_KEY_EXPIRED == 3014);
+    EXPECT_TRUE(COFFER_ERR_ALREADY_EXISTS == 3015);
     EXPECT_TRUE(COFFER_ERR_KEYSTORE_EXISTS == 4005 && COFFER_ERR_KEYSTORE_MISSING == 4006);
     EXPECT_TRUE(COFFER_ERR_STORE_NO_SPACE == 4007 && COFFER_ERR_STORE_BUSY == 4008);
     EXPECT_TRUE(COFFER_ERR_STORE_UNAVAILABLE == 4009 && COFFER_ERR_STORE_READ_ONLY == 4010);
@@ -776,6 +778,7 @@ static void test_keystore(void) {
     const char *so_pin = "so-pin-123456";
     const char *user_pin = "user-pin-1234";
     const char *auditor_pin = "auditor-pin-12";
+    const char *solo_pin = "solo-pin-1234";
 
     coffer_keystore *ks = NULL;
     EXPECT_STATUS(coffer_keystore_create(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, NULL, 0, 1, &ks),
@@ -807,54 +810,149 @@ static void test_keystore(void) {
                   COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_keystore_init_token(ks, 1, NULL, 1, U8(so_pin), strlen(so_pin)), COFFER_ERR_NULL_POINTER);
 
-    uint64_t so = 0, user = 0, auditor = 0, other = 0;
-    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_SECURITY_OFFICER, U8("wrong-pin-000"), 13, NULL, 0, &so),
+    uint64_t so = 0, user = 0, auditor = 0, other = 0, solo = 0, s = 0;
+    EXPECT_STATUS(coffer_keystore_login_so(ks, 0, U8("wrong-pin-000"), 13, &so), COFFER_ERR_PIN_INCORRECT);
+    EXPECT_OK(coffer_keystore_login_so(ks, 0, U8(so_pin), strlen(so_pin), &so));
+    EXPECT_STATUS(coffer_keystore_login_so(ks, 1, U8(so_pin), strlen(so_pin), &s), COFFER_ERR_TOKEN_STATE);
+    EXPECT_STATUS(coffer_keystore_login_so(ks, 0, U8(so_pin), strlen(so_pin), NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_login_so(ks, 0, NULL, 8, &s), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_login_so(NULL, 0, U8(so_pin), strlen(so_pin), &s), COFFER_ERR_NULL_POINTER);
+    /* No credential named "user" yet: refused exactly as a wrong PIN. */
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                             &user),
                   COFFER_ERR_PIN_INCORRECT);
-    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin), NULL, 0, &so));
-    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
-                                        &user),
-                  COFFER_ERR_TOKEN_STATE);
-    EXPECT_OK(coffer_keystore_set_pin(ks, so, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin)));
-    EXPECT_OK(coffer_keystore_set_pin(ks, so, COFFER_ROLE_AUDITOR, U8(auditor_pin), strlen(auditor_pin)));
-    EXPECT_STATUS(coffer_keystore_set_pin(ks, so, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin)),
+
+    /* Tenants. */
+    EXPECT_OK(coffer_keystore_tenant_create(ks, so, U8("acme"), 4));
+    EXPECT_OK(coffer_keystore_tenant_create(ks, so, U8("globex"), 6));
+    EXPECT_OK(coffer_keystore_tenant_create(ks, so, U8("initech"), 7));
+    EXPECT_STATUS(coffer_keystore_tenant_create(ks, so, U8("acme"), 4), COFFER_ERR_ALREADY_EXISTS);
+    EXPECT_STATUS(coffer_keystore_tenant_create(ks, so, U8("bad name"), 8), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_tenant_create(ks, so, NULL, 0), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_tenant_create(ks, so, NULL, 4), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_tenant_create(NULL, so, U8("umbrella"), 8), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_tenant_create(ks, 999, U8("umbrella"), 8), COFFER_ERR_NOT_LOGGED_IN);
+
+    /* Credentials, each with its own PIN: one user in two tenants, one in a
+     * single tenant, and an auditor (no tenants). */
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("user"), 4, COFFER_ROLE_USER, U8("acme,globex"), 11,
+                                          U8(user_pin), strlen(user_pin)));
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("solo"), 4, COFFER_ROLE_USER, U8("initech"), 7, U8(solo_pin),
+                                          strlen(solo_pin)));
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("auditor"), 7, COFFER_ROLE_AUDITOR, NULL, 0, U8(auditor_pin),
+                                          strlen(auditor_pin)));
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("user"), 4, COFFER_ROLE_USER, U8("acme"), 4, U8(user_pin),
+                                              strlen(user_pin)),
+                  COFFER_ERR_ALREADY_EXISTS);
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("carol"), 5, COFFER_ROLE_USER, U8("acme,umbrella"), 13,
+                                              U8(user_pin), strlen(user_pin)),
+                  COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("carol"), 5, COFFER_ROLE_USER, NULL, 0, U8(user_pin),
+                                              strlen(user_pin)),
+                  COFFER_ERR_INVALID_ARGUMENT); /* a user needs a tenant */
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("carol"), 5, COFFER_ROLE_AUDITOR, U8("acme"), 4,
+                                              U8(user_pin), strlen(user_pin)),
+                  COFFER_ERR_INVALID_ARGUMENT); /* an auditor has none */
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("carol"), 5, COFFER_ROLE_SECURITY_OFFICER, NULL, 0,
+                                              U8(so_pin), strlen(so_pin)),
                   COFFER_ERR_INVALID_ARGUMENT);
-    EXPECT_STATUS(coffer_keystore_set_pin(ks, so, 42, U8(so_pin), strlen(so_pin)), COFFER_ERR_UNKNOWN_VALUE);
-    EXPECT_STATUS(coffer_keystore_set_pin(ks, 999, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin)),
-                  COFFER_ERR_NOT_LOGGED_IN);
-    EXPECT_STATUS(coffer_keystore_set_pin(ks, so, COFFER_ROLE_USER, NULL, 8), COFFER_ERR_NULL_POINTER);
-    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4, &user));
-    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("globex"), 6,
-                                    &other));
-    EXPECT_STATUS(coffer_keystore_set_pin(ks, user, COFFER_ROLE_AUDITOR, U8(user_pin), strlen(user_pin)),
-                  COFFER_ERR_ROLE_NOT_ALLOWED);
-    uint64_t s = 0;
-    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), NULL, 0, &s),
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("so"), 2, COFFER_ROLE_AUDITOR, NULL, 0, U8(auditor_pin),
+                                              strlen(auditor_pin)),
                   COFFER_ERR_INVALID_ARGUMENT);
-    EXPECT_STATUS(coffer_keystore_login(ks, 0, 9, U8(user_pin), strlen(user_pin), NULL, 0, &s),
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("carol"), 5, 42, NULL, 0, U8(user_pin), strlen(user_pin)),
                   COFFER_ERR_UNKNOWN_VALUE);
-    EXPECT_STATUS(coffer_keystore_login(ks, 1, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin), NULL, 0,
-                                        &s),
-                  COFFER_ERR_TOKEN_STATE);
-    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
-                                        NULL),
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("carol"), 5, COFFER_ROLE_USER, U8("acme"), 4, U8("123"),
+                                              3),
+                  COFFER_ERR_PIN_POLICY);
+    EXPECT_STATUS(coffer_keystore_user_create(ks, 999, U8("carol"), 5, COFFER_ROLE_USER, U8("acme"), 4,
+                                              U8(user_pin), strlen(user_pin)),
+                  COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("carol"), 5, COFFER_ROLE_USER, U8("acme"), 4, NULL, 8),
                   COFFER_ERR_NULL_POINTER);
-    EXPECT_STATUS(coffer_keystore_login(NULL, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
-                                        &s),
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, U8("carol"), 5, COFFER_ROLE_USER, NULL, 4, U8(user_pin),
+                                              strlen(user_pin)),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_user_create(ks, so, NULL, 5, COFFER_ROLE_USER, U8("acme"), 4, U8(user_pin),
+                                              strlen(user_pin)),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_user_create(NULL, so, U8("carol"), 5, COFFER_ROLE_USER, U8("acme"), 4,
+                                              U8(user_pin), strlen(user_pin)),
                   COFFER_ERR_NULL_POINTER);
 
-    /* Lockout after five wrong PINs, unblocked by the security officer. */
+    /* Logins: one credential, one session per tenant. */
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                         &user));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("globex"), 6,
+                                         &other));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("solo"), 4, U8(solo_pin), strlen(solo_pin), NULL, 0,
+                                         &solo)); /* its only tenant */
+    EXPECT_TRUE(user != other && other != solo && user != so);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("initech"),
+                                             7, &s),
+                  COFFER_ERR_TENANT_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("umbrella"),
+                                             8, &s),
+                  COFFER_ERR_TENANT_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), NULL, 0, &s),
+                  COFFER_ERR_INVALID_ARGUMENT); /* two tenants: name one */
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("auditor"), 7, U8(auditor_pin), strlen(auditor_pin),
+                                             U8("acme"), 4, &s),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8("wrong-pin-000"), 13, U8("acme"), 4, &s),
+                  COFFER_ERR_PIN_INCORRECT);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("mallory"), 7, U8(user_pin), strlen(user_pin), U8("acme"),
+                                             4, &s),
+                  COFFER_ERR_PIN_INCORRECT);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 1, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                             &s),
+                  COFFER_ERR_TOKEN_STATE);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                             NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, NULL, 4, U8(user_pin), strlen(user_pin), U8("acme"), 4, &s),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("user"), 4, NULL, 8, U8("acme"), 4, &s),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), NULL, 4, &s),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_login_user(NULL, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                             &s),
+                  COFFER_ERR_NULL_POINTER);
+
+    /* Only the security officer administers. */
+    EXPECT_STATUS(coffer_keystore_tenant_create(ks, user, U8("umbrella"), 8), COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_user_create(ks, user, U8("carol"), 5, COFFER_ROLE_AUDITOR, NULL, 0, U8(user_pin),
+                                              strlen(user_pin)),
+                  COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_pin_unblock(ks, user, U8("auditor"), 7, U8(user_pin), strlen(user_pin)),
+                  COFFER_ERR_ROLE_NOT_ALLOWED);
+
+    /* Lockout after five wrong PINs, per credential, unblocked by the
+     * security officer. */
     for (int i = 0; i < 4; i++) {
-        EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_AUDITOR, U8("bad-pin-0000"), 12, NULL, 0, &s),
+        EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("auditor"), 7, U8("bad-pin-0000"), 12, NULL, 0, &s),
                       COFFER_ERR_PIN_INCORRECT);
     }
-    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_AUDITOR, U8("bad-pin-0000"), 12, NULL, 0, &s),
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("auditor"), 7, U8("bad-pin-0000"), 12, NULL, 0, &s),
                   COFFER_ERR_PIN_LOCKED);
-    EXPECT_STATUS(coffer_keystore_login(ks, 0, COFFER_ROLE_AUDITOR, U8(auditor_pin), strlen(auditor_pin), NULL, 0,
-                                        &s),
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("auditor"), 7, U8(auditor_pin), strlen(auditor_pin), NULL, 0,
+                                             &s),
                   COFFER_ERR_PIN_LOCKED);
-    EXPECT_OK(coffer_keystore_set_pin(ks, so, COFFER_ROLE_AUDITOR, U8(auditor_pin), strlen(auditor_pin)));
-    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_AUDITOR, U8(auditor_pin), strlen(auditor_pin), NULL, 0,
-                                    &auditor));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("solo"), 4, U8(solo_pin), strlen(solo_pin), NULL, 0, &s));
+    EXPECT_OK(coffer_keystore_logout(ks, s)); /* another credential is not locked */
+    EXPECT_STATUS(coffer_keystore_pin_unblock(ks, so, U8("nobody"), 6, U8(auditor_pin), strlen(auditor_pin)),
+                  COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_pin_unblock(ks, so, U8("auditor"), 7, U8("123"), 3), COFFER_ERR_PIN_POLICY);
+    EXPECT_STATUS(coffer_keystore_pin_unblock(ks, so, U8("auditor"), 7, NULL, 8), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_pin_unblock(ks, so, NULL, 7, U8(auditor_pin), strlen(auditor_pin)),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_pin_unblock(NULL, so, U8("auditor"), 7, U8(auditor_pin), strlen(auditor_pin)),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_pin_unblock(ks, 999, U8("auditor"), 7, U8(auditor_pin), strlen(auditor_pin)),
+                  COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_OK(coffer_keystore_pin_unblock(ks, so, U8("auditor"), 7, U8(auditor_pin), strlen(auditor_pin)));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("auditor"), 7, U8(auditor_pin), strlen(auditor_pin), NULL, 0,
+                                         &auditor));
 
     /* Keys. */
     coffer_key_attributes kek_attrs = {U8("acme data key"), 13, U8("acme-kek"), 8,
@@ -886,7 +984,11 @@ static void test_keystore(void) {
                   COFFER_ERR_NOT_LOGGED_IN);
     EXPECT_OK(coffer_keystore_find(ks, user, U8("acme-kek"), 8, &found));
     EXPECT_TRUE(found == kek);
+    /* The same credential in another tenant: find looks only in its tenant;
+     * acme's handle is refused as another tenant's. */
     EXPECT_STATUS(coffer_keystore_find(ks, other, U8("acme-kek"), 8, &found), COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_rotate(ks, other, kek, NULL), COFFER_ERR_TENANT_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_find(ks, solo, U8("acme-kek"), 8, &found), COFFER_ERR_NOT_FOUND);
     EXPECT_STATUS(coffer_keystore_find(ks, user, U8("nope"), 4, &found), COFFER_ERR_NOT_FOUND);
     EXPECT_STATUS(coffer_keystore_find(ks, user, NULL, 4, &found), COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_keystore_find(ks, user, U8("acme-kek"), 8, NULL), COFFER_ERR_NULL_POINTER);
@@ -902,7 +1004,10 @@ static void test_keystore(void) {
     EXPECT_STATUS(coffer_keystore_open_envelope(ks, user, kek, wrong_ctx, 1, env.data, env.len, &pt),
                   COFFER_ERR_DECRYPT);
     EXPECT_STATUS(coffer_keystore_open_envelope(ks, other, kek, ctx, 1, env.data, env.len, &pt),
-                  COFFER_ERR_NOT_FOUND);
+                  COFFER_ERR_TENANT_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_open_envelope(ks, solo, kek, ctx, 1, env.data, env.len, &pt),
+                  COFFER_ERR_TENANT_NOT_ALLOWED);
+    EXPECT_TRUE(pt.data == NULL && pt.len == 0);
     EXPECT_STATUS(coffer_keystore_open_envelope(ks, user, 999, ctx, 1, env.data, env.len, &pt),
                   COFFER_ERR_NOT_FOUND);
     EXPECT_STATUS(coffer_keystore_open_envelope(ks, user, kek, ctx, 1, NULL, 3, &pt), COFFER_ERR_NULL_POINTER);
@@ -934,7 +1039,7 @@ static void test_keystore(void) {
     EXPECT_OK(coffer_keystore_public_key_der(ks, user, signer, &spki));
     EXPECT_TRUE(spki.len == 91);
     EXPECT_STATUS(coffer_keystore_public_key_der(ks, user, signer, NULL), COFFER_ERR_NULL_POINTER);
-    EXPECT_STATUS(coffer_keystore_public_key_der(ks, other, signer, &tmp), COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_public_key_der(ks, other, signer, &tmp), COFFER_ERR_TENANT_NOT_ALLOWED);
 
     /* Rotation: the new version seals, the old envelope still opens, rewrap moves it. */
     uint32_t version = 0;
@@ -959,7 +1064,7 @@ static void test_keystore(void) {
     EXPECT_OK(coffer_keystore_destroy(ks, user, signer));
     EXPECT_STATUS(coffer_keystore_sign(ks, user, signer, U8("x"), 1, &tmp), COFFER_ERR_KEY_STATE);
     EXPECT_STATUS(coffer_keystore_destroy(ks, user, signer), COFFER_ERR_KEY_STATE);
-    EXPECT_STATUS(coffer_keystore_destroy(ks, other, kek), COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_destroy(ks, other, kek), COFFER_ERR_TENANT_NOT_ALLOWED);
     EXPECT_STATUS(coffer_keystore_destroy(ks, 777, kek), COFFER_ERR_NOT_LOGGED_IN);
     EXPECT_TRUE(tmp.data == NULL);
 
@@ -971,7 +1076,8 @@ static void test_keystore(void) {
     size_t destroyed = 0;
     EXPECT_OK(coffer_keystore_shred_tenant(ks, so, U8("globex"), 6, &destroyed));
     EXPECT_TRUE(destroyed == 1);
-    EXPECT_OK(coffer_keystore_shred_tenant(ks, so, U8("nobody"), 6, NULL));
+    EXPECT_OK(coffer_keystore_shred_tenant(ks, so, U8("initech"), 7, NULL)); /* a tenant without keys */
+    EXPECT_STATUS(coffer_keystore_shred_tenant(ks, so, U8("nobody"), 6, &destroyed), COFFER_ERR_NOT_FOUND);
     EXPECT_STATUS(coffer_keystore_shred_tenant(ks, user, U8("globex"), 6, &destroyed), COFFER_ERR_ROLE_NOT_ALLOWED);
     EXPECT_STATUS(coffer_keystore_shred_tenant(ks, so, NULL, 6, &destroyed), COFFER_ERR_NULL_POINTER);
 
@@ -1019,7 +1125,8 @@ static void test_keystore(void) {
     EXPECT_TRUE(ks == NULL);
     EXPECT_OK(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass),
                                    generation, &ks));
-    EXPECT_OK(coffer_keystore_login(ks, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4, &user));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                         &user));
     EXPECT_OK(coffer_keystore_find(ks, user, U8("acme-kek"), 8, &found));
     EXPECT_TRUE(found == kek);
     EXPECT_OK(coffer_keystore_open_envelope(ks, user, found, ctx, 1, env2.data, env2.len, &pt));
@@ -1046,6 +1153,197 @@ static void test_keystore(void) {
     coffer_bytes_free(&env2);
     remove_store(path);
     remove_store(path2);
+}
+
+/* ---- the HSM keystore: credential administration ------------------------ */
+
+/* Whether the JSON text in `json` (not NUL-terminated) contains `needle`. */
+static int json_contains(const coffer_bytes *json, const char *needle) {
+    char *text = malloc(json->len + 1);
+    if (text == NULL) return 0;
+    if (json->len > 0) memcpy(text, json->data, json->len);
+    text[json->len] = '\0';
+    int found = strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
+static void test_keystore_credentials(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/credentials.coffer-store", scratch_dir);
+    remove_store(path);
+    const char *pass = "first passphrase", *new_pass = "second passphrase";
+    const char *so_pin = "so-pin-123456", *new_so_pin = "so-pin-654321";
+    const char *alice_pin = "alice-pin-123", *new_alice_pin = "alice-pin-456";
+    const char *audit_pin = "audit-pin-123", *new_audit_pin = "audit-pin-456";
+    const char *temp_pin = "temp-pin-1234";
+    coffer_keystore *ks = NULL, *other = NULL;
+    uint64_t so = 0, alice = 0, auditor = 0, s = 0;
+    coffer_bytes json = {NULL, 0};
+
+    EXPECT_OK(coffer_keystore_create(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass), 1,
+                                     &ks));
+    EXPECT_OK(coffer_keystore_init_token(ks, 0, U8("admin"), 5, U8(so_pin), strlen(so_pin)));
+    EXPECT_OK(coffer_keystore_login_so(ks, 0, U8(so_pin), strlen(so_pin), &so));
+    EXPECT_OK(coffer_keystore_tenant_create(ks, so, U8("globex"), 6));
+    EXPECT_OK(coffer_keystore_tenant_create(ks, so, U8("acme"), 4));
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("alice"), 5, COFFER_ROLE_USER, U8("globex,acme"), 11,
+                                          U8(alice_pin), strlen(alice_pin)));
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("auditor"), 7, COFFER_ROLE_AUDITOR, NULL, 0, U8(audit_pin),
+                                          strlen(audit_pin)));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("alice"), 5, U8(alice_pin), strlen(alice_pin), U8("acme"), 4,
+                                         &alice));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("auditor"), 7, U8(audit_pin), strlen(audit_pin), NULL, 0,
+                                         &auditor));
+
+    /* Listing, by name: the security officer and the auditor see the tenants
+     * and the credentials (never the security officer's, never a PIN); a
+     * user sees neither. */
+    EXPECT_OK(coffer_keystore_tenants_json(ks, so, &json));
+    EXPECT_TRUE(json.len > 2 && json.data[0] == '[' && json.data[json.len - 1] == ']');
+    EXPECT_TRUE(json_contains(&json, "[{\"name\":\"acme\",\"created\":"));
+    EXPECT_TRUE(json_contains(&json, "},{\"name\":\"globex\",\"created\":"));
+    coffer_bytes_free(&json);
+    EXPECT_TRUE(json.data == NULL && json.len == 0);
+    EXPECT_OK(coffer_keystore_users_json(ks, so, &json));
+    EXPECT_TRUE(json_contains(&json, "[{\"name\":\"alice\",\"role\":\"user\",\"tenants\":[\"acme\",\"globex\"],"
+                                     "\"failures\":0,\"locked\":false,\"created\":"));
+    EXPECT_TRUE(json_contains(&json, "},{\"name\":\"auditor\",\"role\":\"auditor\",\"tenants\":[],"
+                                     "\"failures\":0,\"locked\":false,\"created\":"));
+    EXPECT_TRUE(!json_contains(&json, "\"so\""));
+    EXPECT_TRUE(!json_contains(&json, alice_pin));
+    coffer_bytes_free(&json);
+    EXPECT_OK(coffer_keystore_users_json(ks, auditor, &json));
+    EXPECT_TRUE(json_contains(&json, "\"name\":\"alice\"") && json_contains(&json, "\"name\":\"auditor\""));
+    coffer_bytes_free(&json);
+    EXPECT_OK(coffer_keystore_tenants_json(ks, auditor, &json));
+    EXPECT_TRUE(json_contains(&json, "\"name\":\"acme\""));
+    coffer_bytes_free(&json);
+    EXPECT_STATUS(coffer_keystore_users_json(ks, alice, &json), COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_tenants_json(ks, alice, &json), COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_users_json(ks, 999, &json), COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_STATUS(coffer_keystore_tenants_json(ks, 999, &json), COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_TRUE(json.data == NULL && json.len == 0); /* written only on success */
+    EXPECT_STATUS(coffer_keystore_users_json(ks, so, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_tenants_json(ks, so, NULL), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_users_json(NULL, so, &json), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_tenants_json(NULL, so, &json), COFFER_ERR_NULL_POINTER);
+
+    /* Changing one's own PIN, in any role: a wrong old PIN counts as a failed
+     * login; afterwards the new PIN logs in and the old one does not. */
+    EXPECT_STATUS(coffer_keystore_pin_change(ks, alice, U8("wrong-pin-000"), 13, U8(new_alice_pin),
+                                             strlen(new_alice_pin)),
+                  COFFER_ERR_PIN_INCORRECT);
+    EXPECT_OK(coffer_keystore_users_json(ks, so, &json));
+    EXPECT_TRUE(json_contains(&json, "{\"name\":\"alice\",\"role\":\"user\",\"tenants\":[\"acme\",\"globex\"],"
+                                     "\"failures\":1,\"locked\":false,"));
+    coffer_bytes_free(&json);
+    EXPECT_STATUS(coffer_keystore_pin_change(ks, alice, U8(alice_pin), strlen(alice_pin), U8("123"), 3),
+                  COFFER_ERR_PIN_POLICY);
+    EXPECT_STATUS(coffer_keystore_pin_change(ks, alice, U8(alice_pin), strlen(alice_pin), NULL, 8),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_pin_change(ks, alice, NULL, 8, U8(new_alice_pin), strlen(new_alice_pin)),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_pin_change(ks, 999, U8(alice_pin), strlen(alice_pin), U8(new_alice_pin),
+                                             strlen(new_alice_pin)),
+                  COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_STATUS(coffer_keystore_pin_change(NULL, alice, U8(alice_pin), strlen(alice_pin), U8(new_alice_pin),
+                                             strlen(new_alice_pin)),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_OK(coffer_keystore_pin_change(ks, alice, U8(alice_pin), strlen(alice_pin), U8(new_alice_pin),
+                                         strlen(new_alice_pin)));
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("alice"), 5, U8(alice_pin), strlen(alice_pin), U8("acme"), 4,
+                                             &s),
+                  COFFER_ERR_PIN_INCORRECT);
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("alice"), 5, U8(new_alice_pin), strlen(new_alice_pin),
+                                         U8("globex"), 6, &s));
+    EXPECT_OK(coffer_keystore_logout(ks, s));
+    EXPECT_OK(coffer_keystore_pin_change(ks, so, U8(so_pin), strlen(so_pin), U8(new_so_pin), strlen(new_so_pin)));
+    EXPECT_STATUS(coffer_keystore_login_so(ks, 0, U8(so_pin), strlen(so_pin), &s), COFFER_ERR_PIN_INCORRECT);
+    EXPECT_OK(coffer_keystore_login_so(ks, 0, U8(new_so_pin), strlen(new_so_pin), &s));
+    EXPECT_OK(coffer_keystore_logout(ks, s));
+    EXPECT_OK(coffer_keystore_pin_change(ks, auditor, U8(audit_pin), strlen(audit_pin), U8(new_audit_pin),
+                                         strlen(new_audit_pin)));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("auditor"), 7, U8(new_audit_pin), strlen(new_audit_pin), NULL, 0,
+                                         &s));
+    EXPECT_OK(coffer_keystore_logout(ks, s));
+
+    /* Removing a credential: it no longer logs in, and is no longer listed. */
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("temp"), 4, COFFER_ROLE_USER, U8("acme"), 4, U8(temp_pin),
+                                          strlen(temp_pin)));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("temp"), 4, U8(temp_pin), strlen(temp_pin), NULL, 0, &s));
+    EXPECT_OK(coffer_keystore_logout(ks, s));
+    EXPECT_STATUS(coffer_keystore_user_remove(ks, alice, U8("temp"), 4), COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_user_remove(ks, 999, U8("temp"), 4), COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_STATUS(coffer_keystore_user_remove(ks, so, NULL, 4), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_user_remove(NULL, so, U8("temp"), 4), COFFER_ERR_NULL_POINTER);
+    EXPECT_OK(coffer_keystore_user_remove(ks, so, U8("temp"), 4));
+    EXPECT_STATUS(coffer_keystore_user_remove(ks, so, U8("temp"), 4), COFFER_ERR_NOT_FOUND);
+    EXPECT_STATUS(coffer_keystore_login_user(ks, 0, U8("temp"), 4, U8(temp_pin), strlen(temp_pin), NULL, 0, &s),
+                  COFFER_ERR_PIN_INCORRECT); /* as any unknown name */
+    EXPECT_STATUS(coffer_keystore_pin_unblock(ks, so, U8("temp"), 4, U8(temp_pin), strlen(temp_pin)),
+                  COFFER_ERR_NOT_FOUND);
+    EXPECT_OK(coffer_keystore_users_json(ks, so, &json));
+    EXPECT_TRUE(!json_contains(&json, "\"temp\"") && json_contains(&json, "\"name\":\"alice\""));
+    coffer_bytes_free(&json);
+
+    /* Re-keying the store under a new passphrase: the security officer only;
+     * this handle goes on, a handle opened before must reopen, the old
+     * passphrase opens nothing. */
+    EXPECT_STATUS(coffer_keystore_passphrase_change(ks, alice, COFFER_KEYSTORE_PASSPHRASE, U8(new_pass),
+                                                    strlen(new_pass)),
+                  COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_passphrase_change(ks, auditor, COFFER_KEYSTORE_PASSPHRASE, U8(new_pass),
+                                                    strlen(new_pass)),
+                  COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(coffer_keystore_passphrase_change(ks, 999, COFFER_KEYSTORE_PASSPHRASE, U8(new_pass),
+                                                    strlen(new_pass)),
+                  COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_STATUS(coffer_keystore_passphrase_change(ks, so, 7, U8(new_pass), strlen(new_pass)),
+                  COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(coffer_keystore_passphrase_change(ks, so, COFFER_KEYSTORE_PASSPHRASE, NULL, 0),
+                  COFFER_ERR_INVALID_LENGTH);
+    EXPECT_STATUS(coffer_keystore_passphrase_change(ks, so, COFFER_KEYSTORE_MASTER_KEY, KEK1, 16),
+                  COFFER_ERR_INVALID_KEY);
+    EXPECT_STATUS(coffer_keystore_passphrase_change(ks, so, COFFER_KEYSTORE_PASSPHRASE, NULL, 5),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_passphrase_change(NULL, so, COFFER_KEYSTORE_PASSPHRASE, U8(new_pass),
+                                                    strlen(new_pass)),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_OK(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass), 0,
+                                   &other));
+    EXPECT_OK(coffer_keystore_passphrase_change(ks, so, COFFER_KEYSTORE_PASSPHRASE, U8(new_pass), strlen(new_pass)));
+    EXPECT_OK(coffer_keystore_users_json(ks, so, &json));
+    EXPECT_TRUE(json_contains(&json, "\"name\":\"alice\""));
+    coffer_bytes_free(&json);
+    EXPECT_STATUS(coffer_keystore_login_so(other, 0, U8(new_so_pin), strlen(new_so_pin), &s),
+                  COFFER_ERR_KEYSTORE_AUTH);
+    coffer_keystore_free(other);
+    coffer_keystore_free(ks);
+    ks = other = NULL;
+    EXPECT_STATUS(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(pass), strlen(pass), 0,
+                                       &ks),
+                  COFFER_ERR_KEYSTORE_AUTH);
+    EXPECT_TRUE(ks == NULL);
+    EXPECT_OK(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(new_pass),
+                                   strlen(new_pass), 0, &ks));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("alice"), 5, U8(new_alice_pin), strlen(new_alice_pin),
+                                         U8("acme"), 4, &alice));
+    EXPECT_OK(coffer_keystore_login_so(ks, 0, U8(new_so_pin), strlen(new_so_pin), &so));
+
+    /* ... and from a passphrase to a raw master key. */
+    EXPECT_OK(coffer_keystore_passphrase_change(ks, so, COFFER_KEYSTORE_MASTER_KEY, KEK1, 32));
+    coffer_keystore_free(ks);
+    ks = NULL;
+    EXPECT_STATUS(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_PASSPHRASE, U8(new_pass),
+                                       strlen(new_pass), 0, &ks),
+                  COFFER_ERR_KEYSTORE_AUTH);
+    EXPECT_OK(coffer_keystore_open(U8(path), strlen(path), COFFER_KEYSTORE_MASTER_KEY, KEK1, 32, 0, &ks));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("auditor"), 7, U8(new_audit_pin), strlen(new_audit_pin), NULL, 0,
+                                         &auditor));
+    EXPECT_OK(coffer_keystore_audit_verify(ks, auditor));
+    coffer_keystore_free(ks);
+    remove_store(path);
 }
 
 /* ---- where the keystore lives: the SQLite store ------------------------- */
@@ -1103,7 +1401,7 @@ static void test_keystore_store(void) {
     const char *so_pin = "so-pin-123456", *user_pin = "user-pin-1234";
     const size_t n = strlen(db);
     coffer_keystore *a = NULL, *b = NULL, *ks = NULL;
-    uint64_t g0 = 0, g1 = 0, g2 = 0, g3 = 0, g = 0, so = 0, user = 0, user_a = 0, counter = 0;
+    uint64_t g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g = 0, so = 0, user = 0, user_a = 0, counter = 0;
 
     /* A new store; every change raises its generation by one. */
     EXPECT_OK(coffer_keystore_create(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &a));
@@ -1120,22 +1418,26 @@ static void test_keystore_store(void) {
     EXPECT_OK(coffer_keystore_open(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, g1, &b));
     EXPECT_OK(coffer_keystore_generation(b, &g));
     EXPECT_TRUE(g == g1);
-    EXPECT_OK(coffer_keystore_login(b, 0, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin), NULL, 0, &so));
+    EXPECT_OK(coffer_keystore_login_so(b, 0, U8(so_pin), strlen(so_pin), &so));
     EXPECT_OK(coffer_keystore_generation(b, &g2));
     EXPECT_TRUE(g2 == g1 + 1); /* a login is audited: a change */
-    EXPECT_OK(coffer_keystore_set_pin(b, so, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin)));
+    EXPECT_OK(coffer_keystore_tenant_create(b, so, U8("acme"), 4));
     EXPECT_OK(coffer_keystore_generation(b, &g3));
     EXPECT_TRUE(g3 == g2 + 1);
-    EXPECT_OK(coffer_keystore_login(a, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
-                                    &user_a));
+    EXPECT_OK(coffer_keystore_user_create(b, so, U8("user"), 4, COFFER_ROLE_USER, U8("acme"), 4, U8(user_pin),
+                                          strlen(user_pin)));
+    EXPECT_OK(coffer_keystore_generation(b, &g4));
+    EXPECT_TRUE(g4 == g3 + 1);
+    EXPECT_OK(coffer_keystore_login_user(a, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                         &user_a));
     EXPECT_OK(coffer_keystore_generation(a, &g));
-    EXPECT_TRUE(g == g3 + 1); /* one generation for every handle */
+    EXPECT_TRUE(g == g4 + 1); /* one generation for every handle */
     coffer_key_attributes attrs = {U8("shared key"), 10, U8("shared-kek"), 10,
                                    COFFER_USAGE_ENCRYPT | COFFER_USAGE_DECRYPT, false, true};
     uint64_t made = 0, found = 0;
     EXPECT_OK(coffer_keystore_generate(a, user_a, COFFER_KEY_TYPE_AES256, &attrs, &made));
     EXPECT_OK(coffer_keystore_logout(b, so));
-    EXPECT_OK(coffer_keystore_login(b, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4, &user));
+    EXPECT_OK(coffer_keystore_login_user(b, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), NULL, 0, &user));
     EXPECT_OK(coffer_keystore_find(b, user, U8("shared-kek"), 10, &found));
     EXPECT_TRUE(found == made);
 
@@ -1151,8 +1453,8 @@ static void test_keystore_store(void) {
         coffer_key_attributes child_attrs = {U8("child key"), 9, U8("child-kek"), 9, COFFER_USAGE_ENCRYPT, false,
                                              true};
         int ok = coffer_keystore_open(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, g, &c) == COFFER_OK &&
-                 coffer_keystore_login(c, 0, COFFER_ROLE_USER, U8(user_pin), strlen(user_pin), U8("acme"), 4,
-                                       &child_user) == COFFER_OK &&
+                 coffer_keystore_login_user(c, 0, U8("user"), 4, U8(user_pin), strlen(user_pin), U8("acme"), 4,
+                                            &child_user) == COFFER_OK &&
                  coffer_keystore_generate(c, child_user, COFFER_KEY_TYPE_AES256, &child_attrs, &child_key) ==
                      COFFER_OK &&
                  coffer_keystore_generation(c, &child_gen) == COFFER_OK && child_gen == g + 2;
@@ -1253,7 +1555,7 @@ static void test_keystore_store(void) {
     copy_store(db, backup);
     EXPECT_OK(coffer_keystore_open(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, g1, &a));
     EXPECT_OK(coffer_keystore_set_generation_file(a, U8(gen), strlen(gen)));
-    EXPECT_OK(coffer_keystore_login(a, 0, COFFER_ROLE_SECURITY_OFFICER, U8(so_pin), strlen(so_pin), NULL, 0, &so));
+    EXPECT_OK(coffer_keystore_login_so(a, 0, U8(so_pin), strlen(so_pin), &so));
     EXPECT_OK(coffer_keystore_shred_tenant(a, so, U8("acme"), 4, NULL));
     EXPECT_OK(coffer_keystore_generation(a, &g2));
     EXPECT_TRUE(g2 > g1);
@@ -1290,6 +1592,7 @@ int main(int argc, char **argv) {
     test_streaming();
     test_certificates();
     test_keystore();
+    test_keystore_credentials();
     test_keystore_store();
     coffer_keypair_free(rsa_key);
     coffer_keypair_free(p256_key);
