@@ -608,10 +608,12 @@ public:
         check(coffer_keystore_set_generation_file(get(), detail::text(path), path.size()),
               "coffer_keystore_set_generation_file");
     }
-    /// Writes a version-1 snapshot to the new file `path`; returns its counter.
-    std::uint64_t export_v1(std::string_view path) {
+    /// Writes a version-1 snapshot to the new file `path` (tenant-sealed key
+    /// material opened with the security officer session `so`'s grants, as
+    /// version 1 has no tenant keys); returns its counter.
+    std::uint64_t export_v1(std::uint64_t so, std::string_view path) {
         std::uint64_t counter = 0;
-        check(coffer_keystore_export_v1(get(), detail::text(path), path.size(), &counter),
+        check(coffer_keystore_export_v1(get(), so, detail::text(path), path.size(), &counter),
               "coffer_keystore_export_v1");
         return counter;
     }

@@ -274,11 +274,12 @@ static void test_keystore(const std::string &dir) {
         EXPECT(ks.generation() == other.generation());
 
         // Nothing to save: save() is the generation.
+        auto exporter = ks.login_so(0, "so-pin-0001");
         last = ks.save();
         EXPECT(last == ks.generation() && last > 8);
-        EXPECT(ks.export_v1(v1) == 1);
+        EXPECT(ks.export_v1(exporter, v1) == 1);
         EXPECT(ks.generation() == last + 1); // the export is audited
-        EXPECT_THROWS(ks.export_v1(v1), COFFER_ERR_KEYSTORE_EXISTS);
+        EXPECT_THROWS(ks.export_v1(exporter, v1), COFFER_ERR_KEYSTORE_EXISTS);
         ks.set_generation_file(gen);
         last = ks.generation();
     }

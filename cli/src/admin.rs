@@ -18,7 +18,7 @@ use crate::time::iso8601;
 pub fn tenant_create(store: &mut Store, name: &str) -> Result<()> {
     check_name(name, "tenant")?;
     let so = store.security_officer()?;
-    store.hsm.create_tenant(so, name)?;
+    store.hsm.create_tenant(&mut OsRng, so, name)?;
     println!("tenant {name} created");
     Ok(())
 }

@@ -166,11 +166,60 @@ pub fn show(store: &mut Store, filter: &Filter, json_out: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn verify(store: &mut Store) -> Result<()> {
+/// `coffer audit verify [--expect-head N:MAC]`: the chain, every
+/// credential against it (KEYSTORE.md §13.4), and optionally a head kept
+/// from an earlier run: record N − 1 must still carry MAC, which a rewritten
+/// chain would not. Prints the head to keep for next time.
+pub fn verify(store: &mut Store, expect_head: Option<&str>) -> Result<()> {
+    let expected = expect_head.map(parse_head).transpose()?;
     let a = store.auditor()?;
     let verified = store.hsm.audit_verify(a);
-    let (count, _) = store.hsm.audit_head(a)?;
+    let (count, mac) = store.hsm.audit_head(a)?;
     verified?;
-    println!("audit log OK: {count} records, HMAC chain intact");
+    if let Some((n, want)) = expected {
+        let seq = n.checked_sub(1).ok_or_else(|| Fail::usage("--expect-head counts records from 1"))?;
+        let held = store.hsm.audit_records(a)?;
+        let first = held.first().map_or(count, |r| r.seq);
+        let found = held.iter().find(|r| r.seq == seq);
+        match found {
+            Some(r) if r.mac == want => {}
+            Some(_) => {
+                return Err(Fail::new(
+                    crate::fail::exit::REFUSED,
+                    format!("audit log rewritten: record {seq} no longer has the MAC of the kept head"),
+                ));
+            }
+            None if seq < first => {
+                return Err(Fail::new(
+                    crate::fail::exit::REFUSED,
+                    format!(
+                        "record {seq} of the kept head is archived: check it against the archived segment"
+                    ),
+                ));
+            }
+            None => {
+                return Err(Fail::new(
+                    crate::fail::exit::REFUSED,
+                    format!(
+                        "audit log shortened: record {seq} of the kept head is gone ({count} records now)"
+                    ),
+                ));
+            }
+        }
+    }
+    println!("audit log OK: {count} records, HMAC chain intact, every credential agrees with it");
+    println!("head {count}:{} (keep it; check later with --expect-head)", hex::encode(mac));
     Ok(())
+}
+
+/// `N:MAC` as printed by `audit verify`.
+fn parse_head(text: &str) -> Result<(u64, [u8; 32])> {
+    let bad = || {
+        Fail::usage(format!("bad head `{text}`"))
+            .hint("pass it as `audit verify` printed it: <count>:<64 hex digits>")
+    };
+    let (n, mac) = text.split_once(':').ok_or_else(bad)?;
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let bytes = hex::decode(mac).map_err(|_| bad())?;
+    Ok((n, bytes.try_into().map_err(|_| bad())?))
 }

@@ -149,7 +149,7 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
         hsm.init_token(&mut OsRng, 0, "demo", SO_PIN).map_err(s)?;
         let so = hsm.login_so(0, SO_PIN).map_err(s)?;
         for tenant in TENANTS {
-            hsm.create_tenant(so, tenant).map_err(s)?;
+            hsm.create_tenant(&mut OsRng, so, tenant).map_err(s)?;
             hsm.create_user(&mut OsRng, so, &format!("{tenant}-app"), Role::User, &[tenant], USER_PIN)
                 .map_err(s)?;
         }

@@ -501,8 +501,16 @@ enum AuditCommand {
         #[arg(long)]
         until: Option<String>,
     },
-    /// Verify the HMAC chain.
-    Verify,
+    /// Verify the HMAC chain and every credential against it; print the head
+    /// to keep (auditor credential).
+    ///
+    /// Example: `coffer --user audit audit verify --expect-head 120:3f9a...`
+    Verify {
+        /// A head printed by an earlier `audit verify` (`<count>:<mac hex>`):
+        /// fail if the log no longer holds that record with that MAC (rewritten or shortened).
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -653,7 +661,7 @@ fn run(cli: Cli) -> Result<()> {
                     let filter = audit_cmd::Filter { tenant: of_tenant, user: by, key, since, until };
                     audit_cmd::show(&mut store, &filter, g.json)
                 }
-                AuditCommand::Verify => audit_cmd::verify(&mut store),
+                AuditCommand::Verify { expect_head } => audit_cmd::verify(&mut store, expect_head.as_deref()),
             }
         }
     }

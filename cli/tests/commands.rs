@@ -5,21 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-struct Dir(PathBuf);
+mod common;
+
+use common::Dir;
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "coffer-cli-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let d = Dir(dir);
+        let d = Dir::fresh(name);
         d.ok(&["init"]);
         d.add_tenants_and_users(&[]);
         d
@@ -105,12 +98,6 @@ fn coffer_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn write(path: &Path, bytes: &[u8]) {
@@ -364,20 +351,7 @@ fn twenty_key_creations_at_once_are_all_kept_and_parallel_wrong_pins_lock_after_
             })
         })
         .collect();
-    let mut incorrect = 0;
-    let mut locked = 0;
-    for t in threads {
-        let out = t.join().unwrap();
-        assert_eq!(out.status.code(), Some(3));
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        if err.contains("incorrect PIN") {
-            incorrect += 1;
-        } else if err.contains("PIN locked") {
-            locked += 1;
-        } else {
-            panic!("unexpected: {err}");
-        }
-    }
+    let (incorrect, locked) = common::pin_refusals(threads.into_iter().map(|t| t.join().unwrap()));
     assert_eq!((incorrect, locked), (4, 6));
     assert!(d.fails(&["key", "list"], 3).contains("PIN locked"));
 }
@@ -431,7 +405,7 @@ fn migrate_copies_a_version_1_keystore_file_into_a_new_store() {
     hsm.init_token(&mut OsRng, 0, "coffer", b"so-pin-1234").unwrap();
     // A volatile HSM saved as v1 holds its users only as the v1 user and auditor PINs.
     let so = hsm.login_so(0, b"so-pin-1234").unwrap();
-    hsm.create_tenant(so, "acme").unwrap();
+    hsm.create_tenant(&mut OsRng, so, "acme").unwrap();
     hsm.create_user(&mut OsRng, so, coffer_hsm::V1_USER, Role::User, &["acme"], b"user-pin-1234").unwrap();
     hsm.create_user(&mut OsRng, so, coffer_hsm::V1_AUDITOR, Role::Auditor, &[], b"auditor-pin-1234").unwrap();
     let s = hsm.login(0, coffer_hsm::V1_USER, b"user-pin-1234", Some("acme")).unwrap();
@@ -445,7 +419,8 @@ fn migrate_copies_a_version_1_keystore_file_into_a_new_store() {
     };
     hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs).unwrap();
     let mut file = FileStorage::new(d.path("v1-store")).unwrap();
-    hsm.save(&mut OsRng, &mut file, &KeySource::Passphrase(b"correct horse battery")).unwrap();
+    let so_session = hsm.login_so(0, b"so-pin-1234").unwrap();
+    hsm.save(&mut OsRng, so_session, &mut file, &KeySource::Passphrase(b"correct horse battery")).unwrap();
 
     let out = d.ok(&["migrate", "--from", "v1-store", "--to", "v2.db"]);
     assert!(out.contains("migrated"), "{out}");

@@ -1473,14 +1473,21 @@ coffer_status coffer_keystore_save(const coffer_keystore *keystore, uint64_t *co
 /**
  * Writes a snapshot of the whole keystore (keys, PIN records, live audit
  * logs) as a version-1 sealed keystore file (KEYSTORE.md §2–§3) at
- * `path`, sealed under this keystore's secret, for backups: a new file
+ * `path`, sealed under this keystore's secret. `so_session` is a security
+ * officer session: version 1 has no tenant keys, so the material of keys
+ * sealed under a tenant key is opened with the security officer's grants
+ * and written in the clear inside the snapshot (KEYSTORE.md §13.6); the
+ * snapshot holds only the credentials "user" and "auditor". A new file
  * (anything already at `path` is refused and left untouched), written
  * atomically. First logs a "keystore saved" record in every token's audit
  * log (a change: the generation grows). `*counter` (may be NULL) receives
  * the snapshot's version-1 counter: one more than the last export through
  * this handle (1 for the first).
  *
- * Errors: `COFFER_ERR_KEYSTORE_EXISTS` if anything is at `path`;
+ * Errors: `COFFER_ERR_NOT_LOGGED_IN` / `COFFER_ERR_ROLE_NOT_ALLOWED`
+ * unless `so_session` is a security officer session;
+ * `COFFER_ERR_NOT_EXTRACTABLE` if another slot holds tenant-sealed keys;
+ * `COFFER_ERR_KEYSTORE_EXISTS` if anything is at `path`;
  * `COFFER_ERR_INVALID_ARGUMENT` for a path without a file name;
  * `COFFER_ERR_STORAGE` if the file cannot be written;
  * `COFFER_ERR_AUDIT_FULL` if an audit log has no room for the
@@ -1489,6 +1496,7 @@ coffer_status coffer_keystore_save(const coffer_keystore *keystore, uint64_t *co
  * Thread safety: see `coffer_keystore`.
  */
 coffer_status coffer_keystore_export_v1(const coffer_keystore *keystore,
+                                        uint64_t so_session,
                                         const uint8_t *path,
                                         size_t path_len,
                                         uint64_t *counter);

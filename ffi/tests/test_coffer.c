@@ -1523,17 +1523,21 @@ static void test_keystore_store(void) {
 
     /* A version-1 snapshot for backups: a new file each time; the export is
      * audited, so it is a change too. */
+    uint64_t so_a = 0;
+    EXPECT_OK(coffer_keystore_login_so(a, 0, U8(so_pin), strlen(so_pin), &so_a));
     EXPECT_OK(coffer_keystore_generation(a, &g1));
-    EXPECT_OK(coffer_keystore_export_v1(a, U8(v1), strlen(v1), &counter));
+    EXPECT_OK(coffer_keystore_export_v1(a, so_a, U8(v1), strlen(v1), &counter));
     EXPECT_TRUE(counter == 1);
     EXPECT_OK(coffer_keystore_generation(a, &g2));
     EXPECT_TRUE(g2 == g1 + 1);
     EXPECT_TRUE(stat(v1, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0);
-    EXPECT_STATUS(coffer_keystore_export_v1(a, U8(v1), strlen(v1), &counter), COFFER_ERR_KEYSTORE_EXISTS);
-    EXPECT_STATUS(coffer_keystore_export_v1(a, U8(db), n, &counter), COFFER_ERR_KEYSTORE_EXISTS);
-    EXPECT_OK(coffer_keystore_export_v1(a, U8(v1b), strlen(v1b), NULL));
-    EXPECT_STATUS(coffer_keystore_export_v1(NULL, U8(v1b), strlen(v1b), &counter), COFFER_ERR_NULL_POINTER);
-    EXPECT_STATUS(coffer_keystore_export_v1(a, NULL, 4, &counter), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_export_v1(a, so_a, U8(v1), strlen(v1), &counter), COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_STATUS(coffer_keystore_export_v1(a, so_a, U8(db), n, &counter), COFFER_ERR_KEYSTORE_EXISTS);
+    EXPECT_STATUS(coffer_keystore_export_v1(a, 999, U8(v1b), strlen(v1b), &counter), COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_TRUE(access(v1b, F_OK) != 0);
+    EXPECT_OK(coffer_keystore_export_v1(a, so_a, U8(v1b), strlen(v1b), NULL));
+    EXPECT_STATUS(coffer_keystore_export_v1(NULL, so_a, U8(v1b), strlen(v1b), &counter), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_export_v1(a, so_a, NULL, 4, &counter), COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_keystore_open(U8(v1), strlen(v1), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
                   COFFER_ERR_STORE_CORRUPT); /* a snapshot is not a store */
 

@@ -83,7 +83,7 @@ fuzz_target!(|input: &[u8]| {
     if let Ok(so) = hsm.login_so(0, b"so-pin-1") {
         let _ = hsm.tenants(so);
         let _ = hsm.users(so);
-        let _ = hsm.create_tenant(so, "acme");
+        let _ = hsm.create_tenant(&mut OsRng, so, "acme");
         let _ = hsm.create_user(&mut OsRng, so, "user", Role::User, &["acme"], b"user-pin");
         let _ = hsm.create_user(&mut OsRng, so, "auditor", Role::Auditor, &[], b"audit-pin");
         let _ = hsm.users(so);

@@ -25,7 +25,7 @@ fn main() {
         let mut hsm = Hsm::new(1, config, Box::new(SystemClock)).unwrap();
         hsm.init_token(&mut OsRng, 0, "bench", b"so-pin-123456").unwrap();
         let so = hsm.login_so(0, b"so-pin-123456").unwrap();
-        hsm.create_tenant(so, "bench").unwrap();
+        hsm.create_tenant(&mut OsRng, so, "bench").unwrap();
         hsm.create_user(&mut OsRng, so, "user", Role::User, &["bench"], b"user-pin-123456").unwrap();
         let s = hsm.login(0, "user", b"user-pin-123456", Some("bench")).unwrap();
         let mut handles = Vec::with_capacity(n as usize);
@@ -59,7 +59,7 @@ fn main() {
         let source = KeySource::MasterKey(&master);
         let mut storage = MemoryStorage::new();
         let t = Instant::now();
-        hsm.save(&mut OsRng, &mut storage, &source).unwrap();
+        hsm.save(&mut OsRng, so, &mut storage, &source).unwrap();
         let save = t.elapsed();
         let size = coffer_hsm::Storage::read(&mut storage).unwrap().unwrap().len();
         let t = Instant::now();

@@ -77,7 +77,7 @@ fn populate(loc: &Loc, n: u32) {
     let mut hsm = Hsm::new(1, config, Box::new(SystemClock)).unwrap();
     hsm.init_token(&mut OsRng, 0, "bench", b"so-pin-123456").unwrap();
     let so = hsm.login_so(0, b"so-pin-123456").unwrap();
-    hsm.create_tenant(so, "bench").unwrap();
+    hsm.create_tenant(&mut OsRng, so, "bench").unwrap();
     hsm.create_user(&mut OsRng, so, V1_USER, Role::User, &["bench"], b"user-pin-123456").unwrap();
     let s = hsm.login(0, V1_USER, b"user-pin-123456", Some("bench")).unwrap();
     for i in 0..n {
@@ -85,7 +85,7 @@ fn populate(loc: &Loc, n: u32) {
     }
     let master = MasterKey::from_bytes(MASTER);
     let mut file = MemoryStorage::new();
-    hsm.save(&mut OsRng, &mut file, &KeySource::MasterKey(&master)).unwrap();
+    hsm.save(&mut OsRng, so, &mut file, &KeySource::MasterKey(&master)).unwrap();
     Hsm::import_v1(
         &mut OsRng,
         &mut file,

@@ -131,8 +131,24 @@ pub(crate) struct Version {
     pub(crate) secret: Secret,
 }
 
+/// Where a key's material is, as read from its record (KEYSTORE.md §13).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Material {
+    /// In the clear inside a key record (kind 0x12): keys of tenants made
+    /// before tenant keys, or imported from version 1.
+    Clear,
+    /// Sealed under the tenant key inside a sealed key record (kind 0x18);
+    /// `versions` hold the sealed bytes, not usable as keys.
+    Sealed,
+    /// Read from a sealed key record and opened with the tenant key, which
+    /// seals it again when the record is written.
+    Opened(crate::store::grants::TenantKey),
+}
+
 /// A key object with all its versions.
 pub(crate) struct KeyObject {
+    /// Where the material is; `versions` hold usable material unless `Sealed`.
+    pub(crate) material: Material,
     pub(crate) handle: Handle,
     pub(crate) key_type: KeyType,
     pub(crate) attrs: KeyAttributes,

@@ -4,21 +4,20 @@
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use coffer_core::rng::TryCryptoRng;
 use zeroize::Zeroizing;
 
 use crate::audit::Role;
-use crate::audit::{AuditEvent, AuditLog, MAX_TENANTS_PER_USER};
+use crate::audit::{AuditEvent, AuditLog};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::keystore::{self, KeySource};
 use crate::object::{Handle, KeyObject, MAX_NAME_LEN, Secret};
 use crate::pin::PinRecord;
 use crate::storage::Storage;
-use crate::store::records::{self, Enc, TenantRecord, TokenRecord, UserRecord};
+use crate::store::records::{self, Enc, TokenRecord};
 use crate::token::{Config, Hsm, MAX_KEYS_PER_TOKEN, MAX_SLOTS};
 use crate::wire::Reader;
 
@@ -74,7 +73,7 @@ fn encode_token(e: &mut Enc, t: &Token) -> Result<()> {
     for k in t.keys.values() {
         // A v1 key is the v2 key record's plaintext with the handle before it.
         e.u64(k.handle.0);
-        e.bytes(&records::encode_key(k)?);
+        e.bytes(&records::encode_key(k, None)?);
     }
     Ok(())
 }
@@ -213,42 +212,19 @@ impl Hsm {
                 };
                 tx.put_token(slot, &record)?;
                 tx.put_pin(slot, Role::SecurityOfficer, &t.so_pin)?;
-                let mut tenants = alloc::collections::BTreeSet::new();
+                if let Some(p) = &t.user_pin {
+                    tx.put_pin(slot, Role::User, p)?;
+                }
+                if let Some(p) = &t.auditor_pin {
+                    tx.put_pin(slot, Role::Auditor, p)?;
+                }
                 for key in t.keys.values() {
                     tx.put_key(slot, key)?;
                     tx.put_index(slot, &key.attrs.tenant, &key.attrs.key_id, key.handle)?;
-                    tenants.insert(key.attrs.tenant.clone());
-                }
-                let created = tx.now();
-                for name in &tenants {
-                    tx.put_tenant(slot, &TenantRecord { name: name.clone(), created })?;
-                }
-                // Version 1 had one user PIN for every tenant and one auditor
-                // PIN; they become the credentials "user" (bound to the
-                // tenants that have keys, at most MAX_TENANTS_PER_USER of them)
-                // and "auditor", with their PIN hashes and failure counts.
-                let bound: Vec<String> = tenants.into_iter().take(MAX_TENANTS_PER_USER).collect();
-                if let Some(p) = t.user_pin.as_ref().filter(|_| !bound.is_empty()) {
-                    let user = UserRecord {
-                        name: V1_USER.into(),
-                        role: Role::User,
-                        tenants: bound,
-                        pin: p.clone(),
-                        created,
-                    };
-                    tx.put_user(slot, &user)?;
-                }
-                if let Some(p) = &t.auditor_pin {
-                    let auditor = UserRecord {
-                        name: V1_AUDITOR.into(),
-                        role: Role::Auditor,
-                        tenants: Vec::new(),
-                        pin: p.clone(),
-                        created,
-                    };
-                    tx.put_user(slot, &auditor)?;
                 }
                 tx.import_audit(slot, t.audit_key.hmac()?, &t.audit)?;
+                // The role PINs become credentials (KEYSTORE.md §13.5).
+                crate::token::convert_legacy_slot(tx, slot)?;
             }
             Ok(())
         })
@@ -279,7 +255,9 @@ impl Hsm {
     /// same tokens, PIN records (with their failure counts), keys with
     /// every version, and audit logs (chains unchanged, so archived
     /// segments still verify against them). Each tenant that has keys
-    /// becomes a tenant; the shared user PIN becomes the credential
+    /// becomes a tenant without a tenant key (its keys' material stays in
+    /// the clear under the master key, KEYSTORE.md §13.5); the SO PIN
+    /// becomes the credential `so`, the shared user PIN the credential
     /// [`V1_USER`] bound to those tenants (the first 16 by name), the
     /// auditor PIN the credential [`V1_AUDITOR`]. The new store is sealed under
     /// `target`; the old file is only read.
@@ -294,8 +272,9 @@ impl Hsm {
     /// let source = KeySource::MasterKey(&master);
     /// let mut old = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
     /// old.init_token(&mut OsRng, 0, "ledger", b"so-pin-1")?;
+    /// let so = old.login_so(0, b"so-pin-1")?;
     /// let mut file = MemoryStorage::new();
-    /// old.save(&mut OsRng, &mut file, &source)?;
+    /// old.save(&mut OsRng, so, &mut file, &source)?;
     ///
     /// let mut new = Hsm::import_v1(&mut OsRng, &mut file, &source, None, Box::new(MemoryStore::new()), &source, Box::new(SystemClock))?;
     /// assert!(new.login_so(0, b"so-pin-1").is_ok());
@@ -330,15 +309,28 @@ impl Hsm {
     /// readers. Logs [`AuditEvent::KeystoreSaved`] in every token first.
     /// Returns the counter.
     ///
+    /// Version 1 has no tenant keys (KEYSTORE.md §13): the material of keys
+    /// sealed under a tenant key is opened with the grants of the security
+    /// officer session `so` and written in the clear inside the snapshot, so
+    /// the snapshot is protected by `source` alone. It has one user PIN and
+    /// one auditor PIN: those of the credentials [`V1_USER`] and
+    /// [`V1_AUDITOR`]; other credentials and the tenant records are not in it.
+    ///
     /// # Errors
+    /// [`Error::RoleNotAllowed`] unless `so` is a security officer session;
+    /// [`Error::NotExtractable`] if another slot holds keys sealed under a
+    /// tenant key (only the session's slot's grants can open them);
     /// [`Error::AuditFull`] if a log has no room for the record; the
     /// storage's errors.
     pub fn save<R: TryCryptoRng + ?Sized, S: Storage + ?Sized>(
         &mut self,
         rng: &mut R,
+        so: crate::SessionId,
         storage: &mut S,
         source: &KeySource<'_>,
     ) -> Result<u64> {
+        let so_slot = self.require(so, Role::SecurityOfficer, crate::audit::Operation::Export)?.slot;
+        let so_key = self.so_wrap_key(so)?;
         let counter = self.v1_counter.checked_add(1).ok_or(Error::Capacity)?;
         let limit = self.config.audit_limit(crate::token::AuditClass::Auditor);
         let config = self.config;
@@ -364,11 +356,22 @@ impl Hsm {
                     usize::try_from(head.live()).unwrap_or(usize::MAX),
                 )?;
                 let anchor = crate::audit::AuditAnchor { seq: head.anchor_seq, prev_mac: head.anchor_mac };
-                let keys: BTreeMap<Handle, KeyObject> =
-                    tx.slot_keys(slot)?.into_iter().map(|k| (k.handle, k)).collect();
+                let mut keys: BTreeMap<Handle, KeyObject> = BTreeMap::new();
+                for mut key in tx.slot_keys(slot)? {
+                    if key.material == crate::object::Material::Sealed && !key.versions.is_empty() {
+                        if slot != so_slot {
+                            return Err(Error::NotExtractable);
+                        }
+                        let tenant_key = crate::token::so_tenant_key(tx, slot, &so_key, &key.attrs.tenant)?;
+                        tx.open_material(slot, &mut key, &tenant_key)?;
+                    }
+                    key.material = crate::object::Material::Clear;
+                    keys.insert(key.handle, key);
+                }
+                let so_name = crate::audit::Actor::SECURITY_OFFICER;
                 slots.push(Some(Token {
                     label: token.label,
-                    so_pin: tx.pin(slot, Role::SecurityOfficer)?.ok_or(Error::KeystoreCorrupt)?,
+                    so_pin: tx.user(slot, so_name)?.map(|u| u.pin).ok_or(Error::KeystoreCorrupt)?,
                     user_pin: tx.user(slot, V1_USER)?.filter(|u| u.role == Role::User).map(|u| u.pin),
                     auditor_pin: tx
                         .user(slot, V1_AUDITOR)?

@@ -77,6 +77,13 @@ impl PinRecord {
         out.zeroize();
     }
 
+    /// The key this PIN wraps its grants with (KEYSTORE.md §13.2); call
+    /// only after [`Self::check`] accepted `pin`.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn wrap_key(&self, pin: &[u8]) -> crate::store::grants::WrapKey {
+        crate::store::grants::WrapKey::derive(pin, &self.salt, self.iterations)
+    }
+
     pub(crate) fn is_locked(&self, max_failures: u8) -> bool {
         self.failures >= max_failures
     }

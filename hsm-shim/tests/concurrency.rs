@@ -138,7 +138,7 @@ fn set_up(loc: &Location) {
     for slot in 0..2 {
         hsm.init_token(&mut OsRng, slot, "load", SO_PIN).unwrap();
         let so = hsm.login_so(slot, SO_PIN).unwrap();
-        hsm.create_tenant(so, "acme").unwrap();
+        hsm.create_tenant(&mut OsRng, so, "acme").unwrap();
         let pin = if slot == 0 { USER_PIN } else { GUESS_PIN };
         hsm.create_user(&mut OsRng, so, USER, Role::User, &["acme"], pin).unwrap();
         hsm.create_user(&mut OsRng, so, AUDITOR, Role::Auditor, &[], AUDITOR_PIN).unwrap();

@@ -59,7 +59,7 @@ fn hsm_with(slots: usize, config: Config) -> Hsm {
 /// Creates the tenants acme and globex and the user [`USER`] bound to both.
 fn create_tenants_and_user(hsm: &mut Hsm, so: SessionId) {
     for tenant in TENANTS {
-        hsm.create_tenant(so, tenant).unwrap();
+        hsm.create_tenant(&mut OsRng, so, tenant).unwrap();
     }
     hsm.create_user(&mut OsRng, so, USER, Role::User, &TENANTS, USER_PIN).unwrap();
 }
@@ -327,9 +327,11 @@ fn the_keystore_round_trips_and_refuses_a_wrong_key_and_a_rollback() {
     let master = MasterKey::generate(&mut OsRng).unwrap();
     let source = KeySource::MasterKey(&master);
     let mut storage = MemoryStorage::new();
-    let first = hsm.save(&mut OsRng, &mut storage, &source).unwrap();
+    let so_session = hsm.login_so(0, SO_PIN).unwrap();
+    let first = hsm.save(&mut OsRng, so_session, &mut storage, &source).unwrap();
     let old_blob = coffer_hsm::Storage::read(&mut storage).unwrap().unwrap();
-    let second = hsm.save(&mut OsRng, &mut storage, &source).unwrap();
+    let so_session = hsm.login_so(0, SO_PIN).unwrap();
+    let second = hsm.save(&mut OsRng, so_session, &mut storage, &source).unwrap();
     assert_eq!(second, first + 1);
 
     let mut loaded = Hsm::load(&mut storage, &source, Some(second), Box::new(FixedClock)).unwrap();
@@ -390,7 +392,8 @@ fn rsa_keys_and_certificates_work_by_handle_and_survive_the_keystore() {
 
     let master = MasterKey::generate(&mut OsRng).unwrap();
     let mut storage = MemoryStorage::new();
-    hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
+    let so_session = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.save(&mut OsRng, so_session, &mut storage, &KeySource::MasterKey(&master)).unwrap();
     let mut loaded =
         Hsm::load(&mut storage, &KeySource::MasterKey(&master), None, Box::new(FixedClock)).unwrap();
     let s2 = loaded.login(0, USER, USER_PIN, Some("acme")).unwrap();
@@ -481,7 +484,8 @@ fn the_security_officer_cannot_use_up_the_auditors_reserve() {
     // After archiving, the keystore saves and the SO logs in again.
     let mut storage = MemoryStorage::new();
     let master = MasterKey::from_slice(&[9u8; 32]).unwrap();
-    hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
+    let so_session = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.save(&mut OsRng, so_session, &mut storage, &KeySource::MasterKey(&master)).unwrap();
     hsm.login_so(0, SO_PIN).unwrap();
 }
 
@@ -492,7 +496,8 @@ fn audit_limits_and_archives_survive_the_keystore() {
     let archived = hsm.audit_archive(auditor, 3).unwrap();
     let mut storage = MemoryStorage::new();
     let master = MasterKey::from_slice(&[9u8; 32]).unwrap();
-    hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
+    let so_session = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.save(&mut OsRng, so_session, &mut storage, &KeySource::MasterKey(&master)).unwrap();
     let loaded = Hsm::load(&mut storage, &KeySource::MasterKey(&master), None, Box::new(FixedClock)).unwrap();
     assert_eq!(loaded.config().audit_max_records, 60);
     let mut loaded = loaded;
@@ -691,7 +696,8 @@ fn the_lifecycle_sweep_deactivates_expired_keys_and_the_expiry_survives_the_keys
     hsm.generate(&mut OsRng, g, KeyType::HmacSha256, attrs("globex", "hooks-g", mac)).unwrap();
     let master = MasterKey::generate(&mut OsRng).unwrap();
     let mut storage = MemoryStorage::new();
-    hsm.save(&mut OsRng, &mut storage, &KeySource::MasterKey(&master)).unwrap();
+    let so_session = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.save(&mut OsRng, so_session, &mut storage, &KeySource::MasterKey(&master)).unwrap();
     let mut loaded =
         Hsm::load(&mut storage, &KeySource::MasterKey(&master), None, Box::new(clock.clone())).unwrap();
     let s = loaded.login(0, USER, USER_PIN, Some("acme")).unwrap();

@@ -132,7 +132,7 @@ impl Fixture {
         hsm.init_token(&mut OsRng, 0, name, SO_PIN)?;
         let so = hsm.login_so(0, SO_PIN)?;
         for tenant in TENANTS {
-            hsm.create_tenant(so, tenant)?;
+            hsm.create_tenant(&mut OsRng, so, tenant)?;
         }
         hsm.create_user(&mut OsRng, so, USER, Role::User, &TENANTS, USER_PIN)?;
         hsm.create_user(&mut OsRng, so, AUDITOR, Role::Auditor, &[], AUDITOR_PIN)?;

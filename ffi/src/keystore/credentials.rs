@@ -29,7 +29,7 @@ pub extern "C" fn coffer_keystore_tenant_create(
         // SAFETY: the header's contract for input buffers.
         let name = unsafe { str_in(name, name_len) }?;
         // SAFETY: the header's contract for handles.
-        unsafe { with_session(keystore, so_session, |hsm, so| hsm.create_tenant(so, name)) }
+        unsafe { with_session(keystore, so_session, |hsm, so| hsm.create_tenant(&mut OsRng, so, name)) }
     })
 }
 

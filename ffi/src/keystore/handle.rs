@@ -364,14 +364,21 @@ pub extern "C" fn coffer_keystore_save(keystore: *const coffer_keystore, counter
 
 /// Writes a snapshot of the whole keystore (keys, PIN records, live audit
 /// logs) as a version-1 sealed keystore file (KEYSTORE.md §2–§3) at
-/// `path`, sealed under this keystore's secret, for backups: a new file
+/// `path`, sealed under this keystore's secret. `so_session` is a security
+/// officer session: version 1 has no tenant keys, so the material of keys
+/// sealed under a tenant key is opened with the security officer's grants
+/// and written in the clear inside the snapshot (KEYSTORE.md §13.6); the
+/// snapshot holds only the credentials "user" and "auditor". A new file
 /// (anything already at `path` is refused and left untouched), written
 /// atomically. First logs a "keystore saved" record in every token's audit
 /// log (a change: the generation grows). `*counter` (may be NULL) receives
 /// the snapshot's version-1 counter: one more than the last export through
 /// this handle (1 for the first).
 ///
-/// Errors: `COFFER_ERR_KEYSTORE_EXISTS` if anything is at `path`;
+/// Errors: `COFFER_ERR_NOT_LOGGED_IN` / `COFFER_ERR_ROLE_NOT_ALLOWED`
+/// unless `so_session` is a security officer session;
+/// `COFFER_ERR_NOT_EXTRACTABLE` if another slot holds tenant-sealed keys;
+/// `COFFER_ERR_KEYSTORE_EXISTS` if anything is at `path`;
 /// `COFFER_ERR_INVALID_ARGUMENT` for a path without a file name;
 /// `COFFER_ERR_STORAGE` if the file cannot be written;
 /// `COFFER_ERR_AUDIT_FULL` if an audit log has no room for the
@@ -381,6 +388,7 @@ pub extern "C" fn coffer_keystore_save(keystore: *const coffer_keystore, counter
 #[unsafe(no_mangle)]
 pub extern "C" fn coffer_keystore_export_v1(
     keystore: *const coffer_keystore,
+    so_session: u64,
     path: *const u8,
     path_len: usize,
     counter: *mut u64,
@@ -396,7 +404,8 @@ pub extern "C" fn coffer_keystore_export_v1(
                     return Err(COFFER_ERR_KEYSTORE_EXISTS);
                 }
                 let source = s.secret.source();
-                Ok(s.hsm.save(&mut OsRng, &mut file, &source)?)
+                let so = s.session(so_session)?;
+                Ok(s.hsm.save(&mut OsRng, so.id, &mut file, &source)?)
             })
         }?;
         if counter.is_null() {

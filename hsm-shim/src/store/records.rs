@@ -17,6 +17,7 @@ use crate::object::{
     Version,
 };
 use crate::pin::PinRecord;
+use crate::store::grants::{GRANT_LEN, SEAL_OVERHEAD};
 use crate::token::{Config, MAX_SLOTS, MAX_VERSIONS};
 use crate::wire::Reader;
 
@@ -38,6 +39,7 @@ pub(crate) mod kind {
     pub(crate) const AUDIT_RECORD: u8 = 0x15;
     pub(crate) const USER: u8 = 0x16;
     pub(crate) const TENANT: u8 = 0x17;
+    pub(crate) const SEALED_KEY: u8 = 0x18;
 }
 
 /// Record keys (§12.1).
@@ -61,6 +63,11 @@ pub(crate) mod id {
     }
     pub(crate) fn key(slot: u8, handle: u64) -> Vec<u8> {
         let mut k = alloc::vec![super::kind::KEY, slot];
+        k.extend_from_slice(&handle.to_be_bytes());
+        k
+    }
+    pub(crate) fn sealed_key(slot: u8, handle: u64) -> Vec<u8> {
+        let mut k = alloc::vec![super::kind::SEALED_KEY, slot];
         k.extend_from_slice(&handle.to_be_bytes());
         k
     }
@@ -140,7 +147,7 @@ impl RecordKeys {
     /// A fresh nonce: HMAC-SHA-256(nonce key, salt || counter), first 12
     /// bytes (§12.2). Unique per store opening and write; GCM-SIV would
     /// only reveal equal plaintexts even if one repeated.
-    fn next_nonce(&mut self) -> Nonce {
+    pub(crate) fn next_nonce(&mut self) -> Nonce {
         self.nonce_counter = self.nonce_counter.wrapping_add(1);
         let mac = self.nonce.sign_parts(&[&self.nonce_salt, &self.nonce_counter.to_be_bytes()]);
         let mut n = [0u8; NONCE_LEN];
@@ -416,13 +423,20 @@ pub(crate) fn decode_pin(bytes: &[u8]) -> Result<PinRecord> {
     Ok(pin)
 }
 
-/// User record (kind 0x16): a credential other than the security officer's.
+/// User record (kind 0x16): a credential other than the security officer's
+/// (§13.2): its tenants, each with the grant of the tenant key under the
+/// credential's PIN (none for a tenant without a tenant key), its PIN, and
+/// the audit record of its last change.
 pub(crate) struct UserRecord {
     pub(crate) name: String,
     pub(crate) role: Role,
-    pub(crate) tenants: Vec<String>,
+    pub(crate) tenants: Vec<(String, Option<[u8; GRANT_LEN]>)>,
     pub(crate) pin: PinRecord,
     pub(crate) created: u64,
+    /// Sequence number and MAC of the audit record written with the last
+    /// change of this record (§13.4).
+    pub(crate) last_seq: u64,
+    pub(crate) last_mac: [u8; TAG_LEN],
 }
 
 impl UserRecord {
@@ -431,11 +445,20 @@ impl UserRecord {
         e.str(&self.name)?;
         e.u8(self.role.code());
         e.u8(u8::try_from(self.tenants.len()).map_err(|_| Error::InvalidInput)?);
-        for t in &self.tenants {
+        for (t, grant) in &self.tenants {
             e.str(t)?;
+            match grant {
+                None => e.u8(0),
+                Some(g) => {
+                    e.u8(1);
+                    e.bytes(g);
+                }
+            }
         }
         e.bytes(&self.pin.to_bytes());
         e.u64(self.created);
+        e.u64(self.last_seq);
+        e.bytes(&self.last_mac);
         Ok(e.0)
     }
 
@@ -447,23 +470,48 @@ impl UserRecord {
         let tenants_ok = match role {
             Role::User => (1..=crate::audit::MAX_TENANTS_PER_USER).contains(&count),
             Role::Auditor => count == 0,
-            Role::SecurityOfficer => false,
+            Role::SecurityOfficer => count == 0 && name == crate::audit::Actor::SECURITY_OFFICER,
         };
         if !tenants_ok {
             return Err(Error::KeystoreCorrupt);
         }
-        let tenants = (0..count).map(|_| r.str(1, MAX_NAME_LEN)).collect::<Result<Vec<_>>>()?;
+        let mut tenants = Vec::with_capacity(count);
+        for _ in 0..count {
+            let t = r.str(1, MAX_NAME_LEN)?;
+            let grant = if r.bool()? { Some(r.arr()?) } else { None };
+            tenants.push((t, grant));
+        }
         let pin = r.pin()?;
         let created = r.u64()?;
+        let last_seq = r.u64()?;
+        let last_mac = r.arr()?;
         finish(&r)?;
-        Ok(UserRecord { name, role, tenants, pin, created })
+        Ok(UserRecord { name, role, tenants, pin, created, last_seq, last_mac })
     }
+
+    /// The names of its tenants.
+    pub(crate) fn tenant_names(&self) -> Vec<String> {
+        self.tenants.iter().map(|(t, _)| t.clone()).collect()
+    }
+}
+
+/// Whether a tenant has a tenant key (§13.1).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TenantState {
+    /// Made before tenant keys (or imported from version 1): its keys'
+    /// material is in the clear inside their records.
+    Legacy,
+    /// Has a tenant key; the security officer's grant of it.
+    Sealed([u8; GRANT_LEN]),
+    /// Crypto-shredded: its tenant key is gone, with every grant of it.
+    Shredded,
 }
 
 /// Tenant record (kind 0x17).
 pub(crate) struct TenantRecord {
     pub(crate) name: String,
     pub(crate) created: u64,
+    pub(crate) state: TenantState,
 }
 
 impl TenantRecord {
@@ -471,6 +519,14 @@ impl TenantRecord {
         let mut e = Enc::new();
         e.str(&self.name)?;
         e.u64(self.created);
+        match &self.state {
+            TenantState::Legacy => e.u8(0),
+            TenantState::Sealed(grant) => {
+                e.u8(1);
+                e.bytes(grant);
+            }
+            TenantState::Shredded => e.u8(2),
+        }
         Ok(e.0)
     }
 
@@ -478,13 +534,20 @@ impl TenantRecord {
         let mut r = Reader(bytes);
         let name = r.str(1, MAX_NAME_LEN)?;
         let created = r.u64()?;
+        let state = match r.u8()? {
+            0 => TenantState::Legacy,
+            1 => TenantState::Sealed(r.arr()?),
+            2 => TenantState::Shredded,
+            _ => return Err(Error::KeystoreCorrupt),
+        };
         finish(&r)?;
-        Ok(TenantRecord { name, created })
+        Ok(TenantRecord { name, created, state })
     }
 }
 
-/// Key record (kind 0x12).
-pub(crate) fn encode_key(k: &KeyObject) -> Result<Zeroizing<Vec<u8>>> {
+/// Key record (kind 0x12), or sealed key record (kind 0x18) when `sealed`
+/// gives each version's sealed material (§13.3).
+pub(crate) fn encode_key(k: &KeyObject, sealed: Option<&[Vec<u8>]>) -> Result<Zeroizing<Vec<u8>>> {
     let mut e = Enc::new();
     e.u8(k.key_type.code());
     e.str(&k.attrs.label)?;
@@ -497,14 +560,19 @@ pub(crate) fn encode_key(k: &KeyObject) -> Result<Zeroizing<Vec<u8>>> {
     e.u64(k.expires_at.unwrap_or(0));
     e.u32(k.latest);
     e.u16(u16::try_from(k.versions.len()).map_err(|_| Error::Capacity)?);
-    for v in &k.versions {
+    for (i, v) in k.versions.iter().enumerate() {
+        let material = match sealed {
+            Some(blobs) => blobs.get(i).ok_or(Error::KeystoreCorrupt)?.as_slice(),
+            None => v.secret.bytes.as_slice(),
+        };
         e.u32(v.number);
-        e.u16(u16::try_from(v.secret.bytes.len()).map_err(|_| Error::Capacity)?);
-        e.bytes(&v.secret.bytes);
+        e.u16(u16::try_from(material.len()).map_err(|_| Error::Capacity)?);
+        e.bytes(material);
     }
     Ok(e.0)
 }
 
+/// A key record (kind 0x12): material in the clear.
 pub(crate) fn decode_key(handle: Handle, bytes: &[u8]) -> Result<KeyObject> {
     let mut r = Reader(bytes);
     let key = read_key(&mut r, handle, true)?;
@@ -512,10 +580,26 @@ pub(crate) fn decode_key(handle: Handle, bytes: &[u8]) -> Result<KeyObject> {
     Ok(key)
 }
 
+/// A sealed key record (kind 0x18): the versions hold sealed material.
+pub(crate) fn decode_sealed_key(handle: Handle, bytes: &[u8]) -> Result<KeyObject> {
+    let mut r = Reader(bytes);
+    let mut key = read_key_with(&mut r, handle, true, MAX_MATERIAL_LEN.saturating_add(SEAL_OVERHEAD))?;
+    finish(&r)?;
+    if key.versions.iter().any(|v| v.secret.bytes.len() <= SEAL_OVERHEAD) {
+        return Err(Error::KeystoreCorrupt);
+    }
+    key.material = crate::object::Material::Sealed;
+    Ok(key)
+}
+
 /// Reads one key encoding (§3.1 `key` after its handle; the same in a
 /// version-1 state and a version-2 key record). States of version 1 and 2
 /// have no `expires_at` (`with_expiry` false).
 pub(crate) fn read_key(r: &mut Reader<'_>, handle: Handle, with_expiry: bool) -> Result<KeyObject> {
+    read_key_with(r, handle, with_expiry, MAX_MATERIAL_LEN)
+}
+
+fn read_key_with(r: &mut Reader<'_>, handle: Handle, with_expiry: bool, max_len: usize) -> Result<KeyObject> {
     let key_type = KeyType::from_code(r.u8()?)?;
     let attrs = KeyAttributes {
         label: r.str(1, MAX_NAME_LEN)?,
@@ -536,12 +620,21 @@ pub(crate) fn read_key(r: &mut Reader<'_>, handle: Handle, with_expiry: bool) ->
     for _ in 0..count {
         let number = r.u32()?;
         let len = usize::from(r.u16()?);
-        if len == 0 || len > MAX_MATERIAL_LEN {
+        if len == 0 || len > max_len {
             return Err(Error::KeystoreCorrupt);
         }
         versions.push(Version { number, secret: Secret { bytes: r.take(len)?.to_vec() } });
     }
-    Ok(KeyObject { handle, key_type, attrs, state, versions, latest, expires_at })
+    Ok(KeyObject {
+        material: crate::object::Material::Clear,
+        handle,
+        key_type,
+        attrs,
+        state,
+        versions,
+        latest,
+        expires_at,
+    })
 }
 
 /// Index record (kind 0x13): the handle.

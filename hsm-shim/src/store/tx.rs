@@ -12,8 +12,9 @@ use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, AuditRecord, Role};
 use crate::error::{Error, Result};
-use crate::object::{Handle, KeyObject};
+use crate::object::{Handle, KeyObject, Material};
 use crate::pin::PinRecord;
+use crate::store::grants::TenantKey;
 use crate::store::records::{self, AuditHeadRecord, RecordKeys, TenantRecord, TokenRecord, UserRecord, id};
 
 /// The audit state of one slot, loaded on first use.
@@ -163,6 +164,15 @@ impl<'a> Tx<'a> {
         }
     }
 
+    pub(crate) fn delete_pin(&mut self, slot: u8, role: Role) -> Result<()> {
+        self.delete(&id::pin(slot, records::role_code(role)))
+    }
+
+    /// Whether any record starts with `prefix`.
+    pub(crate) fn has_any(&mut self, prefix: &[u8]) -> Result<bool> {
+        Ok(!self.inner.scan(prefix, None, 1).map_err(store_err)?.is_empty())
+    }
+
     pub(crate) fn put_pin(&mut self, slot: u8, role: Role, pin: &PinRecord) -> Result<()> {
         self.put(&id::pin(slot, records::role_code(role)), &pin.to_bytes())
     }
@@ -175,6 +185,22 @@ impl<'a> Tx<'a> {
             // A blinded-index collision (2^-128) would show here.
             Some(b) => Ok(Some(UserRecord::decode(&b)?).filter(|u| u.name == name)),
         }
+    }
+
+    /// Appends `event` about the credential `user` and writes the record
+    /// pointing at it (§13.4): every change of a credential record comes
+    /// with exactly one audit record, and the record names it.
+    pub(crate) fn put_user_logged(
+        &mut self,
+        slot: u8,
+        user: &mut UserRecord,
+        event: AuditEvent,
+    ) -> Result<()> {
+        self.log(slot, event)?;
+        let last = self.appended.last().ok_or(Error::KeystoreCorrupt)?;
+        user.last_seq = last.seq;
+        user.last_mac = last.mac;
+        self.put_user(slot, user)
     }
 
     pub(crate) fn put_user(&mut self, slot: u8, user: &UserRecord) -> Result<()> {
@@ -234,15 +260,57 @@ impl<'a> Tx<'a> {
         Ok(out)
     }
 
+    /// The key object `handle`, from its sealed key record (kind 0x18) or
+    /// its key record (kind 0x12); sealed material stays sealed
+    /// ([`Material::Sealed`]) until [`Tx::open_material`].
     pub(crate) fn key(&mut self, slot: u8, handle: Handle) -> Result<Option<KeyObject>> {
+        if let Some(b) = self.get(&id::sealed_key(slot, handle.0))? {
+            return records::decode_sealed_key(handle, &b).map(Some);
+        }
         match self.get(&id::key(slot, handle.0))? {
             None => Ok(None),
             Some(b) => records::decode_key(handle, &b).map(Some),
         }
     }
 
+    /// Opens the sealed material of `key` with its tenant's key.
+    pub(crate) fn open_material(
+        &mut self,
+        slot: u8,
+        key: &mut KeyObject,
+        tenant_key: &TenantKey,
+    ) -> Result<()> {
+        if key.material != Material::Sealed {
+            return Ok(());
+        }
+        for v in &mut key.versions {
+            let plain = tenant_key.open_material(slot, key.handle.0, v.number, &v.secret.bytes)?;
+            v.secret = crate::object::Secret { bytes: plain.to_vec() };
+        }
+        key.material = Material::Opened(tenant_key.clone());
+        Ok(())
+    }
+
+    /// Writes `key`: a key record for material in the clear, a sealed key
+    /// record otherwise (its material sealed again under the tenant key
+    /// when it was opened).
     pub(crate) fn put_key(&mut self, slot: u8, key: &KeyObject) -> Result<()> {
-        self.put(&id::key(slot, key.handle.0), &records::encode_key(key)?)
+        let h = key.handle.0;
+        match &key.material {
+            Material::Clear => self.put(&id::key(slot, h), &records::encode_key(key, None)?),
+            Material::Sealed => {
+                let blobs: Vec<Vec<u8>> = key.versions.iter().map(|v| v.secret.bytes.clone()).collect();
+                self.put(&id::sealed_key(slot, h), &records::encode_key(key, Some(&blobs))?)
+            }
+            Material::Opened(tk) => {
+                let mut blobs = Vec::with_capacity(key.versions.len());
+                for v in &key.versions {
+                    let nonce = self.keys.next_nonce();
+                    blobs.push(tk.seal_material(&nonce, slot, h, v.number, &v.secret.bytes)?);
+                }
+                self.put(&id::sealed_key(slot, h), &records::encode_key(key, Some(&blobs))?)
+            }
+        }
     }
 
     /// The handle of `tenant`'s key `key_id`.
@@ -286,12 +354,19 @@ impl<'a> Tx<'a> {
         Ok(out)
     }
 
-    /// Every key object of `slot`, in handle order.
+    /// Every key object of `slot`, in handle order (sealed material stays sealed).
     pub(crate) fn slot_keys(&mut self, slot: u8) -> Result<Vec<KeyObject>> {
-        self.scan_all(&[records::kind::KEY, slot], |k, plain| {
-            let handle: [u8; 8] = k.get(2..).and_then(|s| s.try_into().ok()).ok_or(Error::KeystoreCorrupt)?;
-            records::decode_key(Handle(u64::from_be_bytes(handle)), plain)
-        })
+        fn handle_of(k: &[u8]) -> Result<Handle> {
+            let h: [u8; 8] = k.get(2..).and_then(|s| s.try_into().ok()).ok_or(Error::KeystoreCorrupt)?;
+            Ok(Handle(u64::from_be_bytes(h)))
+        }
+        let mut out =
+            self.scan_all(&[records::kind::KEY, slot], |k, plain| records::decode_key(handle_of(k)?, plain))?;
+        out.extend(self.scan_all(&[records::kind::SEALED_KEY, slot], |k, plain| {
+            records::decode_sealed_key(handle_of(k)?, plain)
+        })?);
+        out.sort_by_key(|k| k.handle);
+        Ok(out)
     }
 
     /// Writes the audit state of an imported token (anchor, records, head).

@@ -29,6 +29,7 @@ impl Hsm {
     /// first record that is missing or does not verify.
     pub fn audit_verify(&mut self, auditor: SessionId) -> Result<()> {
         let slot = self.require(auditor, Role::Auditor, Operation::ReadAudit)?.slot;
+        let max = self.config.max_pin_failures;
         self.transact(|tx| {
             let head = tx.audit_head(slot)?;
             let key = tx.audit_key(slot)?;
@@ -44,7 +45,9 @@ impl Hsm {
             if !bool::from(subtle::ConstantTimeEq::ct_eq(&last[..], &head.last_mac[..])) {
                 return Err(Error::AuditTampered { index: records.len().saturating_sub(1) });
             }
-            Ok(())
+            // Every credential agrees with the records of its changes (§13.4).
+            let users = tx.users(slot)?;
+            super::binding::replay(&records, head.anchor_seq, &users, max)
         })
     }
 

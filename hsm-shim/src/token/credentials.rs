@@ -7,12 +7,15 @@ use alloc::vec::Vec;
 
 use coffer_core::rng::TryCryptoRng;
 
+use super::session::SessionSecret;
 use super::{AuditClass, Hsm, SessionId};
 use crate::audit::{Actor, AuditEvent, MAX_TENANTS_PER_USER, Operation, Role};
 use crate::error::{Error, Result};
 use crate::object::MAX_NAME_LEN;
 use crate::pin::PinRecord;
-use crate::store::records::{TenantRecord, UserRecord};
+use crate::store::grants::{GRANT_LEN, TenantKey, WrapKey};
+use crate::store::records::{TenantRecord, TenantState, UserRecord};
+use crate::store::tx::Tx;
 
 /// A tenant, as [`Hsm::tenants`] lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,19 +69,32 @@ impl Hsm {
     /// [`Error::InvalidInput`] for a name [`is_valid_name`] refuses;
     /// [`Error::AlreadyExists`]; [`Error::RoleNotAllowed`] for another role
     /// (an audited refusal).
-    pub fn create_tenant(&mut self, so: SessionId, tenant: &str) -> Result<()> {
+    pub fn create_tenant<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        so: SessionId,
+        tenant: &str,
+    ) -> Result<()> {
         let ctx = self.require(so, Role::SecurityOfficer, Operation::Administer)?;
         if !is_valid_name(tenant) {
             return Err(Error::InvalidInput);
         }
+        let so_key = self.so_wrap_key(so)?;
+        let tenant_key = TenantKey::generate(rng)?;
         let limit = self.config.audit_limit(AuditClass::SecurityOfficer);
         self.transact(|tx| {
             if tx.tenant(ctx.slot, tenant)?.is_some() {
                 return Err(Error::AlreadyExists);
             }
             tx.ensure_room(ctx.slot, 1, limit)?;
-            let now = tx.now();
-            tx.put_tenant(ctx.slot, &TenantRecord { name: tenant.to_string(), created: now })?;
+            let nonce = tx.keys().next_nonce();
+            let grant = so_key.grant(&nonce, Actor::SECURITY_OFFICER, tenant, &tenant_key)?;
+            let record = TenantRecord {
+                name: tenant.to_string(),
+                created: tx.now(),
+                state: TenantState::Sealed(grant),
+            };
+            tx.put_tenant(ctx.slot, &record)?;
             tx.log(ctx.slot, AuditEvent::TenantCreated { tenant: tenant.to_string() })
         })
     }
@@ -109,7 +125,7 @@ impl Hsm {
     /// let mut hsm = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
     /// hsm.init_token(&mut OsRng, 0, "ledger", b"so-pin-1")?;
     /// let so = hsm.login_so(0, b"so-pin-1")?;
-    /// hsm.create_tenant(so, "acme")?;
+    /// hsm.create_tenant(&mut OsRng, so, "acme")?;
     /// hsm.create_user(&mut OsRng, so, "alice", Role::User, &["acme"], b"alice-pin")?;
     /// hsm.create_user(&mut OsRng, so, "audit", Role::Auditor, &[], b"audit-pin")?;
     /// assert_eq!(hsm.create_user(&mut OsRng, so, "bob", Role::User, &["globex"], b"bob-pin-1"), Err(Error::NotFound));
@@ -140,30 +156,37 @@ impl Hsm {
         if !shape_ok || !is_valid_name(name) || name == Actor::SECURITY_OFFICER {
             return Err(Error::InvalidInput);
         }
+        if tenants.iter().any(|t| !is_valid_name(t)) {
+            return Err(Error::InvalidInput);
+        }
         let mut names: Vec<String> = tenants.iter().map(|t| (*t).to_string()).collect();
         names.sort();
         names.dedup();
-        let pin = PinRecord::new(rng, pin, self.config.pin_iterations)?;
+        let so_key = self.so_wrap_key(so)?;
+        let pin_record = PinRecord::new(rng, pin, self.config.pin_iterations)?;
+        let wrap = pin_record.wrap_key(pin);
         let limit = self.config.audit_limit(AuditClass::SecurityOfficer);
         self.transact(|tx| {
             if tx.user(ctx.slot, name)?.is_some() {
                 return Err(Error::AlreadyExists);
             }
-            for t in &names {
-                tx.tenant(ctx.slot, t)?.ok_or(Error::NotFound)?;
-            }
+            let grants = grants_for(tx, ctx.slot, &so_key, name, &names, &wrap)?;
             tx.ensure_room(ctx.slot, 1, limit)?;
-            let created = tx.now();
-            let record = UserRecord {
+            let mut record = UserRecord {
                 name: name.to_string(),
                 role,
-                tenants: names.clone(),
-                pin: pin.clone(),
-                created,
+                tenants: grants,
+                pin: pin_record.clone(),
+                created: tx.now(),
+                last_seq: 0,
+                last_mac: [0; 32],
             };
-            tx.put_user(ctx.slot, &record)?;
             let user = Actor { user: name.to_string(), role };
-            tx.log(ctx.slot, AuditEvent::UserCreated { user, tenants: names.clone() })
+            tx.put_user_logged(
+                ctx.slot,
+                &mut record,
+                AuditEvent::UserCreated { user, tenants: names.clone() },
+            )
         })
     }
 
@@ -179,12 +202,13 @@ impl Hsm {
             Ok(tx
                 .users(slot)?
                 .into_iter()
+                .filter(|u| u.role != Role::SecurityOfficer)
                 .map(|u| UserInfo {
+                    tenants: u.tenant_names(),
                     locked: u.pin.is_locked(max),
                     failures: u.pin.failures,
                     name: u.name,
                     role: u.role,
-                    tenants: u.tenants,
                     created: u.created,
                 })
                 .collect())
@@ -204,7 +228,10 @@ impl Hsm {
         }
         let limit = self.config.audit_limit(AuditClass::SecurityOfficer);
         self.transact(|tx| {
-            let record = tx.user(ctx.slot, name)?.ok_or(Error::NotFound)?;
+            let record = tx
+                .user(ctx.slot, name)?
+                .filter(|r| r.role != Role::SecurityOfficer)
+                .ok_or(Error::NotFound)?;
             tx.ensure_room(ctx.slot, 1, limit)?;
             tx.delete_user(ctx.slot, name)?;
             tx.log(ctx.slot, AuditEvent::UserRemoved { user: Actor { user: record.name, role: record.role } })
@@ -228,18 +255,32 @@ impl Hsm {
         if !is_valid_name(name) {
             return Err(Error::NotFound);
         }
+        let so_key = self.so_wrap_key(so)?;
         let pin = PinRecord::new(rng, new_pin, self.config.pin_iterations)?;
+        let wrap = pin.wrap_key(new_pin);
         let limit = self.config.audit_limit(AuditClass::SecurityOfficer);
         self.transact(|tx| {
-            let mut record = tx.user(ctx.slot, name)?.ok_or(Error::NotFound)?;
+            let mut record = tx
+                .user(ctx.slot, name)?
+                .filter(|r| r.role != Role::SecurityOfficer)
+                .ok_or(Error::NotFound)?;
             tx.ensure_room(ctx.slot, 1, limit)?;
+            // The old PIN's grants are replaced by grants under the new one,
+            // from the security officer's (KEYSTORE.md §13.2).
+            record.tenants = grants_for(tx, ctx.slot, &so_key, name, &record.tenant_names(), &wrap)?;
             record.pin = pin.clone();
-            tx.put_user(ctx.slot, &record)?;
-            tx.log(
-                ctx.slot,
-                AuditEvent::UserUnblocked { user: Actor { user: record.name, role: record.role } },
-            )
+            let user = Actor { user: record.name.clone(), role: record.role };
+            tx.put_user_logged(ctx.slot, &mut record, AuditEvent::UserUnblocked { user })
         })
+    }
+
+    /// The key the security officer session `so` wraps grants with.
+    pub(crate) fn so_wrap_key(&self, so: SessionId) -> Result<WrapKey> {
+        match self.sessions.get(&so).map(|s| &s.secret) {
+            Some(SessionSecret::SecurityOfficer(k)) => Ok(k.clone()),
+            Some(_) => Err(Error::RoleNotAllowed),
+            None => Err(Error::NotLoggedIn),
+        }
     }
 
     /// The slot of a security officer or auditor session; a user session
@@ -249,4 +290,46 @@ impl Hsm {
         let wanted = if role == Role::Auditor { Role::Auditor } else { Role::SecurityOfficer };
         Ok(self.require(session, wanted, Operation::List)?.slot)
     }
+}
+
+/// `tenant`'s key, from the security officer's grant in its tenant record.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown tenant; [`Error::KeyState`] for one
+/// without a tenant key (made before tenant keys) or shredded.
+pub(crate) fn so_tenant_key(tx: &mut Tx<'_>, slot: u8, so_key: &WrapKey, tenant: &str) -> Result<TenantKey> {
+    match tx.tenant(slot, tenant)?.ok_or(Error::NotFound)?.state {
+        TenantState::Sealed(grant) => so_key.open_grant(Actor::SECURITY_OFFICER, tenant, &grant),
+        TenantState::Legacy | TenantState::Shredded => Err(Error::KeyState),
+    }
+}
+
+/// The grants of `tenants`' keys for the credential `holder` under `wrap`,
+/// opened from the security officer's grants (none for a tenant without a
+/// tenant key).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown tenant; [`Error::KeyState`] for a shredded one.
+fn grants_for(
+    tx: &mut Tx<'_>,
+    slot: u8,
+    so_key: &WrapKey,
+    holder: &str,
+    tenants: &[String],
+    wrap: &WrapKey,
+) -> Result<Vec<(String, Option<[u8; GRANT_LEN]>)>> {
+    let mut out = Vec::with_capacity(tenants.len());
+    for t in tenants {
+        let grant = match tx.tenant(slot, t)?.ok_or(Error::NotFound)?.state {
+            TenantState::Legacy => None,
+            TenantState::Shredded => return Err(Error::KeyState),
+            TenantState::Sealed(g) => {
+                let key = so_key.open_grant(Actor::SECURITY_OFFICER, t, &g)?;
+                let nonce = tx.keys().next_nonce();
+                Some(wrap.grant(&nonce, holder, t, &key)?)
+            }
+        };
+        out.push((t.clone(), grant));
+    }
+    Ok(out)
 }

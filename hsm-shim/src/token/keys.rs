@@ -11,8 +11,10 @@ use super::{AuditClass, Hsm, MAX_KEYS_PER_TOKEN, MAX_VERSIONS, SessionCtx, Sessi
 use crate::audit::{AuditEvent, AuditRecord, KeyRef, KeyStateName, Operation, Refusal, Role};
 use crate::error::{Error, Result};
 use crate::object::{
-    Handle, KeyAttributes, KeyInfo, KeyObject, KeyState, KeyType, MAX_NAME_LEN, Secret, Version,
+    Handle, KeyAttributes, KeyInfo, KeyObject, KeyState, KeyType, MAX_NAME_LEN, Material, Secret, Version,
 };
+use crate::store::grants::TenantKey;
+use crate::store::records::TenantState;
 use crate::store::tx::Tx;
 
 /// What a tenant crypto-shred destroyed, as evidence.
@@ -53,10 +55,15 @@ pub(crate) fn tenant_key(
     handle: Handle,
     attempted: Operation,
 ) -> Result<KeyObject> {
-    let key = tx.key(ctx.slot, handle)?.ok_or(Error::NotFound)?;
+    let mut key = tx.key(ctx.slot, handle)?.ok_or(Error::NotFound)?;
     if key.attrs.tenant != ctx.tenant {
         tx.log_refusal(ctx.slot, ctx.refused(Some(key_ref(&key)), attempted, Refusal::OtherTenant))?;
         return Err(Error::TenantNotAllowed);
+    }
+    if key.material == Material::Sealed && !key.versions.is_empty() {
+        // A session of the key's tenant holds its tenant key (§13.3).
+        let tenant_key = ctx.tenant_key.as_ref().ok_or(Error::KeystoreAuth)?;
+        tx.open_material(ctx.slot, &mut key, tenant_key)?;
     }
     Ok(key)
 }
@@ -117,6 +124,10 @@ pub(crate) fn check_secret(key_type: KeyType, secret: &Secret) -> Result<()> {
 }
 
 /// Inserts a new key object (handle, index, audit record) in the transaction.
+///
+/// The material is sealed under `tenant_key` when the key's tenant has one
+/// (KEYSTORE.md §13.3); a tenant made before tenant keys keeps it in the
+/// clear; a shredded tenant (or a session without its key) takes no new key.
 pub(crate) fn insert_key(
     tx: &mut Tx<'_>,
     slot: u8,
@@ -124,8 +135,14 @@ pub(crate) fn insert_key(
     key_type: KeyType,
     attrs: &KeyAttributes,
     secret: &Secret,
+    tenant_key: Option<&TenantKey>,
 ) -> Result<Handle> {
     tx.ensure_room(slot, 1, limit)?;
+    let material = match (tx.tenant(slot, &attrs.tenant)?.ok_or(Error::NotFound)?.state, tenant_key) {
+        (TenantState::Legacy, _) => Material::Clear,
+        (TenantState::Sealed(_), Some(k)) => Material::Opened(k.clone()),
+        (TenantState::Sealed(_) | TenantState::Shredded, _) => return Err(Error::KeyState),
+    };
     let mut token = tx.token(slot)?;
     let created = usize::try_from(token.next_handle.saturating_sub(1)).unwrap_or(usize::MAX);
     if created >= MAX_KEYS_PER_TOKEN {
@@ -139,6 +156,7 @@ pub(crate) fn insert_key(
     tx.put_token(slot, &token)?;
     let state = if attrs.active { KeyState::Active } else { KeyState::PreActive };
     let obj = KeyObject {
+        material,
         handle,
         key_type,
         attrs: attrs.clone(),
@@ -169,7 +187,7 @@ impl Hsm {
             return Err(Error::InvalidInput);
         }
         let limit = self.config.audit_limit(AuditClass::Work);
-        self.transact(|tx| insert_key(tx, slot, limit, key_type, &attrs, &secret))
+        self.transact(|tx| insert_key(tx, slot, limit, key_type, &attrs, &secret, ctx.tenant_key.as_ref()))
     }
 
     /// Generates a key for the session's tenant (`attrs.tenant` must be it).
@@ -280,7 +298,7 @@ impl Hsm {
     /// # let mut hsm = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
     /// # hsm.init_token(&mut OsRng, 0, "t", b"so-pin-1")?;
     /// # let so = hsm.login_so(0, b"so-pin-1")?;
-    /// # hsm.create_tenant(so, "acme")?;
+    /// # hsm.create_tenant(&mut OsRng, so, "acme")?;
     /// # hsm.create_user(&mut OsRng, so, "user", Role::User, &["acme"], b"user-pin")?;
     /// let s = hsm.login(0, "user", b"user-pin", Some("acme"))?;
     /// let attrs = KeyAttributes {
@@ -421,7 +439,23 @@ impl Hsm {
         }
         let limit = self.config.audit_limit(AuditClass::Work);
         self.transact(|tx| {
-            tx.tenant(slot, tenant)?.ok_or(Error::NotFound)?;
+            let mut record = tx.tenant(slot, tenant)?.ok_or(Error::NotFound)?;
+            // The tenant key goes with every grant of it: even a copy of a
+            // destroyed key's old record no longer opens (§13.3).
+            record.state = TenantState::Shredded;
+            tx.put_tenant(slot, &record)?;
+            for mut user in tx.users(slot)? {
+                let mut dropped = false;
+                for (t, grant) in &mut user.tenants {
+                    if t == tenant && grant.is_some() {
+                        *grant = None;
+                        dropped = true;
+                    }
+                }
+                if dropped {
+                    tx.put_user(slot, &user)?;
+                }
+            }
             let live: Vec<KeyObject> = tx
                 .tenant_keys(slot, tenant)?
                 .into_iter()

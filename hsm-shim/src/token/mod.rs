@@ -29,15 +29,19 @@ use crate::store::records::{self, Meta, MetaKdf, RecordKeys, id};
 use crate::store::tx::{Tx, store_err};
 
 mod audit_ops;
+mod binding;
 mod credentials;
 mod keys;
 mod operations;
 mod rekey;
 mod session;
+mod upgrade;
 
+pub(crate) use credentials::so_tenant_key;
 pub use credentials::{TenantInfo, UserInfo, is_valid_name};
 pub use keys::ShredEvidence;
 pub use session::SessionId;
+pub(crate) use upgrade::convert_slot as convert_legacy_slot;
 
 /// Most slots an [`Hsm`] may have.
 pub const MAX_SLOTS: usize = 64;
@@ -129,6 +133,8 @@ pub(crate) struct SessionCtx {
     pub(crate) slot: u8,
     pub(crate) actor: Actor,
     pub(crate) tenant: String,
+    /// A user session's tenant key (none for a tenant without one).
+    pub(crate) tenant_key: Option<crate::store::grants::TenantKey>,
 }
 
 impl SessionCtx {
@@ -303,7 +309,9 @@ impl Hsm {
             Some(sealed) => records::decode_generation(&keys.open(&id::generation(), &sealed)?)?,
             None => 0,
         };
-        Ok(Self::assemble(config, slot_count, store, keys, clock, generation))
+        let mut hsm = Self::assemble(config, slot_count, store, keys, clock, generation);
+        upgrade::legacy_credentials(&mut hsm)?;
+        Ok(hsm)
     }
 
     fn assemble(
@@ -426,8 +434,16 @@ impl Hsm {
     /// record committed first.
     pub(crate) fn require(&mut self, id: SessionId, role: Role, attempted: Operation) -> Result<SessionCtx> {
         let s = self.sessions.get(&id).ok_or(Error::NotLoggedIn)?;
-        let ctx =
-            SessionCtx { slot: s.slot, actor: s.actor.clone(), tenant: s.tenant.clone().unwrap_or_default() };
+        let tenant_key = match &s.secret {
+            session::SessionSecret::Tenant(k) => Some(k.clone()),
+            _ => None,
+        };
+        let ctx = SessionCtx {
+            slot: s.slot,
+            actor: s.actor.clone(),
+            tenant: s.tenant.clone().unwrap_or_default(),
+            tenant_key,
+        };
         if ctx.actor.role == role {
             return Ok(ctx);
         }

@@ -436,7 +436,7 @@ impl Hsm {
     /// # let mut hsm = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
     /// # hsm.init_token(&mut OsRng, 0, "t", b"so-pin-1")?;
     /// # let so = hsm.login_so(0, b"so-pin-1")?;
-    /// # hsm.create_tenant(so, "acme")?;
+    /// # hsm.create_tenant(&mut OsRng, so, "acme")?;
     /// # hsm.create_user(&mut OsRng, so, "user", Role::User, &["acme"], b"user-pin")?;
     /// let s = hsm.login(0, "user", b"user-pin", Some("acme"))?;
     /// let attrs = KeyAttributes {

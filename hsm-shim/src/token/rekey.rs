@@ -15,8 +15,8 @@ use crate::store::records::{self, Meta, MetaKdf, RecordKeys, TenantRecord, UserR
 use crate::store::tx::{Tx, store_err};
 
 /// The record kinds re-sealed as they are (same record key).
-const SAME_KEY: [u8; 6] =
-    [kind::CONFIG, kind::TOKEN, kind::PIN, kind::KEY, kind::AUDIT_HEAD, kind::AUDIT_RECORD];
+const SAME_KEY: [u8; 7] =
+    [kind::CONFIG, kind::TOKEN, kind::PIN, kind::KEY, kind::SEALED_KEY, kind::AUDIT_HEAD, kind::AUDIT_RECORD];
 /// The record kinds whose record key is a blinded index, which changes with the keys.
 const BLINDED: [u8; 3] = [kind::INDEX, kind::USER, kind::TENANT];
 
@@ -88,10 +88,15 @@ impl Hsm {
                 tx.put(key, plain)?;
                 match key.as_slice() {
                     [kind::TOKEN, slot] => slots.push(*slot),
-                    [kind::KEY, slot, handle @ ..] => {
-                        let handle =
-                            u64::from_be_bytes(handle.try_into().map_err(|_| Error::KeystoreCorrupt)?);
-                        let object = records::decode_key(Handle(handle), plain)?;
+                    [k @ (kind::KEY | kind::SEALED_KEY), slot, handle @ ..] => {
+                        let handle = Handle(u64::from_be_bytes(
+                            handle.try_into().map_err(|_| Error::KeystoreCorrupt)?,
+                        ));
+                        let object = if *k == kind::KEY {
+                            records::decode_key(handle, plain)?
+                        } else {
+                            records::decode_sealed_key(handle, plain)?
+                        };
                         tx.put_index(*slot, &object.attrs.tenant, &object.attrs.key_id, object.handle)?;
                     }
                     _ => {}

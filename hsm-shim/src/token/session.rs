@@ -11,7 +11,8 @@ use crate::audit::{Actor, AuditEvent, Operation, Refusal, Role};
 use crate::error::{Error, Result};
 use crate::object::{MAX_NAME_LEN, Secret};
 use crate::pin::PinRecord;
-use crate::store::records::TokenRecord;
+use crate::store::grants::{TenantKey, WrapKey};
+use crate::store::records::{TenantState, TokenRecord, UserRecord};
 
 /// An open session: a number local to the [`Hsm`] value that opened it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,15 +23,23 @@ pub(crate) struct Session {
     pub(crate) actor: Actor,
     /// The tenant a user session acts in; `None` for the other roles.
     pub(crate) tenant: Option<String>,
+    pub(crate) secret: SessionSecret,
+}
+
+/// What a session holds in memory from its login (KEYSTORE.md §13).
+#[derive(Clone)]
+pub(crate) enum SessionSecret {
+    /// An auditor, or a user of a tenant without a tenant key.
+    None,
+    /// A user: the key of the tenant it acts in.
+    Tenant(TenantKey),
+    /// The security officer: the key its PIN wraps grants with.
+    SecurityOfficer(WrapKey),
 }
 
 /// What a login is refused for, as an audit reason.
 fn pin_refusal(e: Error) -> Refusal {
     if e == Error::PinLocked { Refusal::PinLocked } else { Refusal::WrongPin }
-}
-
-pub(crate) fn so_actor() -> Actor {
-    Actor { user: Actor::SECURITY_OFFICER.to_string(), role: Role::SecurityOfficer }
 }
 
 impl Hsm {
@@ -51,7 +60,7 @@ impl Hsm {
             return Err(Error::InvalidInput);
         }
         let slot = self.slot(slot)?;
-        let so = PinRecord::new(rng, so_pin, self.config.pin_iterations)?;
+        let pin = PinRecord::new(rng, so_pin, self.config.pin_iterations)?;
         let mut audit_key = Secret { bytes: alloc::vec![0; 32] };
         fill(rng, &mut audit_key.bytes)?;
         self.transact(|tx| {
@@ -64,9 +73,17 @@ impl Hsm {
                 audit_key: Secret { bytes: audit_key.bytes.clone() },
             };
             tx.put_token(slot, &record)?;
-            tx.put_pin(slot, Role::SecurityOfficer, &so)?;
             tx.init_audit(slot, audit_key.hmac()?);
-            tx.log(slot, AuditEvent::TokenInitialized)
+            let mut so = UserRecord {
+                name: Actor::SECURITY_OFFICER.to_string(),
+                role: Role::SecurityOfficer,
+                tenants: Vec::new(),
+                pin: pin.clone(),
+                created: tx.now(),
+                last_seq: 0,
+                last_mac: [0; 32],
+            };
+            tx.put_user_logged(slot, &mut so, AuditEvent::TokenInitialized)
         })
     }
 
@@ -84,26 +101,7 @@ impl Hsm {
     /// officer can only be replaced by initializing a new token);
     /// [`Error::TokenState`] for an uninitialized slot.
     pub fn login_so(&mut self, slot: usize, pin: &[u8]) -> Result<SessionId> {
-        let slot = self.slot(slot)?;
-        let max = self.config.max_pin_failures;
-        let limit = self.config.audit_limit(AuditClass::SecurityOfficer);
-        let who = so_actor();
-        self.transact(|tx| {
-            // Refused before the PIN is checked: no attempt goes unlogged.
-            tx.ensure_room(slot, 1, limit)?;
-            let mut record = tx.pin(slot, Role::SecurityOfficer)?.ok_or(Error::TokenState)?;
-            let before = record.failures;
-            let result = record.check(pin, max);
-            if record.failures != before {
-                tx.put_pin(slot, Role::SecurityOfficer, &record)?;
-            }
-            if let Err(e) = result {
-                tx.log_refusal(slot, refused_login(&who, "", pin_refusal(e)))?;
-                return Err(e);
-            }
-            tx.log(slot, AuditEvent::UserLoggedIn { who: who.clone(), tenant: String::new() })
-        })?;
-        Ok(self.open_session(slot, who, None))
+        self.log_in(slot, Actor::SECURITY_OFFICER, pin, None, true)
     }
 
     /// Logs in the user or auditor credential `user` (made by
@@ -124,8 +122,8 @@ impl Hsm {
     /// let mut hsm = Hsm::new(1, Config { pin_iterations: 1_000, ..Config::default() }, Box::new(SystemClock))?;
     /// hsm.init_token(&mut OsRng, 0, "ledger", b"so-pin-1")?;
     /// let so = hsm.login_so(0, b"so-pin-1")?;
-    /// hsm.create_tenant(so, "acme")?;
-    /// hsm.create_tenant(so, "globex")?;
+    /// hsm.create_tenant(&mut OsRng, so, "acme")?;
+    /// hsm.create_tenant(&mut OsRng, so, "globex")?;
     /// hsm.create_user(&mut OsRng, so, "alice", Role::User, &["acme"], b"alice-pin")?;
     ///
     /// let alice = hsm.login(0, "alice", b"alice-pin", None)?; // her only tenant, acme
@@ -143,58 +141,95 @@ impl Hsm {
     /// [`Error::AuditFull`] before the PIN is looked at when the log has no
     /// room for the record.
     pub fn login(&mut self, slot: usize, user: &str, pin: &[u8], tenant: Option<&str>) -> Result<SessionId> {
-        if user.is_empty()
-            || user.len() > MAX_NAME_LEN
-            || tenant.is_some_and(|t| t.is_empty() || t.len() > MAX_NAME_LEN)
-        {
+        if user == Actor::SECURITY_OFFICER {
+            return Err(Error::InvalidInput);
+        }
+        self.log_in(slot, user, pin, tenant, false)
+    }
+
+    /// Both logins: check the credential against its audit record, the
+    /// PIN, the tenant; open the tenant key (users) or derive the grant key
+    /// (security officer); record the outcome in the credential and the log.
+    fn log_in(
+        &mut self,
+        slot: usize,
+        user: &str,
+        pin: &[u8],
+        tenant: Option<&str>,
+        so: bool,
+    ) -> Result<SessionId> {
+        let bad_name = user.is_empty() || user.len() > MAX_NAME_LEN;
+        if bad_name || tenant.is_some_and(|t| t.is_empty() || t.len() > MAX_NAME_LEN) {
             return Err(Error::InvalidInput);
         }
         let slot = self.slot(slot)?;
         let max = self.config.max_pin_failures;
         let iterations = self.config.pin_iterations;
-        let work = self.config.audit_limit(AuditClass::Work);
-        let auditor = self.config.audit_limit(AuditClass::Auditor);
+        let limit_of = |config: &super::Config, role: Role| config.audit_limit(class_of(role));
+        let config = self.config;
         let asked = tenant.unwrap_or("");
-        let (who, acting) = self.transact(|tx| {
-            let Some(mut record) = tx.user(slot, user)? else {
-                tx.ensure_room(slot, 1, work)?;
+        let (who, acting, secret) = self.transact(|tx| {
+            let found = tx.user(slot, user)?.filter(|r| (r.role == Role::SecurityOfficer) == so);
+            let Some(mut record) = found else {
+                if so {
+                    return Err(Error::TokenState);
+                }
+                tx.ensure_room(slot, 1, limit_of(&config, Role::User))?;
                 PinRecord::burn(pin, iterations);
                 let who = Actor { user: user.to_string(), role: Role::User };
                 tx.log_refusal(slot, refused_login(&who, asked, Refusal::UnknownUser))?;
                 return Err(Error::PinIncorrect);
             };
-            tx.ensure_room(slot, 1, if record.role == Role::Auditor { auditor } else { work })?;
+            // Refused before the PIN is checked: no attempt goes unlogged.
+            tx.ensure_room(slot, 1, limit_of(&config, record.role))?;
+            super::binding::check(tx, slot, &record, max)?;
             let who = Actor { user: record.name.clone(), role: record.role };
-            let before = record.pin.failures;
-            let result = record.pin.check(pin, max);
-            if record.pin.failures != before {
-                tx.put_user(slot, &record)?;
-            }
-            if let Err(e) = result {
-                tx.log_refusal(slot, refused_login(&who, asked, pin_refusal(e)))?;
+            if let Err(e) = record.pin.check(pin, max) {
+                tx.put_user_logged(slot, &mut record, refused_login(&who, asked, pin_refusal(e)))?;
+                tx.keep();
                 return Err(e);
             }
             let acting = match (record.role, tenant) {
-                (Role::User, Some(t)) if record.tenants.iter().any(|x| x == t) => Some(t.to_string()),
+                (Role::User, Some(t)) if record.tenants.iter().any(|(x, _)| x == t) => Some(t.to_string()),
                 (Role::User, Some(_)) => {
-                    tx.log_refusal(slot, refused_login(&who, asked, Refusal::NotInTenant))?;
+                    tx.put_user_logged(slot, &mut record, refused_login(&who, asked, Refusal::NotInTenant))?;
+                    tx.keep();
                     return Err(Error::TenantNotAllowed);
                 }
-                (Role::User, None) if record.tenants.len() == 1 => record.tenants.first().cloned(),
-                (Role::Auditor, None) => None,
+                (Role::User, None) if record.tenants.len() == 1 => {
+                    record.tenants.first().map(|(t, _)| t.clone())
+                }
+                (Role::Auditor | Role::SecurityOfficer, None) => None,
                 _ => return Err(Error::InvalidInput),
             };
-            let tenant = acting.clone().unwrap_or_default();
-            tx.log(slot, AuditEvent::UserLoggedIn { who: who.clone(), tenant })?;
-            Ok((who, acting))
+            let secret = match (&record.role, &acting) {
+                (Role::SecurityOfficer, _) => SessionSecret::SecurityOfficer(record.pin.wrap_key(pin)),
+                (Role::User, Some(t)) => match record.tenants.iter().find(|(x, _)| x == t) {
+                    Some((_, Some(grant))) => {
+                        SessionSecret::Tenant(record.pin.wrap_key(pin).open_grant(&record.name, t, grant)?)
+                    }
+                    _ => SessionSecret::None,
+                },
+                _ => SessionSecret::None,
+            };
+            let event =
+                AuditEvent::UserLoggedIn { who: who.clone(), tenant: acting.clone().unwrap_or_default() };
+            tx.put_user_logged(slot, &mut record, event)?;
+            Ok((who, acting, secret))
         })?;
-        Ok(self.open_session(slot, who, acting))
+        Ok(self.open_session(slot, who, acting, secret))
     }
 
-    fn open_session(&mut self, slot: u8, actor: Actor, tenant: Option<String>) -> SessionId {
+    fn open_session(
+        &mut self,
+        slot: u8,
+        actor: Actor,
+        tenant: Option<String>,
+        secret: SessionSecret,
+    ) -> SessionId {
         let id = SessionId(self.next_session);
         self.next_session = self.next_session.saturating_add(1);
-        self.sessions.insert(id, Session { slot, actor, tenant });
+        self.sessions.insert(id, Session { slot, actor, tenant, secret });
         id
     }
 
@@ -239,31 +274,13 @@ impl Hsm {
             (s.slot, s.actor.clone())
         };
         let fresh = PinRecord::new(rng, new_pin, self.config.pin_iterations)?;
+        let new_wrap = fresh.wrap_key(new_pin);
         let max = self.config.max_pin_failures;
         let limit = self.config.audit_limit(class_of(who.role));
         self.transact(|tx| {
             tx.ensure_room(slot, 1, limit)?;
-            let user = match who.role {
-                Role::SecurityOfficer => None,
-                _ => Some(tx.user(slot, &who.user)?.ok_or(Error::NotLoggedIn)?),
-            };
-            let mut pin = match &user {
-                Some(u) => u.pin.clone(),
-                None => tx.pin(slot, Role::SecurityOfficer)?.ok_or(Error::TokenState)?,
-            };
-            let before = pin.failures;
-            let result = pin.check(old_pin, max);
-            let next = if result.is_ok() { fresh.clone() } else { pin };
-            if result.is_ok() || next.failures != before {
-                match user {
-                    Some(mut u) => {
-                        u.pin = next;
-                        tx.put_user(slot, &u)?;
-                    }
-                    None => tx.put_pin(slot, Role::SecurityOfficer, &next)?,
-                }
-            }
-            if let Err(e) = result {
+            let mut record = tx.user(slot, &who.user)?.ok_or(Error::NotLoggedIn)?;
+            if let Err(e) = record.pin.check(old_pin, max) {
                 let event = AuditEvent::Refused {
                     who: who.clone(),
                     tenant: String::new(),
@@ -271,11 +288,38 @@ impl Hsm {
                     attempted: Operation::Administer,
                     reason: pin_refusal(e),
                 };
-                tx.log_refusal(slot, event)?;
+                tx.put_user_logged(slot, &mut record, event)?;
+                tx.keep();
                 return Err(e);
             }
-            tx.log(slot, AuditEvent::OwnPinChanged { who: who.clone() })
-        })
+            let old_wrap = record.pin.wrap_key(old_pin);
+            // Every grant the old PIN held moves under the new one.
+            if who.role == Role::SecurityOfficer {
+                for mut t in tx.tenants(slot)? {
+                    if let TenantState::Sealed(grant) = t.state {
+                        let key = old_wrap.open_grant(&who.user, &t.name, &grant)?;
+                        let nonce = tx.keys().next_nonce();
+                        t.state = TenantState::Sealed(new_wrap.grant(&nonce, &who.user, &t.name, &key)?);
+                        tx.put_tenant(slot, &t)?;
+                    }
+                }
+            }
+            for (t, grant) in &mut record.tenants {
+                if let Some(g) = grant {
+                    let key = old_wrap.open_grant(&who.user, t, g)?;
+                    let nonce = tx.keys().next_nonce();
+                    *g = new_wrap.grant(&nonce, &who.user, t, &key)?;
+                }
+            }
+            record.pin = fresh.clone();
+            tx.put_user_logged(slot, &mut record, AuditEvent::OwnPinChanged { who: who.clone() })
+        })?;
+        if let Some(s) = self.sessions.get_mut(&session)
+            && who.role == Role::SecurityOfficer
+        {
+            s.secret = SessionSecret::SecurityOfficer(new_wrap);
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,48 @@
+//! What the CLI test files share: a fresh directory per test, removed when
+//! dropped.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub struct Dir(pub PathBuf);
+
+impl Dir {
+    /// An empty directory under the system temp directory, named after
+    /// `name`, this process and a counter.
+    pub fn fresh(name: &str) -> Dir {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "coffer-cli-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a test directory");
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How many of `outputs` (commands refused for their PIN, exit code 3)
+/// said "incorrect PIN" and how many "PIN locked"; panics on anything else.
+pub fn pin_refusals(outputs: impl IntoIterator<Item = std::process::Output>) -> (usize, usize) {
+    let (mut incorrect, mut locked) = (0usize, 0usize);
+    for out in outputs {
+        assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("incorrect PIN") {
+            incorrect = incorrect.saturating_add(1);
+        } else if err.contains("PIN locked") {
+            assert!(err.contains("coffer pin unblock"), "the lock says how it is undone: {err}");
+            locked = locked.saturating_add(1);
+        } else {
+            panic!("neither a wrong nor a locked PIN: {err}");
+        }
+    }
+    (incorrect, locked)
+}
