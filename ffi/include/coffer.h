@@ -206,7 +206,7 @@ enum coffer_status
    */
   COFFER_ERR_PIN_INCORRECT = 3003,
   /**
-   * The role is locked after too many wrong PINs.
+   * The credential is locked after too many wrong PINs: the security officer unblocks it.
    */
   COFFER_ERR_PIN_LOCKED = 3004,
   /**
@@ -1249,12 +1249,15 @@ coffer_status coffer_keystore_tenant_create(const coffer_keystore *keystore,
 /**
  * Creates the credential `name` (as a tenant name) with its own `pin`
  * (6..=64 bytes): `role` `COFFER_ROLE_USER` bound to `tenants`, a
- * comma-separated list of 1 to 16 existing tenants (`"acme,globex"`), or
- * `COFFER_ROLE_AUDITOR` with `tenants` NULL and 0. Security officer session.
+ * comma-separated list of 1 to 16 existing tenants (`"acme,globex"`, no
+ * spaces; a name twice counts once), or `COFFER_ROLE_AUDITOR` with a
+ * `tenants_len` of 0. Security officer session.
  *
  * Errors: `COFFER_ERR_NOT_FOUND` for a tenant that does not exist;
- * `COFFER_ERR_ALREADY_EXISTS`; `COFFER_ERR_INVALID_ARGUMENT` for a bad
- * name, the name `so`, or a role and tenant list that do not match;
+ * `COFFER_ERR_KEY_STATE` for a shredded one; `COFFER_ERR_ALREADY_EXISTS`;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a bad user or tenant name (a space,
+ * an empty entry), the name `so`, the security officer role, or a role
+ * and tenant list that do not match;
  * `COFFER_ERR_UNKNOWN_VALUE` for an unknown role; `COFFER_ERR_PIN_POLICY`.
  *
  * Thread safety: see `coffer_keystore`.
@@ -1270,7 +1273,9 @@ coffer_status coffer_keystore_user_create(const coffer_keystore *keystore,
                                           size_t pin_len);
 
 /**
- * Removes the credential `name`: it can no longer log in. Security officer session.
+ * Removes the credential `name`: it can no longer log in, and its sessions
+ * on this keystore handle end (sessions other handles or processes opened
+ * keep working until they log out). Security officer session.
  *
  * Errors: `COFFER_ERR_NOT_FOUND` for an unknown name; `COFFER_ERR_ROLE_NOT_ALLOWED`.
  *
@@ -1566,11 +1571,14 @@ coffer_status coffer_keystore_destroy(const coffer_keystore *keystore,
                                       uint64_t handle);
 
 /**
- * Crypto-shreds a tenant: destroys every key of `tenant` on the security
+ * Crypto-shreds a tenant: destroys every key of `tenant`, and its tenant
+ * key with every grant of it (KEYSTORE.md §13.3), on the security
  * officer session's token. `*destroyed` (may be NULL) receives the number
  * of keys destroyed.
  *
- * Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` unless `so_session` is a security officer.
+ * Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` unless `so_session` is a security officer;
+ * `COFFER_ERR_NOT_FOUND` for a tenant never created (a shredded tenant stays,
+ * so shredding it again destroys nothing and succeeds).
  *
  * Thread safety: see `coffer_keystore`.
  */
@@ -1719,11 +1727,14 @@ coffer_status coffer_keystore_login_so(const coffer_keystore *keystore,
  * Logs in the user or auditor credential `user` (1..=64 bytes, made by
  * `coffer_keystore_user_create`) on `slot` with its own `pin`. A user
  * session acts in `tenant` (1..=64 bytes), which must be one of the
- * credential's tenants; NULL and 0 pick its only tenant, and an auditor
- * passes NULL and 0. On success `*session` is the session number.
+ * credential's tenants; a length of 0 (NULL or "") picks its only tenant,
+ * and an auditor passes a length of 0. On success `*session` is the session number.
  *
  * Errors: `COFFER_ERR_PIN_INCORRECT` (wrong PIN or unknown user, alike),
- * then `COFFER_ERR_PIN_LOCKED` after 5 failures; `COFFER_ERR_TENANT_NOT_ALLOWED`
+ * then `COFFER_ERR_PIN_LOCKED` after 5 failures; `COFFER_ERR_TOKEN_STATE`
+ * if the slot has no token; `COFFER_ERR_AUDIT_TAMPERED` if the credential
+ * disagrees with the audit record it names (an offline edit, KEYSTORE.md
+ * §13.4); `COFFER_ERR_TENANT_NOT_ALLOWED`
  * for a tenant the credential is not bound to; `COFFER_ERR_INVALID_ARGUMENT`
  * for a tenant given to an auditor or none to a user of several tenants.
  * Every refusal is an audit record.

@@ -73,7 +73,7 @@ pub enum coffer_status {
     COFFER_ERR_ROLE_NOT_ALLOWED = 3002,
     /// Wrong PIN.
     COFFER_ERR_PIN_INCORRECT = 3003,
-    /// The role is locked after too many wrong PINs.
+    /// The credential is locked after too many wrong PINs: the security officer unblocks it.
     COFFER_ERR_PIN_LOCKED = 3004,
     /// A new PIN is shorter or longer than allowed.
     COFFER_ERR_PIN_POLICY = 3005,

@@ -8,9 +8,11 @@
 //! by handle, the audit reads, an archive and a version-1 export. Nothing
 //! may panic; a store that exports must load again.
 //!
-//! User and auditor records (kind 0x16) sit under a blinded user name that
-//! the input cannot reach, so the security officer (whose PIN record,
-//! kind 0x11, the flags can supply) makes them through the HSM.
+//! Credential records (kind 0x16) sit under a blinded user name that the
+//! input cannot reach, so the flags supply the security officer's role PIN
+//! record (kind 0x11), which opening the store converts into the
+//! credential `so` (KEYSTORE.md §13.5), and the security officer makes the
+//! others through the HSM.
 #![no_main]
 
 use coffer_core::envelope::EncryptionContext;
@@ -106,7 +108,9 @@ fuzz_target!(|input: &[u8]| {
         let _ = hsm.audit_archive(a, 1);
     }
     let mut file = MemoryStorage::new();
-    if hsm.save(&mut OsRng, &mut file, &source).is_ok() {
+    if let Ok(so) = hsm.login_so(0, b"so-pin-1")
+        && hsm.save(&mut OsRng, so, &mut file, &source).is_ok()
+    {
         Hsm::load(&mut file, &source, None, Box::new(Fixed)).expect("an exported store loads again");
     }
 });

@@ -320,6 +320,8 @@ impl Hsm {
     /// [`Error::RoleNotAllowed`] unless `so` is a security officer session;
     /// [`Error::NotExtractable`] if another slot holds keys sealed under a
     /// tenant key (only the session's slot's grants can open them);
+    /// [`Error::KeystoreCorrupt`] if the store holds what a version-1
+    /// reader refuses (nothing is written);
     /// [`Error::AuditFull`] if a log has no room for the record; the
     /// storage's errors.
     pub fn save<R: TryCryptoRng + ?Sized, S: Storage + ?Sized>(
@@ -386,6 +388,10 @@ impl Hsm {
             Ok(slots)
         })?;
         let state = encode_state(&config, &slots)?;
+        // What a version-1 reader checks (a handle below the token's next
+        // handle, one key per tenant and key id, ...) a store may break: such a
+        // store is refused here rather than written as a file that will not load.
+        decode_state(&state, counter)?;
         let sealed = keystore::seal(rng, source, counter, &state)?;
         storage.write(&sealed)?;
         self.v1_counter = counter;

@@ -35,12 +35,15 @@ pub extern "C" fn coffer_keystore_tenant_create(
 
 /// Creates the credential `name` (as a tenant name) with its own `pin`
 /// (6..=64 bytes): `role` `COFFER_ROLE_USER` bound to `tenants`, a
-/// comma-separated list of 1 to 16 existing tenants (`"acme,globex"`), or
-/// `COFFER_ROLE_AUDITOR` with `tenants` NULL and 0. Security officer session.
+/// comma-separated list of 1 to 16 existing tenants (`"acme,globex"`, no
+/// spaces; a name twice counts once), or `COFFER_ROLE_AUDITOR` with a
+/// `tenants_len` of 0. Security officer session.
 ///
 /// Errors: `COFFER_ERR_NOT_FOUND` for a tenant that does not exist;
-/// `COFFER_ERR_ALREADY_EXISTS`; `COFFER_ERR_INVALID_ARGUMENT` for a bad
-/// name, the name `so`, or a role and tenant list that do not match;
+/// `COFFER_ERR_KEY_STATE` for a shredded one; `COFFER_ERR_ALREADY_EXISTS`;
+/// `COFFER_ERR_INVALID_ARGUMENT` for a bad user or tenant name (a space,
+/// an empty entry), the name `so`, the security officer role, or a role
+/// and tenant list that do not match;
 /// `COFFER_ERR_UNKNOWN_VALUE` for an unknown role; `COFFER_ERR_PIN_POLICY`.
 ///
 /// Thread safety: see `coffer_keystore`.
@@ -62,7 +65,7 @@ pub extern "C" fn coffer_keystore_user_create(
         let name = unsafe { str_in(name, name_len) }?;
         // SAFETY: as above.
         let pin = unsafe { slice_in(pin, pin_len) }?;
-        let tenants: Vec<&str> = if tenants.is_null() && tenants_len == 0 {
+        let tenants: Vec<&str> = if tenants_len == 0 {
             Vec::new()
         } else {
             // SAFETY: as above.
@@ -81,7 +84,9 @@ pub extern "C" fn coffer_keystore_user_create(
     })
 }
 
-/// Removes the credential `name`: it can no longer log in. Security officer session.
+/// Removes the credential `name`: it can no longer log in, and its sessions
+/// on this keystore handle end (sessions other handles or processes opened
+/// keep working until they log out). Security officer session.
 ///
 /// Errors: `COFFER_ERR_NOT_FOUND` for an unknown name; `COFFER_ERR_ROLE_NOT_ALLOWED`.
 ///
@@ -223,6 +228,12 @@ pub extern "C" fn coffer_keystore_passphrase_change(
     secret_len: usize,
 ) -> coffer_status {
     ffi_boundary(|| {
+        // The role first: a user session learns nothing of the secret's checks.
+        // SAFETY: the header's contract for handles.
+        let role = unsafe { with_session(keystore, so_session, |hsm, id| Ok(hsm.whoami(id)?.0.role)) }?;
+        if role != Role::SecurityOfficer {
+            return Err(crate::status::COFFER_ERR_ROLE_NOT_ALLOWED);
+        }
         // SAFETY: the header's contract for input buffers.
         let secret = unsafe { secret_in(secret_kind, secret, secret_len) }?;
         // SAFETY: the header's contract for handles.

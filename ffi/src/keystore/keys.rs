@@ -126,11 +126,14 @@ pub extern "C" fn coffer_keystore_destroy(
     })
 }
 
-/// Crypto-shreds a tenant: destroys every key of `tenant` on the security
+/// Crypto-shreds a tenant: destroys every key of `tenant`, and its tenant
+/// key with every grant of it (KEYSTORE.md §13.3), on the security
 /// officer session's token. `*destroyed` (may be NULL) receives the number
 /// of keys destroyed.
 ///
-/// Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` unless `so_session` is a security officer.
+/// Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` unless `so_session` is a security officer;
+/// `COFFER_ERR_NOT_FOUND` for a tenant never created (a shredded tenant stays,
+/// so shredding it again destroys nothing and succeeds).
 ///
 /// Thread safety: see `coffer_keystore`.
 #[unsafe(no_mangle)]

@@ -64,11 +64,14 @@ pub extern "C" fn coffer_keystore_login_so(
 /// Logs in the user or auditor credential `user` (1..=64 bytes, made by
 /// `coffer_keystore_user_create`) on `slot` with its own `pin`. A user
 /// session acts in `tenant` (1..=64 bytes), which must be one of the
-/// credential's tenants; NULL and 0 pick its only tenant, and an auditor
-/// passes NULL and 0. On success `*session` is the session number.
+/// credential's tenants; a length of 0 (NULL or "") picks its only tenant,
+/// and an auditor passes a length of 0. On success `*session` is the session number.
 ///
 /// Errors: `COFFER_ERR_PIN_INCORRECT` (wrong PIN or unknown user, alike),
-/// then `COFFER_ERR_PIN_LOCKED` after 5 failures; `COFFER_ERR_TENANT_NOT_ALLOWED`
+/// then `COFFER_ERR_PIN_LOCKED` after 5 failures; `COFFER_ERR_TOKEN_STATE`
+/// if the slot has no token; `COFFER_ERR_AUDIT_TAMPERED` if the credential
+/// disagrees with the audit record it names (an offline edit, KEYSTORE.md
+/// §13.4); `COFFER_ERR_TENANT_NOT_ALLOWED`
 /// for a tenant the credential is not bound to; `COFFER_ERR_INVALID_ARGUMENT`
 /// for a tenant given to an auditor or none to a user of several tenants.
 /// Every refusal is an audit record.
@@ -93,7 +96,8 @@ pub extern "C" fn coffer_keystore_login_user(
         let user = unsafe { str_in(user, user_len) }?;
         // SAFETY: as above.
         let pin = unsafe { slice_in(pin, pin_len) }?;
-        let tenant = if tenant.is_null() && tenant_len == 0 {
+        // NULL or "" with length 0: no tenant (the user's only one, or an auditor).
+        let tenant = if tenant_len == 0 {
             None
         } else {
             // SAFETY: as above.

@@ -215,9 +215,10 @@ impl Hsm {
         })
     }
 
-    /// Removes the credential `name`: it can no longer log in. (Sessions
-    /// it already opened in other processes keep working until they log
-    /// out.) Security officer only.
+    /// Removes the credential `name`: it can no longer log in, and its
+    /// sessions on this `Hsm` value end. (Sessions it opened on other `Hsm`
+    /// values or in other processes keep working until they log out.)
+    /// Security officer only.
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown name.
@@ -235,7 +236,9 @@ impl Hsm {
             tx.ensure_room(ctx.slot, 1, limit)?;
             tx.delete_user(ctx.slot, name)?;
             tx.log(ctx.slot, AuditEvent::UserRemoved { user: Actor { user: record.name, role: record.role } })
-        })
+        })?;
+        self.sessions.retain(|_, s| s.slot != ctx.slot || s.actor.user != name);
+        Ok(())
     }
 
     /// Unblocks the credential `name`: gives it `new_pin` and clears its
