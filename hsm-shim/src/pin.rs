@@ -72,6 +72,7 @@ impl PinRecord {
 
     /// Spends the time of one PIN check and learns nothing: a login for an
     /// unknown user takes as long as one with a wrong PIN.
+    #[cfg(feature = "alloc")]
     pub(crate) fn burn(pin: &[u8], iterations: u32) {
         let mut out = derive(pin, &[0u8; 16], iterations);
         out.zeroize();
