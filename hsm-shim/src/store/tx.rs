@@ -168,11 +168,6 @@ impl<'a> Tx<'a> {
         self.delete(&id::pin(slot, records::role_code(role)))
     }
 
-    /// Whether any record starts with `prefix`.
-    pub(crate) fn has_any(&mut self, prefix: &[u8]) -> Result<bool> {
-        Ok(!self.inner.scan(prefix, None, 1).map_err(store_err)?.is_empty())
-    }
-
     pub(crate) fn put_pin(&mut self, slot: u8, role: Role, pin: &PinRecord) -> Result<()> {
         self.put(&id::pin(slot, records::role_code(role)), &pin.to_bytes())
     }
@@ -243,21 +238,7 @@ impl<'a> Tx<'a> {
 
     /// Opens and decodes every record under `prefix`, page by page.
     fn scan_all<T>(&mut self, prefix: &[u8], decode: impl Fn(&[u8], &[u8]) -> Result<T>) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        let mut after: Option<Vec<u8>> = None;
-        loop {
-            let rows = self.inner.scan(prefix, after.as_deref(), MAX_SCAN).map_err(store_err)?;
-            let full = rows.len() == MAX_SCAN;
-            for (k, sealed) in &rows {
-                let plain = self.keys.open(k, sealed)?;
-                out.push(decode(k, &plain)?);
-            }
-            after = rows.last().map(|(k, _)| k.clone());
-            if !full {
-                break;
-            }
-        }
-        Ok(out)
+        scan_opened(self.inner.as_mut(), self.keys, prefix, decode)
     }
 
     /// The key object `handle`, from its sealed key record (kind 0x18) or
@@ -526,4 +507,29 @@ impl<'a> Tx<'a> {
         self.inner.commit().map_err(store_err)?;
         Ok(next)
     }
+}
+
+/// Opens (with `keys`) and decodes every record of `inner` under `prefix`,
+/// page by page; also for the re-keying, which reads with the old keys a
+/// transaction it then writes with the new ones.
+pub(crate) fn scan_opened<T>(
+    inner: &mut dyn Transaction,
+    keys: &RecordKeys,
+    prefix: &[u8],
+    decode: impl Fn(&[u8], &[u8]) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let rows = inner.scan(prefix, after.as_deref(), MAX_SCAN).map_err(store_err)?;
+        let full = rows.len() == MAX_SCAN;
+        for (k, sealed) in &rows {
+            out.push(decode(k, &keys.open(k, sealed)?)?);
+        }
+        after = rows.last().map(|(k, _)| k.clone());
+        if !full {
+            break;
+        }
+    }
+    Ok(out)
 }

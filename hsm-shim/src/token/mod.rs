@@ -291,12 +291,14 @@ impl Hsm {
         fill(rng, &mut salt)?;
         // One transaction reads all three records: the meta record first
         // tells how to derive the keys that open the other two.
-        let (meta_bytes, config_sealed, generation_sealed) = {
+        let (meta_bytes, config_sealed, generation_sealed, legacy) = {
             let mut tx = store.begin().map_err(store_err)?;
             let meta = tx.get(&id::meta()).map_err(store_err)?;
             let config = tx.get(&id::config()).map_err(store_err)?;
             let generation = tx.get(&id::generation()).map_err(store_err)?;
-            (meta, config, generation)
+            // Role PIN records of a store from before credentials (§13.5).
+            let legacy = !tx.scan(&[records::kind::PIN], None, 1).map_err(store_err)?.is_empty();
+            (meta, config, generation, legacy)
         };
         let meta_bytes = meta_bytes.ok_or(Error::TokenState)?;
         let (meta, check) = Meta::decode(&meta_bytes)?;
@@ -310,7 +312,9 @@ impl Hsm {
             None => 0,
         };
         let mut hsm = Self::assemble(config, slot_count, store, keys, clock, generation);
-        upgrade::legacy_credentials(&mut hsm)?;
+        if legacy {
+            upgrade::legacy_credentials(&mut hsm)?;
+        }
         Ok(hsm)
     }
 

@@ -3,7 +3,6 @@
 use alloc::vec::Vec;
 
 use coffer_core::rng::TryCryptoRng;
-use coffer_store::MAX_SCAN;
 use zeroize::Zeroizing;
 
 use super::{AuditClass, Hsm, SessionId, fill};
@@ -12,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::keystore::{DEFAULT_ITERATIONS, KeySource};
 use crate::object::Handle;
 use crate::store::records::{self, Meta, MetaKdf, RecordKeys, TenantRecord, UserRecord, id, kind};
-use crate::store::tx::{Tx, store_err};
+use crate::store::tx::{Tx, scan_opened, store_err};
 
 /// The record kinds re-sealed as they are (same record key).
 const SAME_KEY: [u8; 7] =
@@ -128,18 +127,5 @@ type Opened = (Vec<u8>, Zeroizing<Vec<u8>>);
 
 /// Every record of `kind`, opened with `keys`.
 fn read_kind(inner: &mut dyn coffer_store::Transaction, keys: &RecordKeys, kind: u8) -> Result<Vec<Opened>> {
-    let mut out = Vec::new();
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let rows = inner.scan(&[kind], after.as_deref(), MAX_SCAN).map_err(store_err)?;
-        let full = rows.len() == MAX_SCAN;
-        for (k, sealed) in &rows {
-            out.push((k.clone(), keys.open(k, sealed)?));
-        }
-        after = rows.last().map(|(k, _)| k.clone());
-        if !full {
-            break;
-        }
-    }
-    Ok(out)
+    scan_opened(inner, keys, &[kind], |k, plain| Ok((k.to_vec(), Zeroizing::new(plain.to_vec()))))
 }

@@ -281,13 +281,7 @@ impl Hsm {
             tx.ensure_room(slot, 1, limit)?;
             let mut record = tx.user(slot, &who.user)?.ok_or(Error::NotLoggedIn)?;
             if let Err(e) = record.pin.check(old_pin, max) {
-                let event = AuditEvent::Refused {
-                    who: who.clone(),
-                    tenant: String::new(),
-                    key: None,
-                    attempted: Operation::Administer,
-                    reason: pin_refusal(e),
-                };
+                let event = refused(&who, "", Operation::Administer, pin_refusal(e));
                 tx.put_user_logged(slot, &mut record, event)?;
                 tx.keep();
                 return Err(e);
@@ -332,12 +326,11 @@ pub(crate) fn class_of(role: Role) -> AuditClass {
     }
 }
 
-pub(crate) fn refused_login(who: &Actor, tenant: &str, reason: Refusal) -> AuditEvent {
-    AuditEvent::Refused {
-        who: who.clone(),
-        tenant: tenant.to_string(),
-        key: None,
-        attempted: Operation::Login,
-        reason,
-    }
+fn refused_login(who: &Actor, tenant: &str, reason: Refusal) -> AuditEvent {
+    refused(who, tenant, Operation::Login, reason)
+}
+
+/// The refusal of `attempted` by the credential `who`, about no key.
+fn refused(who: &Actor, tenant: &str, attempted: Operation, reason: Refusal) -> AuditEvent {
+    AuditEvent::Refused { who: who.clone(), tenant: tenant.to_string(), key: None, attempted, reason }
 }

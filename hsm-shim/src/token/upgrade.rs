@@ -13,17 +13,14 @@ use super::Hsm;
 use crate::audit::{Actor, AuditEvent, MAX_TENANTS_PER_USER, Role};
 use crate::error::Result;
 use crate::pin::PinRecord;
-use crate::store::records::{TenantRecord, TenantState, UserRecord, kind};
+use crate::store::records::{TenantRecord, TenantState, UserRecord};
 use crate::store::tx::Tx;
 
-/// Converts the legacy records of every slot, in one transaction; writes
-/// nothing when there are none.
+/// Converts the legacy records of every slot, in one transaction (`Hsm::open`
+/// calls it only when its first read found a role PIN record).
 pub(crate) fn legacy_credentials(hsm: &mut Hsm) -> Result<()> {
     let slots = hsm.slot_count;
     hsm.transact(|tx| {
-        if !tx.has_any(&[kind::PIN])? {
-            return Ok(());
-        }
         for slot in 0..slots {
             if tx.has_token(slot)? {
                 convert_slot(tx, slot)?;
