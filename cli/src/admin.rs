@@ -10,7 +10,8 @@ use coffer_hsm::keystore::KeySource;
 use serde_json::json;
 
 use crate::audit_cmd::{record_json, record_line};
-use crate::fail::{Fail, Result, print_line};
+use crate::fail::{Fail, Result};
+use crate::report::{print_line, result};
 use crate::secret_input;
 use crate::store::Store;
 use crate::time::iso8601;
@@ -19,8 +20,7 @@ pub fn tenant_create(store: &mut Store, name: &str) -> Result<()> {
     check_name(name, "tenant")?;
     let so = store.security_officer()?;
     store.hsm.create_tenant(&mut OsRng, so, name)?;
-    println!("tenant {name} created");
-    Ok(())
+    result(&format!("tenant {name} created"), &json!({"tenant": name, "created": true}))
 }
 
 pub fn tenant_list(store: &mut Store, json_out: bool) -> Result<()> {
@@ -44,19 +44,22 @@ pub fn tenant_shred(store: &mut Store, tenant: &str, json_out: bool) -> Result<(
     if json_out {
         let keys: Vec<_> = evidence.keys.iter().map(|(id, v)| json!({"key_id": id, "version": v})).collect();
         let audit: Vec<_> = evidence.audit.iter().map(record_json).collect();
-        println!("{}", json!({"tenant": evidence.tenant, "destroyed": keys, "audit": audit}));
+        print_line(&json!({"tenant": evidence.tenant, "destroyed": keys, "audit": audit}).to_string())
     } else {
-        println!("tenant {} shredded: {} key(s) destroyed", evidence.tenant, evidence.keys.len());
+        print_line(&format!(
+            "tenant {} shredded: {} key(s) destroyed",
+            evidence.tenant,
+            evidence.keys.len()
+        ))?;
         for (id, v) in &evidence.keys {
             let versions = if *v == 1 { "version 1".to_string() } else { format!("versions 1 to {v}") };
-            println!("  destroyed {id} ({versions})");
+            print_line(&format!("  destroyed {id} ({versions})"))?;
         }
         for r in &evidence.audit {
-            println!("  audit {}", record_line(r));
+            print_line(&format!("  audit {}", record_line(r)))?;
         }
-        println!("every envelope sealed only to these keys can no longer be opened");
+        print_line("every envelope sealed only to these keys can no longer be opened")
     }
-    Ok(())
 }
 
 /// `coffer user create NAME (--tenants a,b | --auditor)`: the new PIN from
@@ -77,11 +80,11 @@ pub fn user_create(store: &mut Store, name: &str, tenants: &[String], auditor: b
             .hint("create it first: `coffer tenant create <id>`"),
         other => other.into(),
     })?;
-    match role {
-        Role::Auditor => println!("auditor {name} created"),
-        _ => println!("user {name} created for tenant(s) {}", tenants.join(",")),
-    }
-    Ok(())
+    let text = match role {
+        Role::Auditor => format!("auditor {name} created"),
+        _ => format!("user {name} created for tenant(s) {}", tenants.join(",")),
+    };
+    result(&text, &json!({"user": name, "role": role.name(), "tenants": tenants, "created": true}))
 }
 
 pub fn user_list(store: &mut Store, json_out: bool) -> Result<()> {
@@ -110,8 +113,7 @@ pub fn user_list(store: &mut Store, json_out: bool) -> Result<()> {
 pub fn user_remove(store: &mut Store, name: &str) -> Result<()> {
     let so = store.security_officer()?;
     store.hsm.remove_user(so, name)?;
-    println!("user {name} removed");
-    Ok(())
+    result(&format!("user {name} removed"), &json!({"user": name, "removed": true}))
 }
 
 /// `coffer pin change [--so]`: the current PIN as for a login
@@ -129,8 +131,7 @@ pub fn pin_change(store: &mut Store, so: bool) -> Result<()> {
     let session =
         if so { store.hsm.login_so(crate::store::SLOT, &old)? } else { store.login_as(&who, &old)? };
     store.hsm.change_pin(&mut OsRng, session, &old, &new)?;
-    println!("PIN of {who} changed");
-    Ok(())
+    result(&format!("PIN of {who} changed"), &json!({"pin_changed": who}))
 }
 
 /// `coffer pin unblock NAME`: a new PIN (COFFER_NEW_PIN or a prompt) and a
@@ -139,8 +140,10 @@ pub fn pin_unblock(store: &mut Store, name: &str) -> Result<()> {
     let new = secret_input::read_new(&format!("new PIN of {name}"), None, "COFFER_NEW_PIN")?;
     let so = store.security_officer()?;
     store.hsm.unblock_user(&mut OsRng, so, name, &new)?;
-    println!("{name} unblocked with a new PIN; they should change it with `coffer pin change`");
-    Ok(())
+    result(
+        &format!("{name} unblocked with a new PIN; they should change it with `coffer pin change`"),
+        &json!({"user": name, "unblocked": true}),
+    )
 }
 
 /// `coffer passphrase change`: re-keys the store under a new passphrase
@@ -149,8 +152,10 @@ pub fn passphrase_change(store: &mut Store, new_file: Option<&Path>) -> Result<(
     let new = secret_input::read_new("new keystore passphrase", new_file, "COFFER_NEW_PASSPHRASE")?;
     let so = store.security_officer()?;
     store.hsm.change_passphrase(&mut OsRng, so, &KeySource::Passphrase(&new))?;
-    println!("keystore re-keyed under the new passphrase; the old one opens nothing");
-    Ok(())
+    result(
+        "keystore re-keyed under the new passphrase; the old one opens nothing",
+        &json!({"passphrase_changed": true}),
+    )
 }
 
 fn check_name(name: &str, what: &str) -> Result<()> {

@@ -157,10 +157,10 @@ pub fn show(store: &mut Store, filter: &Filter, json_out: bool) -> Result<()> {
     let shown = records.iter().filter(|r| parsed.matches(r));
     if json_out {
         let v: Vec<Value> = shown.map(record_json).collect();
-        crate::fail::print_line(&Value::Array(v).to_string())?;
+        crate::report::print_line(&Value::Array(v).to_string())?;
     } else {
         for r in shown {
-            crate::fail::print_line(&record_line(r))?;
+            crate::report::print_line(&record_line(r))?;
         }
     }
     Ok(())
@@ -207,9 +207,14 @@ pub fn verify(store: &mut Store, expect_head: Option<&str>) -> Result<()> {
             }
         }
     }
-    println!("audit log OK: {count} records, HMAC chain intact, every credential agrees with it");
-    println!("head {count}:{} (keep it; check later with --expect-head)", hex::encode(mac));
-    Ok(())
+    let head = format!("{count}:{}", hex::encode(mac));
+    crate::report::result(
+        &format!(
+            "audit log OK: {count} records, HMAC chain intact, every credential agrees with it\n\
+             head {head} (keep it; check later with --expect-head)"
+        ),
+        &serde_json::json!({"ok": true, "records": count, "head": head}),
+    )
 }
 
 /// `N:MAC` as printed by `audit verify`.

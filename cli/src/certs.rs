@@ -10,6 +10,10 @@ use coffer_core::rng::OsRng;
 use coffer_core::rsa::RsaKeySize;
 
 use crate::fail::{Fail, Result};
+use crate::output::{Access, Target};
+use crate::report::result;
+use crate::time::iso8601;
+use serde_json::json;
 
 pub fn algorithm(name: &str) -> Result<KeyAlgorithm> {
     Ok(match name {
@@ -52,36 +56,14 @@ pub fn sans(values: &[String]) -> Vec<San> {
         .collect()
 }
 
-fn read(path: &Path) -> Result<String> {
+/// Reads a text (PEM) file, naming it in the error.
+pub fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Fail::io(format!("reading {}", path.display()), &e))
 }
 
-/// Writes `text` to `path`; private keys get mode 0600 and are never overwritten.
-pub fn write(path: &Path, text: &str, private: bool) -> Result<()> {
-    write_file(path, text.as_bytes(), private)
-}
-
-/// [`write()`] for bytes.
-pub fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true);
-    if private {
-        opts.create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    } else {
-        opts.create(true).truncate(true);
-    }
-    let mut f = opts.open(path).map_err(|e| {
-        let fail = Fail::io(format!("creating {}", path.display()), &e);
-        if private && e.kind() == std::io::ErrorKind::AlreadyExists {
-            fail.hint("private key files are never overwritten: choose another path")
-        } else {
-            fail
-        }
-    })?;
-    f.write_all(bytes).map_err(|e| Fail::io(format!("writing {}", path.display()), &e))
+/// Plans an output file before any work (see [`crate::output`]).
+fn plan(path: &Path) -> Result<Target> {
+    Target::plan(Some(path), false)
 }
 
 pub fn read_key(path: &Path) -> Result<KeyPair> {
@@ -106,27 +88,35 @@ pub struct NewCa<'a> {
 }
 
 pub fn ca(c: &NewCa<'_>) -> Result<()> {
+    let (key_t, cert_t) = (plan(c.key_out)?, plan(c.cert_out)?);
     let key = KeyPair::generate(&mut OsRng, algorithm(c.algorithm)?)?;
     let params =
         CaParams { subject: c.subject, validity: Validity::days_from_now(c.days)?, path_len: c.path_len };
     let ca = cert::self_signed_ca(&mut OsRng, &key, &params)?;
-    write(c.key_out, &key.to_pkcs8_pem()?, true)?;
-    write(c.cert_out, &ca.to_pem()?, false)?;
-    println!(
-        "CA {} written: key {}, certificate {}",
-        ca.subject(),
-        c.key_out.display(),
-        c.cert_out.display()
-    );
-    Ok(())
+    key_t.write_bytes(Access::Private, key.to_pkcs8_pem()?.as_bytes())?;
+    cert_t.write_bytes(Access::Public, ca.to_pem()?.as_bytes())?;
+    result(
+        &format!(
+            "CA {} written: key {}, certificate {}, valid until {}",
+            ca.subject(),
+            c.key_out.display(),
+            c.cert_out.display(),
+            iso8601(ca.not_after())
+        ),
+        &json!({"subject": ca.subject().to_string(), "key": c.key_out, "certificate": c.cert_out,
+                "not_after": iso8601(ca.not_after())}),
+    )
 }
 
 pub fn csr(key: &Path, subject: &str, san: &[String], out: &Path) -> Result<()> {
+    let target = plan(out)?;
     let key = read_key(key)?;
     let csr = cert::csr(&mut OsRng, &key, subject, &sans(san))?;
-    write(out, &csr.to_pem()?, false)?;
-    println!("CSR for {subject} written to {}", out.display());
-    Ok(())
+    target.write_bytes(Access::Public, csr.to_pem()?.as_bytes())?;
+    result(
+        &format!("CSR for {subject} written to {}", out.display()),
+        &json!({"subject": subject, "csr": out}),
+    )
 }
 
 pub struct Issue<'a> {
@@ -138,6 +128,7 @@ pub struct Issue<'a> {
 }
 
 pub fn issue(i: &Issue<'_>, csr_path: &Path, out: &Path) -> Result<()> {
+    let target = plan(out)?;
     let ca_cert = read_cert(i.ca_cert)?;
     let ca_key = read_key(i.ca_key)?;
     let csr = Csr::from_pem(&read(csr_path)?)
@@ -146,9 +137,8 @@ pub fn issue(i: &Issue<'_>, csr_path: &Path, out: &Path) -> Result<()> {
     let params =
         LeafParams { validity: Validity::days_from_now(i.days)?, usage: leaf_usage(i.usage)?, sans: &names };
     let leaf = cert::issue_from_csr(&mut OsRng, &ca_cert, &ca_key, ca_key.default_scheme(), &csr, &params)?;
-    write(out, &leaf.to_pem()?, false)?;
-    println!("certificate for {} written to {}", leaf.subject(), out.display());
-    Ok(())
+    target.write_bytes(Access::Public, leaf.to_pem()?.as_bytes())?;
+    leaf_result(&leaf, None, out)
 }
 
 /// `cert pair`: a new key and a certificate for it, issued by the CA.
@@ -159,6 +149,7 @@ pub fn pair(
     key_out: &Path,
     cert_out: &Path,
 ) -> Result<()> {
+    let (key_t, cert_t) = (plan(key_out)?, plan(cert_out)?);
     let ca_cert = read_cert(i.ca_cert)?;
     let ca_key = read_key(i.ca_key)?;
     let key = KeyPair::generate(&mut OsRng, algorithm(algorithm_name)?)?;
@@ -174,16 +165,38 @@ pub fn pair(
         &key.public_key(),
         &params,
     )?;
-    write(key_out, &key.to_pkcs8_pem()?, true)?;
-    write(cert_out, &leaf.to_pem()?, false)?;
-    println!("pair for {subject}: key {}, certificate {}", key_out.display(), cert_out.display());
-    Ok(())
+    key_t.write_bytes(Access::Private, key.to_pkcs8_pem()?.as_bytes())?;
+    cert_t.write_bytes(Access::Public, leaf.to_pem()?.as_bytes())?;
+    leaf_result(&leaf, Some(key_out), cert_out)
+}
+
+/// Reports an issued certificate (and its new key file).
+fn leaf_result(leaf: &Certificate, key_out: Option<&Path>, cert_out: &Path) -> Result<()> {
+    let key_text = key_out.map(|k| format!("key {}, ", k.display())).unwrap_or_default();
+    result(
+        &format!(
+            "certificate for {} written: {key_text}certificate {}, valid until {}",
+            leaf.subject(),
+            cert_out.display(),
+            iso8601(leaf.not_after())
+        ),
+        &json!({"subject": leaf.subject().to_string(), "key": key_out, "certificate": cert_out,
+                "not_after": iso8601(leaf.not_after())}),
+    )
 }
 
 pub fn verify(ca: &Path, leaf: &Path) -> Result<()> {
     let ca = read_cert(ca)?;
     let leaf_cert = read_cert(leaf)?;
     cert::verify_chain_now(&leaf_cert, &ca)?;
-    println!("{}: OK (issued by {}, valid until {})", leaf.display(), ca.subject(), leaf_cert.not_after());
-    Ok(())
+    result(
+        &format!(
+            "{}: OK (issued by {}, valid until {})",
+            leaf.display(),
+            ca.subject(),
+            iso8601(leaf_cert.not_after())
+        ),
+        &json!({"valid": true, "subject": leaf_cert.subject().to_string(), "issuer": ca.subject().to_string(),
+                "not_after": iso8601(leaf_cert.not_after())}),
+    )
 }

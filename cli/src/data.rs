@@ -1,35 +1,48 @@
 //! `coffer encrypt`, `decrypt`, `rewrap` and `inspect`: envelopes of files or
-//! stdin/stdout, streaming one chunk at a time.
+//! stdin/stdout, streaming one chunk at a time. Outputs follow the rules of
+//! [`crate::output`].
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Seek, Write};
+use std::io::{self, IsTerminal, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use coffer_core::cert::{Certificate, KeyPair, PublicKey};
 use coffer_core::envelope::{
-    self, EncryptionContext, HeaderRef, Limits, PREFIX_LEN, Recipient, RecipientKind, ScratchFile, UnlockKey,
+    self, EncryptionContext, HeaderRef, Limits, MAGIC, PREFIX_LEN, Recipient, RecipientKind, ScratchFile,
+    UnlockKey,
 };
 use coffer_core::rng::OsRng;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::fail::{Fail, Result, exit};
+use crate::interrupt::Registration;
+use crate::output::{Access, Target};
 use crate::store::Store;
 
 /// Payloads at least this large get a progress bar (when stderr is a terminal).
 const PROGRESS_FROM: u64 = 64 * 1024 * 1024;
 
-/// `--context k=v` pairs, owned.
-pub struct Context(Vec<(String, String)>);
+/// The encryption context of `--context key=value` (UTF-8 text) and
+/// `--context-hex <hex key>=<hex value>` (any bytes) entries, owned.
+pub struct Context(Vec<(Vec<u8>, Vec<u8>)>);
 
 impl Context {
-    pub fn parse(pairs: &[String]) -> Result<Context> {
+    pub fn parse(text: &[String], hex_pairs: &[String]) -> Result<Context> {
         let mut out = Vec::new();
-        for p in pairs {
+        for p in text {
             let (k, v) = p.split_once('=').ok_or_else(|| {
                 Fail::usage(format!("bad --context `{p}`"))
                     .hint("write each entry as key=value, e.g. --context tenant=acme")
             })?;
-            out.push((k.to_string(), v.to_string()));
+            out.push((k.as_bytes().to_vec(), v.as_bytes().to_vec()));
+        }
+        for p in hex_pairs {
+            let bad = || {
+                Fail::usage(format!("bad --context-hex `{p}`"))
+                    .hint("write each entry as <hex key>=<hex value>, e.g. --context-hex 74656e616e74=00ff")
+            };
+            let (k, v) = p.split_once('=').ok_or_else(bad)?;
+            out.push((hex::decode(k).map_err(|_| bad())?, hex::decode(v).map_err(|_| bad())?));
         }
         Ok(Context(out))
     }
@@ -37,8 +50,9 @@ impl Context {
     pub fn get(&self) -> Result<EncryptionContext<'_>> {
         let mut c = EncryptionContext::new();
         for (k, v) in &self.0 {
-            c.insert(k.as_bytes(), v.as_bytes()).map_err(|e| {
-                Fail::usage(format!("context entry `{k}`: {e}")).hint("at most 16 entries, unique keys")
+            c.insert(k, v).map_err(|e| {
+                Fail::usage(format!("context entry `{}`: {e}", String::from_utf8_lossy(k)))
+                    .hint("at most 16 entries, unique non-empty keys")
             })?;
         }
         Ok(c)
@@ -60,17 +74,19 @@ fn parse_recipient(spec: &str) -> Result<RecipientSpec> {
         Some((id, path)) => (id.to_string(), PathBuf::from(path)),
         None => {
             let path = PathBuf::from(spec);
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            (stem, path)
+            (file_stem(&path), path)
         }
     };
     Ok(RecipientSpec::File { id, key: read_public_key(&path)? })
 }
 
+fn file_stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
 /// A public key from a PEM file: `PUBLIC KEY` (SPKI) or `CERTIFICATE`.
 pub fn read_public_key(path: &Path) -> Result<PublicKey> {
-    let pem =
-        std::fs::read_to_string(path).map_err(|e| Fail::io(format!("reading {}", path.display()), &e))?;
+    let pem = crate::certs::read(path)?;
     let key = if pem.contains("-----BEGIN CERTIFICATE-----") {
         Certificate::from_pem(&pem).and_then(|c| c.public_key())
     } else {
@@ -90,60 +106,109 @@ fn recipient<'a>(id: &'a str, key: &'a PublicKey) -> Result<Recipient<'a>> {
     })
 }
 
-fn open_input(path: Option<&Path>) -> Result<(Box<dyn Read>, Option<u64>)> {
-    match path {
-        None => Ok((Box::new(io::stdin().lock()), None)),
-        Some(p) if p == Path::new("-") => Ok((Box::new(io::stdin().lock()), None)),
-        Some(p) => {
-            let f = File::open(p).map_err(|e| Fail::io(format!("opening {}", p.display()), &e))?;
-            let len = f.metadata().ok().map(|m| m.len());
-            Ok((Box::new(f), len))
-        }
-    }
+/// An input: a file (`--in`), or stdin (no `--in`, or `--in -`).
+pub struct Input {
+    reader: Box<dyn Read>,
+    len: Option<u64>,
+    name: String,
 }
 
-fn with_progress(input: Box<dyn Read>, len: Option<u64>) -> Box<dyn Read> {
-    match len {
-        Some(n) if n >= PROGRESS_FROM && io::stderr().is_terminal() => {
-            let bar = indicatif::ProgressBar::new(n);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            Box::new(bar.wrap_read(input))
-        }
-        _ => input,
-    }
-}
-
-/// Writes `f`'s output to `out` (a file, replaced only on success) or stdout.
-fn write_output(out: Option<&Path>, f: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
-    match out {
-        None => f(&mut io::stdout().lock()),
-        Some(p) if p == Path::new("-") => f(&mut io::stdout().lock()),
-        Some(p) => {
-            let tmp = p.with_extension("coffer-partial");
-            let mut file =
-                File::create(&tmp).map_err(|e| Fail::io(format!("creating {}", tmp.display()), &e))?;
-            let r = f(&mut file).and_then(|()| file.sync_all().map_err(|e| Fail::io("writing", &e)));
-            match r {
-                Ok(()) => {
-                    std::fs::rename(&tmp, p).map_err(|e| Fail::io(format!("renaming to {}", p.display()), &e))
+impl Input {
+    /// Opens `path`; a directory is refused by name. Reading stdin from a
+    /// terminal is refused unless `--in -` asked for it (a command waiting
+    /// on the keyboard looks like a hang).
+    pub fn open(path: Option<&Path>) -> Result<Input> {
+        match path {
+            None if io::stdin().is_terminal() => Err(Fail::usage("no --in given and stdin is a terminal")
+                .hint("give --in FILE or pipe the input in (--in - reads the terminal until Ctrl-D)")),
+            None => Ok(Input::stdin()),
+            Some(p) if p == Path::new("-") => Ok(Input::stdin()),
+            Some(p) => {
+                let f = File::open(p).map_err(|e| Fail::io(format!("opening {}", p.display()), &e))?;
+                let meta = f.metadata().map_err(|e| Fail::io(format!("reading {}", p.display()), &e))?;
+                if meta.is_dir() {
+                    return Err(Fail::new(exit::IO, format!("{} is a directory", p.display()))
+                        .hint("give the file to read"));
                 }
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp);
-                    Err(e)
-                }
+                let len = meta.is_file().then_some(meta.len());
+                Ok(Input { reader: Box::new(f), len, name: p.display().to_string() })
             }
         }
     }
+
+    fn stdin() -> Input {
+        Input { reader: Box::new(io::stdin().lock()), len: None, name: "stdin".to_string() }
+    }
+
+    /// The reader, with a progress bar on stderr for large files.
+    fn into_reader(self) -> Box<dyn Read> {
+        match self.len {
+            Some(n) if n >= PROGRESS_FROM && io::stderr().is_terminal() => {
+                let bar = indicatif::ProgressBar::new(n);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                Box::new(bar.wrap_read(self.reader))
+            }
+            _ => self.reader,
+        }
+    }
+
+    /// Reads exactly the envelope header; anything that does not start
+    /// like a coffer envelope is refused as such, before any key is tried.
+    fn read_header(&mut self) -> Result<Vec<u8>> {
+        let name = self.name.clone();
+        let not_envelope = || {
+            Fail::new(exit::REFUSED, format!("{name} is not a coffer envelope"))
+                .hint("coffer envelopes start with the bytes CFRE; is this the sealed file?")
+        };
+        let damaged = || {
+            Fail::new(exit::REFUSED, format!("{name}: the envelope header is truncated or damaged"))
+                .hint("the file was cut short or changed; `coffer inspect` shows what is left")
+        };
+        let mut header = vec![0u8; PREFIX_LEN];
+        let got =
+            read_up_to(&mut self.reader, &mut header).map_err(|e| Fail::io(format!("reading {name}"), &e))?;
+        if header.get(..got.min(MAGIC.len())) != MAGIC.get(..got.min(MAGIC.len())) || got < MAGIC.len() {
+            return Err(not_envelope());
+        }
+        if got < PREFIX_LEN {
+            return Err(damaged());
+        }
+        let len = envelope::header_len(&header).map_err(|_| not_envelope())?;
+        header.resize(len, 0);
+        let rest = header.get_mut(PREFIX_LEN..).unwrap_or_default();
+        let want = rest.len();
+        let got = read_up_to(&mut self.reader, rest).map_err(|e| Fail::io(format!("reading {name}"), &e))?;
+        if got != want {
+            return Err(damaged());
+        }
+        HeaderRef::parse(&header).map_err(|_| damaged())?;
+        Ok(header)
+    }
+}
+
+/// Reads until `buf` is full or the input ends; returns how much was read.
+fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while let Some(rest) = buf.get_mut(got..).filter(|b| !b.is_empty()) {
+        match r.read(rest) {
+            Ok(0) => break,
+            Ok(n) => got = got.saturating_add(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 pub struct Encrypt<'a> {
     pub recipients: &'a [String],
     pub context: &'a [String],
+    pub context_hex: &'a [String],
     pub input: Option<&'a Path>,
     pub output: Option<&'a Path>,
 }
@@ -171,142 +236,178 @@ pub fn encrypt(open_store: impl FnOnce() -> Result<Store>, e: &Encrypt<'_>) -> R
         .filter_map(|s| if let RecipientSpec::File { id, key } = s { Some((id, key)) } else { None })
         .collect();
     let extra = files.iter().map(|(id, key)| recipient(id, key)).collect::<Result<Vec<_>>>()?;
-    let context = Context::parse(e.context)?;
+    let context = Context::parse(e.context, e.context_hex)?;
     let ctx = context.get()?;
-    let (input, len) = open_input(e.input)?;
-    let input = with_progress(input, len);
+    let target = Target::plan(e.output, true)?;
+    let input = Input::open(e.input)?.into_reader();
     match stored.first() {
         Some(id) => {
             let mut store = open_store()?;
-            let s = store.user()?;
-            let h = store.hsm.find(s, id)?;
-            write_output(e.output, |out| {
+            let (s, h) = store.user_key(id)?;
+            target.write_with(Access::Public, |out| {
                 store.hsm.seal_stream(&mut OsRng, s, h, &extra, &ctx, input, out)?;
                 Ok(())
-            })?;
-            // The use of the key is in the audit log: keep it.
-            Ok(())
+            })
         }
-        None => write_output(e.output, |out| {
+        None => target.write_with(Access::Public, |out| {
             envelope::seal_stream(&mut OsRng, &extra, &ctx, envelope::DEFAULT_CHUNK_SIZE, input, out)
-                .map_err(stream_fail)?;
+                .map_err(|e| stream_fail(e, &target))?;
             Ok(())
         }),
     }
 }
 
-fn stream_fail(e: envelope::StreamError) -> Fail {
+fn stream_fail(e: envelope::StreamError, target: &Target) -> Fail {
     match e {
         envelope::StreamError::Envelope(e) => e.into(),
-        envelope::StreamError::Io(e) => Fail::io("streaming", &e),
+        envelope::StreamError::Io(e) => target.fail(&e),
         _ => Fail::new(exit::REFUSED, "streaming failed"),
     }
 }
 
+/// Which key opens the envelope.
+pub enum Opener<'a> {
+    /// `--key <id>`: a KEK or RSA key of the tenant in the keystore.
+    Stored(&'a str),
+    /// `--private-key <file>`, tried only on the recipients with `key_id`
+    /// (default: the file's name without extension) and, if given, `version`.
+    File { path: &'a Path, key_id: Option<&'a str>, version: Option<u32> },
+}
+
 pub struct Decrypt<'a> {
-    pub key: Option<&'a str>,
-    pub private_key: Option<&'a Path>,
+    pub opener: Opener<'a>,
     pub context: &'a [String],
+    pub context_hex: &'a [String],
     pub input: Option<&'a Path>,
     pub output: Option<&'a Path>,
 }
 
-/// Opens the input into a scratch file (0600, overwritten and removed
-/// afterwards), and only when the whole envelope authenticated copies the
-/// plaintext to the output: a failed decrypt releases nothing.
+/// Opens an envelope. Nothing reaches the output until the whole envelope
+/// authenticated: a file output is a temporary file beside it (0600) that is
+/// put in place only then; stdout and special files get the plaintext from
+/// a scratch file (0600, in the temporary directory) once it authenticated.
 pub fn decrypt(open_store: impl FnOnce() -> Result<Store>, d: &Decrypt<'_>) -> Result<()> {
-    let context = Context::parse(d.context)?;
+    let context = Context::parse(d.context, d.context_hex)?;
     let ctx = context.get()?;
-    let (input, len) = open_input(d.input)?;
-    let input = with_progress(input, len);
-    let dir = match d.output {
-        Some(p) if p != Path::new("-") => p
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
-        _ => std::env::temp_dir(),
+    let target = Target::plan(d.output, true)?;
+    let mut input = Input::open(d.input)?;
+    let header = input.read_header()?;
+    let file_key = match &d.opener {
+        Opener::File { path, key_id, version } => Some(FileKey::read(path, *key_id, *version, &header)?),
+        Opener::Stored(_) => None,
     };
-    let mut scratch = ScratchFile::create_in(&dir).map_err(stream_fail)?;
-    let opened = match (d.key, d.private_key) {
-        (Some(id), None) => {
-            let mut store = open_store()?;
-            let s = store.user()?;
-            let h = store.hsm.find(s, id)?;
-            let r = store.hsm.open_stream(&mut OsRng, s, h, &ctx, input, &mut scratch);
-            r.map(|_| ()).map_err(Fail::from)
+    let whole = io::Cursor::new(header).chain(input.into_reader());
+    let mut store = match d.opener {
+        Opener::Stored(_) => Some(open_store()?),
+        Opener::File { .. } => None,
+    };
+    let open_into = |out: &mut dyn io::Write| -> Result<()> {
+        match (&d.opener, store.as_mut(), &file_key) {
+            (Opener::Stored(id), Some(store), _) => {
+                let (s, h) = store.user_key(id)?;
+                store.hsm.open_stream(&mut OsRng, s, h, &ctx, whole, out)?;
+            }
+            (_, _, Some(key)) => {
+                envelope::open_stream(&mut OsRng, &key.unlock_keys(), &ctx, &Limits::DEFAULT, whole, out)
+                    .map_err(|e| stream_fail(e, &target))?;
+            }
+            _ => return Err(Fail::usage("give exactly one of --key <id> or --private-key <file>")),
         }
-        (None, Some(path)) => open_with_private_key(path, &ctx, input, &mut scratch),
-        _ => Err(Fail::usage("give exactly one of --key <id> or --private-key <file>")),
-    };
-    if let Err(e) = opened {
-        let _ = scratch.shred();
-        return Err(e);
-    }
-    scratch.rewind().map_err(|e| Fail::io("reading the scratch file", &e))?;
-    let copied = write_output(d.output, |out| {
-        io::copy(&mut scratch, out).map_err(|e| Fail::io("writing the plaintext", &e))?;
         Ok(())
+    };
+    if !target.is_direct() {
+        return target.write_with(Access::Private, open_into);
+    }
+    let mut scratch = ScratchFile::create_in(&std::env::temp_dir())
+        .map_err(|e| stream_fail(e, &target).context("creating a scratch file"))?;
+    let registration = Registration::new(scratch.path());
+    let opened = open_into(&mut scratch);
+    let copied = opened.and_then(|()| {
+        scratch.rewind().map_err(|e| Fail::io("reading the scratch file", &e))?;
+        target.copy_from(scratch.file_mut())
     });
-    scratch.shred().map_err(stream_fail)?;
-    copied
+    let shredded = scratch.shred();
+    drop(registration);
+    copied?;
+    shredded.map_err(|e| stream_fail(e, &target).context("removing the scratch file"))
 }
 
-/// Opens with a PKCS#8 private key file: tries it against every recipient
-/// record of its kind in the header.
-fn open_with_private_key(
-    path: &Path,
-    ctx: &EncryptionContext<'_>,
-    mut input: Box<dyn Read>,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let pem = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path).map_err(|e| Fail::io(format!("reading {}", path.display()), &e))?,
-    );
-    let key = KeyPair::from_pkcs8_pem(&pem).map_err(|e| {
-        Fail::usage(format!("{}: {e}", path.display())).hint("give an unencrypted PKCS#8 PEM private key")
-    })?;
-    let header = read_header(&mut input)?;
-    let records: Vec<(Vec<u8>, u32, RecipientKind)> =
-        HeaderRef::parse(&header)?.recipients().map(|r| (r.key_id.to_vec(), r.key_version, r.kind)).collect();
-    let unlock: Vec<UnlockKey<'_>> = records
-        .iter()
-        .filter_map(|(id, v, kind)| match (&key, kind) {
-            (KeyPair::Rsa(k), RecipientKind::RsaOaep) => {
-                Some(UnlockKey::Rsa { key_id: id, version: *v, private_key: k })
-            }
-            (KeyPair::P256(k), RecipientKind::P256EcdhEs) => {
-                Some(UnlockKey::P256 { key_id: id, version: *v, secret_key: k })
-            }
-            _ => None,
-        })
-        .collect();
-    let whole = io::Cursor::new(header).chain(input);
-    envelope::open_stream(&mut OsRng, &unlock, ctx, &Limits::DEFAULT, whole, out).map_err(stream_fail)?;
-    Ok(())
+/// A `--private-key` file and the recipients of the header it may open.
+struct FileKey {
+    key: KeyPair,
+    /// (key id, version) of the header's recipients of the key's kind that
+    /// match `--key-id` and `--key-version`.
+    records: Vec<(Vec<u8>, u32)>,
 }
 
-/// Reads exactly the envelope header from `input`.
-fn read_header(input: &mut dyn Read) -> Result<Vec<u8>> {
-    let mut header = vec![0u8; PREFIX_LEN];
-    input.read_exact(&mut header).map_err(|_| Fail::from(coffer_core::Error::Decrypt))?;
-    let len = envelope::header_len(&header).map_err(|_| Fail::from(coffer_core::Error::Decrypt))?;
-    header.resize(len, 0);
-    input
-        .read_exact(header.get_mut(PREFIX_LEN..).unwrap_or_default())
-        .map_err(|_| Fail::from(coffer_core::Error::Decrypt))?;
-    Ok(header)
+impl FileKey {
+    fn read(path: &Path, key_id: Option<&str>, version: Option<u32>, header: &[u8]) -> Result<FileKey> {
+        let key = crate::certs::read_key(path)?;
+        let kind = match &key {
+            KeyPair::Rsa(_) => RecipientKind::RsaOaep,
+            KeyPair::P256(_) => RecipientKind::P256EcdhEs,
+            _ => return Err(Fail::usage(format!("{}: unsupported key type", path.display()))),
+        };
+        let wanted = key_id.map_or_else(|| file_stem(path), str::to_string);
+        let parsed = HeaderRef::parse(header)?;
+        let records: Vec<(Vec<u8>, u32)> = parsed
+            .recipients()
+            .filter(|r| r.kind == kind && r.key_id == wanted.as_bytes())
+            .filter(|r| version.is_none_or(|v| v == r.key_version))
+            .map(|r| (r.key_id.to_vec(), r.key_version))
+            .collect();
+        if records.is_empty() {
+            let listed: Vec<String> = parsed
+                .recipients()
+                .map(|r| format!("{} {} v{}", kind_name(r.kind), text_or_hex(r.key_id), r.key_version))
+                .collect();
+            let asked = match version {
+                Some(v) => format!("key id `{wanted}` version {v}"),
+                None => format!("key id `{wanted}`"),
+            };
+            return Err(Fail::new(
+                exit::REFUSED,
+                format!(
+                    "no {} recipient of this envelope has {asked}; its recipients: {}",
+                    kind_name(kind),
+                    listed.join(", ")
+                ),
+            )
+            .hint("name the recipient with --key-id (and --key-version); the key id defaults to the key file's name"));
+        }
+        Ok(FileKey { key, records })
+    }
+
+    fn unlock_keys(&self) -> Vec<UnlockKey<'_>> {
+        self.records
+            .iter()
+            .filter_map(|(id, v)| match &self.key {
+                KeyPair::Rsa(k) => Some(UnlockKey::Rsa { key_id: id, version: *v, private_key: k }),
+                KeyPair::P256(k) => Some(UnlockKey::P256 { key_id: id, version: *v, secret_key: k }),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
+/// `rewrap`: the envelope's KEK record moved to the current version; the
+/// output is the input file itself unless `--out` names another.
 pub fn rewrap(store: &mut Store, key_id: &str, input: &Path, output: Option<&Path>) -> Result<()> {
+    let target = match output {
+        Some(p) => Target::plan(Some(p), true)?,
+        None => Target::File { path: input.to_path_buf(), replace: true },
+    };
     let sealed = std::fs::read(input).map_err(|e| Fail::io(format!("reading {}", input.display()), &e))?;
-    let s = store.user()?;
-    let h = store.hsm.find(s, key_id)?;
+    if !sealed.starts_with(&MAGIC) {
+        return Err(Fail::new(exit::REFUSED, format!("{} is not a coffer envelope", input.display())));
+    }
+    let (s, h) = store.user_key(key_id)?;
     let rewrapped = store.hsm.rewrap_envelope(&mut OsRng, s, h, &sealed)?;
-    write_output(Some(output.unwrap_or(input)), |out| {
-        out.write_all(&rewrapped).map_err(|e| Fail::io("writing", &e))
-    })?;
-    println!("rewrapped to the current version of {key_id} (payload unchanged)");
-    Ok(())
+    target.write_bytes(Access::Public, &rewrapped)?;
+    crate::report::result(
+        &format!("rewrapped to the current version of {key_id} (payload unchanged)"),
+        &json!({"rewrapped": true, "key": key_id}),
+    )
 }
 
 fn kind_name(k: RecipientKind) -> &'static str {
@@ -318,25 +419,45 @@ fn kind_name(k: RecipientKind) -> &'static str {
     }
 }
 
+/// UTF-8 text without control characters as it is, anything else as `0x<hex>`.
+fn text_or_hex(bytes: &[u8]) -> String {
+    match printable(bytes) {
+        Some(t) => t.to_string(),
+        None => format!("0x{}", hex::encode(bytes)),
+    }
+}
+
+fn printable(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes).ok().filter(|t| !t.chars().any(char::is_control))
+}
+
+/// Bytes in JSON: `text` (null unless printable UTF-8) and `hex` (always).
+fn json_bytes(prefix: &str, bytes: &[u8]) -> [(String, Value); 2] {
+    [(prefix.to_string(), json!(printable(bytes))), (format!("{prefix}_hex"), json!(hex::encode(bytes)))]
+}
+
 /// Shows an envelope's header without decrypting it.
-pub fn inspect(input: Option<&Path>, json_out: bool) -> Result<()> {
-    let (mut reader, len) = open_input(input)?;
-    let header = read_header(&mut reader).map_err(|_| {
-        Fail::new(exit::REFUSED, "not a coffer envelope (v1)").hint("is this the sealed file?")
-    })?;
+pub fn inspect(input: Option<&Path>) -> Result<()> {
+    let mut input = Input::open(input)?;
+    let header = input.read_header()?;
     let parsed = HeaderRef::parse(&header)?;
-    let payload = match len {
+    let payload = match input.len {
         Some(n) => n.saturating_sub(header.len() as u64),
-        None => io::copy(&mut reader, &mut io::sink()).map_err(|e| Fail::io("reading", &e))?,
+        None => io::copy(&mut input.reader, &mut io::sink()).map_err(|e| Fail::io("reading", &e))?,
     };
-    let recipients: Vec<_> = parsed
+    let recipients: Vec<Value> = parsed
         .recipients()
-        .map(|r| json!({"kind": kind_name(r.kind), "key_id": String::from_utf8_lossy(r.key_id), "version": r.key_version}))
+        .map(|r| {
+            let mut m: serde_json::Map<String, Value> = json_bytes("key_id", r.key_id).into_iter().collect();
+            m.insert("kind".into(), json!(kind_name(r.kind)));
+            m.insert("version".into(), json!(r.key_version));
+            Value::Object(m)
+        })
         .collect();
-    let context: serde_json::Map<String, serde_json::Value> = parsed
+    let context: Vec<Value> = parsed
         .context()
         .iter()
-        .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), json!(String::from_utf8_lossy(v))))
+        .map(|(k, v)| Value::Object(json_bytes("key", k).into_iter().chain(json_bytes("value", v)).collect()))
         .collect();
     let chunk = parsed.chunk_size();
     let info = json!({
@@ -347,24 +468,24 @@ pub fn inspect(input: Option<&Path>, json_out: bool) -> Result<()> {
         "recipients": recipients,
         "context": context,
     });
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&info).unwrap_or_default());
-    } else {
-        println!(
-            "coffer envelope v1: header {} bytes, payload {payload} bytes, chunk size {chunk}",
-            header.len()
-        );
-        for r in parsed.recipients() {
-            println!(
-                "  recipient {:<16} {} v{}",
-                kind_name(r.kind),
-                String::from_utf8_lossy(r.key_id),
-                r.key_version
-            );
-        }
-        for (k, v) in parsed.context().iter() {
-            println!("  context   {}={}", String::from_utf8_lossy(k), String::from_utf8_lossy(v));
+    let mut text = format!(
+        "coffer envelope v1: header {} bytes, payload {payload} bytes, chunk size {chunk}",
+        header.len()
+    );
+    for r in parsed.recipients() {
+        text.push_str(&format!(
+            "\n  recipient   {:<16} {} v{}",
+            kind_name(r.kind),
+            text_or_hex(r.key_id),
+            r.key_version
+        ));
+    }
+    for (k, v) in parsed.context().iter() {
+        // Printed as the option that gives it back to `decrypt`.
+        match (printable(k), printable(v)) {
+            (Some(k), Some(v)) if !k.contains('=') => text.push_str(&format!("\n  --context     {k}={v}")),
+            _ => text.push_str(&format!("\n  --context-hex {}={}", hex::encode(k), hex::encode(v))),
         }
     }
-    Ok(())
+    crate::report::result(&text, &info)
 }

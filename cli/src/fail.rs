@@ -4,6 +4,8 @@ use std::fmt;
 
 /// Exit codes of `coffer` besides 0 (also in `coffer --help`).
 pub mod exit {
+    /// Not a failure: stdout's reader went away, see [`super::Fail::reader_gone`].
+    pub const READER_GONE: u8 = 0;
     /// A cryptographic or policy check refused: decryption or verification
     /// failed, a key's usage or state does not allow it, another tenant's key.
     pub const REFUSED: u8 = 1;
@@ -26,6 +28,12 @@ pub struct Fail {
 impl Fail {
     pub fn new(code: u8, what: impl Into<String>) -> Self {
         Fail { what: what.into(), hint: None, code }
+    }
+
+    /// The reader of stdout went away (`coffer audit show | head`): the
+    /// command stops, prints nothing more and exits 0.
+    pub fn reader_gone() -> Self {
+        Fail::new(exit::READER_GONE, "")
     }
 
     pub fn usage(what: impl Into<String>) -> Self {
@@ -117,15 +125,3 @@ impl From<coffer_hsm::Error> for Fail {
 }
 
 pub type Result<T> = std::result::Result<T, Fail>;
-
-/// Prints `line` and a newline on stdout. When the reader has gone (`coffer
-/// audit show | head`), stops quietly with exit code 0 instead of
-/// panicking; other write errors are exit code 4.
-pub fn print_line(line: &str) -> Result<()> {
-    use std::io::Write;
-    match writeln!(std::io::stdout().lock(), "{line}") {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(Fail::io("writing to stdout", &e)),
-    }
-}

@@ -5,7 +5,9 @@ use coffer_hsm::{Handle, KeyAttributes, KeyInfo, KeyState, KeyType, SessionId, U
 use serde_json::json;
 
 use crate::fail::{Fail, Result};
+use crate::report::{print_line, result};
 use crate::store::Store;
+use crate::time::iso8601;
 
 /// Parses a key type name.
 pub fn key_type(name: &str) -> Result<KeyType> {
@@ -94,7 +96,7 @@ fn info_json(k: &KeyInfo) -> serde_json::Value {
         "sensitive": k.sensitive,
         "state": state_name(k.state),
         "version": k.version,
-        "expires_at": k.expires_at,
+        "expires_at": k.expires_at.map(iso8601),
     })
 }
 
@@ -106,14 +108,16 @@ fn info_line(k: &KeyInfo) -> String {
         state_name(k.state),
         k.version,
         usage_names(k.attributes.usage).join(","),
-        k.expires_at.map(|t| format!("expires {t}")).unwrap_or_default()
+        k.expires_at.map(|t| format!("expires {}", iso8601(t))).unwrap_or_default()
     )
 }
 
-/// Parses an expiry: seconds since the epoch, or `+N` followed by `d`, `h`, `m` or `s`.
+/// Parses an expiry: an ISO 8601 UTC date or time, seconds since the
+/// epoch, or `+N` followed by `d`, `h`, `m` or `s`.
 pub fn expiry(text: &str, now: u64) -> Result<u64> {
     let bad = || {
-        Fail::usage(format!("bad expiry `{text}`")).hint("use seconds since the epoch or +30d, +12h, +15m")
+        Fail::usage(format!("bad expiry `{text}`"))
+            .hint("use 2027-01-31, 2027-01-31T12:00:00Z, seconds since the epoch, or +30d, +12h, +15m")
     };
     if let Some(rel) = text.strip_prefix('+') {
         let (num, unit) = rel.split_at(rel.len().saturating_sub(1));
@@ -127,7 +131,7 @@ pub fn expiry(text: &str, now: u64) -> Result<u64> {
         };
         n.checked_mul(mult).and_then(|d| now.checked_add(d)).ok_or_else(bad)
     } else {
-        text.parse().map_err(|_| bad())
+        crate::time::parse(text).ok_or_else(bad)
     }
 }
 
@@ -144,7 +148,7 @@ pub struct Create<'a> {
     pub expires: Option<&'a str>,
 }
 
-pub fn create(store: &mut Store, c: &Create<'_>, json_out: bool) -> Result<()> {
+pub fn create(store: &mut Store, c: &Create<'_>) -> Result<()> {
     let t = key_type(c.key_type)?;
     let usage = usage(c.usage, t)?;
     let s = store.user()?;
@@ -160,65 +164,57 @@ pub fn create(store: &mut Store, c: &Create<'_>, json_out: bool) -> Result<()> {
     if let Some(e) = c.expires {
         store.hsm.set_expiry(s, h, Some(expiry(e, now())?))?;
     }
-    show_info(&store.hsm.info(s, h)?, json_out);
-    Ok(())
-}
-
-fn show_info(k: &KeyInfo, json_out: bool) {
-    if json_out {
-        println!("{}", info_json(k));
-    } else {
-        println!("{}", info_line(k));
-    }
+    let k = store.hsm.info(s, h)?;
+    result(&info_line(&k), &info_json(&k))
 }
 
 pub fn list(store: &mut Store, json_out: bool) -> Result<()> {
     let s = store.user()?;
     let keys = store.hsm.list(s)?;
     if json_out {
-        println!("{}", serde_json::Value::Array(keys.iter().map(info_json).collect()));
+        print_line(&serde_json::Value::Array(keys.iter().map(info_json).collect()).to_string())
     } else {
-        for k in &keys {
-            println!("{}", info_line(k));
-        }
+        keys.iter().try_for_each(|k| print_line(&info_line(k)))
     }
-    Ok(())
 }
 
-pub fn show(store: &mut Store, key_id: &str, json_out: bool) -> Result<()> {
+pub fn show(store: &mut Store, key_id: &str) -> Result<()> {
     let s = store.user()?;
     let h = find(store, s, key_id)?;
     let k = store.hsm.info(s, h)?;
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&info_json(&k)).unwrap_or_default());
-    } else {
-        println!("key id      {}", k.attributes.key_id);
-        println!("tenant      {}", k.attributes.tenant);
-        println!("label       {}", k.attributes.label);
-        println!("type        {}", type_name(k.key_type));
-        println!("state       {}", state_name(k.state));
-        println!("version     {}", k.version);
-        println!("usage       {}", usage_names(k.attributes.usage).join(", "));
-        println!("extractable {}", k.attributes.extractable);
-        println!("expires     {}", k.expires_at.map_or("never".to_string(), |t| t.to_string()));
-    }
-    Ok(())
+    let text = [
+        format!("key id      {}", k.attributes.key_id),
+        format!("tenant      {}", k.attributes.tenant),
+        format!("label       {}", k.attributes.label),
+        format!("type        {}", type_name(k.key_type)),
+        format!("state       {}", state_name(k.state)),
+        format!("version     {}", k.version),
+        format!("usage       {}", usage_names(k.attributes.usage).join(", ")),
+        format!("extractable {}", k.attributes.extractable),
+        format!("expires     {}", k.expires_at.map_or("never".to_string(), iso8601)),
+    ]
+    .join("\n");
+    result(&text, &info_json(&k))
 }
 
 pub fn rotate(store: &mut Store, key_id: &str) -> Result<()> {
     let s = store.user()?;
     let h = find(store, s, key_id)?;
     let v = store.hsm.rotate(&mut OsRng, s, h)?;
-    println!("{key_id}: now version {v} (older versions still decrypt, unwrap and verify)");
-    Ok(())
+    result(
+        &format!("{key_id}: now version {v} (older versions still decrypt, unwrap and verify)"),
+        &json!({"key_id": key_id, "version": v}),
+    )
 }
 
 pub fn destroy(store: &mut Store, key_id: &str) -> Result<()> {
     let s = store.user()?;
     let h = find(store, s, key_id)?;
     store.hsm.destroy(s, h)?;
-    println!("{key_id}: destroyed (every version); envelopes sealed only to it can no longer be opened");
-    Ok(())
+    result(
+        &format!("{key_id}: destroyed (every version); envelopes sealed only to it can no longer be opened"),
+        &json!({"key_id": key_id, "destroyed": true}),
+    )
 }
 
 pub fn expire(store: &mut Store, key_id: &str, at: Option<&str>) -> Result<()> {
@@ -226,18 +222,19 @@ pub fn expire(store: &mut Store, key_id: &str, at: Option<&str>) -> Result<()> {
     let h = find(store, s, key_id)?;
     let at = at.map(|t| expiry(t, now())).transpose()?;
     store.hsm.set_expiry(s, h, at)?;
-    println!("{key_id}: expires {}", at.map_or("never".to_string(), |t| t.to_string()));
-    Ok(())
+    result(
+        &format!("{key_id}: expires {}", at.map_or("never".to_string(), iso8601)),
+        &json!({"key_id": key_id, "expires_at": at.map(iso8601)}),
+    )
 }
 
 pub fn sweep(store: &mut Store) -> Result<()> {
     let s = store.user()?;
     let due = store.hsm.sweep_expired(s)?;
-    for h in &due {
-        println!("deactivated {}", store.hsm.info(s, *h)?.attributes.key_id);
-    }
-    println!("{} expired key(s) deactivated", due.len());
-    Ok(())
+    let ids = due.iter().map(|h| Ok(store.hsm.info(s, *h)?.attributes.key_id)).collect::<Result<Vec<_>>>()?;
+    let mut text: Vec<String> = ids.iter().map(|id| format!("deactivated {id}")).collect();
+    text.push(format!("{} expired key(s) deactivated", ids.len()));
+    result(&text.join("\n"), &json!({"deactivated": ids}))
 }
 
 pub fn export_public(store: &mut Store, key_id: &str) -> Result<String> {

@@ -9,8 +9,11 @@ mod certs;
 mod data;
 mod demo;
 mod fail;
+mod interrupt;
 mod keys;
 mod ops;
+mod output;
+mod report;
 mod secret_input;
 mod store;
 mod time;
@@ -24,16 +27,25 @@ use crate::fail::Result;
 use crate::store::{Location, Store};
 
 const EXIT_CODES: &str = "\
-Exit codes: 0 done; 1 refused (decryption or verification failed, key policy or state, \
-unknown key); 2 bad command line; 3 keystore does not open or PIN wrong or locked; 4 file I/O failed.
+Exit codes: 0 done (also when the reader of stdout goes away early, as in `| head`); \
+1 refused (decryption or verification failed, not an envelope, key policy or state, unknown key); \
+2 bad command line (also an output that exists without --force, a symlink or directory as output, \
+binary output to a terminal); 3 keystore does not open, PIN wrong or locked; 4 reading or writing a \
+file failed; 130, 143, 129 interrupted by SIGINT, SIGTERM, SIGHUP (temporary files removed first).
 
-Credentials: the security officer (created by `init`) makes tenants and the users bound to
-them (`coffer tenant create`, `coffer user create`); user and auditor commands log in as
+Outputs: a new file is written beside its name and put in place only on success; an existing file \
+is replaced only with --force; symlinks and directories are refused; devices and FIFOs are written \
+directly; private keys, unwrapped keys and plaintext are mode 0600, other files 0644.
+
+Credentials: the security officer (created by `init`) makes tenants and the users bound to \
+them (`coffer tenant create`, `coffer user create`); user and auditor commands log in as \
 --user <name> ($COFFER_USER), a user in --tenant <id> ($COFFER_TENANT, default: its only tenant).
 
-Secrets: the keystore passphrase comes from --passphrase-file, $COFFER_PASSPHRASE or a prompt;
-PINs from $COFFER_PIN (--user's PIN), $COFFER_SO_PIN (security officer), $COFFER_AUDITOR_PIN
-(--user's PIN for audit commands), $COFFER_NEW_PIN (a PIN being set), or a prompt.";
+Secrets: the keystore passphrase comes from --passphrase-file, $COFFER_PASSPHRASE or a prompt; \
+PINs from $COFFER_PIN (--user's PIN), $COFFER_SO_PIN (security officer), $COFFER_AUDITOR_PIN \
+(--user's PIN for audit commands), $COFFER_NEW_PIN (a PIN being set), or a prompt.
+
+Example: coffer demo";
 
 /// coffer: envelope encryption, certificate pairs and a software HSM.
 #[derive(Parser)]
@@ -64,9 +76,12 @@ struct Global {
     /// The tenant a user session acts in (default: the user's only tenant).
     #[arg(long, global = true, env = "COFFER_TENANT")]
     tenant: Option<String>,
-    /// Print JSON (list, show, inspect, shred, audit show).
+    /// Print results as JSON on stdout, and errors as {"error", "hint", "exit"} on stderr.
     #[arg(long, global = true)]
     json: bool,
+    /// Replace output files that exist (only once the command has succeeded).
+    #[arg(long, global = true)]
+    force: bool,
 }
 
 impl Global {
@@ -85,23 +100,26 @@ impl Global {
     }
 }
 
+/// Key types of `key create --type`.
+const KEY_TYPES: [&str; 6] = ["aes256", "hmac", "p256", "rsa2048", "rsa3072", "rsa4096"];
+/// Algorithms of `cert ca|pair --algorithm`.
+const ALGORITHMS: [&str; 4] = ["p256", "rsa2048", "rsa3072", "rsa4096"];
+
 #[derive(Subcommand)]
 enum Command {
     /// Play the seed scenarios end to end in a temporary SQLite keystore.
-    ///
-    /// Example: `cargo run --release -p coffer-cli -- demo`
+    #[command(after_help = "Example:\n  coffer demo\n  coffer demo --keep")]
     Demo {
         /// Keep the temporary keystore directory and print its path.
         #[arg(long)]
         keep: bool,
     },
     /// Create a keystore (SQLite file or PostgreSQL database) with one token and its security officer PIN.
-    ///
-    /// Example: `COFFER_PASSPHRASE=... COFFER_SO_PIN=... coffer init`, then `coffer tenant create` and `coffer user create`.
+    #[command(after_help = "Example:\n  COFFER_PASSPHRASE=... COFFER_SO_PIN=... coffer init\n  \
+        coffer --store postgres://coffer@db/keys init")]
     Init,
     /// Copy a version-1 sealed keystore file into a new store (same passphrase).
-    ///
-    /// Example: `coffer migrate --from ./coffer-store --to ./coffer-store.db`
+    #[command(after_help = "Example:\n  coffer migrate --from ./coffer-store --to ./coffer-store.db")]
     Migrate {
         /// The version-1 keystore file (only read).
         #[arg(long)]
@@ -111,59 +129,87 @@ enum Command {
         to: String,
     },
     /// Create, list, show, rotate, expire or destroy keys of a tenant.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  coffer --user alice key create records --type aes256\n  \
+        coffer --user alice key list"
+    )]
     Key(KeyCommand),
     /// Create and list tenants, crypto-shred one (security officer).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  coffer tenant create acme\n  coffer tenant list")]
     Tenant(TenantCommand),
     /// Create, list and remove user and auditor credentials (security officer).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  COFFER_NEW_PIN=... coffer user create alice --tenants acme"
+    )]
     User(UserCommand),
     /// Change your own PIN, or unblock someone else's (security officer).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  coffer --user alice pin change\n  coffer pin unblock alice"
+    )]
     Pin(PinCommand),
     /// Re-key the keystore under a new passphrase (security officer).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  coffer passphrase change --new-passphrase-file new.txt")]
     Passphrase(PassphraseCommand),
     /// Seal a file or stdin as an envelope for one or more recipients.
-    ///
-    /// Example: `coffer --tenant acme encrypt --recipient key:records --recipient agent7.crt --context tenant=acme --in report.pdf --out report.pdf.cfr`
+    #[command(
+        after_help = "Example:\n  coffer --user alice encrypt --recipient key:records --recipient agent7.crt \
+        --context tenant=acme --in report.pdf --out report.pdf.cfr"
+    )]
     Encrypt {
         /// `key:<id>` (a KEK or RSA key in the keystore), or `[id=]<file>`
-        /// (a PEM public key or certificate). Repeatable.
+        /// (a PEM public key or certificate; the id defaults to the file name
+        /// without extension). Repeatable.
         #[arg(long = "recipient", required = true)]
         recipients: Vec<String>,
-        /// Encryption context entry `key=value`, bound to the envelope. Repeatable.
+        /// Encryption context entry `key=value` (UTF-8), bound to the envelope. Repeatable.
         #[arg(long = "context")]
         context: Vec<String>,
-        /// Input file (default stdin).
+        /// Encryption context entry `<hex key>=<hex value>` for any bytes. Repeatable.
+        #[arg(long = "context-hex")]
+        context_hex: Vec<String>,
+        /// Input file (`-` or absent: stdin, which must not be a terminal unless `-` is given).
         #[arg(long = "in")]
         input: Option<PathBuf>,
-        /// Output file (default stdout).
+        /// Output file (`-` or absent: stdout, which must not be a terminal unless `-` is given).
         #[arg(long = "out")]
         output: Option<PathBuf>,
     },
     /// Open an envelope; nothing is written unless it authenticates entirely.
-    ///
-    /// Example: `coffer --tenant acme decrypt --key records --context tenant=acme --in r.cfr --out r.txt`
+    #[command(after_help = "Example:\n  coffer --user alice decrypt --key records --context tenant=acme \
+        --in report.pdf.cfr --out report.pdf\n  \
+        coffer decrypt --private-key agent7.key --context tenant=acme --in report.pdf.cfr --out copy.pdf")]
     Decrypt {
-        /// A key in the keystore.
-        #[arg(long, conflicts_with = "private_key")]
+        /// A KEK or RSA key of the tenant in the keystore.
+        #[arg(long, conflicts_with = "private_key", required_unless_present = "private_key")]
         key: Option<String>,
         /// A PKCS#8 PEM private key file (RSA or P-256) instead.
         #[arg(long)]
         private_key: Option<PathBuf>,
-        /// The context the envelope was sealed with. Repeatable.
+        /// With --private-key: the recipient's key id (default: the key file's name without extension).
+        #[arg(long, requires = "private_key")]
+        key_id: Option<String>,
+        /// With --private-key: only the recipient of this key version (default: any).
+        #[arg(long, requires = "private_key")]
+        key_version: Option<u32>,
+        /// The context entry `key=value` the envelope was sealed with. Repeatable.
         #[arg(long = "context")]
         context: Vec<String>,
-        /// Input file (default stdin).
+        /// A context entry `<hex key>=<hex value>` (as `inspect` prints binary ones). Repeatable.
+        #[arg(long = "context-hex")]
+        context_hex: Vec<String>,
+        /// Input file (`-` or absent: stdin).
         #[arg(long = "in")]
         input: Option<PathBuf>,
-        /// Output file (default stdout).
+        /// Output file (`-` or absent: stdout, which must not be a terminal unless `-` is given).
         #[arg(long = "out")]
         output: Option<PathBuf>,
     },
     /// Move an envelope to the current version of its KEK (header only).
+    #[command(after_help = "Example:\n  coffer --user alice key rotate records\n  \
+        coffer --user alice rewrap --key records --in report.pdf.cfr")]
     Rewrap {
         /// The KEK in the keystore.
         #[arg(long)]
@@ -171,119 +217,177 @@ enum Command {
         /// The envelope file.
         #[arg(long = "in")]
         input: PathBuf,
-        /// Where to write it (default: replace the input).
+        /// Where to write it (default: replace the input file in place).
         #[arg(long = "out")]
         output: Option<PathBuf>,
     },
     /// Show an envelope's header (recipients, context, sizes) without decrypting.
+    #[command(
+        after_help = "Example:\n  coffer inspect --in report.pdf.cfr\n  coffer --json inspect --in report.pdf.cfr\n\n\
+        --json prints key ids and context entries twice: as text (null unless printable UTF-8) and as hex \
+        (key_id_hex, key_hex, value_hex), so binary values are exact."
+    )]
     Inspect {
-        /// The envelope file (default stdin).
+        /// The envelope file (`-` or absent: stdin).
         #[arg(long = "in")]
         input: Option<PathBuf>,
     },
     /// Certificates: a CA, CSRs, issuing, verifying, key+certificate pairs.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  coffer cert ca --subject \"CN=Acme Agents CA\" --key-out ca.key --cert-out ca.crt"
+    )]
     Cert(CertCommand),
     /// Wrap key material: AES-KWP (or AES-KW with --kw) under a stored KEK, or RSA-OAEP to a public key.
-    ///
-    /// Example: `coffer --tenant acme wrap --key transport --in dek.bin --out dek.wrapped`
+    #[command(
+        after_help = "Example:\n  coffer --user alice wrap --key transport --in dek.bin --out dek.wrapped\n  \
+        coffer wrap --public-key agent7.crt --in dek.bin --out dek.oaep"
+    )]
     Wrap {
-        #[arg(long, conflicts_with = "public_key")]
+        /// A KEK in the keystore (AES-KWP, RFC 5649).
+        #[arg(long, conflicts_with = "public_key", required_unless_present = "public_key")]
         key: Option<String>,
-        /// AES-KW (RFC 3394, input a multiple of 8 bytes) instead of AES-KWP (RFC 5649).
+        /// AES-KW (RFC 3394, input a multiple of 8 bytes, at least 16) instead of AES-KWP.
         #[arg(long, requires = "key")]
         kw: bool,
+        /// An RSA public key or certificate PEM file (RSA-OAEP with SHA-256).
         #[arg(long)]
         public_key: Option<PathBuf>,
+        /// The key material to wrap.
         #[arg(long = "in")]
         input: PathBuf,
+        /// Where the wrapped key goes.
         #[arg(long = "out")]
         output: PathBuf,
     },
-    /// Unwrap key material (written with mode 0600, never over a file).
+    /// Unwrap key material (written with mode 0600).
+    #[command(
+        after_help = "Example:\n  coffer --user alice unwrap --key transport --in dek.wrapped --out dek.bin"
+    )]
     Unwrap {
-        #[arg(long, conflicts_with = "private_key")]
+        /// The KEK in the keystore that wrapped it.
+        #[arg(long, conflicts_with = "private_key", required_unless_present = "private_key")]
         key: Option<String>,
         /// AES-KW (RFC 3394) instead of AES-KWP.
         #[arg(long, requires = "key")]
         kw: bool,
+        /// An RSA PKCS#8 PEM private key file (RSA-OAEP with SHA-256).
         #[arg(long)]
         private_key: Option<PathBuf>,
+        /// The wrapped key.
         #[arg(long = "in")]
         input: PathBuf,
+        /// Where the key material goes (mode 0600).
         #[arg(long = "out")]
         output: PathBuf,
     },
-    /// Sign a file with a stored P-256 (ECDSA) or RSA (PSS) key.
+    /// Sign a file with a stored P-256 (ECDSA, DER signature) or RSA (PSS, SHA-256) key.
+    #[command(
+        after_help = "Example:\n  coffer --user alice sign --key release --in app.tar --out app.tar.sig"
+    )]
     Sign {
+        /// The signing key in the keystore.
         #[arg(long)]
         key: String,
+        /// The file to sign.
         #[arg(long = "in")]
         input: PathBuf,
+        /// Where the signature goes.
         #[arg(long = "out")]
         output: PathBuf,
     },
     /// Verify a signature with a stored key or a public key / certificate file.
+    #[command(
+        after_help = "Example:\n  coffer verify --public-key release.pub --in app.tar --signature app.tar.sig"
+    )]
     Verify {
-        #[arg(long, conflicts_with = "public_key")]
+        /// The key in the keystore.
+        #[arg(long, conflicts_with = "public_key", required_unless_present = "public_key")]
         key: Option<String>,
+        /// A PEM public key or certificate (P-256: ECDSA DER; RSA: PSS with SHA-256).
         #[arg(long)]
         public_key: Option<PathBuf>,
+        /// The signed file.
         #[arg(long = "in")]
         input: PathBuf,
+        /// The signature file.
         #[arg(long)]
         signature: PathBuf,
     },
     /// Webhook signatures: HMAC-SHA-256 over `timestamp.body`.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  coffer --user alice hmac sign --key hooks --in body.json"
+    )]
     Hmac(HmacCommand),
     /// The audit log (auditor PIN).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  coffer --user audit audit verify")]
     Audit(AuditCommand),
 }
 
 #[derive(Subcommand)]
 enum KeyCommand {
     /// Generate a key.
-    ///
-    /// Example: `coffer --tenant acme key create records --type aes256`
+    #[command(after_help = "Example:\n  coffer --user alice key create records --type aes256\n  \
+        coffer --user alice key create hooks --type hmac --expires +90d")]
     Create {
         /// The key id (unique in the tenant).
         id: String,
-        /// aes256, hmac, p256, rsa2048, rsa3072 or rsa4096.
-        #[arg(long = "type", default_value = "aes256")]
+        /// The key type.
+        #[arg(long = "type", default_value = "aes256", value_parser = KEY_TYPES)]
         key_type: String,
-        /// Comma-separated: encrypt, decrypt, wrap, unwrap, sign, verify, derive (default by type).
+        /// Comma-separated usages (default by type): encrypt, decrypt, wrap, unwrap, sign, verify, derive.
         #[arg(long)]
         usage: Option<String>,
+        /// A free-text label (default: the key id).
         #[arg(long)]
         label: Option<String>,
         /// May leave the keystore, wrapped.
         #[arg(long)]
         extractable: bool,
-        /// When the lifecycle sweep deactivates it: seconds since the epoch or +30d, +12h.
+        /// When the lifecycle sweep deactivates it: 2027-01-31, 2027-01-31T12:00:00Z, Unix seconds, or +30d, +12h, +15m.
         #[arg(long)]
         expires: Option<String>,
     },
     /// List the tenant's keys.
+    #[command(after_help = "Example:\n  coffer --user alice key list --json")]
     List,
     /// Show one key.
-    Show { id: String },
-    /// Make a new current version (old versions still decrypt and verify).
-    Rotate { id: String },
-    /// Destroy every version of a key.
-    Destroy { id: String },
-    /// Set (or with no --at, clear) a key's expiry.
-    Expire {
+    #[command(after_help = "Example:\n  coffer --user alice key show records")]
+    Show {
+        /// The key id.
         id: String,
+    },
+    /// Make a new current version (old versions still decrypt and verify).
+    #[command(after_help = "Example:\n  coffer --user alice key rotate records")]
+    Rotate {
+        /// The key id.
+        id: String,
+    },
+    /// Destroy every version of a key.
+    #[command(after_help = "Example:\n  coffer --user alice key destroy records")]
+    Destroy {
+        /// The key id.
+        id: String,
+    },
+    /// Set (or with no --at, clear) a key's expiry.
+    #[command(after_help = "Example:\n  coffer --user alice key expire records --at 2027-01-31")]
+    Expire {
+        /// The key id.
+        id: String,
+        /// 2027-01-31, 2027-01-31T12:00:00Z, Unix seconds, or +30d, +12h, +15m (absent: never).
         #[arg(long)]
         at: Option<String>,
     },
     /// The lifecycle sweep: deactivate the tenant's expired keys.
+    #[command(after_help = "Example:\n  coffer --user alice key sweep")]
     Sweep,
     /// Write a key's public key as PEM (SPKI).
+    #[command(after_help = "Example:\n  coffer --user alice key export-public release --out release.pub")]
     ExportPublic {
+        /// The key id (P-256 or RSA).
         id: String,
+        /// Output file (`-` or absent: stdout).
         #[arg(long = "out")]
         output: Option<PathBuf>,
     },
@@ -292,19 +396,16 @@ enum KeyCommand {
 #[derive(Subcommand)]
 enum TenantCommand {
     /// Create a tenant (security officer PIN).
-    ///
-    /// Example: `coffer tenant create acme`
+    #[command(after_help = "Example:\n  coffer tenant create acme")]
     Create {
         /// The tenant's id: 1 to 64 ASCII letters, digits and . _ - @.
         name: String,
     },
     /// List the tenants (security officer PIN).
-    ///
-    /// Example: `coffer tenant list --json`
+    #[command(after_help = "Example:\n  coffer tenant list --json")]
     List,
     /// Destroy every key of a tenant (security officer PIN) and print the evidence.
-    ///
-    /// Example: `coffer tenant shred acme`
+    #[command(after_help = "Example:\n  coffer tenant shred acme")]
     Shred {
         /// The tenant to crypto-shred.
         tenant: String,
@@ -315,8 +416,8 @@ enum TenantCommand {
 enum UserCommand {
     /// Create a user bound to tenants, or an auditor, with its own PIN (from
     /// COFFER_NEW_PIN or a prompt). Security officer PIN.
-    ///
-    /// Example: `COFFER_NEW_PIN=... coffer user create alice --tenants acme`
+    #[command(after_help = "Example:\n  COFFER_NEW_PIN=... coffer user create alice --tenants acme\n  \
+        COFFER_NEW_PIN=... coffer user create audit --auditor")]
     Create {
         /// The user name: 1 to 64 ASCII letters, digits and . _ - @.
         name: String,
@@ -328,12 +429,10 @@ enum UserCommand {
         auditor: bool,
     },
     /// List the credentials: role, tenants, failed PINs, lock state (security officer PIN).
-    ///
-    /// Example: `coffer user list --json`
+    #[command(after_help = "Example:\n  coffer user list --json")]
     List,
     /// Remove a credential: it can no longer log in (security officer PIN).
-    ///
-    /// Example: `coffer user remove alice`
+    #[command(after_help = "Example:\n  coffer user remove alice")]
     Remove {
         /// The user name.
         name: String,
@@ -344,8 +443,7 @@ enum UserCommand {
 enum PinCommand {
     /// Change your own PIN: the current one from COFFER_PIN (or COFFER_SO_PIN
     /// with --so), the new one from COFFER_NEW_PIN, or prompts.
-    ///
-    /// Example: `coffer --user alice pin change`
+    #[command(after_help = "Example:\n  coffer --user alice pin change\n  coffer pin change --so")]
     Change {
         /// Change the security officer's PIN instead of --user's.
         #[arg(long)]
@@ -353,8 +451,7 @@ enum PinCommand {
     },
     /// Give a locked (or forgotten) credential a new PIN and clear its failure
     /// count (security officer PIN; the new PIN from COFFER_NEW_PIN or a prompt).
-    ///
-    /// Example: `coffer pin unblock alice`
+    #[command(after_help = "Example:\n  coffer pin unblock alice")]
     Unblock {
         /// The user name.
         name: String,
@@ -365,8 +462,7 @@ enum PinCommand {
 enum PassphraseCommand {
     /// Re-seal every record under a new passphrase, in one transaction
     /// (security officer PIN); afterwards the old passphrase opens nothing.
-    ///
-    /// Example: `coffer passphrase change --new-passphrase-file new.txt`
+    #[command(after_help = "Example:\n  coffer passphrase change --new-passphrase-file new.txt")]
     Change {
         /// A file whose first line is the new passphrase (else
         /// COFFER_NEW_PASSPHRASE or a prompt).
@@ -377,16 +473,19 @@ enum PassphraseCommand {
 
 #[derive(Args)]
 struct IssueArgs {
+    /// The CA certificate (PEM).
     #[arg(long)]
     ca_cert: PathBuf,
+    /// The CA's PKCS#8 PEM private key.
     #[arg(long)]
     ca_key: PathBuf,
-    #[arg(long, default_value_t = 365)]
+    /// Days of validity, 1 to 36500, from now (back-dated 5 minutes for clock skew).
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     days: u32,
-    /// server, client or both.
-    #[arg(long, default_value = "both")]
+    /// Extended key usage.
+    #[arg(long, default_value = "both", value_parser = ["server", "client", "both"])]
     usage: String,
-    /// Subject alternative names: DNS names, IP addresses, or uri:... Repeatable.
+    /// Subject alternative name: an IP address, `uri:<URI>`, or a DNS name. Repeatable.
     #[arg(long)]
     san: Vec<String>,
 }
@@ -394,61 +493,89 @@ struct IssueArgs {
 #[derive(Subcommand)]
 enum CertCommand {
     /// A self-signed CA: key and certificate.
-    ///
-    /// Example: `coffer cert ca --subject "CN=Acme Agents CA" --key-out ca.key --cert-out ca.crt`
+    #[command(
+        after_help = "Example:\n  coffer cert ca --subject \"CN=Acme Agents CA\" --key-out ca.key --cert-out ca.crt"
+    )]
     Ca {
+        /// The CA's distinguished name, e.g. "CN=Acme Agents CA,O=Acme".
         #[arg(long)]
         subject: String,
-        #[arg(long, default_value = "p256")]
+        /// The CA key's algorithm.
+        #[arg(long, default_value = "p256", value_parser = ALGORITHMS)]
         algorithm: String,
-        #[arg(long, default_value_t = 3650)]
+        /// Days of validity, 1 to 36500.
+        #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(1..=36_500))]
         days: u32,
+        /// How many intermediate CAs may follow it (absent: no limit).
         #[arg(long)]
         path_len: Option<u8>,
+        /// Where the new PKCS#8 PEM private key goes (mode 0600).
         #[arg(long)]
         key_out: PathBuf,
+        /// Where the certificate (PEM) goes.
         #[arg(long)]
         cert_out: PathBuf,
     },
-    /// A CSR for an existing key.
+    /// A CSR (PKCS#10, PEM) for an existing key.
+    #[command(
+        after_help = "Example:\n  coffer cert csr --key agent7.key --subject CN=agent-7 --san agent-7.acme.internal --out agent7.csr"
+    )]
     Csr {
+        /// The PKCS#8 PEM private key to certify.
         #[arg(long)]
         key: PathBuf,
+        /// The requested distinguished name, e.g. "CN=agent-7,O=Acme".
         #[arg(long)]
         subject: String,
+        /// Subject alternative name: an IP address, `uri:<URI>`, or a DNS name. Repeatable.
         #[arg(long)]
         san: Vec<String>,
+        /// Where the CSR goes.
         #[arg(long = "out")]
         output: PathBuf,
     },
     /// Issue a certificate from a CSR.
+    #[command(
+        after_help = "Example:\n  coffer cert issue --ca-cert ca.crt --ca-key ca.key --csr agent7.csr --usage client --out agent7.crt"
+    )]
     Issue {
         #[command(flatten)]
         issue: IssueArgs,
+        /// The CSR (PEM); its signature is checked.
         #[arg(long)]
         csr: PathBuf,
+        /// Where the certificate (PEM) goes.
         #[arg(long = "out")]
         output: PathBuf,
     },
     /// A new key pair and its certificate, e.g. one per agent.
-    ///
-    /// Example: `coffer cert pair --ca-cert ca.crt --ca-key ca.key --subject CN=agent-7 --algorithm rsa4096 --key-out agent7.key --cert-out agent7.crt`
+    #[command(
+        after_help = "Example:\n  coffer cert pair --ca-cert ca.crt --ca-key ca.key --subject CN=agent-7 \
+        --san agent-7.acme.internal --algorithm rsa4096 --key-out agent7.key --cert-out agent7.crt"
+    )]
     Pair {
         #[command(flatten)]
         issue: IssueArgs,
+        /// The distinguished name, e.g. "CN=agent-7,O=Acme".
         #[arg(long)]
         subject: String,
-        #[arg(long, default_value = "rsa4096")]
+        /// The new key's algorithm.
+        #[arg(long, default_value = "rsa4096", value_parser = ALGORITHMS)]
         algorithm: String,
+        /// Where the new PKCS#8 PEM private key goes (mode 0600).
         #[arg(long)]
         key_out: PathBuf,
+        /// Where the certificate (PEM) goes.
         #[arg(long)]
         cert_out: PathBuf,
     },
     /// Verify a certificate against a CA certificate, now.
+    #[command(after_help = "Example:\n  coffer cert verify --ca ca.crt agent7.crt")]
     Verify {
+        /// The CA certificate (PEM) that issued it.
         #[arg(long)]
         ca: PathBuf,
+        /// The certificate to check (PEM).
         cert: PathBuf,
     },
 }
@@ -456,9 +583,12 @@ enum CertCommand {
 #[derive(Subcommand)]
 enum HmacCommand {
     /// Print `t=<seconds>,v1=<hex>` for a body.
+    #[command(after_help = "Example:\n  coffer --user alice hmac sign --key hooks --in body.json")]
     Sign {
+        /// The HMAC key in the keystore.
         #[arg(long)]
         key: String,
+        /// The webhook body.
         #[arg(long = "in")]
         input: PathBuf,
         /// Seconds since the epoch (default now).
@@ -466,13 +596,20 @@ enum HmacCommand {
         timestamp: Option<u64>,
     },
     /// Check a `t=...,v1=...` header within a tolerance window.
+    #[command(
+        after_help = "Example:\n  coffer --user alice hmac verify --key hooks --in body.json --signature \"t=1764000000,v1=5d1f...\""
+    )]
     Verify {
+        /// The HMAC key in the keystore.
         #[arg(long)]
         key: String,
+        /// The webhook body.
         #[arg(long = "in")]
         input: PathBuf,
+        /// The signature header, `t=<seconds>,v1=<hex>`.
         #[arg(long)]
         signature: String,
+        /// Seconds the timestamp may differ from now, either way.
         #[arg(long, default_value_t = 300)]
         tolerance: u64,
     },
@@ -482,8 +619,7 @@ enum HmacCommand {
 enum AuditCommand {
     /// Print the records, one per line (--json: structured fields, ISO 8601 UTC
     /// times). Auditor credential (--user, COFFER_AUDITOR_PIN).
-    ///
-    /// Example: `coffer --user audit audit show --of-tenant acme --since 2026-11-01`
+    #[command(after_help = "Example:\n  coffer --user audit audit show --of-tenant acme --since 2026-11-01")]
     Show {
         /// Only records about this tenant (its logins, keys, refusals).
         #[arg(long)]
@@ -497,14 +633,13 @@ enum AuditCommand {
         /// Only records at or after this time (2026-11-25, 2026-11-25T18:00:00Z or Unix seconds).
         #[arg(long)]
         since: Option<String>,
-        /// Only records at or before this time.
+        /// Only records at or before this time (same forms as --since).
         #[arg(long)]
         until: Option<String>,
     },
     /// Verify the HMAC chain and every credential against it; print the head
     /// to keep (auditor credential).
-    ///
-    /// Example: `coffer --user audit audit verify --expect-head 120:3f9a...`
+    #[command(after_help = "Example:\n  coffer --user audit audit verify --expect-head 120:3f9a...")]
     Verify {
         /// A head printed by an earlier `audit verify` (`<count>:<mac hex>`):
         /// fail if the log no longer holds that record with that MAC (rewritten or shortened).
@@ -519,11 +654,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { .. } => Ok(()),
         Command::Init => {
             Store::create(&g.location())?;
-            match store::Backend::parse(&g.store) {
-                store::Backend::Sqlite(p) => println!("keystore created at {}", p.display()),
-                store::Backend::Postgres(_) => println!("keystore created in the PostgreSQL database"),
-            }
-            Ok(())
+            let text = match store::Backend::parse(&g.store) {
+                store::Backend::Sqlite(p) => format!("keystore created at {}", p.display()),
+                store::Backend::Postgres(_) => "keystore created in the PostgreSQL database".to_string(),
+            };
+            report::result(&text, &serde_json::json!({"created": true}))
         }
         Command::Migrate { from, to } => store::migrate(&from, &to, &g.location()),
         Command::Key(k) => {
@@ -539,23 +674,17 @@ fn run(cli: Cli) -> Result<()> {
                         extractable,
                         expires: expires.as_deref(),
                     },
-                    g.json,
                 ),
                 KeyCommand::List => keys::list(&mut store, g.json),
-                KeyCommand::Show { id } => keys::show(&mut store, &id, g.json),
+                KeyCommand::Show { id } => keys::show(&mut store, &id),
                 KeyCommand::Rotate { id } => keys::rotate(&mut store, &id),
                 KeyCommand::Destroy { id } => keys::destroy(&mut store, &id),
                 KeyCommand::Expire { id, at } => keys::expire(&mut store, &id, at.as_deref()),
                 KeyCommand::Sweep => keys::sweep(&mut store),
                 KeyCommand::ExportPublic { id, output } => {
+                    let target = output::Target::plan(output.as_deref(), false)?;
                     let pem = keys::export_public(&mut store, &id)?;
-                    match output {
-                        Some(p) => certs::write(&p, &pem, false),
-                        None => {
-                            print!("{pem}");
-                            Ok(())
-                        }
-                    }
+                    target.write_bytes(output::Access::Public, pem.as_bytes())
                 }
             }
         }
@@ -592,29 +721,39 @@ fn run(cli: Cli) -> Result<()> {
         Command::Passphrase(PassphraseCommand::Change { new_passphrase_file }) => {
             admin::passphrase_change(&mut g.open()?, new_passphrase_file.as_deref())
         }
-        Command::Encrypt { recipients, context, input, output } => data::encrypt(
+        Command::Encrypt { recipients, context, context_hex, input, output } => data::encrypt(
             || g.open(),
             &data::Encrypt {
                 recipients: &recipients,
                 context: &context,
+                context_hex: &context_hex,
                 input: input.as_deref(),
                 output: output.as_deref(),
             },
         ),
-        Command::Decrypt { key, private_key, context, input, output } => data::decrypt(
-            || g.open(),
-            &data::Decrypt {
-                key: key.as_deref(),
-                private_key: private_key.as_deref(),
-                context: &context,
-                input: input.as_deref(),
-                output: output.as_deref(),
-            },
-        ),
+        Command::Decrypt { key, private_key, key_id, key_version, context, context_hex, input, output } => {
+            let opener = match (&key, &private_key) {
+                (Some(id), None) => data::Opener::Stored(id),
+                (None, Some(path)) => {
+                    data::Opener::File { path, key_id: key_id.as_deref(), version: key_version }
+                }
+                _ => return Err(fail::Fail::usage("give exactly one of --key <id> or --private-key <file>")),
+            };
+            data::decrypt(
+                || g.open(),
+                &data::Decrypt {
+                    opener,
+                    context: &context,
+                    context_hex: &context_hex,
+                    input: input.as_deref(),
+                    output: output.as_deref(),
+                },
+            )
+        }
         Command::Rewrap { key, input, output } => {
             data::rewrap(&mut g.open()?, &key, &input, output.as_deref())
         }
-        Command::Inspect { input } => data::inspect(input.as_deref(), g.json),
+        Command::Inspect { input } => data::inspect(input.as_deref()),
         Command::Cert(c) => match c {
             CertCommand::Ca { subject, algorithm, days, path_len, key_out, cert_out } => {
                 certs::ca(&certs::NewCa {
@@ -672,15 +811,90 @@ fn issue_args(a: &IssueArgs) -> certs::Issue<'_> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let wants_json = std::env::args_os().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if wants_json && e.use_stderr() => {
+            report::set_json(true);
+            let first = e.render().to_string();
+            let what = first.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+            report::error(&fail::Fail::usage(what).hint("see --help"));
+            return ExitCode::from(fail::exit::USAGE);
+        }
+        Err(e) => e.exit(),
+    };
+    report::set_json(cli.global.json);
+    output::set_force(cli.global.force);
+    interrupt::install();
     if let Command::Demo { keep } = cli.command {
         return demo::run(keep);
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(fail) if fail.code == fail::exit::READER_GONE => ExitCode::SUCCESS,
         Err(fail) => {
-            eprintln!("{fail}");
+            report::error(&fail);
             ExitCode::from(fail.code)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every command and subcommand, with its path (`coffer key create`).
+    fn all_commands() -> Vec<(String, clap::Command)> {
+        fn walk(path: &str, cmd: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let p = format!("{path} {}", sub.get_name());
+                out.push((p.clone(), sub.clone()));
+                walk(&p, sub, out);
+            }
+        }
+        let mut root = Cli::command();
+        root.build();
+        let mut out = vec![("coffer".to_string(), root.clone())];
+        walk("coffer", &root, &mut out);
+        out
+    }
+
+    #[test]
+    fn every_command_has_an_example_and_every_option_a_description() {
+        let commands = all_commands();
+        assert!(commands.len() > 40, "{} commands", commands.len());
+        for (path, cmd) in &commands {
+            let after = cmd.get_after_help().map(ToString::to_string).unwrap_or_default();
+            let example = after.split_once("Example:").map(|(_, e)| e).unwrap_or_default();
+            assert!(example.contains("coffer "), "{path} has no example");
+            assert!(cmd.get_about().is_some(), "{path} has no description");
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some_and(|h| h.to_string().len() > 5),
+                    "{path}: option {id} has no description"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn options_with_a_fixed_set_of_values_list_them() {
+        for (path, cmd) in all_commands() {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if ["key_type", "algorithm", "usage"].contains(&id) && !path.ends_with("key create") {
+                    assert!(!arg.get_possible_values().is_empty(), "{path}: --{id} lists no values");
+                }
+            }
+        }
+        let create = all_commands().into_iter().find(|(p, _)| p == "coffer key create").map(|(_, c)| c);
+        let key_type = create.as_ref().and_then(|c| c.get_arguments().find(|a| a.get_id() == "key_type"));
+        assert_eq!(key_type.map(|a| a.get_possible_values().len()), Some(super::KEY_TYPES.len()));
     }
 }

@@ -8,28 +8,24 @@ use coffer_core::rng::OsRng;
 
 use crate::data::read_public_key;
 use crate::fail::{Fail, Result, exit};
+use crate::output::{Access, Target};
+use crate::report::result;
 use crate::store::Store;
+use serde_json::json;
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Fail::io(format!("reading {}", path.display()), &e))
 }
 
-/// Runs `f` on the stored key `id` of the tenant in a user session, then
-/// saves the keystore (the use is in the audit log) whatever `f` returned.
+/// Runs `f` on the stored key `id` of the tenant in a user session.
 fn with_stored_key<T>(
     open: impl FnOnce() -> Result<Store>,
     id: &str,
     f: impl FnOnce(&mut coffer_hsm::Hsm, coffer_hsm::SessionId, coffer_hsm::Handle) -> coffer_hsm::Result<T>,
 ) -> Result<T> {
     let mut store = open()?;
-    let s = store.user()?;
-    let h = store.hsm.find(s, id)?;
-    let r = f(&mut store.hsm, s, h);
-    Ok(r?)
-}
-
-fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|e| Fail::io(format!("writing {}", path.display()), &e))
+    let (s, h) = store.user_key(id)?;
+    Ok(f(&mut store.hsm, s, h)?)
 }
 
 /// `wrap`: with `--key` an AES-KWP (or with `--kw` AES-KW) wrap under a stored KEK; with
@@ -42,6 +38,7 @@ pub fn wrap(
     input: &Path,
     out: &Path,
 ) -> Result<()> {
+    let target = Target::plan(Some(out), false)?;
     let material = zeroize::Zeroizing::new(read_bytes(input)?);
     let wrapped = match (key, public_key) {
         (Some(id), None) if kw => with_stored_key(store, id, |hsm, s, h| hsm.wrap_key_kw(s, h, &material))?,
@@ -52,7 +49,7 @@ pub fn wrap(
         },
         _ => return Err(Fail::usage("give exactly one of --key <id> or --public-key <file>")),
     };
-    write_bytes(out, &wrapped)
+    target.write_bytes(Access::Public, &wrapped)
 }
 
 /// `unwrap`: the inverse of [`wrap`], with `--key` or `--private-key`.
@@ -64,6 +61,7 @@ pub fn unwrap(
     input: &Path,
     out: &Path,
 ) -> Result<()> {
+    let target = Target::plan(Some(out), false)?;
     let wrapped = read_bytes(input)?;
     let material = match (key, private_key) {
         (Some(id), None) if kw => with_stored_key(store, id, |hsm, s, h| hsm.unwrap_key_kw(s, h, &wrapped))?,
@@ -74,17 +72,16 @@ pub fn unwrap(
         },
         _ => return Err(Fail::usage("give exactly one of --key <id> or --private-key <file>")),
     };
-    // Key material: mode 0600, never over an existing file.
-    crate::certs::write_file(out, &material, true)
+    target.write_bytes(Access::Private, &material)
 }
 
 /// `sign --key <id>`: ECDSA P-256 (DER) or RSA-PSS with a stored key.
 pub fn sign(store: &mut Store, key_id: &str, input: &Path, out: &Path) -> Result<()> {
+    let target = Target::plan(Some(out), false)?;
     let msg = read_bytes(input)?;
-    let s = store.user()?;
-    let h = store.hsm.find(s, key_id)?;
+    let (s, h) = store.user_key(key_id)?;
     let sig = store.hsm.sign(&mut OsRng, s, h, &msg)?;
-    write_bytes(out, &sig)
+    target.write_bytes(Access::Public, &sig)
 }
 
 /// `verify`: with a stored key, or a public key / certificate file.
@@ -106,8 +103,7 @@ pub fn verify(
         },
         _ => return Err(Fail::usage("give exactly one of --key <id> or --public-key <file>")),
     }
-    println!("signature OK");
-    Ok(())
+    result("signature OK", &json!({"valid": true}))
 }
 
 /// The webhook signature header: `t=<unix seconds>,v1=<hex HMAC-SHA-256 of "t.body">`.
@@ -115,11 +111,10 @@ pub fn hmac_sign(store: &mut Store, key_id: &str, body: &Path, timestamp: Option
     let body = read_bytes(body)?;
     let t = timestamp.unwrap_or_else(crate::keys::now);
     let msg = coffer_core::mac::WebhookMessage::new(t, &body);
-    let s = store.user()?;
-    let h = store.hsm.find(s, key_id)?;
+    let (s, h) = store.user_key(key_id)?;
     let tag = store.hsm.hmac_sign(s, h, &msg.parts())?;
-    println!("t={t},v1={}", hex::encode(tag));
-    Ok(())
+    let header = format!("t={t},v1={}", hex::encode(tag));
+    result(&header, &json!({"signature": header, "timestamp": t}))
 }
 
 /// Checks a webhook signature header against the body, within `tolerance`
@@ -144,10 +139,7 @@ pub fn hmac_verify(store: &mut Store, key_id: &str, body: &Path, header: &str, t
         return Err(Fail::new(exit::REFUSED, format!("timestamp {t} is outside the {tolerance} s window"))
             .hint("a replayed or delayed webhook: refuse it"));
     }
-    let s = store.user()?;
-    let h = store.hsm.find(s, key_id)?;
-    let r = store.hsm.hmac_verify(s, h, &msg.parts(), &tag);
-    r?;
-    println!("webhook signature OK (t={t})");
-    Ok(())
+    let (s, h) = store.user_key(key_id)?;
+    store.hsm.hmac_verify(s, h, &msg.parts(), &tag)?;
+    result(&format!("webhook signature OK (t={t})"), &json!({"valid": true, "timestamp": t}))
 }

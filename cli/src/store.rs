@@ -184,6 +184,13 @@ impl Store {
         self.login_as(&name, &pin)
     }
 
+    /// A user session (as [`Store::user`]) and the handle of its tenant's key `id`.
+    pub fn user_key(&mut self, id: &str) -> Result<(SessionId, coffer_hsm::Handle)> {
+        let s = self.user()?;
+        let h = self.hsm.find(s, id)?;
+        Ok((s, h))
+    }
+
     /// Logs in the credential `name` (in `--tenant` if given).
     pub fn login_as(&mut self, name: &str, pin: &[u8]) -> Result<SessionId> {
         self.hsm.login(SLOT, name, pin, self.tenant.as_deref()).map_err(|e| match e {
@@ -260,10 +267,10 @@ pub fn migrate(from: &Path, to: &str, loc: &Location) -> Result<()> {
         Ok::<u64, Fail>(hsm.generation())
     })();
     match result {
-        Ok(generation) => {
-            println!("migrated {} to {} (generation {generation})", from.display(), backend.describe());
-            Ok(())
-        }
+        Ok(generation) => crate::report::result(
+            &format!("migrated {} to {} (generation {generation})", from.display(), backend.describe()),
+            &serde_json::json!({"migrated": true, "generation": generation}),
+        ),
         Err(e) => {
             if let Backend::Sqlite(p) = &backend {
                 remove_sqlite(p);

@@ -30,6 +30,7 @@ impl Drop for Dir {
 
 /// How many of `outputs` (commands refused for their PIN, exit code 3)
 /// said "incorrect PIN" and how many "PIN locked"; panics on anything else.
+#[allow(dead_code, reason = "used by the tenants tests, not by every file that includes this module")]
 pub fn pin_refusals(outputs: impl IntoIterator<Item = std::process::Output>) -> (usize, usize) {
     let (mut incorrect, mut locked) = (0usize, 0usize);
     for out in outputs {
