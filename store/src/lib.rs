@@ -16,8 +16,30 @@
 //!   threads of a process with group commit (one fsync for many commits).
 //! - `PostgresStore` (feature `postgres`): a table in a PostgreSQL
 //!   database, shared by every process and host that connects to it.
-//! - `testing::PostgresServer` (feature `postgres-server`): a throwaway
-//!   PostgreSQL server for tests, run from the local installation.
+//! - `testing::PostgresServer` (feature `postgres-server`, Unix only): a
+//!   throwaway PostgreSQL server for tests, run from the local installation.
+//!
+//! Everything is at the crate root except the one public module, `testing`
+//! (feature `postgres-server`, Unix only).
+//!
+//! ## Features
+//! The crate is `no_std` with `alloc`; `default = []` gives [`RecordStore`],
+//! [`Transaction`], [`Row`], [`MemoryStore`], [`StoreError`], the limits
+//! ([`MAX_KEY_LEN`], [`MAX_VALUE_LEN`], [`MAX_SCAN`]) and the helpers for
+//! backends ([`check_key`], [`check_value`], [`prefix_end`]). All features
+//! are additive:
+//! - `std`: links the standard library; it adds no API of its own (the
+//!   backends below turn it on, and so does `coffer-hsm`'s `std`).
+//! - `sqlite`: `std`, plus `SqliteStore`, `SqliteGroup` and
+//!   `SqliteGroupHandle`, `SqliteOptions` and `Synchronous`, and the
+//!   constants `SQLITE_APPLICATION_ID`, `SQLITE_FORMAT_VERSION` and
+//!   `DEFAULT_CACHE_KIB`. SQLite itself is compiled in from source (rusqlite
+//!   `bundled`): a C compiler is needed, no system library.
+//! - `postgres`: `std`, plus `PostgresStore`, `PostgresOptions` and
+//!   `POSTGRES_LOCK_ID`, over the synchronous `postgres` client.
+//! - `postgres-server`: `postgres`, plus the `testing` module: a PostgreSQL
+//!   server started for one test (Unix only; it runs the local `initdb` and
+//!   `pg_ctl`).
 //!
 //! ## Concurrency (the contract every backend keeps)
 //!

