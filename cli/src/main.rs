@@ -30,8 +30,9 @@ const EXIT_CODES: &str = "\
 Exit codes: 0 done (also when the reader of stdout goes away early, as in `| head`); \
 1 refused (decryption or verification failed, not an envelope, key policy or state, unknown key); \
 2 bad command line (also an output that exists without --force, a symlink or directory as output, \
-binary output to a terminal); 3 keystore does not open, PIN wrong or locked; 4 reading or writing a \
-file failed; 130, 143, 129 interrupted by SIGINT, SIGTERM, SIGHUP (temporary files removed first).
+binary output to a terminal); 3 keystore does not open, PIN wrong or locked, or no passphrase or PIN \
+given and no terminal to ask; 4 reading or writing a file failed (the message names the file and the \
+OS error, e.g. no space left on device); 130, 143, 129 interrupted by SIGINT, SIGTERM, SIGHUP (temporary files removed first).
 
 Outputs: a new file is written beside its name and put in place only on success; an existing file \
 is replaced only with --force; symlinks and directories are refused; devices and FIFOs are written \

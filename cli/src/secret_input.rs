@@ -6,7 +6,7 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use crate::fail::{Fail, Result};
+use crate::fail::{Fail, Result, exit};
 
 /// A secret from `file` (first line), else `$env`, else a prompt when stdin
 /// is a terminal.
@@ -28,7 +28,8 @@ pub fn read(what: &str, file: Option<&Path>, env: &str) -> Result<Zeroizing<Vec<
         );
         return non_empty(what, v.as_bytes().to_vec());
     }
-    Err(Fail::usage(format!("no {what} given"))
+    // The keystore cannot be opened without it: exit code 3, as for a wrong one.
+    Err(Fail::new(exit::KEYSTORE, format!("no {what} given"))
         .hint(format!("set {env}, or run in a terminal to be prompted")))
 }
 

@@ -17,7 +17,11 @@ use common::Dir;
 fn coffer(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_coffer"));
     // Scratch files of decrypts to stdout go to TMPDIR: keep them in view.
-    cmd.current_dir(dir).env("TMPDIR", dir.join("tmp")).env_remove("COFFER_STORE");
+    cmd.current_dir(dir)
+        .env("TMPDIR", dir.join("tmp"))
+        .env_remove("COFFER_STORE")
+        .env_remove("COFFER_PASSPHRASE")
+        .env_remove("COFFER_SO_PIN");
     cmd
 }
 
@@ -209,6 +213,60 @@ fn sigint_or_sigterm_mid_decrypt_leaves_no_plaintext_anywhere() {
     assert!(!d.0.join("out.bin").exists());
     assert_eq!(interrupt_decrypt(&d, None, "-TERM"), Some(143));
     assert!(leftovers(&d.0).is_empty(), "{:?}", leftovers(&d.0));
+    assert_eq!(interrupt_decrypt(&d, Some("out.bin"), "-HUP"), Some(129));
+    assert!(leftovers(&d.0).is_empty(), "{:?}", leftovers(&d.0));
+}
+
+/// A 1 MiB tmpfs mounted on `dir/small` (root only), unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path) -> Option<SmallDisk> {
+        let root = std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+        if !root {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "a full disk needs root (to mount a tmpfs) in CI"
+            );
+            println!(
+                "SKIPPED: a_full_disk_names_the_os_error: needs root to mount a tmpfs (run the tests as root)"
+            );
+            return None;
+        }
+        let path = dir.join("small");
+        std::fs::create_dir(&path).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mount -t tmpfs failed");
+        Some(SmallDisk(path))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("--lazy").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_names_the_os_error_and_leaves_no_partial_output() {
+    let (d, _) = setup("fulldisk", 3 << 20);
+    let Some(disk) = SmallDisk::mount(&d.0) else { return };
+    let out = disk.0.join("sealed.cfr");
+    let err = fails(
+        &d.0,
+        &["encrypt", "--recipient", "agent7.crt", "--in", "plain.bin", "--out", out.to_str().unwrap()],
+        4,
+    );
+    assert!(err.contains("No space left on device") && err.contains("sealed.cfr"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&disk.0).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -343,6 +401,8 @@ fn json_errors_are_one_object_with_error_hint_and_exit() {
         (vec!["--json", "decrypt", "--bogus-flag"], 2),
         (vec!["--json", "--store", "none.db", "key", "list"], 3),
         (vec!["--json", "inspect", "--in", "missing.cfr"], 4),
+        // No passphrase and no terminal to ask for one: the keystore cannot open.
+        (vec!["--json", "--store", "new.db", "init"], 3),
     ] {
         let out = run(&d.0, &args);
         assert_eq!(out.status.code(), Some(code), "{args:?}");
