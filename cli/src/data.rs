@@ -326,10 +326,12 @@ pub fn decrypt(open_store: impl FnOnce() -> Result<Store>, d: &Decrypt<'_>) -> R
         scratch.rewind().map_err(|e| Fail::io("reading the scratch file", &e))?;
         target.copy_from(scratch.file_mut())
     });
-    let shredded = scratch.shred();
+    // Plaintext that was never released is overwritten; once it was copied
+    // out, the destination holds it anyway and the scratch file only goes.
+    let removed = if copied.is_ok() { scratch.remove() } else { scratch.shred() };
     drop(registration);
     copied?;
-    shredded.map_err(|e| stream_fail(e, &target).context("removing the scratch file"))
+    removed.map_err(|e| stream_fail(e, &target).context("removing the scratch file"))
 }
 
 /// A `--private-key` file and the recipients of the header it may open.

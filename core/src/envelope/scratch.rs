@@ -189,6 +189,34 @@ impl ScratchFile {
         self.overwrite_and_remove().map_err(StreamError::Io)
     }
 
+    /// Truncates the file to nothing and removes it, without overwriting
+    /// it first: for when its plaintext has been handed on (copied to the
+    /// reader it was for), so a second pass over the disk protects nothing
+    /// the destination does not hold anyway. Truncating frees the blocks
+    /// even where another descriptor keeps the file open.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use coffer_core::envelope::ScratchFile;
+    ///
+    /// let mut scratch = ScratchFile::create_in(&std::env::temp_dir())?;
+    /// scratch.write_all(b"already delivered")?;
+    /// let path = scratch.path().to_path_buf();
+    /// scratch.remove()?;
+    /// assert!(!path.exists());
+    /// # Ok::<(), coffer_core::envelope::StreamError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`StreamError::Io`] if truncating or removing fails; if the removal
+    /// failed, dropping the value (on return) overwrites and removes it.
+    pub fn remove(mut self) -> Result<(), StreamError> {
+        let truncated = self.file.set_len(0);
+        fs::remove_file(&self.path)?;
+        self.removed = true;
+        truncated.map_err(StreamError::Io)
+    }
+
     fn overwrite_and_remove(&mut self) -> io::Result<()> {
         if self.removed {
             return Ok(());
