@@ -6,6 +6,7 @@
 //! signatures, as FIPS 186-5 does.
 //!
 //! ```
+//! # #[cfg(feature = "std")] {
 //! use coffer_core::p256::P256SecretKey;
 //! # use coffer_core::rng::OsRng;
 //!
@@ -15,6 +16,7 @@
 //! pk.verify(b"message", &sig)?;
 //! let der = sk.sign_der(b"message");
 //! pk.verify_der(b"message", der.as_bytes())?;
+//! # }
 //! # Ok::<(), coffer_core::Error>(())
 //! ```
 

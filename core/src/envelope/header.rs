@@ -50,6 +50,7 @@ impl Default for Limits {
 /// A parsed header, borrowing the bytes it was parsed from.
 ///
 /// ```
+/// # #[cfg(feature = "std")] {
 /// # use coffer_core::envelope::{self, EncryptionContext, Recipient, HeaderRef};
 /// # use coffer_core::{keywrap::Kek, rng::OsRng};
 /// # let kek = Kek::generate(&mut OsRng)?;
@@ -58,6 +59,7 @@ impl Default for Limits {
 /// let header = HeaderRef::parse(&env)?;
 /// assert_eq!(header.chunk_size(), 65536);
 /// assert_eq!(header.recipients().count(), 1);
+/// # }
 /// # Ok::<(), coffer_core::Error>(())
 /// ```
 #[derive(Clone, Debug)]

@@ -16,6 +16,7 @@
 //! Every failure to open is [`Error::Decrypt`], whatever the cause.
 //!
 //! ```
+//! # #[cfg(feature = "std")] {
 //! use coffer_core::envelope::{self, EncryptionContext, Recipient, UnlockKey};
 //! use coffer_core::{keywrap::Kek, rng::OsRng};
 //!
@@ -33,6 +34,7 @@
 //! let mut other = EncryptionContext::new();
 //! other.insert(b"tenant", b"globex")?;
 //! assert!(envelope::open(&mut OsRng, &[key], &other, &env).is_err());
+//! # }
 //! # Ok::<(), coffer_core::Error>(())
 //! ```
 
