@@ -9,9 +9,9 @@ use core::time::Duration;
 
 use x509_cert::TbsCertificate;
 use x509_cert::builder::profile::BuilderProfile;
-use x509_cert::builder::{Builder, CertificateBuilder, RequestBuilder};
+use x509_cert::builder::{CertificateBuilder, RequestBuilder};
 use x509_cert::der::Encode;
-use x509_cert::der::asn1::{BitString, Ia5String, OctetString};
+use x509_cert::der::asn1::{Ia5String, OctetString};
 use x509_cert::der::oid::AssociatedOid;
 use x509_cert::der::oid::db::rfc5280::{ID_KP_CLIENT_AUTH, ID_KP_SERVER_AUTH};
 use x509_cert::der::{DateTime, Decode};
@@ -28,6 +28,7 @@ use x509_cert::time::{Time, Validity as X509Validity};
 
 use super::certificate::{Certificate, Csr};
 use super::keypair::{KeyPair, PublicKey, SignatureScheme};
+use super::signer::{CertSigner, KeySigner, sign_with};
 use super::verify::verify_csr;
 use crate::error::{Error, Result};
 use crate::rng::{self, TryCryptoRng};
@@ -257,42 +258,6 @@ impl BuilderProfile for LeafProfile {
     }
 }
 
-/// Finalizes `builder`, signs the to-be-signed bytes with coffer's own
-/// signing functions (so the caller's fallible RNG is used) and assembles.
-fn sign<B: Builder, R: TryCryptoRng + ?Sized>(
-    mut builder: B,
-    key: &KeyPair,
-    scheme: SignatureScheme,
-    rng: &mut R,
-) -> Result<B::Output> {
-    let bits = |sig: &[u8]| BitString::from_bytes(sig).map_err(|_| Error::Encoding);
-    // ECDSA signing is deterministic (RFC 6979); only RSA uses the RNG.
-    let _ = &rng;
-    match (key, scheme) {
-        #[cfg(feature = "rsa")]
-        (KeyPair::Rsa(k), SignatureScheme::RsaPkcs1Sha256) => {
-            let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(k.inner().clone());
-            let tbs = builder.finalize(&signer).map_err(|_| Error::Encoding)?;
-            let sig = k.sign_pkcs1v15(rng, &tbs)?;
-            builder.assemble(bits(&sig)?, &signer).map_err(|_| Error::Encoding)
-        }
-        #[cfg(feature = "rsa")]
-        (KeyPair::Rsa(k), SignatureScheme::RsaPssSha256) => {
-            let signer = rsa::pss::SigningKey::<sha2::Sha256>::new(k.inner().clone());
-            let tbs = builder.finalize(&signer).map_err(|_| Error::Encoding)?;
-            let sig = k.sign_pss(rng, &tbs)?;
-            builder.assemble(bits(&sig)?, &signer).map_err(|_| Error::Encoding)
-        }
-        (KeyPair::P256(k), SignatureScheme::EcdsaP256Sha256) => {
-            let signer = k.signing_key();
-            let tbs = builder.finalize(&signer).map_err(|_| Error::Encoding)?;
-            let sig = k.sign_der(&tbs);
-            builder.assemble(bits(sig.as_bytes())?, &signer).map_err(|_| Error::Encoding)
-        }
-        _ => Err(Error::InvalidInput),
-    }
-}
-
 fn spki_of(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned> {
     let der = key.to_spki_der()?;
     SubjectPublicKeyInfoOwned::from_der(&der).map_err(|_| Error::Encoding)
@@ -315,26 +280,55 @@ pub fn self_signed_ca<R: TryCryptoRng + ?Sized>(
     key: &KeyPair,
     params: &CaParams<'_>,
 ) -> Result<Certificate> {
+    let serial = random_serial(rng)?;
+    let mut signer = KeySigner::new(rng, key, key.default_scheme())?;
+    self_signed_ca_serial(serial, &mut signer, params)
+}
+
+/// [`self_signed_ca`] with any [`CertSigner`] (an HSM-held key, say): the
+/// certificate certifies the signer's own public key and is signed under
+/// its scheme.
+///
+/// # Errors
+/// As [`self_signed_ca`], and whatever the signer fails with.
+pub fn self_signed_ca_with<R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+    signer: &mut dyn CertSigner,
+    params: &CaParams<'_>,
+) -> Result<Certificate> {
+    self_signed_ca_serial(random_serial(rng)?, signer, params)
+}
+
+fn self_signed_ca_serial(
+    serial: SerialNumber,
+    signer: &mut dyn CertSigner,
+    params: &CaParams<'_>,
+) -> Result<Certificate> {
     let profile = CaProfile { subject: parse_name(params.subject)?, path_len: params.path_len };
-    let builder = CertificateBuilder::new(
-        profile,
-        random_serial(rng)?,
-        params.validity.to_x509()?,
-        spki_of(&key.public_key())?,
-    )
-    .map_err(|_| Error::InvalidInput)?;
-    Certificate::from_inner(sign(builder, key, key.default_scheme(), rng)?)
+    let builder =
+        CertificateBuilder::new(profile, serial, params.validity.to_x509()?, spki_of(&signer.public_key()?)?)
+            .map_err(|_| Error::InvalidInput)?;
+    Certificate::from_inner(sign_with(builder, signer)?)
 }
 
 /// Creates a PKCS#10 CSR for `key` with `subject` and `sans` (requested
 /// through an extensionRequest attribute), signed by `key`.
 pub fn csr<R: TryCryptoRng + ?Sized>(rng: &mut R, key: &KeyPair, subject: &str, sans: &[San]) -> Result<Csr> {
+    csr_with(&mut KeySigner::new(rng, key, key.default_scheme())?, subject, sans)
+}
+
+/// [`csr`] with any [`CertSigner`]: a request for the signer's own key
+/// (an intermediate CA whose key stays in an HSM, say).
+///
+/// # Errors
+/// As [`csr`], and whatever the signer fails with.
+pub fn csr_with(signer: &mut dyn CertSigner, subject: &str, sans: &[San]) -> Result<Csr> {
     let mut builder = RequestBuilder::new(parse_name(subject)?).map_err(|_| Error::InvalidInput)?;
     let names = general_names(sans)?;
     if !names.is_empty() {
         builder.add_extension(&SubjectAltName(names)).map_err(|_| Error::InvalidInput)?;
     }
-    Csr::from_inner(sign(builder, key, key.default_scheme(), rng)?)
+    Csr::from_inner(sign_with(builder, signer)?)
 }
 
 /// Issues a leaf certificate for `subject_key` under the CA `ca_cert`/`ca_key`.
@@ -351,10 +345,40 @@ pub fn issue_leaf<R: TryCryptoRng + ?Sized>(
     subject_key: &PublicKey,
     params: &LeafParams<'_>,
 ) -> Result<Certificate> {
+    let serial = random_serial(rng)?;
+    let mut signer = KeySigner::new(rng, ca_key, scheme)?;
+    issue_leaf_serial(serial, &mut signer, ca_cert, subject, subject_key, params)
+}
+
+/// [`issue_leaf`] signed by any [`CertSigner`] holding the CA's key (an
+/// HSM handle, say); `rng` draws the serial number.
+///
+/// # Errors
+/// As [`issue_leaf`] ([`Error::KeyMismatch`] if the signer's key is not the
+/// one `ca_cert` certifies), and whatever the signer fails with.
+pub fn issue_leaf_with<R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+    signer: &mut dyn CertSigner,
+    ca_cert: &Certificate,
+    subject: &str,
+    subject_key: &PublicKey,
+    params: &LeafParams<'_>,
+) -> Result<Certificate> {
+    issue_leaf_serial(random_serial(rng)?, signer, ca_cert, subject, subject_key, params)
+}
+
+fn issue_leaf_serial(
+    serial: SerialNumber,
+    signer: &mut dyn CertSigner,
+    ca_cert: &Certificate,
+    subject: &str,
+    subject_key: &PublicKey,
+    params: &LeafParams<'_>,
+) -> Result<Certificate> {
     if ca_cert.ca_path_len().is_none() {
         return Err(Error::NotACa);
     }
-    if ca_cert.public_key()? != ca_key.public_key() {
+    if ca_cert.public_key()? != signer.public_key()? {
         return Err(Error::KeyMismatch);
     }
     let profile = LeafProfile {
@@ -364,14 +388,9 @@ pub fn issue_leaf<R: TryCryptoRng + ?Sized>(
         rsa_key: !matches!(subject_key, PublicKey::P256(_)),
         sans: general_names(params.sans)?,
     };
-    let builder = CertificateBuilder::new(
-        profile,
-        random_serial(rng)?,
-        params.validity.to_x509()?,
-        spki_of(subject_key)?,
-    )
-    .map_err(|_| Error::InvalidInput)?;
-    Certificate::from_inner(sign(builder, ca_key, scheme, rng)?)
+    let builder = CertificateBuilder::new(profile, serial, params.validity.to_x509()?, spki_of(subject_key)?)
+        .map_err(|_| Error::InvalidInput)?;
+    Certificate::from_inner(sign_with(builder, signer)?)
 }
 
 /// Issues a leaf certificate from a CSR after checking the CSR's signature.
@@ -385,6 +404,32 @@ pub fn issue_from_csr<R: TryCryptoRng + ?Sized>(
     csr: &Csr,
     params: &LeafParams<'_>,
 ) -> Result<Certificate> {
+    let serial = random_serial(rng)?;
+    let mut signer = KeySigner::new(rng, ca_key, scheme)?;
+    issue_from_csr_serial(serial, &mut signer, ca_cert, csr, params)
+}
+
+/// [`issue_from_csr`] signed by any [`CertSigner`] holding the CA's key.
+///
+/// # Errors
+/// As [`issue_from_csr`], and whatever the signer fails with.
+pub fn issue_from_csr_with<R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+    signer: &mut dyn CertSigner,
+    ca_cert: &Certificate,
+    csr: &Csr,
+    params: &LeafParams<'_>,
+) -> Result<Certificate> {
+    issue_from_csr_serial(random_serial(rng)?, signer, ca_cert, csr, params)
+}
+
+fn issue_from_csr_serial(
+    serial: SerialNumber,
+    signer: &mut dyn CertSigner,
+    ca_cert: &Certificate,
+    csr: &Csr,
+    params: &LeafParams<'_>,
+) -> Result<Certificate> {
     let subject_key = verify_csr(csr)?;
     let requested;
     let sans = if params.sans.is_empty() {
@@ -395,5 +440,5 @@ pub fn issue_from_csr<R: TryCryptoRng + ?Sized>(
     };
     let subject = csr.subject();
     let params = LeafParams { sans, ..params.clone() };
-    issue_leaf(rng, ca_cert, ca_key, scheme, &subject, &subject_key, &params)
+    issue_leaf_serial(serial, signer, ca_cert, &subject, &subject_key, &params)
 }

@@ -24,14 +24,16 @@
 mod build;
 mod certificate;
 mod keypair;
+mod signer;
 mod verify;
 
 pub use build::{
-    CaParams, LeafParams, LeafUsage, MAX_SANS, MAX_SUBJECT_LEN, San, Validity, csr, issue_from_csr,
-    issue_leaf, self_signed_ca,
+    CaParams, LeafParams, LeafUsage, MAX_SANS, MAX_SUBJECT_LEN, San, Validity, csr, csr_with, issue_from_csr,
+    issue_from_csr_with, issue_leaf, issue_leaf_with, self_signed_ca, self_signed_ca_with,
 };
 pub use certificate::{Certificate, Csr};
 pub use keypair::{KeyAlgorithm, KeyPair, MAX_ENCODED_LEN, MAX_PASSPHRASE_LEN, PublicKey, SignatureScheme};
+pub use signer::{CertSigner, KeySigner};
 #[cfg(feature = "std")]
 pub use verify::verify_chain_now;
 pub use verify::{CertificatePair, verify_chain, verify_csr};
