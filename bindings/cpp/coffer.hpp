@@ -431,12 +431,57 @@ public:
         check(coffer_keypair_algorithm(get(), &a), "coffer_keypair_algorithm");
         return static_cast<coffer_key_algorithm>(a);
     }
+    /// Signs `msg` under `scheme` (ECDSA signatures are DER).
+    bytes sign(coffer_signature_scheme scheme, const bytes &msg) const {
+        detail::owned_bytes out;
+        check(coffer_keypair_sign(get(), scheme, msg.data(), msg.size(), &out.raw), "coffer_keypair_sign");
+        return out.take<bytes>();
+    }
+    /// Throws COFFER_ERR_VERIFY if `sig` is not this key's signature of `msg` under `scheme`.
+    void verify(coffer_signature_scheme scheme, const bytes &msg, const bytes &sig) const {
+        check(coffer_keypair_verify(get(), scheme, msg.data(), msg.size(), sig.data(), sig.size()),
+              "coffer_keypair_verify");
+    }
     const coffer_keypair *get() const noexcept { return h_.get(); }
 
 private:
     explicit keypair(coffer_keypair *raw) : h_(raw) {}
     detail::handle<coffer_keypair, coffer_keypair_free> h_;
 };
+
+/// Throws COFFER_ERR_VERIFY unless `sig` is a signature of `msg` under
+/// `scheme` by the public key `spki_der` (SubjectPublicKeyInfo DER).
+inline void public_key_verify_der(const bytes &spki_der, coffer_signature_scheme scheme, const bytes &msg,
+                                  const bytes &sig) {
+    check(coffer_public_key_verify_der(spki_der.data(), spki_der.size(), scheme, msg.data(), msg.size(), sig.data(),
+                                       sig.size()),
+          "coffer_public_key_verify_der");
+}
+
+/// As public_key_verify_der, with the key as a `PUBLIC KEY` PEM block.
+inline void public_key_verify_pem(std::string_view pem, coffer_signature_scheme scheme, const bytes &msg,
+                                  const bytes &sig) {
+    check(coffer_public_key_verify_pem(detail::text(pem), pem.size(), scheme, msg.data(), msg.size(), sig.data(),
+                                       sig.size()),
+          "coffer_public_key_verify_pem");
+}
+
+/// The webhook signature header `t=<timestamp>,v1=<hex>` of `body` under a shared secret.
+inline std::string webhook_sign(const secret_bytes &secret, std::uint64_t timestamp, std::string_view body) {
+    detail::owned_bytes out;
+    check(coffer_webhook_sign(secret.data(), secret.size(), timestamp, detail::text(body), body.size(), &out.raw),
+          "coffer_webhook_sign");
+    return out.take<std::string>();
+}
+
+/// Throws COFFER_ERR_VERIFY unless `header` signs `body` under `secret` within
+/// `tolerance_secs` of `now` (COFFER_ERR_MALFORMED for a header that does not parse).
+inline void webhook_verify(const secret_bytes &secret, std::string_view body, std::string_view header,
+                           std::uint64_t now, std::uint64_t tolerance_secs = COFFER_WEBHOOK_DEFAULT_TOLERANCE_SECS) {
+    check(coffer_webhook_verify(secret.data(), secret.size(), detail::text(body), body.size(), detail::text(header),
+                                header.size(), now, tolerance_secs),
+          "coffer_webhook_verify");
+}
 
 /// A subject alternative name.
 struct san {
@@ -539,6 +584,12 @@ public:
         detail::owned_bytes out;
         check(coffer_certificate_public_key_der(get(), &out.raw), "coffer_certificate_public_key_der");
         return out.take<bytes>();
+    }
+    /// Throws COFFER_ERR_VERIFY unless `sig` is a signature of `msg` under
+    /// `scheme` by this certificate's key (the signature only, not the chain).
+    void verify_signature(coffer_signature_scheme scheme, const bytes &msg, const bytes &sig) const {
+        check(coffer_certificate_verify_signature(get(), scheme, msg.data(), msg.size(), sig.data(), sig.size()),
+              "coffer_certificate_verify_signature");
     }
     const coffer_certificate *get() const noexcept { return h_.get(); }
 
@@ -753,6 +804,31 @@ public:
     void verify(session s, key_handle h, const bytes &msg, const bytes &sig) {
         check(coffer_keystore_verify(get(), s, h, msg.data(), msg.size(), sig.data(), sig.size()),
               "coffer_keystore_verify");
+    }
+    /// The HMAC-SHA-256 tag of `msg` under the HMAC key `h`.
+    bytes hmac_sign(session s, key_handle h, const bytes &msg) {
+        detail::owned_bytes out;
+        check(coffer_keystore_hmac_sign(get(), s, h, msg.data(), msg.size(), &out.raw), "coffer_keystore_hmac_sign");
+        return out.take<bytes>();
+    }
+    /// Throws COFFER_ERR_VERIFY if `tag` is not the HMAC of `msg` under any version of `h`.
+    void hmac_verify(session s, key_handle h, const bytes &msg, const bytes &tag) {
+        check(coffer_keystore_hmac_verify(get(), s, h, msg.data(), msg.size(), tag.data(), tag.size()),
+              "coffer_keystore_hmac_verify");
+    }
+    /// The webhook signature header `t=<timestamp>,v1=<hex>` of `body` under the HMAC key `h`.
+    std::string webhook_sign(session s, key_handle h, std::uint64_t timestamp, std::string_view body) {
+        detail::owned_bytes out;
+        check(coffer_keystore_webhook_sign(get(), s, h, timestamp, detail::text(body), body.size(), &out.raw),
+              "coffer_keystore_webhook_sign");
+        return out.take<std::string>();
+    }
+    /// Throws COFFER_ERR_VERIFY unless `header` signs `body` under `h` within `tolerance_secs` of `now`.
+    void webhook_verify(session s, key_handle h, std::string_view body, std::string_view header, std::uint64_t now,
+                        std::uint64_t tolerance_secs = COFFER_WEBHOOK_DEFAULT_TOLERANCE_SECS) {
+        check(coffer_keystore_webhook_verify(get(), s, h, detail::text(body), body.size(), detail::text(header),
+                                             header.size(), now, tolerance_secs),
+              "coffer_keystore_webhook_verify");
     }
     bytes public_key_der(session s, key_handle h) {
         detail::owned_bytes out;

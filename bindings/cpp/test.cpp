@@ -71,7 +71,7 @@ static void test_envelopes() {
                   COFFER_ERR_DECRYPT);
     EXPECT_THROWS(coffer::open({coffer::unlock_key::p256("op", 1, op.pkcs8_der())}, {{"tenant", "globex"}}, env),
                   COFFER_ERR_DECRYPT);
-    EXPECT_THROWS(coffer::seal({}, ctx, to_bytes("x")), COFFER_ERR_LIMIT_EXCEEDED);
+    EXPECT_THROWS(coffer::seal({}, ctx, to_bytes("x")), COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_THROWS(coffer::seal({coffer::recipient::kek("kek", 1, coffer::bytes(5, 0))}, ctx, to_bytes("x")),
                   COFFER_ERR_INVALID_KEY);
 
@@ -149,6 +149,25 @@ static void test_certificates() {
     EXPECT(back.public_key_der() == agent.public_key_der());
     EXPECT(coffer::keypair::from_pkcs8_der(agent.pkcs8_der()).public_key_pem() == agent.public_key_pem());
     EXPECT_THROWS(coffer::keypair::from_pkcs8_pem("nope"), COFFER_ERR_INVALID_KEY);
+
+    // Signatures outside the keystore: by the key pair, its public key, its certificate.
+    auto sig = agent.sign(COFFER_SIG_ECDSA_P256_SHA256, to_bytes("release"));
+    agent.verify(COFFER_SIG_ECDSA_P256_SHA256, to_bytes("release"), sig);
+    coffer::public_key_verify_der(agent.public_key_der(), COFFER_SIG_ECDSA_P256_SHA256, to_bytes("release"), sig);
+    coffer::public_key_verify_pem(agent.public_key_pem(), COFFER_SIG_ECDSA_P256_SHA256, to_bytes("release"), sig);
+    leaf.verify_signature(COFFER_SIG_ECDSA_P256_SHA256, to_bytes("release"), sig);
+    EXPECT_THROWS(agent.verify(COFFER_SIG_ECDSA_P256_SHA256, to_bytes("releasE"), sig), COFFER_ERR_VERIFY);
+    EXPECT_THROWS(ca.verify_signature(COFFER_SIG_ECDSA_P256_SHA256, to_bytes("release"), sig), COFFER_ERR_VERIFY);
+    EXPECT_THROWS(agent.sign(COFFER_SIG_RSA_PSS_SHA256, to_bytes("release")), COFFER_ERR_INVALID_ARGUMENT);
+
+    // Webhook signatures with a shared secret.
+    coffer::secret_bytes secret(32, 0x42);
+    auto header = coffer::webhook_sign(secret, 1700000000, "{\"paid\":true}");
+    EXPECT(header.rfind("t=1700000000,v1=", 0) == 0 && header.size() == 16 + 64);
+    coffer::webhook_verify(secret, "{\"paid\":true}", header, 1700000060);
+    EXPECT_THROWS(coffer::webhook_verify(secret, "{\"paid\":false}", header, 1700000060), COFFER_ERR_VERIFY);
+    EXPECT_THROWS(coffer::webhook_verify(secret, "{\"paid\":true}", header, 1700003600), COFFER_ERR_VERIFY);
+    EXPECT_THROWS(coffer::webhook_verify(secret, "{}", "t=1", 1700000000), COFFER_ERR_MALFORMED);
 }
 
 // Removes a SQLite store with its write-ahead log and shared-memory index.
@@ -215,6 +234,14 @@ static void test_keystore(const std::string &dir) {
         ks.verify(user, signer, to_bytes("msg"), sig);
         EXPECT_THROWS(ks.verify(user, signer, to_bytes("msh"), sig), COFFER_ERR_VERIFY);
         EXPECT(ks.public_key_der(user, signer).size() == 91);
+        auto mac = ks.generate(user, COFFER_KEY_TYPE_HMAC_SHA256, {"hooks", "acme-hooks", COFFER_USAGE_SIGN | COFFER_USAGE_VERIFY});
+        auto tag = ks.hmac_sign(user, mac, to_bytes("msg"));
+        EXPECT(tag.size() == COFFER_HMAC_TAG_LEN);
+        ks.hmac_verify(user, mac, to_bytes("msg"), tag);
+        EXPECT_THROWS(ks.hmac_verify(user, mac, to_bytes("msh"), tag), COFFER_ERR_VERIFY);
+        auto hook = ks.webhook_sign(user, mac, 1700000000, "{}");
+        ks.webhook_verify(user, mac, "{}", hook, 1700000100);
+        EXPECT_THROWS(ks.webhook_verify(user, mac, "{}", hook, 1700001000), COFFER_ERR_VERIFY);
         ks.destroy(user, signer);
         EXPECT_THROWS(ks.sign(user, signer, to_bytes("msg")), COFFER_ERR_KEY_STATE);
         EXPECT(ks.shred_tenant(so, "globex") == 0);
@@ -321,7 +348,11 @@ static void test_keystore(const std::string &dir) {
     // The store's errors carry their messages.
     std::string no_space = coffer::error(COFFER_ERR_STORE_NO_SPACE, "call").what();
     EXPECT(no_space.find("no space left on device") != std::string::npos);
-    EXPECT_THROWS(coffer::keystore::open(dir, COFFER_KEYSTORE_PASSPHRASE, pass), COFFER_ERR_STORE_UNAVAILABLE);
+    EXPECT_THROWS(coffer::keystore::open(dir, COFFER_KEYSTORE_PASSPHRASE, pass), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_THROWS(coffer::keystore::open(dir + "/no-such-dir/x", COFFER_KEYSTORE_PASSPHRASE, pass),
+                  COFFER_ERR_KEYSTORE_MISSING);
+    EXPECT_THROWS(coffer::keystore::create(dir + "/no-such-dir/x", COFFER_KEYSTORE_PASSPHRASE, pass, 1),
+                  COFFER_ERR_STORE_UNAVAILABLE);
     EXPECT_THROWS(coffer::keystore::open(v1, COFFER_KEYSTORE_PASSPHRASE, pass), COFFER_ERR_STORE_CORRUPT);
 
     remove_store(path);

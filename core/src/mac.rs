@@ -1,6 +1,7 @@
 //! HMAC-SHA-256 (RFC 2104) with constant-time verification, and webhook
 //! signatures over `timestamp "." body` checked against a tolerance window
-//! ([`WebhookMessage`], [`HmacSha256Key::verify_webhook`]).
+//! ([`WebhookMessage`], [`HmacSha256Key::verify_webhook`]), carried in a
+//! `t=<timestamp>,v1=<hex tag>` header ([`WebhookSignature`]).
 //!
 //! ```
 //! use coffer_core::mac::HmacSha256Key;
@@ -288,4 +289,132 @@ impl HmacSha256Key {
         let genuine = self.verify_parts(&msg.parts(), tag);
         fresh.and(genuine)
     }
+}
+
+/// Longest webhook signature header [`WebhookSignature::parse`] reads, in bytes.
+pub const MAX_WEBHOOK_HEADER_LEN: usize = 1024;
+
+/// A webhook signature as its header carries it:
+/// `t=<timestamp>,v1=<tag>`, the timestamp in decimal seconds since the
+/// Unix epoch and the HMAC-SHA-256 tag of [`WebhookMessage`] as 64
+/// lowercase hex digits. Its [`Display`](core::fmt::Display) writes the
+/// header; [`parse`](WebhookSignature::parse) reads it.
+///
+/// ```
+/// use coffer_core::mac::{HmacSha256Key, WebhookMessage, WebhookSignature};
+///
+/// let key = HmacSha256Key::new(b"whsec: shared with the receiver")?;
+/// let msg = WebhookMessage::new(1_700_000_000, b"{}");
+/// let header = WebhookSignature::new(msg.timestamp(), key.sign_webhook(&msg)).to_string();
+/// assert!(header.starts_with("t=1700000000,v1="));
+///
+/// let got = WebhookSignature::parse(&header)?;
+/// key.verify_webhook(&WebhookMessage::new(got.timestamp(), b"{}"), got.tag(), 1_700_000_030, 300)?;
+/// # Ok::<(), coffer_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebhookSignature {
+    timestamp: u64,
+    tag: [u8; TAG_LEN],
+}
+
+impl WebhookSignature {
+    /// The signature `tag` of a delivery at `timestamp`.
+    pub fn new(timestamp: u64, tag: [u8; TAG_LEN]) -> Self {
+        WebhookSignature { timestamp, tag }
+    }
+
+    /// The timestamp, in seconds since the Unix epoch.
+    pub fn timestamp(&self) -> u64 {
+        self.timestamp
+    }
+
+    /// The HMAC-SHA-256 tag.
+    pub fn tag(&self) -> &[u8; TAG_LEN] {
+        &self.tag
+    }
+
+    /// Reads a header: comma-separated `key=value` items with exactly one
+    /// `t` (1 to 20 decimal digits, a `u64`) and exactly one `v1` (64 hex
+    /// digits, either case), in any order, without spaces. Items with other
+    /// keys (a `v0` of another scheme) are ignored.
+    ///
+    /// ```
+    /// use coffer_core::mac::WebhookSignature;
+    /// use coffer_core::Error;
+    ///
+    /// let tag = "ab".repeat(32);
+    /// let sig = WebhookSignature::parse(&format!("v0=old,v1={tag},t=42"))?;
+    /// assert_eq!((sig.timestamp(), sig.tag()), (42, &[0xab; 32]));
+    /// assert_eq!(WebhookSignature::parse("t=42"), Err(Error::Malformed));
+    /// assert_eq!(WebhookSignature::parse(&format!("t=42,t=43,v1={tag}")), Err(Error::Malformed));
+    /// # Ok::<(), coffer_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] for a header longer than
+    /// [`MAX_WEBHOOK_HEADER_LEN`]; [`Error::Malformed`] for anything else
+    /// that breaks the rules above.
+    pub fn parse(header: &str) -> Result<Self> {
+        if header.len() > MAX_WEBHOOK_HEADER_LEN {
+            return Err(Error::InvalidLength);
+        }
+        let mut timestamp = None;
+        let mut tag = None;
+        for item in header.split(',') {
+            let (key, value) = item.split_once('=').ok_or(Error::Malformed)?;
+            let slot_taken = match key {
+                "t" => timestamp.replace(parse_timestamp(value)?).is_some(),
+                "v1" => tag.replace(parse_tag(value)?).is_some(),
+                "" => return Err(Error::Malformed),
+                _ => false,
+            };
+            if slot_taken {
+                return Err(Error::Malformed);
+            }
+        }
+        match (timestamp, tag) {
+            (Some(timestamp), Some(tag)) => Ok(WebhookSignature { timestamp, tag }),
+            _ => Err(Error::Malformed),
+        }
+    }
+}
+
+impl core::fmt::Display for WebhookSignature {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "t={},v1=", self.timestamp)?;
+        self.tag.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// A header's `t` value: decimal digits only, no sign, within `u64`.
+fn parse_timestamp(value: &str) -> Result<u64> {
+    if value.is_empty() || value.len() > MAX_TIMESTAMP_DIGITS || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::Malformed);
+    }
+    value.parse().map_err(|_| Error::Malformed)
+}
+
+/// A header's `v1` value: exactly 64 hex digits.
+fn parse_tag(value: &str) -> Result<[u8; TAG_LEN]> {
+    let digits = value.as_bytes();
+    if digits.len() != TAG_LEN.saturating_mul(2) {
+        return Err(Error::Malformed);
+    }
+    let mut tag = [0u8; TAG_LEN];
+    for (byte, pair) in tag.iter_mut().zip(digits.chunks_exact(2)) {
+        let [hi, lo] = pair else { return Err(Error::Malformed) };
+        *byte = (hex_digit(*hi)? << 4) | hex_digit(*lo)?;
+    }
+    Ok(tag)
+}
+
+fn hex_digit(c: u8) -> Result<u8> {
+    let digit = match c {
+        b'0'..=b'9' => c.wrapping_sub(b'0'),
+        b'a'..=b'f' => c.wrapping_sub(b'a').wrapping_add(10),
+        b'A'..=b'F' => c.wrapping_sub(b'A').wrapping_add(10),
+        _ => return Err(Error::Malformed),
+    };
+    Ok(digit)
 }

@@ -196,12 +196,6 @@ impl RsaPrivateKey {
         RsaPublicKey(self.0.to_public_key())
     }
 
-    /// The `rsa` crate's key, for building X.509 objects.
-    #[cfg(feature = "alloc")]
-    pub(crate) fn inner(&self) -> &rsa::PrivateKey {
-        &self.0
-    }
-
     /// OAEP-SHA-256 (MGF1-SHA-256, empty label) decryption, blinded with `rng`.
     ///
     /// Every failure is [`Error::Decrypt`].
@@ -414,21 +408,26 @@ mod keygen {
         let [seed_p, seed_q] = seeds;
         seeds.zeroize();
         filled?;
-        std::thread::scope(|scope| {
-            let other = std::thread::Builder::new()
-                .name("coffer-rsa-keygen".into())
-                .spawn_scoped(scope, move || find_prime(ChaCha20Rng::from_seed(seed_q), half));
-            let p = find_prime(ChaCha20Rng::from_seed(seed_p), half);
-            let q = match other {
-                Ok(handle) => handle.join().ok().flatten(),
-                // No second thread to be had: search on this one.
-                Err(_) => find_prime(ChaCha20Rng::from_seed(seed_q), half),
-            };
-            match (p, q) {
-                (Some(p), Some(q)) => Ok((p, q)),
-                _ => Err(Error::Internal),
-            }
-        })
+        // A plain spawned thread, not `std::thread::scope`: a scope takes
+        // `std::thread::current()` of the calling thread, which on a thread
+        // Rust did not start (a C program's main thread, through coffer-ffi)
+        // allocates a thread handle kept in that thread's TLS until it
+        // exits, and the main thread never runs TLS destructors: valgrind
+        // reports it as possibly lost. The closure owns its seed and bit
+        // count, so it needs no borrow, and `join` waits without parking.
+        let other = std::thread::Builder::new()
+            .name("coffer-rsa-keygen".into())
+            .spawn(move || find_prime(ChaCha20Rng::from_seed(seed_q), half));
+        let p = find_prime(ChaCha20Rng::from_seed(seed_p), half);
+        let q = match other {
+            Ok(handle) => handle.join().ok().flatten(),
+            // No second thread to be had: search on this one.
+            Err(_) => find_prime(ChaCha20Rng::from_seed(seed_q), half),
+        };
+        match (p, q) {
+            (Some(p), Some(q)) => Ok((p, q)),
+            _ => Err(Error::Internal),
+        }
     }
 
     pub(super) fn generate_parallel<R: TryCryptoRng + ?Sized>(

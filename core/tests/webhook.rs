@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use coffer_core::Error;
-use coffer_core::mac::{DEFAULT_WEBHOOK_TOLERANCE_SECS, HmacSha256Key, WebhookMessage};
+use coffer_core::mac::{
+    DEFAULT_WEBHOOK_TOLERANCE_SECS, HmacSha256Key, MAX_WEBHOOK_HEADER_LEN, WebhookMessage, WebhookSignature,
+};
 
 const KEY: &[u8] = b"whsec_test_key_0123456789abcdef";
 const SENT_AT: u64 = 1_700_000_000;
@@ -102,4 +104,48 @@ fn webhook_message_parts_feed_sign_parts_to_the_same_tag() {
     let msg = WebhookMessage::new(SENT_AT, BODY);
     assert_eq!(key.sign_parts(&msg.parts()), key.sign_webhook(&msg));
     assert_eq!(key.verify_parts(&msg.parts(), &key.sign_webhook(&msg)), Ok(()));
+}
+
+#[test]
+fn the_signature_header_is_t_then_v1_in_lowercase_hex_and_parses_back() {
+    let (key, msg, tag) = signed();
+    let header = WebhookSignature::new(msg.timestamp(), tag).to_string();
+    assert_eq!(header, "t=1700000000,v1=b9b47eadd51c77153810cecb63c5f44de30cccf09b948dae7451d216faf14065");
+    let parsed = WebhookSignature::parse(&header).unwrap();
+    assert_eq!((parsed.timestamp(), parsed.tag()), (SENT_AT, &tag));
+    let got = WebhookMessage::new(parsed.timestamp(), BODY);
+    assert_eq!(key.verify_webhook(&got, parsed.tag(), SENT_AT, TOL), Ok(()));
+    // Either case of hex, either order, other schemes' items ignored.
+    let upper = format!("v1={},v0=old,t={SENT_AT}", hex::encode_upper(tag));
+    assert_eq!(WebhookSignature::parse(&upper).unwrap(), parsed);
+}
+
+#[test]
+fn a_signature_header_that_breaks_a_rule_is_malformed_and_a_long_one_too_long() {
+    let tag = hex::encode([7u8; 32]);
+    let malformed = [
+        String::new(),
+        "t=1".to_owned(),
+        format!("v1={tag}"),
+        format!("t=1,v1={tag},"),
+        format!("t=1,={tag}"),
+        format!("t=,v1={tag}"),
+        format!("t=+1,v1={tag}"),
+        format!("t=18446744073709551616,v1={tag}"),
+        format!("t=1,v1={}", &tag[1..]),
+        format!("t=1,v1={tag}0"),
+        format!("t=1,v1=g{}", &tag[1..]),
+        format!("t=1,v1={tag},v1={tag}"),
+        format!("t=1,t=1,v1={tag}"),
+        format!("t=1, v1={tag}"),
+        format!("t=1;v1={tag}"),
+    ];
+    for header in &malformed {
+        assert_eq!(WebhookSignature::parse(header), Err(Error::Malformed), "{header:?}");
+    }
+    let at_limit = format!("t=1,v1={tag},x={}", "y".repeat(MAX_WEBHOOK_HEADER_LEN - 4 - 3 - 64 - 3));
+    assert_eq!(at_limit.len(), MAX_WEBHOOK_HEADER_LEN);
+    assert!(WebhookSignature::parse(&at_limit).is_ok());
+    let over = format!("{at_limit}y");
+    assert_eq!(WebhookSignature::parse(&over), Err(Error::InvalidLength));
 }

@@ -6,7 +6,8 @@
  *
  * Conventions:
  *  - Every function returns a coffer_status (0 = COFFER_OK), except the
- *    _free functions, coffer_version and coffer_status_message.
+ *    _free functions, coffer_version, coffer_abi_version and
+ *    coffer_status_message.
  *  - Inputs are borrowed (const uint8_t *ptr, size_t len) and must stay
  *    valid and unchanged during the call. NULL with length 0 is an empty
  *    input; NULL with a nonzero length is COFFER_ERR_NULL_POINTER.
@@ -18,6 +19,15 @@
  *  - Handles must come from coffer and be freed exactly once.
  *  - No Rust panic crosses this boundary: it becomes COFFER_ERR_PANIC.
  *  - There is no RNG parameter: the operating system's RNG is used.
+ *  - Status codes: one code per condition across all functions; the table
+ *    is on coffer_status.
+ *
+ * Linking (Linux; ffi/install.sh installs both libraries and says how):
+ *  - cc app.c $(pkg-config --cflags --libs coffer) links the shared library,
+ *    whose SONAME is libcoffer.so.<COFFER_ABI_VERSION>; check
+ *    coffer_abi_version() == COFFER_ABI_VERSION at start-up.
+ *  - cc app.c $(pkg-config --cflags --static --libs coffer) links
+ *    libcoffer.a: the program needs no libcoffer.so at run time.
  */
 
 #ifndef COFFER_H
@@ -26,6 +36,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * The ABI version of libcoffer: the number in the shared library's SONAME,
+ * `libcoffer.so.<COFFER_ABI_VERSION>`, which programs linked against it
+ * record and load at run time. It rises whenever a release breaks binary
+ * compatibility (a function, struct or enum value removed or changed) and
+ * stays while functions, codes and constants are only added. Compare it
+ * with `coffer_abi_version()` to check that the library loaded is the one
+ * the program was compiled against.
+ */
+#define COFFER_ABI_VERSION 0
 
 /**
  * Length of an envelope's fixed prefix: read this many bytes, then ask
@@ -47,6 +68,27 @@
  * Length of an AES-256 key-encryption key.
  */
 #define COFFER_KEK_LEN 32
+
+/**
+ * Longest key id, in bytes (FORMAT.md §5); a key id has at least one byte.
+ */
+#define COFFER_KEY_ID_MAX_LEN 64
+
+/**
+ * Most recipients one envelope is sealed for (FORMAT.md §5).
+ */
+#define COFFER_ENVELOPE_MAX_RECIPIENTS 16
+
+/**
+ * Most unlock keys one open call tries.
+ */
+#define COFFER_ENVELOPE_MAX_UNLOCK_KEYS 64
+
+/**
+ * Longest passphrase, in bytes, of encrypted PKCS#8 and of a keystore; a
+ * passphrase has at least one byte.
+ */
+#define COFFER_PASSPHRASE_MAX_LEN 1024
 
 /**
  * Key usage flag: seal envelopes.
@@ -84,6 +126,38 @@
 #define COFFER_USAGE_DERIVE (1 << 6)
 
 /**
+ * Longest key material the keystore wraps, unwraps or imports, in bytes
+ * (an RSA-4096 PKCS#8 key fits).
+ */
+#define COFFER_KEYSTORE_MAX_MATERIAL_LEN 16384
+
+/**
+ * The usual tolerance of a webhook signature's timestamp, in seconds
+ * either side of the receiver's clock (five minutes).
+ */
+#define COFFER_WEBHOOK_DEFAULT_TOLERANCE_SECS 300
+
+/**
+ * Longest webhook signature header accepted, in bytes.
+ */
+#define COFFER_WEBHOOK_HEADER_MAX_LEN 1024
+
+/**
+ * Shortest shared webhook secret, in bytes (128 bits).
+ */
+#define COFFER_WEBHOOK_SECRET_MIN_LEN 16
+
+/**
+ * Longest shared webhook secret, in bytes.
+ */
+#define COFFER_WEBHOOK_SECRET_MAX_LEN 1024
+
+/**
+ * Length of an HMAC-SHA-256 tag, in bytes.
+ */
+#define COFFER_HMAC_TAG_LEN 32
+
+/**
  * The result of every coffer function that can fail.
  *
  * Values are grouped in bands and never change meaning or number; new
@@ -99,6 +173,42 @@
  * | 5000–5999 | internal errors, including a caught panic |
  *
  * `coffer_status_message` gives a static description of each.
+ *
+ * ## One code per condition
+ *
+ * Each condition below gives the same code from every function that can
+ * meet it (ffi/tests/status_table.rs has a test per row, named after its
+ * first column). Argument checks come before any key is used or any
+ * store is touched. Codes not in the table (keystore state, roles, PINs,
+ * policy, the store, internal errors) have one condition each, the one
+ * their value's description below gives.
+ *
+ * | row | condition | code |
+ * | --- | --- | --- |
+ * | `null-pointer` | a required pointer is NULL, or an input is NULL with a nonzero length | `COFFER_ERR_NULL_POINTER` |
+ * | `buffer-too-small` | a caller buffer is too small: the size needed is written to its length argument, nothing else is written | `COFFER_ERR_BUFFER_TOO_SMALL` |
+ * | `nothing-given` | no recipients or unlock keys given (a count of 0) to seal or open an envelope, whole or streaming | `COFFER_ERR_INVALID_ARGUMENT` |
+ * | `unusable-argument` | an argument the function cannot use: a duplicate context key; a recipient already in the envelope, or none to remove; a signature scheme of the other key type; a keystore key of a type the operation does not take; a bad subject, SAN, validity or path length; a bad slot, label or name | `COFFER_ERR_INVALID_ARGUMENT` |
+ * | `not-a-file-path` | a file path (keystore, version-1 export, generation file) that cannot name a regular file: empty, `/`, ending in `/`, or a directory, symbolic link, FIFO or device at it; nothing is touched | `COFFER_ERR_INVALID_ARGUMENT` |
+ * | `bad-length` | an input of a length the function does not take: a passphrase outside 1..=1024 bytes (keystore secret, encrypted PKCS#8 in and out); AES-KW/KWP key data; keystore material to wrap outside 1..=16384 bytes; fewer than 10 bytes for `coffer_envelope_header_len`; a key, certificate or CSR over 64 KiB; a webhook header over 1024 bytes | `COFFER_ERR_INVALID_LENGTH` |
+ * | `over-a-limit` | a limit of the envelope format (FORMAT.md §5) or of a certificate: more than 16 recipients or 64 unlock keys; a key id (of a recipient, an unlock key, a recipient to remove, a keystore key) outside 1..=64 bytes; a context over 16 pairs or with a key or value too long; a chunk size outside 256..=1048576; more than 64 SANs | `COFFER_ERR_LIMIT_EXCEEDED` |
+ * | `not-an-envelope` | bytes given as an envelope or envelope header that do not parse as one (FORMAT.md §4 steps 1–2: magic, version, suite, length, structure), in every envelope function, keystore ones included, before any key is tried | `COFFER_ERR_MALFORMED` |
+ * | `not-a-certificate` | bytes given as a certificate or CSR that do not parse as one | `COFFER_ERR_MALFORMED` |
+ * | `not-a-webhook-header` | a webhook signature header that is not `t=<digits>,v1=<64 hex digits>` | `COFFER_ERR_MALFORMED` |
+ * | `not-utf8` | a text argument (a path, PEM, name, subject, SAN, webhook header) that is not UTF-8 | `COFFER_ERR_NOT_UTF8` |
+ * | `unknown-value` | an enumeration argument with an unknown value, or a usage mask with an unknown bit | `COFFER_ERR_UNKNOWN_VALUE` |
+ * | `stream-finished` | a chunk or a finish after a stream finished or failed | `COFFER_ERR_STREAM_FINISHED` |
+ * | `does-not-open` | a well-formed envelope that does not open: a wrong key, version or context; a changed header or payload; a truncated or extended payload (FORMAT.md §4 steps 3–5) | `COFFER_ERR_DECRYPT` |
+ * | `does-not-unwrap` | AES-KW or AES-KWP unwrapping fails (a wrong KEK, changed bytes, an impossible length), in the keystore too | `COFFER_ERR_DECRYPT` |
+ * | `wrong-passphrase` | a wrong passphrase for encrypted PKCS#8 | `COFFER_ERR_DECRYPT` |
+ * | `does-not-verify` | a signature, MAC or webhook signature that does not verify (a wrong signature, message or key; a signature of the wrong length or encoding; a webhook timestamp outside the tolerance) | `COFFER_ERR_VERIFY` |
+ * | `not-a-key` | key bytes that do not hold a key of the kind and size needed: a KEK of another length, a master key not 32 bytes, PKCS#8 or SPKI that does not parse, imported material that is not a key of its type, a webhook secret outside 16..=1024 bytes | `COFFER_ERR_INVALID_KEY` |
+ * | `key-policy` | an RSA key outside 2048..=4096 bits, or with e ≠ 65537 | `COFFER_ERR_KEY_POLICY` |
+ * | `file-exists` | a regular file already at a path to create (a keystore, a version-1 export), or a SQLite `-wal`, `-shm` or `-journal` beside a new keystore | `COFFER_ERR_KEYSTORE_EXISTS` |
+ * | `nothing-to-open` | nothing at the path of a keystore to open (no file, or no directory on the way; no file is created) | `COFFER_ERR_KEYSTORE_MISSING` |
+ * | `no-directory` | a directory on the path of a new keystore that does not exist, or a database that cannot be reached (a version-1 export or generation file that cannot be written is `COFFER_ERR_STORAGE`) | `COFFER_ERR_STORE_UNAVAILABLE` |
+ * | `no-session` | a session number this keystore handle does not know (never opened, or logged out) | `COFFER_ERR_NOT_LOGGED_IN` |
+ * | `no-such-key` | a key handle or key id the session's tenant has no key for | `COFFER_ERR_NOT_FOUND` |
  */
 enum coffer_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -130,7 +240,8 @@ enum coffer_status
    */
   COFFER_ERR_LIMIT_EXCEEDED = 1004,
   /**
-   * Bytes that should be a coffer structure (an envelope header) are malformed.
+   * Bytes that should have a structure do not parse as it: an envelope or envelope header, a
+   * certificate or CSR, a webhook signature header.
    */
   COFFER_ERR_MALFORMED = 1005,
   /**
@@ -275,8 +386,8 @@ enum coffer_status
    */
   COFFER_ERR_AUDIT_TAMPERED = 4004,
   /**
-   * A keystore (or another file) already exists at that path, or the database already holds
-   * one; open it instead of creating one.
+   * A keystore (or another regular file) already exists at that path, or the database already
+   * holds one; open it instead of creating one.
    */
   COFFER_ERR_KEYSTORE_EXISTS = 4005,
   /**
@@ -294,8 +405,8 @@ enum coffer_status
    */
   COFFER_ERR_STORE_BUSY = 4008,
   /**
-   * The store could not be opened or reached: no such directory, not a regular file (a
-   * symbolic link, FIFO, device or directory), connection refused, or login failed.
+   * The store could not be opened or reached: no such directory, a file that stopped being a
+   * regular file during the call, connection refused, or login failed.
    */
   COFFER_ERR_STORE_UNAVAILABLE = 4009,
   /**
@@ -401,6 +512,40 @@ enum coffer_key_algorithm
 typedef enum coffer_key_algorithm coffer_key_algorithm;
 #else
 typedef uint32_t coffer_key_algorithm;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * A signature scheme.
+ */
+enum coffer_signature_scheme
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * ECDSA over P-256 with SHA-256 (RFC 6979 deterministic nonce); the
+   * signature is DER (`ECDSA-Sig-Value`, at most 72 bytes), as X.509,
+   * TLS, OpenSSL and `coffer_keystore_sign` use it. P-256 keys only.
+   */
+  COFFER_SIG_ECDSA_P256_SHA256 = 1,
+  /**
+   * RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt, as
+   * `coffer_keystore_sign` makes it. RSA keys only; the signature is as
+   * long as the modulus.
+   */
+  COFFER_SIG_RSA_PSS_SHA256 = 2,
+  /**
+   * RSASSA-PKCS1-v1_5 with SHA-256 (`sha256WithRSAEncryption`). RSA keys
+   * only; the signature is as long as the modulus.
+   */
+  COFFER_SIG_RSA_PKCS1_SHA256 = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum coffer_signature_scheme coffer_signature_scheme;
+#else
+typedef uint32_t coffer_signature_scheme;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -772,10 +917,10 @@ typedef struct {
 } coffer_unlock_key;
 
 /**
- * Attributes of a key to generate. `label` and `key_id` are 1..=64 bytes
- * of UTF-8; `key_id` is unique within the tenant and is the key id
- * written into envelopes. `usage` is an OR of `COFFER_USAGE_*` flags. The
- * tenant is the session's.
+ * Attributes of a key to generate or import. `label` and `key_id` are
+ * 1..=64 bytes of UTF-8; `key_id` is unique within the tenant and is the
+ * key id written into envelopes. `usage` is an OR of `COFFER_USAGE_*`
+ * flags. The tenant is the session's.
  */
 typedef struct {
   /**
@@ -892,6 +1037,26 @@ coffer_status coffer_certificate_verify(const coffer_certificate *leaf,
                                         const coffer_certificate *ca);
 
 /**
+ * Verifies `signature` over `msg` under `scheme` (a
+ * `coffer_signature_scheme`) with the certificate's subject public key, as
+ * `coffer_public_key_verify_der` does with that key. Only the signature
+ * is checked: not the certificate's validity period, issuer or usage (use
+ * `coffer_certificate_verify` for the chain).
+ *
+ * Errors: `COFFER_ERR_VERIFY`; `COFFER_ERR_INVALID_ARGUMENT` for a scheme
+ * of the other key type; `COFFER_ERR_KEY_POLICY` for an RSA key outside
+ * 2048..=4096 bits or e != 65537; `COFFER_ERR_UNKNOWN_VALUE`.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_certificate_verify_signature(const coffer_certificate *cert,
+                                                  uint32_t scheme,
+                                                  const uint8_t *msg,
+                                                  size_t msg_len,
+                                                  const uint8_t *signature,
+                                                  size_t signature_len);
+
+/**
  * Reads a DER certificate.
  *
  * Errors: `COFFER_ERR_MALFORMED` for bytes that are not a certificate;
@@ -987,10 +1152,10 @@ void coffer_csr_free(coffer_csr *csr);
  * `context` (0..=16 pairs), with 64 KiB chunks. On success `*out` holds
  * the envelope; free it with `coffer_bytes_free`.
  *
- * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_LIMIT_EXCEEDED` for 0 or
+ * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_INVALID_ARGUMENT` for 0
+ * recipients or a duplicate context key; `COFFER_ERR_LIMIT_EXCEEDED` for
  * more than 16 recipients, a key id of 0 or more than 64 bytes, or a
- * context past its limits; `COFFER_ERR_INVALID_ARGUMENT` for a duplicate
- * context key; `COFFER_ERR_INVALID_KEY` for a key that does not parse;
+ * context past its limits; `COFFER_ERR_INVALID_KEY` for a key that does not parse;
  * `COFFER_ERR_KEY_POLICY` for an RSA key outside 2048..=4096 bits or e != 65537;
  * `COFFER_ERR_UNKNOWN_VALUE` for an unknown `kind`.
  *
@@ -1023,14 +1188,38 @@ coffer_status coffer_envelope_seal_into(const coffer_recipient *recipients,
                                         size_t *out_len);
 
 /**
- * Opens an envelope with any one of `keys` (1 or more) and the same
+ * Opens an envelope with any one of `keys` (1..=64) and the same
  * `context` it was sealed with. On success `*out` holds the plaintext
  * (free it with `coffer_bytes_free`, which zeroes it).
  *
- * Every failure to open — wrong key, wrong context, a modified, truncated
- * or extended envelope — is `COFFER_ERR_DECRYPT`, whatever the cause.
- * Argument errors (NULL, a key that does not parse, a bad `kind`) are
- * reported as such before anything is decrypted.
+ * What a successful open proves (FORMAT.md §2–§3): the plaintext is
+ * exactly what was sealed, under this encryption context. The bound
+ * section of the header (chunk size, salt, key commitment, context) and
+ * every payload chunk are authenticated: changing any of them, or
+ * reordering, dropping, truncating or extending the chunks, fails with
+ * `COFFER_ERR_DECRYPT`. The recipient records are outside that
+ * authentication (FORMAT.md §3.3): each record authenticates only itself,
+ * through its key wrap and the key commitment. The record that opens the
+ * envelope for you is checked (a changed one fails to open, it never
+ * opens to other plaintext); another recipient's record is not
+ * authenticated for you: it can be changed, removed or replaced, and
+ * records can be added, without this call noticing. Such a change can
+ * stop that recipient from opening the envelope, or, made by someone who
+ * holds the data key (any recipient), let another key open the same
+ * plaintext; it never changes the plaintext anyone gets. So a successful
+ * open says nothing about who else can open the envelope: do not treat
+ * its recipient list as authenticated.
+ *
+ * Errors, checked in this order: argument errors (`COFFER_ERR_NULL_POINTER`;
+ * `COFFER_ERR_INVALID_ARGUMENT` for 0 keys; `COFFER_ERR_LIMIT_EXCEEDED`
+ * for more than 64 keys or a key id outside 1..=64 bytes;
+ * `COFFER_ERR_INVALID_KEY` for a key that does not parse;
+ * `COFFER_ERR_UNKNOWN_VALUE` for a bad `kind`), then
+ * `COFFER_ERR_MALFORMED` if `sealed` does not start with a well-formed
+ * envelope header (FORMAT.md §4 steps 1–2), then `COFFER_ERR_DECRYPT` for
+ * every failure to open a well-formed one — wrong key or version, wrong
+ * context, a modified header or payload, a truncated or extended payload
+ * — whatever the cause.
  *
  * Thread safety: may be called from any number of threads at once.
  */
@@ -1049,6 +1238,10 @@ coffer_status coffer_envelope_open(const coffer_unlock_key *keys,
  * `*out_len` is set to the plaintext length and the result is
  * `COFFER_ERR_BUFFER_TOO_SMALL`; nothing is written to `out`.
  *
+ * Detects the same tampering as `coffer_envelope_open` and no more:
+ * another recipient's record is not authenticated for you (FORMAT.md
+ * §3.3). Errors as `coffer_envelope_open`.
+ *
  * Thread safety: may be called from any number of threads at once.
  */
 coffer_status coffer_envelope_open_into(const coffer_unlock_key *keys,
@@ -1066,8 +1259,8 @@ coffer_status coffer_envelope_open_into(const coffer_unlock_key *keys,
  * version of the same KEK). Only the header changes; the payload is
  * copied unchanged. On success `*out` holds the new envelope.
  *
- * Errors: `COFFER_ERR_DECRYPT` if `old` does not open the envelope;
- * `COFFER_ERR_MALFORMED` if `sealed` has no valid header;
+ * Errors: `COFFER_ERR_MALFORMED` if `sealed` has no valid header;
+ * `COFFER_ERR_DECRYPT` if `old` does not open the envelope;
  * `COFFER_ERR_INVALID_ARGUMENT` if `new_recipient` is already another recipient.
  *
  * Thread safety: may be called from any number of threads at once.
@@ -1082,9 +1275,10 @@ coffer_status coffer_envelope_rewrap(const uint8_t *sealed,
  * Adds `new_recipient` to an envelope, unlocking the data key with `key`.
  * Only the header changes. On success `*out` holds the new envelope.
  *
- * Errors: `COFFER_ERR_DECRYPT` if `key` does not open it;
+ * Errors: `COFFER_ERR_MALFORMED` if `sealed` has no valid header;
+ * `COFFER_ERR_DECRYPT` if `key` does not open it;
  * `COFFER_ERR_INVALID_ARGUMENT` if the recipient is already there;
- * `COFFER_ERR_LIMIT_EXCEEDED` past 16 recipients; `COFFER_ERR_MALFORMED`.
+ * `COFFER_ERR_LIMIT_EXCEEDED` past 16 recipients.
  *
  * Thread safety: may be called from any number of threads at once.
  */
@@ -1099,7 +1293,9 @@ coffer_status coffer_envelope_add_recipient(const uint8_t *sealed,
  * version. No key is needed; the last recipient cannot be removed.
  *
  * Errors: `COFFER_ERR_INVALID_ARGUMENT` if there is no such recipient or it
- * is the only one; `COFFER_ERR_MALFORMED`; `COFFER_ERR_UNKNOWN_VALUE`.
+ * is the only one; `COFFER_ERR_LIMIT_EXCEEDED` for a key id outside
+ * 1..=64 bytes; `COFFER_ERR_MALFORMED` if `sealed` has no valid header;
+ * `COFFER_ERR_UNKNOWN_VALUE`.
  *
  * Thread safety: may be called from any number of threads at once.
  */
@@ -1159,15 +1355,34 @@ coffer_status coffer_keypair_from_pkcs8_pem(const uint8_t *pem,
                                             coffer_keypair **keypair);
 
 /**
- * Reads an `ENCRYPTED PRIVATE KEY` PEM block with its passphrase.
+ * Reads an `ENCRYPTED PRIVATE KEY` PEM block with its passphrase
+ * (1..=1024 bytes).
  *
- * Errors: `COFFER_ERR_DECRYPT` for a wrong passphrase; as
- * `coffer_keypair_from_pkcs8_pem` otherwise.
+ * Errors: `COFFER_ERR_DECRYPT` for a wrong passphrase;
+ * `COFFER_ERR_INVALID_LENGTH` for a passphrase of 0 or more than 1024
+ * bytes; as `coffer_keypair_from_pkcs8_pem` otherwise.
  *
  * Thread safety: may be called from any number of threads at once.
  */
 coffer_status coffer_keypair_from_encrypted_pkcs8_pem(const uint8_t *pem,
                                                       size_t pem_len,
+                                                      const uint8_t *passphrase,
+                                                      size_t passphrase_len,
+                                                      coffer_keypair **keypair);
+
+/**
+ * Reads encrypted PKCS#8 DER (`EncryptedPrivateKeyInfo`: PBES2 with
+ * PBKDF2 or scrypt and AES-CBC, as OpenSSL writes it) with its passphrase
+ * (1..=1024 bytes).
+ *
+ * Errors: as `coffer_keypair_from_encrypted_pkcs8_pem` (without
+ * `COFFER_ERR_NOT_UTF8`); `COFFER_ERR_INVALID_KEY` for bytes that are not
+ * encrypted PKCS#8.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_keypair_from_encrypted_pkcs8_der(const uint8_t *der,
+                                                      size_t der_len,
                                                       const uint8_t *passphrase,
                                                       size_t passphrase_len,
                                                       coffer_keypair **keypair);
@@ -1194,11 +1409,25 @@ coffer_status coffer_keypair_to_pkcs8_pem(const coffer_keypair *keypair, coffer_
  * writes it) under `passphrase` (1..=1024 bytes). Takes a few hundred
  * milliseconds by design.
  *
- * Errors: `COFFER_ERR_INVALID_ARGUMENT` for a passphrase of bad length.
+ * Errors: `COFFER_ERR_INVALID_LENGTH` for a passphrase of 0 or more than
+ * 1024 bytes.
  *
  * Thread safety: any number of threads may export the same key pair.
  */
 coffer_status coffer_keypair_to_encrypted_pkcs8_pem(const coffer_keypair *keypair,
+                                                    const uint8_t *passphrase,
+                                                    size_t passphrase_len,
+                                                    coffer_bytes *out);
+
+/**
+ * As `coffer_keypair_to_encrypted_pkcs8_pem`, as DER
+ * (`EncryptedPrivateKeyInfo`, what `openssl pkcs8 -topk8 -outform DER` writes).
+ *
+ * Errors: as `coffer_keypair_to_encrypted_pkcs8_pem`.
+ *
+ * Thread safety: any number of threads may export the same key pair.
+ */
+coffer_status coffer_keypair_to_encrypted_pkcs8_der(const coffer_keypair *keypair,
                                                     const uint8_t *passphrase,
                                                     size_t passphrase_len,
                                                     coffer_bytes *out);
@@ -1354,10 +1583,9 @@ coffer_status coffer_keystore_passphrase_change(const coffer_keystore *keystore,
 
 /**
  * Creates a keystore in a new store at `path` (UTF-8, no NUL needed):
- * either a SQLite file, which must not exist yet (anything already at the
- * path — a file, a symbolic link, a FIFO, a device, a directory, or a
- * leftover `-wal`, `-shm` or `-journal` file beside it — is refused and
- * left untouched; the file is created with mode 0600), or a
+ * either a SQLite file, which must not exist yet (a file already at the
+ * path, or a leftover `-wal`, `-shm` or `-journal` file beside it, is
+ * refused and left untouched; the file is created with mode 0600), or a
  * `postgres://user[:password]@host[:port]/database` URL (also
  * `postgresql://`) of a database that holds no keystore yet. The keystore
  * has `slots` empty slots (1..=64) and its records are sealed under
@@ -1365,11 +1593,14 @@ coffer_status coffer_keystore_passphrase_change(const coffer_keystore *keystore,
  * master key, per `secret_kind`. When this returns `COFFER_OK` the new
  * keystore is committed, and other handles may open it.
  *
- * Errors: `COFFER_ERR_KEYSTORE_EXISTS` if anything is at the SQLite path
- * or the database already holds a keystore; `COFFER_ERR_INVALID_LENGTH`
- * for a passphrase of 0 or more than 1024 bytes; `COFFER_ERR_INVALID_KEY`
- * for a master key that is not 32 bytes; `COFFER_ERR_INVALID_ARGUMENT` for
- * 0 or more than 64 slots or an empty path; `COFFER_ERR_UNKNOWN_VALUE` for
+ * Errors: `COFFER_ERR_KEYSTORE_EXISTS` if a regular file is at the SQLite
+ * path (or a leftover beside it) or the database already holds a keystore;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a path that cannot name a regular file
+ * (empty, `/`, ending in `/`, or a directory, symbolic link, FIFO or device
+ * already at it; nothing is touched) or 0 or more than 64 slots;
+ * `COFFER_ERR_INVALID_LENGTH` for a passphrase of 0 or more than 1024
+ * bytes; `COFFER_ERR_INVALID_KEY` for a master key that is not 32 bytes;
+ * `COFFER_ERR_UNKNOWN_VALUE` for
  * a bad `secret_kind`; `COFFER_ERR_STORE_UNAVAILABLE` if the directory
  * does not exist or the database cannot be reached;
  * `COFFER_ERR_STORE_READ_ONLY`, `COFFER_ERR_STORE_NO_SPACE`,
@@ -1398,16 +1629,18 @@ coffer_status coffer_keystore_create(const uint8_t *path,
  * backups and restores do not reach, or install a generation file with
  * `coffer_keystore_set_generation_file`, which does that for you.
  *
- * Errors: `COFFER_ERR_KEYSTORE_MISSING` if there is no file at the SQLite
- * path (none is created) or the store holds no keystore;
+ * Errors: `COFFER_ERR_KEYSTORE_MISSING` if there is nothing at the SQLite
+ * path (no file is created) or the store holds no keystore;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a path that cannot name a regular file
+ * (empty, `/`, ending in `/`, a directory, symbolic link, FIFO or device);
  * `COFFER_ERR_KEYSTORE_AUTH` for a wrong secret or records sealed under
  * another one; `COFFER_ERR_KEYSTORE_CORRUPT` for malformed records;
  * `COFFER_ERR_KEYSTORE_ROLLBACK` for a generation below `min_generation`;
  * `COFFER_ERR_STORE_CORRUPT` for a file that is not a coffer store;
- * `COFFER_ERR_STORE_UNAVAILABLE` for a path that is not a regular file (a
- * symbolic link, FIFO, device or directory) or a database that cannot be
- * reached; `COFFER_ERR_STORE_READ_ONLY` (a store is always opened for
- * writing) and the other store errors.
+ * `COFFER_ERR_STORE_UNAVAILABLE` for a directory on the path that does
+ * not exist or a database that cannot be reached;
+ * `COFFER_ERR_STORE_READ_ONLY` (a store is always opened for writing) and
+ * the other store errors.
  *
  * Thread safety: may be called from any thread.
  */
@@ -1436,8 +1669,9 @@ coffer_status coffer_keystore_open(const uint8_t *path,
  * generation file installed before on this handle.
  *
  * Errors: `COFFER_ERR_KEYSTORE_ROLLBACK`; `COFFER_ERR_INVALID_ARGUMENT`
- * for an empty path or one that is not a regular file (a symbolic link,
- * FIFO, device or directory is never replaced); `COFFER_ERR_KEYSTORE_CORRUPT`
+ * for a path that cannot name a regular file (empty, `/`, ending in `/`,
+ * or a directory, symbolic link, FIFO or device at it, which is never
+ * replaced); `COFFER_ERR_KEYSTORE_CORRUPT`
  * if the file does not hold a generation; `COFFER_ERR_STORAGE` if it
  * cannot be read or written.
  *
@@ -1492,8 +1726,10 @@ coffer_status coffer_keystore_save(const coffer_keystore *keystore, uint64_t *co
  * Errors: `COFFER_ERR_NOT_LOGGED_IN` / `COFFER_ERR_ROLE_NOT_ALLOWED`
  * unless `so_session` is a security officer session;
  * `COFFER_ERR_NOT_EXTRACTABLE` if another slot holds tenant-sealed keys;
- * `COFFER_ERR_KEYSTORE_EXISTS` if anything is at `path`;
- * `COFFER_ERR_INVALID_ARGUMENT` for a path without a file name;
+ * `COFFER_ERR_KEYSTORE_EXISTS` if a regular file is at `path`;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a path that cannot name a regular file
+ * (empty, `/`, ending in `/`, or a directory, symbolic link, FIFO or device
+ * at it);
  * `COFFER_ERR_STORAGE` if the file cannot be written;
  * `COFFER_ERR_AUDIT_FULL` if an audit log has no room for the
  * record; the store errors.
@@ -1516,12 +1752,88 @@ coffer_status coffer_keystore_export_v1(const coffer_keystore *keystore,
 void coffer_keystore_free(coffer_keystore *keystore);
 
 /**
+ * The HMAC-SHA-256 tag (`COFFER_HMAC_TAG_LEN`, 32 bytes) of `msg` under
+ * the current version of the HMAC key `handle` (usage SIGN), into `*tag`.
+ *
+ * Errors: `COFFER_ERR_INVALID_ARGUMENT` for a key that is not an HMAC
+ * key; `COFFER_ERR_POLICY_DENIED`, `COFFER_ERR_KEY_STATE`,
+ * `COFFER_ERR_KEY_EXPIRED`, `COFFER_ERR_NOT_FOUND` and the other key checks.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_hmac_sign(const coffer_keystore *keystore,
+                                        uint64_t session,
+                                        uint64_t handle,
+                                        const uint8_t *msg,
+                                        size_t msg_len,
+                                        coffer_bytes *tag);
+
+/**
+ * Checks an HMAC-SHA-256 `tag` of `msg` against every version of the HMAC
+ * key `handle` (usage VERIFY), in constant time.
+ *
+ * Errors: `COFFER_ERR_VERIFY` for a wrong tag or one that is not 32
+ * bytes; the key checks of `coffer_keystore_hmac_sign`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_hmac_verify(const coffer_keystore *keystore,
+                                          uint64_t session,
+                                          uint64_t handle,
+                                          const uint8_t *msg,
+                                          size_t msg_len,
+                                          const uint8_t *tag,
+                                          size_t tag_len);
+
+/**
+ * Signs a webhook delivery with the HMAC key `handle` (usage SIGN), as
+ * `coffer_webhook_sign` does with a shared secret: `*header` receives
+ * `t=<timestamp>,v1=<64 lowercase hex digits>` (not NUL-terminated).
+ *
+ * Errors: as `coffer_keystore_hmac_sign`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_webhook_sign(const coffer_keystore *keystore,
+                                           uint64_t session,
+                                           uint64_t handle,
+                                           uint64_t timestamp,
+                                           const uint8_t *body,
+                                           size_t body_len,
+                                           coffer_bytes *header);
+
+/**
+ * Checks a webhook delivery with the HMAC key `handle` (usage VERIFY, any
+ * version), as `coffer_webhook_verify` does with a shared secret: the
+ * header's timestamp must be within `tolerance_secs` of `now` and its tag
+ * must match; both checks always run.
+ *
+ * Errors: `COFFER_ERR_MALFORMED`, `COFFER_ERR_INVALID_LENGTH` and
+ * `COFFER_ERR_NOT_UTF8` for the header (checked before the key is used);
+ * the key checks of `coffer_keystore_hmac_sign`; then `COFFER_ERR_VERIFY`
+ * for a wrong tag or a timestamp outside the window (alike).
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_webhook_verify(const coffer_keystore *keystore,
+                                             uint64_t session,
+                                             uint64_t handle,
+                                             const uint8_t *body,
+                                             size_t body_len,
+                                             const uint8_t *header,
+                                             size_t header_len,
+                                             uint64_t now,
+                                             uint64_t tolerance_secs);
+
+/**
  * Generates a key of `key_type` (a `coffer_key_type`) for the user
  * session's tenant. On success `*handle` is the key's handle number.
  *
  * Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` for a non-user session;
- * `COFFER_ERR_INVALID_ARGUMENT` for a bad label or key id, or a key id the
- * tenant already uses; `COFFER_ERR_UNKNOWN_VALUE` for a bad type or usage flag.
+ * `COFFER_ERR_LIMIT_EXCEEDED` for a key id outside 1..=64 bytes;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a label outside 1..=64 bytes or a key
+ * id the tenant already uses; `COFFER_ERR_UNKNOWN_VALUE` for a bad type or
+ * usage flag.
  *
  * Thread safety: see `coffer_keystore`.
  */
@@ -1534,7 +1846,8 @@ coffer_status coffer_keystore_generate(const coffer_keystore *keystore,
 /**
  * Looks up the session tenant's key by `key_id`; `*handle` receives its handle number.
  *
- * Errors: `COFFER_ERR_NOT_FOUND`.
+ * Errors: `COFFER_ERR_NOT_FOUND`; `COFFER_ERR_LIMIT_EXCEEDED` for a key id
+ * outside 1..=64 bytes.
  *
  * Thread safety: see `coffer_keystore`.
  */
@@ -1611,7 +1924,13 @@ coffer_status coffer_keystore_seal_envelope(const coffer_keystore *keystore,
  * Opens an envelope sealed to any version of the key `handle` (usage
  * DECRYPT) with the same `context`. On success `*out` holds the plaintext.
  *
- * Errors: `COFFER_ERR_DECRYPT` for any failure to open; as
+ * Detects the same tampering as `coffer_envelope_open` and no more: the
+ * bound section and payload are authenticated, but another recipient's
+ * record is not authenticated for you (FORMAT.md §3.3).
+ *
+ * Errors: `COFFER_ERR_MALFORMED` if `sealed` does not start with a
+ * well-formed envelope header (checked before the key is used);
+ * `COFFER_ERR_DECRYPT` for any failure to open a well-formed one; as
  * `coffer_keystore_seal_envelope` for the key checks.
  *
  * Thread safety: see `coffer_keystore`.
@@ -1629,6 +1948,12 @@ coffer_status coffer_keystore_open_envelope(const coffer_keystore *keystore,
  * Rewraps an envelope of the AES-256 key `handle` to the key's current
  * version (usages WRAP and UNWRAP), changing only the header. An envelope
  * already on the current version comes back unchanged.
+ *
+ * Errors: `COFFER_ERR_MALFORMED` if `sealed` does not start with a
+ * well-formed envelope header (checked before the key is used);
+ * `COFFER_ERR_DECRYPT` if it has no recipient of this key or the key does
+ * not open it; `COFFER_ERR_INVALID_ARGUMENT` for a key that is not AES-256;
+ * the key checks of `coffer_keystore_seal_envelope`.
  *
  * Thread safety: see `coffer_keystore`.
  */
@@ -1778,6 +2103,95 @@ coffer_status coffer_keystore_pin_change(const coffer_keystore *keystore,
 coffer_status coffer_keystore_logout(const coffer_keystore *keystore, uint64_t session);
 
 /**
+ * Wraps the caller's key material (a data key, 1..=16384 bytes) with
+ * AES-KWP (RFC 5649) under the current version of the AES-256 key `kek`
+ * (usage WRAP). On success `*wrapped` holds the wrapped key, which
+ * `coffer_keystore_unwrap_key` or `coffer_keystore_import_wrapped`
+ * accept, as does `coffer_kwp_unwrap` with the same KEK bytes.
+ *
+ * Errors: `COFFER_ERR_INVALID_LENGTH` for material of 0 or more than
+ * 16384 bytes; `COFFER_ERR_INVALID_ARGUMENT` for a key that is not
+ * AES-256; `COFFER_ERR_POLICY_DENIED`, `COFFER_ERR_KEY_STATE`,
+ * `COFFER_ERR_KEY_EXPIRED` and the other key checks.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_wrap_key(const coffer_keystore *keystore,
+                                       uint64_t session,
+                                       uint64_t kek,
+                                       const uint8_t *material,
+                                       size_t material_len,
+                                       coffer_bytes *wrapped);
+
+/**
+ * Unwraps key material wrapped with AES-KWP under any version of the
+ * AES-256 key `kek` (usage UNWRAP, also when the key is deactivated). On
+ * success `*material` holds it (secret: `coffer_bytes_free` zeroes it).
+ *
+ * Errors: `COFFER_ERR_DECRYPT` if no version unwraps it (a wrong key,
+ * changed or truncated bytes); the key checks of `coffer_keystore_wrap_key`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_unwrap_key(const coffer_keystore *keystore,
+                                         uint64_t session,
+                                         uint64_t kek,
+                                         const uint8_t *wrapped,
+                                         size_t wrapped_len,
+                                         coffer_bytes *material);
+
+/**
+ * Imports a key wrapped with AES-KWP under any version of the AES-256 key
+ * `unwrapping` (usage UNWRAP) as a new key of `key_type` (a
+ * `coffer_key_type`) with `attributes`, for the user session's tenant. On
+ * success `*handle` is the new key's handle number. The wrapped material
+ * is, per type: 32 random bytes for `COFFER_KEY_TYPE_AES256` and
+ * `COFFER_KEY_TYPE_HMAC_SHA256`; the 32-byte big-endian private scalar for
+ * `COFFER_KEY_TYPE_P256`; PKCS#8 DER (`coffer_keypair_to_pkcs8_der`) of a
+ * key of exactly that size for the RSA types. The material never leaves
+ * the keystore unwrapped. Wrap it with `coffer_keystore_wrap_key`, with
+ * `coffer_kwp_wrap` under the same KEK bytes, or take it from
+ * `coffer_keystore_export_wrapped` of another keystore sharing the KEK.
+ *
+ * Errors: `COFFER_ERR_DECRYPT` if no version of `unwrapping` unwraps it;
+ * `COFFER_ERR_INVALID_KEY` for material that is not a key of `key_type`;
+ * `COFFER_ERR_LIMIT_EXCEEDED` for a key id outside 1..=64 bytes;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a bad label, a key id the tenant
+ * already uses, or an `unwrapping` key that is not AES-256;
+ * `COFFER_ERR_UNKNOWN_VALUE` for a bad type or usage flag;
+ * `COFFER_ERR_ROLE_NOT_ALLOWED` for a non-user session; the key checks of
+ * `coffer_keystore_wrap_key`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_import_wrapped(const coffer_keystore *keystore,
+                                             uint64_t session,
+                                             uint64_t unwrapping,
+                                             uint32_t key_type,
+                                             const coffer_key_attributes *attributes,
+                                             const uint8_t *wrapped,
+                                             size_t wrapped_len,
+                                             uint64_t *handle);
+
+/**
+ * Exports the current version of the extractable key `target` wrapped
+ * with AES-KWP under the current version of the AES-256 key `wrapping`
+ * (usage WRAP), in the form `coffer_keystore_import_wrapped` takes. A key
+ * created with `extractable` false is never exported, in any form.
+ *
+ * Errors: `COFFER_ERR_NOT_EXTRACTABLE` (an audited refusal);
+ * `COFFER_ERR_KEY_STATE` for a destroyed key; the key checks of
+ * `coffer_keystore_wrap_key` for `wrapping`.
+ *
+ * Thread safety: see `coffer_keystore`.
+ */
+coffer_status coffer_keystore_export_wrapped(const coffer_keystore *keystore,
+                                             uint64_t session,
+                                             uint64_t wrapping,
+                                             uint64_t target,
+                                             coffer_bytes *wrapped);
+
+/**
  * AES-KW (RFC 3394): wraps `key_data` (16..=65536 bytes, a multiple of 8)
  * under `kek` (16, 24 or 32 bytes) into `out`, which needs
  * `key_data_len + 8` bytes. On success `*out_len` is the wrapped length.
@@ -1843,6 +2257,79 @@ coffer_status coffer_kwp_unwrap(const uint8_t *kek,
                                 size_t *out_len);
 
 /**
+ * Signs `msg` (any length; it is hashed, not copied) with the key pair
+ * under `scheme` (a `coffer_signature_scheme`). On success `*signature`
+ * holds the signature (free it with `coffer_bytes_free`).
+ *
+ * Errors: `COFFER_ERR_INVALID_ARGUMENT` for a scheme of the other key type
+ * (an RSA scheme with a P-256 key or the reverse);
+ * `COFFER_ERR_UNKNOWN_VALUE` for an unknown scheme; `COFFER_ERR_RNG`.
+ *
+ * Thread safety: any number of threads may sign with the same key pair at once.
+ */
+coffer_status coffer_keypair_sign(const coffer_keypair *keypair,
+                                  uint32_t scheme,
+                                  const uint8_t *msg,
+                                  size_t msg_len,
+                                  coffer_bytes *signature);
+
+/**
+ * Verifies `signature` over `msg` with the key pair's public key under
+ * `scheme`.
+ *
+ * Errors: `COFFER_ERR_VERIFY` if it does not verify (a wrong signature,
+ * message or key, or a signature of the wrong length or encoding);
+ * `COFFER_ERR_INVALID_ARGUMENT` for a scheme of the other key type;
+ * `COFFER_ERR_UNKNOWN_VALUE`.
+ *
+ * Thread safety: any number of threads at once.
+ */
+coffer_status coffer_keypair_verify(const coffer_keypair *keypair,
+                                    uint32_t scheme,
+                                    const uint8_t *msg,
+                                    size_t msg_len,
+                                    const uint8_t *signature,
+                                    size_t signature_len);
+
+/**
+ * Verifies `signature` over `msg` under `scheme` with a public key given
+ * as SubjectPublicKeyInfo DER (`spki_der`, at most 64 KiB; RSA 2048..=4096
+ * bits with e = 65537, or P-256), as `coffer_keypair_public_key_der`,
+ * `coffer_certificate_public_key_der` and `coffer_keystore_public_key_der`
+ * write it.
+ *
+ * Errors: `COFFER_ERR_VERIFY`; `COFFER_ERR_INVALID_KEY` for bytes that do
+ * not hold such a key; `COFFER_ERR_KEY_POLICY`; `COFFER_ERR_INVALID_LENGTH`
+ * past 64 KiB; `COFFER_ERR_INVALID_ARGUMENT` for a scheme of the other key
+ * type; `COFFER_ERR_UNKNOWN_VALUE`.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_public_key_verify_der(const uint8_t *spki_der,
+                                           size_t spki_der_len,
+                                           uint32_t scheme,
+                                           const uint8_t *msg,
+                                           size_t msg_len,
+                                           const uint8_t *signature,
+                                           size_t signature_len);
+
+/**
+ * As `coffer_public_key_verify_der`, with the public key as a `PUBLIC KEY`
+ * PEM block (`pem_len` bytes, no NUL needed).
+ *
+ * Errors: as `coffer_public_key_verify_der`, and `COFFER_ERR_NOT_UTF8`.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_public_key_verify_pem(const uint8_t *pem,
+                                           size_t pem_len,
+                                           uint32_t scheme,
+                                           const uint8_t *msg,
+                                           size_t msg_len,
+                                           const uint8_t *signature,
+                                           size_t signature_len);
+
+/**
  * A static, NUL-terminated English description of `status`, never NULL.
  * An unknown value gives "unknown status code". The string must not be freed.
  *
@@ -1857,8 +2344,8 @@ const char *coffer_status_message(uint32_t status);
  * sealer and `*header` holds the envelope header: write it first, then
  * the output of each `coffer_sealer_seal_chunk`.
  *
- * Errors: as `coffer_envelope_seal`, and `COFFER_ERR_LIMIT_EXCEEDED` for a
- * chunk size out of range.
+ * Errors: as `coffer_envelope_seal` (`COFFER_ERR_INVALID_ARGUMENT` for 0
+ * recipients), and `COFFER_ERR_LIMIT_EXCEEDED` for a chunk size out of range.
  *
  * Thread safety: may be called from any number of threads at once.
  */
@@ -1911,7 +2398,14 @@ void coffer_sealer_free(coffer_sealer *sealer);
  * `coffer_envelope_open`. On success `*opener` is the new opener; feed it
  * the chunks that follow the header.
  *
- * Every failure to open is `COFFER_ERR_DECRYPT`.
+ * Detects the same tampering as `coffer_envelope_open` once
+ * `coffer_opener_finish` returns `COFFER_OK`, and no more: another
+ * recipient's record is not authenticated for you (FORMAT.md §3.3).
+ *
+ * Errors: the argument errors of `coffer_envelope_open`
+ * (`COFFER_ERR_INVALID_ARGUMENT` for 0 keys); `COFFER_ERR_MALFORMED` if
+ * `header` is not a whole, well-formed envelope header;
+ * `COFFER_ERR_DECRYPT` for every failure to open a well-formed one.
  *
  * Thread safety: may be called from any number of threads at once.
  */
@@ -1977,6 +2471,62 @@ void coffer_opener_free(coffer_opener *opener);
  * Thread safety: may be called from any thread.
  */
 const char *coffer_version(void);
+
+/**
+ * The ABI version of the library loaded, `COFFER_ABI_VERSION` as it was
+ * when the library was built: the number in its SONAME
+ * (`libcoffer.so.<COFFER_ABI_VERSION>`). A program can check
+ * `coffer_abi_version() == COFFER_ABI_VERSION` at start-up to catch a
+ * library of another ABI than its header's.
+ *
+ * Thread safety: may be called from any thread.
+ */
+uint32_t coffer_abi_version(void);
+
+/**
+ * Signs a webhook delivery: `*header` receives
+ * `t=<timestamp>,v1=<64 lowercase hex digits>` (not NUL-terminated; free
+ * it with `coffer_bytes_free`), the HMAC-SHA-256 under `secret` of the
+ * timestamp in decimal, a `.`, and `body`. `timestamp` is the sending time
+ * in seconds since the Unix epoch (for example `time(NULL)`).
+ *
+ * Errors: `COFFER_ERR_INVALID_KEY` for a secret outside 16..=1024 bytes.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_webhook_sign(const uint8_t *secret,
+                                  size_t secret_len,
+                                  uint64_t timestamp,
+                                  const uint8_t *body,
+                                  size_t body_len,
+                                  coffer_bytes *header);
+
+/**
+ * Checks a webhook delivery: `header` (as `coffer_webhook_sign` writes it;
+ * items other than `t` and `v1` are ignored) must carry a timestamp within
+ * `tolerance_secs` of `now` (seconds since the Unix epoch, for example
+ * `time(NULL)`; `COFFER_WEBHOOK_DEFAULT_TOLERANCE_SECS` is the usual
+ * window) and the HMAC-SHA-256 of the timestamp, a `.` and `body` under
+ * `secret`, compared in constant time. Both checks always run. A receiver
+ * that must refuse every replay also remembers the signatures it accepted
+ * within the window.
+ *
+ * Errors: `COFFER_ERR_VERIFY` for a wrong tag or a timestamp outside the
+ * window (alike); `COFFER_ERR_MALFORMED` for a header that does not parse;
+ * `COFFER_ERR_INVALID_LENGTH` for a header over 1024 bytes;
+ * `COFFER_ERR_NOT_UTF8`; `COFFER_ERR_INVALID_KEY` for a secret outside
+ * 16..=1024 bytes.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_webhook_verify(const uint8_t *secret,
+                                    size_t secret_len,
+                                    const uint8_t *body,
+                                    size_t body_len,
+                                    const uint8_t *header,
+                                    size_t header_len,
+                                    uint64_t now,
+                                    uint64_t tolerance_secs);
 
 #ifdef __cplusplus
 }  // extern "C"

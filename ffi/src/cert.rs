@@ -9,6 +9,7 @@ use crate::boundary::{
     require, slice_in, str_in,
 };
 use crate::keypair::coffer_keypair;
+use crate::signature::{Signed, verify_call};
 use crate::status::{COFFER_ERR_INVALID_ARGUMENT, COFFER_ERR_UNKNOWN_VALUE, FfiResult, coffer_status};
 
 /// The kind of a subject alternative name.
@@ -222,6 +223,33 @@ pub extern "C" fn coffer_certificate_verify(
         cert::verify_chain_now(leaf, ca)?;
         Ok(())
     })
+}
+
+/// Verifies `signature` over `msg` under `scheme` (a
+/// `coffer_signature_scheme`) with the certificate's subject public key, as
+/// `coffer_public_key_verify_der` does with that key. Only the signature
+/// is checked: not the certificate's validity period, issuer or usage (use
+/// `coffer_certificate_verify` for the chain).
+///
+/// Errors: `COFFER_ERR_VERIFY`; `COFFER_ERR_INVALID_ARGUMENT` for a scheme
+/// of the other key type; `COFFER_ERR_KEY_POLICY` for an RSA key outside
+/// 2048..=4096 bits or e != 65537; `COFFER_ERR_UNKNOWN_VALUE`.
+///
+/// Thread safety: may be called from any number of threads at once.
+#[unsafe(no_mangle)]
+pub extern "C" fn coffer_certificate_verify_signature(
+    cert: *const coffer_certificate,
+    scheme: u32,
+    msg: *const u8,
+    msg_len: usize,
+    signature: *const u8,
+    signature_len: usize,
+) -> coffer_status {
+    // SAFETY: the header's contract for handles.
+    let key = || Ok(unsafe { ref_in(cert) }?.inner.public_key()?);
+    let signed = Signed { scheme, msg, msg_len, signature, signature_len };
+    // SAFETY: the header's contract for input buffers, forwarded.
+    unsafe { verify_call(key, signed) }
 }
 
 /// Reads a DER certificate.

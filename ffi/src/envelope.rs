@@ -1,7 +1,7 @@
 //! Envelope encryption (core/FORMAT.md) for C: seal, open, rewrap, add and
 //! remove recipients, on whole buffers.
 
-use coffer_core::envelope::{self, EncryptionContext, Recipient, RecipientKind, UnlockKey};
+use coffer_core::envelope::{self, EncryptionContext, HeaderRef, Recipient, RecipientKind, UnlockKey};
 use coffer_core::keywrap::Kek;
 use coffer_core::p256::{P256PublicKey, P256SecretKey};
 use coffer_core::rng::OsRng;
@@ -12,7 +12,8 @@ use crate::boundary::{
     write_out,
 };
 use crate::status::{
-    COFFER_ERR_BUFFER_TOO_SMALL, COFFER_ERR_INVALID_KEY, COFFER_ERR_UNKNOWN_VALUE, FfiResult, coffer_status,
+    COFFER_ERR_BUFFER_TOO_SMALL, COFFER_ERR_INVALID_ARGUMENT, COFFER_ERR_INVALID_KEY,
+    COFFER_ERR_LIMIT_EXCEEDED, COFFER_ERR_MALFORMED, COFFER_ERR_UNKNOWN_VALUE, FfiResult, coffer_status,
 };
 
 /// Length of an envelope's fixed prefix: read this many bytes, then ask
@@ -24,12 +25,20 @@ pub const COFFER_ENVELOPE_TAG_LEN: usize = 16;
 pub const COFFER_ENVELOPE_DEFAULT_CHUNK_SIZE: u32 = 65536;
 /// Length of an AES-256 key-encryption key.
 pub const COFFER_KEK_LEN: usize = 32;
+/// Longest key id, in bytes (FORMAT.md §5); a key id has at least one byte.
+pub const COFFER_KEY_ID_MAX_LEN: usize = 64;
+/// Most recipients one envelope is sealed for (FORMAT.md §5).
+pub const COFFER_ENVELOPE_MAX_RECIPIENTS: usize = 16;
+/// Most unlock keys one open call tries.
+pub const COFFER_ENVELOPE_MAX_UNLOCK_KEYS: usize = 64;
 
 // The constants above are written out for cbindgen; they must equal coffer-core's.
 const _: () = assert!(COFFER_ENVELOPE_PREFIX_LEN == envelope::PREFIX_LEN);
 const _: () = assert!(COFFER_ENVELOPE_TAG_LEN == coffer_core::aead::TAG_LEN);
 const _: () = assert!(COFFER_ENVELOPE_DEFAULT_CHUNK_SIZE == envelope::DEFAULT_CHUNK_SIZE);
 const _: () = assert!(COFFER_KEK_LEN == coffer_core::aead::KEY_LEN);
+const _: () = assert!(COFFER_KEY_ID_MAX_LEN == envelope::MAX_KEY_ID_LEN);
+const _: () = assert!(COFFER_ENVELOPE_MAX_RECIPIENTS == envelope::MAX_RECIPIENTS);
 
 /// What kind of key a `coffer_recipient` or `coffer_unlock_key` holds.
 #[repr(u32)]
@@ -107,6 +116,41 @@ pub struct coffer_unlock_key {
     pub key_len: usize,
 }
 
+/// A key id (of a recipient, an unlock key, a recipient to remove, or a
+/// keystore key): 1..=`COFFER_KEY_ID_MAX_LEN` bytes, else
+/// [`COFFER_ERR_LIMIT_EXCEEDED`].
+///
+/// # Safety
+/// As [`slice_in`].
+pub(crate) unsafe fn key_id_in<'a>(ptr: *const u8, len: usize) -> FfiResult<&'a [u8]> {
+    // SAFETY: forwarded contract of this function.
+    let id = unsafe { slice_in(ptr, len) }?;
+    if id.is_empty() || id.len() > COFFER_KEY_ID_MAX_LEN {
+        return Err(COFFER_ERR_LIMIT_EXCEEDED);
+    }
+    Ok(id)
+}
+
+/// Checks that `bytes` start with a well-formed envelope header (FORMAT.md
+/// §4, steps 1 and 2: magic, version, suite, length and structure), so
+/// that bytes that are no envelope are [`COFFER_ERR_MALFORMED`] in every
+/// function, before any key is tried; what happens after (steps 3 to 5)
+/// fails as [`crate::status::COFFER_ERR_DECRYPT`].
+pub(crate) fn envelope_header(bytes: &[u8]) -> FfiResult<()> {
+    HeaderRef::parse(bytes).map(drop).map_err(|_| COFFER_ERR_MALFORMED)
+}
+
+/// The number of keys or recipients given: at least one, at most `max`.
+fn count_in(len: usize, max: usize) -> FfiResult<()> {
+    if len == 0 {
+        Err(COFFER_ERR_INVALID_ARGUMENT)
+    } else if len > max {
+        Err(COFFER_ERR_LIMIT_EXCEEDED)
+    } else {
+        Ok(())
+    }
+}
+
 fn kek_from(bytes: &[u8]) -> FfiResult<Kek> {
     if bytes.len() != COFFER_KEK_LEN {
         return Err(COFFER_ERR_INVALID_KEY);
@@ -170,7 +214,7 @@ impl OwnedUnlockKey<'_> {
 /// The pointers in `r` must satisfy the header's input-buffer contract for `'a`.
 pub(crate) unsafe fn recipient_in<'a>(r: &coffer_recipient) -> FfiResult<OwnedRecipient<'a>> {
     // SAFETY: forwarded contract of this function.
-    let key_id = unsafe { slice_in(r.key_id, r.key_id_len) }?;
+    let key_id = unsafe { key_id_in(r.key_id, r.key_id_len) }?;
     // SAFETY: forwarded contract of this function.
     let key = unsafe { slice_in(r.key, r.key_len) }?;
     let key = match r.kind {
@@ -184,7 +228,7 @@ pub(crate) unsafe fn recipient_in<'a>(r: &coffer_recipient) -> FfiResult<OwnedRe
     Ok(OwnedRecipient { key_id, version: r.version, key })
 }
 
-/// Parses an array of `coffer_recipient`.
+/// Parses an array of 1..=`COFFER_ENVELOPE_MAX_RECIPIENTS` `coffer_recipient`.
 ///
 /// # Safety
 /// `ptr`/`len` and the pointers inside must satisfy the header's contract for `'a`.
@@ -194,6 +238,7 @@ pub(crate) unsafe fn recipients_in<'a>(
 ) -> FfiResult<Vec<OwnedRecipient<'a>>> {
     // SAFETY: forwarded contract of this function.
     let raw = unsafe { array_in(ptr, len) }?;
+    count_in(raw.len(), COFFER_ENVELOPE_MAX_RECIPIENTS)?;
     // SAFETY: forwarded contract of this function.
     raw.iter().map(|r| unsafe { recipient_in(r) }).collect()
 }
@@ -204,7 +249,7 @@ pub(crate) unsafe fn recipients_in<'a>(
 /// As [`recipient_in`].
 pub(crate) unsafe fn unlock_key_in<'a>(k: &coffer_unlock_key) -> FfiResult<OwnedUnlockKey<'a>> {
     // SAFETY: forwarded contract of this function.
-    let key_id = unsafe { slice_in(k.key_id, k.key_id_len) }?;
+    let key_id = unsafe { key_id_in(k.key_id, k.key_id_len) }?;
     // SAFETY: forwarded contract of this function.
     let key = unsafe { slice_in(k.key, k.key_len) }?;
     let key = match k.kind {
@@ -220,7 +265,7 @@ pub(crate) unsafe fn unlock_key_in<'a>(k: &coffer_unlock_key) -> FfiResult<Owned
     Ok(OwnedUnlockKey { key_id, version: k.version, key })
 }
 
-/// Parses an array of `coffer_unlock_key`.
+/// Parses an array of 1..=`COFFER_ENVELOPE_MAX_UNLOCK_KEYS` `coffer_unlock_key`.
 ///
 /// # Safety
 /// As [`recipients_in`].
@@ -230,6 +275,7 @@ pub(crate) unsafe fn unlock_keys_in<'a>(
 ) -> FfiResult<Vec<OwnedUnlockKey<'a>>> {
     // SAFETY: forwarded contract of this function.
     let raw = unsafe { array_in(ptr, len) }?;
+    count_in(raw.len(), COFFER_ENVELOPE_MAX_UNLOCK_KEYS)?;
     // SAFETY: forwarded contract of this function.
     raw.iter().map(|k| unsafe { unlock_key_in(k) }).collect()
 }
@@ -266,6 +312,7 @@ fn open_vec(
     context: &EncryptionContext<'_>,
     sealed: &[u8],
 ) -> FfiResult<zeroize::Zeroizing<Vec<u8>>> {
+    envelope_header(sealed)?;
     let unlock: Vec<UnlockKey<'_>> = keys.iter().map(OwnedUnlockKey::as_unlock_key).collect();
     Ok(envelope::open(&mut OsRng, &unlock, context, sealed)?)
 }
@@ -274,10 +321,10 @@ fn open_vec(
 /// `context` (0..=16 pairs), with 64 KiB chunks. On success `*out` holds
 /// the envelope; free it with `coffer_bytes_free`.
 ///
-/// Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_LIMIT_EXCEEDED` for 0 or
+/// Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_INVALID_ARGUMENT` for 0
+/// recipients or a duplicate context key; `COFFER_ERR_LIMIT_EXCEEDED` for
 /// more than 16 recipients, a key id of 0 or more than 64 bytes, or a
-/// context past its limits; `COFFER_ERR_INVALID_ARGUMENT` for a duplicate
-/// context key; `COFFER_ERR_INVALID_KEY` for a key that does not parse;
+/// context past its limits; `COFFER_ERR_INVALID_KEY` for a key that does not parse;
 /// `COFFER_ERR_KEY_POLICY` for an RSA key outside 2048..=4096 bits or e != 65537;
 /// `COFFER_ERR_UNKNOWN_VALUE` for an unknown `kind`.
 ///
@@ -346,14 +393,38 @@ pub extern "C" fn coffer_envelope_seal_into(
     })
 }
 
-/// Opens an envelope with any one of `keys` (1 or more) and the same
+/// Opens an envelope with any one of `keys` (1..=64) and the same
 /// `context` it was sealed with. On success `*out` holds the plaintext
 /// (free it with `coffer_bytes_free`, which zeroes it).
 ///
-/// Every failure to open — wrong key, wrong context, a modified, truncated
-/// or extended envelope — is `COFFER_ERR_DECRYPT`, whatever the cause.
-/// Argument errors (NULL, a key that does not parse, a bad `kind`) are
-/// reported as such before anything is decrypted.
+/// What a successful open proves (FORMAT.md §2–§3): the plaintext is
+/// exactly what was sealed, under this encryption context. The bound
+/// section of the header (chunk size, salt, key commitment, context) and
+/// every payload chunk are authenticated: changing any of them, or
+/// reordering, dropping, truncating or extending the chunks, fails with
+/// `COFFER_ERR_DECRYPT`. The recipient records are outside that
+/// authentication (FORMAT.md §3.3): each record authenticates only itself,
+/// through its key wrap and the key commitment. The record that opens the
+/// envelope for you is checked (a changed one fails to open, it never
+/// opens to other plaintext); another recipient's record is not
+/// authenticated for you: it can be changed, removed or replaced, and
+/// records can be added, without this call noticing. Such a change can
+/// stop that recipient from opening the envelope, or, made by someone who
+/// holds the data key (any recipient), let another key open the same
+/// plaintext; it never changes the plaintext anyone gets. So a successful
+/// open says nothing about who else can open the envelope: do not treat
+/// its recipient list as authenticated.
+///
+/// Errors, checked in this order: argument errors (`COFFER_ERR_NULL_POINTER`;
+/// `COFFER_ERR_INVALID_ARGUMENT` for 0 keys; `COFFER_ERR_LIMIT_EXCEEDED`
+/// for more than 64 keys or a key id outside 1..=64 bytes;
+/// `COFFER_ERR_INVALID_KEY` for a key that does not parse;
+/// `COFFER_ERR_UNKNOWN_VALUE` for a bad `kind`), then
+/// `COFFER_ERR_MALFORMED` if `sealed` does not start with a well-formed
+/// envelope header (FORMAT.md §4 steps 1–2), then `COFFER_ERR_DECRYPT` for
+/// every failure to open a well-formed one — wrong key or version, wrong
+/// context, a modified header or payload, a truncated or extended payload
+/// — whatever the cause.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -385,6 +456,10 @@ pub extern "C" fn coffer_envelope_open(
 /// `*out_len` is the plaintext length. If the buffer is too small,
 /// `*out_len` is set to the plaintext length and the result is
 /// `COFFER_ERR_BUFFER_TOO_SMALL`; nothing is written to `out`.
+///
+/// Detects the same tampering as `coffer_envelope_open` and no more:
+/// another recipient's record is not authenticated for you (FORMAT.md
+/// §3.3). Errors as `coffer_envelope_open`.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -457,8 +532,8 @@ unsafe fn change_header(
 /// version of the same KEK). Only the header changes; the payload is
 /// copied unchanged. On success `*out` holds the new envelope.
 ///
-/// Errors: `COFFER_ERR_DECRYPT` if `old` does not open the envelope;
-/// `COFFER_ERR_MALFORMED` if `sealed` has no valid header;
+/// Errors: `COFFER_ERR_MALFORMED` if `sealed` has no valid header;
+/// `COFFER_ERR_DECRYPT` if `old` does not open the envelope;
 /// `COFFER_ERR_INVALID_ARGUMENT` if `new_recipient` is already another recipient.
 ///
 /// Thread safety: may be called from any number of threads at once.
@@ -479,9 +554,10 @@ pub extern "C" fn coffer_envelope_rewrap(
 /// Adds `new_recipient` to an envelope, unlocking the data key with `key`.
 /// Only the header changes. On success `*out` holds the new envelope.
 ///
-/// Errors: `COFFER_ERR_DECRYPT` if `key` does not open it;
+/// Errors: `COFFER_ERR_MALFORMED` if `sealed` has no valid header;
+/// `COFFER_ERR_DECRYPT` if `key` does not open it;
 /// `COFFER_ERR_INVALID_ARGUMENT` if the recipient is already there;
-/// `COFFER_ERR_LIMIT_EXCEEDED` past 16 recipients; `COFFER_ERR_MALFORMED`.
+/// `COFFER_ERR_LIMIT_EXCEEDED` past 16 recipients.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -502,7 +578,9 @@ pub extern "C" fn coffer_envelope_add_recipient(
 /// version. No key is needed; the last recipient cannot be removed.
 ///
 /// Errors: `COFFER_ERR_INVALID_ARGUMENT` if there is no such recipient or it
-/// is the only one; `COFFER_ERR_MALFORMED`; `COFFER_ERR_UNKNOWN_VALUE`.
+/// is the only one; `COFFER_ERR_LIMIT_EXCEEDED` for a key id outside
+/// 1..=64 bytes; `COFFER_ERR_MALFORMED` if `sealed` has no valid header;
+/// `COFFER_ERR_UNKNOWN_VALUE`.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -520,7 +598,7 @@ pub extern "C" fn coffer_envelope_remove_recipient(
         // SAFETY: the header's contract for input buffers.
         let sealed = unsafe { slice_in(sealed, sealed_len) }?;
         // SAFETY: as above.
-        let key_id = unsafe { slice_in(key_id, key_id_len) }?;
+        let key_id = unsafe { key_id_in(key_id, key_id_len) }?;
         let kind = match kind {
             k if k == coffer_key_kind::COFFER_KEY_KEK as u32 => RecipientKind::Aes256Kw,
             k if k == coffer_key_kind::COFFER_KEY_RSA as u32 => RecipientKind::RsaOaep,

@@ -1,5 +1,6 @@
 //! Key pairs for C: RSA-2048/3072/4096 and P-256 generation, PKCS#8 (plain
-//! and encrypted) and SPKI, in DER and PEM.
+//! and encrypted) and SPKI, in DER and PEM. Signing and verifying with a
+//! key pair is in [`crate::signature`].
 
 use coffer_core::cert::{KeyAlgorithm, KeyPair, PublicKey};
 use coffer_core::rng::OsRng;
@@ -9,7 +10,30 @@ use crate::boundary::{
     bytes_out, coffer_bytes, ffi_boundary, ffi_boundary_void, handle_free, handle_out, ref_in, require,
     slice_in, str_in, write_out,
 };
-use crate::status::{COFFER_ERR_UNKNOWN_VALUE, FfiResult, coffer_status};
+use crate::status::{COFFER_ERR_INVALID_LENGTH, COFFER_ERR_UNKNOWN_VALUE, FfiResult, coffer_status};
+
+/// Longest passphrase, in bytes, of encrypted PKCS#8 and of a keystore; a
+/// passphrase has at least one byte.
+pub const COFFER_PASSPHRASE_MAX_LEN: usize = 1024;
+
+// One passphrase rule for key files and keystores; it must equal coffer-core's and coffer-hsm's.
+const _: () = assert!(COFFER_PASSPHRASE_MAX_LEN == coffer_core::cert::MAX_PASSPHRASE_LEN);
+const _: () = assert!(COFFER_PASSPHRASE_MAX_LEN == coffer_hsm::keystore::MAX_PASSPHRASE_LEN);
+const _: () = assert!(coffer_hsm::keystore::MIN_PASSPHRASE_LEN == 1);
+
+/// A passphrase (of encrypted PKCS#8, in or out, or of a keystore):
+/// 1..=`COFFER_PASSPHRASE_MAX_LEN` bytes, else [`COFFER_ERR_INVALID_LENGTH`].
+///
+/// # Safety
+/// As [`slice_in`].
+pub(crate) unsafe fn passphrase_in<'a>(ptr: *const u8, len: usize) -> FfiResult<&'a [u8]> {
+    // SAFETY: forwarded contract of this function.
+    let passphrase = unsafe { slice_in(ptr, len) }?;
+    if passphrase.is_empty() || passphrase.len() > COFFER_PASSPHRASE_MAX_LEN {
+        return Err(COFFER_ERR_INVALID_LENGTH);
+    }
+    Ok(passphrase)
+}
 
 /// A key pair algorithm.
 #[repr(u32)]
@@ -121,10 +145,48 @@ pub extern "C" fn coffer_keypair_from_pkcs8_pem(
     })
 }
 
-/// Reads an `ENCRYPTED PRIVATE KEY` PEM block with its passphrase.
+/// Which encoding an encrypted PKCS#8 key is read from or written as.
+#[derive(Clone, Copy)]
+enum Encrypted {
+    Der,
+    Pem,
+}
+
+/// # Safety
+/// The header's contract for input buffers and output slots.
+unsafe fn from_encrypted(
+    form: Encrypted,
+    input: *const u8,
+    input_len: usize,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    keypair: *mut *mut coffer_keypair,
+) -> FfiResult<()> {
+    require(keypair)?;
+    // SAFETY: forwarded contract of this function.
+    let passphrase = unsafe { passphrase_in(passphrase, passphrase_len) }?;
+    let inner = match form {
+        Encrypted::Der => {
+            // SAFETY: as above.
+            let der = unsafe { slice_in(input, input_len) }?;
+            KeyPair::from_encrypted_pkcs8_der(der, passphrase)?
+        }
+        Encrypted::Pem => {
+            // SAFETY: as above.
+            let pem = unsafe { str_in(input, input_len) }?;
+            KeyPair::from_encrypted_pkcs8_pem(pem, passphrase)?
+        }
+    };
+    // SAFETY: checked non-NULL; the caller's output slot.
+    unsafe { handle_out(keypair, coffer_keypair { inner }) }
+}
+
+/// Reads an `ENCRYPTED PRIVATE KEY` PEM block with its passphrase
+/// (1..=1024 bytes).
 ///
-/// Errors: `COFFER_ERR_DECRYPT` for a wrong passphrase; as
-/// `coffer_keypair_from_pkcs8_pem` otherwise.
+/// Errors: `COFFER_ERR_DECRYPT` for a wrong passphrase;
+/// `COFFER_ERR_INVALID_LENGTH` for a passphrase of 0 or more than 1024
+/// bytes; as `coffer_keypair_from_pkcs8_pem` otherwise.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -135,15 +197,32 @@ pub extern "C" fn coffer_keypair_from_encrypted_pkcs8_pem(
     passphrase_len: usize,
     keypair: *mut *mut coffer_keypair,
 ) -> coffer_status {
-    ffi_boundary(|| {
-        require(keypair)?;
-        // SAFETY: the header's contract for input buffers.
-        let pem = unsafe { str_in(pem, pem_len) }?;
-        // SAFETY: as above.
-        let passphrase = unsafe { slice_in(passphrase, passphrase_len) }?;
-        let inner = KeyPair::from_encrypted_pkcs8_pem(pem, passphrase)?;
-        // SAFETY: checked non-NULL; the caller's output slot.
-        unsafe { handle_out(keypair, coffer_keypair { inner }) }
+    // SAFETY: the header's contract, forwarded.
+    ffi_boundary(|| unsafe {
+        from_encrypted(Encrypted::Pem, pem, pem_len, passphrase, passphrase_len, keypair)
+    })
+}
+
+/// Reads encrypted PKCS#8 DER (`EncryptedPrivateKeyInfo`: PBES2 with
+/// PBKDF2 or scrypt and AES-CBC, as OpenSSL writes it) with its passphrase
+/// (1..=1024 bytes).
+///
+/// Errors: as `coffer_keypair_from_encrypted_pkcs8_pem` (without
+/// `COFFER_ERR_NOT_UTF8`); `COFFER_ERR_INVALID_KEY` for bytes that are not
+/// encrypted PKCS#8.
+///
+/// Thread safety: may be called from any number of threads at once.
+#[unsafe(no_mangle)]
+pub extern "C" fn coffer_keypair_from_encrypted_pkcs8_der(
+    der: *const u8,
+    der_len: usize,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    keypair: *mut *mut coffer_keypair,
+) -> coffer_status {
+    // SAFETY: the header's contract, forwarded.
+    ffi_boundary(|| unsafe {
+        from_encrypted(Encrypted::Der, der, der_len, passphrase, passphrase_len, keypair)
     })
 }
 
@@ -198,12 +277,35 @@ pub extern "C" fn coffer_keypair_to_pkcs8_pem(
     ffi_boundary(|| unsafe { export(keypair, Export::Pkcs8Pem, out) })
 }
 
+/// # Safety
+/// The header's contract for handles, input buffers and output slots.
+unsafe fn to_encrypted(
+    form: Encrypted,
+    keypair: *const coffer_keypair,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    out: *mut coffer_bytes,
+) -> FfiResult<()> {
+    require(out)?;
+    // SAFETY: forwarded contract of this function.
+    let kp = &unsafe { ref_in(keypair) }?.inner;
+    // SAFETY: as above.
+    let passphrase = unsafe { passphrase_in(passphrase, passphrase_len) }?;
+    let encoded = match form {
+        Encrypted::Der => kp.to_encrypted_pkcs8_der(&mut OsRng, passphrase)?,
+        Encrypted::Pem => kp.to_encrypted_pkcs8_pem(&mut OsRng, passphrase)?.into_bytes(),
+    };
+    // SAFETY: checked non-NULL; the caller's output slot.
+    unsafe { bytes_out(out, &encoded) }
+}
+
 /// Writes the private key as an `ENCRYPTED PRIVATE KEY` PEM block (PBES2:
 /// PBKDF2-HMAC-SHA-256 with 600,000 iterations and AES-256-CBC, as OpenSSL
 /// writes it) under `passphrase` (1..=1024 bytes). Takes a few hundred
 /// milliseconds by design.
 ///
-/// Errors: `COFFER_ERR_INVALID_ARGUMENT` for a passphrase of bad length.
+/// Errors: `COFFER_ERR_INVALID_LENGTH` for a passphrase of 0 or more than
+/// 1024 bytes.
 ///
 /// Thread safety: any number of threads may export the same key pair.
 #[unsafe(no_mangle)]
@@ -213,16 +315,25 @@ pub extern "C" fn coffer_keypair_to_encrypted_pkcs8_pem(
     passphrase_len: usize,
     out: *mut coffer_bytes,
 ) -> coffer_status {
-    ffi_boundary(|| {
-        require(out)?;
-        // SAFETY: the header's contract for handles and buffers.
-        let kp = &unsafe { ref_in(keypair) }?.inner;
-        // SAFETY: as above.
-        let passphrase = unsafe { slice_in(passphrase, passphrase_len) }?;
-        let pem = kp.to_encrypted_pkcs8_pem(&mut OsRng, passphrase)?;
-        // SAFETY: checked non-NULL; the caller's output slot.
-        unsafe { bytes_out(out, pem.as_bytes()) }
-    })
+    // SAFETY: the header's contract, forwarded.
+    ffi_boundary(|| unsafe { to_encrypted(Encrypted::Pem, keypair, passphrase, passphrase_len, out) })
+}
+
+/// As `coffer_keypair_to_encrypted_pkcs8_pem`, as DER
+/// (`EncryptedPrivateKeyInfo`, what `openssl pkcs8 -topk8 -outform DER` writes).
+///
+/// Errors: as `coffer_keypair_to_encrypted_pkcs8_pem`.
+///
+/// Thread safety: any number of threads may export the same key pair.
+#[unsafe(no_mangle)]
+pub extern "C" fn coffer_keypair_to_encrypted_pkcs8_der(
+    keypair: *const coffer_keypair,
+    passphrase: *const u8,
+    passphrase_len: usize,
+    out: *mut coffer_bytes,
+) -> coffer_status {
+    // SAFETY: the header's contract, forwarded.
+    ffi_boundary(|| unsafe { to_encrypted(Encrypted::Der, keypair, passphrase, passphrase_len, out) })
 }
 
 /// Writes the public key as SubjectPublicKeyInfo DER into `*out`.

@@ -7,12 +7,15 @@
 //! | --- | --- |
 //! | [`status`] | `coffer_status`, `coffer_status_message` |
 //! | [`boundary`] | `coffer_bytes`, `coffer_bytes_free`; the panic boundary and pointer checks |
-//! | [`version`] | `coffer_version` |
+//! | [`abi`] | `COFFER_ABI_VERSION`: the number in the SONAME `libcoffer.so.<ABI>` |
+//! | [`version`] | `coffer_version`, `coffer_abi_version` |
 //! | [`envelope`] | `coffer_envelope_*`: seal, open, rewrap, add/remove recipient |
 //! | [`stream`] | `coffer_sealer_*`, `coffer_opener_*`: chunk-at-a-time envelopes |
 //! | [`keywrap`] | `coffer_kw_*`, `coffer_kwp_*`: AES-KW and AES-KWP |
 //! | [`keypair`] | `coffer_keypair_*`: RSA/P-256 generation, PKCS#8, SPKI, PEM |
+//! | [`signature`] | `coffer_keypair_sign`/`_verify`, `coffer_public_key_verify_*`: signatures outside the keystore |
 //! | [`cert`] | `coffer_certificate_*`, `coffer_csr_*`: CA, CSR, issue, verify |
+//! | [`webhook`] | `coffer_webhook_*`: `t=<ts>,v1=<hex>` webhook signatures with a shared secret |
 //! | [`keystore`] | `coffer_keystore_*`: the software HSM over a SQLite or PostgreSQL record store |
 //!
 //! ## Conventions (STYLE.md rules 14–18)
@@ -39,15 +42,20 @@
               NULL is checked at runtime, and every dereference is in an `unsafe` block with its SAFETY note"
 )]
 
+/// The ABI version, the number in the SONAME `libcoffer.so.<ABI>`; `build.rs`
+/// reads the same file to set the SONAME.
+pub mod abi;
 pub mod boundary;
 pub mod cert;
 pub mod envelope;
 pub mod keypair;
 pub mod keystore;
 pub mod keywrap;
+pub mod signature;
 pub mod status;
 pub mod stream;
 pub mod version;
+pub mod webhook;
 
 pub use boundary::{coffer_bytes, coffer_bytes_free};
 pub use status::{coffer_status, coffer_status_message};

@@ -20,6 +20,42 @@ use crate::boundary::ffi_boundary_value;
 /// | 5000–5999 | internal errors, including a caught panic |
 ///
 /// `coffer_status_message` gives a static description of each.
+///
+/// ## One code per condition
+///
+/// Each condition below gives the same code from every function that can
+/// meet it (ffi/tests/status_table.rs has a test per row, named after its
+/// first column). Argument checks come before any key is used or any
+/// store is touched. Codes not in the table (keystore state, roles, PINs,
+/// policy, the store, internal errors) have one condition each, the one
+/// their value's description below gives.
+///
+/// | row | condition | code |
+/// | --- | --- | --- |
+/// | `null-pointer` | a required pointer is NULL, or an input is NULL with a nonzero length | `COFFER_ERR_NULL_POINTER` |
+/// | `buffer-too-small` | a caller buffer is too small: the size needed is written to its length argument, nothing else is written | `COFFER_ERR_BUFFER_TOO_SMALL` |
+/// | `nothing-given` | no recipients or unlock keys given (a count of 0) to seal or open an envelope, whole or streaming | `COFFER_ERR_INVALID_ARGUMENT` |
+/// | `unusable-argument` | an argument the function cannot use: a duplicate context key; a recipient already in the envelope, or none to remove; a signature scheme of the other key type; a keystore key of a type the operation does not take; a bad subject, SAN, validity or path length; a bad slot, label or name | `COFFER_ERR_INVALID_ARGUMENT` |
+/// | `not-a-file-path` | a file path (keystore, version-1 export, generation file) that cannot name a regular file: empty, `/`, ending in `/`, or a directory, symbolic link, FIFO or device at it; nothing is touched | `COFFER_ERR_INVALID_ARGUMENT` |
+/// | `bad-length` | an input of a length the function does not take: a passphrase outside 1..=1024 bytes (keystore secret, encrypted PKCS#8 in and out); AES-KW/KWP key data; keystore material to wrap outside 1..=16384 bytes; fewer than 10 bytes for `coffer_envelope_header_len`; a key, certificate or CSR over 64 KiB; a webhook header over 1024 bytes | `COFFER_ERR_INVALID_LENGTH` |
+/// | `over-a-limit` | a limit of the envelope format (FORMAT.md §5) or of a certificate: more than 16 recipients or 64 unlock keys; a key id (of a recipient, an unlock key, a recipient to remove, a keystore key) outside 1..=64 bytes; a context over 16 pairs or with a key or value too long; a chunk size outside 256..=1048576; more than 64 SANs | `COFFER_ERR_LIMIT_EXCEEDED` |
+/// | `not-an-envelope` | bytes given as an envelope or envelope header that do not parse as one (FORMAT.md §4 steps 1–2: magic, version, suite, length, structure), in every envelope function, keystore ones included, before any key is tried | `COFFER_ERR_MALFORMED` |
+/// | `not-a-certificate` | bytes given as a certificate or CSR that do not parse as one | `COFFER_ERR_MALFORMED` |
+/// | `not-a-webhook-header` | a webhook signature header that is not `t=<digits>,v1=<64 hex digits>` | `COFFER_ERR_MALFORMED` |
+/// | `not-utf8` | a text argument (a path, PEM, name, subject, SAN, webhook header) that is not UTF-8 | `COFFER_ERR_NOT_UTF8` |
+/// | `unknown-value` | an enumeration argument with an unknown value, or a usage mask with an unknown bit | `COFFER_ERR_UNKNOWN_VALUE` |
+/// | `stream-finished` | a chunk or a finish after a stream finished or failed | `COFFER_ERR_STREAM_FINISHED` |
+/// | `does-not-open` | a well-formed envelope that does not open: a wrong key, version or context; a changed header or payload; a truncated or extended payload (FORMAT.md §4 steps 3–5) | `COFFER_ERR_DECRYPT` |
+/// | `does-not-unwrap` | AES-KW or AES-KWP unwrapping fails (a wrong KEK, changed bytes, an impossible length), in the keystore too | `COFFER_ERR_DECRYPT` |
+/// | `wrong-passphrase` | a wrong passphrase for encrypted PKCS#8 | `COFFER_ERR_DECRYPT` |
+/// | `does-not-verify` | a signature, MAC or webhook signature that does not verify (a wrong signature, message or key; a signature of the wrong length or encoding; a webhook timestamp outside the tolerance) | `COFFER_ERR_VERIFY` |
+/// | `not-a-key` | key bytes that do not hold a key of the kind and size needed: a KEK of another length, a master key not 32 bytes, PKCS#8 or SPKI that does not parse, imported material that is not a key of its type, a webhook secret outside 16..=1024 bytes | `COFFER_ERR_INVALID_KEY` |
+/// | `key-policy` | an RSA key outside 2048..=4096 bits, or with e ≠ 65537 | `COFFER_ERR_KEY_POLICY` |
+/// | `file-exists` | a regular file already at a path to create (a keystore, a version-1 export), or a SQLite `-wal`, `-shm` or `-journal` beside a new keystore | `COFFER_ERR_KEYSTORE_EXISTS` |
+/// | `nothing-to-open` | nothing at the path of a keystore to open (no file, or no directory on the way; no file is created) | `COFFER_ERR_KEYSTORE_MISSING` |
+/// | `no-directory` | a directory on the path of a new keystore that does not exist, or a database that cannot be reached (a version-1 export or generation file that cannot be written is `COFFER_ERR_STORAGE`) | `COFFER_ERR_STORE_UNAVAILABLE` |
+/// | `no-session` | a session number this keystore handle does not know (never opened, or logged out) | `COFFER_ERR_NOT_LOGGED_IN` |
+/// | `no-such-key` | a key handle or key id the session's tenant has no key for | `COFFER_ERR_NOT_FOUND` |
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum coffer_status {
@@ -35,7 +71,8 @@ pub enum coffer_status {
     COFFER_ERR_INVALID_LENGTH = 1003,
     /// A documented limit was exceeded (recipients, context entries, key id length, chunk size).
     COFFER_ERR_LIMIT_EXCEEDED = 1004,
-    /// Bytes that should be a coffer structure (an envelope header) are malformed.
+    /// Bytes that should have a structure do not parse as it: an envelope or envelope header, a
+    /// certificate or CSR, a webhook signature header.
     COFFER_ERR_MALFORMED = 1005,
     /// A text argument is not valid UTF-8.
     COFFER_ERR_NOT_UTF8 = 1006,
@@ -108,8 +145,8 @@ pub enum coffer_status {
     COFFER_ERR_STORAGE = 4003,
     /// The audit log does not verify: a record was changed, removed, reordered or inserted.
     COFFER_ERR_AUDIT_TAMPERED = 4004,
-    /// A keystore (or another file) already exists at that path, or the database already holds
-    /// one; open it instead of creating one.
+    /// A keystore (or another regular file) already exists at that path, or the database already
+    /// holds one; open it instead of creating one.
     COFFER_ERR_KEYSTORE_EXISTS = 4005,
     /// No keystore at that path, or the database holds none; create one instead of opening it.
     COFFER_ERR_KEYSTORE_MISSING = 4006,
@@ -119,8 +156,8 @@ pub enum coffer_status {
     /// The store stayed busy with other writers (or the database aborted the transaction to
     /// resolve a conflict) through every retry; nothing was written. Retry.
     COFFER_ERR_STORE_BUSY = 4008,
-    /// The store could not be opened or reached: no such directory, not a regular file (a
-    /// symbolic link, FIFO, device or directory), connection refused, or login failed.
+    /// The store could not be opened or reached: no such directory, a file that stopped being a
+    /// regular file during the call, connection refused, or login failed.
     COFFER_ERR_STORE_UNAVAILABLE = 4009,
     /// The store cannot be written: a read-only file, directory, file system or database, or
     /// missing permissions.
@@ -160,7 +197,9 @@ impl coffer_status {
             COFFER_ERR_LIMIT_EXCEEDED => {
                 c"a documented limit was exceeded (recipients, context, key id, chunk)"
             }
-            COFFER_ERR_MALFORMED => c"malformed input: not a well-formed coffer envelope header",
+            COFFER_ERR_MALFORMED => {
+                c"malformed input: the bytes do not parse as what the function reads (an envelope, a certificate or CSR, a webhook signature header)"
+            }
             COFFER_ERR_NOT_UTF8 => c"a text argument is not valid UTF-8",
             COFFER_ERR_UNKNOWN_VALUE => c"an enumeration argument has an unknown value",
             COFFER_ERR_STREAM_FINISHED => c"the stream already finished or failed and takes no more chunks",

@@ -11,7 +11,7 @@ use crate::boundary::{
 };
 use crate::envelope::{
     COFFER_ENVELOPE_TAG_LEN, OwnedRecipient, OwnedUnlockKey, coffer_kv, coffer_recipient, coffer_unlock_key,
-    context_in, recipients_in, unlock_keys_in,
+    context_in, envelope_header, recipients_in, unlock_keys_in,
 };
 use crate::status::{
     COFFER_ERR_BUFFER_TOO_SMALL, COFFER_ERR_DECRYPT, COFFER_ERR_STREAM_FINISHED, coffer_status,
@@ -45,8 +45,8 @@ pub struct coffer_opener {
 /// sealer and `*header` holds the envelope header: write it first, then
 /// the output of each `coffer_sealer_seal_chunk`.
 ///
-/// Errors: as `coffer_envelope_seal`, and `COFFER_ERR_LIMIT_EXCEEDED` for a
-/// chunk size out of range.
+/// Errors: as `coffer_envelope_seal` (`COFFER_ERR_INVALID_ARGUMENT` for 0
+/// recipients), and `COFFER_ERR_LIMIT_EXCEEDED` for a chunk size out of range.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -158,7 +158,14 @@ pub extern "C" fn coffer_sealer_free(sealer: *mut coffer_sealer) {
 /// `coffer_envelope_open`. On success `*opener` is the new opener; feed it
 /// the chunks that follow the header.
 ///
-/// Every failure to open is `COFFER_ERR_DECRYPT`.
+/// Detects the same tampering as `coffer_envelope_open` once
+/// `coffer_opener_finish` returns `COFFER_OK`, and no more: another
+/// recipient's record is not authenticated for you (FORMAT.md §3.3).
+///
+/// Errors: the argument errors of `coffer_envelope_open`
+/// (`COFFER_ERR_INVALID_ARGUMENT` for 0 keys); `COFFER_ERR_MALFORMED` if
+/// `header` is not a whole, well-formed envelope header;
+/// `COFFER_ERR_DECRYPT` for every failure to open a well-formed one.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -179,6 +186,7 @@ pub extern "C" fn coffer_opener_new(
         let context = unsafe { context_in(context, context_len) }?;
         // SAFETY: as above.
         let header = unsafe { slice_in(header, header_len) }?;
+        envelope_header(header)?;
         let unlock: Vec<UnlockKey<'_>> = keys.iter().map(OwnedUnlockKey::as_unlock_key).collect();
         let (inner, _) = envelope::begin_open(&mut OsRng, &unlock, &context, header, &Limits::DEFAULT)?;
         let scratch = Zeroizing::new(Vec::with_capacity(inner.sealed_chunk_size()));

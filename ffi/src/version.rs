@@ -18,3 +18,17 @@ const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_V
 pub extern "C" fn coffer_version() -> *const c_char {
     ffi_boundary_value(c"unknown".as_ptr(), || VERSION.as_ptr())
 }
+
+/// The ABI version of the library loaded, `COFFER_ABI_VERSION` as it was
+/// when the library was built: the number in its SONAME
+/// (`libcoffer.so.<COFFER_ABI_VERSION>`). A program can check
+/// `coffer_abi_version() == COFFER_ABI_VERSION` at start-up to catch a
+/// library of another ABI than its header's.
+///
+/// Thread safety: may be called from any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn coffer_abi_version() -> u32 {
+    // Nothing here can panic; the boundary is kept so that every exported
+    // function runs inside one (STYLE.md rule 16).
+    ffi_boundary_value(crate::abi::COFFER_ABI_VERSION, || crate::abi::COFFER_ABI_VERSION)
+}

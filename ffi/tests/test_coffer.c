@@ -19,13 +19,6 @@
 #include "check.h"
 
 #define LEN(s) (sizeof(s) - 1)
-#define U8(s) ((const uint8_t *)(s))
-
-static const uint8_t KEK1[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
-static const uint8_t KEK2[32] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa,
-                                 0xab, 0xac, 0xad, 0xae, 0xaf, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5,
-                                 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
 
 static const char *scratch_dir;
 
@@ -44,6 +37,7 @@ static coffer_unlock_key kek_unlock(const char *id, uint32_t version, const uint
 static void test_version_and_messages(void) {
     const char *v = coffer_version();
     EXPECT_TRUE(v != NULL && strcmp(v, "0.1.0") == 0);
+    EXPECT_TRUE(coffer_abi_version() == COFFER_ABI_VERSION);
 
     static const coffer_status all[] = {
         COFFER_OK, COFFER_ERR_NULL_POINTER, COFFER_ERR_BUFFER_TOO_SMALL, COFFER_ERR_INVALID_ARGUMENT,
@@ -240,7 +234,7 @@ static void test_keypairs(void) {
     EXPECT_STATUS(coffer_keypair_from_encrypted_pkcs8_pem(enc.data, enc.len, U8("wrong horse"), 11, &kp),
                   COFFER_ERR_DECRYPT);
     EXPECT_TRUE(kp == NULL);
-    EXPECT_STATUS(coffer_keypair_to_encrypted_pkcs8_pem(p256_key, NULL, 0, &enc), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keypair_to_encrypted_pkcs8_pem(p256_key, NULL, 0, &enc), COFFER_ERR_INVALID_LENGTH);
     EXPECT_STATUS(coffer_keypair_to_encrypted_pkcs8_pem(p256_key, U8("x"), 1, NULL), COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_keypair_from_encrypted_pkcs8_pem(NULL, 5, U8("x"), 1, &kp), COFFER_ERR_NULL_POINTER);
     coffer_bytes_free(&enc);
@@ -312,8 +306,12 @@ static void test_envelope(void) {
     EXPECT_STATUS(coffer_envelope_open(keys, 1, ctx, 2, env.data, env.len, &pt), COFFER_ERR_DECRYPT);
     env.data[env.len - 1] ^= 1;
     EXPECT_STATUS(coffer_envelope_open(keys, 1, ctx, 2, env.data, env.len - 1, &pt), COFFER_ERR_DECRYPT);
-    EXPECT_STATUS(coffer_envelope_open(keys, 1, ctx, 2, env.data, 5, &pt), COFFER_ERR_DECRYPT);
-    EXPECT_STATUS(coffer_envelope_open(NULL, 0, ctx, 2, env.data, env.len, &pt), COFFER_ERR_DECRYPT);
+    EXPECT_TRUE(pt.data == NULL && pt.len == 0);
+
+    /* Bytes that are no envelope header are COFFER_ERR_MALFORMED, and no
+     * keys at all are an argument error, not a failure to open. */
+    EXPECT_STATUS(coffer_envelope_open(keys, 1, ctx, 2, env.data, 5, &pt), COFFER_ERR_MALFORMED);
+    EXPECT_STATUS(coffer_envelope_open(NULL, 0, ctx, 2, env.data, env.len, &pt), COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(pt.data == NULL && pt.len == 0);
 
     /* Argument errors are reported as such. */
@@ -329,7 +327,7 @@ static void test_envelope(void) {
     EXPECT_STATUS(coffer_envelope_open(&bad_pkcs8, 1, ctx, 2, env.data, env.len, &pt), COFFER_ERR_INVALID_KEY);
 
     coffer_bytes e2 = {NULL, 0};
-    EXPECT_STATUS(coffer_envelope_seal(NULL, 0, NULL, 0, U8(msg), 1, &e2), COFFER_ERR_LIMIT_EXCEEDED);
+    EXPECT_STATUS(coffer_envelope_seal(NULL, 0, NULL, 0, U8(msg), 1, &e2), COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(coffer_envelope_seal(NULL, 1, NULL, 0, U8(msg), 1, &e2), COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_envelope_seal(to, 1, NULL, 0, NULL, 1, &e2), COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_envelope_seal(to, 1, NULL, 0, U8(msg), 1, NULL), COFFER_ERR_NULL_POINTER);
@@ -575,7 +573,7 @@ static void test_streaming(void) {
     EXPECT_STATUS(coffer_opener_new(&wrong, 1, NULL, 0, env, hlen, &opener), COFFER_ERR_DECRYPT);
     coffer_kv ctx[1] = {{U8("tenant"), 6, U8("acme"), 4}};
     EXPECT_STATUS(coffer_opener_new(&key, 1, ctx, 1, env, hlen, &opener), COFFER_ERR_DECRYPT);
-    EXPECT_STATUS(coffer_opener_new(&key, 1, NULL, 0, env, hlen - 1, &opener), COFFER_ERR_DECRYPT);
+    EXPECT_STATUS(coffer_opener_new(&key, 1, NULL, 0, env, hlen - 1, &opener), COFFER_ERR_MALFORMED);
     EXPECT_TRUE(opener == NULL);
     EXPECT_STATUS(coffer_opener_new(&key, 1, NULL, 0, NULL, hlen, &opener), COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_opener_new(&key, 1, NULL, 0, env, hlen, NULL), COFFER_ERR_NULL_POINTER);
@@ -590,7 +588,7 @@ static void test_streaming(void) {
     EXPECT_STATUS(coffer_sealer_new(&to, 1, NULL, 0, 100, &sealer, &header), COFFER_ERR_LIMIT_EXCEEDED);
     EXPECT_STATUS(coffer_sealer_new(&to, 1, NULL, 0, 0, NULL, &header), COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_sealer_new(&to, 1, NULL, 0, 0, &sealer, NULL), COFFER_ERR_NULL_POINTER);
-    EXPECT_STATUS(coffer_sealer_new(NULL, 0, NULL, 0, 0, &sealer, &header), COFFER_ERR_LIMIT_EXCEEDED);
+    EXPECT_STATUS(coffer_sealer_new(NULL, 0, NULL, 0, 0, &sealer, &header), COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(sealer == NULL && header.data == NULL);
     EXPECT_OK(coffer_sealer_new(&to, 1, NULL, 0, 0, &sealer, &header));
     size_t chunk = 0;
@@ -1468,23 +1466,26 @@ static void test_keystore_store(void) {
     EXPECT_OK(coffer_keystore_generation(b, &g1));
     EXPECT_TRUE(g1 == g + 2);
 
-    /* create refuses anything already at the path, and leaves it as it was. */
+    /* create refuses a file already at the path, and a path that cannot
+     * name a regular file, and leaves either as it was. */
     struct stat st;
     EXPECT_STATUS(coffer_keystore_create(U8(db), n, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
                   COFFER_ERR_KEYSTORE_EXISTS);
     EXPECT_TRUE(symlink("no-such-target", link) == 0); /* dangling */
     EXPECT_STATUS(coffer_keystore_create(U8(link), strlen(link), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
-                  COFFER_ERR_KEYSTORE_EXISTS);
+                  COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
     EXPECT_TRUE(mkfifo(fifo, 0600) == 0);
     EXPECT_STATUS(coffer_keystore_create(U8(fifo), strlen(fifo), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
-                  COFFER_ERR_KEYSTORE_EXISTS);
+                  COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
     EXPECT_STATUS(coffer_keystore_create(U8("/dev/null"), 9, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
-                  COFFER_ERR_KEYSTORE_EXISTS);
+                  COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(coffer_keystore_create(U8(scratch_dir), strlen(scratch_dir), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32,
                                          1, &ks),
-                  COFFER_ERR_KEYSTORE_EXISTS);
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_create(U8("/"), 1, COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 1, &ks),
+                  COFFER_ERR_INVALID_ARGUMENT);
     FILE *f = fopen(leftover_wal, "wb"); /* an old database's log: SQLite would replay it */
     EXPECT_TRUE(f != NULL);
     if (f) fclose(f);
@@ -1500,12 +1501,12 @@ static void test_keystore_store(void) {
 
     /* open refuses what is not a coffer store. */
     EXPECT_STATUS(coffer_keystore_open(U8(link), strlen(link), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
-                  COFFER_ERR_STORE_UNAVAILABLE);
+                  COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(coffer_keystore_open(U8(fifo), strlen(fifo), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32, 0, &ks),
-                  COFFER_ERR_STORE_UNAVAILABLE);
+                  COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(coffer_keystore_open(U8(scratch_dir), strlen(scratch_dir), COFFER_KEYSTORE_MASTER_KEY, KEK2, 32,
                                        0, &ks),
-                  COFFER_ERR_STORE_UNAVAILABLE);
+                  COFFER_ERR_INVALID_ARGUMENT);
     f = fopen(garbage, "wb");
     EXPECT_TRUE(f != NULL);
     if (f) {
@@ -1586,6 +1587,166 @@ static void test_keystore_store(void) {
     unlink(lock);
 }
 
+/* ---- signatures, webhooks, keys in and out of a keystore (issue 14) ------ */
+
+static void test_signatures(void) {
+    const uint8_t *msg = U8("signed release notes");
+    size_t n = 20;
+    static const uint32_t rsa_schemes[] = {COFFER_SIG_RSA_PSS_SHA256, COFFER_SIG_RSA_PKCS1_SHA256};
+    coffer_bytes sig = {NULL, 0}, spki = {NULL, 0}, pem = {NULL, 0};
+    for (size_t i = 0; i < 2; i++) {
+        uint32_t scheme = rsa_schemes[i];
+        EXPECT_OK(coffer_keypair_sign(rsa_key, scheme, msg, n, &sig));
+        EXPECT_TRUE(sig.len == 256);
+        EXPECT_OK(coffer_keypair_verify(rsa_key, scheme, msg, n, sig.data, sig.len));
+        EXPECT_STATUS(coffer_keypair_verify(rsa_key, rsa_schemes[1 - i], msg, n, sig.data, sig.len), COFFER_ERR_VERIFY);
+        EXPECT_OK(coffer_keypair_public_key_der(rsa_key, &spki));
+        EXPECT_OK(coffer_public_key_verify_der(spki.data, spki.len, scheme, msg, n, sig.data, sig.len));
+        EXPECT_OK(coffer_keypair_public_key_pem(rsa_key, &pem));
+        EXPECT_OK(coffer_public_key_verify_pem(pem.data, pem.len, scheme, msg, n, sig.data, sig.len));
+        EXPECT_STATUS(coffer_public_key_verify_pem(pem.data, pem.len, scheme, msg, n - 1, sig.data, sig.len),
+                      COFFER_ERR_VERIFY);
+        coffer_bytes_free(&sig);
+        coffer_bytes_free(&spki);
+        coffer_bytes_free(&pem);
+    }
+    /* ECDSA is deterministic (RFC 6979) and DER-encoded. */
+    coffer_bytes again = {NULL, 0};
+    EXPECT_OK(coffer_keypair_sign(p256_key, COFFER_SIG_ECDSA_P256_SHA256, msg, n, &sig));
+    EXPECT_OK(coffer_keypair_sign(p256_key, COFFER_SIG_ECDSA_P256_SHA256, msg, n, &again));
+    EXPECT_BYTES(sig.data, sig.len, again.data, again.len);
+    EXPECT_TRUE(sig.len >= 8 && sig.len <= 72 && sig.data[0] == 0x30);
+    coffer_certificate *ca = NULL;
+    EXPECT_OK(coffer_certificate_self_signed_ca(p256_key, U8("CN=Signer"), 9, 30, 0, &ca));
+    EXPECT_OK(coffer_certificate_verify_signature(ca, COFFER_SIG_ECDSA_P256_SHA256, msg, n, sig.data, sig.len));
+    EXPECT_STATUS(coffer_certificate_verify_signature(ca, COFFER_SIG_RSA_PSS_SHA256, msg, n, sig.data, sig.len),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keypair_verify(rsa_key, COFFER_SIG_ECDSA_P256_SHA256, msg, n, sig.data, sig.len),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keypair_sign(p256_key, 42, msg, n, &again), COFFER_ERR_UNKNOWN_VALUE);
+    coffer_certificate_free(ca);
+    coffer_bytes_free(&sig);
+    coffer_bytes_free(&again);
+
+    /* Encrypted PKCS#8 as DER, both ways. */
+    coffer_bytes enc = {NULL, 0}, spki2 = {NULL, 0};
+    coffer_keypair *kp = NULL;
+    EXPECT_OK(coffer_keypair_to_encrypted_pkcs8_der(p256_key, U8("correct horse"), 13, &enc));
+    EXPECT_TRUE(enc.len > 0 && enc.data[0] == 0x30);
+    EXPECT_OK(coffer_keypair_from_encrypted_pkcs8_der(enc.data, enc.len, U8("correct horse"), 13, &kp));
+    EXPECT_OK(coffer_keypair_public_key_der(kp, &spki));
+    EXPECT_OK(coffer_keypair_public_key_der(p256_key, &spki2));
+    EXPECT_BYTES(spki.data, spki.len, spki2.data, spki2.len);
+    coffer_keypair_free(kp);
+    kp = NULL;
+    EXPECT_STATUS(coffer_keypair_from_encrypted_pkcs8_der(enc.data, enc.len, U8("wrong horse"), 11, &kp),
+                  COFFER_ERR_DECRYPT);
+    EXPECT_TRUE(kp == NULL);
+    coffer_bytes_free(&enc);
+    coffer_bytes_free(&spki);
+    coffer_bytes_free(&spki2);
+}
+
+static void test_webhooks(void) {
+    /* The known answer of core/tests/webhook.rs: Python's
+     * hmac.new(KEY, b'1700000000.{"id":1}', hashlib.sha256).hexdigest(). */
+    const char *key = "whsec_test_key_0123456789abcdef";
+    const char *expected = "t=1700000000,v1=b9b47eadd51c77153810cecb63c5f44de30cccf09b948dae7451d216faf14065";
+    coffer_bytes header = {NULL, 0};
+    EXPECT_OK(coffer_webhook_sign(U8(key), strlen(key), 1700000000, U8("{\"id\":1}"), 8, &header));
+    EXPECT_BYTES(header.data, header.len, expected, strlen(expected));
+    EXPECT_OK(coffer_webhook_verify(U8(key), strlen(key), U8("{\"id\":1}"), 8, header.data, header.len, 1700000300,
+                                    COFFER_WEBHOOK_DEFAULT_TOLERANCE_SECS));
+    EXPECT_STATUS(coffer_webhook_verify(U8(key), strlen(key), U8("{\"id\":1}"), 8, header.data, header.len,
+                                        1700000301, COFFER_WEBHOOK_DEFAULT_TOLERANCE_SECS),
+                  COFFER_ERR_VERIFY);
+    const char *upper = "t=1700000000,v1=B9B47EADD51C77153810CECB63C5F44DE30CCCF09B948DAE7451D216FAF14065";
+    EXPECT_OK(coffer_webhook_verify(U8(key), strlen(key), U8("{\"id\":1}"), 8, U8(upper), strlen(upper), 1700000000,
+                                    0));
+    EXPECT_STATUS(coffer_webhook_verify(U8(key), strlen(key), U8("{\"id\":1}"), 8, U8("t=1700000000"), 12,
+                                        1700000000, 0),
+                  COFFER_ERR_MALFORMED);
+    EXPECT_STATUS(coffer_webhook_sign(U8(key), strlen(key), 1, NULL, 0, NULL), COFFER_ERR_NULL_POINTER);
+    coffer_bytes_free(&header);
+}
+
+static void test_keystore_keys_in_and_out(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/import.coffer-store", scratch_dir);
+    remove_store(path);
+    const char *so_pin = "so-pin-123456", *pin = "user-pin-1234";
+    coffer_keystore *ks = NULL;
+    uint64_t so = 0, user = 0, kek = 0, mac = 0, copy = 0, imported = 0, found = 0;
+    EXPECT_OK(coffer_keystore_create(U8(path), strlen(path), COFFER_KEYSTORE_MASTER_KEY, KEK1, 32, 1, &ks));
+    EXPECT_OK(coffer_keystore_init_token(ks, 0, U8("t"), 1, U8(so_pin), strlen(so_pin)));
+    EXPECT_OK(coffer_keystore_login_so(ks, 0, U8(so_pin), strlen(so_pin), &so));
+    EXPECT_OK(coffer_keystore_tenant_create(ks, so, U8("acme"), 4));
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("u"), 1, COFFER_ROLE_USER, U8("acme"), 4, U8(pin), strlen(pin)));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("u"), 1, U8(pin), strlen(pin), NULL, 0, &user));
+    uint32_t wrap = COFFER_USAGE_WRAP | COFFER_USAGE_UNWRAP;
+    uint32_t seal = COFFER_USAGE_ENCRYPT | COFFER_USAGE_DECRYPT;
+    uint32_t mac_usage = COFFER_USAGE_SIGN | COFFER_USAGE_VERIFY;
+    coffer_key_attributes kek_attrs = {U8("transport"), 9, U8("transport"), 9, wrap, false, true};
+    coffer_key_attributes mac_attrs = {U8("hooks"), 5, U8("hooks"), 5, mac_usage, true, true};
+    coffer_key_attributes copy_attrs = {U8("hooks copy"), 10, U8("hooks-copy"), 10, mac_usage, false, true};
+    coffer_key_attributes data_attrs = {U8("data"), 4, U8("data-kek"), 8, seal, false, true};
+    EXPECT_OK(coffer_keystore_generate(ks, user, COFFER_KEY_TYPE_AES256, &kek_attrs, &kek));
+    EXPECT_OK(coffer_keystore_generate(ks, user, COFFER_KEY_TYPE_HMAC_SHA256, &mac_attrs, &mac));
+
+    /* HMAC and webhooks by handle. */
+    coffer_bytes tag = {NULL, 0}, tag2 = {NULL, 0}, hook = {NULL, 0};
+    EXPECT_OK(coffer_keystore_hmac_sign(ks, user, mac, U8("body"), 4, &tag));
+    EXPECT_TRUE(tag.len == COFFER_HMAC_TAG_LEN);
+    EXPECT_OK(coffer_keystore_hmac_verify(ks, user, mac, U8("body"), 4, tag.data, tag.len));
+    EXPECT_STATUS(coffer_keystore_hmac_verify(ks, user, mac, U8("bodY"), 4, tag.data, tag.len), COFFER_ERR_VERIFY);
+    EXPECT_OK(coffer_keystore_webhook_sign(ks, user, mac, 1700000000, U8("{}"), 2, &hook));
+    EXPECT_TRUE(hook.len == 16 + 64 && memcmp(hook.data, "t=1700000000,v1=", 16) == 0);
+    EXPECT_OK(coffer_keystore_webhook_verify(ks, user, mac, U8("{}"), 2, hook.data, hook.len, 1699999900, 300));
+    EXPECT_STATUS(coffer_keystore_webhook_verify(ks, user, mac, U8("{}"), 2, hook.data, hook.len, 1700000301, 300),
+                  COFFER_ERR_VERIFY);
+    EXPECT_STATUS(coffer_keystore_webhook_verify(ks, user, mac, U8("{}"), 2, U8("v1=00"), 5, 1700000000, 300),
+                  COFFER_ERR_MALFORMED);
+
+    /* An extractable key moves out wrapped and back in as another key: same tags. */
+    coffer_bytes out = {NULL, 0};
+    EXPECT_OK(coffer_keystore_export_wrapped(ks, user, kek, mac, &out));
+    EXPECT_TRUE(out.len == 40);
+    EXPECT_OK(coffer_keystore_import_wrapped(ks, user, kek, COFFER_KEY_TYPE_HMAC_SHA256, &copy_attrs, out.data,
+                                             out.len, &copy));
+    EXPECT_OK(coffer_keystore_hmac_sign(ks, user, copy, U8("body"), 4, &tag2));
+    EXPECT_BYTES(tag.data, tag.len, tag2.data, tag2.len);
+    EXPECT_STATUS(coffer_keystore_export_wrapped(ks, user, kek, copy, &hook), COFFER_ERR_NOT_EXTRACTABLE);
+    coffer_bytes_free(&out);
+
+    /* Caller material wrapped, unwrapped, and imported: the imported KEK seals
+     * envelopes that the caller's copy of the same bytes opens. */
+    coffer_bytes wrapped = {NULL, 0}, back = {NULL, 0}, env = {NULL, 0}, pt = {NULL, 0};
+    EXPECT_OK(coffer_keystore_wrap_key(ks, user, kek, KEK2, 32, &wrapped));
+    EXPECT_TRUE(wrapped.len == 40);
+    EXPECT_OK(coffer_keystore_unwrap_key(ks, user, kek, wrapped.data, wrapped.len, &back));
+    EXPECT_BYTES(back.data, back.len, KEK2, 32);
+    EXPECT_OK(coffer_keystore_import_wrapped(ks, user, kek, COFFER_KEY_TYPE_AES256, &data_attrs, wrapped.data,
+                                             wrapped.len, &imported));
+    EXPECT_OK(coffer_keystore_find(ks, user, U8("data-kek"), 8, &found));
+    EXPECT_TRUE(found == imported);
+    EXPECT_OK(coffer_keystore_seal_envelope(ks, user, imported, NULL, 0, U8("imported"), 8, &env));
+    coffer_unlock_key mine = kek_unlock("data-kek", 1, KEK2);
+    EXPECT_OK(coffer_envelope_open(&mine, 1, NULL, 0, env.data, env.len, &pt));
+    EXPECT_BYTES(pt.data, pt.len, "imported", 8);
+    EXPECT_STATUS(coffer_keystore_import_wrapped(ks, user, kek, COFFER_KEY_TYPE_AES256, &data_attrs, wrapped.data,
+                                                 wrapped.len, &imported),
+                  COFFER_ERR_INVALID_ARGUMENT); /* the key id is taken */
+    coffer_bytes_free(&wrapped);
+    coffer_bytes_free(&back);
+    coffer_bytes_free(&env);
+    coffer_bytes_free(&pt);
+    coffer_bytes_free(&tag);
+    coffer_bytes_free(&tag2);
+    coffer_bytes_free(&hook);
+    coffer_keystore_free(ks);
+    remove_store(path);
+}
+
 int main(int argc, char **argv) {
     scratch_dir = argc > 1 ? argv[1] : ".";
     test_version_and_messages();
@@ -1598,6 +1759,9 @@ int main(int argc, char **argv) {
     test_keystore();
     test_keystore_credentials();
     test_keystore_store();
+    test_signatures();
+    test_webhooks();
+    test_keystore_keys_in_and_out();
     coffer_keypair_free(rsa_key);
     coffer_keypair_free(p256_key);
     return check_summary("test_coffer");

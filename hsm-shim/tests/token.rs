@@ -224,6 +224,32 @@ fn non_extractable_keys_cannot_be_exported_in_any_way() {
 }
 
 #[test]
+fn importing_material_that_is_not_a_key_of_the_type_is_an_invalid_key_and_creates_nothing() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let wrapper = kek(&mut hsm, s, "acme");
+    let invalid_key = Error::Crypto(coffer_core::Error::InvalidKey);
+    // 16 bytes are no AES-256 or HMAC key; 32 bytes of 0xff are no P-256 scalar
+    // (above the group order); 32 bytes are no RSA PKCS#8 key.
+    let cases = [
+        (KeyType::Aes256, vec![7u8; 16]),
+        (KeyType::HmacSha256, vec![7u8; 48]),
+        (KeyType::P256, vec![0xff; 32]),
+        (KeyType::Rsa2048, vec![7u8; 32]),
+    ];
+    for (key_type, material) in cases {
+        let wrapped = hsm.wrap_key(s, wrapper, &material).unwrap();
+        let err = hsm.import_wrapped(s, wrapper, key_type, attrs("acme", "imported", Usage::SIGN), &wrapped);
+        assert_eq!(err.unwrap_err(), invalid_key, "{key_type:?}");
+        assert_eq!(hsm.find(s, "imported").unwrap_err(), Error::NotFound, "{key_type:?}");
+    }
+    // The right material under the same attributes imports.
+    let wrapped = hsm.wrap_key(s, wrapper, &[7u8; 32]).unwrap();
+    hsm.import_wrapped(s, wrapper, KeyType::HmacSha256, attrs("acme", "imported", Usage::SIGN), &wrapped)
+        .unwrap();
+}
+
+#[test]
 fn plaintext_import_is_refused_unless_the_config_allows_it() {
     let mut hsm = hsm();
     let s = user(&mut hsm, "acme");

@@ -202,7 +202,62 @@ impl KeyPair {
     }
 }
 
+impl KeyPair {
+    /// Signs `msg` under `scheme`: ECDSA-SHA-256 (DER, RFC 6979
+    /// deterministic nonce) with a P-256 key; RSASSA-PSS (SHA-256,
+    /// MGF1-SHA-256, 32-byte salt) or RSASSA-PKCS1-v1_5 with SHA-256 with an
+    /// RSA key. `rng` makes the PSS salt and blinds the RSA operation; ECDSA
+    /// does not use it.
+    ///
+    /// ```
+    /// use coffer_core::cert::{KeyAlgorithm, KeyPair, SignatureScheme};
+    /// # use coffer_core::rng::OsRng;
+    /// let kp = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
+    /// let sig = kp.sign(&mut OsRng, SignatureScheme::EcdsaP256Sha256, b"release 1.2")?;
+    /// kp.public_key().verify(SignatureScheme::EcdsaP256Sha256, b"release 1.2", &sig)?;
+    /// # Ok::<(), coffer_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a scheme of the other key type;
+    /// [`Error::Rng`] if the RNG fails.
+    pub fn sign<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        scheme: SignatureScheme,
+        msg: &[u8],
+    ) -> Result<Vec<u8>> {
+        // ECDSA signing is deterministic; only RSA uses the RNG.
+        let _ = &rng;
+        match (self, scheme) {
+            #[cfg(feature = "rsa")]
+            (KeyPair::Rsa(k), SignatureScheme::RsaPssSha256) => k.sign_pss(rng, msg),
+            #[cfg(feature = "rsa")]
+            (KeyPair::Rsa(k), SignatureScheme::RsaPkcs1Sha256) => k.sign_pkcs1v15(rng, msg),
+            (KeyPair::P256(k), SignatureScheme::EcdsaP256Sha256) => Ok(k.sign_der(msg).as_bytes().to_vec()),
+            _ => Err(Error::InvalidInput),
+        }
+    }
+}
+
 impl PublicKey {
+    /// Verifies `sig` over `msg` under `scheme`, as [`KeyPair::sign`]
+    /// makes it (ECDSA signatures in strict DER).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a scheme of the other key type;
+    /// [`Error::Verify`] if the signature does not verify.
+    pub fn verify(&self, scheme: SignatureScheme, msg: &[u8], sig: &[u8]) -> Result<()> {
+        match (self, scheme) {
+            #[cfg(feature = "rsa")]
+            (PublicKey::Rsa(k), SignatureScheme::RsaPssSha256) => k.verify_pss(msg, sig),
+            #[cfg(feature = "rsa")]
+            (PublicKey::Rsa(k), SignatureScheme::RsaPkcs1Sha256) => k.verify_pkcs1v15(msg, sig),
+            (PublicKey::P256(k), SignatureScheme::EcdsaP256Sha256) => k.verify_der(msg, sig),
+            _ => Err(Error::InvalidInput),
+        }
+    }
+
     /// Reads a `SubjectPublicKeyInfo` (RSA under the default policy, or P-256).
     pub fn from_spki_der(der: &[u8]) -> Result<Self> {
         if der.len() > MAX_ENCODED_LEN {

@@ -5,6 +5,11 @@
 //! A store is named by a `path` string: a `postgres://` (or
 //! `postgresql://`) URL is a PostgreSQL database; anything else is the path
 //! of a SQLite file.
+//!
+//! Every file path (a SQLite store, a version-1 export, a generation file)
+//! follows one rule, [`file_path`]: it must be able to name a regular
+//! file, or the call fails with `COFFER_ERR_INVALID_ARGUMENT` and touches
+//! nothing.
 
 use std::fs::OpenOptions;
 use std::io;
@@ -25,8 +30,8 @@ use crate::status::{
 /// The store a `path` argument names.
 #[derive(Clone, Copy)]
 enum Location<'a> {
-    /// A SQLite database file.
-    Sqlite(&'a Path),
+    /// A SQLite database file, by its path.
+    Sqlite(&'a str),
     /// A PostgreSQL connection URL (never shown in a message: it may hold a password).
     Postgres(&'a str),
 }
@@ -38,14 +43,14 @@ impl<'a> Location<'a> {
         } else if name.is_empty() {
             Err(COFFER_ERR_INVALID_ARGUMENT)
         } else {
-            Ok(Location::Sqlite(Path::new(name)))
+            Ok(Location::Sqlite(name))
         }
     }
 
     /// A connection to the store, ready for `Hsm::create` or `Hsm::open`.
     fn connect(self) -> FfiResult<Box<dyn RecordStore + Send>> {
         Ok(match self {
-            Location::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+            Location::Sqlite(path) => Box::new(SqliteStore::open(Path::new(path))?),
             Location::Postgres(url) => Box::new(PostgresStore::connect(url)?),
         })
     }
@@ -67,6 +72,28 @@ fn io_status(e: &io::Error) -> coffer_status {
 /// directory) may be at `path`: only a definite "not found" says no.
 fn may_exist(path: &Path) -> bool {
     !matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == io::ErrorKind::NotFound)
+}
+
+/// Checks a file path argument and tells whether a regular file is there.
+///
+/// The path must be able to name a regular file: not empty, ending in a
+/// file name (not `/`, `.`, `..`, nor a path ending in `/` or `/.`), and
+/// if anything is at it (not following a symbolic link), a regular file.
+/// Otherwise — a directory, a symbolic link (dangling or not), a FIFO, a
+/// device — the status is [`COFFER_ERR_INVALID_ARGUMENT`], the same in
+/// every function that takes a file path. A missing directory on the way
+/// is [`COFFER_ERR_STORE_UNAVAILABLE`].
+fn file_path(path: &str) -> FfiResult<bool> {
+    let p = Path::new(path);
+    if p.file_name().is_none() || path.ends_with('/') || path.ends_with("/.") {
+        return Err(COFFER_ERR_INVALID_ARGUMENT);
+    }
+    match std::fs::symlink_metadata(p) {
+        Ok(meta) if meta.file_type().is_file() => Ok(true),
+        Ok(_) => Err(COFFER_ERR_INVALID_ARGUMENT),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_status(&e)),
+    }
 }
 
 /// The files SQLite keeps beside a database: its write-ahead log, its
@@ -113,12 +140,14 @@ fn current_generation(s: &mut KeystoreState) -> FfiResult<u64> {
 }
 
 /// Creates the empty file of a new SQLite store (mode 0600 on Unix),
-/// refusing a path where anything already is, without touching it. A
-/// leftover write-ahead log or journal of an earlier database at that path
-/// is refused too: SQLite would replay it into the new database.
-fn create_sqlite_file(path: &Path) -> FfiResult<()> {
+/// refusing a path that cannot name a regular file ([`file_path`]) or
+/// where a file already is, without touching it. A leftover write-ahead
+/// log or journal of an earlier database at that path is refused too:
+/// SQLite would replay it into the new database.
+fn create_sqlite_file(name: &str) -> FfiResult<()> {
+    let path = Path::new(name);
     let companions = sqlite_companions(path);
-    if may_exist(path) || companions.iter().any(|p| may_exist(p)) {
+    if file_path(name)? || companions.iter().any(|p| may_exist(p)) {
         return Err(COFFER_ERR_KEYSTORE_EXISTS);
     }
     let mut options = OpenOptions::new();
@@ -133,17 +162,17 @@ fn create_sqlite_file(path: &Path) -> FfiResult<()> {
 
 /// Removes a SQLite store this call created, after it failed: nothing
 /// was acknowledged to the caller, so nothing half-made is left behind.
-fn remove_sqlite(path: &Path) {
+fn remove_sqlite(name: &str) {
+    let path = Path::new(name);
     for p in std::iter::once(path.to_path_buf()).chain(sqlite_companions(path)) {
         let _ = std::fs::remove_file(p);
     }
 }
 
 /// Creates a keystore in a new store at `path` (UTF-8, no NUL needed):
-/// either a SQLite file, which must not exist yet (anything already at the
-/// path — a file, a symbolic link, a FIFO, a device, a directory, or a
-/// leftover `-wal`, `-shm` or `-journal` file beside it — is refused and
-/// left untouched; the file is created with mode 0600), or a
+/// either a SQLite file, which must not exist yet (a file already at the
+/// path, or a leftover `-wal`, `-shm` or `-journal` file beside it, is
+/// refused and left untouched; the file is created with mode 0600), or a
 /// `postgres://user[:password]@host[:port]/database` URL (also
 /// `postgresql://`) of a database that holds no keystore yet. The keystore
 /// has `slots` empty slots (1..=64) and its records are sealed under
@@ -151,11 +180,14 @@ fn remove_sqlite(path: &Path) {
 /// master key, per `secret_kind`. When this returns `COFFER_OK` the new
 /// keystore is committed, and other handles may open it.
 ///
-/// Errors: `COFFER_ERR_KEYSTORE_EXISTS` if anything is at the SQLite path
-/// or the database already holds a keystore; `COFFER_ERR_INVALID_LENGTH`
-/// for a passphrase of 0 or more than 1024 bytes; `COFFER_ERR_INVALID_KEY`
-/// for a master key that is not 32 bytes; `COFFER_ERR_INVALID_ARGUMENT` for
-/// 0 or more than 64 slots or an empty path; `COFFER_ERR_UNKNOWN_VALUE` for
+/// Errors: `COFFER_ERR_KEYSTORE_EXISTS` if a regular file is at the SQLite
+/// path (or a leftover beside it) or the database already holds a keystore;
+/// `COFFER_ERR_INVALID_ARGUMENT` for a path that cannot name a regular file
+/// (empty, `/`, ending in `/`, or a directory, symbolic link, FIFO or device
+/// already at it; nothing is touched) or 0 or more than 64 slots;
+/// `COFFER_ERR_INVALID_LENGTH` for a passphrase of 0 or more than 1024
+/// bytes; `COFFER_ERR_INVALID_KEY` for a master key that is not 32 bytes;
+/// `COFFER_ERR_UNKNOWN_VALUE` for
 /// a bad `secret_kind`; `COFFER_ERR_STORE_UNAVAILABLE` if the directory
 /// does not exist or the database cannot be reached;
 /// `COFFER_ERR_STORE_READ_ONLY`, `COFFER_ERR_STORE_NO_SPACE`,
@@ -219,16 +251,18 @@ pub extern "C" fn coffer_keystore_create(
 /// backups and restores do not reach, or install a generation file with
 /// `coffer_keystore_set_generation_file`, which does that for you.
 ///
-/// Errors: `COFFER_ERR_KEYSTORE_MISSING` if there is no file at the SQLite
-/// path (none is created) or the store holds no keystore;
+/// Errors: `COFFER_ERR_KEYSTORE_MISSING` if there is nothing at the SQLite
+/// path (no file is created) or the store holds no keystore;
+/// `COFFER_ERR_INVALID_ARGUMENT` for a path that cannot name a regular file
+/// (empty, `/`, ending in `/`, a directory, symbolic link, FIFO or device);
 /// `COFFER_ERR_KEYSTORE_AUTH` for a wrong secret or records sealed under
 /// another one; `COFFER_ERR_KEYSTORE_CORRUPT` for malformed records;
 /// `COFFER_ERR_KEYSTORE_ROLLBACK` for a generation below `min_generation`;
 /// `COFFER_ERR_STORE_CORRUPT` for a file that is not a coffer store;
-/// `COFFER_ERR_STORE_UNAVAILABLE` for a path that is not a regular file (a
-/// symbolic link, FIFO, device or directory) or a database that cannot be
-/// reached; `COFFER_ERR_STORE_READ_ONLY` (a store is always opened for
-/// writing) and the other store errors.
+/// `COFFER_ERR_STORE_UNAVAILABLE` for a directory on the path that does
+/// not exist or a database that cannot be reached;
+/// `COFFER_ERR_STORE_READ_ONLY` (a store is always opened for writing) and
+/// the other store errors.
 ///
 /// Thread safety: may be called from any thread.
 #[unsafe(no_mangle)]
@@ -248,13 +282,11 @@ pub extern "C" fn coffer_keystore_open(
         // SAFETY: as above.
         let secret = unsafe { secret_in(secret_kind, secret, secret_len) }?;
         let location = Location::parse(path)?;
-        if let Location::Sqlite(file) = location {
-            // SqliteStore::open would create a missing file: refuse first.
-            match std::fs::symlink_metadata(file) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(COFFER_ERR_KEYSTORE_MISSING),
-                Err(e) => return Err(io_status(&e)),
-                Ok(_) => {}
-            }
+        // SqliteStore::open would create a missing file: refuse first.
+        if let Location::Sqlite(file) = location
+            && !file_path(file)?
+        {
+            return Err(COFFER_ERR_KEYSTORE_MISSING);
         }
         let store = location.connect()?;
         let hsm =
@@ -286,8 +318,9 @@ pub extern "C" fn coffer_keystore_open(
 /// generation file installed before on this handle.
 ///
 /// Errors: `COFFER_ERR_KEYSTORE_ROLLBACK`; `COFFER_ERR_INVALID_ARGUMENT`
-/// for an empty path or one that is not a regular file (a symbolic link,
-/// FIFO, device or directory is never replaced); `COFFER_ERR_KEYSTORE_CORRUPT`
+/// for a path that cannot name a regular file (empty, `/`, ending in `/`,
+/// or a directory, symbolic link, FIFO or device at it, which is never
+/// replaced); `COFFER_ERR_KEYSTORE_CORRUPT`
 /// if the file does not hold a generation; `COFFER_ERR_STORAGE` if it
 /// cannot be read or written.
 ///
@@ -301,9 +334,7 @@ pub extern "C" fn coffer_keystore_set_generation_file(
     ffi_boundary(|| {
         // SAFETY: the header's contract for input buffers.
         let path = unsafe { str_in(path, path_len) }?;
-        if path.is_empty() {
-            return Err(COFFER_ERR_INVALID_ARGUMENT);
-        }
+        file_path(path)?;
         // SAFETY: the header's contract for handles.
         unsafe {
             with_state(keystore, |s| {
@@ -378,8 +409,10 @@ pub extern "C" fn coffer_keystore_save(keystore: *const coffer_keystore, counter
 /// Errors: `COFFER_ERR_NOT_LOGGED_IN` / `COFFER_ERR_ROLE_NOT_ALLOWED`
 /// unless `so_session` is a security officer session;
 /// `COFFER_ERR_NOT_EXTRACTABLE` if another slot holds tenant-sealed keys;
-/// `COFFER_ERR_KEYSTORE_EXISTS` if anything is at `path`;
-/// `COFFER_ERR_INVALID_ARGUMENT` for a path without a file name;
+/// `COFFER_ERR_KEYSTORE_EXISTS` if a regular file is at `path`;
+/// `COFFER_ERR_INVALID_ARGUMENT` for a path that cannot name a regular file
+/// (empty, `/`, ending in `/`, or a directory, symbolic link, FIFO or device
+/// at it);
 /// `COFFER_ERR_STORAGE` if the file cannot be written;
 /// `COFFER_ERR_AUDIT_FULL` if an audit log has no room for the
 /// record; the store errors.
@@ -400,7 +433,7 @@ pub extern "C" fn coffer_keystore_export_v1(
         // SAFETY: the header's contract for handles.
         let n = unsafe {
             with_state(keystore, |s| {
-                if may_exist(Path::new(path)) {
+                if file_path(path)? {
                     return Err(COFFER_ERR_KEYSTORE_EXISTS);
                 }
                 let source = s.secret.source();

@@ -2,18 +2,19 @@
 //! crypto-shredding a tenant.
 
 use coffer_core::rng::OsRng;
-use coffer_hsm::KeyAttributes;
 
-use super::{coffer_key_attributes, coffer_keystore, key_type_of, usage_of, with_key, with_state};
-use crate::boundary::{ffi_boundary, ref_in, require, str_in, write_out};
+use super::{coffer_key_attributes, coffer_keystore, key_id_str_in, new_key, with_key, with_state};
+use crate::boundary::{ffi_boundary, require, str_in, write_out};
 use crate::status::coffer_status;
 
 /// Generates a key of `key_type` (a `coffer_key_type`) for the user
 /// session's tenant. On success `*handle` is the key's handle number.
 ///
 /// Errors: `COFFER_ERR_ROLE_NOT_ALLOWED` for a non-user session;
-/// `COFFER_ERR_INVALID_ARGUMENT` for a bad label or key id, or a key id the
-/// tenant already uses; `COFFER_ERR_UNKNOWN_VALUE` for a bad type or usage flag.
+/// `COFFER_ERR_LIMIT_EXCEEDED` for a key id outside 1..=64 bytes;
+/// `COFFER_ERR_INVALID_ARGUMENT` for a label outside 1..=64 bytes or a key
+/// id the tenant already uses; `COFFER_ERR_UNKNOWN_VALUE` for a bad type or
+/// usage flag.
 ///
 /// Thread safety: see `coffer_keystore`.
 #[unsafe(no_mangle)]
@@ -24,39 +25,18 @@ pub extern "C" fn coffer_keystore_generate(
     attributes: *const coffer_key_attributes,
     handle: *mut u64,
 ) -> coffer_status {
-    ffi_boundary(|| {
-        require(handle)?;
-        // SAFETY: the header's contract for structs.
-        let a = unsafe { ref_in(attributes) }?;
-        // SAFETY: as above, for the buffers inside.
-        let label = unsafe { str_in(a.label, a.label_len) }?;
-        // SAFETY: as above.
-        let key_id = unsafe { str_in(a.key_id, a.key_id_len) }?;
-        let key_type = key_type_of(key_type)?;
-        let usage = usage_of(a.usage)?;
-        // SAFETY: the header's contract for handles.
-        let h = unsafe {
-            with_state(keystore, |s| {
-                let rec = s.session(session)?;
-                let attrs = KeyAttributes {
-                    label: label.to_owned(),
-                    tenant: rec.tenant.clone().unwrap_or_default(),
-                    key_id: key_id.to_owned(),
-                    usage,
-                    extractable: a.extractable,
-                    active: a.active,
-                };
-                Ok(s.hsm.generate(&mut OsRng, rec.id, key_type, attrs)?)
-            })
-        }?;
-        // SAFETY: checked non-NULL; the caller's output slot.
-        unsafe { write_out(handle, h.get()) }
+    // SAFETY: the header's contract for handles, structs and output slots.
+    ffi_boundary(|| unsafe {
+        new_key(keystore, session, key_type, attributes, handle, |hsm, id, key_type, attrs| {
+            hsm.generate(&mut OsRng, id, key_type, attrs)
+        })
     })
 }
 
 /// Looks up the session tenant's key by `key_id`; `*handle` receives its handle number.
 ///
-/// Errors: `COFFER_ERR_NOT_FOUND`.
+/// Errors: `COFFER_ERR_NOT_FOUND`; `COFFER_ERR_LIMIT_EXCEEDED` for a key id
+/// outside 1..=64 bytes.
 ///
 /// Thread safety: see `coffer_keystore`.
 #[unsafe(no_mangle)]
@@ -70,7 +50,7 @@ pub extern "C" fn coffer_keystore_find(
     ffi_boundary(|| {
         require(handle)?;
         // SAFETY: the header's contract for input buffers.
-        let key_id = unsafe { str_in(key_id, key_id_len) }?;
+        let key_id = unsafe { key_id_str_in(key_id, key_id_len) }?;
         // SAFETY: the header's contract for handles.
         let h = unsafe {
             with_state(keystore, |s| {

@@ -15,7 +15,10 @@
 //! - `credentials.rs`: tenants and credentials (the security officer's
 //!   administration), unblocking, re-keying under a new passphrase;
 //! - `keys.rs`: generating, finding, rotating and destroying keys, tenant shred;
-//! - `operations.rs`: envelopes, signatures and the audit log by handle.
+//! - `wrapping.rs`: wrapping and unwrapping key material, importing and
+//!   exporting keys wrapped under a key of the keystore;
+//! - `operations.rs`: envelopes, signatures and the audit log by handle;
+//! - `hmac.rs`: HMAC-SHA-256 and webhook signatures by handle.
 //!
 //! Sessions and key handles cross the boundary as numbers: a session number
 //! is this keystore handle's own (`coffer-hsm` session ids have no public
@@ -26,27 +29,33 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-use coffer_hsm::keystore::{KeySource, MAX_PASSPHRASE_LEN, MIN_PASSPHRASE_LEN, MasterKey};
-use coffer_hsm::{Handle, Hsm, KeyType, Role, SessionId, Usage};
+use coffer_hsm::keystore::{KeySource, MasterKey};
+use coffer_hsm::{Handle, Hsm, KeyAttributes, KeyType, Role, SessionId, Usage};
 use zeroize::Zeroizing;
 
-use crate::boundary::{ref_in, slice_in};
+use crate::boundary::{ref_in, require, slice_in, str_in, write_out};
+use crate::envelope::key_id_in;
+use crate::keypair::passphrase_in;
 use crate::status::{
-    COFFER_ERR_CAPACITY, COFFER_ERR_INVALID_KEY, COFFER_ERR_INVALID_LENGTH, COFFER_ERR_NOT_LOGGED_IN,
+    COFFER_ERR_CAPACITY, COFFER_ERR_INVALID_KEY, COFFER_ERR_NOT_LOGGED_IN, COFFER_ERR_NOT_UTF8,
     COFFER_ERR_POISONED, COFFER_ERR_UNKNOWN_VALUE, FfiResult,
 };
 
 mod credentials;
 mod handle;
+mod hmac;
 mod keys;
 mod operations;
 mod session;
+mod wrapping;
 
 pub use credentials::*;
 pub use handle::*;
+pub use hmac::*;
 pub use keys::*;
 pub use operations::*;
 pub use session::*;
+pub use wrapping::*;
 
 /// What secret seals a keystore's records.
 #[repr(u32)]
@@ -103,10 +112,10 @@ pub const COFFER_USAGE_VERIFY: u32 = 1 << 5;
 /// Key usage flag: derive other keys.
 pub const COFFER_USAGE_DERIVE: u32 = 1 << 6;
 
-/// Attributes of a key to generate. `label` and `key_id` are 1..=64 bytes
-/// of UTF-8; `key_id` is unique within the tenant and is the key id
-/// written into envelopes. `usage` is an OR of `COFFER_USAGE_*` flags. The
-/// tenant is the session's.
+/// Attributes of a key to generate or import. `label` and `key_id` are
+/// 1..=64 bytes of UTF-8; `key_id` is unique within the tenant and is the
+/// key id written into envelopes. `usage` is an OR of `COFFER_USAGE_*`
+/// flags. The tenant is the session's.
 #[repr(C)]
 #[derive(Debug)]
 pub struct coffer_key_attributes {
@@ -223,16 +232,15 @@ impl KeystoreState {
 /// # Safety
 /// The header's contract for input buffers.
 unsafe fn secret_in(kind: u32, secret: *const u8, secret_len: usize) -> FfiResult<StoreSecret> {
-    // SAFETY: forwarded contract of this function.
-    let bytes = unsafe { slice_in(secret, secret_len) }?;
     match kind {
         k if k == coffer_keystore_secret::COFFER_KEYSTORE_PASSPHRASE as u32 => {
-            if !(MIN_PASSPHRASE_LEN..=MAX_PASSPHRASE_LEN).contains(&bytes.len()) {
-                return Err(COFFER_ERR_INVALID_LENGTH);
-            }
-            Ok(StoreSecret::Passphrase(Zeroizing::new(bytes.to_vec())))
+            // SAFETY: forwarded contract of this function.
+            let passphrase = unsafe { passphrase_in(secret, secret_len) }?;
+            Ok(StoreSecret::Passphrase(Zeroizing::new(passphrase.to_vec())))
         }
         k if k == coffer_keystore_secret::COFFER_KEYSTORE_MASTER_KEY as u32 => {
+            // SAFETY: forwarded contract of this function.
+            let bytes = unsafe { slice_in(secret, secret_len) }?;
             MasterKey::from_slice(bytes).map(StoreSecret::MasterKey).map_err(|_| COFFER_ERR_INVALID_KEY)
         }
         _ => Err(COFFER_ERR_UNKNOWN_VALUE),
@@ -259,6 +267,55 @@ fn key_type_of(key_type: u32) -> FfiResult<KeyType> {
         t if t == COFFER_KEY_TYPE_RSA4096 as u32 => KeyType::Rsa4096,
         _ => return Err(COFFER_ERR_UNKNOWN_VALUE),
     })
+}
+
+/// A keystore key id: 1..=64 bytes (else `COFFER_ERR_LIMIT_EXCEEDED`, as
+/// for envelope key ids) of UTF-8.
+///
+/// # Safety
+/// As [`slice_in`].
+unsafe fn key_id_str_in<'a>(ptr: *const u8, len: usize) -> FfiResult<&'a str> {
+    // SAFETY: forwarded contract of this function.
+    let id = unsafe { key_id_in(ptr, len) }?;
+    std::str::from_utf8(id).map_err(|_| COFFER_ERR_NOT_UTF8)
+}
+
+/// A `coffer_key_attributes`, read and checked; the tenant is added from
+/// the session with [`Attributes::for_tenant`].
+struct Attributes<'a> {
+    label: &'a str,
+    key_id: &'a str,
+    usage: Usage,
+    extractable: bool,
+    active: bool,
+}
+
+impl Attributes<'_> {
+    fn for_tenant(&self, tenant: Option<&str>) -> KeyAttributes {
+        KeyAttributes {
+            label: self.label.to_owned(),
+            tenant: tenant.unwrap_or_default().to_owned(),
+            key_id: self.key_id.to_owned(),
+            usage: self.usage,
+            extractable: self.extractable,
+            active: self.active,
+        }
+    }
+}
+
+/// Reads a `coffer_key_attributes`.
+///
+/// # Safety
+/// The header's contract for structs and the buffers inside.
+unsafe fn attributes_in<'a>(ptr: *const coffer_key_attributes) -> FfiResult<Attributes<'a>> {
+    // SAFETY: forwarded contract of this function.
+    let a = unsafe { ref_in(ptr) }?;
+    // SAFETY: as above.
+    let label = unsafe { str_in(a.label, a.label_len) }?;
+    // SAFETY: as above.
+    let key_id = unsafe { key_id_str_in(a.key_id, a.key_id_len) }?;
+    let usage = usage_of(a.usage)?;
+    Ok(Attributes { label, key_id, usage, extractable: a.extractable, active: a.active })
 }
 
 fn usage_of(bits: u32) -> FfiResult<Usage> {
@@ -309,6 +366,36 @@ unsafe fn with_session<T>(
             Ok(f(&mut s.hsm, rec.id)?)
         })
     }
+}
+
+/// Creates a key for the session's tenant and writes its handle number to
+/// `handle`: the shared body of `coffer_keystore_generate` and
+/// `coffer_keystore_import_wrapped`. `make` gets the session id, the key
+/// type and the attributes with the session's tenant.
+///
+/// # Safety
+/// The header's contract for handles, structs and output slots.
+unsafe fn new_key(
+    keystore: *const coffer_keystore,
+    session: u64,
+    key_type: u32,
+    attributes: *const coffer_key_attributes,
+    handle: *mut u64,
+    make: impl FnOnce(&mut Hsm, SessionId, KeyType, KeyAttributes) -> coffer_hsm::Result<Handle>,
+) -> FfiResult<()> {
+    require(handle)?;
+    // SAFETY: forwarded contract of this function.
+    let attributes = unsafe { attributes_in(attributes) }?;
+    let key_type = key_type_of(key_type)?;
+    // SAFETY: as above.
+    let h = unsafe {
+        with_state(keystore, |s| {
+            let rec = s.session(session)?;
+            Ok(make(&mut s.hsm, rec.id, key_type, attributes.for_tenant(rec.tenant.as_deref()))?)
+        })
+    }?;
+    // SAFETY: checked non-NULL; the caller's output slot.
+    unsafe { write_out(handle, h.get()) }
 }
 
 /// Runs `f` on the HSM with the session id and key handle that the C

@@ -5,7 +5,7 @@ use coffer_core::rng::OsRng;
 
 use super::{coffer_keystore, with_key, with_state};
 use crate::boundary::{bytes_out, coffer_bytes, ffi_boundary, require, slice_in};
-use crate::envelope::{coffer_kv, context_in};
+use crate::envelope::{coffer_kv, context_in, envelope_header};
 use crate::status::coffer_status;
 
 /// Seals `plaintext` as an envelope for the current version of the AES-256
@@ -47,7 +47,13 @@ pub extern "C" fn coffer_keystore_seal_envelope(
 /// Opens an envelope sealed to any version of the key `handle` (usage
 /// DECRYPT) with the same `context`. On success `*out` holds the plaintext.
 ///
-/// Errors: `COFFER_ERR_DECRYPT` for any failure to open; as
+/// Detects the same tampering as `coffer_envelope_open` and no more: the
+/// bound section and payload are authenticated, but another recipient's
+/// record is not authenticated for you (FORMAT.md §3.3).
+///
+/// Errors: `COFFER_ERR_MALFORMED` if `sealed` does not start with a
+/// well-formed envelope header (checked before the key is used);
+/// `COFFER_ERR_DECRYPT` for any failure to open a well-formed one; as
 /// `coffer_keystore_seal_envelope` for the key checks.
 ///
 /// Thread safety: see `coffer_keystore`.
@@ -68,6 +74,7 @@ pub extern "C" fn coffer_keystore_open_envelope(
         let context = unsafe { context_in(context, context_len) }?;
         // SAFETY: as above.
         let sealed = unsafe { slice_in(sealed, sealed_len) }?;
+        envelope_header(sealed)?;
         // SAFETY: the header's contract for handles.
         let plaintext = unsafe {
             with_key(keystore, session, handle, |hsm, id, h| {
@@ -83,6 +90,12 @@ pub extern "C" fn coffer_keystore_open_envelope(
 /// version (usages WRAP and UNWRAP), changing only the header. An envelope
 /// already on the current version comes back unchanged.
 ///
+/// Errors: `COFFER_ERR_MALFORMED` if `sealed` does not start with a
+/// well-formed envelope header (checked before the key is used);
+/// `COFFER_ERR_DECRYPT` if it has no recipient of this key or the key does
+/// not open it; `COFFER_ERR_INVALID_ARGUMENT` for a key that is not AES-256;
+/// the key checks of `coffer_keystore_seal_envelope`.
+///
 /// Thread safety: see `coffer_keystore`.
 #[unsafe(no_mangle)]
 pub extern "C" fn coffer_keystore_rewrap_envelope(
@@ -97,6 +110,7 @@ pub extern "C" fn coffer_keystore_rewrap_envelope(
         require(out)?;
         // SAFETY: the header's contract for input buffers.
         let sealed = unsafe { slice_in(sealed, sealed_len) }?;
+        envelope_header(sealed)?;
         // SAFETY: the header's contract for handles.
         let env = unsafe {
             with_key(keystore, session, handle, |hsm, id, h| hsm.rewrap_envelope(&mut OsRng, id, h, sealed))

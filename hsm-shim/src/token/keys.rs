@@ -100,22 +100,25 @@ pub(crate) fn new_secret<R: TryCryptoRng + ?Sized>(rng: &mut R, key_type: KeyTyp
 
 /// Checks that `secret` is well-formed material for `key_type`.
 pub(crate) fn check_secret(key_type: KeyType, secret: &Secret) -> Result<()> {
+    // Material that is not a key of `key_type` is an invalid key, whatever
+    // is wrong with it, as coffer-core reports key bytes it cannot use.
+    let invalid_key = Error::Crypto(coffer_core::Error::InvalidKey);
     if secret.bytes.is_empty() || secret.bytes.len() > crate::object::MAX_MATERIAL_LEN {
-        return Err(Error::InvalidInput);
+        return Err(invalid_key);
     }
     match key_type {
         KeyType::Aes256 | KeyType::HmacSha256 => {
             if secret.bytes.len() == 32 {
                 Ok(())
             } else {
-                Err(Error::InvalidInput)
+                Err(invalid_key)
             }
         }
         KeyType::P256 => secret.p256().map(|_| ()),
         KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
             let bits = secret.rsa()?.public_key().bits();
             let want = key_type.rsa_size().map(coffer_core::rsa::RsaKeySize::bits);
-            if Some(bits) == want { Ok(()) } else { Err(Error::InvalidInput) }
+            if Some(bits) == want { Ok(()) } else { Err(invalid_key) }
         }
         KeyType::Certificate => {
             coffer_core::cert::Certificate::from_der(&secret.bytes).map(|_| ()).map_err(Error::Crypto)
@@ -213,7 +216,8 @@ impl Hsm {
     ///
     /// # Errors
     /// [`Error::PolicyDenied`] when plaintext import is off;
-    /// [`Error::InvalidInput`] for material that is not a key of `key_type`.
+    /// [`Error::Crypto`]`(InvalidKey)` for material that is not a key of
+    /// `key_type` (`KeyPolicy` for an RSA key outside the policy).
     pub fn import_plain(
         &mut self,
         session: SessionId,

@@ -536,8 +536,8 @@ impl Hsm {
     ///
     /// # Errors
     /// Policy errors first; [`Error::Crypto`]`(Decrypt)` if no version
-    /// unwraps it; [`Error::InvalidInput`] for material that is not a key of
-    /// `key_type`.
+    /// unwraps it; [`Error::Crypto`]`(InvalidKey)` for material that is not
+    /// a key of `key_type` (`KeyPolicy` for an RSA key outside the policy).
     pub fn import_wrapped(
         &mut self,
         session: SessionId,
