@@ -58,3 +58,61 @@ fn the_readme_walkthrough_runs_as_written() {
     // The original was not touched.
     assert_eq!(std::fs::read(dir.0.join("report.pdf")).unwrap(), b"%PDF-1.7 the quarterly report");
 }
+
+/// The ```c block of README.md that is a whole program (has `main`).
+fn c_program() -> String {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    readme
+        .split("```c\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("```").map(|(code, _)| code.to_string()))
+        .find(|code| code.contains("int main("))
+        .expect("README.md has a ```c block with a whole program")
+}
+
+/// Runs `script` with `bash -e` in `dir` with `HOME=home`.
+fn bash_in(dir: &Path, home: &Path, script: &str) -> std::process::Output {
+    let out = Command::new("bash")
+        .args(["-e", "-o", "pipefail", "-x", "-c", script])
+        .current_dir(dir)
+        .env("HOME", home)
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "in {}:\n{script}\nfailed:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The README's C commands as written: a release build and install.sh in
+/// the checkout, then `cc app.c $(pkg-config ...)` and `./app` in a project
+/// directory holding the README's C program. Needs cc and pkg-config.
+#[test]
+fn the_readme_c_commands_build_and_run_its_c_program() {
+    if Command::new("pkg-config").arg("--version").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "pkg-config is missing in CI");
+        println!("SKIPPED: the README's C commands need pkg-config (apt-get install pkgconf)");
+        return;
+    }
+    let blocks = sh_blocks();
+    let find = |first: &str| {
+        blocks
+            .iter()
+            .find(|b| b.starts_with(first))
+            .unwrap_or_else(|| panic!("README.md has no ```sh block `{first}`"))
+    };
+    let (checkout, project) = (find("# in the coffer checkout"), find("# in your project"));
+    let dir = common::Dir::fresh("readme-c");
+    let (home, app) = (dir.0.join("home"), dir.0.join("project"));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("app.c"), c_program()).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    bash_in(root, &home, checkout);
+    let out = bash_in(&app, &home, project);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("envelope opened: quarterly numbers"), "{stdout}");
+}
