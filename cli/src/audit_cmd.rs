@@ -75,6 +75,10 @@ fn kind(e: &AuditEvent) -> &'static str {
         AuditEvent::TenantCreated { .. } => "tenant-created",
         AuditEvent::PassphraseChanged => "passphrase-changed",
         AuditEvent::Refused { .. } => "refused",
+        AuditEvent::CertificateSigned { object, .. } => match object {
+            coffer_hsm::audit::SignedObject::Request => "certificate-request-signed",
+            _ => "certificate-issued",
+        },
         _ => "other",
     }
 }
@@ -123,6 +127,15 @@ pub fn record_json(r: &AuditRecord) -> Value {
         }
         if let AuditEvent::UserCreated { tenants, .. } = e {
             obj.insert("tenants".into(), json!(tenants));
+        }
+        if let AuditEvent::CertificateSigned { serial, subject, names, not_before, not_after, .. } = e {
+            obj.insert("serial".into(), json!(hex::encode(serial)));
+            obj.insert("subject".into(), json!(subject));
+            obj.insert("names".into(), json!(names));
+            if *not_after != 0 {
+                obj.insert("not_before".into(), json!(time::iso8601(*not_before)));
+                obj.insert("not_after".into(), json!(time::iso8601(*not_after)));
+            }
         }
         if let Some(k) = e.key() {
             obj.insert(

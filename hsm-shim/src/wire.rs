@@ -61,6 +61,16 @@ impl<'a> Reader<'a> {
         core::str::from_utf8(self.take(len)?).map_err(|_| Error::KeystoreCorrupt)
     }
 
+    /// A `len (2) || UTF-8` string of at most `max` bytes.
+    #[cfg(feature = "alloc")]
+    pub(crate) fn text16(&mut self, max: usize) -> Result<String> {
+        let len = usize::from(self.u16()?);
+        if len > max {
+            return Err(Error::KeystoreCorrupt);
+        }
+        core::str::from_utf8(self.take(len)?).map(String::from).map_err(|_| Error::KeystoreCorrupt)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -31,7 +31,7 @@ use super::keypair::{KeyPair, PublicKey, SignatureScheme};
 use super::signer::{CertSigner, KeySigner, sign_with};
 use super::verify::verify_csr;
 use crate::error::{Error, Result};
-use crate::rng::{self, TryCryptoRng};
+use crate::rng::TryCryptoRng;
 
 /// Most subject alternative names a certificate or CSR may carry.
 pub const MAX_SANS: usize = 64;
@@ -154,10 +154,10 @@ fn general_names(sans: &[San]) -> Result<Vec<GeneralName>> {
 }
 
 /// A random serial number: 20 bytes, positive, never starting with a zero
-/// byte (RFC 5280 §4.1.2.2; 158 random bits).
-fn random_serial<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<SerialNumber> {
+/// byte (RFC 5280 §4.1.2.2; 158 random bits), drawn by the issuer.
+fn random_serial(signer: &mut dyn CertSigner) -> Result<SerialNumber> {
     let mut bytes = [0u8; 20];
-    rng::fill(rng, &mut bytes)?;
+    signer.fill_random(&mut bytes)?;
     bytes[0] = (bytes[0] & 0x3f) | 0x40;
     SerialNumber::new(&bytes).map_err(|_| Error::Internal)
 }
@@ -280,9 +280,7 @@ pub fn self_signed_ca<R: TryCryptoRng + ?Sized>(
     key: &KeyPair,
     params: &CaParams<'_>,
 ) -> Result<Certificate> {
-    let serial = random_serial(rng)?;
-    let mut signer = KeySigner::new(rng, key, key.default_scheme())?;
-    self_signed_ca_serial(serial, &mut signer, params)
+    self_signed_ca_with(&mut KeySigner::new(rng, key, key.default_scheme())?, params)
 }
 
 /// [`self_signed_ca`] with any [`CertSigner`] (an HSM-held key, say): the
@@ -291,19 +289,8 @@ pub fn self_signed_ca<R: TryCryptoRng + ?Sized>(
 ///
 /// # Errors
 /// As [`self_signed_ca`], and whatever the signer fails with.
-pub fn self_signed_ca_with<R: TryCryptoRng + ?Sized>(
-    rng: &mut R,
-    signer: &mut dyn CertSigner,
-    params: &CaParams<'_>,
-) -> Result<Certificate> {
-    self_signed_ca_serial(random_serial(rng)?, signer, params)
-}
-
-fn self_signed_ca_serial(
-    serial: SerialNumber,
-    signer: &mut dyn CertSigner,
-    params: &CaParams<'_>,
-) -> Result<Certificate> {
+pub fn self_signed_ca_with(signer: &mut dyn CertSigner, params: &CaParams<'_>) -> Result<Certificate> {
+    let serial = random_serial(signer)?;
     let profile = CaProfile { subject: parse_name(params.subject)?, path_len: params.path_len };
     let builder =
         CertificateBuilder::new(profile, serial, params.validity.to_x509()?, spki_of(&signer.public_key()?)?)
@@ -345,30 +332,16 @@ pub fn issue_leaf<R: TryCryptoRng + ?Sized>(
     subject_key: &PublicKey,
     params: &LeafParams<'_>,
 ) -> Result<Certificate> {
-    let serial = random_serial(rng)?;
-    let mut signer = KeySigner::new(rng, ca_key, scheme)?;
-    issue_leaf_serial(serial, &mut signer, ca_cert, subject, subject_key, params)
+    issue_leaf_with(&mut KeySigner::new(rng, ca_key, scheme)?, ca_cert, subject, subject_key, params)
 }
 
 /// [`issue_leaf`] signed by any [`CertSigner`] holding the CA's key (an
-/// HSM handle, say); `rng` draws the serial number.
+/// HSM handle, say), which also draws the serial number.
 ///
 /// # Errors
 /// As [`issue_leaf`] ([`Error::KeyMismatch`] if the signer's key is not the
 /// one `ca_cert` certifies), and whatever the signer fails with.
-pub fn issue_leaf_with<R: TryCryptoRng + ?Sized>(
-    rng: &mut R,
-    signer: &mut dyn CertSigner,
-    ca_cert: &Certificate,
-    subject: &str,
-    subject_key: &PublicKey,
-    params: &LeafParams<'_>,
-) -> Result<Certificate> {
-    issue_leaf_serial(random_serial(rng)?, signer, ca_cert, subject, subject_key, params)
-}
-
-fn issue_leaf_serial(
-    serial: SerialNumber,
+pub fn issue_leaf_with(
     signer: &mut dyn CertSigner,
     ca_cert: &Certificate,
     subject: &str,
@@ -388,6 +361,7 @@ fn issue_leaf_serial(
         rsa_key: !matches!(subject_key, PublicKey::P256(_)),
         sans: general_names(params.sans)?,
     };
+    let serial = random_serial(signer)?;
     let builder = CertificateBuilder::new(profile, serial, params.validity.to_x509()?, spki_of(subject_key)?)
         .map_err(|_| Error::InvalidInput)?;
     Certificate::from_inner(sign_with(builder, signer)?)
@@ -404,27 +378,14 @@ pub fn issue_from_csr<R: TryCryptoRng + ?Sized>(
     csr: &Csr,
     params: &LeafParams<'_>,
 ) -> Result<Certificate> {
-    let serial = random_serial(rng)?;
-    let mut signer = KeySigner::new(rng, ca_key, scheme)?;
-    issue_from_csr_serial(serial, &mut signer, ca_cert, csr, params)
+    issue_from_csr_with(&mut KeySigner::new(rng, ca_key, scheme)?, ca_cert, csr, params)
 }
 
 /// [`issue_from_csr`] signed by any [`CertSigner`] holding the CA's key.
 ///
 /// # Errors
 /// As [`issue_from_csr`], and whatever the signer fails with.
-pub fn issue_from_csr_with<R: TryCryptoRng + ?Sized>(
-    rng: &mut R,
-    signer: &mut dyn CertSigner,
-    ca_cert: &Certificate,
-    csr: &Csr,
-    params: &LeafParams<'_>,
-) -> Result<Certificate> {
-    issue_from_csr_serial(random_serial(rng)?, signer, ca_cert, csr, params)
-}
-
-fn issue_from_csr_serial(
-    serial: SerialNumber,
+pub fn issue_from_csr_with(
     signer: &mut dyn CertSigner,
     ca_cert: &Certificate,
     csr: &Csr,
@@ -440,5 +401,5 @@ fn issue_from_csr_serial(
     };
     let subject = csr.subject();
     let params = LeafParams { sans, ..params.clone() };
-    issue_leaf_serial(serial, signer, ca_cert, &subject, &subject_key, &params)
+    issue_leaf_with(signer, ca_cert, &subject, &subject_key, &params)
 }

@@ -38,7 +38,7 @@ const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.84
 /// let mut signer = KeySigner::new(&mut rng, &key, key.default_scheme())?;
 /// assert_eq!(signer.public_key()?, key.public_key());
 /// let params = CaParams { subject: "CN=Root", validity: Validity::days_from_now(30)?, path_len: None };
-/// let ca = cert::self_signed_ca_with(&mut OsRng, &mut signer, &params)?;
+/// let ca = cert::self_signed_ca_with(&mut signer, &params)?;
 /// cert::verify_chain_now(&ca, &ca)?;
 /// # }
 /// # Ok::<(), coffer_core::Error>(())
@@ -58,6 +58,13 @@ pub trait CertSigner {
     /// # Errors
     /// Whatever the key holder refuses or fails with.
     fn sign_tbs(&mut self, tbs: &[u8]) -> Result<Vec<u8>>;
+
+    /// Fills `dest` with random bytes, for the serial numbers the issuer
+    /// gives (from the RNG its signatures use anyway).
+    ///
+    /// # Errors
+    /// [`Error::Rng`] if the RNG fails.
+    fn fill_random(&mut self, dest: &mut [u8]) -> Result<()>;
 }
 
 /// A [`KeyPair`] in memory as a [`CertSigner`], with the RNG RSA signing
@@ -99,6 +106,10 @@ impl<R: TryCryptoRng + ?Sized> CertSigner for KeySigner<'_, R> {
 
     fn sign_tbs(&mut self, tbs: &[u8]) -> Result<Vec<u8>> {
         self.key.sign(self.rng, self.scheme, tbs)
+    }
+
+    fn fill_random(&mut self, dest: &mut [u8]) -> Result<()> {
+        crate::rng::fill(self.rng, dest)
     }
 }
 

@@ -12,6 +12,49 @@ use crate::wire::Reader;
 /// Most tenants one credential may act in, and one [`AuditEvent::UserCreated`] lists.
 pub const MAX_TENANTS_PER_USER: usize = 16;
 
+/// Longest subject and name in an [`AuditEvent::CertificateSigned`], in
+/// bytes (coffer-core's `cert::MAX_SUBJECT_LEN`).
+pub const MAX_CERT_TEXT_LEN: usize = 1024;
+/// Most names an [`AuditEvent::CertificateSigned`] lists (coffer-core's `cert::MAX_SANS`).
+pub const MAX_CERT_NAMES: usize = 64;
+/// Longest serial number an [`AuditEvent::CertificateSigned`] holds (RFC 5280 §4.1.2.2).
+pub const MAX_SERIAL_LEN: usize = 20;
+
+/// What a key signed ([`AuditEvent::CertificateSigned`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SignedObject {
+    /// An X.509 certificate (a CA's own, an intermediate's or a leaf).
+    Certificate,
+    /// A PKCS#10 certificate request for the signing key itself.
+    Request,
+}
+
+impl SignedObject {
+    fn code(self) -> u8 {
+        match self {
+            SignedObject::Certificate => 0x01,
+            SignedObject::Request => 0x02,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0x01 => Some(SignedObject::Certificate),
+            0x02 => Some(SignedObject::Request),
+            _ => None,
+        }
+    }
+
+    /// Its name in `coffer audit show` (`"certificate"`, `"request"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SignedObject::Certificate => "certificate",
+            SignedObject::Request => "request",
+        }
+    }
+}
+
 /// The operation a key was used for (or refused for).
 ///
 /// ```
@@ -420,6 +463,26 @@ pub enum AuditEvent {
     },
     /// The store re-keyed under a new passphrase or master key.
     PassphraseChanged,
+    /// A certificate or certificate request signed by a key in the
+    /// keystore, with what it says; committed with the signature.
+    CertificateSigned {
+        /// The signing key (a CA's, or the requester's own for a request).
+        key: KeyRef,
+        /// What was signed.
+        object: SignedObject,
+        /// The certificate's serial number (at most [`MAX_SERIAL_LEN`]
+        /// bytes); empty for a request.
+        serial: Vec<u8>,
+        /// The subject, RFC 4514 (at most [`MAX_CERT_TEXT_LEN`] bytes).
+        subject: String,
+        /// The subject alternative names, as `dns:`, `ip:`, `uri:` or
+        /// `email:` followed by the name (at most [`MAX_CERT_NAMES`]).
+        names: Vec<String>,
+        /// notBefore, seconds since the Unix epoch (0 for a request).
+        not_before: u64,
+        /// notAfter, seconds since the Unix epoch (0 for a request).
+        not_after: u64,
+    },
     /// An attempt refused. Committed to the log before the error returns.
     Refused {
         /// Who tried (the user name asked for, for a failed login).
@@ -465,6 +528,7 @@ impl AuditEvent {
             | AuditEvent::KeyDestroyed { key }
             | AuditEvent::KeyExpirySet { key, .. }
             | AuditEvent::PolicyDenied { key, .. }
+            | AuditEvent::CertificateSigned { key, .. }
             | AuditEvent::Refused { key: Some(key), .. } => Some(key),
             _ => None,
         }
@@ -505,6 +569,12 @@ pub(crate) fn event_is_valid(event: &AuditEvent) -> bool {
         AuditEvent::UserCreated { tenants, .. } => {
             tenants.len() <= MAX_TENANTS_PER_USER && tenants.iter().all(|t| str_is_valid(t))
         }
+        AuditEvent::CertificateSigned { serial, subject, names, .. } => {
+            serial.len() <= MAX_SERIAL_LEN
+                && subject.len() <= MAX_CERT_TEXT_LEN
+                && names.len() <= MAX_CERT_NAMES
+                && names.iter().all(|n| n.len() <= MAX_CERT_TEXT_LEN)
+        }
         _ => true,
     };
     tenants_ok
@@ -521,6 +591,15 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let len = u8::try_from(bytes.len()).unwrap_or(u8::MAX);
     out.push(len);
+    out.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
+}
+
+/// Writes `s` as `len u16 || bytes` (callers check [`event_is_valid`]
+/// first; past `u16::MAX` it would be cut, never panic).
+fn put_text16(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(bytes.get(..usize::from(len)).unwrap_or(bytes));
 }
 
@@ -630,6 +709,20 @@ pub(crate) fn put_event(out: &mut Vec<u8>, event: &AuditEvent) {
             put_str(out, tenant);
         }
         AuditEvent::PassphraseChanged => out.push(0x1b),
+        AuditEvent::CertificateSigned { key, object, serial, subject, names, not_before, not_after } => {
+            out.push(0x2a);
+            put_key(out, key);
+            out.push(object.code());
+            out.push(u8::try_from(serial.len()).unwrap_or(u8::MAX));
+            out.extend_from_slice(serial.get(..usize::from(u8::MAX)).unwrap_or(serial));
+            put_text16(out, subject);
+            out.push(u8::try_from(names.len()).unwrap_or(u8::MAX));
+            for n in names.iter().take(usize::from(u8::MAX)) {
+                put_text16(out, n);
+            }
+            out.extend_from_slice(&not_before.to_be_bytes());
+            out.extend_from_slice(&not_after.to_be_bytes());
+        }
         AuditEvent::Refused { who, tenant, key, attempted, reason } => {
             out.push(0x29);
             put_actor(out, who);
@@ -677,6 +770,26 @@ impl Reader<'_> {
         (0..count).map(|_| self.str(0, MAX_FIELD_LEN)).collect()
     }
 
+    fn signed_object(&mut self) -> Result<SignedObject> {
+        SignedObject::from_code(self.u8()?).ok_or(Error::KeystoreCorrupt)
+    }
+
+    fn serial(&mut self) -> Result<Vec<u8>> {
+        let len = usize::from(self.u8()?);
+        if len > MAX_SERIAL_LEN {
+            return Err(Error::KeystoreCorrupt);
+        }
+        Ok(self.take(len)?.to_vec())
+    }
+
+    fn cert_names(&mut self) -> Result<Vec<String>> {
+        let count = usize::from(self.u8()?);
+        if count > MAX_CERT_NAMES {
+            return Err(Error::KeystoreCorrupt);
+        }
+        (0..count).map(|_| self.text16(MAX_CERT_TEXT_LEN)).collect()
+    }
+
     fn key(&mut self) -> Result<KeyRef> {
         Ok(KeyRef {
             tenant: self.str(0, MAX_FIELD_LEN)?,
@@ -713,6 +826,15 @@ impl Reader<'_> {
             0x19 => AuditEvent::UserUnblocked { user: self.actor()? },
             0x1a => AuditEvent::TenantCreated { tenant: self.str(0, MAX_FIELD_LEN)? },
             0x1b => AuditEvent::PassphraseChanged,
+            0x2a => AuditEvent::CertificateSigned {
+                key: self.key()?,
+                object: self.signed_object()?,
+                serial: self.serial()?,
+                subject: self.text16(MAX_CERT_TEXT_LEN)?,
+                names: self.cert_names()?,
+                not_before: self.u64()?,
+                not_after: self.u64()?,
+            },
             0x29 => AuditEvent::Refused {
                 who: self.actor()?,
                 tenant: self.str(0, MAX_FIELD_LEN)?,
@@ -803,6 +925,24 @@ impl core::fmt::Display for AuditEvent {
             AuditEvent::UserUnblocked { user } => write!(f, "credential unblocked with a new PIN: {user}"),
             AuditEvent::TenantCreated { tenant } => write!(f, "tenant created: {tenant}"),
             AuditEvent::PassphraseChanged => f.write_str("store re-keyed under a new passphrase"),
+            AuditEvent::CertificateSigned { key, object: SignedObject::Request, subject, names, .. } => {
+                write!(f, "certificate request signed for {subject}")?;
+                if !names.is_empty() {
+                    write!(f, " [{}]", names.join(", "))?;
+                }
+                write!(f, " by {key}")
+            }
+            AuditEvent::CertificateSigned { key, serial, subject, names, not_before, not_after, .. } => {
+                write!(f, "certificate issued: serial ")?;
+                for b in serial {
+                    write!(f, "{b:02x}")?;
+                }
+                write!(f, ", subject {subject}")?;
+                if !names.is_empty() {
+                    write!(f, " [{}]", names.join(", "))?;
+                }
+                write!(f, ", valid {not_before}..{not_after} (Unix seconds), by {key}")
+            }
             AuditEvent::Refused { who, tenant, key, attempted, reason } => {
                 write!(f, "refused: {who}")?;
                 if !tenant.is_empty() {

@@ -63,6 +63,8 @@
 //! key     = tenant str || key_id str || version u32 || handle u64
 //! role    = u8: 0x01 security officer, 0x02 user, 0x03 auditor
 //! actor   = user str || role                    (the security officer's user is "so")
+//! text    = len u16 (0 ..= 1024) || UTF-8 bytes
+//! object  = u8: 0x01 certificate, 0x02 request (PKCS#10)
 //! op      = u8: 0x01 encrypt, 0x02 decrypt, 0x03 wrap, 0x04 unwrap, 0x05 sign,
 //!               0x06 verify, 0x07 derive, 0x08 mac, 0x09 seal, 0x0a open,
 //!               0x0b rewrap, 0x0c export, 0x0d login, 0x0e show, 0x0f list,
@@ -97,6 +99,9 @@
 //!         | 0x27 PolicyDenied    || key || op
 //!         | 0x28 KeyExpirySet    || key || expires_at u64 (0 = never)
 //!         | 0x29 Refused         || actor || tenant str || (0x00 | 0x01 || key) || op || reason
+//!         | 0x2a CertificateSigned || key || object || serial_len u8 (0 ..= 20) || serial
+//!                                || subject text || count u8 (0 ..= 64) || text * count
+//!                                || not_before u64 || not_after u64
 //!         | 0x30 TenantShredded  || tenant str || keys u32
 //!         | 0x31 KeystoreSaved   || counter u64
 //!         | 0x32 AuditArchived   || first_seq u64 || count u32
@@ -168,7 +173,10 @@ pub type AuditHead = (u64, [u8; TAG_LEN]);
 mod event;
 
 pub use crate::role::Role;
-pub use event::{Actor, AuditEvent, KeyRef, KeyStateName, MAX_TENANTS_PER_USER, Operation, Refusal};
+pub use event::{
+    Actor, AuditEvent, KeyRef, KeyStateName, MAX_CERT_NAMES, MAX_CERT_TEXT_LEN, MAX_SERIAL_LEN,
+    MAX_TENANTS_PER_USER, Operation, Refusal, SignedObject,
+};
 pub(crate) use event::{event_is_valid, put_event};
 
 /// One record of the log. Built only by [`AuditLog::append`]; the fields

@@ -30,6 +30,7 @@ use crate::store::tx::{Tx, store_err};
 
 mod audit_ops;
 mod binding;
+mod certs;
 mod credentials;
 mod keys;
 mod operations;

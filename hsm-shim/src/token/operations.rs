@@ -20,7 +20,8 @@ use crate::policy::state_allows;
 /// Key types that can be envelope recipients by handle.
 const ENVELOPE_KEYS: [KeyType; 4] = [KeyType::Aes256, KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096];
 /// Key types that sign.
-const ASYMMETRIC: [KeyType; 4] = [KeyType::P256, KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096];
+pub(super) const ASYMMETRIC: [KeyType; 4] =
+    [KeyType::P256, KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096];
 
 fn operation_name(op: Usage) -> Operation {
     if op == Usage::ENCRYPT {
@@ -58,7 +59,7 @@ impl Hsm {
     /// Checks role, tenant, lifecycle and usage for `op` and commits the
     /// audit record of the use (or of the refusal) before any crypto;
     /// returns the key.
-    fn authorize(
+    pub(super) fn authorize(
         &mut self,
         session: SessionId,
         handle: Handle,
