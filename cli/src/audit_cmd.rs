@@ -114,7 +114,7 @@ pub fn record_json(r: &AuditRecord) -> Value {
         "time": time::iso8601(r.time),
         "unix_time": r.time,
         "event": kind(e),
-        "text": e.to_string(),
+        "text": event_text(e),
         "mac": hex::encode(r.mac),
     });
     if let Some(obj) = v.as_object_mut() {
@@ -154,9 +154,31 @@ pub fn record_json(r: &AuditRecord) -> Value {
     v
 }
 
-/// One record as a line of text: sequence number, UTC time, what happened.
+/// One record as a line of text: sequence number, UTC time, what happened
+/// (times inside the event in ISO 8601 too).
 pub fn record_line(r: &AuditRecord) -> String {
-    format!("#{:<6} {}  {}", r.seq, time::iso8601(r.time), r.event)
+    format!("#{:<6} {}  {}", r.seq, time::iso8601(r.time), event_text(&r.event))
+}
+
+/// The event's text, with the times it carries as ISO 8601 UTC.
+fn event_text(e: &AuditEvent) -> String {
+    match e {
+        AuditEvent::KeyExpirySet { key, expires_at } if *expires_at != 0 => {
+            format!("key expiry set to {}: {key}", time::iso8601(*expires_at))
+        }
+        AuditEvent::CertificateSigned { key, serial, subject, names, not_before, not_after, .. }
+            if *not_after != 0 =>
+        {
+            let names = if names.is_empty() { String::new() } else { format!(" [{}]", names.join(", ")) };
+            format!(
+                "certificate issued: serial {}, subject {subject}{names}, valid {} to {}, by {key}",
+                hex::encode(serial),
+                time::iso8601(*not_before),
+                time::iso8601(*not_after)
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 pub fn show(store: &mut Store, filter: &Filter, json_out: bool) -> Result<()> {

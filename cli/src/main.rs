@@ -477,9 +477,10 @@ struct IssueArgs {
     /// The CA certificate (PEM).
     #[arg(long)]
     ca_cert: PathBuf,
-    /// The CA's PKCS#8 PEM private key.
+    /// The CA's key: a PKCS#8 PEM private key file, or `key:<id>` for a key in
+    /// the keystore, which signs there (a user session of --user in --tenant).
     #[arg(long)]
-    ca_key: PathBuf,
+    ca_key: String,
     /// Days of validity, 1 to 36500, from now (back-dated 5 minutes for clock skew).
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     days: u32,
@@ -493,15 +494,22 @@ struct IssueArgs {
 
 #[derive(Subcommand)]
 enum CertCommand {
-    /// A self-signed CA: key and certificate.
+    /// A self-signed CA: a new key written to a file, or a key in the keystore, and its certificate.
     #[command(
-        after_help = "Example:\n  coffer cert ca --subject \"CN=Acme Agents CA\" --key-out ca.key --cert-out ca.crt"
+        after_help = "Example:\n  coffer cert ca --subject \"CN=Acme Agents CA\" --key-out ca.key --cert-out ca.crt\n  \
+        coffer --user alice key create root-ca --type p256 --usage sign,verify\n  \
+        coffer --user alice cert ca --in-store root-ca --subject \"CN=Acme Root\" --cert-out root.crt\n  \
+        coffer --user alice cert issue --ca-cert root.crt --ca-key key:root-ca --csr agent7.csr --out agent7.crt"
     )]
     Ca {
         /// The CA's distinguished name, e.g. "CN=Acme Agents CA,O=Acme".
         #[arg(long)]
         subject: String,
-        /// The CA key's algorithm.
+        /// Use the keystore's P-256 or RSA key with this id (usage sign) as the CA
+        /// key: it signs inside the keystore and never leaves it.
+        #[arg(long, conflicts_with_all = ["algorithm", "key_out"], required_unless_present = "key_out")]
+        in_store: Option<String>,
+        /// The new CA key's algorithm.
         #[arg(long, default_value = "p256", value_parser = ALGORITHMS)]
         algorithm: String,
         /// Days of validity, 1 to 36500.
@@ -512,7 +520,7 @@ enum CertCommand {
         path_len: Option<u8>,
         /// Where the new PKCS#8 PEM private key goes (mode 0600).
         #[arg(long)]
-        key_out: PathBuf,
+        key_out: Option<PathBuf>,
         /// Where the certificate (PEM) goes.
         #[arg(long)]
         cert_out: PathBuf,
@@ -522,9 +530,10 @@ enum CertCommand {
         after_help = "Example:\n  coffer cert csr --key agent7.key --subject CN=agent-7 --san agent-7.acme.internal --out agent7.csr"
     )]
     Csr {
-        /// The PKCS#8 PEM private key to certify.
+        /// The key to certify: a PKCS#8 PEM private key file, or `key:<id>` for a
+        /// key in the keystore (an intermediate CA's, say), which signs there.
         #[arg(long)]
-        key: PathBuf,
+        key: String,
         /// The requested distinguished name, e.g. "CN=agent-7,O=Acme".
         #[arg(long)]
         subject: String,
@@ -756,20 +765,26 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Inspect { input } => data::inspect(input.as_deref()),
         Command::Cert(c) => match c {
-            CertCommand::Ca { subject, algorithm, days, path_len, key_out, cert_out } => {
-                certs::ca(&certs::NewCa {
+            CertCommand::Ca { subject, in_store, algorithm, days, path_len, key_out, cert_out } => certs::ca(
+                &certs::NewCa {
                     subject: &subject,
+                    in_store: in_store.as_deref(),
                     algorithm: &algorithm,
                     days,
                     path_len,
-                    key_out: &key_out,
+                    key_out: key_out.as_deref(),
                     cert_out: &cert_out,
-                })
+                },
+                || g.open(),
+            ),
+            CertCommand::Csr { key, subject, san, output } => {
+                certs::csr(certs::KeySpec::parse(&key), &subject, &san, &output, || g.open())
             }
-            CertCommand::Csr { key, subject, san, output } => certs::csr(&key, &subject, &san, &output),
-            CertCommand::Issue { issue, csr, output } => certs::issue(&issue_args(&issue), &csr, &output),
+            CertCommand::Issue { issue, csr, output } => {
+                certs::issue(&issue_args(&issue), &csr, &output, || g.open())
+            }
             CertCommand::Pair { issue, subject, algorithm, key_out, cert_out } => {
-                certs::pair(&issue_args(&issue), &subject, &algorithm, &key_out, &cert_out)
+                certs::pair(&issue_args(&issue), &subject, &algorithm, &key_out, &cert_out, || g.open())
             }
             CertCommand::Verify { ca, cert } => certs::verify(&ca, &cert),
         },
@@ -808,7 +823,13 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn issue_args(a: &IssueArgs) -> certs::Issue<'_> {
-    certs::Issue { ca_cert: &a.ca_cert, ca_key: &a.ca_key, days: a.days, usage: &a.usage, san: &a.san }
+    certs::Issue {
+        ca_cert: &a.ca_cert,
+        ca_key: certs::KeySpec::parse(&a.ca_key),
+        days: a.days,
+        usage: &a.usage,
+        san: &a.san,
+    }
 }
 
 fn main() -> ExitCode {

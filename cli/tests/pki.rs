@@ -1,0 +1,200 @@
+//! A CA whose key lives in the keystore, through the command (issue 15):
+//! `cert ca --in-store`, `cert csr --key key:<id>`, `cert issue --ca-key
+//! key:<id>`; OpenSSL accepts the chain and the audit log lists each
+//! issuance with its serial, subject and names.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+mod common;
+
+fn coffer(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_coffer"))
+        .current_dir(dir)
+        .args(args)
+        .env("COFFER_PASSPHRASE", "pki passphrase 1")
+        .env("COFFER_SO_PIN", "so-pin-1234")
+        .env("COFFER_USER", "ca")
+        .env("COFFER_PIN", "ca-pin-1234")
+        .env("COFFER_AUDITOR_PIN", "audit-pin-12")
+        .env_remove("COFFER_STORE")
+        .env_remove("COFFER_TENANT")
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = coffer(dir, args);
+    assert!(out.status.success(), "coffer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a `user create` command with its new PIN.
+fn create_user(dir: &Path, args: &[&str], pin: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_coffer"))
+        .current_dir(dir)
+        .args(args)
+        .env("COFFER_PASSPHRASE", "pki passphrase 1")
+        .env("COFFER_SO_PIN", "so-pin-1234")
+        .env("COFFER_NEW_PIN", pin)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn a_keystore_held_root_and_intermediate_key_sign_and_every_issuance_is_audited() {
+    let d = common::Dir::fresh("pki");
+    let dir = d.0.as_path();
+    ok(dir, &["init"]);
+    ok(dir, &["tenant", "create", "pki"]);
+    create_user(dir, &["user", "create", "ca", "--tenants", "pki"], "ca-pin-1234");
+    create_user(dir, &["user", "create", "audit", "--auditor"], "audit-pin-12");
+    ok(dir, &["key", "create", "root-ca", "--type", "p256", "--usage", "sign,verify"]);
+    ok(dir, &["key", "create", "rsa-ca", "--type", "rsa2048", "--usage", "sign,verify"]);
+    ok(
+        dir,
+        &[
+            "cert",
+            "ca",
+            "--in-store",
+            "root-ca",
+            "--subject",
+            "CN=Acme Root,O=Acme",
+            "--cert-out",
+            "root.crt",
+        ],
+    );
+    // --in-store writes no key file and refuses --key-out.
+    assert!(!dir.join("root.key").exists());
+    let both = coffer(
+        dir,
+        &[
+            "cert",
+            "ca",
+            "--in-store",
+            "root-ca",
+            "--subject",
+            "CN=X",
+            "--key-out",
+            "x.key",
+            "--cert-out",
+            "x.crt",
+        ],
+    );
+    assert_eq!(both.status.code(), Some(2));
+
+    // An agent's request from a key file, issued by the stored root.
+    ok(
+        dir,
+        &["cert", "ca", "--subject", "CN=scratch", "--key-out", "scratch.key", "--cert-out", "scratch.crt"],
+    );
+    ok(
+        dir,
+        &[
+            "cert",
+            "csr",
+            "--key",
+            "scratch.key",
+            "--subject",
+            "CN=agent-7",
+            "--san",
+            "agent-7.test",
+            "--out",
+            "a7.csr",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "cert",
+            "issue",
+            "--ca-cert",
+            "root.crt",
+            "--ca-key",
+            "key:root-ca",
+            "--csr",
+            "a7.csr",
+            "--usage",
+            "client",
+            "--out",
+            "a7.crt",
+        ],
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["--json", "cert", "verify", "--ca", "root.crt", "a7.crt"])).unwrap();
+    assert_eq!(v["valid"], true);
+    let openssl =
+        Command::new("openssl").current_dir(dir).args(["verify", "-CAfile", "root.crt", "a7.crt"]).output();
+    let openssl = openssl.expect("openssl is needed to check the chain (apt-get install openssl)");
+    assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
+    // A request signed by a stored key (an intermediate's), and a pair issued by the stored RSA CA.
+    ok(dir, &["cert", "csr", "--key", "key:rsa-ca", "--subject", "CN=Acme Issuing", "--out", "issuing.csr"]);
+    let req = Command::new("openssl")
+        .current_dir(dir)
+        .args(["req", "-verify", "-noout", "-in", "issuing.csr"])
+        .output()
+        .unwrap();
+    assert!(req.status.success(), "{}", String::from_utf8_lossy(&req.stderr));
+    ok(dir, &["cert", "ca", "--in-store", "rsa-ca", "--subject", "CN=RSA CA", "--cert-out", "rsa.crt"]);
+    ok(
+        dir,
+        &[
+            "cert",
+            "pair",
+            "--ca-cert",
+            "rsa.crt",
+            "--ca-key",
+            "key:rsa-ca",
+            "--subject",
+            "CN=agent-8",
+            "--san",
+            "agent-8.test",
+            "--algorithm",
+            "p256",
+            "--key-out",
+            "a8.key",
+            "--cert-out",
+            "a8.crt",
+        ],
+    );
+    ok(dir, &["cert", "verify", "--ca", "rsa.crt", "a8.crt"]);
+    // The stored key cannot sign as the wrong CA.
+    let wrong = coffer(
+        dir,
+        &[
+            "cert",
+            "issue",
+            "--ca-cert",
+            "root.crt",
+            "--ca-key",
+            "key:rsa-ca",
+            "--csr",
+            "a7.csr",
+            "--out",
+            "bad.crt",
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(1), "{}", String::from_utf8_lossy(&wrong.stderr));
+    assert!(!dir.join("bad.crt").exists());
+
+    let records: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["--json", "--user", "audit", "audit", "show", "--key", "root-ca"]))
+            .unwrap();
+    let issued: Vec<&serde_json::Value> =
+        records.as_array().unwrap().iter().filter(|r| r["event"] == "certificate-issued").collect();
+    assert_eq!(issued.len(), 2, "{records}");
+    assert_eq!(issued[1]["subject"], "CN=agent-7");
+    assert_eq!(issued[1]["names"], serde_json::json!(["dns:agent-7.test"]));
+    let serial = Command::new("openssl")
+        .current_dir(dir)
+        .args(["x509", "-noout", "-serial", "-in", "a7.crt"])
+        .output()
+        .unwrap();
+    let serial =
+        String::from_utf8(serial.stdout).unwrap().trim().trim_start_matches("serial=").to_lowercase();
+    assert_eq!(issued[1]["serial"], serial);
+    let requests = ok(dir, &["--user", "audit", "audit", "show", "--key", "rsa-ca"]);
+    assert!(requests.contains("certificate request signed for CN=Acme Issuing"), "{requests}");
+}
