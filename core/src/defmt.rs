@@ -25,6 +25,14 @@ impl defmt::Format for Error {
             Error::LimitExceeded => defmt::write!(f, "LimitExceeded"),
             Error::InvalidInput => defmt::write!(f, "InvalidInput"),
             Error::Internal => defmt::write!(f, "Internal"),
+            Error::MalformedCertificate => defmt::write!(f, "MalformedCertificate"),
+            Error::UnsupportedAlgorithm(name) => {
+                defmt::write!(f, "UnsupportedAlgorithm({=str})", name.as_str())
+            }
+            Error::NoPathToTrustAnchor => defmt::write!(f, "NoPathToTrustAnchor"),
+            Error::PathTooLong => defmt::write!(f, "PathTooLong"),
+            Error::NameMismatch => defmt::write!(f, "NameMismatch"),
+            Error::WrongPurpose => defmt::write!(f, "WrongPurpose"),
         }
     }
 }

@@ -72,6 +72,76 @@ pub enum Error {
     /// An internal operation of a dependency failed in a way that is not
     /// attributable to the input (for example RSA key generation giving up).
     Internal,
+    /// Bytes that should hold an X.509 certificate or a PKCS#10 request
+    /// (DER, or a PEM block with the right label) do not.
+    MalformedCertificate,
+    /// A signature algorithm coffer does not verify or make.
+    UnsupportedAlgorithm(AlgorithmName),
+    /// No chain of the given certificates leads from the certificate to a
+    /// trust anchor (no issuer whose name and key fit was found).
+    NoPathToTrustAnchor,
+    /// The chain is longer than a CA's pathLenConstraint allows, or than
+    /// the verifier's limit ([`crate::cert::MAX_CHAIN_LEN`]).
+    PathTooLong,
+    /// The certificate does not name the DNS name or IP address asked for
+    /// in its subjectAltName.
+    NameMismatch,
+    /// The certificate (or a CA above it) is not for the purpose asked for:
+    /// its extendedKeyUsage or keyUsage leaves it out.
+    WrongPurpose,
+}
+
+/// A signature algorithm named in a certificate or request that coffer
+/// does not support ([`Error::UnsupportedAlgorithm`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlgorithmName {
+    /// `md5WithRSAEncryption`.
+    Md5WithRsa,
+    /// `sha1WithRSAEncryption`.
+    Sha1WithRsa,
+    /// `sha224WithRSAEncryption`.
+    Sha224WithRsa,
+    /// `sha384WithRSAEncryption`.
+    Sha384WithRsa,
+    /// `sha512WithRSAEncryption`.
+    Sha512WithRsa,
+    /// RSASSA-PSS with other parameters than SHA-256, MGF1-SHA-256, 32-byte salt.
+    RsaPssOtherParameters,
+    /// `ecdsa-with-SHA1`.
+    EcdsaWithSha1,
+    /// `ecdsa-with-SHA384`.
+    EcdsaWithSha384,
+    /// `ecdsa-with-SHA512`.
+    EcdsaWithSha512,
+    /// `Ed25519`.
+    Ed25519,
+    /// `Ed448`.
+    Ed448,
+    /// Any other algorithm identifier.
+    Other,
+}
+
+impl AlgorithmName {
+    /// The algorithm's name as RFC 4055, RFC 5758 and RFC 8410 write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlgorithmName::Md5WithRsa => "md5WithRSAEncryption",
+            AlgorithmName::Sha1WithRsa => "sha1WithRSAEncryption",
+            AlgorithmName::Sha224WithRsa => "sha224WithRSAEncryption",
+            AlgorithmName::Sha384WithRsa => "sha384WithRSAEncryption",
+            AlgorithmName::Sha512WithRsa => "sha512WithRSAEncryption",
+            AlgorithmName::RsaPssOtherParameters => {
+                "RSASSA-PSS with parameters other than SHA-256/MGF1-SHA-256/salt 32"
+            }
+            AlgorithmName::EcdsaWithSha1 => "ecdsa-with-SHA1",
+            AlgorithmName::EcdsaWithSha384 => "ecdsa-with-SHA384",
+            AlgorithmName::EcdsaWithSha512 => "ecdsa-with-SHA512",
+            AlgorithmName::Ed25519 => "Ed25519",
+            AlgorithmName::Ed448 => "Ed448",
+            AlgorithmName::Other => "an unknown algorithm",
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -99,6 +169,28 @@ impl fmt::Display for Error {
             Error::Malformed => {
                 f.write_str("malformed input: these bytes are not a well-formed coffer envelope header")
             }
+            Error::MalformedCertificate => f.write_str(
+                "not a well-formed X.509 certificate or PKCS#10 request (DER, or PEM with the right label)",
+            ),
+            Error::UnsupportedAlgorithm(name) => write!(
+                f,
+                "signature algorithm {} is not supported: coffer verifies sha256WithRSAEncryption, \
+                 RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) and ecdsa-with-SHA256",
+                name.as_str()
+            ),
+            Error::NoPathToTrustAnchor => f.write_str(
+                "no chain to a trusted CA: no issuer among the given intermediates and trust anchors fits; \
+                 pass the missing intermediate certificates",
+            ),
+            Error::PathTooLong => f.write_str(
+                "certificate chain too long: a CA's path length constraint or the verifier's limit forbids it",
+            ),
+            Error::NameMismatch => {
+                f.write_str("the certificate is not for this name: no subjectAltName matches the DNS name or IP asked for")
+            }
+            Error::WrongPurpose => f.write_str(
+                "the certificate is not for this purpose: its extendedKeyUsage or keyUsage (or a CA's) leaves it out",
+            ),
             Error::LimitExceeded => {
                 f.write_str("a documented limit was exceeded: see the limits in core/FORMAT.md section 5")
             }

@@ -131,4 +131,4 @@ pub mod rsa;
 #[cfg(feature = "defmt")]
 mod defmt;
 
-pub use error::{Error, Result};
+pub use error::{AlgorithmName, Error, Result};

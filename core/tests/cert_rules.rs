@@ -538,15 +538,15 @@ fn csrs_round_trip_through_der_and_pem() {
 fn a_certificate_and_a_csr_are_not_read_as_each_other() {
     let c = chain();
     let csr = csr_for(&c.leaf_key);
-    assert_eq!(Certificate::from_pem(&csr.to_pem().unwrap()).unwrap_err(), Error::Malformed);
-    assert_eq!(Csr::from_pem(&c.leaf.to_pem().unwrap()).unwrap_err(), Error::Malformed);
-    assert_eq!(Certificate::from_der(csr.to_der()).unwrap_err(), Error::Malformed);
-    assert_eq!(Csr::from_der(c.leaf.to_der()).unwrap_err(), Error::Malformed);
+    assert_eq!(Certificate::from_pem(&csr.to_pem().unwrap()).unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(Csr::from_pem(&c.leaf.to_pem().unwrap()).unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(Certificate::from_der(csr.to_der()).unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(Csr::from_der(c.leaf.to_der()).unwrap_err(), Error::MalformedCertificate);
     let der = c.leaf.to_der();
-    assert_eq!(Certificate::from_der(&der[..der.len() - 1]).unwrap_err(), Error::Malformed);
+    assert_eq!(Certificate::from_der(&der[..der.len() - 1]).unwrap_err(), Error::MalformedCertificate);
     let mut longer = der.to_vec();
     longer.push(0);
-    assert_eq!(Certificate::from_der(&longer).unwrap_err(), Error::Malformed);
+    assert_eq!(Certificate::from_der(&longer).unwrap_err(), Error::MalformedCertificate);
 }
 
 #[test]

@@ -365,7 +365,7 @@ impl From<coffer_core::Error> for coffer_status {
             E::IssuerMismatch => COFFER_ERR_ISSUER_MISMATCH,
             E::KeyMismatch => COFFER_ERR_KEY_MISMATCH,
             E::UnknownCriticalExtension => COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION,
-            E::Malformed => COFFER_ERR_MALFORMED,
+            E::Malformed | E::MalformedCertificate => COFFER_ERR_MALFORMED,
             E::LimitExceeded => COFFER_ERR_LIMIT_EXCEEDED,
             E::InvalidInput => COFFER_ERR_INVALID_ARGUMENT,
             E::Internal => COFFER_ERR_INTERNAL,

@@ -37,15 +37,15 @@ impl Certificate {
         if der.len() > MAX_ENCODED_LEN {
             return Err(Error::InvalidLength);
         }
-        let inner = x509_cert::Certificate::from_der(der).map_err(|_| Error::Malformed)?;
+        let inner = x509_cert::Certificate::from_der(der).map_err(|_| Error::MalformedCertificate)?;
         Ok(Certificate { inner, der: der.to_vec() })
     }
 
     /// Parses a PEM `CERTIFICATE` block.
     pub fn from_pem(pem: &str) -> Result<Self> {
-        let (label, der) = decode_pem(pem).map_err(|_| Error::Malformed)?;
+        let (label, der) = decode_pem(pem).map_err(|_| Error::MalformedCertificate)?;
         if label != "CERTIFICATE" {
-            return Err(Error::Malformed);
+            return Err(Error::MalformedCertificate);
         }
         Self::from_der(&der)
     }
@@ -92,7 +92,11 @@ impl Certificate {
     }
 
     pub(crate) fn spki_der(&self) -> Result<Vec<u8>> {
-        self.inner.tbs_certificate().subject_public_key_info().to_der().map_err(|_| Error::Malformed)
+        self.inner
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .map_err(|_| Error::MalformedCertificate)
     }
 
     /// `Some(path_len)` if basicConstraints says CA:TRUE (`path_len` may be
@@ -125,15 +129,15 @@ impl Csr {
         if der.len() > MAX_ENCODED_LEN {
             return Err(Error::InvalidLength);
         }
-        let inner = CertReq::from_der(der).map_err(|_| Error::Malformed)?;
+        let inner = CertReq::from_der(der).map_err(|_| Error::MalformedCertificate)?;
         Ok(Csr { inner, der: der.to_vec() })
     }
 
     /// Parses a PEM `CERTIFICATE REQUEST` block.
     pub fn from_pem(pem: &str) -> Result<Self> {
-        let (label, der) = decode_pem(pem).map_err(|_| Error::Malformed)?;
+        let (label, der) = decode_pem(pem).map_err(|_| Error::MalformedCertificate)?;
         if label != "CERTIFICATE REQUEST" {
-            return Err(Error::Malformed);
+            return Err(Error::MalformedCertificate);
         }
         Self::from_der(&der)
     }
@@ -155,7 +159,7 @@ impl Csr {
 
     /// The requester's public key.
     pub fn public_key(&self) -> Result<PublicKey> {
-        let spki = self.inner.info.public_key.to_der().map_err(|_| Error::Malformed)?;
+        let spki = self.inner.info.public_key.to_der().map_err(|_| Error::MalformedCertificate)?;
         PublicKey::from_spki_der(&spki)
     }
 

@@ -24,6 +24,7 @@
 mod build;
 mod certificate;
 mod keypair;
+mod path;
 mod signer;
 mod verify;
 
@@ -33,6 +34,9 @@ pub use build::{
 };
 pub use certificate::{Certificate, Csr};
 pub use keypair::{KeyAlgorithm, KeyPair, MAX_ENCODED_LEN, MAX_PASSPHRASE_LEN, PublicKey, SignatureScheme};
+pub use path::{
+    ExpectedName, MAX_CANDIDATES, MAX_CHAIN_LEN, PathOptions, Purpose, VerifiedPath, verify_path,
+};
 pub use signer::{CertSigner, KeySigner};
 #[cfg(feature = "std")]
 pub use verify::verify_chain_now;

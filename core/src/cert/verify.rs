@@ -6,7 +6,7 @@ use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use super::certificate::{Certificate, Csr};
 use super::keypair::{KeyPair, PublicKey};
-use crate::error::{Error, Result};
+use crate::error::{AlgorithmName, Error, Result};
 
 #[cfg(feature = "rsa")]
 const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
@@ -36,7 +36,7 @@ fn verify_signed(key: &PublicKey, alg: &AlgorithmIdentifierOwned, msg: &[u8], si
                 rsa::pss::get_default_pss_signature_algo_id::<sha2::Sha256>().map_err(|_| Error::Verify)?;
             let same = alg.to_der().ok() == expected.to_der().ok();
             if !same {
-                return Err(Error::Verify);
+                return Err(Error::UnsupportedAlgorithm(AlgorithmName::RsaPssOtherParameters));
             }
             k.verify_pss(msg, sig)
         }
@@ -46,8 +46,38 @@ fn verify_signed(key: &PublicKey, alg: &AlgorithmIdentifierOwned, msg: &[u8], si
             }
             k.verify_der(msg, sig)
         }
-        _ => Err(Error::Verify),
+        (_, oid) => match unsupported(oid) {
+            // A supported algorithm with the other kind of key: it cannot verify.
+            None => Err(Error::Verify),
+            Some(name) => Err(Error::UnsupportedAlgorithm(name)),
+        },
     }
+}
+
+/// The name of a signature algorithm coffer does not support, or `None`
+/// for one it does.
+fn unsupported(oid: ObjectIdentifier) -> Option<AlgorithmName> {
+    const fn o(text: &str) -> ObjectIdentifier {
+        ObjectIdentifier::new_unwrap(text)
+    }
+    const SUPPORTED: [ObjectIdentifier; 3] =
+        [o("1.2.840.113549.1.1.11"), o("1.2.840.113549.1.1.10"), o("1.2.840.10045.4.3.2")];
+    const NAMES: [(ObjectIdentifier, AlgorithmName); 10] = [
+        (o("1.2.840.113549.1.1.4"), AlgorithmName::Md5WithRsa),
+        (o("1.2.840.113549.1.1.5"), AlgorithmName::Sha1WithRsa),
+        (o("1.2.840.113549.1.1.14"), AlgorithmName::Sha224WithRsa),
+        (o("1.2.840.113549.1.1.12"), AlgorithmName::Sha384WithRsa),
+        (o("1.2.840.113549.1.1.13"), AlgorithmName::Sha512WithRsa),
+        (o("1.2.840.10045.4.1"), AlgorithmName::EcdsaWithSha1),
+        (o("1.2.840.10045.4.3.3"), AlgorithmName::EcdsaWithSha384),
+        (o("1.2.840.10045.4.3.4"), AlgorithmName::EcdsaWithSha512),
+        (o("1.3.101.112"), AlgorithmName::Ed25519),
+        (o("1.3.101.113"), AlgorithmName::Ed448),
+    ];
+    if SUPPORTED.contains(&oid) {
+        return None;
+    }
+    Some(NAMES.iter().find(|(known, _)| *known == oid).map_or(AlgorithmName::Other, |(_, name)| *name))
 }
 
 /// Checks a CSR's self-signature and returns the requester's public key.
@@ -56,13 +86,13 @@ fn verify_signed(key: &PublicKey, alg: &AlgorithmIdentifierOwned, msg: &[u8], si
 /// [`Error::Verify`] if the signature does not verify under the CSR's own key.
 pub fn verify_csr(csr: &Csr) -> Result<PublicKey> {
     let key = csr.public_key()?;
-    let info = csr.inner.info.to_der().map_err(|_| Error::Malformed)?;
+    let info = csr.inner.info.to_der().map_err(|_| Error::MalformedCertificate)?;
     let sig = csr.inner.signature.as_bytes().ok_or(Error::Verify)?;
     verify_signed(&key, &csr.inner.algorithm, &info, sig)?;
     Ok(key)
 }
 
-fn check_validity(cert: &Certificate, now: u64) -> Result<()> {
+pub(super) fn check_validity(cert: &Certificate, now: u64) -> Result<()> {
     if now < cert.not_before() {
         return Err(Error::CertificateNotYetValid);
     }
@@ -72,8 +102,8 @@ fn check_validity(cert: &Certificate, now: u64) -> Result<()> {
     Ok(())
 }
 
-fn check_signed_by(cert: &Certificate, issuer_key: &PublicKey) -> Result<()> {
-    let tbs = cert.inner.tbs_certificate().to_der().map_err(|_| Error::Malformed)?;
+pub(super) fn check_signed_by(cert: &Certificate, issuer_key: &PublicKey) -> Result<()> {
+    let tbs = cert.inner.tbs_certificate().to_der().map_err(|_| Error::MalformedCertificate)?;
     let sig = cert.inner.signature().as_bytes().ok_or(Error::Verify)?;
     if cert.inner.signature_algorithm() != cert.inner.tbs_certificate().signature() {
         return Err(Error::Verify);
@@ -109,7 +139,7 @@ pub fn verify_chain(leaf: &Certificate, ca: &Certificate, now: u64) -> Result<Pu
 }
 
 /// Whether `ca`'s keyUsage, if present, includes keyCertSign (RFC 5280 §4.2.1.3).
-fn may_sign_certificates(ca: &Certificate) -> bool {
+pub(super) fn may_sign_certificates(ca: &Certificate) -> bool {
     use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
     match ca.inner.tbs_certificate().get_extension::<KeyUsage>() {
         Ok(None) => true,
@@ -129,7 +159,7 @@ const KNOWN_EXTENSIONS: [ObjectIdentifier; 6] = [
     ObjectIdentifier::new_unwrap("2.5.29.35"), // authorityKeyIdentifier
 ];
 
-fn check_critical_extensions(cert: &Certificate) -> Result<()> {
+pub(super) fn check_critical_extensions(cert: &Certificate) -> Result<()> {
     let exts = cert.inner.tbs_certificate().extensions().map(|e| e.as_slice()).unwrap_or(&[]);
     if exts.iter().any(|e| e.critical && !KNOWN_EXTENSIONS.contains(&e.extn_id)) {
         return Err(Error::UnknownCriticalExtension);

@@ -1,0 +1,254 @@
+//! Path validation (`cert::verify_path`) on chains of depth 3 and 4 built by
+//! the OpenSSL command-line tool: the good chain validates from the leaf
+//! through untrusted intermediates given in any order, and each broken rule
+//! (path length, CA flag, purpose, name, expiry, missing intermediate,
+//! unsupported signature algorithm, unknown critical extension) gives its
+//! own error. Needs `openssl` on PATH; fails saying so when it is absent.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::cloned_ref_to_slice_refs,
+    missing_docs
+)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use coffer_core::Error;
+use coffer_core::cert::{self, Certificate, ExpectedName, PathOptions, Purpose};
+
+/// A scratch directory with OpenSSL run in it, removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(test: &str) -> Dir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "coffer-cert-paths-{}-{test}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+
+    fn openssl(&self, args: &[&str]) {
+        let out = Command::new("openssl").current_dir(&self.0).args(args).output().expect(
+            "these tests need the OpenSSL 3 command-line tool `openssl` on PATH (apt-get install openssl)",
+        );
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.0.join(name), text).unwrap();
+    }
+
+    fn cert(&self, name: &str) -> Certificate {
+        Certificate::from_pem(&std::fs::read_to_string(self.0.join(name)).unwrap()).unwrap()
+    }
+
+    /// A P-256 key `name.key` and a certificate `name.crt` for `subject`,
+    /// self-signed (`issuer` None) or signed by `issuer.crt`/`issuer.key`,
+    /// with the extensions of section `ext` of `ext.cnf`.
+    fn make(&self, name: &str, subject: &str, issuer: Option<&str>, ext: &str, extra: &[&str]) {
+        let key = format!("{name}.key");
+        self.openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &key]);
+        let crt = format!("{name}.crt");
+        match issuer {
+            None => {
+                let mut args = vec!["req", "-x509", "-new", "-key", &key, "-subj", subject, "-days", "30"];
+                args.extend(["-config", "ext.cnf", "-extensions", ext, "-out", &crt]);
+                args.extend(extra);
+                self.openssl(&args);
+            }
+            Some(issuer) => {
+                let csr = format!("{name}.csr");
+                self.openssl(&[
+                    "req", "-new", "-key", &key, "-subj", subject, "-config", "ext.cnf", "-out", &csr,
+                ]);
+                let (ca, ca_key) = (format!("{issuer}.crt"), format!("{issuer}.key"));
+                let mut args =
+                    vec!["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-days", "30"];
+                args.extend(["-extfile", "ext.cnf", "-extensions", ext, "-out", &crt]);
+                args.extend(extra);
+                self.openssl(&args);
+            }
+        }
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const EXTENSIONS: &str = "\
+[req]
+distinguished_name = dn
+[dn]
+[root]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[ca_any]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ca_len0]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ca_client_only]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[not_ca]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, keyCertSign, digitalSignature
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ca_name_constraints]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign
+nameConstraints = critical, permitted;DNS:.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:api.fleet.test, DNS:*.agents.fleet.test, IP:10.1.2.3
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+";
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn server(name: Option<ExpectedName<'static>>) -> PathOptions<'static> {
+    PathOptions { now: now(), purpose: Some(Purpose::ServerAuth), name }
+}
+
+#[test]
+fn an_openssl_chain_of_depth_four_validates_through_intermediates_in_any_order() {
+    let d = Dir::new("depth4");
+    d.write("ext.cnf", EXTENSIONS);
+    d.make("root", "/CN=Fleet Root", None, "root", &[]);
+    d.make("policy", "/CN=Fleet Policy CA", Some("root"), "ca_any", &[]);
+    d.make("issuing", "/CN=Fleet Issuing CA", Some("policy"), "ca_len0", &[]);
+    d.make("leaf", "/CN=api.fleet.test", Some("issuing"), "server", &[]);
+    let (root, policy, issuing, leaf) =
+        (d.cert("root.crt"), d.cert("policy.crt"), d.cert("issuing.crt"), d.cert("leaf.crt"));
+    let noise = cert::Certificate::from_pem(&std::fs::read_to_string(d.0.join("leaf.crt")).unwrap()).unwrap();
+
+    let path =
+        cert::verify_path(&leaf, &[noise, issuing.clone(), policy.clone()], &[root.clone()], &server(None))
+            .unwrap();
+    assert_eq!(path.chain().len(), 4);
+    assert_eq!(path.chain()[3], root);
+    for name in [
+        ExpectedName::Dns("api.fleet.test"),
+        ExpectedName::Dns("a7.agents.fleet.test"),
+        ExpectedName::Ip("10.1.2.3".parse().unwrap()),
+    ] {
+        cert::verify_path(&leaf, &[policy.clone(), issuing.clone()], &[root.clone()], &server(Some(name)))
+            .unwrap();
+    }
+    // An intermediate may be the trust anchor itself (depth 3).
+    assert_eq!(
+        cert::verify_path(&leaf, &[issuing.clone()], &[policy.clone()], &server(None)).unwrap().chain().len(),
+        3
+    );
+
+    let fails = |inter: &[Certificate], opts: PathOptions<'_>| {
+        cert::verify_path(&leaf, inter, &[root.clone()], &opts).unwrap_err()
+    };
+    assert_eq!(
+        fails(&[issuing.clone()], server(None)),
+        Error::NoPathToTrustAnchor,
+        "the policy CA is missing"
+    );
+    assert_eq!(
+        fails(&[policy.clone(), issuing.clone()], server(Some(ExpectedName::Dns("other.fleet.test")))),
+        Error::NameMismatch
+    );
+    assert_eq!(
+        fails(&[policy.clone(), issuing.clone()], server(Some(ExpectedName::Dns("x.y.agents.fleet.test")))),
+        Error::NameMismatch
+    );
+    let client = PathOptions { purpose: Some(Purpose::ClientAuth), ..server(None) };
+    assert_eq!(fails(&[policy.clone(), issuing.clone()], client), Error::WrongPurpose);
+    let later = PathOptions { now: now() + 40 * 86_400, ..server(None) };
+    assert_eq!(fails(&[policy.clone(), issuing.clone()], later), Error::CertificateExpired);
+    // No trust anchor at all.
+    assert_eq!(
+        cert::verify_path(&leaf, &[policy, issuing], &[], &server(None)).unwrap_err(),
+        Error::NoPathToTrustAnchor
+    );
+}
+
+#[test]
+fn each_broken_ca_rule_in_an_openssl_chain_has_its_own_error() {
+    let d = Dir::new("rules");
+    d.write("ext.cnf", EXTENSIONS);
+    d.make("root", "/CN=Root", None, "root", &[]);
+    // pathlen:0 on the first intermediate, but a second intermediate below it.
+    d.make("len0", "/CN=Len0 CA", Some("root"), "ca_len0", &[]);
+    d.make("below", "/CN=Below CA", Some("len0"), "ca_any", &[]);
+    d.make("leaf1", "/CN=api.fleet.test", Some("below"), "server", &[]);
+    let root = d.cert("root.crt");
+    let r = cert::verify_path(
+        &d.cert("leaf1.crt"),
+        &[d.cert("len0.crt"), d.cert("below.crt")],
+        &[root.clone()],
+        &server(None),
+    );
+    assert_eq!(r.unwrap_err(), Error::PathTooLong);
+    // An issuer that is not a CA.
+    d.make("notca", "/CN=Not A CA", Some("root"), "not_ca", &[]);
+    d.make("leaf2", "/CN=api.fleet.test", Some("notca"), "server", &[]);
+    let r = cert::verify_path(&d.cert("leaf2.crt"), &[d.cert("notca.crt")], &[root.clone()], &server(None));
+    assert_eq!(r.unwrap_err(), Error::NotACa);
+    // A CA limited to clientAuth cannot vouch for a server.
+    d.make("clientca", "/CN=Client CA", Some("root"), "ca_client_only", &[]);
+    d.make("leaf3", "/CN=api.fleet.test", Some("clientca"), "server", &[]);
+    let r =
+        cert::verify_path(&d.cert("leaf3.crt"), &[d.cert("clientca.crt")], &[root.clone()], &server(None));
+    assert_eq!(r.unwrap_err(), Error::WrongPurpose);
+    // Name constraints are not processed: a CA marked with them is refused.
+    d.make("nc", "/CN=Constrained CA", Some("root"), "ca_name_constraints", &[]);
+    d.make("leaf4", "/CN=api.fleet.test", Some("nc"), "server", &[]);
+    let r = cert::verify_path(&d.cert("leaf4.crt"), &[d.cert("nc.crt")], &[root.clone()], &server(None));
+    assert_eq!(r.unwrap_err(), Error::UnknownCriticalExtension);
+    // A leaf signed with SHA-384: named as unsupported, not as a bad signature.
+    d.make("leaf5", "/CN=api.fleet.test", Some("root"), "server", &["-sha384"]);
+    let r = cert::verify_path(&d.cert("leaf5.crt"), &[], &[root], &server(None));
+    let e = r.unwrap_err();
+    assert_eq!(e, Error::UnsupportedAlgorithm(coffer_core::AlgorithmName::EcdsaWithSha384));
+    assert!(e.to_string().contains("ecdsa-with-SHA384 is not supported"), "{e}");
+}
+
+#[test]
+fn more_than_the_chain_limit_is_refused_as_too_long() {
+    let d = Dir::new("long");
+    d.write("ext.cnf", EXTENSIONS);
+    d.make("ca0", "/CN=CA 0", None, "root", &[]);
+    let mut inter = Vec::new();
+    for i in 1..=cert::MAX_CHAIN_LEN {
+        d.make(&format!("ca{i}"), &format!("/CN=CA {i}"), Some(&format!("ca{}", i - 1)), "ca_any", &[]);
+        inter.push(d.cert(&format!("ca{i}.crt")));
+    }
+    d.make("leaf", "/CN=api.fleet.test", Some(&format!("ca{}", cert::MAX_CHAIN_LEN)), "server", &[]);
+    let r = cert::verify_path(&d.cert("leaf.crt"), &inter, &[d.cert("ca0.crt")], &server(None));
+    assert_eq!(r.unwrap_err(), Error::PathTooLong);
+}
