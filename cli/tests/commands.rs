@@ -182,7 +182,21 @@ fn files_round_trip_for_a_stored_key_and_a_certificate_and_a_bad_context_release
     assert_eq!(std::fs::read(d.path("a.bin")).unwrap(), plain);
     let out =
         d.run(&["decrypt", "--private-key", "agent.key", "--context", "tenant=acme", "--in", "sealed.cfr"]);
-    assert!(out.status.success());
+    // Sealed to `agent7=agent.crt`: the key file's name is not the recipient's id.
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("p256-ecdh-es agent7 v1"));
+    let out = d.run(&[
+        "decrypt",
+        "--private-key",
+        "agent.key",
+        "--key-id",
+        "agent7",
+        "--context",
+        "tenant=acme",
+        "--in",
+        "sealed.cfr",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.stdout, plain);
 
     assert!(
