@@ -33,6 +33,8 @@ impl defmt::Format for Error {
             Error::PathTooLong => defmt::write!(f, "PathTooLong"),
             Error::NameMismatch => defmt::write!(f, "NameMismatch"),
             Error::WrongPurpose => defmt::write!(f, "WrongPurpose"),
+            Error::Revoked => defmt::write!(f, "Revoked"),
+            Error::CrlOutOfDate => defmt::write!(f, "CrlOutOfDate"),
         }
     }
 }

@@ -89,6 +89,11 @@ pub enum Error {
     /// The certificate (or a CA above it) is not for the purpose asked for:
     /// its extendedKeyUsage or keyUsage leaves it out.
     WrongPurpose,
+    /// A certificate of the path is on its issuer's revocation list.
+    Revoked,
+    /// The issuer's revocation list given is not current (its nextUpdate has
+    /// passed, or its thisUpdate is still to come).
+    CrlOutOfDate,
 }
 
 /// A signature algorithm named in a certificate or request that coffer
@@ -188,6 +193,10 @@ impl fmt::Display for Error {
             Error::NameMismatch => {
                 f.write_str("the certificate is not for this name: no subjectAltName matches the DNS name or IP asked for")
             }
+            Error::Revoked => f.write_str("certificate revoked: its issuer's revocation list names its serial number"),
+            Error::CrlOutOfDate => f.write_str(
+                "revocation list out of date: its nextUpdate has passed (or thisUpdate is to come); fetch a current one",
+            ),
             Error::WrongPurpose => f.write_str(
                 "the certificate is not for this purpose: its extendedKeyUsage or keyUsage (or a CA's) leaves it out",
             ),

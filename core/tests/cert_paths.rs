@@ -136,7 +136,7 @@ fn now() -> u64 {
 }
 
 fn server(name: Option<ExpectedName<'static>>) -> PathOptions<'static> {
-    PathOptions { now: now(), purpose: Some(Purpose::ServerAuth), name }
+    PathOptions { now: now(), purpose: Some(Purpose::ServerAuth), name, crls: &[] }
 }
 
 #[test]
@@ -251,4 +251,106 @@ fn more_than_the_chain_limit_is_refused_as_too_long() {
     d.make("leaf", "/CN=api.fleet.test", Some(&format!("ca{}", cert::MAX_CHAIN_LEN)), "server", &[]);
     let r = cert::verify_path(&d.cert("leaf.crt"), &inter, &[d.cert("ca0.crt")], &server(None));
     assert_eq!(r.unwrap_err(), Error::PathTooLong);
+}
+
+/// A CA (P-256) with two agents' leaves, in memory and as PEM files in `d`.
+fn crl_fixture(d: &Dir) -> (cert::KeyPair, Certificate, Certificate, Certificate) {
+    use coffer_core::cert::{CaParams, KeyAlgorithm, KeyPair, LeafParams, LeafUsage, San, Validity};
+    use coffer_core::rng::OsRng;
+    let validity = Validity::days_from_now(30).unwrap();
+    let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let ca = cert::self_signed_ca(
+        &mut OsRng,
+        &key,
+        &CaParams { subject: "CN=Fleet CA", validity, path_len: None },
+    )
+    .unwrap();
+    let leaf = |cn: &str| {
+        let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+        let names = [San::Dns(format!("{cn}.fleet.test"))];
+        let params = LeafParams { validity, usage: LeafUsage::ServerAndClient, sans: &names };
+        let subject = format!("CN={cn}");
+        cert::issue_leaf(&mut OsRng, &ca, &key, key.default_scheme(), &subject, &agent.public_key(), &params)
+            .unwrap()
+    };
+    let (good, bad) = (leaf("agent-1"), leaf("agent-2"));
+    d.write("ca.pem", &ca.to_pem().unwrap());
+    d.write("good.pem", &good.to_pem().unwrap());
+    d.write("bad.pem", &bad.to_pem().unwrap());
+    (key, ca, good, bad)
+}
+
+#[test]
+fn a_revoked_certificate_is_refused_by_verify_path_and_by_openssl() {
+    use coffer_core::cert::{CrlParams, Revocation};
+    use coffer_core::rng::OsRng;
+    let d = Dir::new("crl");
+    let (key, ca, good, bad) = crl_fixture(&d);
+    let t = now();
+    let revoked = [Revocation { serial: bad.serial(), revoked_at: t - 60 }];
+    let params = CrlParams { number: 7, this_update: t - 120, next_update: t + 86_400, revoked: &revoked };
+    let crl = cert::issue_crl(&mut OsRng, &ca, &key, key.default_scheme(), &params).unwrap();
+    assert_eq!(cert::Crl::from_pem(&crl.to_pem().unwrap()).unwrap(), crl);
+    assert_eq!(crl.number(), Some(vec![7]));
+    d.write("crl.pem", &crl.to_pem().unwrap());
+
+    let opts = |crls| PathOptions { now: t, purpose: None, name: None, crls };
+    let anchors = [ca.clone()];
+    cert::verify_path(&good, &[], &anchors, &opts(std::slice::from_ref(&crl))).unwrap();
+    assert_eq!(
+        cert::verify_path(&bad, &[], &anchors, &opts(std::slice::from_ref(&crl))).unwrap_err(),
+        Error::Revoked
+    );
+    cert::verify_path(&bad, &[], &anchors, &opts(&[])).unwrap();
+    let late = PathOptions { now: t + 2 * 86_400, ..opts(std::slice::from_ref(&crl)) };
+    assert_eq!(cert::verify_path(&good, &[], &anchors, &late).unwrap_err(), Error::CrlOutOfDate);
+    // A CRL signed by another key with the same issuer name is ignored.
+    let impostor = cert::KeyPair::generate(&mut OsRng, cert::KeyAlgorithm::P256).unwrap();
+    let fake_ca = cert::self_signed_ca(
+        &mut OsRng,
+        &impostor,
+        &cert::CaParams {
+            subject: "CN=Fleet CA",
+            validity: cert::Validity::days_from_now(30).unwrap(),
+            path_len: None,
+        },
+    )
+    .unwrap();
+    let fake = cert::issue_crl(&mut OsRng, &fake_ca, &impostor, impostor.default_scheme(), &params).unwrap();
+    cert::verify_path(&bad, &[], &anchors, &opts(std::slice::from_ref(&fake))).unwrap();
+
+    // OpenSSL checks the CRL's signature and honours it.
+    d.openssl(&["crl", "-in", "crl.pem", "-CAfile", "ca.pem", "-noout"]);
+    d.openssl(&["verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "good.pem"]);
+    let refused = Command::new("openssl")
+        .current_dir(&d.0)
+        .args(["verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "bad.pem"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let said =
+        String::from_utf8_lossy(&refused.stdout).into_owned() + &String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("certificate revoked"), "{said}");
+}
+
+#[test]
+fn crl_issuance_refuses_a_key_that_is_not_the_cas_and_bad_windows() {
+    use coffer_core::cert::{CrlParams, KeyAlgorithm, KeyPair};
+    use coffer_core::rng::OsRng;
+    let d = Dir::new("crl-rules");
+    let (key, ca, _, _) = crl_fixture(&d);
+    let t = now();
+    let params = CrlParams { number: 1, this_update: t, next_update: t + 60, revoked: &[] };
+    let other = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    assert_eq!(
+        cert::issue_crl(&mut OsRng, &ca, &other, other.default_scheme(), &params).unwrap_err(),
+        Error::KeyMismatch
+    );
+    let backwards = CrlParams { next_update: t, ..params };
+    assert_eq!(
+        cert::issue_crl(&mut OsRng, &ca, &key, key.default_scheme(), &backwards).unwrap_err(),
+        Error::InvalidInput
+    );
+    assert_eq!(cert::Crl::from_der(b"junk").unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(cert::Crl::from_pem(&ca.to_pem().unwrap()).unwrap_err(), Error::MalformedCertificate);
 }

@@ -23,6 +23,7 @@
 
 mod build;
 mod certificate;
+mod crl;
 mod keypair;
 mod path;
 mod signer;
@@ -33,6 +34,7 @@ pub use build::{
     issue_from_csr_with, issue_leaf, issue_leaf_with, self_signed_ca, self_signed_ca_with,
 };
 pub use certificate::{Certificate, Csr};
+pub use crl::{Crl, CrlParams, MAX_CRL_ENTRIES, MAX_CRL_LEN, Revocation, issue_crl, issue_crl_with};
 pub use keypair::{KeyAlgorithm, KeyPair, MAX_ENCODED_LEN, MAX_PASSPHRASE_LEN, PublicKey, SignatureScheme};
 pub use path::{
     ExpectedName, MAX_CANDIDATES, MAX_CHAIN_LEN, PathOptions, Purpose, VerifiedPath, verify_path,

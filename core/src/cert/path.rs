@@ -19,6 +19,10 @@
 //! - with a purpose: the leaf is not a CA, its keyUsage (if present) allows
 //!   digitalSignature, and the leaf's and every CA's extendedKeyUsage (if
 //!   present) include the purpose or anyExtendedKeyUsage ([`Error::WrongPurpose`]);
+//! - with revocation lists ([`PathOptions::crls`]): a certificate whose
+//!   issuer signed one of them must not be listed ([`Error::Revoked`]) and
+//!   the list must be current ([`Error::CrlOutOfDate`]); certificates whose
+//!   issuer signed none of the lists given are not checked for revocation;
 //! - with a name: a DNS name matches a dNSName SAN (ASCII case-insensitive,
 //!   a `*.` wildcard standing for exactly one leftmost label), an IP address
 //!   an iPAddress SAN ([`Error::NameMismatch`]); the subject's CN is never used.
@@ -36,6 +40,7 @@ use x509_cert::ext::pkix::{
 
 use super::San;
 use super::certificate::Certificate;
+use super::crl::Crl;
 use super::keypair::PublicKey;
 use super::verify::{check_critical_extensions, check_signed_by, check_validity, may_sign_certificates};
 use crate::error::{Error, Result};
@@ -88,6 +93,9 @@ pub struct PathOptions<'a> {
     pub purpose: Option<Purpose>,
     /// The name to check, if any.
     pub name: Option<ExpectedName<'a>>,
+    /// Revocation lists: each certificate of the path whose issuer signed
+    /// one of them is checked against it (module docs).
+    pub crls: &'a [Crl],
 }
 
 /// A validated path: the leaf first, the trust anchor last.
@@ -128,7 +136,7 @@ impl VerifiedPath {
 /// let leaf = cert::issue_leaf(&mut OsRng, &root, &root_key, root_key.default_scheme(), "CN=agent-7", &agent.public_key(), &params)?;
 ///
 /// let now = validity.not_before + 60;
-/// let opts = PathOptions { now, purpose: Some(Purpose::ServerAuth), name: Some(cert::ExpectedName::Dns("agent-7.test")) };
+/// let opts = PathOptions { now, purpose: Some(Purpose::ServerAuth), name: Some(cert::ExpectedName::Dns("agent-7.test")), crls: &[] };
 /// let path = cert::verify_path(&leaf, &[], &[root.clone()], &opts)?;
 /// assert_eq!(path.chain().len(), 2);
 /// let client = PathOptions { purpose: Some(Purpose::ClientAuth), ..opts };
@@ -236,6 +244,7 @@ fn validate(path: &[&Certificate], opts: &PathOptions<'_>) -> Result<()> {
         check_validity(cert, opts.now)?;
     }
     check_path_lengths(path)?;
+    check_revocation(path, opts)?;
     let leaf = path.first().ok_or(Error::Internal)?;
     if let Some(purpose) = opts.purpose {
         check_purpose(path, purpose)?;
@@ -254,6 +263,24 @@ fn check_path_lengths(path: &[&Certificate]) -> Result<()> {
         let below = path.get(1..index).unwrap_or_default().iter().filter(|c| !self_issued(c)).count();
         if below > usize::from(limit) {
             return Err(Error::PathTooLong);
+        }
+    }
+    Ok(())
+}
+
+/// Each certificate against the CRLs its issuer signed: any such CRL must
+/// be current at `now` and must not list it. Certificates whose issuer
+/// signed none of the CRLs given are not checked.
+fn check_revocation(path: &[&Certificate], opts: &PathOptions<'_>) -> Result<()> {
+    for pair in path.windows(2) {
+        let [child, issuer] = pair else { return Err(Error::Internal) };
+        for crl in opts.crls.iter().filter(|crl| crl.verify_signature(issuer).is_ok()) {
+            if opts.now < crl.this_update() || crl.next_update().is_some_and(|next| opts.now > next) {
+                return Err(Error::CrlOutOfDate);
+            }
+            if crl.lists(child) {
+                return Err(Error::Revoked);
+            }
         }
     }
     Ok(())

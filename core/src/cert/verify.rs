@@ -140,12 +140,32 @@ pub fn verify_chain(leaf: &Certificate, ca: &Certificate, now: u64) -> Result<Pu
 
 /// Whether `ca`'s keyUsage, if present, includes keyCertSign (RFC 5280 §4.2.1.3).
 pub(super) fn may_sign_certificates(ca: &Certificate) -> bool {
-    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    key_usage_allows(ca, x509_cert::ext::pkix::KeyUsages::KeyCertSign)
+}
+
+/// Whether `ca`'s keyUsage, if present, includes cRLSign.
+pub(super) fn may_sign_crls(ca: &Certificate) -> bool {
+    key_usage_allows(ca, x509_cert::ext::pkix::KeyUsages::CRLSign)
+}
+
+fn key_usage_allows(ca: &Certificate, usage: x509_cert::ext::pkix::KeyUsages) -> bool {
+    use x509_cert::ext::pkix::KeyUsage;
     match ca.inner.tbs_certificate().get_extension::<KeyUsage>() {
         Ok(None) => true,
-        Ok(Some((_, ku))) => ku.0.contains(KeyUsages::KeyCertSign),
+        Ok(Some((_, ku))) => ku.0.contains(usage),
         Err(_) => false,
     }
+}
+
+/// Checks a CRL's signature by `issuer_key` (inner and outer algorithms equal).
+pub(super) fn check_signed_list(crl: &super::crl::Crl, issuer_key: &PublicKey) -> Result<()> {
+    let list = &crl.inner;
+    let tbs = list.tbs_cert_list.to_der().map_err(|_| Error::MalformedCertificate)?;
+    let sig = list.signature.as_bytes().ok_or(Error::Verify)?;
+    if list.signature_algorithm != list.tbs_cert_list.signature {
+        return Err(Error::Verify);
+    }
+    verify_signed(issuer_key, &list.signature_algorithm, &tbs, sig)
 }
 
 /// Extensions this verifier understands; any other extension marked
