@@ -77,6 +77,7 @@ fn kind(e: &AuditEvent) -> &'static str {
         AuditEvent::Refused { .. } => "refused",
         AuditEvent::CertificateSigned { object, .. } => match object {
             coffer_hsm::audit::SignedObject::Request => "certificate-request-signed",
+            coffer_hsm::audit::SignedObject::RevocationList => "revocation-list-signed",
             _ => "certificate-issued",
         },
         _ => "other",
@@ -166,6 +167,20 @@ fn event_text(e: &AuditEvent) -> String {
         AuditEvent::KeyExpirySet { key, expires_at } if *expires_at != 0 => {
             format!("key expiry set to {}: {key}", time::iso8601(*expires_at))
         }
+        AuditEvent::CertificateSigned {
+            key,
+            object: coffer_hsm::audit::SignedObject::RevocationList,
+            subject,
+            names,
+            not_before,
+            not_after,
+            ..
+        } => format!(
+            "revocation list signed for {subject}: {} revoked, valid {} to {}, by {key}",
+            names.len(),
+            time::iso8601(*not_before),
+            time::iso8601(*not_after)
+        ),
         AuditEvent::CertificateSigned { key, serial, subject, names, not_before, not_after, .. }
             if *not_after != 0 =>
         {

@@ -157,3 +157,35 @@ fn the_ca_keys_policy_and_tenant_hold_for_certificates_and_nothing_is_logged_as_
     assert!(matches!(r, Err(Error::Crypto(coffer_core::Error::KeyMismatch))), "{r:?}");
     assert_eq!(signed_records(&mut p).len(), 1, "only the root's own certificate");
 }
+
+#[test]
+fn an_hsm_held_ca_signs_a_revocation_list_that_lists_its_serials_in_the_audit_log() {
+    let (mut p, _) = pki();
+    let (h, ca) = root(&mut p, KeyType::P256);
+    let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let csr = cert::csr(&mut OsRng, &agent, "CN=agent-3", &[San::Dns("agent-3.test".into())]).unwrap();
+    let params =
+        LeafParams { validity: Validity::days_from_now(30).unwrap(), usage: LeafUsage::Client, sans: &[] };
+    let leaf = p.hsm.issue_certificate(&mut OsRng, p.admin, h, None, &ca, &csr, &params).unwrap();
+    let now = leaf.not_before() + 600;
+    let revoked = [cert::Revocation { serial: leaf.serial(), revoked_at: now }];
+    let crl_params =
+        cert::CrlParams { number: 2, this_update: now, next_update: now + 86_400, revoked: &revoked };
+    let crl = p.hsm.issue_crl(&mut OsRng, p.admin, h, None, &ca, &crl_params).unwrap();
+    crl.verify_signature(&ca).unwrap();
+    let opts =
+        cert::PathOptions { now: now + 60, purpose: None, name: None, crls: std::slice::from_ref(&crl) };
+    assert_eq!(cert::verify_path(&leaf, &[], &[ca], &opts).unwrap_err(), coffer_core::Error::Revoked);
+    let signed = signed_records(&mut p);
+    let hex: String = leaf.serial().iter().map(|b| format!("{b:02x}")).collect();
+    match signed.last() {
+        Some(AuditEvent::CertificateSigned {
+            object: SignedObject::RevocationList, serial, names, ..
+        }) => {
+            assert_eq!(serial, &[2]);
+            assert_eq!(names, &[format!("serial:{}", hex.trim_start_matches("00"))]);
+        }
+        other => panic!("{other:?}"),
+    }
+    p.hsm.audit_verify(p.auditor).unwrap();
+}

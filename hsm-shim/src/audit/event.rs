@@ -15,8 +15,10 @@ pub const MAX_TENANTS_PER_USER: usize = 16;
 /// Longest subject and name in an [`AuditEvent::CertificateSigned`], in
 /// bytes (coffer-core's `cert::MAX_SUBJECT_LEN`).
 pub const MAX_CERT_TEXT_LEN: usize = 1024;
-/// Most names an [`AuditEvent::CertificateSigned`] lists (coffer-core's `cert::MAX_SANS`).
-pub const MAX_CERT_NAMES: usize = 64;
+/// Most names an [`AuditEvent::CertificateSigned`] lists: a certificate's
+/// subject alternative names (at most coffer-core's `cert::MAX_SANS`) or a
+/// revocation list's revoked serials (at most `cert::MAX_CRL_ENTRIES`).
+pub const MAX_CERT_NAMES: usize = 4096;
 /// Longest serial number an [`AuditEvent::CertificateSigned`] holds (RFC 5280 §4.1.2.2).
 pub const MAX_SERIAL_LEN: usize = 20;
 
@@ -28,6 +30,8 @@ pub enum SignedObject {
     Certificate,
     /// A PKCS#10 certificate request for the signing key itself.
     Request,
+    /// A certificate revocation list.
+    RevocationList,
 }
 
 impl SignedObject {
@@ -35,6 +39,7 @@ impl SignedObject {
         match self {
             SignedObject::Certificate => 0x01,
             SignedObject::Request => 0x02,
+            SignedObject::RevocationList => 0x03,
         }
     }
 
@@ -42,6 +47,7 @@ impl SignedObject {
         match code {
             0x01 => Some(SignedObject::Certificate),
             0x02 => Some(SignedObject::Request),
+            0x03 => Some(SignedObject::RevocationList),
             _ => None,
         }
     }
@@ -51,6 +57,7 @@ impl SignedObject {
         match self {
             SignedObject::Certificate => "certificate",
             SignedObject::Request => "request",
+            SignedObject::RevocationList => "revocation list",
         }
     }
 }
@@ -470,17 +477,19 @@ pub enum AuditEvent {
         key: KeyRef,
         /// What was signed.
         object: SignedObject,
-        /// The certificate's serial number (at most [`MAX_SERIAL_LEN`]
-        /// bytes); empty for a request.
+        /// The certificate's serial number, or the list's cRLNumber (at most
+        /// [`MAX_SERIAL_LEN`] bytes); empty for a request.
         serial: Vec<u8>,
-        /// The subject, RFC 4514 (at most [`MAX_CERT_TEXT_LEN`] bytes).
+        /// The subject (the issuer, for a list), RFC 4514 (at most
+        /// [`MAX_CERT_TEXT_LEN`] bytes).
         subject: String,
         /// The subject alternative names, as `dns:`, `ip:`, `uri:` or
-        /// `email:` followed by the name (at most [`MAX_CERT_NAMES`]).
+        /// `email:` followed by the name; for a list, the revoked serial
+        /// numbers as `serial:` and hex (at most [`MAX_CERT_NAMES`]).
         names: Vec<String>,
-        /// notBefore, seconds since the Unix epoch (0 for a request).
+        /// notBefore (thisUpdate for a list), seconds since the Unix epoch; 0 for a request.
         not_before: u64,
-        /// notAfter, seconds since the Unix epoch (0 for a request).
+        /// notAfter (nextUpdate for a list), seconds since the Unix epoch; 0 for a request.
         not_after: u64,
     },
     /// An attempt refused. Committed to the log before the error returns.
@@ -716,8 +725,8 @@ pub(crate) fn put_event(out: &mut Vec<u8>, event: &AuditEvent) {
             out.push(u8::try_from(serial.len()).unwrap_or(u8::MAX));
             out.extend_from_slice(serial.get(..usize::from(u8::MAX)).unwrap_or(serial));
             put_text16(out, subject);
-            out.push(u8::try_from(names.len()).unwrap_or(u8::MAX));
-            for n in names.iter().take(usize::from(u8::MAX)) {
+            out.extend_from_slice(&u16::try_from(names.len()).unwrap_or(u16::MAX).to_be_bytes());
+            for n in names.iter().take(usize::from(u16::MAX)) {
                 put_text16(out, n);
             }
             out.extend_from_slice(&not_before.to_be_bytes());
@@ -783,7 +792,7 @@ impl Reader<'_> {
     }
 
     fn cert_names(&mut self) -> Result<Vec<String>> {
-        let count = usize::from(self.u8()?);
+        let count = usize::from(self.u16()?);
         if count > MAX_CERT_NAMES {
             return Err(Error::KeystoreCorrupt);
         }
@@ -932,6 +941,19 @@ impl core::fmt::Display for AuditEvent {
                 }
                 write!(f, " by {key}")
             }
+            AuditEvent::CertificateSigned {
+                key,
+                object: SignedObject::RevocationList,
+                subject,
+                names,
+                not_before,
+                not_after,
+                ..
+            } => write!(
+                f,
+                "revocation list signed for {subject}: {} revoked, valid {not_before}..{not_after} (Unix seconds), by {key}",
+                names.len()
+            ),
             AuditEvent::CertificateSigned { key, serial, subject, names, not_before, not_after, .. } => {
                 write!(f, "certificate issued: serial ")?;
                 for b in serial {

@@ -64,7 +64,7 @@
 //! role    = u8: 0x01 security officer, 0x02 user, 0x03 auditor
 //! actor   = user str || role                    (the security officer's user is "so")
 //! text    = len u16 (0 ..= 1024) || UTF-8 bytes
-//! object  = u8: 0x01 certificate, 0x02 request (PKCS#10)
+//! object  = u8: 0x01 certificate, 0x02 request (PKCS#10), 0x03 revocation list
 //! op      = u8: 0x01 encrypt, 0x02 decrypt, 0x03 wrap, 0x04 unwrap, 0x05 sign,
 //!               0x06 verify, 0x07 derive, 0x08 mac, 0x09 seal, 0x0a open,
 //!               0x0b rewrap, 0x0c export, 0x0d login, 0x0e show, 0x0f list,
@@ -100,7 +100,7 @@
 //!         | 0x28 KeyExpirySet    || key || expires_at u64 (0 = never)
 //!         | 0x29 Refused         || actor || tenant str || (0x00 | 0x01 || key) || op || reason
 //!         | 0x2a CertificateSigned || key || object || serial_len u8 (0 ..= 20) || serial
-//!                                || subject text || count u8 (0 ..= 64) || text * count
+//!                                || subject text || count u16 (0 ..= 4096) || text * count
 //!                                || not_before u64 || not_after u64
 //!         | 0x30 TenantShredded  || tenant str || keys u32
 //!         | 0x31 KeystoreSaved   || counter u64
@@ -124,6 +124,13 @@
 //! oldest records out to be kept elsewhere and logs
 //! [`AuditEvent::AuditArchived`]. [`verify_segments`] checks the archived
 //! segments and the live log as one chain against the head.
+//!
+//! In `CertificateSigned`, a certificate has its serial, subject, its
+//! subject alternative names as `dns:`, `ip:`, `uri:` or `email:` text,
+//! notBefore and notAfter; a request an empty serial, the requested
+//! subject and names and zero times; a revocation list its cRLNumber, the
+//! issuer as subject, the revoked serials as `serial:` and lowercase hex,
+//! thisUpdate and nextUpdate.
 //!
 //! Limits: `count` at most [`MAX_RECORDS`]; a `UserCreated` tenant count
 //! at most [`MAX_TENANTS_PER_USER`]; every `str` at most

@@ -11,7 +11,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use coffer_core::cert::{
-    self, CaParams, CertSigner, Certificate, Csr, KeyPair, KeySigner, LeafParams, San, SignatureScheme,
+    self, CaParams, CertSigner, Certificate, Crl, CrlParams, Csr, KeyPair, KeySigner, LeafParams, San,
+    SignatureScheme,
 };
 use coffer_core::rng::TryCryptoRng;
 
@@ -55,10 +56,10 @@ impl Hsm {
     /// ```
     ///
     /// # Errors
-    /// The policy errors of [`Hsm::sign`] first; [`Error::InvalidInput`]
-    /// for a `scheme` of the other key type; [`Error::Crypto`] for bad
+    /// The policy errors of [`Hsm::sign`] first; [`Error::InvalidInput`](crate::Error::InvalidInput)
+    /// for a `scheme` of the other key type; [`Error::Crypto`](crate::Error::Crypto) for bad
     /// parameters (an invalid subject, a validity that ends before it
-    /// starts); [`Error::AuditFull`] if the record does not fit (nothing is
+    /// starts); [`Error::AuditFull`](crate::Error::AuditFull) if the record does not fit (nothing is
     /// returned then).
     pub fn ca_certificate<R: TryCryptoRng + ?Sized>(
         &mut self,
@@ -94,7 +95,7 @@ impl Hsm {
     /// CA certificate `ca_cert`, signed by the CA's key pair `handle`.
     ///
     /// # Errors
-    /// As [`Hsm::ca_certificate`]; [`Error::Crypto`]`(KeyMismatch)` if
+    /// As [`Hsm::ca_certificate`]; [`Error::Crypto`](crate::Error::Crypto)`(KeyMismatch)` if
     /// `handle` is not the key `ca_cert` certifies, `(NotACa)` if
     /// `ca_cert` is no CA, `(Verify)` for a request with a bad signature.
     #[allow(
@@ -113,6 +114,27 @@ impl Hsm {
     ) -> Result<Certificate> {
         let make = |signer: &mut dyn CertSigner| cert::issue_from_csr_with(signer, ca_cert, csr, params);
         self.sign_certificate(rng, session, handle, scheme, make, certificate_record)
+    }
+
+    /// A certificate revocation list for the CA certificate `issuer`,
+    /// signed by its key pair `handle`; the audit record lists the revoked
+    /// serial numbers.
+    ///
+    /// # Errors
+    /// As [`Hsm::ca_certificate`]; [`Error::Crypto`](crate::Error::Crypto)`(KeyMismatch)` if
+    /// `handle` is not the key `issuer` certifies, `(InvalidInput)` for a
+    /// window that ends before it starts.
+    pub fn issue_crl<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        scheme: Option<SignatureScheme>,
+        issuer: &Certificate,
+        params: &CrlParams<'_>,
+    ) -> Result<Crl> {
+        let make = |signer: &mut dyn CertSigner| cert::issue_crl_with(signer, issuer, params);
+        self.sign_certificate(rng, session, handle, scheme, make, crl_record)
     }
 
     /// Authorizes `handle` for SIGN, lets `make` sign with it, and commits
@@ -155,6 +177,22 @@ fn certificate_record(c: &Certificate, key: KeyRef) -> AuditEvent {
         not_before: c.not_before(),
         not_after: c.not_after(),
     }
+}
+
+fn crl_record(crl: &Crl, key: KeyRef) -> AuditEvent {
+    AuditEvent::CertificateSigned {
+        key,
+        object: SignedObject::RevocationList,
+        serial: crl.number().unwrap_or_default(),
+        subject: crl.issuer(),
+        names: crl.revoked().iter().map(|(serial, _)| format!("serial:{}", hex_lower(serial))).collect(),
+        not_before: crl.this_update(),
+        not_after: crl.next_update().unwrap_or_default(),
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn request_record(csr: &Csr, key: KeyRef) -> AuditEvent {
