@@ -164,6 +164,15 @@ fn an_openssl_chain_of_depth_four_validates_through_intermediates_in_any_order()
         cert::verify_path(&leaf, &[policy.clone(), issuing.clone()], &[root.clone()], &server(Some(name)))
             .unwrap();
     }
+    // The leaf and its intermediates as one PEM bundle, as servers send them.
+    let bundle: String = ["leaf.crt", "issuing.crt", "policy.crt"]
+        .iter()
+        .map(|f| std::fs::read_to_string(d.0.join(f)).unwrap())
+        .collect();
+    let certs = Certificate::all_from_pem(&bundle).unwrap();
+    assert_eq!(certs.len(), 3);
+    cert::verify_path(&certs[0], &certs[1..], &[root.clone()], &server(None)).unwrap();
+    assert_eq!(Certificate::all_from_pem("no PEM here").unwrap_err(), Error::MalformedCertificate);
     // An intermediate may be the trust anchor itself (depth 3).
     assert_eq!(
         cert::verify_path(&leaf, &[issuing.clone()], &[policy.clone()], &server(None)).unwrap().chain().len(),

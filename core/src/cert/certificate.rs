@@ -12,6 +12,9 @@ use super::San;
 use super::keypair::{MAX_ENCODED_LEN, PublicKey, decode_pem, encode_pem};
 use crate::error::{Error, Result};
 
+/// Most certificates [`Certificate::all_from_pem`] reads from one bundle.
+pub const MAX_BUNDLE_CERTS: usize = 64;
+
 /// An X.509 v3 certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Certificate {
@@ -48,6 +51,50 @@ impl Certificate {
             return Err(Error::MalformedCertificate);
         }
         Self::from_der(&der)
+    }
+
+    /// Parses every `CERTIFICATE` block of a PEM bundle (a leaf followed by
+    /// its intermediates, say), in order; text between blocks is ignored.
+    ///
+    /// ```
+    /// # #[cfg(feature = "std")] {
+    /// use coffer_core::cert::{self, CaParams, Certificate, KeyAlgorithm, KeyPair, Validity};
+    /// # use coffer_core::rng::OsRng;
+    /// let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
+    /// let params = CaParams { subject: "CN=Root", validity: Validity::days_from_now(30)?, path_len: None };
+    /// let ca = cert::self_signed_ca(&mut OsRng, &key, &params)?;
+    /// let bundle = format!("# the root, twice\n{}{}", ca.to_pem()?, ca.to_pem()?);
+    /// assert_eq!(Certificate::all_from_pem(&bundle)?.len(), 2);
+    /// # }
+    /// # Ok::<(), coffer_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::MalformedCertificate`] if a block is not a certificate or
+    /// there is none; [`Error::LimitExceeded`] past [`MAX_BUNDLE_CERTS`]
+    /// blocks; [`Error::InvalidLength`] for a bundle over
+    /// [`MAX_BUNDLE_CERTS`] × 128 KiB.
+    pub fn all_from_pem(pem: &str) -> Result<Vec<Self>> {
+        const BEGIN: &str = "-----BEGIN ";
+        const END: &str = "-----END CERTIFICATE-----";
+        if pem.len() > MAX_BUNDLE_CERTS.saturating_mul(MAX_ENCODED_LEN).saturating_mul(2) {
+            return Err(Error::InvalidLength);
+        }
+        let mut out = Vec::new();
+        let mut rest = pem;
+        while let Some(start) = rest.find(BEGIN) {
+            let block = rest.get(start..).unwrap_or_default();
+            let end = block.find(END).ok_or(Error::MalformedCertificate)?.saturating_add(END.len());
+            if out.len() == MAX_BUNDLE_CERTS {
+                return Err(Error::LimitExceeded);
+            }
+            out.push(Self::from_pem(block.get(..end).unwrap_or_default())?);
+            rest = block.get(end..).unwrap_or_default();
+        }
+        if out.is_empty() {
+            return Err(Error::MalformedCertificate);
+        }
+        Ok(out)
     }
 
     /// The DER encoding.
