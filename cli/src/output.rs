@@ -5,7 +5,9 @@
 //!   is a terminal unless `--out -` was given explicitly.
 //! - a path that does not exist: the bytes go to a temporary file (mode 0600)
 //!   in the same directory, which is synced and linked into place only when
-//!   the command succeeded; a file that appears there meanwhile is kept.
+//!   the command succeeded; a file that appears there meanwhile is kept
+//!   (on a file system without hard links the temporary file is renamed
+//!   after a last check that the name is free).
 //! - an existing regular file: refused unless `--force`, which replaces it
 //!   (by rename, so readers see the old or the new file, never a mix) only
 //!   when the command succeeded.
@@ -291,7 +293,16 @@ impl Pending {
                     ))
                     .hint("add --force to replace it, or choose another path"));
                 }
-                Err(e) => return Err(Fail::io(format!("linking into {name}"), &e)),
+                // A file system without hard links (FAT, some network
+                // mounts): rename, after checking the name is still free.
+                Err(_) => match fs::symlink_metadata(&self.target) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => fs::rename(&self.tmp, &self.target)
+                        .map_err(|e| Fail::io(format!("renaming into {name}"), &e))?,
+                    _ => {
+                        return Err(Fail::usage(format!("{name} appeared while coffer was writing; it was kept"))
+                            .hint("add --force to replace it, or choose another path"));
+                    }
+                },
             }
             // The file now has two names; the temporary one goes.
             let _ = fs::remove_file(&self.tmp);
