@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -498,6 +499,8 @@ inline std::vector<coffer_san> sans(const std::vector<san> &names) {
 }
 }  // namespace detail
 
+class keystore;
+
 /// A PKCS#10 certificate signing request.
 class csr {
 public:
@@ -526,6 +529,7 @@ public:
     const coffer_csr *get() const noexcept { return h_.get(); }
 
 private:
+    friend class keystore;  // certificate_request()
     explicit csr(coffer_csr *raw) : h_(raw) {}
     detail::handle<coffer_csr, coffer_csr_free> h_;
 };
@@ -594,11 +598,19 @@ public:
     const coffer_certificate *get() const noexcept { return h_.get(); }
 
 private:
+    friend class keystore;  // ca_certificate(), issue_certificate()
     explicit certificate(coffer_certificate *raw) : h_(raw) {}
     detail::handle<coffer_certificate, coffer_certificate_free> h_;
 };
 
 // ---- the software HSM ----------------------------------------------------
+
+namespace detail {
+/// The C `scheme` argument: the scheme given, or the key's default.
+inline std::uint32_t scheme(std::optional<coffer_signature_scheme> s) {
+    return s ? static_cast<std::uint32_t>(*s) : COFFER_SIG_KEY_DEFAULT;
+}
+}  // namespace detail
 
 /// A session number of one keystore.
 using session = std::uint64_t;
@@ -834,6 +846,42 @@ public:
         detail::owned_bytes out;
         check(coffer_keystore_public_key_der(get(), s, h, &out.raw), "coffer_keystore_public_key_der");
         return out.take<bytes>();
+    }
+    /// A self-signed CA certificate for the P-256 or RSA key `h`, signed in
+    /// the keystore (the key never leaves it; an audit record names the
+    /// certificate); path_len -1 means no limit. Without a `scheme`, the
+    /// key's default (COFFER_SIG_KEY_DEFAULT).
+    certificate ca_certificate(session s, key_handle h, std::string_view subject, std::uint32_t days,
+                               std::int32_t path_len, std::optional<coffer_signature_scheme> scheme = {}) {
+        coffer_certificate *raw = nullptr;
+        check(coffer_keystore_ca_certificate(get(), s, h, detail::scheme(scheme), detail::text(subject),
+                                             subject.size(), days, path_len, &raw),
+              "coffer_keystore_ca_certificate");
+        return certificate(raw);
+    }
+    /// A PKCS#10 request for the key `h` itself, signed in the keystore (an
+    /// intermediate CA whose key stays here, to be certified elsewhere).
+    csr certificate_request(session s, key_handle h, std::string_view subject, const std::vector<san> &names = {},
+                            std::optional<coffer_signature_scheme> scheme = {}) {
+        auto n = detail::sans(names);
+        coffer_csr *raw = nullptr;
+        check(coffer_keystore_certificate_request(get(), s, h, detail::scheme(scheme), detail::text(subject),
+                                                  subject.size(), n.data(), n.size(), &raw),
+              "coffer_keystore_certificate_request");
+        return csr(raw);
+    }
+    /// Issues a leaf from `request` under `ca`, signed in the keystore by the
+    /// CA's key `h`; throws COFFER_ERR_KEY_MISMATCH if `h` is not the key `ca`
+    /// certifies.
+    certificate issue_certificate(session s, key_handle h, const certificate &ca, const csr &request,
+                                  coffer_leaf_usage usage, std::uint32_t days, const std::vector<san> &names = {},
+                                  std::optional<coffer_signature_scheme> scheme = {}) {
+        auto n = detail::sans(names);
+        coffer_certificate *raw = nullptr;
+        check(coffer_keystore_issue_certificate(get(), s, h, detail::scheme(scheme), ca.get(), request.get(), usage,
+                                                days, n.data(), n.size(), &raw),
+              "coffer_keystore_issue_certificate");
+        return certificate(raw);
     }
     std::uint32_t rotate(session s, key_handle h) {
         std::uint32_t v = 0;

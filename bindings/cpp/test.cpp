@@ -129,7 +129,7 @@ static void test_key_wrap() {
 
 static void test_certificates() {
     auto ca_key = coffer::keypair::generate(COFFER_ALG_P256);
-    auto ca = coffer::certificate::self_signed_ca(ca_key, "CN=Cpp CA", 30, 0);
+    auto ca = coffer::certificate::self_signed_ca(ca_key, "CN=Cpp CA", 365, 0);
     auto agent = coffer::keypair::generate(COFFER_ALG_P256);
     coffer::csr req(agent, "CN=agent,O=Acme", {{COFFER_SAN_DNS, "agent.acme.test"}});
     auto reparsed = coffer::csr::from_pem(req.pem());
@@ -242,6 +242,29 @@ static void test_keystore(const std::string &dir) {
         auto hook = ks.webhook_sign(user, mac, 1700000000, "{}");
         ks.webhook_verify(user, mac, "{}", hook, 1700000100);
         EXPECT_THROWS(ks.webhook_verify(user, mac, "{}", hook, 1700001000), COFFER_ERR_VERIFY);
+
+        // A CA whose key never leaves the keystore: it certifies itself,
+        // issues from a request, and requests a certificate for itself.
+        auto root = ks.ca_certificate(user, signer, "CN=Stored Root", 365, 1);
+        root.verify(root);
+        EXPECT(root.public_key_der() == ks.public_key_der(user, signer));
+        auto agent = coffer::keypair::generate(COFFER_ALG_P256);
+        coffer::csr agent_req(agent, "CN=agent,O=Acme", {{COFFER_SAN_DNS, "agent.acme.test"}});
+        auto issued = ks.issue_certificate(user, signer, root, agent_req, COFFER_LEAF_CLIENT, 30);
+        issued.verify(root);
+        EXPECT(issued.public_key_der() == agent.public_key_der());
+        auto not_the_ca = ks.generate(user, COFFER_KEY_TYPE_P256, {"other", "acme-other", COFFER_USAGE_SIGN});
+        EXPECT_THROWS(ks.issue_certificate(user, not_the_ca, root, agent_req, COFFER_LEAF_CLIENT, 30),
+                      COFFER_ERR_KEY_MISMATCH);
+        EXPECT_THROWS(ks.ca_certificate(user, signer, "CN=x", 30, 0, COFFER_SIG_RSA_PSS_SHA256),
+                      COFFER_ERR_INVALID_ARGUMENT);
+        auto own_req =
+            ks.certificate_request(user, signer, "CN=Stored Intermediate", {{COFFER_SAN_DNS, "ca.acme.test"}});
+        auto offline_key = coffer::keypair::generate(COFFER_ALG_P256);
+        auto offline = coffer::certificate::self_signed_ca(offline_key, "CN=Offline Root", 365, 1);
+        EXPECT(offline.issue(offline_key, own_req, COFFER_LEAF_SERVER, 30).public_key_der() ==
+               ks.public_key_der(user, signer));
+
         ks.destroy(user, signer);
         EXPECT_THROWS(ks.sign(user, signer, to_bytes("msg")), COFFER_ERR_KEY_STATE);
         EXPECT(ks.shred_tenant(so, "globex") == 0);

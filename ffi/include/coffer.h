@@ -132,6 +132,17 @@
 #define COFFER_KEYSTORE_MAX_MATERIAL_LEN 16384
 
 /**
+ * A `scheme` argument meaning "the key's default": ECDSA-SHA-256 for a
+ * P-256 key, RSASSA-PKCS1-v1_5 with SHA-256 for an RSA key. Taken only by
+ * the functions that sign certificates and requests with a keystore key
+ * (`coffer_keystore_ca_certificate`, `coffer_keystore_certificate_request`,
+ * `coffer_keystore_issue_certificate`); it is no `coffer_signature_scheme`
+ * value, so every function that needs a definite scheme reports it as
+ * `COFFER_ERR_UNKNOWN_VALUE`.
+ */
+#define COFFER_SIG_KEY_DEFAULT 0
+
+/**
  * The usual tolerance of a webhook signature's timestamp, in seconds
  * either side of the receiver's clock (five minutes).
  */
@@ -704,15 +715,18 @@ typedef uint32_t coffer_key_type;
 
 /**
  * An X.509 certificate. Created by `coffer_certificate_self_signed_ca`,
- * `coffer_certificate_issue` or an import; freed by `coffer_certificate_free`.
+ * `coffer_certificate_issue`, their keystore counterparts
+ * `coffer_keystore_ca_certificate` and `coffer_keystore_issue_certificate`,
+ * or an import; freed by `coffer_certificate_free`.
  *
  * Thread safety: immutable; any number of threads may use one at once.
  */
 typedef struct coffer_certificate coffer_certificate;
 
 /**
- * A PKCS#10 certificate signing request. Created by `coffer_csr_new` or an
- * import; freed by `coffer_csr_free`.
+ * A PKCS#10 certificate signing request. Created by `coffer_csr_new`,
+ * `coffer_keystore_certificate_request` or an import; freed by
+ * `coffer_csr_free`.
  *
  * Thread safety: immutable; any number of threads may use one at once.
  */
@@ -1459,6 +1473,122 @@ coffer_status coffer_keypair_algorithm(const coffer_keypair *keypair, uint32_t *
  * Thread safety: no other call may be using the key pair.
  */
 void coffer_keypair_free(coffer_keypair *keypair);
+
+/**
+ * Creates a self-signed CA certificate for the P-256 or RSA key `handle`
+ * (usage SIGN), signed inside the keystore: the private key never leaves
+ * it. The other arguments are those of `coffer_certificate_self_signed_ca`:
+ * the RFC 4514 `subject`, valid from now (less five minutes for clock
+ * skew) for `validity_days` days, `path_len` intermediate CAs allowed
+ * below it (0..=255) or -1 for no limit. `scheme` is a
+ * `coffer_signature_scheme` of the key's type, or `COFFER_SIG_KEY_DEFAULT`
+ * (ECDSA-SHA-256 for P-256, PKCS#1 v1.5 SHA-256 for RSA). On success
+ * `*certificate` holds the certificate (free it with
+ * `coffer_certificate_free`).
+ *
+ * Audit: the use of the key is recorded as any signature by handle is (or
+ * its refusal, for the policy errors below), and the certificate is
+ * described in a CertificateSigned audit record (the key, its serial,
+ * subject, names and validity), committed before the call returns: no
+ * certificate is returned without its record.
+ *
+ * Order of checks: the arguments before the keystore, as everywhere
+ * (see `coffer_status`), except what only the key or the certificate
+ * builder can check: a scheme of the other key type, and the subject's
+ * syntax (and a request's names), which coffer-core checks as it builds
+ * the certificate. Those fail after the key is authorized, so a refusal
+ * of the key is reported first, and their failure leaves the record of
+ * the key's use but no CertificateSigned record.
+ *
+ * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_INVALID_ARGUMENT` for a
+ * bad subject, 0 days, a `path_len` out of range, a scheme of the other
+ * key type or a key that is not P-256 or RSA; `COFFER_ERR_NOT_UTF8`;
+ * `COFFER_ERR_UNKNOWN_VALUE` for an unknown scheme; for the session and
+ * the key, `COFFER_ERR_NOT_LOGGED_IN`, `COFFER_ERR_ROLE_NOT_ALLOWED` (not
+ * a user session), `COFFER_ERR_NOT_FOUND`, `COFFER_ERR_TENANT_NOT_ALLOWED`,
+ * `COFFER_ERR_POLICY_DENIED` (no SIGN usage), `COFFER_ERR_KEY_STATE`,
+ * `COFFER_ERR_KEY_EXPIRED`; `COFFER_ERR_AUDIT_FULL` if the audit log has
+ * no room (nothing is returned then).
+ *
+ * Thread safety: see `coffer_keystore`; the certificate is independent of
+ * the keystore.
+ */
+coffer_status coffer_keystore_ca_certificate(const coffer_keystore *keystore,
+                                             uint64_t session,
+                                             uint64_t handle,
+                                             uint32_t scheme,
+                                             const uint8_t *subject,
+                                             size_t subject_len,
+                                             uint32_t validity_days,
+                                             int32_t path_len,
+                                             coffer_certificate **certificate);
+
+/**
+ * Creates a PKCS#10 request for the P-256 or RSA key `handle` itself
+ * (usage SIGN), signed inside the keystore: for an intermediate CA whose
+ * private key never leaves the keystore, to be certified by a root
+ * elsewhere. `subject` and the 0..=64 requested `sans` are as for
+ * `coffer_csr_new`; `scheme` as for `coffer_keystore_ca_certificate`. On
+ * success `*csr` holds the request (free it with `coffer_csr_free`).
+ *
+ * Audit and order of checks: as `coffer_keystore_ca_certificate`; the
+ * CertificateSigned record names a request, with its subject and
+ * requested names.
+ *
+ * Errors: as `coffer_keystore_ca_certificate`;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a bad SAN; `COFFER_ERR_LIMIT_EXCEEDED`
+ * for more than 64 SANs; `COFFER_ERR_UNKNOWN_VALUE` for an unknown SAN kind.
+ *
+ * Thread safety: see `coffer_keystore`; the request is independent of the
+ * keystore.
+ */
+coffer_status coffer_keystore_certificate_request(const coffer_keystore *keystore,
+                                                  uint64_t session,
+                                                  uint64_t handle,
+                                                  uint32_t scheme,
+                                                  const uint8_t *subject,
+                                                  size_t subject_len,
+                                                  const coffer_san *sans,
+                                                  size_t sans_len,
+                                                  coffer_csr **csr);
+
+/**
+ * Issues a leaf certificate from `csr` under the CA certificate `ca`,
+ * signed inside the keystore by the CA's key `handle` (P-256 or RSA, usage
+ * SIGN): the private key never leaves it. As `coffer_certificate_issue`,
+ * the CSR's signature is checked first, the subject and public key come
+ * from the CSR, the names are `sans` or the CSR's requested names when
+ * `sans_len` is 0, and `usage` is a `coffer_leaf_usage`. `scheme` is as
+ * for `coffer_keystore_ca_certificate`. On success `*certificate` holds
+ * the certificate (free it with `coffer_certificate_free`).
+ *
+ * Audit: as `coffer_keystore_ca_certificate`: the CertificateSigned
+ * record gives the issued certificate's serial, subject, names and
+ * validity. The checks of `ca`, `csr` and the names (a wrong key, a
+ * certificate that is no CA, a request that does not verify, more than 64
+ * names or a name coffer-core refuses) come after the key is authorized:
+ * their failure leaves the record of the key's use and no
+ * CertificateSigned record.
+ *
+ * Errors: as `coffer_keystore_ca_certificate` and `coffer_certificate_issue`:
+ * `COFFER_ERR_KEY_MISMATCH` if `handle` is not the key `ca` certifies;
+ * `COFFER_ERR_NOT_A_CA`; `COFFER_ERR_VERIFY` for a CSR whose signature does
+ * not verify; `COFFER_ERR_UNKNOWN_VALUE` for a bad `usage`.
+ *
+ * Thread safety: see `coffer_keystore`; `ca` and `csr` are only read, and
+ * the certificate is independent of the keystore.
+ */
+coffer_status coffer_keystore_issue_certificate(const coffer_keystore *keystore,
+                                                uint64_t session,
+                                                uint64_t handle,
+                                                uint32_t scheme,
+                                                const coffer_certificate *ca,
+                                                const coffer_csr *csr,
+                                                uint32_t usage,
+                                                uint32_t validity_days,
+                                                const coffer_san *sans,
+                                                size_t sans_len,
+                                                coffer_certificate **certificate);
 
 /**
  * Creates the tenant `name` (1..=64 bytes of ASCII letters, digits and

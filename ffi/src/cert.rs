@@ -50,24 +50,30 @@ pub struct coffer_san {
 }
 
 /// An X.509 certificate. Created by `coffer_certificate_self_signed_ca`,
-/// `coffer_certificate_issue` or an import; freed by `coffer_certificate_free`.
+/// `coffer_certificate_issue`, their keystore counterparts
+/// `coffer_keystore_ca_certificate` and `coffer_keystore_issue_certificate`,
+/// or an import; freed by `coffer_certificate_free`.
 ///
 /// Thread safety: immutable; any number of threads may use one at once.
 pub struct coffer_certificate {
-    inner: Certificate,
+    pub(crate) inner: Certificate,
 }
 
-/// A PKCS#10 certificate signing request. Created by `coffer_csr_new` or an
-/// import; freed by `coffer_csr_free`.
+/// A PKCS#10 certificate signing request. Created by `coffer_csr_new`,
+/// `coffer_keystore_certificate_request` or an import; freed by
+/// `coffer_csr_free`.
 ///
 /// Thread safety: immutable; any number of threads may use one at once.
 pub struct coffer_csr {
-    inner: Csr,
+    pub(crate) inner: Csr,
 }
 
+/// The subject alternative names of a `coffer_san` array: 0..=64 of them
+/// (more is `COFFER_ERR_LIMIT_EXCEEDED` where the certificate is made).
+///
 /// # Safety
 /// The header's contract for input arrays.
-unsafe fn sans_in(ptr: *const coffer_san, len: usize) -> FfiResult<Vec<San>> {
+pub(crate) unsafe fn sans_in(ptr: *const coffer_san, len: usize) -> FfiResult<Vec<San>> {
     // SAFETY: forwarded contract of this function.
     let raw = unsafe { array_in(ptr, len) }?;
     let mut sans = Vec::with_capacity(raw.len());
@@ -93,6 +99,74 @@ fn validity(days: u32) -> FfiResult<Validity> {
     Ok(Validity::days_from_now(days)?)
 }
 
+/// The parameters of a self-signed CA as the C functions take them: an
+/// RFC 4514 `subject`, `validity_days` (not 0) from now, and `path_len`
+/// intermediate CAs allowed below it (0..=255) or -1 for no limit.
+///
+/// # Safety
+/// The header's contract for input buffers.
+pub(crate) unsafe fn ca_params_in<'a>(
+    subject: *const u8,
+    subject_len: usize,
+    validity_days: u32,
+    path_len: i32,
+) -> FfiResult<CaParams<'a>> {
+    // SAFETY: forwarded contract of this function.
+    let subject = unsafe { str_in(subject, subject_len) }?;
+    let path_len = match path_len {
+        -1 => None,
+        n => Some(u8::try_from(n).map_err(|_| COFFER_ERR_INVALID_ARGUMENT)?),
+    };
+    Ok(CaParams { subject, validity: validity(validity_days)?, path_len })
+}
+
+/// A leaf certificate to issue from a CSR, as `coffer_certificate_issue`
+/// and `coffer_keystore_issue_certificate` take it besides the CA's key:
+/// the CA certificate, the CSR, and the leaf's parameters, read and checked.
+pub(crate) struct LeafFromCsr<'a> {
+    pub(crate) ca: &'a Certificate,
+    pub(crate) csr: &'a Csr,
+    sans: Vec<San>,
+    usage: LeafUsage,
+    validity: Validity,
+}
+
+impl LeafFromCsr<'_> {
+    /// The leaf's parameters: its validity, usage and names (empty: the request's).
+    pub(crate) fn params(&self) -> LeafParams<'_> {
+        LeafParams { validity: self.validity, usage: self.usage, sans: &self.sans }
+    }
+}
+
+/// Reads the arguments of a leaf issued from a CSR: the CA certificate
+/// `ca`, the `csr`, a `coffer_leaf_usage`, `validity_days` (not 0) from
+/// now, and the names.
+///
+/// # Safety
+/// The header's contract for handles and input arrays.
+pub(crate) unsafe fn leaf_from_csr_in<'a>(
+    ca: *const coffer_certificate,
+    csr: *const coffer_csr,
+    usage: u32,
+    validity_days: u32,
+    sans: *const coffer_san,
+    sans_len: usize,
+) -> FfiResult<LeafFromCsr<'a>> {
+    // SAFETY: forwarded contract of this function.
+    let ca = &unsafe { ref_in(ca) }?.inner;
+    // SAFETY: as above.
+    let csr = &unsafe { ref_in(csr) }?.inner;
+    // SAFETY: as above.
+    let sans = unsafe { sans_in(sans, sans_len) }?;
+    let usage = match usage {
+        u if u == coffer_leaf_usage::COFFER_LEAF_SERVER as u32 => LeafUsage::Server,
+        u if u == coffer_leaf_usage::COFFER_LEAF_CLIENT as u32 => LeafUsage::Client,
+        u if u == coffer_leaf_usage::COFFER_LEAF_SERVER_AND_CLIENT as u32 => LeafUsage::ServerAndClient,
+        _ => return Err(COFFER_ERR_UNKNOWN_VALUE),
+    };
+    Ok(LeafFromCsr { ca, csr, sans, usage, validity: validity(validity_days)? })
+}
+
 /// Creates a self-signed CA certificate for `key` with the RFC 4514
 /// `subject` (for example `CN=Acme Root CA,O=Acme`), valid from now (less
 /// five minutes for clock skew) for `validity_days` days. `path_len` is the
@@ -116,12 +190,7 @@ pub extern "C" fn coffer_certificate_self_signed_ca(
         // SAFETY: the header's contract for handles and buffers.
         let key = &unsafe { ref_in(key) }?.inner;
         // SAFETY: as above.
-        let subject = unsafe { str_in(subject, subject_len) }?;
-        let path_len = match path_len {
-            -1 => None,
-            n => Some(u8::try_from(n).map_err(|_| COFFER_ERR_INVALID_ARGUMENT)?),
-        };
-        let params = CaParams { subject, validity: validity(validity_days)?, path_len };
+        let params = unsafe { ca_params_in(subject, subject_len, validity_days, path_len) }?;
         let inner = cert::self_signed_ca(&mut OsRng, key, &params)?;
         // SAFETY: checked non-NULL; the caller's output slot.
         unsafe { handle_out(certificate, coffer_certificate { inner }) }
@@ -182,22 +251,12 @@ pub extern "C" fn coffer_certificate_issue(
 ) -> coffer_status {
     ffi_boundary(|| {
         require(certificate)?;
-        // SAFETY: the header's contract for handles and arrays.
-        let ca = &unsafe { ref_in(ca) }?.inner;
-        // SAFETY: as above.
+        // SAFETY: the header's contract for handles.
         let ca_key = &unsafe { ref_in(ca_key) }?.inner;
-        // SAFETY: as above.
-        let csr = &unsafe { ref_in(csr) }?.inner;
-        // SAFETY: as above.
-        let sans = unsafe { sans_in(sans, sans_len) }?;
-        let usage = match usage {
-            u if u == coffer_leaf_usage::COFFER_LEAF_SERVER as u32 => LeafUsage::Server,
-            u if u == coffer_leaf_usage::COFFER_LEAF_CLIENT as u32 => LeafUsage::Client,
-            u if u == coffer_leaf_usage::COFFER_LEAF_SERVER_AND_CLIENT as u32 => LeafUsage::ServerAndClient,
-            _ => return Err(COFFER_ERR_UNKNOWN_VALUE),
-        };
-        let params = LeafParams { validity: validity(validity_days)?, usage, sans: &sans };
-        let inner = cert::issue_from_csr(&mut OsRng, ca, ca_key, ca_key.default_scheme(), csr, &params)?;
+        // SAFETY: the header's contract for handles and arrays.
+        let leaf = unsafe { leaf_from_csr_in(ca, csr, usage, validity_days, sans, sans_len) }?;
+        let scheme = ca_key.default_scheme();
+        let inner = cert::issue_from_csr(&mut OsRng, leaf.ca, ca_key, scheme, leaf.csr, &leaf.params())?;
         // SAFETY: checked non-NULL; the caller's output slot.
         unsafe { handle_out(certificate, coffer_certificate { inner }) }
     })

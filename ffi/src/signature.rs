@@ -27,6 +27,15 @@ pub enum coffer_signature_scheme {
     COFFER_SIG_RSA_PKCS1_SHA256 = 3,
 }
 
+/// A `scheme` argument meaning "the key's default": ECDSA-SHA-256 for a
+/// P-256 key, RSASSA-PKCS1-v1_5 with SHA-256 for an RSA key. Taken only by
+/// the functions that sign certificates and requests with a keystore key
+/// (`coffer_keystore_ca_certificate`, `coffer_keystore_certificate_request`,
+/// `coffer_keystore_issue_certificate`); it is no `coffer_signature_scheme`
+/// value, so every function that needs a definite scheme reports it as
+/// `COFFER_ERR_UNKNOWN_VALUE`.
+pub const COFFER_SIG_KEY_DEFAULT: u32 = 0;
+
 /// The scheme a `coffer_signature_scheme` value names.
 fn scheme_of(scheme: u32) -> FfiResult<SignatureScheme> {
     use coffer_signature_scheme::*;
@@ -36,6 +45,16 @@ fn scheme_of(scheme: u32) -> FfiResult<SignatureScheme> {
         s if s == COFFER_SIG_RSA_PKCS1_SHA256 as u32 => SignatureScheme::RsaPkcs1Sha256,
         _ => return Err(COFFER_ERR_UNKNOWN_VALUE),
     })
+}
+
+/// The scheme a keystore certificate function signs with: the one a
+/// `coffer_signature_scheme` value names, or `None` (the key's default)
+/// for [`COFFER_SIG_KEY_DEFAULT`].
+pub(crate) fn scheme_or_key_default(scheme: u32) -> FfiResult<Option<SignatureScheme>> {
+    if scheme == COFFER_SIG_KEY_DEFAULT {
+        return Ok(None);
+    }
+    scheme_of(scheme).map(Some)
 }
 
 /// The arguments every verify function takes after its key: a

@@ -102,7 +102,7 @@ static void certificates(coffer_keypair *ca_key, coffer_keypair *agent) {
     coffer_csr *csr = NULL, *csr_copy = NULL;
     coffer_san san = {COFFER_SAN_DNS, U8("agent.acme.test"), 15};
     coffer_bytes der = {NULL, 0}, pem = {NULL, 0}, subject = {NULL, 0}, spki = {NULL, 0}, sig = {NULL, 0};
-    EXPECT_OK(coffer_certificate_self_signed_ca(ca_key, U8("CN=Every CA"), 11, 30, 0, &ca));
+    EXPECT_OK(coffer_certificate_self_signed_ca(ca_key, U8("CN=Every CA"), 11, 365, 0, &ca));
     EXPECT_OK(coffer_csr_new(agent, U8("CN=agent"), 8, &san, 1, &csr));
     EXPECT_OK(coffer_csr_to_der(csr, &der));
     EXPECT_OK(coffer_csr_from_der(der.data, der.len, &csr_copy));
@@ -275,6 +275,20 @@ static void keystore(void) {
     coffer_bytes_free(&spki);
     coffer_bytes_free(&tag);
     coffer_bytes_free(&hook);
+
+    coffer_certificate *ca = NULL, *leaf = NULL;
+    coffer_csr *request = NULL;
+    coffer_san san = {COFFER_SAN_DNS, U8("ca.acme.test"), 12};
+    EXPECT_OK(coffer_keystore_ca_certificate(ks, user, sig_key, COFFER_SIG_KEY_DEFAULT, U8("CN=Stored CA"), 12, 365, 0,
+                                             &ca));
+    EXPECT_OK(coffer_keystore_certificate_request(ks, user, sig_key, COFFER_SIG_ECDSA_P256_SHA256, U8("CN=stored"),
+                                                  9, &san, 1, &request));
+    EXPECT_OK(coffer_keystore_issue_certificate(ks, user, sig_key, COFFER_SIG_KEY_DEFAULT, ca, request,
+                                                COFFER_LEAF_SERVER, 30, NULL, 0, &leaf));
+    EXPECT_OK(coffer_certificate_verify(leaf, ca));
+    coffer_certificate_free(leaf);
+    coffer_csr_free(request);
+    coffer_certificate_free(ca);
 
     coffer_bytes wrapped = {NULL, 0}, material = {NULL, 0}, exported = {NULL, 0};
     EXPECT_OK(coffer_keystore_wrap_key(ks, user, kek, KEK2, 32, &wrapped));

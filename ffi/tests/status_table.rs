@@ -40,6 +40,7 @@ const KEK2: [u8; 32] = [0x22; 32];
 const ECDSA: u32 = coffer_signature_scheme::COFFER_SIG_ECDSA_P256_SHA256 as u32;
 const PSS: u32 = coffer_signature_scheme::COFFER_SIG_RSA_PSS_SHA256 as u32;
 const PKCS1: u32 = coffer_signature_scheme::COFFER_SIG_RSA_PKCS1_SHA256 as u32;
+const DEFAULT: u32 = COFFER_SIG_KEY_DEFAULT;
 const KIND_KEK: u32 = coffer_key_kind::COFFER_KEY_KEK as u32;
 const MASTER: u32 = coffer_keystore_secret::COFFER_KEYSTORE_MASTER_KEY as u32;
 const PASSPHRASE: u32 = coffer_keystore_secret::COFFER_KEYSTORE_PASSPHRASE as u32;
@@ -441,6 +442,88 @@ impl Keystore {
     }
 }
 
+/// The keystore's certificate functions (a CA whose key stays in the
+/// keystore), each checked to write no output on failure.
+impl Keystore {
+    /// A self-signed CA certificate for the key `handle`, signed in the
+    /// keystore: the status, and the certificate on success.
+    fn ca_certificate(
+        &self,
+        session: u64,
+        handle: u64,
+        scheme: u32,
+        subject: &[u8],
+        days: u32,
+    ) -> (coffer_status, *mut coffer_certificate) {
+        let mut cert = null_mut();
+        let s = coffer_keystore_ca_certificate(
+            self.ks,
+            session,
+            handle,
+            scheme,
+            subject.as_ptr(),
+            subject.len(),
+            days,
+            0,
+            &mut cert,
+        );
+        assert!(s == COFFER_OK || cert.is_null(), "an output was written on failure");
+        (s, cert)
+    }
+
+    /// The status of a request for the key `handle` itself.
+    fn certificate_request(
+        &self,
+        handle: u64,
+        scheme: u32,
+        subject: &[u8],
+        sans: &[coffer_san],
+    ) -> coffer_status {
+        let mut csr = null_mut();
+        let s = coffer_keystore_certificate_request(
+            self.ks,
+            self.user,
+            handle,
+            scheme,
+            subject.as_ptr(),
+            subject.len(),
+            sans.as_ptr(),
+            sans.len(),
+            &mut csr,
+        );
+        assert!(s == COFFER_OK || csr.is_null(), "an output was written on failure");
+        coffer_csr_free(csr);
+        s
+    }
+
+    /// The status of issuing from `csr` under `ca` with the key `sig`.
+    fn issue_certificate(
+        &self,
+        scheme: u32,
+        ca: *const coffer_certificate,
+        csr: *const coffer_csr,
+        usage: u32,
+    ) -> coffer_status {
+        let mut cert = null_mut();
+        let s = coffer_keystore_issue_certificate(
+            self.ks,
+            self.user,
+            self.sig,
+            scheme,
+            ca,
+            csr,
+            usage,
+            30,
+            null(),
+            0,
+            &mut cert,
+        );
+        assert!(s == COFFER_OK || cert.is_null(), "an output was written on failure");
+        coffer_certificate_free(cert);
+        s
+    }
+}
+
 impl Drop for Keystore {
     fn drop(&mut self) {
         coffer_keystore_free(self.ks);
@@ -547,7 +630,30 @@ fn row_null_pointer() {
         coffer_certificate_verify_signature(null(), ECDSA, msg.as_ptr(), 1, msg.as_ptr(), 1),
         COFFER_ERR_NULL_POINTER
     );
-    assert!(out.0.data.is_null());
+    let (mut cert, mut csr) = (null_mut(), null_mut());
+    let subject = b"CN=x";
+    let s = coffer_keystore_ca_certificate(null(), 1, 1, DEFAULT, subject.as_ptr(), 4, 30, 0, &mut cert);
+    assert_eq!(s, COFFER_ERR_NULL_POINTER);
+    let s = coffer_keystore_ca_certificate(null(), 1, 1, DEFAULT, subject.as_ptr(), 4, 30, 0, null_mut());
+    assert_eq!(s, COFFER_ERR_NULL_POINTER);
+    let s = coffer_keystore_certificate_request(null(), 1, 1, DEFAULT, null(), 4, null(), 0, &mut csr);
+    assert_eq!(s, COFFER_ERR_NULL_POINTER);
+    let leaf = coffer_leaf_usage::COFFER_LEAF_CLIENT as u32;
+    let s = coffer_keystore_issue_certificate(
+        null(),
+        1,
+        1,
+        DEFAULT,
+        null(),
+        null(),
+        leaf,
+        30,
+        null(),
+        0,
+        &mut cert,
+    );
+    assert_eq!(s, COFFER_ERR_NULL_POINTER);
+    assert!(out.0.data.is_null() && cert.is_null() && csr.is_null());
     coffer_keypair_free(kp);
 }
 
@@ -721,6 +827,22 @@ fn row_unusable_argument() {
     );
     let s = coffer_keystore_wrap_key(store.ks, store.user, store.sig, KEK2.as_ptr(), 32, out.out());
     assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
+    let (s, _) = store.ca_certificate(store.user, store.kek, DEFAULT, subject, 30);
+    assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
+    // A scheme of the other key type, and bad certificate parameters, for a keystore key.
+    let (s, _) = store.ca_certificate(store.user, store.sig, PSS, subject, 30);
+    assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
+    let (s, _) = store.ca_certificate(store.user, store.sig, DEFAULT, b"no equals sign", 30);
+    assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
+    let (s, _) = store.ca_certificate(store.user, store.sig, DEFAULT, subject, 0);
+    assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
+    let ip = b"not an address";
+    let bad_ip =
+        coffer_san { kind: coffer_san_kind::COFFER_SAN_IP as u32, value: ip.as_ptr(), value_len: ip.len() };
+    assert_eq!(
+        store.certificate_request(store.sig, DEFAULT, subject, &[bad_ip]),
+        COFFER_ERR_INVALID_ARGUMENT
+    );
     // A bad slot.
     assert_eq!(
         coffer_keystore_init_token(store.ks, 7, b"t".as_ptr(), 1, SO_PIN.as_ptr(), SO_PIN.len()),
@@ -932,6 +1054,8 @@ fn row_over_a_limit() {
             COFFER_ERR_LIMIT_EXCEEDED
         );
     }
+    // More than 64 SANs in a request for a keystore key.
+    assert_eq!(store.certificate_request(store.sig, DEFAULT, b"CN=x", &sans), COFFER_ERR_LIMIT_EXCEEDED);
 }
 
 #[test]
@@ -1062,6 +1186,9 @@ fn row_not_utf8() {
     assert_eq!(store.webhook_verify(b"body", &bad, NOW), COFFER_ERR_NOT_UTF8);
     let mut handle = 0;
     assert_eq!(coffer_keystore_find(store.ks, store.user, bad.as_ptr(), 2, &mut handle), COFFER_ERR_NOT_UTF8);
+    let (s, _) = store.ca_certificate(store.user, store.sig, DEFAULT, &bad, 30);
+    assert_eq!(s, COFFER_ERR_NOT_UTF8);
+    assert_eq!(store.certificate_request(store.sig, DEFAULT, &bad, &[]), COFFER_ERR_NOT_UTF8);
     assert!(ks.is_null() && kp.is_null() && cert.is_null());
     coffer_keypair_free(p256);
 }
@@ -1075,6 +1202,8 @@ fn row_unknown_value() {
     let p256 = keypair(P256_PKCS8);
     assert_eq!(coffer_keypair_sign(p256, 99, msg.as_ptr(), 1, out.out()), COFFER_ERR_UNKNOWN_VALUE);
     assert_eq!(coffer_keypair_verify(p256, 0, msg.as_ptr(), 1, msg.as_ptr(), 1), COFFER_ERR_UNKNOWN_VALUE);
+    // The key's default is no scheme outside the keystore's certificate functions.
+    assert_eq!(coffer_keypair_sign(p256, DEFAULT, msg.as_ptr(), 1, out.out()), COFFER_ERR_UNKNOWN_VALUE);
     let mut to = [recipient(b"k", 1, &KEK1)];
     to[0].kind = 99;
     assert_eq!(
@@ -1119,6 +1248,18 @@ fn row_unknown_value() {
         coffer_keystore_create(path.as_ptr(), path.len(), 9, KEK1.as_ptr(), 32, 1, &mut ks),
         COFFER_ERR_UNKNOWN_VALUE
     );
+    // A keystore certificate's scheme, leaf usage or SAN kind.
+    let (s, _) = store.ca_certificate(store.user, store.sig, 99, b"CN=x", 30);
+    assert_eq!(s, COFFER_ERR_UNKNOWN_VALUE);
+    let (s, ca) = store.ca_certificate(store.user, store.sig, DEFAULT, b"CN=x", 30);
+    assert_eq!(s, COFFER_OK);
+    let mut csr = null_mut();
+    assert_eq!(coffer_csr_new(p256, b"CN=y".as_ptr(), 4, null(), 0, &mut csr), COFFER_OK);
+    assert_eq!(store.issue_certificate(DEFAULT, ca, csr, 9), COFFER_ERR_UNKNOWN_VALUE);
+    let odd_san = coffer_san { kind: 9, value: b"x".as_ptr(), value_len: 1 };
+    assert_eq!(store.certificate_request(store.sig, DEFAULT, b"CN=x", &[odd_san]), COFFER_ERR_UNKNOWN_VALUE);
+    coffer_csr_free(csr);
+    coffer_certificate_free(ca);
     coffer_keypair_free(p256);
 }
 
@@ -1376,6 +1517,21 @@ fn row_does_not_verify() {
         sig.len(),
     );
     assert_eq!(s, COFFER_ERR_VERIFY);
+    // A request whose signature does not verify, issued from by a keystore key.
+    let (s, ca) = store.ca_certificate(store.user, store.sig, DEFAULT, b"CN=Keystore CA", 365);
+    assert_eq!(s, COFFER_OK);
+    let (mut csr, mut der, mut tampered) = (null_mut(), Bytes::new(), null_mut());
+    assert_eq!(coffer_csr_new(p256, b"CN=agent".as_ptr(), 8, null(), 0, &mut csr), COFFER_OK);
+    assert_eq!(coffer_csr_to_der(csr, der.out()), COFFER_OK);
+    let mut der = der.to_vec();
+    *der.last_mut().unwrap() ^= 1;
+    assert_eq!(coffer_csr_from_der(der.as_ptr(), der.len(), &mut tampered), COFFER_OK);
+    let client = coffer_leaf_usage::COFFER_LEAF_CLIENT as u32;
+    assert_eq!(store.issue_certificate(DEFAULT, ca, tampered, client), COFFER_ERR_VERIFY);
+    assert_eq!(store.issue_certificate(DEFAULT, ca, csr, client), COFFER_OK);
+    coffer_csr_free(tampered);
+    coffer_csr_free(csr);
+    coffer_certificate_free(ca);
     coffer_keypair_free(p256);
     coffer_keypair_free(rsa);
 }
@@ -1538,6 +1694,8 @@ fn row_no_session() {
             coffer_keystore_wrap_key(store.ks, session, store.kek, KEK2.as_ptr(), 32, out.out()),
             COFFER_ERR_NOT_LOGGED_IN
         );
+        let (s, _) = store.ca_certificate(session, store.sig, DEFAULT, b"CN=x", 30);
+        assert_eq!(s, COFFER_ERR_NOT_LOGGED_IN);
         assert_eq!(coffer_keystore_logout(store.ks, session), COFFER_ERR_NOT_LOGGED_IN);
     }
     assert_eq!(coffer_keystore_logout(store.ks, store.user), COFFER_OK);
@@ -1573,6 +1731,8 @@ fn row_no_such_key() {
         COFFER_ERR_NOT_FOUND
     );
     let s = coffer_keystore_export_wrapped(store.ks, store.user, store.kek, missing, out.out());
+    assert_eq!(s, COFFER_ERR_NOT_FOUND);
+    let (s, _) = store.ca_certificate(store.user, missing, DEFAULT, b"CN=x", 30);
     assert_eq!(s, COFFER_ERR_NOT_FOUND);
     let header = webhook_header(SECRET, NOW, b"body");
     let s = coffer_keystore_webhook_verify(

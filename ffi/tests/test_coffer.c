@@ -1747,6 +1747,197 @@ static void test_keystore_keys_in_and_out(void) {
     remove_store(path);
 }
 
+/* ---- the HSM keystore: a CA whose key never leaves it ------------------ */
+
+/* A CA certificate for the stored key `key` with `subject` (NUL-terminated),
+ * valid `days`: the status, checked to leave no output on failure. */
+static coffer_status stored_ca(coffer_keystore *ks, uint64_t session, uint64_t key, uint32_t scheme,
+                               const char *subject, uint32_t days, int32_t path_len) {
+    coffer_certificate *cert = NULL;
+    coffer_status s =
+        coffer_keystore_ca_certificate(ks, session, key, scheme, U8(subject), strlen(subject), days, path_len, &cert);
+    EXPECT_TRUE(s == COFFER_OK || cert == NULL);
+    coffer_certificate_free(cert);
+    return s;
+}
+
+/* A client leaf of 30 days issued from `csr` under `ca` by the stored key
+ * `key`, with the request's names: the status, as stored_ca(). */
+static coffer_status stored_issue(coffer_keystore *ks, uint64_t session, uint64_t key, uint32_t scheme,
+                                  const coffer_certificate *ca, const coffer_csr *csr, uint32_t usage) {
+    coffer_certificate *cert = NULL;
+    coffer_status s = coffer_keystore_issue_certificate(ks, session, key, scheme, ca, csr, usage, 30, NULL, 0, &cert);
+    EXPECT_TRUE(s == COFFER_OK || cert == NULL);
+    coffer_certificate_free(cert);
+    return s;
+}
+
+static void test_keystore_certificates(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/pki.coffer-store", scratch_dir);
+    remove_store(path);
+    const char *so_pin = "so-pin-123456", *pin = "ca-admin-pin-1", *mallory_pin = "mallory-pin-1",
+               *audit_pin = "audit-pin-123";
+    coffer_keystore *ks = NULL;
+    uint64_t so = 0, admin = 0, mallory = 0, auditor = 0;
+    EXPECT_OK(coffer_keystore_create(U8(path), strlen(path), COFFER_KEYSTORE_MASTER_KEY, KEK1, 32, 1, &ks));
+    EXPECT_OK(coffer_keystore_init_token(ks, 0, U8("pki"), 3, U8(so_pin), strlen(so_pin)));
+    EXPECT_OK(coffer_keystore_login_so(ks, 0, U8(so_pin), strlen(so_pin), &so));
+    EXPECT_OK(coffer_keystore_tenant_create(ks, so, U8("pki"), 3));
+    EXPECT_OK(coffer_keystore_tenant_create(ks, so, U8("other"), 5));
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("ca-admin"), 8, COFFER_ROLE_USER, U8("pki"), 3, U8(pin),
+                                          strlen(pin)));
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("mallory"), 7, COFFER_ROLE_USER, U8("other"), 5,
+                                          U8(mallory_pin), strlen(mallory_pin)));
+    EXPECT_OK(coffer_keystore_user_create(ks, so, U8("audit"), 5, COFFER_ROLE_AUDITOR, NULL, 0, U8(audit_pin),
+                                          strlen(audit_pin)));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("ca-admin"), 8, U8(pin), strlen(pin), NULL, 0, &admin));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("mallory"), 7, U8(mallory_pin), strlen(mallory_pin), NULL, 0,
+                                         &mallory));
+    EXPECT_OK(coffer_keystore_login_user(ks, 0, U8("audit"), 5, U8(audit_pin), strlen(audit_pin), NULL, 0,
+                                         &auditor));
+    coffer_key_attributes root_attrs = {U8("root"), 4, U8("root-ca"), 7, COFFER_USAGE_SIGN | COFFER_USAGE_VERIFY,
+                                        false, true};
+    coffer_key_attributes issuing_attrs = {U8("issuing"), 7, U8("issuing-ca"), 10, COFFER_USAGE_SIGN, false, true};
+    coffer_key_attributes other_attrs = {U8("not the CA"), 10, U8("not-the-ca"), 10, COFFER_USAGE_SIGN, false, true};
+    coffer_key_attributes verify_attrs = {U8("verify only"), 11, U8("verify-only"), 11, COFFER_USAGE_VERIFY, false,
+                                          true};
+    coffer_key_attributes kek_attrs = {U8("kek"), 3, U8("kek"), 3, COFFER_USAGE_ENCRYPT, false, true};
+    uint64_t root = 0, issuing = 0, not_the_ca = 0, verify_only = 0, kek = 0;
+    EXPECT_OK(coffer_keystore_generate(ks, admin, COFFER_KEY_TYPE_P256, &root_attrs, &root));
+    EXPECT_OK(coffer_keystore_generate(ks, admin, COFFER_KEY_TYPE_P256, &issuing_attrs, &issuing));
+    EXPECT_OK(coffer_keystore_generate(ks, admin, COFFER_KEY_TYPE_P256, &other_attrs, &not_the_ca));
+    EXPECT_OK(coffer_keystore_generate(ks, admin, COFFER_KEY_TYPE_P256, &verify_attrs, &verify_only));
+    EXPECT_OK(coffer_keystore_generate(ks, admin, COFFER_KEY_TYPE_AES256, &kek_attrs, &kek));
+
+    /* A stored P-256 root certifies itself: the certificate verifies and
+     * carries the stored key's public key and the subject asked for. */
+    const char *root_subject = "CN=Acme Root,O=Acme";
+    coffer_certificate *ca = NULL, *leaf = NULL, *bad = NULL;
+    coffer_bytes a = {NULL, 0}, b = {NULL, 0};
+    EXPECT_OK(coffer_keystore_ca_certificate(ks, admin, root, COFFER_SIG_KEY_DEFAULT, U8(root_subject),
+                                             strlen(root_subject), 3650, 1, &ca));
+    EXPECT_OK(coffer_certificate_verify(ca, ca));
+    EXPECT_OK(coffer_certificate_public_key_der(ca, &a));
+    EXPECT_OK(coffer_keystore_public_key_der(ks, admin, root, &b));
+    EXPECT_BYTES(a.data, a.len, b.data, b.len);
+    coffer_bytes_free(&a);
+    coffer_bytes_free(&b);
+    EXPECT_OK(coffer_certificate_subject(ca, &a));
+    EXPECT_BYTES(a.data, a.len, root_subject, strlen(root_subject));
+    coffer_bytes_free(&a);
+
+    /* It issues from a request made with coffer_csr_new: the leaf verifies
+     * under the root and certifies the agent's key. */
+    coffer_keypair *agent = NULL;
+    coffer_csr *csr = NULL;
+    coffer_san sans[2] = {{COFFER_SAN_DNS, U8("agent-7.acme.test"), 17}, {COFFER_SAN_IP, U8("10.0.0.7"), 8}};
+    EXPECT_OK(coffer_keypair_generate(COFFER_ALG_P256, &agent));
+    EXPECT_OK(coffer_csr_new(agent, U8("CN=agent-7,O=Acme"), 17, sans, 2, &csr));
+    EXPECT_OK(coffer_keystore_issue_certificate(ks, admin, root, COFFER_SIG_KEY_DEFAULT, ca, csr, COFFER_LEAF_CLIENT,
+                                                30, NULL, 0, &leaf));
+    EXPECT_OK(coffer_certificate_verify(leaf, ca));
+    EXPECT_OK(coffer_certificate_public_key_der(leaf, &a));
+    EXPECT_OK(coffer_keypair_public_key_der(agent, &b));
+    EXPECT_BYTES(a.data, a.len, b.data, b.len);
+    coffer_bytes_free(&a);
+    coffer_bytes_free(&b);
+    EXPECT_OK(coffer_certificate_subject(leaf, &a));
+    EXPECT_BYTES(a.data, a.len, "CN=agent-7,O=Acme", 17);
+    coffer_bytes_free(&a);
+    /* The key's own scheme may be named; the other key type's may not. */
+    EXPECT_OK(coffer_keystore_issue_certificate(ks, admin, root, COFFER_SIG_ECDSA_P256_SHA256, ca, csr,
+                                                COFFER_LEAF_SERVER, 30, sans, 1, &bad));
+    EXPECT_OK(coffer_certificate_verify(bad, ca));
+    coffer_certificate_free(bad);
+    bad = NULL;
+    const uint32_t dflt = COFFER_SIG_KEY_DEFAULT, client = COFFER_LEAF_CLIENT;
+    EXPECT_STATUS(stored_issue(ks, admin, root, COFFER_SIG_RSA_PSS_SHA256, ca, csr, client),
+                  COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(stored_issue(ks, admin, root, 99, ca, csr, client), COFFER_ERR_UNKNOWN_VALUE);
+
+    /* A stored key that is not the CA's is refused; so are a certificate
+     * that is no CA, a request whose signature does not verify, another
+     * tenant, a key without SIGN or not P-256/RSA, and a non-user session. */
+    EXPECT_STATUS(stored_issue(ks, admin, not_the_ca, dflt, ca, csr, client), COFFER_ERR_KEY_MISMATCH);
+    EXPECT_STATUS(stored_issue(ks, admin, root, dflt, leaf, csr, client), COFFER_ERR_NOT_A_CA);
+    coffer_bytes der = {NULL, 0};
+    coffer_csr *tampered = NULL;
+    EXPECT_OK(coffer_csr_to_der(csr, &der));
+    der.data[der.len - 1] ^= 1; /* the last byte of the signature */
+    EXPECT_OK(coffer_csr_from_der(der.data, der.len, &tampered));
+    EXPECT_STATUS(stored_issue(ks, admin, root, dflt, ca, tampered, client), COFFER_ERR_VERIFY);
+    coffer_bytes_free(&der);
+    EXPECT_STATUS(stored_issue(ks, mallory, root, dflt, ca, csr, client), COFFER_ERR_TENANT_NOT_ALLOWED);
+    EXPECT_STATUS(stored_ca(ks, admin, verify_only, dflt, "CN=x", 1, 0), COFFER_ERR_POLICY_DENIED);
+    EXPECT_STATUS(stored_ca(ks, admin, kek, dflt, "CN=x", 1, 0), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(stored_ca(ks, auditor, root, dflt, "CN=x", 1, 0), COFFER_ERR_ROLE_NOT_ALLOWED);
+    EXPECT_STATUS(stored_ca(ks, 999, root, dflt, "CN=x", 1, 0), COFFER_ERR_NOT_LOGGED_IN);
+    EXPECT_STATUS(stored_ca(ks, admin, 999, dflt, "CN=x", 1, 0), COFFER_ERR_NOT_FOUND);
+
+    /* Arguments are checked as coffer_certificate_self_signed_ca and
+     * coffer_certificate_issue check them. */
+    const uint8_t not_utf8[4] = {'C', 'N', '=', 0xff};
+    EXPECT_STATUS(stored_ca(ks, admin, root, dflt, "no equals sign", 1, 0), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(stored_ca(ks, admin, root, dflt, "CN=x", 0, 0), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(stored_ca(ks, admin, root, dflt, "CN=x", 1, 300), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_keystore_ca_certificate(ks, admin, root, dflt, not_utf8, 4, 1, 0, &bad), COFFER_ERR_NOT_UTF8);
+    EXPECT_STATUS(coffer_keystore_ca_certificate(ks, admin, root, dflt, U8("CN=x"), 4, 1, 0, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_ca_certificate(NULL, admin, root, dflt, U8("CN=x"), 4, 1, 0, &bad),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(stored_issue(ks, admin, root, dflt, ca, csr, 9), COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(stored_issue(ks, admin, root, dflt, NULL, csr, client), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(stored_issue(ks, admin, root, dflt, ca, NULL, client), COFFER_ERR_NULL_POINTER);
+    EXPECT_STATUS(coffer_keystore_issue_certificate(ks, admin, root, dflt, ca, csr, client, 30, NULL, 0, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_TRUE(bad == NULL); /* no output on failure */
+
+    /* A request for a stored key (an intermediate CA whose key stays in the
+     * keystore): its signature verifies, as a root elsewhere issuing from
+     * it shows, and it certifies the stored key. */
+    coffer_csr *request = NULL, *no_request = NULL;
+    coffer_certificate *offline_root = NULL, *issued = NULL;
+    coffer_san ca_name = {COFFER_SAN_URI, U8("https://pki.acme.test"), 21};
+    coffer_san bad_kind = {9, U8("x"), 1};
+    EXPECT_OK(coffer_keystore_certificate_request(ks, admin, issuing, dflt, U8("CN=Acme Issuing CA"), 18, &ca_name, 1,
+                                                  &request));
+    EXPECT_OK(coffer_certificate_self_signed_ca(rsa_key, U8("CN=Offline Root"), 15, 365, 1, &offline_root));
+    EXPECT_OK(coffer_certificate_issue(offline_root, rsa_key, request, COFFER_LEAF_CLIENT, 30, NULL, 0, &issued));
+    EXPECT_OK(coffer_certificate_verify(issued, offline_root));
+    EXPECT_OK(coffer_certificate_public_key_der(issued, &a));
+    EXPECT_OK(coffer_keystore_public_key_der(ks, admin, issuing, &b));
+    EXPECT_BYTES(a.data, a.len, b.data, b.len);
+    coffer_bytes_free(&a);
+    coffer_bytes_free(&b);
+    EXPECT_OK(coffer_certificate_subject(issued, &a));
+    EXPECT_BYTES(a.data, a.len, "CN=Acme Issuing CA", 18);
+    coffer_bytes_free(&a);
+    EXPECT_STATUS(coffer_keystore_certificate_request(ks, admin, issuing, dflt, U8("CN=x"), 4, &bad_kind, 1,
+                                                      &no_request),
+                  COFFER_ERR_UNKNOWN_VALUE);
+    EXPECT_STATUS(coffer_keystore_certificate_request(ks, admin, verify_only, dflt, U8("CN=x"), 4, NULL, 0,
+                                                      &no_request),
+                  COFFER_ERR_POLICY_DENIED);
+    EXPECT_STATUS(coffer_keystore_certificate_request(ks, admin, issuing, dflt, U8("CN=x"), 4, NULL, 0, NULL),
+                  COFFER_ERR_NULL_POINTER);
+    EXPECT_TRUE(no_request == NULL);
+
+    /* Every signature and refusal is in the audit chain the auditor verifies. */
+    EXPECT_OK(coffer_keystore_audit_verify(ks, auditor));
+
+    coffer_certificate_free(issued);
+    coffer_certificate_free(offline_root);
+    coffer_csr_free(request);
+    coffer_csr_free(tampered);
+    coffer_csr_free(csr);
+    coffer_keypair_free(agent);
+    coffer_certificate_free(leaf);
+    coffer_certificate_free(ca);
+    coffer_keystore_free(ks);
+    remove_store(path);
+}
+
 int main(int argc, char **argv) {
     scratch_dir = argc > 1 ? argv[1] : ".";
     test_version_and_messages();
@@ -1762,6 +1953,7 @@ int main(int argc, char **argv) {
     test_signatures();
     test_webhooks();
     test_keystore_keys_in_and_out();
+    test_keystore_certificates();
     coffer_keypair_free(rsa_key);
     coffer_keypair_free(p256_key);
     return check_summary("test_coffer");

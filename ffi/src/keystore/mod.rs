@@ -19,6 +19,8 @@
 //!   exporting keys wrapped under a key of the keystore;
 //! - `operations.rs`: envelopes, signatures and the audit log by handle;
 //! - `hmac.rs`: HMAC-SHA-256 and webhook signatures by handle.
+//! - `certs.rs`: certificates and requests signed by a key of the keystore
+//!   (a CA whose key never leaves it), each described in an audit record.
 //!
 //! Sessions and key handles cross the boundary as numbers: a session number
 //! is this keystore handle's own (`coffer-hsm` session ids have no public
@@ -41,6 +43,7 @@ use crate::status::{
     COFFER_ERR_POISONED, COFFER_ERR_UNKNOWN_VALUE, FfiResult,
 };
 
+mod certs;
 mod credentials;
 mod handle;
 mod hmac;
@@ -49,6 +52,7 @@ mod operations;
 mod session;
 mod wrapping;
 
+pub use certs::*;
 pub use credentials::*;
 pub use handle::*;
 pub use hmac::*;
