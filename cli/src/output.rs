@@ -299,8 +299,10 @@ impl Pending {
                     Err(e) if e.kind() == io::ErrorKind::NotFound => fs::rename(&self.tmp, &self.target)
                         .map_err(|e| Fail::io(format!("renaming into {name}"), &e))?,
                     _ => {
-                        return Err(Fail::usage(format!("{name} appeared while coffer was writing; it was kept"))
-                            .hint("add --force to replace it, or choose another path"));
+                        return Err(Fail::usage(format!(
+                            "{name} appeared while coffer was writing; it was kept"
+                        ))
+                        .hint("add --force to replace it, or choose another path"));
                     }
                 },
             }
