@@ -1,13 +1,14 @@
 //! `coffer cert ca|csr|issue|verify|pair`: PEM in, PEM out.
 
-use std::net::IpAddr;
 use std::path::Path;
 
 use coffer_core::cert::{
-    self, CaParams, Certificate, Csr, KeyAlgorithm, KeyPair, LeafParams, LeafUsage, San, Validity,
+    self, CaParams, Certificate, Csr, KeyAlgorithm, KeyPair, KeySigner, LeafParams, LeafUsage, San,
+    SignatureScheme,
 };
 use coffer_core::rng::OsRng;
 use coffer_core::rsa::RsaKeySize;
+use coffer_hsm::{Handle, KeyType, SessionId};
 
 use crate::fail::{Fail, Result};
 use crate::output::{Access, Target};
@@ -15,6 +16,13 @@ use crate::report::result;
 use crate::store::Store;
 use crate::time::iso8601;
 use serde_json::json;
+
+mod key_file;
+mod options;
+
+use key_file::{CA_KEY_PASSPHRASE, KEY_PASSPHRASE, key_pem, new_key_passphrase, read_key_with};
+pub use options::{Window, time_arg};
+use options::{leaf_names, not_rsa, rsa_scheme, sans, scheme, within_ca};
 
 pub fn algorithm(name: &str) -> Result<KeyAlgorithm> {
     Ok(match name {
@@ -41,22 +49,6 @@ pub fn leaf_usage(name: &str) -> Result<LeafUsage> {
     })
 }
 
-/// `--san` values: an IP address, a `uri:` prefix, or a DNS name.
-pub fn sans(values: &[String]) -> Vec<San> {
-    values
-        .iter()
-        .map(|v| {
-            if let Ok(ip) = v.parse::<IpAddr>() {
-                San::Ip(ip)
-            } else if let Some(uri) = v.strip_prefix("uri:") {
-                San::Uri(uri.to_string())
-            } else {
-                San::Dns(v.clone())
-            }
-        })
-        .collect()
-}
-
 /// Reads a text (PEM) file, naming it in the error.
 pub fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Fail::io(format!("reading {}", path.display()), &e))
@@ -67,11 +59,10 @@ fn plan(path: &Path) -> Result<Target> {
     Target::plan(Some(path), false)
 }
 
-pub fn read_key(path: &Path) -> Result<KeyPair> {
-    let pem = zeroize::Zeroizing::new(read(path)?);
-    KeyPair::from_pkcs8_pem(&pem).map_err(|e| {
-        Fail::usage(format!("{}: {e}", path.display())).hint("give an unencrypted PKCS#8 PEM private key")
-    })
+/// Reads a PKCS#8 PEM private key file; an encrypted one (`ENCRYPTED
+/// PRIVATE KEY`) needs `--key-passphrase-file`, a plain one refuses it.
+pub fn read_key(path: &Path, passphrase_file: Option<&Path>) -> Result<KeyPair> {
+    read_key_with(path, passphrase_file, KEY_PASSPHRASE)
 }
 
 pub fn read_cert(path: &Path) -> Result<Certificate> {
@@ -96,15 +87,64 @@ impl<'a> KeySpec<'a> {
     }
 }
 
+/// Refuses `--key-passphrase-file` without a `--private-key` file (clap's
+/// `requires` does not fire beside the conflicting `--key`).
+pub fn passphrase_needs_key_file(passphrase: Option<&Path>, private_key: Option<&Path>) -> Result<()> {
+    match (passphrase, private_key) {
+        (Some(_), None) => {
+            Err(Fail::usage(format!("{KEY_PASSPHRASE} opens a --private-key file, and none is given"))
+                .hint(format!("drop {KEY_PASSPHRASE}: a keystore key (--key) needs no passphrase file")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A passphrase option given with a keystore key, which has no file.
+fn no_file(id: &str, option: &str) -> Fail {
+    Fail::usage(format!("{option} is for key files, and key:{id} is in the keystore"))
+        .hint(format!("drop {option}"))
+}
+
+/// `--scheme` for a keystore key: checked to be an RSA key (only then is
+/// the key looked up); `None` signs with the key's default scheme.
+fn stored_scheme(
+    store: &mut Store,
+    session: SessionId,
+    handle: Handle,
+    name: Option<&str>,
+    id: &str,
+) -> Result<Option<SignatureScheme>> {
+    let Some(name) = name else { return Ok(None) };
+    let chosen = rsa_scheme(name)?;
+    match store.hsm.info(session, handle)?.key_type {
+        KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => Ok(Some(chosen)),
+        _ => Err(not_rsa(name, &format!("key:{id}"))),
+    }
+}
+
+/// `--scheme` for a key of `alg` about to be generated, checked before
+/// the (slow, for RSA) generation.
+fn check_new_key_scheme(name: Option<&str>, alg: KeyAlgorithm, alg_name: &str) -> Result<()> {
+    match (name, alg) {
+        (Some(n), KeyAlgorithm::P256) => Err(not_rsa(n, &format!("the new {alg_name} key"))),
+        (Some(n), _) => rsa_scheme(n).map(drop),
+        (None, _) => Ok(()),
+    }
+}
+
 pub struct NewCa<'a> {
     pub subject: &'a str,
     /// `Some(id)`: the CA key is the keystore's key `id` (nothing is written but the certificate).
     pub in_store: Option<&'a str>,
     pub algorithm: &'a str,
-    pub days: u32,
+    pub window: Window,
     pub path_len: Option<u8>,
+    /// `pkcs1` or `pss` for an RSA key.
+    pub scheme: Option<&'a str>,
     /// Where the new key goes (absent with `in_store`).
     pub key_out: Option<&'a Path>,
+    /// Encrypts the new key under this file's first line.
+    pub key_passphrase_file: Option<&'a Path>,
     pub cert_out: &'a Path,
 }
 
@@ -113,18 +153,31 @@ pub struct NewCa<'a> {
 pub fn ca(c: &NewCa<'_>, open: impl FnOnce() -> Result<Store>) -> Result<()> {
     let key_t = c.key_out.map(plan).transpose()?;
     let cert_t = plan(c.cert_out)?;
-    let params =
-        CaParams { subject: c.subject, validity: Validity::days_from_now(c.days)?, path_len: c.path_len };
+    let params = CaParams { subject: c.subject, validity: c.window.validity()?, path_len: c.path_len };
     let (ca, key_text) = match (c.in_store, key_t) {
         (Some(id), None) => {
+            if c.key_passphrase_file.is_some() {
+                return Err(no_file(id, KEY_PASSPHRASE));
+            }
             let mut store = open()?;
             let (s, h) = store.user_key(id)?;
-            (store.hsm.ca_certificate(&mut OsRng, s, h, None, &params)?, format!("key:{id} in the keystore"))
+            let chosen = stored_scheme(&mut store, s, h, c.scheme, id)?;
+            (
+                store.hsm.ca_certificate(&mut OsRng, s, h, chosen, &params)?,
+                format!("key:{id} in the keystore"),
+            )
         }
         (None, Some(key_t)) => {
-            let key = KeyPair::generate(&mut OsRng, algorithm(c.algorithm)?)?;
-            let ca = cert::self_signed_ca(&mut OsRng, &key, &params)?;
-            key_t.write_bytes(Access::Private, key.to_pkcs8_pem()?.as_bytes())?;
+            let alg = algorithm(c.algorithm)?;
+            check_new_key_scheme(c.scheme, alg, c.algorithm)?;
+            let pass = new_key_passphrase(c.key_passphrase_file)?;
+            let key = KeyPair::generate(&mut OsRng, alg)?;
+            let chosen = scheme(c.scheme, &key, c.algorithm)?;
+            let ca = cert::self_signed_ca_with(&mut KeySigner::new(&mut OsRng, &key, chosen)?, &params)?;
+            key_t.write_bytes(
+                Access::Private,
+                key_pem(&key, pass.as_deref().map(Vec::as_slice))?.as_bytes(),
+            )?;
             (ca, c.key_out.map(|p| p.display().to_string()).unwrap_or_default())
         }
         _ => return Err(Fail::usage("give exactly one of --key-out <file> or --in-store <key id>")),
@@ -142,86 +195,157 @@ pub fn ca(c: &NewCa<'_>, open: impl FnOnce() -> Result<Store>) -> Result<()> {
     )
 }
 
+/// `cert csr`'s arguments.
+pub struct Request<'a> {
+    pub key: KeySpec<'a>,
+    pub subject: &'a str,
+    pub san: &'a [String],
+    /// `pkcs1` or `pss` for an RSA key.
+    pub scheme: Option<&'a str>,
+    /// Opens an encrypted key file.
+    pub key_passphrase_file: Option<&'a Path>,
+    pub out: &'a Path,
+}
+
 /// `cert csr`: a request for a key file's key, or (`key:<id>`) for a key
 /// in the keystore, signed there.
-pub fn csr(
-    key: KeySpec<'_>,
-    subject: &str,
-    san: &[String],
-    out: &Path,
-    open: impl FnOnce() -> Result<Store>,
-) -> Result<()> {
-    let target = plan(out)?;
-    let names = sans(san);
-    let csr = match key {
-        KeySpec::File(path) => cert::csr(&mut OsRng, &read_key(path)?, subject, &names)?,
+pub fn csr(r: &Request<'_>, open: impl FnOnce() -> Result<Store>) -> Result<()> {
+    let target = plan(r.out)?;
+    let names = sans(r.san)?;
+    let csr = match r.key {
+        KeySpec::File(path) => {
+            let key = read_key(path, r.key_passphrase_file)?;
+            let chosen = scheme(r.scheme, &key, &path.display().to_string())?;
+            cert::csr_with(&mut KeySigner::new(&mut OsRng, &key, chosen)?, r.subject, &names)?
+        }
         KeySpec::Stored(id) => {
+            if r.key_passphrase_file.is_some() {
+                return Err(no_file(id, KEY_PASSPHRASE));
+            }
             let mut store = open()?;
             let (s, h) = store.user_key(id)?;
-            store.hsm.certificate_request(&mut OsRng, s, h, None, subject, &names)?
+            let chosen = stored_scheme(&mut store, s, h, r.scheme, id)?;
+            store.hsm.certificate_request(&mut OsRng, s, h, chosen, r.subject, &names)?
         }
     };
     target.write_bytes(Access::Public, csr.to_pem()?.as_bytes())?;
     result(
-        &format!("CSR for {subject} written to {}", out.display()),
-        &json!({"subject": subject, "csr": out}),
+        &format!("CSR for {} written to {}", r.subject, r.out.display()),
+        &json!({"subject": r.subject, "csr": r.out}),
     )
 }
 
+/// The options `cert issue` and `cert pair` share: the CA and what the
+/// certificate says.
 pub struct Issue<'a> {
     pub ca_cert: &'a Path,
     pub ca_key: KeySpec<'a>,
-    pub days: u32,
+    /// Opens an encrypted `--ca-key` file.
+    pub ca_key_passphrase_file: Option<&'a Path>,
+    /// `pkcs1` or `pss` for an RSA CA key.
+    pub scheme: Option<&'a str>,
+    pub window: Window,
     pub usage: &'a str,
     pub san: &'a [String],
 }
 
+/// The CA's key: read from a file (with the scheme it signs with), or
+/// the keystore's key that signs there.
+#[allow(clippy::large_enum_variant, reason = "one per command; boxing would only add an allocation")]
+enum CaKey<'a> {
+    File(KeyPair, SignatureScheme),
+    Stored(&'a str),
+}
+
+/// What issuing needs, read and checked before any request is made: the CA
+/// certificate and key, the names and the validity.
+struct Prepared<'a> {
+    ca_cert: Certificate,
+    ca_key: CaKey<'a>,
+    names: Vec<San>,
+    usage: LeafUsage,
+    validity: coffer_core::cert::Validity,
+}
+
+fn prepare<'a>(i: &Issue<'a>) -> Result<Prepared<'a>> {
+    let ca_cert = read_cert(i.ca_cert)?;
+    let names = sans(i.san)?;
+    let usage = leaf_usage(i.usage)?;
+    let validity = i.window.validity()?;
+    within_ca(&validity, &ca_cert)?;
+    let ca_key = match i.ca_key {
+        KeySpec::File(path) => {
+            let key = read_key_with(path, i.ca_key_passphrase_file, CA_KEY_PASSPHRASE)?;
+            let chosen = scheme(i.scheme, &key, &path.display().to_string())?;
+            CaKey::File(key, chosen)
+        }
+        KeySpec::Stored(id) if i.ca_key_passphrase_file.is_some() => {
+            return Err(no_file(id, CA_KEY_PASSPHRASE));
+        }
+        KeySpec::Stored(id) => CaKey::Stored(id),
+    };
+    Ok(Prepared { ca_cert, ca_key, names, usage, validity })
+}
+
 pub fn issue(i: &Issue<'_>, csr_path: &Path, out: &Path, open: impl FnOnce() -> Result<Store>) -> Result<()> {
     let target = plan(out)?;
+    let prepared = prepare(i)?;
     let csr = Csr::from_pem(&read(csr_path)?)
         .map_err(|e| Fail::usage(format!("{}: not a PEM CSR ({e})", csr_path.display())))?;
-    let leaf = sign_request(i, &csr, open)?;
+    let leaf = sign_request(i, &prepared, &csr, open)?;
     target.write_bytes(Access::Public, leaf.to_pem()?.as_bytes())?;
     leaf_result(&leaf, None, out)
 }
 
 /// Issues a certificate from `csr` with the CA key of `i` (a file, or a key
 /// in the keystore that signs there).
-fn sign_request(i: &Issue<'_>, csr: &Csr, open: impl FnOnce() -> Result<Store>) -> Result<Certificate> {
-    let ca_cert = read_cert(i.ca_cert)?;
-    let names = sans(i.san);
-    let params =
-        LeafParams { validity: Validity::days_from_now(i.days)?, usage: leaf_usage(i.usage)?, sans: &names };
-    Ok(match i.ca_key {
-        KeySpec::File(path) => {
-            let ca_key = read_key(path)?;
-            cert::issue_from_csr(&mut OsRng, &ca_cert, &ca_key, ca_key.default_scheme(), csr, &params)?
+fn sign_request(
+    i: &Issue<'_>,
+    p: &Prepared<'_>,
+    csr: &Csr,
+    open: impl FnOnce() -> Result<Store>,
+) -> Result<Certificate> {
+    let carried = if p.names.is_empty() { csr.requested_sans() } else { p.names.clone() };
+    leaf_names(p.usage, i.usage, &carried)?;
+    let params = LeafParams { validity: p.validity, usage: p.usage, sans: &p.names };
+    Ok(match &p.ca_key {
+        CaKey::File(ca_key, chosen) => {
+            cert::issue_from_csr(&mut OsRng, &p.ca_cert, ca_key, *chosen, csr, &params)?
         }
-        KeySpec::Stored(id) => {
+        CaKey::Stored(id) => {
             let mut store = open()?;
             let (s, h) = store.user_key(id)?;
-            store.hsm.issue_certificate(&mut OsRng, s, h, None, &ca_cert, csr, &params)?
+            let chosen = stored_scheme(&mut store, s, h, i.scheme, id)?;
+            store.hsm.issue_certificate(&mut OsRng, s, h, chosen, &p.ca_cert, csr, &params)?
         }
     })
 }
 
+/// `cert pair`'s own arguments: the new key and where things go.
+pub struct NewPair<'a> {
+    pub subject: &'a str,
+    pub algorithm: &'a str,
+    pub key_out: &'a Path,
+    /// Encrypts the new key under this file's first line.
+    pub key_passphrase_file: Option<&'a Path>,
+    pub cert_out: &'a Path,
+}
+
 /// `cert pair`: a new key and a certificate for it, issued by the CA.
-pub fn pair(
-    i: &Issue<'_>,
-    subject: &str,
-    algorithm_name: &str,
-    key_out: &Path,
-    cert_out: &Path,
-    open: impl FnOnce() -> Result<Store>,
-) -> Result<()> {
-    let (key_t, cert_t) = (plan(key_out)?, plan(cert_out)?);
-    let key = KeyPair::generate(&mut OsRng, algorithm(algorithm_name)?)?;
+pub fn pair(i: &Issue<'_>, n: &NewPair<'_>, open: impl FnOnce() -> Result<Store>) -> Result<()> {
+    let (key_t, cert_t) = (plan(n.key_out)?, plan(n.cert_out)?);
+    let alg = algorithm(n.algorithm)?;
+    // Everything that can be refused is, before the (slow, for RSA) key generation.
+    let prepared = prepare(i)?;
+    leaf_names(prepared.usage, i.usage, &prepared.names)?;
+    let pass = new_key_passphrase(n.key_passphrase_file)?;
+    let key = KeyPair::generate(&mut OsRng, alg)?;
     // The new key asks for its certificate as any requester would.
-    let csr = cert::csr(&mut OsRng, &key, subject, &sans(i.san))?;
-    let leaf = sign_request(i, &csr, open)?;
-    key_t.write_bytes(Access::Private, key.to_pkcs8_pem()?.as_bytes())?;
+    let csr = cert::csr(&mut OsRng, &key, n.subject, &prepared.names)?;
+    let leaf = sign_request(i, &prepared, &csr, open)?;
+    key_t.write_bytes(Access::Private, key_pem(&key, pass.as_deref().map(Vec::as_slice))?.as_bytes())?;
     cert_t.write_bytes(Access::Public, leaf.to_pem()?.as_bytes())?;
-    leaf_result(&leaf, Some(key_out), cert_out)
+    leaf_result(&leaf, Some(n.key_out), n.cert_out)
 }
 
 /// Reports an issued certificate (and its new key file).

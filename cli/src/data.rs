@@ -269,9 +269,10 @@ fn stream_fail(e: envelope::StreamError, target: &Target) -> Fail {
 pub enum Opener<'a> {
     /// `--key <id>`: a KEK or RSA key of the tenant in the keystore.
     Stored(&'a str),
-    /// `--private-key <file>`, tried only on the recipients with `key_id`
-    /// (default: the file's name without extension) and, if given, `version`.
-    File { path: &'a Path, key_id: Option<&'a str>, version: Option<u32> },
+    /// `--private-key <file>` (encrypted: opened with the passphrase of
+    /// `passphrase`), tried only on the recipients with `key_id` (default:
+    /// the file's name without extension) and, if given, `version`.
+    File { path: &'a Path, passphrase: Option<&'a Path>, key_id: Option<&'a str>, version: Option<u32> },
 }
 
 pub struct Decrypt<'a> {
@@ -293,7 +294,9 @@ pub fn decrypt(open_store: impl FnOnce() -> Result<Store>, d: &Decrypt<'_>) -> R
     let mut input = Input::open(d.input)?;
     let header = input.read_header()?;
     let file_key = match &d.opener {
-        Opener::File { path, key_id, version } => Some(FileKey::read(path, *key_id, *version, &header)?),
+        Opener::File { path, passphrase, key_id, version } => {
+            Some(FileKey::read(path, *passphrase, *key_id, *version, &header)?)
+        }
         Opener::Stored(_) => None,
     };
     let whole = io::Cursor::new(header).chain(input.into_reader());
@@ -343,8 +346,14 @@ struct FileKey {
 }
 
 impl FileKey {
-    fn read(path: &Path, key_id: Option<&str>, version: Option<u32>, header: &[u8]) -> Result<FileKey> {
-        let key = crate::certs::read_key(path)?;
+    fn read(
+        path: &Path,
+        passphrase: Option<&Path>,
+        key_id: Option<&str>,
+        version: Option<u32>,
+        header: &[u8],
+    ) -> Result<FileKey> {
+        let key = crate::certs::read_key(path, passphrase)?;
         let kind = match &key {
             KeyPair::Rsa(_) => RecipientKind::RsaOaep,
             KeyPair::P256(_) => RecipientKind::P256EcdhEs,

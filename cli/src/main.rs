@@ -189,6 +189,10 @@ enum Command {
         /// A PKCS#8 PEM private key file (RSA or P-256) instead.
         #[arg(long)]
         private_key: Option<PathBuf>,
+        /// With --private-key, if the key file is encrypted (ENCRYPTED PRIVATE KEY):
+        /// a file whose first line is its passphrase.
+        #[arg(long, requires = "private_key")]
+        key_passphrase_file: Option<PathBuf>,
         /// With --private-key: the recipient's key id (default: the key file's name without extension).
         #[arg(long, requires = "private_key")]
         key_id: Option<String>,
@@ -275,6 +279,10 @@ enum Command {
         /// An RSA PKCS#8 PEM private key file (RSA-OAEP with SHA-256).
         #[arg(long)]
         private_key: Option<PathBuf>,
+        /// With --private-key, if the key file is encrypted (ENCRYPTED PRIVATE KEY):
+        /// a file whose first line is its passphrase.
+        #[arg(long, requires = "private_key")]
+        key_passphrase_file: Option<PathBuf>,
         /// The wrapped key.
         #[arg(long = "in")]
         input: PathBuf,
@@ -472,6 +480,22 @@ enum PassphraseCommand {
     },
 }
 
+/// What `cert issue` and `cert pair` check before they sign, for their --help.
+macro_rules! leaf_rules {
+    () => {
+        "Rules: a certificate never outlives its CA: a validity (--days, --not-after) that ends after \
+        the CA certificate's is refused, never shortened; a start (--not-before, or now) before the CA's is \
+        moved up to the CA's start. A server certificate (--usage server or both, the default) needs a DNS \
+        name or IP address: --san dns:<name> or --san ip:<address> (`cert issue` without --san takes the \
+        CSR's names). Every name is checked (see --san). keyUsage is fixed by the key: digitalSignature plus \
+        keyEncipherment (RSA) or keyAgreement (P-256), critical; extendedKeyUsage comes from --usage; \
+        basicConstraints CA:FALSE."
+    };
+}
+
+/// `--scheme`'s values.
+const SCHEMES: [&str; 2] = ["pkcs1", "pss"];
+
 #[derive(Args)]
 struct IssueArgs {
     /// The CA certificate (PEM).
@@ -481,13 +505,36 @@ struct IssueArgs {
     /// the keystore, which signs there (a user session of --user in --tenant).
     #[arg(long)]
     ca_key: String,
-    /// Days of validity, 1 to 36500, from now (back-dated 5 minutes for clock skew).
+    /// If the --ca-key file is encrypted (ENCRYPTED PRIVATE KEY): a file whose
+    /// first line is its passphrase.
+    #[arg(long)]
+    ca_key_passphrase_file: Option<PathBuf>,
+    /// How an RSA CA key signs: pkcs1 (RSASSA-PKCS1-v1_5 with SHA-256, the
+    /// default) or pss (RSASSA-PSS, SHA-256, 32-byte salt). Refused for a
+    /// P-256 key, which always signs with ECDSA-SHA-256.
+    #[arg(long, value_parser = SCHEMES)]
+    scheme: Option<String>,
+    /// Days of validity, 1 to 36500, from --not-before (default: from now,
+    /// back-dated 5 minutes for clock skew). Must end by the CA's notAfter.
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
     days: u32,
-    /// Extended key usage.
+    /// Start of validity instead of now: 2027-01-31, 2027-01-31T12:00:00Z
+    /// (UTC) or Unix seconds. A start before the CA's notBefore is moved up to it.
+    #[arg(long, value_parser = certs::time_arg)]
+    not_before: Option<u64>,
+    /// End of validity instead of --days (same forms as --not-before). Not
+    /// after the CA certificate's notAfter: a certificate never outlives its CA.
+    #[arg(long, value_parser = certs::time_arg, conflicts_with = "days")]
+    not_after: Option<u64>,
+    /// Extended key usage: server (serverAuth), client (clientAuth) or both.
+    /// server and both need a DNS or IP name (--san dns:<name>).
     #[arg(long, default_value = "both", value_parser = ["server", "client", "both"])]
     usage: String,
-    /// Subject alternative name: an IP address, `uri:<URI>`, or a DNS name. Repeatable.
+    /// Subject alternative name: dns:<host name>, ip:<address>, uri:<scheme:...>
+    /// or email:<local@domain>; for compatibility also a bare IP address or
+    /// DNS name (any other bare value, e.g. user@example.com, is refused). A
+    /// DNS name is labels of letters, digits and inner hyphens (1 to 63 bytes,
+    /// 253 in all), optionally starting with `*.`. Repeatable.
     #[arg(long)]
     san: Vec<String>,
 }
@@ -497,6 +544,8 @@ enum CertCommand {
     /// A self-signed CA: a new key written to a file, or a key in the keystore, and its certificate.
     #[command(
         after_help = "Example:\n  coffer cert ca --subject \"CN=Acme Agents CA\" --key-out ca.key --cert-out ca.crt\n  \
+        coffer cert ca --subject \"CN=Acme Root\" --algorithm rsa4096 --scheme pss --not-after 2036-01-01 \
+        --key-out root.key --key-passphrase-file root.pass --cert-out root.crt\n  \
         coffer --user alice key create root-ca --type p256 --usage sign,verify\n  \
         coffer --user alice cert ca --in-store root-ca --subject \"CN=Acme Root\" --cert-out root.crt\n  \
         coffer --user alice cert issue --ca-cert root.crt --ca-key key:root-ca --csr agent7.csr --out agent7.crt"
@@ -512,32 +561,60 @@ enum CertCommand {
         /// The new CA key's algorithm.
         #[arg(long, default_value = "p256", value_parser = ALGORITHMS)]
         algorithm: String,
-        /// Days of validity, 1 to 36500.
+        /// How an RSA key signs: pkcs1 (RSASSA-PKCS1-v1_5 with SHA-256, the
+        /// default) or pss (RSASSA-PSS, SHA-256, 32-byte salt). Refused for a
+        /// P-256 key, which always signs with ECDSA-SHA-256.
+        #[arg(long, value_parser = SCHEMES)]
+        scheme: Option<String>,
+        /// Days of validity, 1 to 36500, from --not-before (default: from now,
+        /// back-dated 5 minutes for clock skew).
         #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(u32).range(1..=36_500))]
         days: u32,
+        /// Start of validity instead of now: 2027-01-31, 2027-01-31T12:00:00Z
+        /// (UTC) or Unix seconds.
+        #[arg(long, value_parser = certs::time_arg)]
+        not_before: Option<u64>,
+        /// End of validity instead of --days (same forms as --not-before).
+        #[arg(long, value_parser = certs::time_arg, conflicts_with = "days")]
+        not_after: Option<u64>,
         /// How many intermediate CAs may follow it (absent: no limit).
         #[arg(long)]
         path_len: Option<u8>,
         /// Where the new PKCS#8 PEM private key goes (mode 0600).
         #[arg(long)]
         key_out: Option<PathBuf>,
+        /// Encrypt the new key (ENCRYPTED PRIVATE KEY: PBES2, PBKDF2-HMAC-SHA-256,
+        /// AES-256-CBC) under the first line of this file.
+        #[arg(long, conflicts_with = "in_store")]
+        key_passphrase_file: Option<PathBuf>,
         /// Where the certificate (PEM) goes.
         #[arg(long)]
         cert_out: PathBuf,
     },
     /// A CSR (PKCS#10, PEM) for an existing key.
     #[command(
-        after_help = "Example:\n  coffer cert csr --key agent7.key --subject CN=agent-7 --san agent-7.acme.internal --out agent7.csr"
+        after_help = "Example:\n  coffer cert csr --key agent7.key --subject CN=agent-7 --san dns:agent-7.acme.internal \
+        --san ip:10.0.0.7 --out agent7.csr"
     )]
     Csr {
         /// The key to certify: a PKCS#8 PEM private key file, or `key:<id>` for a
         /// key in the keystore (an intermediate CA's, say), which signs there.
         #[arg(long)]
         key: String,
+        /// If the --key file is encrypted (ENCRYPTED PRIVATE KEY): a file whose
+        /// first line is its passphrase.
+        #[arg(long)]
+        key_passphrase_file: Option<PathBuf>,
+        /// How an RSA key signs the request: pkcs1 (RSASSA-PKCS1-v1_5 with
+        /// SHA-256, the default) or pss (RSASSA-PSS). Refused for a P-256 key.
+        #[arg(long, value_parser = SCHEMES)]
+        scheme: Option<String>,
         /// The requested distinguished name, e.g. "CN=agent-7,O=Acme".
         #[arg(long)]
         subject: String,
-        /// Subject alternative name: an IP address, `uri:<URI>`, or a DNS name. Repeatable.
+        /// Subject alternative name: dns:<host name>, ip:<address>, uri:<scheme:...>
+        /// or email:<local@domain>; for compatibility also a bare IP address or
+        /// DNS name (any other bare value is refused). Repeatable.
         #[arg(long)]
         san: Vec<String>,
         /// Where the CSR goes.
@@ -545,9 +622,12 @@ enum CertCommand {
         output: PathBuf,
     },
     /// Issue a certificate from a CSR.
-    #[command(
-        after_help = "Example:\n  coffer cert issue --ca-cert ca.crt --ca-key ca.key --csr agent7.csr --usage client --out agent7.crt"
-    )]
+    #[command(after_help = concat!(
+        leaf_rules!(),
+        "\n\nExample:\n  coffer cert issue --ca-cert ca.crt --ca-key ca.key --csr agent7.csr --usage client --out agent7.crt\n  \
+        coffer cert issue --ca-cert ca.crt --ca-key ca.key --ca-key-passphrase-file ca.pass --csr web.csr \
+        --usage server --san dns:web.acme.internal --not-after 2027-06-30 --out web.crt"
+    ))]
     Issue {
         #[command(flatten)]
         issue: IssueArgs,
@@ -559,10 +639,13 @@ enum CertCommand {
         output: PathBuf,
     },
     /// A new key pair and its certificate, e.g. one per agent.
-    #[command(
-        after_help = "Example:\n  coffer cert pair --ca-cert ca.crt --ca-key ca.key --subject CN=agent-7 \
-        --san agent-7.acme.internal --algorithm rsa4096 --key-out agent7.key --cert-out agent7.crt"
-    )]
+    #[command(after_help = concat!(
+        leaf_rules!(),
+        "\n\nExample:\n  coffer cert pair --ca-cert ca.crt --ca-key ca.key --subject CN=agent-7 \
+        --san dns:agent-7.acme.internal --algorithm rsa4096 --key-out agent7.key --cert-out agent7.crt\n  \
+        coffer cert pair --ca-cert ca.crt --ca-key ca.key --subject CN=agent-8 --usage client \
+        --key-out agent8.key --key-passphrase-file agent8.pass --cert-out agent8.crt"
+    ))]
     Pair {
         #[command(flatten)]
         issue: IssueArgs,
@@ -575,6 +658,10 @@ enum CertCommand {
         /// Where the new PKCS#8 PEM private key goes (mode 0600).
         #[arg(long)]
         key_out: PathBuf,
+        /// Encrypt the new key (ENCRYPTED PRIVATE KEY: PBES2, PBKDF2-HMAC-SHA-256,
+        /// AES-256-CBC) under the first line of this file.
+        #[arg(long)]
+        key_passphrase_file: Option<PathBuf>,
         /// Where the certificate (PEM) goes.
         #[arg(long)]
         cert_out: PathBuf,
@@ -741,12 +828,26 @@ fn run(cli: Cli) -> Result<()> {
                 output: output.as_deref(),
             },
         ),
-        Command::Decrypt { key, private_key, key_id, key_version, context, context_hex, input, output } => {
+        Command::Decrypt {
+            key,
+            private_key,
+            key_passphrase_file,
+            key_id,
+            key_version,
+            context,
+            context_hex,
+            input,
+            output,
+        } => {
+            certs::passphrase_needs_key_file(key_passphrase_file.as_deref(), private_key.as_deref())?;
             let opener = match (&key, &private_key) {
                 (Some(id), None) => data::Opener::Stored(id),
-                (None, Some(path)) => {
-                    data::Opener::File { path, key_id: key_id.as_deref(), version: key_version }
-                }
+                (None, Some(path)) => data::Opener::File {
+                    path,
+                    passphrase: key_passphrase_file.as_deref(),
+                    key_id: key_id.as_deref(),
+                    version: key_version,
+                },
                 _ => return Err(fail::Fail::usage("give exactly one of --key <id> or --private-key <file>")),
             };
             data::decrypt(
@@ -765,34 +866,72 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Inspect { input } => data::inspect(input.as_deref()),
         Command::Cert(c) => match c {
-            CertCommand::Ca { subject, in_store, algorithm, days, path_len, key_out, cert_out } => certs::ca(
+            CertCommand::Ca {
+                subject,
+                in_store,
+                algorithm,
+                scheme,
+                days,
+                not_before,
+                not_after,
+                path_len,
+                key_out,
+                key_passphrase_file,
+                cert_out,
+            } => certs::ca(
                 &certs::NewCa {
                     subject: &subject,
                     in_store: in_store.as_deref(),
                     algorithm: &algorithm,
-                    days,
+                    window: certs::Window { days, not_before, not_after },
                     path_len,
+                    scheme: scheme.as_deref(),
                     key_out: key_out.as_deref(),
+                    key_passphrase_file: key_passphrase_file.as_deref(),
                     cert_out: &cert_out,
                 },
                 || g.open(),
             ),
-            CertCommand::Csr { key, subject, san, output } => {
-                certs::csr(certs::KeySpec::parse(&key), &subject, &san, &output, || g.open())
-            }
+            CertCommand::Csr { key, key_passphrase_file, scheme, subject, san, output } => certs::csr(
+                &certs::Request {
+                    key: certs::KeySpec::parse(&key),
+                    subject: &subject,
+                    san: &san,
+                    scheme: scheme.as_deref(),
+                    key_passphrase_file: key_passphrase_file.as_deref(),
+                    out: &output,
+                },
+                || g.open(),
+            ),
             CertCommand::Issue { issue, csr, output } => {
                 certs::issue(&issue_args(&issue), &csr, &output, || g.open())
             }
-            CertCommand::Pair { issue, subject, algorithm, key_out, cert_out } => {
-                certs::pair(&issue_args(&issue), &subject, &algorithm, &key_out, &cert_out, || g.open())
+            CertCommand::Pair { issue, subject, algorithm, key_out, key_passphrase_file, cert_out } => {
+                let new = certs::NewPair {
+                    subject: &subject,
+                    algorithm: &algorithm,
+                    key_out: &key_out,
+                    key_passphrase_file: key_passphrase_file.as_deref(),
+                    cert_out: &cert_out,
+                };
+                certs::pair(&issue_args(&issue), &new, || g.open())
             }
             CertCommand::Verify { ca, cert } => certs::verify(&ca, &cert),
         },
         Command::Wrap { key, kw, public_key, input, output } => {
             ops::wrap(kw, || g.open(), key.as_deref(), public_key.as_deref(), &input, &output)
         }
-        Command::Unwrap { key, kw, private_key, input, output } => {
-            ops::unwrap(kw, || g.open(), key.as_deref(), private_key.as_deref(), &input, &output)
+        Command::Unwrap { key, kw, private_key, key_passphrase_file, input, output } => {
+            certs::passphrase_needs_key_file(key_passphrase_file.as_deref(), private_key.as_deref())?;
+            ops::unwrap(
+                kw,
+                || g.open(),
+                key.as_deref(),
+                private_key.as_deref(),
+                key_passphrase_file.as_deref(),
+                &input,
+                &output,
+            )
         }
         Command::Sign { key, input, output } => ops::sign(&mut g.open()?, &key, &input, &output),
         Command::Verify { key, public_key, input, signature } => {
@@ -826,7 +965,9 @@ fn issue_args(a: &IssueArgs) -> certs::Issue<'_> {
     certs::Issue {
         ca_cert: &a.ca_cert,
         ca_key: certs::KeySpec::parse(&a.ca_key),
-        days: a.days,
+        ca_key_passphrase_file: a.ca_key_passphrase_file.as_deref(),
+        scheme: a.scheme.as_deref(),
+        window: certs::Window { days: a.days, not_before: a.not_before, not_after: a.not_after },
         usage: &a.usage,
         san: &a.san,
     }

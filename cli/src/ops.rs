@@ -58,6 +58,7 @@ pub fn unwrap(
     store: impl FnOnce() -> Result<Store>,
     key: Option<&str>,
     private_key: Option<&Path>,
+    key_passphrase: Option<&Path>,
     input: &Path,
     out: &Path,
 ) -> Result<()> {
@@ -66,7 +67,7 @@ pub fn unwrap(
     let material = match (key, private_key) {
         (Some(id), None) if kw => with_stored_key(store, id, |hsm, s, h| hsm.unwrap_key_kw(s, h, &wrapped))?,
         (Some(id), None) => with_stored_key(store, id, |hsm, s, h| hsm.unwrap_key(s, h, &wrapped))?,
-        (None, Some(path)) => match crate::certs::read_key(path)? {
+        (None, Some(path)) => match crate::certs::read_key(path, key_passphrase)? {
             KeyPair::Rsa(k) => k.oaep_decrypt(&mut OsRng, &wrapped)?,
             _ => return Err(Fail::usage("RSA-OAEP needs an RSA private key")),
         },

@@ -138,6 +138,8 @@ fn files_round_trip_for_a_stored_key_and_a_certificate_and_a_bad_context_release
         "ca.key",
         "--subject",
         "CN=agent-7",
+        "--san",
+        "dns:agent-7.acme.test",
         "--algorithm",
         "p256",
         "--key-out",

@@ -167,6 +167,12 @@ fn validity() -> Validity {
     Validity::days_from_now(30).unwrap()
 }
 
+/// A day shorter than [`validity`]: a leaf made after its CA must not end
+/// after it (a leaf never outlives its issuer).
+fn leaf_validity() -> Validity {
+    Validity::days_from_now(29).unwrap()
+}
+
 fn ca_with(key: &KeyPair, subject: &str, path_len: Option<u8>) -> Certificate {
     let params = CaParams { subject, validity: validity(), path_len };
     cert::self_signed_ca(&mut OsRng, key, &params).unwrap()
@@ -181,7 +187,7 @@ fn leaf_with(
     usage: LeafUsage,
     sans: &[San],
 ) -> Certificate {
-    let params = LeafParams { validity: validity(), usage, sans };
+    let params = LeafParams { validity: leaf_validity(), usage, sans };
     cert::issue_leaf(&mut OsRng, ca, ca_key, scheme, subject, key, &params).unwrap()
 }
 
@@ -550,7 +556,7 @@ fn coffer_reads_rsa_and_p256_pem_keys_made_by_openssl_genpkey() {
         "CN=leaf",
         &p256.public_key(),
         LeafUsage::Server,
-        &[],
+        &[dns("leaf.coffer.test")],
     );
     dir.write("ca.pem", ca.to_pem().unwrap());
     dir.write("leaf.pem", leaf.to_pem().unwrap());
@@ -621,7 +627,7 @@ fn coffer_verifies_and_issues_from_an_openssl_csr_that_openssl_then_verifies() {
         ];
         assert_eq!(csr.requested_sans(), requested);
 
-        let params = LeafParams { validity: validity(), usage: LeafUsage::ServerAndClient, sans: &[] };
+        let params = LeafParams { validity: leaf_validity(), usage: LeafUsage::ServerAndClient, sans: &[] };
         let leaf =
             cert::issue_from_csr(&mut OsRng, &ca, &ca_key, SignatureScheme::RsaPkcs1Sha256, &csr, &params)
                 .unwrap();
@@ -751,9 +757,13 @@ fn coffer_verifies_openssl_rsa_pss_signatures_with_a_32_byte_salt_and_refuses_ot
     assert_eq!(cert::verify_chain_now(&leaf, &ca).unwrap(), openssl_public_key(&dir, "leaf.key"));
 
     // openssl's default PSS salt is as long as the key allows (222 bytes
-    // here); coffer verifies only the parameters it writes (verify.rs).
+    // here); coffer verifies only the parameters it writes (verify.rs), and
+    // says so rather than calling the signature bad.
     let (ca, leaf) = openssl_chain(&dir, "ca.key", "leaf.key", &pss[..2]);
-    assert_eq!(cert::verify_chain_now(&leaf, &ca).unwrap_err(), Error::Verify);
+    assert_eq!(
+        cert::verify_chain_now(&leaf, &ca).unwrap_err(),
+        Error::UnsupportedAlgorithm(coffer_core::AlgorithmName::RsaPssOtherParameters)
+    );
 
     // A PSS-signed openssl CSR verifies as well.
     let mut args = vec!["req", "-new", "-key", "ca.key", "-subj", "/CN=pss-request", "-out", "pss.csr"];

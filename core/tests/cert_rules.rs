@@ -272,7 +272,15 @@ fn an_expired_or_not_yet_valid_ca_fails_even_while_the_leaf_is_valid() {
     let ca_key = p256();
     let short_ca = ca(&ca_key, "CN=Short CA", LEAF_VALIDITY);
     let key = p256();
-    let long_leaf = issue(&short_ca, &ca_key, "CN=agent", &key.public_key(), CA_VALIDITY).unwrap();
+    // coffer never issues a leaf that outlives its CA: issue it under a
+    // longer certificate of the same CA key and name, as a CA re-certified
+    // with a shorter validity would have it.
+    assert_eq!(
+        issue(&short_ca, &ca_key, "CN=agent", &key.public_key(), CA_VALIDITY).unwrap_err(),
+        Error::InvalidInput
+    );
+    let long_ca = ca(&ca_key, "CN=Short CA", CA_VALIDITY);
+    let long_leaf = issue(&long_ca, &ca_key, "CN=agent", &key.public_key(), CA_VALIDITY).unwrap();
     assert!(cert::verify_chain(&long_leaf, &short_ca, NOW).is_ok());
     let err = cert::verify_chain(&long_leaf, &short_ca, LEAF_VALIDITY.not_after + 1).unwrap_err();
     assert_eq!(err, Error::CertificateExpired);
@@ -314,7 +322,8 @@ fn every_flipped_byte_of_an_rsa_leaf_signature_fails_with_verify() {
     for scheme in [SignatureScheme::RsaPkcs1Sha256, SignatureScheme::RsaPssSha256] {
         let ca = ca(&ca_key, "CN=RSA CA", CA_VALIDITY);
         let key = p256();
-        let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Server, sans: &[] };
+        let sans = [San::Dns("agent.acme.test".into())];
+        let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Server, sans: &sans };
         let leaf = cert::issue_leaf(&mut OsRng, &ca, &ca_key, scheme, "CN=agent", &key.public_key(), &params)
             .unwrap();
         assert!(cert::verify_chain(&leaf, &ca, NOW).is_ok());

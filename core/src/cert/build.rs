@@ -1,7 +1,6 @@
 //! Building certificates and CSRs with x509-cert's builder: a self-signed
 //! CA, PKCS#10 requests and leaf certificates.
 
-use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::str::FromStr;
@@ -38,25 +37,17 @@ pub const MAX_SANS: usize = 64;
 /// Longest subject string accepted, in bytes.
 pub const MAX_SUBJECT_LEN: usize = 1024;
 
-/// A subject alternative name.
-#[non_exhaustive]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum San {
-    /// A DNS name (`dNSName`), ASCII.
-    Dns(String),
-    /// An IPv4 or IPv6 address (`iPAddress`).
-    Ip(core::net::IpAddr),
-    /// A URI (`uniformResourceIdentifier`), ASCII.
-    Uri(String),
-}
+mod san;
+pub use san::San;
 
 impl San {
     fn to_general_name(&self) -> Result<GeneralName> {
+        self.validate()?;
+        let ia5 = |s: &str| Ia5String::new(s).map_err(|_| Error::InvalidInput);
         Ok(match self {
-            San::Dns(s) => GeneralName::DnsName(Ia5String::new(s).map_err(|_| Error::InvalidInput)?),
-            San::Uri(s) => {
-                GeneralName::UniformResourceIdentifier(Ia5String::new(s).map_err(|_| Error::InvalidInput)?)
-            }
+            San::Dns(s) => GeneralName::DnsName(ia5(s)?),
+            San::Uri(s) => GeneralName::UniformResourceIdentifier(ia5(s)?),
+            San::Email(s) => GeneralName::Rfc822Name(ia5(s)?),
             San::Ip(core::net::IpAddr::V4(a)) => GeneralName::IpAddress(
                 OctetString::new(a.octets().to_vec()).map_err(|_| Error::InvalidInput)?,
             ),
@@ -79,8 +70,23 @@ pub struct Validity {
 impl Validity {
     /// From now (the system clock, feature `std`) for `days` days, starting
     /// five minutes in the past to absorb clock skew.
+    ///
+    /// ```
+    /// use coffer_core::cert::Validity;
+    /// let v = Validity::days_from_now(30)?;
+    /// assert_eq!(v.not_after - v.not_before, 30 * 86_400 + 300);
+    /// assert!(Validity::days_from_now(0).is_err());
+    /// # Ok::<(), coffer_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for `days == 0` (a certificate that ends as
+    /// it starts) or a system clock before 1970.
     #[cfg(feature = "std")]
     pub fn days_from_now(days: u32) -> Result<Self> {
+        if days == 0 {
+            return Err(Error::InvalidInput);
+        }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_err(|_| Error::InvalidInput)?
@@ -88,6 +94,16 @@ impl Validity {
         let not_before = now.saturating_sub(300);
         let not_after = now.saturating_add(u64::from(days).saturating_mul(86_400));
         Ok(Validity { not_before, not_after })
+    }
+
+    /// The window a leaf of `issuer` gets: refused if it ends after the
+    /// issuer's notAfter; a start before the issuer's notBefore is moved up
+    /// to it (the leaf could not be verified earlier anyway).
+    fn within(self, issuer: &Certificate) -> Result<Self> {
+        if self.not_after > issuer.not_after() {
+            return Err(Error::InvalidInput);
+        }
+        Ok(Validity { not_before: self.not_before.max(issuer.not_before()), not_after: self.not_after })
     }
 
     fn to_x509(self) -> Result<X509Validity> {
@@ -135,7 +151,8 @@ pub struct LeafParams<'a> {
     /// Server, client or both.
     pub usage: LeafUsage,
     /// Subject alternative names (for [`issue_from_csr`], empty means: copy
-    /// the names the CSR requested).
+    /// the names the CSR requested). A server certificate needs at least one
+    /// DNS name or IP address among them.
     pub sans: &'a [San],
 }
 
@@ -146,6 +163,12 @@ fn parse_name(subject: &str) -> Result<Name> {
     Name::from_str(subject).map_err(|_| Error::InvalidInput)
 }
 
+/// Whether a leaf of this usage is a TLS server, which needs a host name.
+fn serves(usage: LeafUsage) -> bool {
+    matches!(usage, LeafUsage::Server | LeafUsage::ServerAndClient)
+}
+
+/// The names as GeneralNames, each checked by [`San::validate`] first.
 fn general_names(sans: &[San]) -> Result<Vec<GeneralName>> {
     if sans.len() > MAX_SANS {
         return Err(Error::LimitExceeded);
@@ -300,6 +323,11 @@ pub fn self_signed_ca_with(signer: &mut dyn CertSigner, params: &CaParams<'_>) -
 
 /// Creates a PKCS#10 CSR for `key` with `subject` and `sans` (requested
 /// through an extensionRequest attribute), signed by `key`.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for an invalid subject or a name that breaks
+/// the rules of [`San::validate`]; [`Error::LimitExceeded`] for more than
+/// [`MAX_SANS`] names.
 pub fn csr<R: TryCryptoRng + ?Sized>(rng: &mut R, key: &KeyPair, subject: &str, sans: &[San]) -> Result<Csr> {
     csr_with(&mut KeySigner::new(rng, key, key.default_scheme())?, subject, sans)
 }
@@ -322,6 +350,57 @@ pub fn csr_with(signer: &mut dyn CertSigner, subject: &str, sans: &[San]) -> Res
 ///
 /// The signature scheme follows the CA key (`scheme` chooses between
 /// PKCS#1 v1.5 and PSS for an RSA CA; it must be ECDSA for a P-256 CA).
+///
+/// Rules every leaf follows (the same for [`issue_leaf_with`],
+/// [`issue_from_csr`] and [`issue_from_csr_with`]):
+/// - **A leaf never outlives its issuer**: a `params.validity.not_after`
+///   later than the CA certificate's notAfter is refused (never shortened).
+///   A `not_before` earlier than the CA's notBefore is moved up to it (the
+///   leaf could not be verified before its CA is valid anyway, and a
+///   validity computed a moment before the CA was made stays usable); a
+///   window that then ends before it starts is refused.
+/// - **A server names its host**: with usage [`LeafUsage::Server`] or
+///   [`LeafUsage::ServerAndClient`], at least one name is a DNS name or an
+///   IP address (TLS clients match those, never the subject's CN).
+/// - Every name follows the rules of [`San::validate`]; at most
+///   [`MAX_SANS`].
+/// - keyUsage is digitalSignature plus keyEncipherment (RSA subject key) or
+///   keyAgreement (P-256 subject key), critical; extendedKeyUsage is
+///   serverAuth, clientAuth or both from `params.usage`; basicConstraints
+///   CA:FALSE.
+///
+/// ```
+/// use coffer_core::cert::{self, CaParams, KeyAlgorithm, KeyPair, LeafParams, LeafUsage, San, Validity};
+/// # use coffer_core::rng::OsRng;
+/// let ca_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
+/// let ca_validity = Validity { not_before: 1_800_000_000, not_after: 1_900_000_000 };
+/// let ca = cert::self_signed_ca(&mut OsRng, &ca_key, &CaParams { subject: "CN=CA", validity: ca_validity, path_len: Some(0) })?;
+/// let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?.public_key();
+/// let names = [San::parse("dns:agent-7.acme.test")?];
+/// let validity = Validity { not_before: 1_800_000_000, not_after: 1_850_000_000 };
+/// let params = LeafParams { validity, usage: LeafUsage::Server, sans: &names };
+/// let leaf = cert::issue_leaf(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), "CN=agent-7", &agent, &params)?;
+/// assert_eq!(leaf.not_after(), 1_850_000_000);
+///
+/// // Starting before the CA: starts with it. Longer than the CA: refused.
+/// // A server without a DNS or IP name: refused.
+/// let early = LeafParams { validity: Validity { not_before: 1_700_000_000, ..validity }, ..params.clone() };
+/// let leaf = cert::issue_leaf(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), "CN=agent-7", &agent, &early)?;
+/// assert_eq!(leaf.not_before(), 1_800_000_000);
+/// let long = LeafParams { validity: Validity { not_after: 1_900_000_001, ..validity }, ..params.clone() };
+/// assert!(cert::issue_leaf(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), "CN=agent-7", &agent, &long).is_err());
+/// let unnamed = LeafParams { sans: &[], ..params };
+/// assert!(cert::issue_leaf(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), "CN=agent-7", &agent, &unnamed).is_err());
+/// # Ok::<(), coffer_core::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidInput`] for a window ending after the CA's, a server
+/// certificate without a DNS or IP name, an invalid name or subject, a
+/// window that ends before it starts, or a `scheme` of the other key type;
+/// [`Error::LimitExceeded`] for more than [`MAX_SANS`] names;
+/// [`Error::NotACa`] if `ca_cert` is not a CA; [`Error::KeyMismatch`] if
+/// `ca_key` is not the key `ca_cert` certifies.
 #[allow(clippy::too_many_arguments)]
 pub fn issue_leaf<R: TryCryptoRng + ?Sized>(
     rng: &mut R,
@@ -336,7 +415,10 @@ pub fn issue_leaf<R: TryCryptoRng + ?Sized>(
 }
 
 /// [`issue_leaf`] signed by any [`CertSigner`] holding the CA's key (an
-/// HSM handle, say), which also draws the serial number.
+/// HSM handle, say), which also draws the serial number. The rules of
+/// [`issue_leaf`] hold: a leaf never outlives its issuer (a notAfter past
+/// the CA certificate's is refused; a notBefore before the CA's is moved up
+/// to it), and a server certificate names a DNS name or IP address.
 ///
 /// # Errors
 /// As [`issue_leaf`] ([`Error::KeyMismatch`] if the signer's key is not the
@@ -354,6 +436,12 @@ pub fn issue_leaf_with(
     if ca_cert.public_key()? != signer.public_key()? {
         return Err(Error::KeyMismatch);
     }
+    // The closest existing errors; the lead's error rework may give these
+    // their own variants.
+    let validity = params.validity.within(ca_cert)?;
+    if serves(params.usage) && !params.sans.iter().any(San::names_a_host) {
+        return Err(Error::InvalidInput);
+    }
     let profile = LeafProfile {
         issuer: ca_cert.inner.tbs_certificate().subject().clone(),
         subject: parse_name(subject)?,
@@ -362,7 +450,7 @@ pub fn issue_leaf_with(
         sans: general_names(params.sans)?,
     };
     let serial = random_serial(signer)?;
-    let builder = CertificateBuilder::new(profile, serial, params.validity.to_x509()?, spki_of(subject_key)?)
+    let builder = CertificateBuilder::new(profile, serial, validity.to_x509()?, spki_of(subject_key)?)
         .map_err(|_| Error::InvalidInput)?;
     Certificate::from_inner(sign_with(builder, signer)?)
 }
@@ -370,6 +458,16 @@ pub fn issue_leaf_with(
 /// Issues a leaf certificate from a CSR after checking the CSR's signature.
 /// The subject and key come from the CSR; the names come from
 /// `params.sans`, or from the CSR's request when `params.sans` is empty.
+///
+/// The rules of [`issue_leaf`] hold: a leaf never outlives its issuer (a
+/// notAfter past the CA certificate's is refused; a notBefore before the
+/// CA's is moved up to it), a server certificate needs a DNS or IP name
+/// (from `params.sans` or the CSR), and every name must be valid, the
+/// CSR's included.
+///
+/// # Errors
+/// As [`issue_leaf`]; [`Error::Verify`] if the CSR's signature does not
+/// verify.
 pub fn issue_from_csr<R: TryCryptoRng + ?Sized>(
     rng: &mut R,
     ca_cert: &Certificate,
@@ -381,7 +479,9 @@ pub fn issue_from_csr<R: TryCryptoRng + ?Sized>(
     issue_from_csr_with(&mut KeySigner::new(rng, ca_key, scheme)?, ca_cert, csr, params)
 }
 
-/// [`issue_from_csr`] signed by any [`CertSigner`] holding the CA's key.
+/// [`issue_from_csr`] signed by any [`CertSigner`] holding the CA's key,
+/// under the same rules (a leaf never outlives its issuer, and starts no
+/// earlier; a server certificate names a DNS name or IP address).
 ///
 /// # Errors
 /// As [`issue_from_csr`], and whatever the signer fails with.

@@ -240,6 +240,7 @@ fn sans_from(names: &[GeneralName]) -> Vec<San> {
         match n {
             GeneralName::DnsName(s) => out.push(San::Dns(s.to_string())),
             GeneralName::UniformResourceIdentifier(s) => out.push(San::Uri(s.to_string())),
+            GeneralName::Rfc822Name(s) => out.push(San::Email(s.to_string())),
             GeneralName::IpAddress(o) => match o.as_bytes().len() {
                 4 => {
                     if let Ok(b) = <[u8; 4]>::try_from(o.as_bytes()) {

@@ -5,6 +5,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use pkcs8::der::Decode;
+use pkcs8::pkcs5::EncryptionScheme;
+use pkcs8::pkcs5::pbes2::Kdf;
 use pkcs8::{EncryptedPrivateKeyInfoRef, LineEnding, PrivateKeyInfoRef};
 use zeroize::Zeroizing;
 
@@ -70,6 +72,16 @@ pub enum PublicKey {
 }
 
 impl KeyPair {
+    /// Most PBKDF2 iterations an encrypted PKCS#8 key may ask for when read
+    /// (ten million: several seconds of work; coffer writes 600,000 and
+    /// OpenSSL 3 2,048).
+    pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+    /// Largest scrypt cost N·r·p an encrypted PKCS#8 key may ask for when
+    /// read (2^21: 256 MiB of memory at p = 1, sixteen times OpenSSL's
+    /// N = 16384, r = 8, p = 1).
+    pub const MAX_SCRYPT_COST: u64 = 1 << 21;
+
     /// Generates a key pair.
     ///
     /// ```
@@ -179,15 +191,38 @@ impl KeyPair {
         encode_pem("ENCRYPTED PRIVATE KEY", &self.to_encrypted_pkcs8_der(rng, passphrase)?)
     }
 
-    /// Reads encrypted PKCS#8 DER (PBES2: scrypt or PBKDF2, AES-CBC).
+    /// Reads encrypted PKCS#8 DER: PBES2 with PBKDF2 (PRF HMAC-SHA-1,
+    /// -SHA-224, -SHA-256, -SHA-384 or -SHA-512, as `openssl pkcs8 -v2prf`
+    /// writes them) or scrypt, and AES-128/192/256-CBC or AES-GCM.
+    ///
+    /// The key derivation's cost comes from the file, so a hostile file
+    /// could ask for hours of work: more than
+    /// [`KeyPair::MAX_PBKDF2_ITERATIONS`] PBKDF2 iterations, or scrypt
+    /// parameters with N·r·p above [`KeyPair::MAX_SCRYPT_COST`], are refused
+    /// before any derivation.
+    ///
+    /// ```
+    /// use coffer_core::cert::{KeyAlgorithm, KeyPair};
+    /// # use coffer_core::rng::OsRng;
+    /// let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
+    /// let der = key.to_encrypted_pkcs8_der(&mut OsRng, b"correct horse")?;
+    /// let back = KeyPair::from_encrypted_pkcs8_der(&der, b"correct horse")?;
+    /// assert_eq!(back.public_key(), key.public_key());
+    /// assert!(KeyPair::from_encrypted_pkcs8_der(&der, b"wrong horse").is_err());
+    /// # Ok::<(), coffer_core::Error>(())
+    /// ```
     ///
     /// # Errors
-    /// [`Error::Decrypt`] for a wrong passphrase or damaged ciphertext.
+    /// [`Error::Decrypt`] for a wrong passphrase or damaged ciphertext;
+    /// [`Error::LimitExceeded`] for a key derivation above the limits;
+    /// [`Error::InvalidKey`] for bytes that are not encrypted PKCS#8;
+    /// [`Error::InvalidLength`] for an input or passphrase over its limit.
     pub fn from_encrypted_pkcs8_der(der: &[u8], passphrase: &[u8]) -> Result<Self> {
         if der.len() > MAX_ENCODED_LEN || passphrase.len() > MAX_PASSPHRASE_LEN {
             return Err(Error::InvalidLength);
         }
         let info = EncryptedPrivateKeyInfoRef::from_der(der).map_err(|_| Error::InvalidKey)?;
+        check_kdf_cost(&info.encryption_algorithm)?;
         let doc = info.decrypt(passphrase).map_err(|_| Error::Decrypt)?;
         Self::from_pkcs8_der(doc.as_bytes())
     }
@@ -298,6 +333,23 @@ impl PublicKey {
     pub fn to_spki_pem(&self) -> Result<String> {
         encode_pem("PUBLIC KEY", &self.to_spki_der()?)
     }
+}
+
+/// Refuses a PBES2 key derivation above [`KeyPair::MAX_PBKDF2_ITERATIONS`]
+/// or [`KeyPair::MAX_SCRYPT_COST`] (PBES1 is not decrypted at all).
+fn check_kdf_cost(scheme: &EncryptionScheme) -> Result<()> {
+    let EncryptionScheme::Pbes2(params) = scheme else { return Ok(()) };
+    let within = match &params.kdf {
+        Kdf::Pbkdf2(p) => p.iteration_count <= KeyPair::MAX_PBKDF2_ITERATIONS,
+        Kdf::Scrypt(p) => p
+            .cost_parameter
+            .checked_mul(u64::from(p.block_size))
+            .and_then(|c| c.checked_mul(u64::from(p.parallelization)))
+            .is_some_and(|c| c <= KeyPair::MAX_SCRYPT_COST),
+        // No other KDF decrypts.
+        _ => true,
+    };
+    if within { Ok(()) } else { Err(Error::LimitExceeded) }
 }
 
 /// Decodes one PEM block into its label and DER bytes.

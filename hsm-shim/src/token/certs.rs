@@ -7,7 +7,7 @@
 //! returned: no certificate leaves without its record.
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use coffer_core::cert::{
@@ -207,12 +207,8 @@ fn request_record(csr: &Csr, key: KeyRef) -> AuditEvent {
     }
 }
 
-/// A name as the audit record lists it: `dns:`, `ip:` or `uri:` and the name.
+/// A name as the audit record lists it: `dns:`, `ip:`, `uri:` or `email:`
+/// and the name (`San`'s display form).
 fn san_text(san: &San) -> String {
-    match san {
-        San::Dns(d) => format!("dns:{d}"),
-        San::Ip(ip) => format!("ip:{ip}"),
-        San::Uri(u) => format!("uri:{u}"),
-        _ => String::from("other"),
-    }
+    san.to_string()
 }
