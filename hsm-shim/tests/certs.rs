@@ -189,3 +189,73 @@ fn an_hsm_held_ca_signs_a_revocation_list_that_lists_its_serials_in_the_audit_lo
     }
     p.hsm.audit_verify(p.auditor).unwrap();
 }
+
+#[test]
+fn an_hsm_held_root_certifies_an_hsm_held_intermediate_that_issues_leaves_openssl_accepts() {
+    let (mut p, _) = pki();
+    let (root_h, root) = root(&mut p, KeyType::P256);
+    let inter_h = p
+        .hsm
+        .generate(&mut OsRng, p.admin, KeyType::Rsa2048, attrs("pki", "issuing-ca", Usage::SIGN))
+        .unwrap();
+    let request = p
+        .hsm
+        .certificate_request(&mut OsRng, p.admin, inter_h, None, "CN=Acme Issuing CA,O=Acme", &[])
+        .unwrap();
+    let params = cert::IntermediateParams { validity: Validity::days_from_now(365).unwrap(), path_len: None };
+    let issuing =
+        p.hsm.issue_intermediate(&mut OsRng, p.admin, root_h, None, &root, &request, &params).unwrap();
+    assert_eq!(issuing.ca_path_len(), Some(Some(0)), "one below the root's pathlen 1");
+    // pathlen 0: the intermediate may issue no further CA.
+    let sub_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let sub_req = cert::csr(&mut OsRng, &sub_key, "CN=Too Deep", &[]).unwrap();
+    let deeper = p.hsm.issue_intermediate(&mut OsRng, p.admin, inter_h, None, &issuing, &sub_req, &params);
+    assert!(matches!(deeper, Err(Error::Crypto(coffer_core::Error::PathTooLong))), "{deeper:?}");
+
+    let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let csr = cert::csr(&mut OsRng, &agent, "CN=agent-1", &[San::Dns("agent-1.fleet.test".into())]).unwrap();
+    let leaf_params = LeafParams {
+        validity: Validity::days_from_now(30).unwrap(),
+        usage: LeafUsage::ServerAndClient,
+        sans: &[],
+    };
+    let leaf =
+        p.hsm.issue_certificate(&mut OsRng, p.admin, inter_h, None, &issuing, &csr, &leaf_params).unwrap();
+    let opts = cert::PathOptions {
+        now: leaf.not_before() + 60,
+        purpose: Some(cert::Purpose::ClientAuth),
+        name: Some(cert::ExpectedName::Dns("agent-1.fleet.test")),
+        crls: &[],
+    };
+    let path =
+        cert::verify_path(&leaf, std::slice::from_ref(&issuing), std::slice::from_ref(&root), &opts).unwrap();
+    assert_eq!(path.chain().len(), 3);
+
+    // OpenSSL builds the same path from the root through the untrusted intermediate.
+    let dir = std::env::temp_dir().join(format!("coffer-hsm-chain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, c) in [("root.pem", &root), ("issuing.pem", &issuing), ("leaf.pem", &leaf)] {
+        std::fs::write(dir.join(name), c.to_pem().unwrap()).unwrap();
+    }
+    let out = std::process::Command::new("openssl")
+        .current_dir(&dir)
+        .args([
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "issuing.pem",
+            "-purpose",
+            "sslclient",
+            "leaf.pem",
+        ])
+        .output()
+        .expect("openssl is needed (apt-get install openssl)");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -197,16 +197,19 @@ fn key_id(spk: SubjectPublicKeyInfoRef<'_>) -> x509_cert::builder::Result<Subjec
     Ok(SubjectKeyIdentifier::try_from(spk)?)
 }
 
-/// Self-signed CA: basicConstraints CA:TRUE (critical, with path length),
-/// keyUsage keyCertSign + cRLSign (critical), subject and authority key ids.
+/// A CA certificate: basicConstraints CA:TRUE (critical, with path
+/// length), keyUsage keyCertSign + cRLSign (critical), subject and
+/// authority key ids. Self-signed when `issuer` is `None`, else an
+/// intermediate certified by `issuer`.
 struct CaProfile {
     subject: Name,
+    issuer: Option<Name>,
     path_len: Option<u8>,
 }
 
 impl BuilderProfile for CaProfile {
     fn get_issuer(&self, subject: &Name) -> Name {
-        subject.clone()
+        self.issuer.clone().unwrap_or_else(|| subject.clone())
     }
 
     fn get_subject(&self) -> Name {
@@ -216,7 +219,7 @@ impl BuilderProfile for CaProfile {
     fn build_extensions(
         &self,
         spk: SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        issuer_spk: SubjectPublicKeyInfoRef<'_>,
         tbs: &TbsCertificate,
     ) -> x509_cert::builder::Result<Vec<Extension>> {
         let mut exts = Vec::new();
@@ -225,7 +228,11 @@ impl BuilderProfile for CaProfile {
         exts.push(ext(&bc, tbs.subject(), &exts)?);
         let ku = KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign);
         exts.push(ext(&ku, tbs.subject(), &exts)?);
-        let aki = AuthorityKeyIdentifier { key_identifier: Some(ski.0.clone()), ..Default::default() };
+        let authority = match self.issuer {
+            None => ski.0.clone(),
+            Some(_) => key_id(issuer_spk)?.0,
+        };
+        let aki = AuthorityKeyIdentifier { key_identifier: Some(authority), ..Default::default() };
         exts.push(ext(&aki, tbs.subject(), &exts)?);
         exts.push(ext(&ski, tbs.subject(), &exts)?);
         Ok(exts)
@@ -314,7 +321,7 @@ pub fn self_signed_ca<R: TryCryptoRng + ?Sized>(
 /// As [`self_signed_ca`], and whatever the signer fails with.
 pub fn self_signed_ca_with(signer: &mut dyn CertSigner, params: &CaParams<'_>) -> Result<Certificate> {
     let serial = random_serial(signer)?;
-    let profile = CaProfile { subject: parse_name(params.subject)?, path_len: params.path_len };
+    let profile = CaProfile { subject: parse_name(params.subject)?, issuer: None, path_len: params.path_len };
     let builder =
         CertificateBuilder::new(profile, serial, params.validity.to_x509()?, spki_of(&signer.public_key()?)?)
             .map_err(|_| Error::InvalidInput)?;
@@ -502,4 +509,87 @@ pub fn issue_from_csr_with(
     let subject = csr.subject();
     let params = LeafParams { sans, ..params.clone() };
     issue_leaf_with(signer, ca_cert, &subject, &subject_key, &params)
+}
+
+/// Parameters of an intermediate CA certificate.
+#[derive(Clone, Copy, Debug)]
+pub struct IntermediateParams {
+    /// Validity window (within the issuer's, as for a leaf).
+    pub validity: Validity,
+    /// How many further intermediates may follow it; must be below the
+    /// issuer's own limit. `None`: one less than the issuer's (unlimited
+    /// under an unlimited issuer).
+    pub path_len: Option<u8>,
+}
+
+/// Issues an intermediate CA certificate from `csr` (its signature checked)
+/// under the CA `issuer` with its key `issuer_key`.
+///
+/// ```
+/// # #[cfg(feature = "std")] {
+/// use coffer_core::cert::{self, CaParams, IntermediateParams, KeyAlgorithm, KeyPair, Validity};
+/// # use coffer_core::rng::OsRng;
+/// let validity = Validity::days_from_now(365)?;
+/// let root_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
+/// let root = cert::self_signed_ca(&mut OsRng, &root_key, &CaParams { subject: "CN=Root", validity, path_len: Some(1) })?;
+/// let issuing_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
+/// let request = cert::csr(&mut OsRng, &issuing_key, "CN=Issuing CA", &[])?;
+/// let params = IntermediateParams { validity, path_len: None };
+/// let issuing = cert::issue_intermediate(&mut OsRng, &root, &root_key, root_key.default_scheme(), &request, &params)?;
+/// assert_eq!(issuing.ca_path_len(), Some(Some(0)));
+/// # }
+/// # Ok::<(), coffer_core::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`issue_intermediate_with`].
+pub fn issue_intermediate<R: TryCryptoRng + ?Sized>(
+    rng: &mut R,
+    issuer: &Certificate,
+    issuer_key: &KeyPair,
+    scheme: SignatureScheme,
+    csr: &Csr,
+    params: &IntermediateParams,
+) -> Result<Certificate> {
+    issue_intermediate_with(&mut KeySigner::new(rng, issuer_key, scheme)?, issuer, csr, params)
+}
+
+/// [`issue_intermediate`] signed by any [`CertSigner`] holding the issuer's key.
+///
+/// # Errors
+/// [`Error::NotACa`] if `issuer` is no CA or may not sign certificates;
+/// [`Error::KeyMismatch`] if the signer's key is not `issuer`'s;
+/// [`Error::PathTooLong`] if the issuer's pathLenConstraint is 0 or the
+/// requested one is not below it; [`Error::InvalidInput`] for a window past
+/// the issuer's; [`Error::Verify`] for a request with a bad signature.
+pub fn issue_intermediate_with(
+    signer: &mut dyn CertSigner,
+    issuer: &Certificate,
+    csr: &Csr,
+    params: &IntermediateParams,
+) -> Result<Certificate> {
+    let Some(issuer_limit) = issuer.ca_path_len() else { return Err(Error::NotACa) };
+    if !super::verify::may_sign_certificates(issuer) {
+        return Err(Error::NotACa);
+    }
+    if issuer.public_key()? != signer.public_key()? {
+        return Err(Error::KeyMismatch);
+    }
+    let path_len = match (issuer_limit, params.path_len) {
+        (Some(0), _) => return Err(Error::PathTooLong),
+        (Some(limit), Some(asked)) if asked >= limit => return Err(Error::PathTooLong),
+        (Some(limit), None) => Some(limit.saturating_sub(1)),
+        (_, asked) => asked,
+    };
+    let validity = params.validity.within(issuer)?;
+    let subject_key = verify_csr(csr)?;
+    let profile = CaProfile {
+        subject: csr.inner.info.subject.clone(),
+        issuer: Some(issuer.inner.tbs_certificate().subject().clone()),
+        path_len,
+    };
+    let serial = random_serial(signer)?;
+    let builder = CertificateBuilder::new(profile, serial, validity.to_x509()?, spki_of(&subject_key)?)
+        .map_err(|_| Error::InvalidInput)?;
+    Certificate::from_inner(sign_with(builder, signer)?)
 }

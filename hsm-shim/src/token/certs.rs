@@ -11,8 +11,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use coffer_core::cert::{
-    self, CaParams, CertSigner, Certificate, Crl, CrlParams, Csr, KeyPair, KeySigner, LeafParams, San,
-    SignatureScheme,
+    self, CaParams, CertSigner, Certificate, Crl, CrlParams, Csr, IntermediateParams, KeyPair, KeySigner,
+    LeafParams, San, SignatureScheme,
 };
 use coffer_core::rng::TryCryptoRng;
 
@@ -113,6 +113,32 @@ impl Hsm {
         params: &LeafParams<'_>,
     ) -> Result<Certificate> {
         let make = |signer: &mut dyn CertSigner| cert::issue_from_csr_with(signer, ca_cert, csr, params);
+        self.sign_certificate(rng, session, handle, scheme, make, certificate_record)
+    }
+
+    /// Issues an intermediate CA certificate from `csr` under the CA
+    /// certificate `issuer`, signed by the issuer's key pair `handle`
+    /// (path length rules of `coffer_core::cert::issue_intermediate`).
+    ///
+    /// # Errors
+    /// As [`Hsm::issue_certificate`], and
+    /// [`Error::Crypto`](crate::Error::Crypto)`(PathTooLong)` if the issuer
+    /// may have no further CA below it.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the issuer, its key, the request and the policy are all needed"
+    )]
+    pub fn issue_intermediate<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        scheme: Option<SignatureScheme>,
+        issuer: &Certificate,
+        csr: &Csr,
+        params: &IntermediateParams,
+    ) -> Result<Certificate> {
+        let make = |signer: &mut dyn CertSigner| cert::issue_intermediate_with(signer, issuer, csr, params);
         self.sign_certificate(rng, session, handle, scheme, make, certificate_record)
     }
 
