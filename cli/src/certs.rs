@@ -1,4 +1,4 @@
-//! `coffer cert ca|csr|issue|verify|pair`: PEM in, PEM out.
+//! `coffer cert ca|csr|issue|pair|verify|show|crl`: PEM in, PEM out.
 
 use std::path::Path;
 
@@ -17,8 +17,11 @@ use crate::store::Store;
 use crate::time::iso8601;
 use serde_json::json;
 
+mod chain;
 mod key_file;
 mod options;
+
+pub use chain::{NewCrl, Verify, crl, show, verify};
 
 use key_file::{CA_KEY_PASSPHRASE, KEY_PASSPHRASE, key_pem, new_key_passphrase, read_key_with};
 pub use options::{Window, time_arg};
@@ -360,21 +363,5 @@ fn leaf_result(leaf: &Certificate, key_out: Option<&Path>, cert_out: &Path) -> R
         ),
         &json!({"subject": leaf.subject().to_string(), "key": key_out, "certificate": cert_out,
                 "not_after": iso8601(leaf.not_after())}),
-    )
-}
-
-pub fn verify(ca: &Path, leaf: &Path) -> Result<()> {
-    let ca = read_cert(ca)?;
-    let leaf_cert = read_cert(leaf)?;
-    cert::verify_chain_now(&leaf_cert, &ca)?;
-    result(
-        &format!(
-            "{}: OK (issued by {}, valid until {})",
-            leaf.display(),
-            ca.subject(),
-            iso8601(leaf_cert.not_after())
-        ),
-        &json!({"valid": true, "subject": leaf_cert.subject().to_string(), "issuer": ca.subject().to_string(),
-                "not_after": iso8601(leaf_cert.not_after())}),
     )
 }

@@ -496,8 +496,9 @@ macro_rules! leaf_rules {
 /// `--scheme`'s values.
 const SCHEMES: [&str; 2] = ["pkcs1", "pss"];
 
+/// The CA that signs: its certificate and its key (a file or a keystore key).
 #[derive(Args)]
-struct IssueArgs {
+struct CaKeyArgs {
     /// The CA certificate (PEM).
     #[arg(long)]
     ca_cert: PathBuf,
@@ -514,6 +515,12 @@ struct IssueArgs {
     /// P-256 key, which always signs with ECDSA-SHA-256.
     #[arg(long, value_parser = SCHEMES)]
     scheme: Option<String>,
+}
+
+#[derive(Args)]
+struct IssueArgs {
+    #[command(flatten)]
+    ca: CaKeyArgs,
     /// Days of validity, 1 to 36500, from --not-before (default: from now,
     /// back-dated 5 minutes for clock skew). Must end by the CA's notAfter.
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
@@ -666,14 +673,62 @@ enum CertCommand {
         #[arg(long)]
         cert_out: PathBuf,
     },
-    /// Verify a certificate against a CA certificate, now.
-    #[command(after_help = "Example:\n  coffer cert verify --ca ca.crt agent7.crt")]
+    /// Verify a certificate now: a path through intermediates to a trusted CA
+    /// (RFC 5280: signatures, validity, CA flags and path lengths, purpose,
+    /// name, revocation). Chains of up to 8 certificates.
+    #[command(after_help = "Example:\n  coffer cert verify --ca root.crt agent7.crt\n  \
+        coffer cert verify --ca root.crt --untrusted issuing.crt --purpose client --crl issuing.crl agent7.crt\n  \
+        coffer cert verify --ca root.crt --purpose server --dns-name api.acme.test fullchain.pem")]
     Verify {
-        /// The CA certificate (PEM) that issued it.
+        /// A trusted CA certificate (PEM; a file may hold several). Repeatable.
+        #[arg(long, required = true)]
+        ca: Vec<PathBuf>,
+        /// Intermediate certificates that may complete the path (PEM bundles, not trusted). Repeatable.
         #[arg(long)]
-        ca: PathBuf,
-        /// The certificate to check (PEM).
+        untrusted: Vec<PathBuf>,
+        /// A revocation list (PEM) to check the path against; a list signed by a path CA must be current. Repeatable.
+        #[arg(long)]
+        crl: Vec<PathBuf>,
+        /// The use to check the leaf's extendedKeyUsage for.
+        #[arg(long, value_parser = ["server", "client"])]
+        purpose: Option<String>,
+        /// The DNS name the leaf must carry as a subjectAltName (wildcards match one label).
+        #[arg(long, conflicts_with = "ip")]
+        dns_name: Option<String>,
+        /// The IP address the leaf must carry as a subjectAltName.
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+        /// The certificate to check (PEM); further blocks in the file are untrusted intermediates.
         cert: PathBuf,
+    },
+    /// Show a certificate (or a bundle), a certificate request or a revocation list.
+    #[command(after_help = "Example:\n  coffer cert show agent7.crt\n  coffer --json cert show issuing.crl")]
+    Show {
+        /// The PEM file.
+        file: PathBuf,
+    },
+    /// Sign a revocation list (CRL) with a CA key file or a CA key in the keystore.
+    #[command(
+        after_help = "Example:\n  coffer cert crl --ca-cert issuing.crt --ca-key key:issuing-ca --revoke agent9.crt --number 3 --out issuing.crl"
+    )]
+    Crl {
+        #[command(flatten)]
+        ca: CaKeyArgs,
+        /// A certificate (PEM) to list as revoked now. Repeatable.
+        #[arg(long)]
+        revoke: Vec<PathBuf>,
+        /// A serial number (hex, as `cert show` prints it) to list as revoked now. Repeatable.
+        #[arg(long)]
+        revoke_serial: Vec<String>,
+        /// The cRLNumber: higher than that of the CA's previous list.
+        #[arg(long)]
+        number: u64,
+        /// Days until the next list is due (nextUpdate), 1 to 366.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
+        days: u32,
+        /// Where the CRL (PEM) goes.
+        #[arg(long = "out")]
+        output: PathBuf,
     },
 }
 
@@ -916,7 +971,32 @@ fn run(cli: Cli) -> Result<()> {
                 };
                 certs::pair(&issue_args(&issue), &new, || g.open())
             }
-            CertCommand::Verify { ca, cert } => certs::verify(&ca, &cert),
+            CertCommand::Verify { ca, untrusted, crl, purpose, dns_name, ip, cert } => {
+                certs::verify(&certs::Verify {
+                    ca: &ca,
+                    cert: &cert,
+                    untrusted: &untrusted,
+                    crl: &crl,
+                    purpose: purpose.as_deref(),
+                    dns_name: dns_name.as_deref(),
+                    ip,
+                })
+            }
+            CertCommand::Show { file } => certs::show(&file),
+            CertCommand::Crl { ca, revoke, revoke_serial, number, days, output } => certs::crl(
+                &certs::NewCrl {
+                    ca_cert: &ca.ca_cert,
+                    ca_key: certs::KeySpec::parse(&ca.ca_key),
+                    ca_key_passphrase_file: ca.ca_key_passphrase_file.as_deref(),
+                    scheme: ca.scheme.as_deref(),
+                    revoke: &revoke,
+                    revoke_serial: &revoke_serial,
+                    number,
+                    days,
+                    out: &output,
+                },
+                || g.open(),
+            ),
         },
         Command::Wrap { key, kw, public_key, input, output } => {
             ops::wrap(kw, || g.open(), key.as_deref(), public_key.as_deref(), &input, &output)
@@ -963,10 +1043,10 @@ fn run(cli: Cli) -> Result<()> {
 
 fn issue_args(a: &IssueArgs) -> certs::Issue<'_> {
     certs::Issue {
-        ca_cert: &a.ca_cert,
-        ca_key: certs::KeySpec::parse(&a.ca_key),
-        ca_key_passphrase_file: a.ca_key_passphrase_file.as_deref(),
-        scheme: a.scheme.as_deref(),
+        ca_cert: &a.ca.ca_cert,
+        ca_key: certs::KeySpec::parse(&a.ca.ca_key),
+        ca_key_passphrase_file: a.ca.ca_key_passphrase_file.as_deref(),
+        scheme: a.ca.scheme.as_deref(),
         window: certs::Window { days: a.days, not_before: a.not_before, not_after: a.not_after },
         usage: &a.usage,
         san: &a.san,

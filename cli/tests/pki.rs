@@ -195,6 +195,62 @@ fn a_keystore_held_root_and_intermediate_key_sign_and_every_issuance_is_audited(
     let serial =
         String::from_utf8(serial.stdout).unwrap().trim().trim_start_matches("serial=").to_lowercase();
     assert_eq!(issued[1]["serial"], serial);
+    // Revocation: the stored root signs a CRL naming agent-7; verify and OpenSSL refuse it then.
+    ok(
+        dir,
+        &[
+            "cert",
+            "verify",
+            "--ca",
+            "root.crt",
+            "--purpose",
+            "client",
+            "--dns-name",
+            "agent-7.test",
+            "a7.crt",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "cert",
+            "crl",
+            "--ca-cert",
+            "root.crt",
+            "--ca-key",
+            "key:root-ca",
+            "--revoke",
+            "a7.crt",
+            "--number",
+            "1",
+            "--out",
+            "root.crl",
+        ],
+    );
+    let refused = coffer(dir, &["cert", "verify", "--ca", "root.crt", "--crl", "root.crl", "a7.crt"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("revoked"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(dir, &["--json", "cert", "show", "root.crl"])).unwrap();
+    assert_eq!(shown["revoked"][0]["serial"], serial);
+    let openssl_crl = Command::new("openssl")
+        .current_dir(dir)
+        .args(["verify", "-crl_check", "-CAfile", "root.crt", "-CRLfile", "root.crl", "a7.crt"])
+        .output()
+        .unwrap();
+    assert!(!openssl_crl.status.success());
+    let said = String::from_utf8_lossy(&openssl_crl.stdout).into_owned()
+        + &String::from_utf8_lossy(&openssl_crl.stderr);
+    assert!(said.contains("certificate revoked"), "{said}");
+    let crl_records = ok(dir, &["--user", "audit", "audit", "show", "--key", "root-ca"]);
+    assert!(
+        crl_records.contains("revocation list signed for CN=Acme Root,O=Acme: 1 revoked"),
+        "{crl_records}"
+    );
     let requests = ok(dir, &["--user", "audit", "audit", "show", "--key", "rsa-ca"]);
     assert!(requests.contains("certificate request signed for CN=Acme Issuing"), "{requests}");
 }
