@@ -21,7 +21,7 @@ mod chain;
 mod key_file;
 mod options;
 
-pub use chain::{NewCrl, Verify, crl, show, verify};
+pub use chain::{NewCrl, NewIntermediate, Verify, crl, intermediate, show, verify};
 
 use key_file::{CA_KEY_PASSPHRASE, KEY_PASSPHRASE, key_pem, new_key_passphrase, read_key_with};
 pub use options::{Window, time_arg};

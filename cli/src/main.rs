@@ -701,6 +701,29 @@ enum CertCommand {
         /// The certificate to check (PEM); further blocks in the file are untrusted intermediates.
         cert: PathBuf,
     },
+    /// Certify a request as an intermediate CA below the given CA (path length
+    /// rules: none under a CA with path length 0; a requested limit must be below the CA's).
+    #[command(
+        after_help = "Example:\n  coffer --user alice key create issuing-ca --type p256 --usage sign,verify\n  \
+        coffer --user alice cert csr --key key:issuing-ca --subject \"CN=Acme Issuing CA\" --out issuing.csr\n  \
+        coffer --user alice cert intermediate --ca-cert root.crt --ca-key key:root-ca --csr issuing.csr --out issuing.crt"
+    )]
+    Intermediate {
+        #[command(flatten)]
+        ca: CaKeyArgs,
+        /// The intermediate's request (PEM); its signature is checked.
+        #[arg(long)]
+        csr: PathBuf,
+        /// How many further intermediates may follow it (default: one less than the CA's limit).
+        #[arg(long)]
+        path_len: Option<u8>,
+        /// Days of validity, 1 to 36500; must end by the CA's notAfter.
+        #[arg(long, default_value_t = 1825, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        days: u32,
+        /// Where the certificate (PEM) goes.
+        #[arg(long = "out")]
+        output: PathBuf,
+    },
     /// Show a certificate (or a bundle), a certificate request or a revocation list.
     #[command(after_help = "Example:\n  coffer cert show agent7.crt\n  coffer --json cert show issuing.crl")]
     Show {
@@ -983,6 +1006,19 @@ fn run(cli: Cli) -> Result<()> {
                 })
             }
             CertCommand::Show { file } => certs::show(&file),
+            CertCommand::Intermediate { ca, csr, path_len, days, output } => certs::intermediate(
+                &certs::NewIntermediate {
+                    ca_cert: &ca.ca_cert,
+                    ca_key: certs::KeySpec::parse(&ca.ca_key),
+                    ca_key_passphrase_file: ca.ca_key_passphrase_file.as_deref(),
+                    scheme: ca.scheme.as_deref(),
+                    csr: &csr,
+                    path_len,
+                    days,
+                    out: &output,
+                },
+                || g.open(),
+            ),
             CertCommand::Crl { ca, revoke, revoke_serial, number, days, output } => certs::crl(
                 &certs::NewCrl {
                     ca_cert: &ca.ca_cert,

@@ -251,6 +251,79 @@ fn a_keystore_held_root_and_intermediate_key_sign_and_every_issuance_is_audited(
         crl_records.contains("revocation list signed for CN=Acme Root,O=Acme: 1 revoked"),
         "{crl_records}"
     );
+    // An intermediate in the keystore, certified by the stored RSA CA (path length 0 below
+    // an unlimited root stays as asked); a leaf it issues verifies through it.
+    ok(
+        dir,
+        &[
+            "cert",
+            "intermediate",
+            "--ca-cert",
+            "rsa.crt",
+            "--ca-key",
+            "key:rsa-ca",
+            "--csr",
+            "issuing.csr",
+            "--path-len",
+            "0",
+            "--days",
+            "30",
+            "--out",
+            "issuing.crt",
+        ],
+    );
+    ok(
+        dir,
+        &[
+            "cert",
+            "issue",
+            "--ca-cert",
+            "issuing.crt",
+            "--ca-key",
+            "key:rsa-ca",
+            "--csr",
+            "a7.csr",
+            "--days",
+            "20",
+            "--out",
+            "a7b.crt",
+        ],
+    );
+    let chain = ok(
+        dir,
+        &[
+            "cert",
+            "verify",
+            "--ca",
+            "rsa.crt",
+            "--untrusted",
+            "issuing.crt",
+            "--purpose",
+            "client",
+            "a7b.crt",
+        ],
+    );
+    assert!(chain.contains("CN=agent-7 <- CN=Acme Issuing <- CN=RSA CA"), "{chain}");
+    let missing = coffer(dir, &["cert", "verify", "--ca", "rsa.crt", "a7b.crt"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no chain to a trusted CA"));
+    let deeper = coffer(
+        dir,
+        &[
+            "cert",
+            "intermediate",
+            "--ca-cert",
+            "issuing.crt",
+            "--ca-key",
+            "key:rsa-ca",
+            "--csr",
+            "a7.csr",
+            "--out",
+            "deeper.crt",
+        ],
+    );
+    assert_eq!(deeper.status.code(), Some(1), "{}", String::from_utf8_lossy(&deeper.stderr));
+    assert!(String::from_utf8_lossy(&deeper.stderr).contains("chain too long"));
     let requests = ok(dir, &["--user", "audit", "audit", "show", "--key", "rsa-ca"]);
     assert!(requests.contains("certificate request signed for CN=Acme Issuing"), "{requests}");
 }

@@ -1,11 +1,12 @@
 //! `coffer cert verify` (a path from a leaf through intermediates to a
-//! trusted CA, with purpose, name and revocation checks), `cert show` and
-//! `cert crl`.
+//! trusted CA, with purpose, name and revocation checks), `cert show`,
+//! `cert intermediate` and `cert crl`.
 
 use std::path::Path;
 
 use coffer_core::cert::{
-    self, Certificate, Crl, CrlParams, Csr, ExpectedName, PathOptions, Purpose, Revocation,
+    self, Certificate, Crl, CrlParams, Csr, ExpectedName, IntermediateParams, PathOptions, Purpose,
+    Revocation, Validity,
 };
 use coffer_core::rng::OsRng;
 use serde_json::{Value, json};
@@ -149,6 +150,53 @@ fn show_text(v: &Value) -> String {
     let mut out = Vec::new();
     lines(v, 0, &mut out);
     out.join("\n").trim_end().to_string()
+}
+
+/// `cert intermediate`'s arguments.
+pub struct NewIntermediate<'a> {
+    pub ca_cert: &'a Path,
+    pub ca_key: KeySpec<'a>,
+    pub ca_key_passphrase_file: Option<&'a Path>,
+    pub scheme: Option<&'a str>,
+    pub csr: &'a Path,
+    pub path_len: Option<u8>,
+    pub days: u32,
+    pub out: &'a Path,
+}
+
+/// `cert intermediate`: a CA certificate for a request, below the CA.
+pub fn intermediate(n: &NewIntermediate<'_>, open: impl FnOnce() -> Result<Store>) -> Result<()> {
+    let target = plan(n.out)?;
+    let ca = super::read_cert(n.ca_cert)?;
+    let csr = Csr::from_pem(&read(n.csr)?)
+        .map_err(|e| Fail::usage(format!("{}: not a PEM CSR ({e})", n.csr.display())))?;
+    let params = IntermediateParams { validity: Validity::days_from_now(n.days)?, path_len: n.path_len };
+    let issued = match n.ca_key {
+        KeySpec::File(path) => {
+            let key = read_key_with(path, n.ca_key_passphrase_file, "--ca-key-passphrase-file")?;
+            let chosen = scheme(n.scheme, &key, &path.display().to_string())?;
+            cert::issue_intermediate(&mut OsRng, &ca, &key, chosen, &csr, &params)?
+        }
+        KeySpec::Stored(id) => {
+            let mut store = open()?;
+            let (s, h) = store.user_key(id)?;
+            let chosen = stored_scheme(&mut store, s, h, n.scheme, id)?;
+            store.hsm.issue_intermediate(&mut OsRng, s, h, chosen, &ca, &csr, &params)?
+        }
+    };
+    target.write_bytes(Access::Public, issued.to_pem()?.as_bytes())?;
+    let limit = issued.ca_path_len().flatten().map_or_else(|| "no limit".to_string(), |l| l.to_string());
+    result(
+        &format!(
+            "intermediate CA {} written to {} (issued by {}, path length {limit}, valid until {})",
+            issued.subject(),
+            n.out.display(),
+            ca.subject(),
+            iso8601(issued.not_after())
+        ),
+        &json!({"subject": issued.subject(), "issuer": ca.subject(), "certificate": n.out,
+                "path_len": issued.ca_path_len().flatten(), "not_after": iso8601(issued.not_after())}),
+    )
 }
 
 /// `cert crl`'s arguments.
