@@ -413,7 +413,7 @@ fn rsa_keys_and_certificates_work_by_handle_and_survive_the_keystore() {
     hsm.verify(s, ca_obj, b"signed by the CA", sig.as_bytes()).unwrap();
     assert_eq!(
         hsm.import_certificate(s, attrs("acme", "junk", Usage::NONE), b"not a certificate").unwrap_err(),
-        Error::Crypto(coffer_core::Error::Malformed)
+        Error::Crypto(coffer_core::Error::MalformedCertificate)
     );
 
     let master = MasterKey::generate(&mut OsRng).unwrap();
