@@ -94,6 +94,26 @@ pub enum Error {
     /// The issuer's revocation list given is not current (its nextUpdate has
     /// passed, or its thisUpdate is still to come).
     CrlOutOfDate,
+    /// A subject or issuer name given as text does not parse as an RFC 4514
+    /// distinguished name (`CN=agent-7,O=Acme`), is empty, or is longer
+    /// than [`crate::cert::MAX_SUBJECT_LEN`].
+    InvalidSubject,
+    /// A subject alternative name breaks the rules of its kind
+    /// ([`crate::cert::San::validate`]), or its text form has no known
+    /// `dns:`, `ip:`, `uri:` or `email:` prefix.
+    InvalidSubjectAltName,
+    /// A TLS server certificate (usage server, or server and client) with no
+    /// DNS name or IP address among its subject alternative names: TLS
+    /// clients match only those, so no client would accept it.
+    ServerNameMissing,
+    /// A certificate would be valid after its issuer's certificate expires
+    /// (or end before the issuer's starts): a certificate never outlives
+    /// its issuer.
+    OutlivesIssuer,
+    /// A validity window (or a CRL's thisUpdate/nextUpdate) that ends
+    /// before or when it starts, a length of zero days, or a time X.509
+    /// cannot encode.
+    InvalidValidity,
 }
 
 /// A signature algorithm named in a certificate or request that coffer
@@ -199,6 +219,26 @@ impl fmt::Display for Error {
             ),
             Error::WrongPurpose => f.write_str(
                 "the certificate is not for this purpose: its extendedKeyUsage or keyUsage (or a CA's) leaves it out",
+            ),
+            Error::InvalidSubject => f.write_str(
+                "invalid subject: give a distinguished name such as CN=agent-7,O=Acme \
+                 (RFC 4514 attribute=value pairs separated by commas)",
+            ),
+            Error::InvalidSubjectAltName => f.write_str(
+                "invalid subject alternative name: use dns:<host name>, ip:<address>, uri:<scheme:...> \
+                 or email:<local@domain>, each valid for its kind",
+            ),
+            Error::ServerNameMissing => f.write_str(
+                "a server certificate needs a DNS name or IP address among its subject alternative names: \
+                 TLS clients match only those",
+            ),
+            Error::OutlivesIssuer => f.write_str(
+                "the certificate would be valid outside its issuer's validity: a certificate never \
+                 outlives its issuer; end it no later than the issuer's notAfter",
+            ),
+            Error::InvalidValidity => f.write_str(
+                "invalid validity: the window must last at least one second (zero days is refused), \
+                 end after it starts, and lie between 1970 and 9999",
             ),
             Error::LimitExceeded => {
                 f.write_str("a documented limit was exceeded: see the limits in core/FORMAT.md section 5")

@@ -99,14 +99,14 @@ fn the_four_prefixed_forms_parse_and_print_back() {
 fn a_name_without_a_known_prefix_is_refused() {
     for text in ["acme.test", "10.0.0.7", "ops@acme.test", "", ":acme.test", "dn:acme.test", "host:acme.test"]
     {
-        assert_eq!(San::parse(text), Err(Error::InvalidInput), "{text:?}");
+        assert_eq!(San::parse(text), Err(Error::InvalidSubjectAltName), "{text:?}");
     }
 }
 
 /// `san` fails validation, and its text form (`dns:...`) does not parse.
 fn assert_refused(san: &San) {
-    assert_eq!(san.validate(), Err(Error::InvalidInput), "{san:?}");
-    assert_eq!(San::parse(&san.to_string()), Err(Error::InvalidInput), "{san}");
+    assert_eq!(san.validate(), Err(Error::InvalidSubjectAltName), "{san:?}");
+    assert_eq!(San::parse(&san.to_string()), Err(Error::InvalidSubjectAltName), "{san}");
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn uris_need_a_scheme_and_plain_ascii() {
 #[test]
 fn ip_forms_must_parse() {
     for bad in ["ip:", "ip:10.0.0.300", "ip:10.0.0", "ip:acme.test", "ip:[::1]"] {
-        assert_eq!(San::parse(bad), Err(Error::InvalidInput), "{bad:?}");
+        assert_eq!(San::parse(bad), Err(Error::InvalidSubjectAltName), "{bad:?}");
     }
 }
 
@@ -200,7 +200,7 @@ fn every_builder_refuses_an_invalid_name() {
         let sans = [dns("agent.acme.test"), bad.clone()];
         assert_eq!(
             cert::csr(&mut OsRng, &key, "CN=agent", &sans).unwrap_err(),
-            Error::InvalidInput,
+            Error::InvalidSubjectAltName,
             "{bad:?}"
         );
         let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &sans };
@@ -214,11 +214,11 @@ fn every_builder_refuses_an_invalid_name() {
             &params,
         )
         .unwrap_err();
-        assert_eq!(err, Error::InvalidInput, "{bad:?}");
+        assert_eq!(err, Error::InvalidSubjectAltName, "{bad:?}");
         let req = cert::csr(&mut OsRng, &key, "CN=agent", &[dns("agent.acme.test")]).unwrap();
         let err = cert::issue_from_csr(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), &req, &params)
             .unwrap_err();
-        assert_eq!(err, Error::InvalidInput, "{bad:?}");
+        assert_eq!(err, Error::InvalidSubjectAltName, "{bad:?}");
     }
 }
 
@@ -245,7 +245,7 @@ fn a_server_certificate_without_a_dns_or_ip_name_is_refused() {
         for sans in [vec![], vec![uri.clone()], vec![email.clone(), uri.clone()]] {
             assert_eq!(
                 issue(LEAF_VALIDITY, usage, &sans).unwrap_err(),
-                Error::InvalidInput,
+                Error::ServerNameMissing,
                 "{usage:?} {sans:?}"
             );
         }
@@ -269,7 +269,41 @@ fn a_server_certificate_from_a_csr_takes_its_host_name_from_the_request() {
     let unnamed = cert::csr(&mut OsRng, &key, "CN=agent.acme.test", &[]).unwrap();
     let err = cert::issue_from_csr(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), &unnamed, &params)
         .unwrap_err();
-    assert_eq!(err, Error::InvalidInput, "the CN is not a host name");
+    assert_eq!(err, Error::ServerNameMissing, "the CN is not a host name");
+}
+
+#[test]
+fn a_subject_that_is_no_distinguished_name_is_invalid_subject_everywhere() {
+    let key = p256();
+    let ca_key = p256();
+    let ca = ca(&ca_key);
+    let long = format!("CN={}", "a".repeat(cert::MAX_SUBJECT_LEN));
+    for bad in ["", "agent-7", "CN", "=agent", "CN=a,,O=b", long.as_str()] {
+        assert_eq!(cert::csr(&mut OsRng, &key, bad, &[]).unwrap_err(), Error::InvalidSubject, "{bad:?}");
+        let params = CaParams { subject: bad, validity: CA_VALIDITY, path_len: None };
+        assert_eq!(cert::self_signed_ca(&mut OsRng, &key, &params).unwrap_err(), Error::InvalidSubject);
+        let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[] };
+        let err =
+            cert::issue_leaf(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), bad, &key.public_key(), &params)
+                .unwrap_err();
+        assert_eq!(err, Error::InvalidSubject, "{bad:?}");
+    }
+    assert!(cert::csr(&mut OsRng, &key, "CN=agent-7,O=Acme", &[]).is_ok());
+}
+
+#[test]
+fn certificate_rule_errors_say_what_was_wrong() {
+    let says = |e: Error, words: &[&str]| {
+        let text = e.to_string();
+        for w in words {
+            assert!(text.contains(w), "{e:?}: `{text}` lacks `{w}`");
+        }
+    };
+    says(Error::InvalidSubject, &["subject", "CN="]);
+    says(Error::InvalidSubjectAltName, &["dns:", "ip:", "uri:", "email:"]);
+    says(Error::ServerNameMissing, &["server", "DNS name or IP address"]);
+    says(Error::OutlivesIssuer, &["outlives its issuer", "notAfter"]);
+    says(Error::InvalidValidity, &["zero days"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -278,7 +312,7 @@ fn a_server_certificate_from_a_csr_takes_its_host_name_from_the_request() {
 
 #[test]
 fn zero_days_of_validity_are_refused() {
-    assert_eq!(Validity::days_from_now(0), Err(Error::InvalidInput));
+    assert_eq!(Validity::days_from_now(0), Err(Error::InvalidValidity));
     let one = Validity::days_from_now(1).unwrap();
     assert_eq!(one.not_after - one.not_before, 86_400 + 300);
 }
@@ -290,8 +324,8 @@ fn a_leaf_never_outlives_its_issuer() {
     let leaf = issue(to_the_end, LeafUsage::Server, &sans).unwrap();
     assert_eq!(leaf.not_after(), CA_VALIDITY.not_after);
     let one_second_more = Validity { not_after: CA_VALIDITY.not_after + 1, ..to_the_end };
-    assert_eq!(issue(one_second_more, LeafUsage::Server, &sans).unwrap_err(), Error::InvalidInput);
-    assert_eq!(issue(one_second_more, LeafUsage::Client, &[]).unwrap_err(), Error::InvalidInput);
+    assert_eq!(issue(one_second_more, LeafUsage::Server, &sans).unwrap_err(), Error::OutlivesIssuer);
+    assert_eq!(issue(one_second_more, LeafUsage::Client, &[]).unwrap_err(), Error::OutlivesIssuer);
 }
 
 #[test]
@@ -305,16 +339,16 @@ fn the_issuer_rule_holds_for_requests_and_for_any_signer() {
     let scheme = SignatureScheme::RsaPssSha256;
     assert_eq!(
         cert::issue_from_csr(&mut OsRng, &ca, &ca_key, scheme, &req, &params).unwrap_err(),
-        Error::InvalidInput
+        Error::OutlivesIssuer
     );
     let mut rng = OsRng;
     let mut signer = KeySigner::new(&mut rng, &ca_key, scheme).unwrap();
-    assert_eq!(cert::issue_from_csr_with(&mut signer, &ca, &req, &params).unwrap_err(), Error::InvalidInput);
+    assert_eq!(cert::issue_from_csr_with(&mut signer, &ca, &req, &params).unwrap_err(), Error::OutlivesIssuer);
     let sans = [dns("agent.acme.test")];
     let direct = LeafParams { sans: &sans, ..params.clone() };
     assert_eq!(
         cert::issue_leaf_with(&mut signer, &ca, "CN=agent", &key.public_key(), &direct).unwrap_err(),
-        Error::InvalidInput
+        Error::OutlivesIssuer
     );
     let fits = LeafParams { validity: LEAF_VALIDITY, ..params };
     assert!(cert::issue_from_csr_with(&mut signer, &ca, &req, &fits).is_ok());
@@ -328,7 +362,7 @@ fn a_leaf_starting_before_its_issuer_starts_with_it() {
     assert_eq!((leaf.not_before(), leaf.not_after()), (CA_VALIDITY.not_before, LEAF_VALIDITY.not_after));
     // Ending before the issuer starts leaves no window at all.
     let before = Validity { not_before: 1_600_000_000, not_after: CA_VALIDITY.not_before - 1 };
-    assert_eq!(issue(before, LeafUsage::Server, &sans).unwrap_err(), Error::InvalidInput);
+    assert_eq!(issue(before, LeafUsage::Server, &sans).unwrap_err(), Error::OutlivesIssuer);
 }
 
 // ---------------------------------------------------------------------------

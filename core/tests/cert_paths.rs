@@ -358,7 +358,7 @@ fn crl_issuance_refuses_a_key_that_is_not_the_cas_and_bad_windows() {
     let backwards = CrlParams { next_update: t, ..params };
     assert_eq!(
         cert::issue_crl(&mut OsRng, &ca, &key, key.default_scheme(), &backwards).unwrap_err(),
-        Error::InvalidInput
+        Error::InvalidValidity
     );
     assert_eq!(cert::Crl::from_der(b"junk").unwrap_err(), Error::MalformedCertificate);
     assert_eq!(cert::Crl::from_pem(&ca.to_pem().unwrap()).unwrap_err(), Error::MalformedCertificate);

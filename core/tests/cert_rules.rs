@@ -277,7 +277,7 @@ fn an_expired_or_not_yet_valid_ca_fails_even_while_the_leaf_is_valid() {
     // with a shorter validity would have it.
     assert_eq!(
         issue(&short_ca, &ca_key, "CN=agent", &key.public_key(), CA_VALIDITY).unwrap_err(),
-        Error::InvalidInput
+        Error::OutlivesIssuer
     );
     let long_ca = ca(&ca_key, "CN=Short CA", CA_VALIDITY);
     let long_leaf = issue(&long_ca, &ca_key, "CN=agent", &key.public_key(), CA_VALIDITY).unwrap();
@@ -289,15 +289,15 @@ fn an_expired_or_not_yet_valid_ca_fails_even_while_the_leaf_is_valid() {
 }
 
 #[test]
-fn an_empty_or_inverted_validity_window_fails_with_invalid_input() {
+fn an_empty_or_inverted_validity_window_fails_with_invalid_validity() {
     let c = chain();
     for validity in
         [Validity { not_before: NOW, not_after: NOW }, Validity { not_before: NOW, not_after: NOW - 1 }]
     {
         let err = issue(&c.ca, &c.ca_key, "CN=agent", &c.leaf_key.public_key(), validity).unwrap_err();
-        assert_eq!(err, Error::InvalidInput, "{validity:?}");
+        assert_eq!(err, Error::InvalidValidity, "{validity:?}");
         let params = CaParams { subject: "CN=CA", validity, path_len: None };
-        assert_eq!(cert::self_signed_ca(&mut OsRng, &c.ca_key, &params).unwrap_err(), Error::InvalidInput);
+        assert_eq!(cert::self_signed_ca(&mut OsRng, &c.ca_key, &params).unwrap_err(), Error::InvalidValidity);
     }
 }
 

@@ -43,16 +43,16 @@ pub use san::San;
 impl San {
     fn to_general_name(&self) -> Result<GeneralName> {
         self.validate()?;
-        let ia5 = |s: &str| Ia5String::new(s).map_err(|_| Error::InvalidInput);
+        let ia5 = |s: &str| Ia5String::new(s).map_err(|_| Error::InvalidSubjectAltName);
         Ok(match self {
             San::Dns(s) => GeneralName::DnsName(ia5(s)?),
             San::Uri(s) => GeneralName::UniformResourceIdentifier(ia5(s)?),
             San::Email(s) => GeneralName::Rfc822Name(ia5(s)?),
             San::Ip(core::net::IpAddr::V4(a)) => GeneralName::IpAddress(
-                OctetString::new(a.octets().to_vec()).map_err(|_| Error::InvalidInput)?,
+                OctetString::new(a.octets().to_vec()).map_err(|_| Error::InvalidSubjectAltName)?,
             ),
             San::Ip(core::net::IpAddr::V6(a)) => GeneralName::IpAddress(
-                OctetString::new(a.octets().to_vec()).map_err(|_| Error::InvalidInput)?,
+                OctetString::new(a.octets().to_vec()).map_err(|_| Error::InvalidSubjectAltName)?,
             ),
         })
     }
@@ -80,12 +80,12 @@ impl Validity {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for `days == 0` (a certificate that ends as
-    /// it starts) or a system clock before 1970.
+    /// [`Error::InvalidValidity`] for `days == 0` (a certificate that ends
+    /// as it starts); [`Error::InvalidInput`] for a system clock before 1970.
     #[cfg(feature = "std")]
     pub fn days_from_now(days: u32) -> Result<Self> {
         if days == 0 {
-            return Err(Error::InvalidInput);
+            return Err(Error::InvalidValidity);
         }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -97,22 +97,22 @@ impl Validity {
     }
 
     /// The window a leaf of `issuer` gets: refused if it ends after the
-    /// issuer's notAfter; a start before the issuer's notBefore is moved up
+    /// issuer's notAfter or before its notBefore; a start before the issuer's notBefore is moved up
     /// to it (the leaf could not be verified earlier anyway).
     fn within(self, issuer: &Certificate) -> Result<Self> {
-        if self.not_after > issuer.not_after() {
-            return Err(Error::InvalidInput);
+        if self.not_after > issuer.not_after() || self.not_after <= issuer.not_before() {
+            return Err(Error::OutlivesIssuer);
         }
         Ok(Validity { not_before: self.not_before.max(issuer.not_before()), not_after: self.not_after })
     }
 
     fn to_x509(self) -> Result<X509Validity> {
         if self.not_after <= self.not_before {
-            return Err(Error::InvalidInput);
+            return Err(Error::InvalidValidity);
         }
         let t = |secs: u64| -> Result<Time> {
-            let dt =
-                DateTime::from_unix_duration(Duration::from_secs(secs)).map_err(|_| Error::InvalidInput)?;
+            let dt = DateTime::from_unix_duration(Duration::from_secs(secs))
+                .map_err(|_| Error::InvalidValidity)?;
             Ok(Time::from(dt))
         };
         Ok(X509Validity::new(t(self.not_before)?, t(self.not_after)?))
@@ -158,9 +158,9 @@ pub struct LeafParams<'a> {
 
 fn parse_name(subject: &str) -> Result<Name> {
     if subject.is_empty() || subject.len() > MAX_SUBJECT_LEN {
-        return Err(Error::InvalidInput);
+        return Err(Error::InvalidSubject);
     }
-    Name::from_str(subject).map_err(|_| Error::InvalidInput)
+    Name::from_str(subject).map_err(|_| Error::InvalidSubject)
 }
 
 /// Whether a leaf of this usage is a TLS server, which needs a host name.
@@ -332,8 +332,9 @@ pub fn self_signed_ca_with(signer: &mut dyn CertSigner, params: &CaParams<'_>) -
 /// through an extensionRequest attribute), signed by `key`.
 ///
 /// # Errors
-/// [`Error::InvalidInput`] for an invalid subject or a name that breaks
-/// the rules of [`San::validate`]; [`Error::LimitExceeded`] for more than
+/// [`Error::InvalidSubject`] for a subject that is no distinguished name;
+/// [`Error::InvalidSubjectAltName`] for a name that breaks the rules of
+/// [`San::validate`]; [`Error::LimitExceeded`] for more than
 /// [`MAX_SANS`] names.
 pub fn csr<R: TryCryptoRng + ?Sized>(rng: &mut R, key: &KeyPair, subject: &str, sans: &[San]) -> Result<Csr> {
     csr_with(&mut KeySigner::new(rng, key, key.default_scheme())?, subject, sans)
@@ -348,7 +349,7 @@ pub fn csr_with(signer: &mut dyn CertSigner, subject: &str, sans: &[San]) -> Res
     let mut builder = RequestBuilder::new(parse_name(subject)?).map_err(|_| Error::InvalidInput)?;
     let names = general_names(sans)?;
     if !names.is_empty() {
-        builder.add_extension(&SubjectAltName(names)).map_err(|_| Error::InvalidInput)?;
+        builder.add_extension(&SubjectAltName(names)).map_err(|_| Error::InvalidSubjectAltName)?;
     }
     Csr::from_inner(sign_with(builder, signer)?)
 }
@@ -402,9 +403,12 @@ pub fn csr_with(signer: &mut dyn CertSigner, subject: &str, sans: &[San]) -> Res
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidInput`] for a window ending after the CA's, a server
-/// certificate without a DNS or IP name, an invalid name or subject, a
-/// window that ends before it starts, or a `scheme` of the other key type;
+/// [`Error::OutlivesIssuer`] for a window ending after the CA's;
+/// [`Error::ServerNameMissing`] for a server certificate without a DNS or
+/// IP name; [`Error::InvalidSubjectAltName`] / [`Error::InvalidSubject`]
+/// for an invalid name or subject; [`Error::InvalidValidity`] for a window
+/// that ends before it starts; [`Error::InvalidInput`] for a `scheme` of
+/// the other key type;
 /// [`Error::LimitExceeded`] for more than [`MAX_SANS`] names;
 /// [`Error::NotACa`] if `ca_cert` is not a CA; [`Error::KeyMismatch`] if
 /// `ca_key` is not the key `ca_cert` certifies.
@@ -443,11 +447,9 @@ pub fn issue_leaf_with(
     if ca_cert.public_key()? != signer.public_key()? {
         return Err(Error::KeyMismatch);
     }
-    // The closest existing errors; the lead's error rework may give these
-    // their own variants.
     let validity = params.validity.within(ca_cert)?;
     if serves(params.usage) && !params.sans.iter().any(San::names_a_host) {
-        return Err(Error::InvalidInput);
+        return Err(Error::ServerNameMissing);
     }
     let profile = LeafProfile {
         issuer: ca_cert.inner.tbs_certificate().subject().clone(),
@@ -560,8 +562,8 @@ pub fn issue_intermediate<R: TryCryptoRng + ?Sized>(
 /// [`Error::NotACa`] if `issuer` is no CA or may not sign certificates;
 /// [`Error::KeyMismatch`] if the signer's key is not `issuer`'s;
 /// [`Error::PathTooLong`] if the issuer's pathLenConstraint is 0 or the
-/// requested one is not below it; [`Error::InvalidInput`] for a window past
-/// the issuer's; [`Error::Verify`] for a request with a bad signature.
+/// requested one is not below it; [`Error::OutlivesIssuer`] for a window
+/// past the issuer's; [`Error::Verify`] for a request with a bad signature.
 pub fn issue_intermediate_with(
     signer: &mut dyn CertSigner,
     issuer: &Certificate,

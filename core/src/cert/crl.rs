@@ -72,7 +72,7 @@ fn trimmed(serial: &[u8]) -> &[u8] {
 }
 
 fn time(secs: u64) -> Result<Time> {
-    let dt = DateTime::from_unix_duration(Duration::from_secs(secs)).map_err(|_| Error::InvalidInput)?;
+    let dt = DateTime::from_unix_duration(Duration::from_secs(secs)).map_err(|_| Error::InvalidValidity)?;
     Ok(Time::from(dt))
 }
 
@@ -222,9 +222,10 @@ pub fn issue_crl<R: TryCryptoRng + ?Sized>(
 ///
 /// # Errors
 /// [`Error::KeyMismatch`] if the signer's key is not `issuer`'s;
-/// [`Error::NotACa`] if `issuer` may not sign CRLs; [`Error::InvalidInput`]
-/// if nextUpdate is not after thisUpdate or a serial is empty or longer than
-/// 20 bytes; [`Error::LimitExceeded`] past [`MAX_CRL_ENTRIES`]; whatever the
+/// [`Error::NotACa`] if `issuer` may not sign CRLs;
+/// [`Error::InvalidValidity`] if nextUpdate is not after thisUpdate or a
+/// time cannot be encoded; [`Error::InvalidInput`] if a serial is empty or
+/// longer than 20 bytes; [`Error::LimitExceeded`] past [`MAX_CRL_ENTRIES`]; whatever the
 /// signer fails with.
 pub fn issue_crl_with(
     signer: &mut dyn CertSigner,
@@ -238,7 +239,7 @@ pub fn issue_crl_with(
         return Err(Error::NotACa);
     }
     if params.next_update <= params.this_update {
-        return Err(Error::InvalidInput);
+        return Err(Error::InvalidValidity);
     }
     if params.revoked.len() > MAX_CRL_ENTRIES {
         return Err(Error::LimitExceeded);

@@ -62,20 +62,20 @@ impl San {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an unknown or missing prefix, or a name
-    /// that breaks the rules of its kind.
+    /// [`Error::InvalidSubjectAltName`] for an unknown or missing prefix, or
+    /// a name that breaks the rules of its kind.
     pub fn parse(text: &str) -> Result<San> {
-        let (kind, value) = text.split_once(':').ok_or(Error::InvalidInput)?;
+        let (kind, value) = text.split_once(':').ok_or(Error::InvalidSubjectAltName)?;
         let san = if kind.eq_ignore_ascii_case("dns") {
             San::Dns(value.to_string())
         } else if kind.eq_ignore_ascii_case("ip") {
-            San::Ip(value.parse().map_err(|_| Error::InvalidInput)?)
+            San::Ip(value.parse().map_err(|_| Error::InvalidSubjectAltName)?)
         } else if kind.eq_ignore_ascii_case("uri") {
             San::Uri(value.to_string())
         } else if kind.eq_ignore_ascii_case("email") {
             San::Email(value.to_string())
         } else {
-            return Err(Error::InvalidInput);
+            return Err(Error::InvalidSubjectAltName);
         };
         san.validate()?;
         Ok(san)
@@ -105,7 +105,7 @@ impl San {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] if the name breaks a rule.
+    /// [`Error::InvalidSubjectAltName`] if the name breaks a rule.
     pub fn validate(&self) -> Result<()> {
         let ok = match self {
             San::Dns(name) => is_dns_name(name, true),
@@ -113,7 +113,7 @@ impl San {
             San::Uri(uri) => is_uri(uri),
             San::Email(address) => is_email(address),
         };
-        if ok { Ok(()) } else { Err(Error::InvalidInput) }
+        if ok { Ok(()) } else { Err(Error::InvalidSubjectAltName) }
     }
 
     /// Whether the name can identify a TLS server: a DNS name or an IP
