@@ -283,9 +283,16 @@ fn a_subject_that_is_no_distinguished_name_is_invalid_subject_everywhere() {
         let params = CaParams { subject: bad, validity: CA_VALIDITY, path_len: None };
         assert_eq!(cert::self_signed_ca(&mut OsRng, &key, &params).unwrap_err(), Error::InvalidSubject);
         let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[] };
-        let err =
-            cert::issue_leaf(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), bad, &key.public_key(), &params)
-                .unwrap_err();
+        let err = cert::issue_leaf(
+            &mut OsRng,
+            &ca,
+            &ca_key,
+            ca_key.default_scheme(),
+            bad,
+            &key.public_key(),
+            &params,
+        )
+        .unwrap_err();
         assert_eq!(err, Error::InvalidSubject, "{bad:?}");
     }
     assert!(cert::csr(&mut OsRng, &key, "CN=agent-7,O=Acme", &[]).is_ok());
@@ -343,7 +350,10 @@ fn the_issuer_rule_holds_for_requests_and_for_any_signer() {
     );
     let mut rng = OsRng;
     let mut signer = KeySigner::new(&mut rng, &ca_key, scheme).unwrap();
-    assert_eq!(cert::issue_from_csr_with(&mut signer, &ca, &req, &params).unwrap_err(), Error::OutlivesIssuer);
+    assert_eq!(
+        cert::issue_from_csr_with(&mut signer, &ca, &req, &params).unwrap_err(),
+        Error::OutlivesIssuer
+    );
     let sans = [dns("agent.acme.test")];
     let direct = LeafParams { sans: &sans, ..params.clone() };
     assert_eq!(
@@ -471,4 +481,65 @@ fn an_encrypted_key_round_trips_and_a_wrong_passphrase_is_refused() {
     let back = KeyPair::from_encrypted_pkcs8_pem(&pem, b"correct horse").unwrap();
     assert_eq!(back.public_key(), key.public_key());
     assert_eq!(KeyPair::from_encrypted_pkcs8_pem(&pem, b"correct horsE").unwrap_err(), Error::Decrypt);
+}
+
+// ---------------------------------------------------------------------------
+// Renewal
+// ---------------------------------------------------------------------------
+
+#[test]
+fn renewal_keeps_subject_names_and_usage_and_refuses_what_its_issuer_did_not_issue() {
+    let ca_key = p256();
+    let issuer = ca(&ca_key);
+    let agent = p256();
+    let names = [dns("agent.acme.test"), San::Uri("spiffe://acme.test/agent".into())];
+    for usage in [LeafUsage::Server, LeafUsage::Client, LeafUsage::ServerAndClient] {
+        let params = LeafParams { validity: LEAF_VALIDITY, usage, sans: &names };
+        let scheme = ca_key.default_scheme();
+        let old = cert::issue_leaf(
+            &mut OsRng,
+            &issuer,
+            &ca_key,
+            scheme,
+            "CN=agent,O=Acme",
+            &agent.public_key(),
+            &params,
+        )
+        .unwrap();
+        assert_eq!(old.leaf_usage(), Some(usage));
+        let later =
+            Validity { not_before: LEAF_VALIDITY.not_after, not_after: LEAF_VALIDITY.not_after + 86_400 };
+        let renewed = cert::renew(&mut OsRng, &issuer, &ca_key, scheme, &old, later, None).unwrap();
+        assert_eq!(renewed.subject(), "CN=agent,O=Acme");
+        assert_eq!(renewed.subject_alt_names(), names);
+        assert_eq!(renewed.leaf_usage(), Some(usage));
+        assert_eq!((renewed.not_before(), renewed.not_after()), (later.not_before, later.not_after));
+        assert_eq!(renewed.public_key().unwrap(), agent.public_key());
+        assert_ne!(renewed.serial(), old.serial());
+        cert::verify_chain(&renewed, &issuer, later.not_before + 1).unwrap();
+        // The old one may have expired: renewing it still works.
+        let rsa = KeyPair::from_pkcs8_der(RSA2048_PKCS8).unwrap().public_key();
+        let rekeyed = cert::renew(&mut OsRng, &issuer, &ca_key, scheme, &old, later, Some(&rsa)).unwrap();
+        assert_eq!(rekeyed.public_key().unwrap(), rsa);
+    }
+    let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[] };
+    let scheme = ca_key.default_scheme();
+    let old =
+        cert::issue_leaf(&mut OsRng, &issuer, &ca_key, scheme, "CN=agent", &agent.public_key(), &params).unwrap();
+    // Another CA of the same name (another key) did not issue it.
+    let impostor_key = p256();
+    let impostor = ca(&impostor_key);
+    let err =
+        cert::renew(&mut OsRng, &impostor, &impostor_key, scheme, &old, LEAF_VALIDITY, None).unwrap_err();
+    assert_eq!(err, Error::IssuerMismatch);
+    // A CA is not renewed as a leaf; a renewal never outlives the CA.
+    assert_eq!(
+        cert::renew(&mut OsRng, &issuer, &ca_key, scheme, &issuer, LEAF_VALIDITY, None).unwrap_err(),
+        Error::WrongPurpose
+    );
+    let past_ca = Validity { not_after: CA_VALIDITY.not_after + 1, ..LEAF_VALIDITY };
+    assert_eq!(
+        cert::renew(&mut OsRng, &issuer, &ca_key, scheme, &old, past_ca, None).unwrap_err(),
+        Error::OutlivesIssuer
+    );
 }

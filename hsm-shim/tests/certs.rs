@@ -259,3 +259,60 @@ fn an_hsm_held_root_certifies_an_hsm_held_intermediate_that_issues_leaves_openss
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_hsm_held_ca_renews_a_leaf_for_the_same_or_a_new_key_and_logs_each_renewal() {
+    let (mut p, _) = pki();
+    let (h, ca) = root(&mut p, KeyType::P256);
+    let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let sans = [San::Dns("agent-7.acme.test".into())];
+    let csr = cert::csr(&mut OsRng, &agent, "CN=agent-7,O=Acme", &sans).unwrap();
+    let params =
+        LeafParams { validity: Validity::days_from_now(30).unwrap(), usage: LeafUsage::Server, sans: &[] };
+    let old = p.hsm.issue_certificate(&mut OsRng, p.admin, h, None, &ca, &csr, &params).unwrap();
+
+    let longer = Validity::days_from_now(90).unwrap();
+    let same = p.hsm.renew_certificate(&mut OsRng, p.admin, h, None, &ca, &old, longer, None).unwrap();
+    assert_eq!(cert::verify_chain_now(&same, &ca).unwrap(), agent.public_key());
+    assert_eq!((same.subject(), same.subject_alt_names()), (old.subject(), old.subject_alt_names()));
+    assert_eq!(same.leaf_usage(), Some(LeafUsage::Server));
+    assert_eq!(same.not_after(), longer.not_after);
+    assert_ne!(same.serial(), old.serial());
+    let fresh = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap().public_key();
+    let rekeyed =
+        p.hsm.renew_certificate(&mut OsRng, p.admin, h, None, &ca, &old, longer, Some(&fresh)).unwrap();
+    assert_eq!(cert::verify_chain_now(&rekeyed, &ca).unwrap(), fresh);
+
+    // Only the issuer renews, and never past its own end.
+    let other_ca = cert::self_signed_ca(
+        &mut OsRng,
+        &KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap(),
+        &CaParams {
+            subject: "CN=Acme Root,O=Acme",
+            validity: Validity::days_from_now(10).unwrap(),
+            path_len: None,
+        },
+    )
+    .unwrap();
+    let err =
+        p.hsm.renew_certificate(&mut OsRng, p.admin, h, None, &other_ca, &old, longer, None).unwrap_err();
+    assert_eq!(err, Error::Crypto(coffer_core::Error::IssuerMismatch));
+    let too_long = Validity::days_from_now(3651).unwrap();
+    let err = p.hsm.renew_certificate(&mut OsRng, p.admin, h, None, &ca, &old, too_long, None).unwrap_err();
+    assert_eq!(err, Error::Crypto(coffer_core::Error::OutlivesIssuer));
+    let err = p.hsm.renew_certificate(&mut OsRng, p.admin, h, None, &ca, &ca, longer, None).unwrap_err();
+    assert_eq!(err, Error::Crypto(coffer_core::Error::WrongPurpose), "a CA is not renewed as a leaf");
+
+    let signed = signed_records(&mut p);
+    let serials: Vec<&[u8]> = signed
+        .iter()
+        .filter_map(|e| match e {
+            AuditEvent::CertificateSigned { object: SignedObject::Certificate, serial, .. } => {
+                Some(serial.as_slice())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(serials, [ca.serial(), old.serial(), same.serial(), rekeyed.serial()]);
+    p.hsm.audit_verify(p.auditor).unwrap();
+}

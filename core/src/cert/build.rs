@@ -37,7 +37,9 @@ pub const MAX_SANS: usize = 64;
 /// Longest subject string accepted, in bytes.
 pub const MAX_SUBJECT_LEN: usize = 1024;
 
+mod renew;
 mod san;
+pub use renew::{renew, renew_with};
 pub use san::San;
 
 impl San {

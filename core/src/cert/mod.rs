@@ -32,7 +32,7 @@ mod verify;
 pub use build::{
     CaParams, IntermediateParams, LeafParams, LeafUsage, MAX_SANS, MAX_SUBJECT_LEN, San, Validity, csr,
     csr_with, issue_from_csr, issue_from_csr_with, issue_intermediate, issue_intermediate_with, issue_leaf,
-    issue_leaf_with, self_signed_ca, self_signed_ca_with,
+    issue_leaf_with, renew, renew_with, self_signed_ca, self_signed_ca_with,
 };
 pub use certificate::{Certificate, Csr, MAX_BUNDLE_CERTS};
 pub use crl::{Crl, CrlParams, MAX_CRL_ENTRIES, MAX_CRL_LEN, Revocation, issue_crl, issue_crl_with};

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use coffer_core::cert::{
     self, CaParams, CertSigner, Certificate, Crl, CrlParams, Csr, IntermediateParams, KeyPair, KeySigner,
-    LeafParams, San, SignatureScheme,
+    LeafParams, PublicKey, San, SignatureScheme, Validity,
 };
 use coffer_core::rng::TryCryptoRng;
 
@@ -113,6 +113,33 @@ impl Hsm {
         params: &LeafParams<'_>,
     ) -> Result<Certificate> {
         let make = |signer: &mut dyn CertSigner| cert::issue_from_csr_with(signer, ca_cert, csr, params);
+        self.sign_certificate(rng, session, handle, scheme, make, certificate_record)
+    }
+
+    /// Renews the leaf certificate `old` under the CA certificate `ca_cert`
+    /// (its issuer), signed by the CA's key pair `handle`: a new serial and
+    /// `validity`, the same subject, names and usage, for `new_key` or
+    /// `old`'s key (`coffer_core::cert::renew_with`). Audited as an
+    /// issuance.
+    ///
+    /// # Errors
+    /// As [`Hsm::issue_certificate`], and
+    /// [`Error::Crypto`](crate::Error::Crypto)`(IssuerMismatch)` if
+    /// `ca_cert` did not issue `old`, `(WrongPurpose)` if `old` is no TLS
+    /// leaf, `(OutlivesIssuer)` for a validity past the CA's.
+    #[allow(clippy::too_many_arguments, reason = "the CA, its key, the old certificate and the new terms")]
+    pub fn renew_certificate<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        scheme: Option<SignatureScheme>,
+        ca_cert: &Certificate,
+        old: &Certificate,
+        validity: Validity,
+        new_key: Option<&PublicKey>,
+    ) -> Result<Certificate> {
+        let make = |signer: &mut dyn CertSigner| cert::renew_with(signer, ca_cert, old, validity, new_key);
         self.sign_certificate(rng, session, handle, scheme, make, certificate_record)
     }
 
