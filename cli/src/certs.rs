@@ -20,8 +20,11 @@ use serde_json::json;
 mod chain;
 mod key_file;
 mod options;
+mod renew;
 
 pub use chain::{NewCrl, NewIntermediate, Verify, crl, intermediate, show, verify};
+pub use renew::{Renewal, renew};
+use renew::write_bundle;
 
 use key_file::{CA_KEY_PASSPHRASE, KEY_PASSPHRASE, key_pem, new_key_passphrase, read_key_with};
 pub use options::{Window, time_arg};
@@ -71,6 +74,15 @@ pub fn read_key(path: &Path, passphrase_file: Option<&Path>) -> Result<KeyPair> 
 pub fn read_cert(path: &Path) -> Result<Certificate> {
     Certificate::from_pem(&read(path)?)
         .map_err(|e| Fail::usage(format!("{}: not a PEM certificate ({e})", path.display())))
+}
+
+/// Reads a `--ca-cert` file: the CA certificate, optionally followed by
+/// the certificates above it (its issuing chain, which `--bundle-out`
+/// copies after the leaf).
+pub fn read_ca_cert(path: &Path) -> Result<Certificate> {
+    let all = Certificate::all_from_pem(&read(path)?)
+        .map_err(|e| Fail::usage(format!("{}: not a PEM certificate ({e})", path.display())))?;
+    all.into_iter().next().ok_or_else(|| Fail::usage(format!("{}: holds no certificate", path.display())))
 }
 
 /// A key named on the command line: `key:<id>` for a key in the keystore
@@ -250,6 +262,8 @@ pub struct Issue<'a> {
     pub window: Window,
     pub usage: &'a str,
     pub san: &'a [String],
+    /// Also write the leaf followed by its issuing chain here.
+    pub bundle_out: Option<&'a Path>,
 }
 
 /// The CA's key: read from a file (with the scheme it signs with), or
@@ -271,7 +285,7 @@ struct Prepared<'a> {
 }
 
 fn prepare<'a>(i: &Issue<'a>) -> Result<Prepared<'a>> {
-    let ca_cert = read_cert(i.ca_cert)?;
+    let ca_cert = read_ca_cert(i.ca_cert)?;
     let names = sans(i.san)?;
     let usage = leaf_usage(i.usage)?;
     let validity = i.window.validity()?;
@@ -292,11 +306,13 @@ fn prepare<'a>(i: &Issue<'a>) -> Result<Prepared<'a>> {
 
 pub fn issue(i: &Issue<'_>, csr_path: &Path, out: &Path, open: impl FnOnce() -> Result<Store>) -> Result<()> {
     let target = plan(out)?;
+    let bundle = i.bundle_out.map(plan).transpose()?;
     let prepared = prepare(i)?;
     let csr = Csr::from_pem(&read(csr_path)?)
         .map_err(|e| Fail::usage(format!("{}: not a PEM CSR ({e})", csr_path.display())))?;
     let leaf = sign_request(i, &prepared, &csr, open)?;
     target.write_bytes(Access::Public, leaf.to_pem()?.as_bytes())?;
+    write_bundle(bundle.as_ref(), &leaf, i.ca_cert)?;
     leaf_result(&leaf, None, out)
 }
 
@@ -337,6 +353,7 @@ pub struct NewPair<'a> {
 /// `cert pair`: a new key and a certificate for it, issued by the CA.
 pub fn pair(i: &Issue<'_>, n: &NewPair<'_>, open: impl FnOnce() -> Result<Store>) -> Result<()> {
     let (key_t, cert_t) = (plan(n.key_out)?, plan(n.cert_out)?);
+    let bundle = i.bundle_out.map(plan).transpose()?;
     let alg = algorithm(n.algorithm)?;
     // Everything that can be refused is, before the (slow, for RSA) key generation.
     let prepared = prepare(i)?;
@@ -348,6 +365,7 @@ pub fn pair(i: &Issue<'_>, n: &NewPair<'_>, open: impl FnOnce() -> Result<Store>
     let leaf = sign_request(i, &prepared, &csr, open)?;
     key_t.write_bytes(Access::Private, key_pem(&key, pass.as_deref().map(Vec::as_slice))?.as_bytes())?;
     cert_t.write_bytes(Access::Public, leaf.to_pem()?.as_bytes())?;
+    write_bundle(bundle.as_ref(), &leaf, i.ca_cert)?;
     leaf_result(&leaf, Some(n.key_out), n.cert_out)
 }
 

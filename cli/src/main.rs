@@ -499,7 +499,9 @@ const SCHEMES: [&str; 2] = ["pkcs1", "pss"];
 /// The CA that signs: its certificate and its key (a file or a keystore key).
 #[derive(Args)]
 struct CaKeyArgs {
-    /// The CA certificate (PEM).
+    /// The CA certificate (PEM). The file may go on with the certificates
+    /// above the CA (its issuing chain): --bundle-out copies those that are
+    /// not self-signed after the new certificate.
     #[arg(long)]
     ca_cert: PathBuf,
     /// The CA's key: a PKCS#8 PEM private key file, or `key:<id>` for a key in
@@ -544,6 +546,11 @@ struct IssueArgs {
     /// 253 in all), optionally starting with `*.`. Repeatable.
     #[arg(long)]
     san: Vec<String>,
+    /// Also write a full-chain bundle (PEM) here: the new certificate, then
+    /// the --ca-cert file's certificates that are not self-signed (the CA and
+    /// any intermediates above it, in the file's order), as a TLS peer sends them.
+    #[arg(long)]
+    bundle_out: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -672,6 +679,50 @@ enum CertCommand {
         /// Where the certificate (PEM) goes.
         #[arg(long)]
         cert_out: PathBuf,
+    },
+    /// Renew a certificate: the same subject, names and usage with a new
+    /// validity and serial, for the same key or a new one, signed by its issuer.
+    #[command(after_help = "Rules: only the CA that issued the certificate renews it (--ca-cert is its \
+        issuer, by name and signature); the old certificate may have expired; a CA certificate is not renewed \
+        here (certify a new request with `cert intermediate`). The new certificate never outlives its CA, as \
+        for `cert issue`. Without --new-key-out it certifies the old certificate's key.\n\n\
+        Example:\n  coffer cert renew --ca-cert issuing.crt --ca-key key:issuing-ca --days 90 --out agent7.new.crt agent7.crt\n  \
+        coffer cert renew --ca-cert ca.crt --ca-key ca.key --new-key-out agent7.new.key --out agent7.new.crt \
+        --bundle-out agent7.fullchain.pem agent7.crt")]
+    Renew {
+        #[command(flatten)]
+        ca: CaKeyArgs,
+        /// Days of validity, 1 to 36500, from --not-before (default: from now,
+        /// back-dated 5 minutes for clock skew). Must end by the CA's notAfter.
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        days: u32,
+        /// Start of validity instead of now: 2027-01-31, 2027-01-31T12:00:00Z
+        /// (UTC) or Unix seconds. A start before the CA's notBefore is moved up to it.
+        #[arg(long, value_parser = certs::time_arg)]
+        not_before: Option<u64>,
+        /// End of validity instead of --days (same forms as --not-before), not
+        /// after the CA certificate's notAfter.
+        #[arg(long, value_parser = certs::time_arg, conflicts_with = "days")]
+        not_after: Option<u64>,
+        /// Certify a new key instead of the old one: generate it and write it
+        /// here (PKCS#8 PEM, mode 0600).
+        #[arg(long)]
+        new_key_out: Option<PathBuf>,
+        /// The new key's algorithm (default: the old key's).
+        #[arg(long, value_parser = ALGORITHMS)]
+        algorithm: Option<String>,
+        /// Encrypt the new key (ENCRYPTED PRIVATE KEY: PBES2, PBKDF2-HMAC-SHA-256,
+        /// AES-256-CBC) under the first line of this file.
+        #[arg(long)]
+        key_passphrase_file: Option<PathBuf>,
+        /// Where the new certificate (PEM) goes.
+        #[arg(long = "out")]
+        output: PathBuf,
+        /// Also write a full-chain bundle (PEM) here, as for `cert issue`.
+        #[arg(long)]
+        bundle_out: Option<PathBuf>,
+        /// The certificate to renew (PEM).
+        cert: PathBuf,
     },
     /// Verify a certificate now: a path through intermediates to a trusted CA
     /// (RFC 5280: signatures, validity, CA flags and path lengths, purpose,
@@ -1006,6 +1057,37 @@ fn run(cli: Cli) -> Result<()> {
                 })
             }
             CertCommand::Show { file } => certs::show(&file),
+            CertCommand::Renew {
+                ca,
+                days,
+                not_before,
+                not_after,
+                new_key_out,
+                algorithm,
+                key_passphrase_file,
+                output,
+                bundle_out,
+                cert,
+            } => {
+                let issue = certs::Issue {
+                    ca_cert: &ca.ca_cert,
+                    ca_key: certs::KeySpec::parse(&ca.ca_key),
+                    ca_key_passphrase_file: ca.ca_key_passphrase_file.as_deref(),
+                    scheme: ca.scheme.as_deref(),
+                    window: certs::Window { days, not_before, not_after },
+                    usage: "both",
+                    san: &[],
+                    bundle_out: bundle_out.as_deref(),
+                };
+                let renewal = certs::Renewal {
+                    old: &cert,
+                    out: &output,
+                    new_key_out: new_key_out.as_deref(),
+                    algorithm: algorithm.as_deref(),
+                    key_passphrase_file: key_passphrase_file.as_deref(),
+                };
+                certs::renew(&issue, &renewal, || g.open())
+            }
             CertCommand::Intermediate { ca, csr, path_len, days, output } => certs::intermediate(
                 &certs::NewIntermediate {
                     ca_cert: &ca.ca_cert,
@@ -1086,6 +1168,7 @@ fn issue_args(a: &IssueArgs) -> certs::Issue<'_> {
         window: certs::Window { days: a.days, not_before: a.not_before, not_after: a.not_after },
         usage: &a.usage,
         san: &a.san,
+        bundle_out: a.bundle_out.as_deref(),
     }
 }
 

@@ -9,26 +9,7 @@ use std::process::{Command, Output};
 
 mod common;
 
-fn coffer(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coffer"))
-        .current_dir(dir)
-        .args(args)
-        .env("COFFER_PASSPHRASE", "pki passphrase 1")
-        .env("COFFER_SO_PIN", "so-pin-1234")
-        .env("COFFER_USER", "ca")
-        .env("COFFER_PIN", "ca-pin-1234")
-        .env("COFFER_AUDITOR_PIN", "audit-pin-12")
-        .env_remove("COFFER_STORE")
-        .env_remove("COFFER_TENANT")
-        .output()
-        .unwrap()
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = coffer(dir, args);
-    assert!(out.status.success(), "coffer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{coffer, ok};
 
 /// Runs a `user create` command with its new PIN.
 fn create_user(dir: &Path, args: &[&str], pin: &str) {

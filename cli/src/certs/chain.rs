@@ -167,7 +167,7 @@ pub struct NewIntermediate<'a> {
 /// `cert intermediate`: a CA certificate for a request, below the CA.
 pub fn intermediate(n: &NewIntermediate<'_>, open: impl FnOnce() -> Result<Store>) -> Result<()> {
     let target = plan(n.out)?;
-    let ca = super::read_cert(n.ca_cert)?;
+    let ca = super::read_ca_cert(n.ca_cert)?;
     let csr = Csr::from_pem(&read(n.csr)?)
         .map_err(|e| Fail::usage(format!("{}: not a PEM CSR ({e})", n.csr.display())))?;
     let params = IntermediateParams { validity: Validity::days_from_now(n.days)?, path_len: n.path_len };
@@ -218,7 +218,7 @@ pub struct NewCrl<'a> {
 /// the keystore), valid from now for `days`.
 pub fn crl(c: &NewCrl<'_>, open: impl FnOnce() -> Result<Store>) -> Result<()> {
     let target = plan(c.out)?;
-    let ca = super::read_cert(c.ca_cert)?;
+    let ca = super::read_ca_cert(c.ca_cert)?;
     let mut serials: Vec<Vec<u8>> = certificates(c.revoke)?.iter().map(|r| r.serial().to_vec()).collect();
     for s in c.revoke_serial {
         serials.push(hex::decode(s.trim_start_matches("0x")).map_err(|_| {

@@ -47,3 +47,36 @@ pub fn pin_refusals(outputs: impl IntoIterator<Item = std::process::Output>) -> 
     }
     (incorrect, locked)
 }
+
+/// The credentials [`coffer`] gives every command: a keystore passphrase,
+/// the SO PIN, user `ca` with its PIN, and the auditor's PIN.
+#[allow(dead_code, reason = "not every file that includes this module runs the command")]
+pub const CREDENTIALS: [(&str, &str); 5] = [
+    ("COFFER_PASSPHRASE", "pki passphrase 1"),
+    ("COFFER_SO_PIN", "so-pin-1234"),
+    ("COFFER_USER", "ca"),
+    ("COFFER_PIN", "ca-pin-1234"),
+    ("COFFER_AUDITOR_PIN", "audit-pin-12"),
+];
+
+/// Runs `coffer args` in `dir` on its default store there, with
+/// [`CREDENTIALS`] and no store or tenant from the caller's environment.
+#[allow(dead_code, reason = "not every file that includes this module runs the command")]
+pub fn coffer(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_coffer"))
+        .current_dir(dir)
+        .args(args)
+        .envs(CREDENTIALS)
+        .env_remove("COFFER_STORE")
+        .env_remove("COFFER_TENANT")
+        .output()
+        .expect("run coffer")
+}
+
+/// [`coffer`], asserting success; its standard output.
+#[allow(dead_code, reason = "not every file that includes this module runs the command")]
+pub fn ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = coffer(dir, args);
+    assert!(out.status.success(), "coffer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}

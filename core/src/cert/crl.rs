@@ -170,6 +170,51 @@ impl Crl {
             .any(|r| trimmed(r.serial_number.as_bytes()) == serial)
     }
 
+    /// Whether this CRL may be from the CA `issuer`: the issuer names are
+    /// equal and, if the CRL carries an authorityKeyIdentifier and the CA
+    /// certificate a subjectKeyIdentifier, the key ids are equal. A CRL
+    /// that claims its issuer this way must then verify under the issuer's
+    /// key ([`Crl::verify_signature`]).
+    pub fn claims_issuer(&self, issuer: &Certificate) -> bool {
+        if self.inner.tbs_cert_list.issuer != *issuer.inner.tbs_certificate().subject() {
+            return false;
+        }
+        let aki = self.extension(AuthorityKeyIdentifier::OID).and_then(|ext| {
+            AuthorityKeyIdentifier::from_der(ext.extn_value.as_bytes()).ok()?.key_identifier
+        });
+        let ski = match issuer.inner.tbs_certificate().get_extension::<SubjectKeyIdentifier>() {
+            Ok(Some((_, ski))) => Some(ski.0),
+            _ => None,
+        };
+        match (aki, ski) {
+            (Some(a), Some(s)) => a == s,
+            _ => true,
+        }
+    }
+
+    fn extension(&self, oid: x509_cert::der::oid::ObjectIdentifier) -> Option<&Extension> {
+        self.inner.tbs_cert_list.crl_extensions.iter().flatten().find(|e| e.extn_id == oid)
+    }
+
+    /// Refuses a CRL with a critical extension, on the list or on an entry:
+    /// coffer processes none (deltaCRLIndicator, issuingDistributionPoint
+    /// and certificateIssuer change which certificates a list covers), and
+    /// RFC 5280 §5.2 and §5.3 forbid using a list whose critical extension
+    /// is not understood.
+    ///
+    /// # Errors
+    /// [`Error::UnknownCriticalExtension`].
+    pub fn check_critical_extensions(&self) -> Result<()> {
+        let tbs = &self.inner.tbs_cert_list;
+        let on_list = tbs.crl_extensions.iter().flatten();
+        let on_entries =
+            tbs.revoked_certificates.iter().flatten().flat_map(|r| r.crl_entry_extensions.iter().flatten());
+        if on_list.chain(on_entries).any(|e| e.critical) {
+            return Err(Error::UnknownCriticalExtension);
+        }
+        Ok(())
+    }
+
     /// Checks that `issuer` signed this CRL and may sign CRLs (names equal,
     /// CA, cRLSign if keyUsage is present).
     ///

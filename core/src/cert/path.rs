@@ -19,10 +19,16 @@
 //! - with a purpose: the leaf is not a CA, its keyUsage (if present) allows
 //!   digitalSignature, and the leaf's and every CA's extendedKeyUsage (if
 //!   present) include the purpose or anyExtendedKeyUsage ([`Error::WrongPurpose`]);
-//! - with revocation lists ([`PathOptions::crls`]): a certificate whose
-//!   issuer signed one of them must not be listed ([`Error::Revoked`]) and
-//!   the list must be current ([`Error::CrlOutOfDate`]); certificates whose
-//!   issuer signed none of the lists given are not checked for revocation;
+//! - with revocation lists ([`PathOptions::crls`]): a list that claims a
+//!   path CA as its issuer (by name, and by key id when both carry one) must
+//!   verify under that CA's key ([`Error::Verify`], or
+//!   [`Error::UnsupportedAlgorithm`]; a damaged or forged list fails the
+//!   path, it is not skipped), carry no critical extension
+//!   ([`Error::UnknownCriticalExtension`]: delta lists, distribution-point
+//!   scopes and indirect entries are not processed), be current
+//!   ([`Error::CrlOutOfDate`]), and not list the certificate that CA issued
+//!   ([`Error::Revoked`]); certificates whose issuer no list claims are not
+//!   checked for revocation;
 //! - with a name: a DNS name matches a dNSName SAN (ASCII case-insensitive,
 //!   a `*.` wildcard standing for exactly one leftmost label), an IP address
 //!   an iPAddress SAN ([`Error::NameMismatch`]); the subject's CN is never used.
@@ -93,8 +99,8 @@ pub struct PathOptions<'a> {
     pub purpose: Option<Purpose>,
     /// The name to check, if any.
     pub name: Option<ExpectedName<'a>>,
-    /// Revocation lists: each certificate of the path whose issuer signed
-    /// one of them is checked against it (module docs).
+    /// Revocation lists: each certificate of the path whose issuer one of
+    /// them claims is checked against it (module docs).
     pub crls: &'a [Crl],
 }
 
@@ -268,13 +274,21 @@ fn check_path_lengths(path: &[&Certificate]) -> Result<()> {
     Ok(())
 }
 
-/// Each certificate against the CRLs its issuer signed: any such CRL must
-/// be current at `now` and must not list it. Certificates whose issuer
-/// signed none of the CRLs given are not checked.
+/// Each certificate against the CRLs its issuer issued. A CRL that claims
+/// the issuer ([`Crl::claims_issuer`]: its name, and its key id when both
+/// carry one) must verify under the issuer's key ([`Error::Verify`] for a
+/// forged or damaged list, [`Error::UnsupportedAlgorithm`] for one signed
+/// in an algorithm coffer does not verify), must have no critical
+/// extension ([`Error::UnknownCriticalExtension`]), must be current at
+/// `now` ([`Error::CrlOutOfDate`]), and must not list the certificate
+/// ([`Error::Revoked`]). Certificates whose issuer is claimed by none of
+/// the CRLs given are not checked.
 fn check_revocation(path: &[&Certificate], opts: &PathOptions<'_>) -> Result<()> {
     for pair in path.windows(2) {
         let [child, issuer] = pair else { return Err(Error::Internal) };
-        for crl in opts.crls.iter().filter(|crl| crl.verify_signature(issuer).is_ok()) {
+        for crl in opts.crls.iter().filter(|crl| crl.claims_issuer(issuer)) {
+            crl.verify_signature(issuer)?;
+            crl.check_critical_extensions()?;
             if opts.now < crl.this_update() || crl.next_update().is_some_and(|next| opts.now > next) {
                 return Err(Error::CrlOutOfDate);
             }
