@@ -17,6 +17,8 @@ use coffer_hsm::{
 };
 use coffer_store::SqliteStore;
 
+mod pki;
+
 type StepResult = Result<String, String>;
 
 struct Table {
@@ -463,6 +465,7 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
             evidence.audit.len()
         ))
     });
+    pki::agent_pki(t, &mut hsm)?;
     t.step("3 tenant isolation", "auditor verifies the HMAC-chained log; finds the refusals", || {
         let auditor = login_auditor(&mut hsm)?;
         hsm.audit_verify(auditor).map_err(s)?;

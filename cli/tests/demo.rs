@@ -13,6 +13,6 @@ fn coffer_demo_plays_every_scenario_step_successfully() {
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "coffer demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("18 steps: 18 passed, 0 failed"), "unexpected summary:\n{stdout}");
+    assert!(stdout.contains("22 steps: 22 passed, 0 failed"), "unexpected summary:\n{stdout}");
     assert!(!stdout.contains("| FAIL |"), "a step failed:\n{stdout}");
 }
