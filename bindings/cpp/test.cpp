@@ -143,7 +143,7 @@ static void test_certificates() {
     auto other = coffer::certificate::self_signed_ca(agent, "CN=Other", 30, -1);
     EXPECT_THROWS(leaf.verify(other), COFFER_ERR_ISSUER_MISMATCH);
     EXPECT_THROWS(leaf.issue(agent, req, COFFER_LEAF_CLIENT, 30), COFFER_ERR_NOT_A_CA);
-    EXPECT_THROWS(coffer::certificate::self_signed_ca(ca_key, "", 30, 0), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_THROWS(coffer::certificate::self_signed_ca(ca_key, "", 30, 0), COFFER_ERR_INVALID_SUBJECT);
     auto pem = agent.pkcs8_pem();
     auto back = coffer::keypair::from_pkcs8_pem(std::string(pem.begin(), pem.end()));
     EXPECT(back.public_key_der() == agent.public_key_der());

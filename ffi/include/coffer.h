@@ -49,6 +49,50 @@
 #define COFFER_ABI_VERSION 0
 
 /**
+ * A `purpose` for `coffer_certificate_verify_path`: no purpose is checked
+ * (neither extendedKeyUsage nor keyUsage, and the leaf may be a CA).
+ */
+#define COFFER_PURPOSE_ANY 0
+
+/**
+ * A `purpose` for `coffer_certificate_verify_path`: a TLS server. The
+ * leaf is no CA, its keyUsage (if present) allows digitalSignature, and
+ * its and every CA's extendedKeyUsage (if present) include serverAuth or
+ * anyExtendedKeyUsage.
+ */
+#define COFFER_PURPOSE_SERVER 1
+
+/**
+ * A `purpose` for `coffer_certificate_verify_path`: a TLS client, checked
+ * as `COFFER_PURPOSE_SERVER` with clientAuth.
+ */
+#define COFFER_PURPOSE_CLIENT 2
+
+/**
+ * Longest subject public key (SPKI DER) coffer returns, in bytes: an
+ * RSA-4096 key with exponent 65537 (a P-256 key takes 91). A buffer of
+ * this size always holds the leaf key of `coffer_certificate_verify_path`.
+ */
+#define COFFER_SPKI_MAX_LEN 550
+
+/**
+ * Most certificates in a path `coffer_certificate_verify_path` builds,
+ * leaf and anchor included (so at most six intermediates).
+ */
+#define COFFER_PATH_MAX_LEN 8
+
+/**
+ * Most trust anchors, most untrusted intermediates, and most CRLs
+ * `coffer_certificate_verify_path` takes.
+ */
+#define COFFER_PATH_MAX_CANDIDATES 64
+
+/**
+ * Most revoked certificates one CRL lists (issued or read).
+ */
+#define COFFER_CRL_MAX_ENTRIES 4096
+
+/**
  * Length of an envelope's fixed prefix: read this many bytes, then ask
  * `coffer_envelope_header_len` how long the whole header is.
  */
@@ -199,7 +243,19 @@
  * | `null-pointer` | a required pointer is NULL, or an input is NULL with a nonzero length | `COFFER_ERR_NULL_POINTER` |
  * | `buffer-too-small` | a caller buffer is too small: the size needed is written to its length argument, nothing else is written | `COFFER_ERR_BUFFER_TOO_SMALL` |
  * | `nothing-given` | no recipients or unlock keys given (a count of 0) to seal or open an envelope, whole or streaming | `COFFER_ERR_INVALID_ARGUMENT` |
- * | `unusable-argument` | an argument the function cannot use: a duplicate context key; a recipient already in the envelope, or none to remove; a signature scheme of the other key type; a keystore key of a type the operation does not take; a bad subject, SAN, validity or path length; a bad slot, label or name | `COFFER_ERR_INVALID_ARGUMENT` |
+ * | `unusable-argument` | an argument the function cannot use: a duplicate context key; a recipient already in the envelope, or none to remove; a signature scheme of the other key type; a keystore key of a type the operation does not take; a path length out of range; a bad slot, label or name | `COFFER_ERR_INVALID_ARGUMENT` |
+ * | `bad-subject` | a subject that is not an RFC 4514 distinguished name, is empty or is over 1024 bytes, for a CA, a request or a leaf, in the keystore too | `COFFER_ERR_INVALID_SUBJECT` |
+ * | `bad-san` | a subject alternative name not valid for its kind (an IP address that does not parse, a DNS name with a space, a URI without a scheme, an email address without a domain), in a request or a leaf, in the keystore too | `COFFER_ERR_INVALID_SAN` |
+ * | `bad-validity` | a validity of 0 days, for a CA, an intermediate or a leaf, in the keystore too | `COFFER_ERR_INVALID_VALIDITY` |
+ * | `server-without-name` | a server certificate (`COFFER_LEAF_SERVER`, `COFFER_LEAF_SERVER_AND_CLIENT`) whose names (given, or the request's) hold no DNS name or IP address | `COFFER_ERR_SERVER_NAME_MISSING` |
+ * | `outlives-issuer` | a certificate whose validity would end after its issuer's notAfter | `COFFER_ERR_OUTLIVES_ISSUER` |
+ * | `no-path` | a certificate with no chain through the given intermediates to a given trust anchor | `COFFER_ERR_NO_PATH` |
+ * | `path-too-long` | an intermediate asked of a CA whose path length is 0 (or a path length not below the CA's), in the keystore too; a path longer than a CA's path length or 8 certificates | `COFFER_ERR_PATH_TOO_LONG` |
+ * | `name-mismatch` | a certificate that does not name the DNS name or IP address asked for | `COFFER_ERR_NAME_MISMATCH` |
+ * | `wrong-purpose` | a certificate (or a CA above it) whose extendedKeyUsage or keyUsage leaves out the purpose asked for | `COFFER_ERR_WRONG_PURPOSE` |
+ * | `revoked` | a certificate of the path listed on a revocation list its issuer signed | `COFFER_ERR_REVOKED` |
+ * | `crl-out-of-date` | a revocation list of a path CA whose nextUpdate has passed | `COFFER_ERR_CRL_OUT_OF_DATE` |
+ * | `unsupported-algorithm` | a request signed with an algorithm coffer does not verify (SHA-384, SHA-1, Ed25519, ...), given to be certified | `COFFER_ERR_UNSUPPORTED_ALGORITHM` |
  * | `not-a-file-path` | a file path (keystore, version-1 export, generation file) that cannot name a regular file: empty, `/`, ending in `/`, or a directory, symbolic link, FIFO or device at it; nothing is touched | `COFFER_ERR_INVALID_ARGUMENT` |
  * | `bad-length` | an input of a length the function does not take: a passphrase outside 1..=1024 bytes (keystore secret, encrypted PKCS#8 in and out); AES-KW/KWP key data; keystore material to wrap outside 1..=16384 bytes; fewer than 10 bytes for `coffer_envelope_header_len`; a key, certificate or CSR over 64 KiB; a webhook header over 1024 bytes | `COFFER_ERR_INVALID_LENGTH` |
  * | `over-a-limit` | a limit of the envelope format (FORMAT.md §5) or of a certificate: more than 16 recipients or 64 unlock keys; a key id (of a recipient, an unlock key, a recipient to remove, a keystore key) outside 1..=64 bytes; a context over 16 pairs or with a key or value too long; a chunk size outside 256..=1048576; more than 64 SANs | `COFFER_ERR_LIMIT_EXCEEDED` |
@@ -268,6 +324,21 @@ enum coffer_status
    */
   COFFER_ERR_STREAM_FINISHED = 1008,
   /**
+   * A subject given as text is not an RFC 4514 distinguished name
+   * (`CN=agent-7,O=Acme`), is empty, or is longer than 1024 bytes.
+   */
+  COFFER_ERR_INVALID_SUBJECT = 1009,
+  /**
+   * A subject alternative name is not valid for its kind (a DNS name,
+   * IP address, URI with a scheme, or email address).
+   */
+  COFFER_ERR_INVALID_SAN = 1010,
+  /**
+   * A validity of 0 days, or a window (or a CRL's thisUpdate/nextUpdate)
+   * that ends before or when it starts.
+   */
+  COFFER_ERR_INVALID_VALIDITY = 1011,
+  /**
    * Decryption or unwrapping failed: wrong key, wrong context, or modified or truncated data.
    */
   COFFER_ERR_DECRYPT = 2000,
@@ -311,6 +382,50 @@ enum coffer_status
    * A certificate carries a critical extension coffer does not process.
    */
   COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION = 2010,
+  /**
+   * A certificate, request or revocation list is signed with an
+   * algorithm coffer does not verify (SHA-1, SHA-384, SHA-512, Ed25519, ...).
+   */
+  COFFER_ERR_UNSUPPORTED_ALGORITHM = 2011,
+  /**
+   * No chain of the given certificates leads to a trust anchor: an
+   * intermediate is missing, or the issuer is not trusted.
+   */
+  COFFER_ERR_NO_PATH = 2012,
+  /**
+   * The chain is longer than a CA's pathLenConstraint or the verifier's
+   * limit allows, or an intermediate was asked to have a path length
+   * its issuer does not allow.
+   */
+  COFFER_ERR_PATH_TOO_LONG = 2013,
+  /**
+   * The certificate does not name the DNS name or IP address asked for.
+   */
+  COFFER_ERR_NAME_MISMATCH = 2014,
+  /**
+   * The certificate (or a CA above it) is not for the purpose asked
+   * for: its extendedKeyUsage or keyUsage leaves it out.
+   */
+  COFFER_ERR_WRONG_PURPOSE = 2015,
+  /**
+   * A certificate of the path is on its issuer's revocation list.
+   */
+  COFFER_ERR_REVOKED = 2016,
+  /**
+   * A revocation list given is not current (its nextUpdate has passed,
+   * or its thisUpdate is to come).
+   */
+  COFFER_ERR_CRL_OUT_OF_DATE = 2017,
+  /**
+   * A server certificate without a DNS name or IP address among its
+   * subject alternative names.
+   */
+  COFFER_ERR_SERVER_NAME_MISSING = 2018,
+  /**
+   * A certificate would be valid after its issuer's certificate expires
+   * (or end before it starts): refused, never shortened.
+   */
+  COFFER_ERR_OUTLIVES_ISSUER = 2019,
   /**
    * The key is refused by policy (RSA: 2048 to 4096 bits, exponent 65537).
    */
@@ -577,9 +692,13 @@ enum coffer_san_kind
    */
   COFFER_SAN_IP = 2,
   /**
-   * A URI (ASCII).
+   * A URI (ASCII) with a scheme, for example `spiffe://acme.test/agent-7`.
    */
   COFFER_SAN_URI = 3,
+  /**
+   * An email address (rfc822Name), `local@domain` in ASCII.
+   */
+  COFFER_SAN_EMAIL = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -715,13 +834,24 @@ typedef uint32_t coffer_key_type;
 
 /**
  * An X.509 certificate. Created by `coffer_certificate_self_signed_ca`,
- * `coffer_certificate_issue`, their keystore counterparts
- * `coffer_keystore_ca_certificate` and `coffer_keystore_issue_certificate`,
- * or an import; freed by `coffer_certificate_free`.
+ * `coffer_certificate_issue`, `coffer_certificate_issue_intermediate`,
+ * their keystore counterparts `coffer_keystore_ca_certificate`,
+ * `coffer_keystore_issue_certificate` and
+ * `coffer_keystore_issue_intermediate`, or an import; freed by
+ * `coffer_certificate_free`.
  *
  * Thread safety: immutable; any number of threads may use one at once.
  */
 typedef struct coffer_certificate coffer_certificate;
+
+/**
+ * A certificate revocation list (X.509 v2 CRL). Created by
+ * `coffer_crl_issue`, `coffer_keystore_issue_crl` or an import
+ * (`coffer_crl_from_der`, `coffer_crl_from_pem`); freed by `coffer_crl_free`.
+ *
+ * Thread safety: immutable; any number of threads may use one at once.
+ */
+typedef struct coffer_crl coffer_crl;
 
 /**
  * A PKCS#10 certificate signing request. Created by `coffer_csr_new`,
@@ -835,6 +965,27 @@ typedef struct {
    */
   size_t value_len;
 } coffer_san;
+
+/**
+ * One revoked certificate of a CRL to issue: its serial number as
+ * `coffer_certificate_serial` gives it (1..=20 bytes, big-endian; leading
+ * zero bytes are ignored) and when it was revoked, in seconds since the
+ * Unix epoch.
+ */
+typedef struct {
+  /**
+   * The serial number's bytes.
+   */
+  const uint8_t *serial;
+  /**
+   * Length of `serial`.
+   */
+  size_t serial_len;
+  /**
+   * The revocation time, seconds since the Unix epoch.
+   */
+  uint64_t revoked_at;
+} coffer_revocation;
 
 /**
  * Someone to seal an envelope for.
@@ -988,8 +1139,10 @@ void coffer_bytes_free(coffer_bytes *bytes);
  * five minutes for clock skew) for `validity_days` days. `path_len` is the
  * number of intermediate CAs allowed below it (0..=255), or -1 for no limit.
  *
- * Errors: `COFFER_ERR_INVALID_ARGUMENT` for a bad subject, 0 days or a
- * `path_len` out of range; `COFFER_ERR_NOT_UTF8`.
+ * Errors: `COFFER_ERR_INVALID_SUBJECT` for a subject that is no
+ * distinguished name; `COFFER_ERR_INVALID_VALIDITY` for 0 days;
+ * `COFFER_ERR_INVALID_ARGUMENT` for a `path_len` out of range;
+ * `COFFER_ERR_NOT_UTF8`.
  *
  * Thread safety: may be called from any number of threads at once.
  */
@@ -1004,8 +1157,10 @@ coffer_status coffer_certificate_self_signed_ca(const coffer_keypair *key,
  * Creates a CSR for `key` with `subject` and 0..=64 requested `sans`,
  * signed by `key`.
  *
- * Errors: `COFFER_ERR_INVALID_ARGUMENT` for a bad subject or SAN;
- * `COFFER_ERR_LIMIT_EXCEEDED` for more than 64 SANs; `COFFER_ERR_UNKNOWN_VALUE`.
+ * Errors: `COFFER_ERR_INVALID_SUBJECT` for a subject that is no
+ * distinguished name; `COFFER_ERR_INVALID_SAN` for a name that is not
+ * valid for its kind; `COFFER_ERR_LIMIT_EXCEEDED` for more than 64 SANs;
+ * `COFFER_ERR_UNKNOWN_VALUE` for an unknown SAN kind.
  *
  * Thread safety: may be called from any number of threads at once.
  */
@@ -1023,9 +1178,19 @@ coffer_status coffer_csr_new(const coffer_keypair *key,
  * when `sans_len` is 0. `usage` is a `coffer_leaf_usage`. The signature is
  * the CA key's default (PKCS#1 v1.5 SHA-256 for RSA, ECDSA-SHA-256 for P-256).
  *
+ * Rules: a leaf never outlives its CA (a validity past the CA
+ * certificate's notAfter is `COFFER_ERR_OUTLIVES_ISSUER`, never
+ * shortened); a server certificate (`COFFER_LEAF_SERVER` or
+ * `COFFER_LEAF_SERVER_AND_CLIENT`) needs a DNS or IP name, else
+ * `COFFER_ERR_SERVER_NAME_MISSING`.
+ *
  * Errors: `COFFER_ERR_VERIFY` for a CSR whose signature does not verify;
- * `COFFER_ERR_NOT_A_CA`; `COFFER_ERR_KEY_MISMATCH` if `ca_key` is not the
- * CA's key; `COFFER_ERR_UNKNOWN_VALUE` for a bad `usage`.
+ * `COFFER_ERR_UNSUPPORTED_ALGORITHM` for one signed with an algorithm
+ * coffer does not verify; `COFFER_ERR_NOT_A_CA`; `COFFER_ERR_KEY_MISMATCH`
+ * if `ca_key` is not the CA's key; `COFFER_ERR_INVALID_VALIDITY` for 0
+ * days; `COFFER_ERR_OUTLIVES_ISSUER`; `COFFER_ERR_SERVER_NAME_MISSING`;
+ * `COFFER_ERR_INVALID_SAN` for an invalid name; `COFFER_ERR_UNKNOWN_VALUE`
+ * for a bad `usage`.
  *
  * Thread safety: may be called from any number of threads at once.
  */
@@ -1120,6 +1285,15 @@ coffer_status coffer_certificate_subject(const coffer_certificate *cert, coffer_
 coffer_status coffer_certificate_public_key_der(const coffer_certificate *cert, coffer_bytes *out);
 
 /**
+ * The certificate's serial number, big-endian as encoded (a leading zero
+ * byte keeps it positive), into `*out`: the `serial` of a
+ * `coffer_revocation` that revokes it.
+ *
+ * Thread safety: any number of threads at once.
+ */
+coffer_status coffer_certificate_serial(const coffer_certificate *cert, coffer_bytes *out);
+
+/**
  * Frees a certificate; NULL does nothing.
  *
  * Thread safety: no other call may be using it.
@@ -1160,6 +1334,236 @@ coffer_status coffer_csr_to_pem(const coffer_csr *csr, coffer_bytes *out);
  * Thread safety: no other call may be using it.
  */
 void coffer_csr_free(coffer_csr *csr);
+
+/**
+ * Issues an intermediate CA certificate from `csr` under the CA `ca` and
+ * its key `ca_key`, after checking the CSR's signature: the subject and
+ * public key come from the CSR, the certificate says CA:TRUE with
+ * keyCertSign and cRLSign, and the signature is the CA key's default
+ * (PKCS#1 v1.5 SHA-256 for RSA, ECDSA-SHA-256 for P-256). It is valid from
+ * now (less five minutes for clock skew, and not before `ca` starts) for
+ * `validity_days` days, which must end within `ca`'s validity.
+ * `path_len` is the number of further intermediate CAs allowed below it:
+ * 0..=255, below `ca`'s own limit, or -1 for one less than `ca`'s limit
+ * (no limit if `ca` has none). On success `*certificate` holds the
+ * certificate (free it with `coffer_certificate_free`).
+ *
+ * ```c
+ * coffer_certificate *issuing = NULL;
+ * // A root with path_len 1 certifies an issuing CA that issues leaves only.
+ * coffer_status s = coffer_certificate_issue_intermediate(root, root_key, request, 1825, -1, &issuing);
+ * ```
+ *
+ * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_INVALID_VALIDITY` for 0
+ * days; `COFFER_ERR_INVALID_ARGUMENT` for a `path_len` outside -1..=255;
+ * `COFFER_ERR_VERIFY` for a CSR whose signature does not verify;
+ * `COFFER_ERR_UNSUPPORTED_ALGORITHM` for one signed with an algorithm
+ * coffer does not verify; `COFFER_ERR_NOT_A_CA` if `ca` is no CA or may
+ * not sign certificates; `COFFER_ERR_KEY_MISMATCH` if `ca_key` is not
+ * `ca`'s key; `COFFER_ERR_PATH_TOO_LONG` if `ca`'s pathLenConstraint is 0
+ * or `path_len` is not below it; `COFFER_ERR_OUTLIVES_ISSUER` for a
+ * validity ending after `ca`'s.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_certificate_issue_intermediate(const coffer_certificate *ca,
+                                                    const coffer_keypair *ca_key,
+                                                    const coffer_csr *csr,
+                                                    uint32_t validity_days,
+                                                    int32_t path_len,
+                                                    coffer_certificate **certificate);
+
+/**
+ * Builds and validates a certification path from `leaf` through the
+ * untrusted intermediates `untrusted_pem` to one of the trust anchors
+ * `anchors_pem` (RFC 5280 §6 as coffer checks it): every signature, every
+ * validity window at `now` (the anchor's included), no unknown critical
+ * extension (name constraints and certificate policies are refused as
+ * such), every issuer a CA allowed to sign certificates, every
+ * pathLenConstraint, and then, as asked, revocation, purpose and name.
+ *
+ * - `anchors_pem`: 1..=64 `CERTIFICATE` PEM blocks (text between blocks
+ *   is ignored); a path ends at one of them, which is trusted as given.
+ * - `untrusted_pem`: 0..=64 `CERTIFICATE` blocks to build the path from
+ *   (NULL with length 0 for none), in any order; those not needed are
+ *   ignored.
+ * - `crls`, `crls_len`: 0..=64 revocation lists (NULL with 0 for none).
+ *   Each certificate of the path whose issuer signed one of them must not
+ *   be listed, and that list must be current at `now`; certificates whose
+ *   issuer signed none of them are not checked for revocation.
+ * - `purpose`: `COFFER_PURPOSE_ANY`, `COFFER_PURPOSE_SERVER` or
+ *   `COFFER_PURPOSE_CLIENT`.
+ * - `name`: NULL, or the name the leaf must be for: a `COFFER_SAN_DNS`
+ *   name (matched against its DNS names, ASCII case-insensitive, a `*.`
+ *   wildcard standing for one leftmost label) or a `COFFER_SAN_IP`
+ *   address (matched against its IP addresses); the subject's CN is never
+ *   used.
+ * - `now`: the time of the check in seconds since the Unix epoch, or 0 for
+ *   the system clock.
+ *
+ * On success `*chain_len` is the number of certificates in the path, leaf
+ * and trust anchor included (2..=`COFFER_PATH_MAX_LEN`). If
+ * `leaf_spki_len` is not NULL, the leaf's public key (SPKI DER, at most
+ * `COFFER_SPKI_MAX_LEN` bytes) is written to `leaf_spki`, a buffer of
+ * `*leaf_spki_len` bytes, and `*leaf_spki_len` is set to its length. If
+ * the buffer is too small nothing is verified, `*leaf_spki_len` is set to
+ * the length needed and the result is `COFFER_ERR_BUFFER_TOO_SMALL` (call
+ * with `leaf_spki` NULL and `*leaf_spki_len` 0 to ask for the length).
+ * Pass NULL for both to skip the key.
+ *
+ * ```c
+ * coffer_san host = {COFFER_SAN_DNS, (const uint8_t *)"agent-7.acme.test", 17};
+ * const coffer_crl *lists[1] = {root_crl};
+ * uint8_t key[COFFER_SPKI_MAX_LEN];
+ * size_t path = 0, key_len = sizeof key;
+ * coffer_status s = coffer_certificate_verify_path(leaf, roots_pem, roots_pem_len, chain_pem, chain_pem_len,
+ *                                                  lists, 1, COFFER_PURPOSE_SERVER, &host, 0, &path, key,
+ *                                                  &key_len);
+ * if (s != COFFER_OK) fprintf(stderr, "refused: %s\n", coffer_status_message(s));
+ * ```
+ *
+ * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_MALFORMED` for a bundle
+ * block that is not a certificate, or anchors with no certificate;
+ * `COFFER_ERR_LIMIT_EXCEEDED` for more than 64 anchors, intermediates or
+ * CRLs; `COFFER_ERR_INVALID_LENGTH` for a bundle over 8 MiB;
+ * `COFFER_ERR_NOT_UTF8`; `COFFER_ERR_UNKNOWN_VALUE` for an unknown
+ * `purpose` or name kind; `COFFER_ERR_INVALID_ARGUMENT` for a URI or email
+ * `name`; `COFFER_ERR_INVALID_SAN` for an IP `name` that is no address;
+ * `COFFER_ERR_BUFFER_TOO_SMALL`. A path that does not validate gives the
+ * code of the first failing check of the longest candidate path that
+ * reached an anchor: `COFFER_ERR_VERIFY` (a signature),
+ * `COFFER_ERR_UNSUPPORTED_ALGORITHM`, `COFFER_ERR_NOT_A_CA`,
+ * `COFFER_ERR_CERT_EXPIRED`, `COFFER_ERR_CERT_NOT_YET_VALID`,
+ * `COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION`, `COFFER_ERR_PATH_TOO_LONG`,
+ * `COFFER_ERR_REVOKED`, `COFFER_ERR_CRL_OUT_OF_DATE`,
+ * `COFFER_ERR_WRONG_PURPOSE`, `COFFER_ERR_NAME_MISMATCH`; with no
+ * candidate reaching an anchor, `COFFER_ERR_NO_PATH` (a missing
+ * intermediate, an untrusted root).
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_certificate_verify_path(const coffer_certificate *leaf,
+                                             const uint8_t *anchors_pem,
+                                             size_t anchors_pem_len,
+                                             const uint8_t *untrusted_pem,
+                                             size_t untrusted_pem_len,
+                                             const coffer_crl *const *crls,
+                                             size_t crls_len,
+                                             uint32_t purpose,
+                                             const coffer_san *name,
+                                             uint64_t now,
+                                             size_t *chain_len,
+                                             uint8_t *leaf_spki,
+                                             size_t *leaf_spki_len);
+
+/**
+ * Issues a certificate revocation list (X.509 v2) for the CA `ca`, signed
+ * by its key `ca_key` under the key's default scheme (PKCS#1 v1.5 SHA-256
+ * for RSA, ECDSA-SHA-256 for P-256). It carries `ca`'s subject as issuer,
+ * thisUpdate `this_update` (seconds since the Unix epoch, 0 for now),
+ * nextUpdate `next_update` (after thisUpdate: when the next list is due;
+ * verifiers refuse this one after it), the cRLNumber `number` (higher than
+ * every earlier list of this CA's) and the 0..=`COFFER_CRL_MAX_ENTRIES`
+ * certificates of `revoked` (NULL with 0 for none). On success `*crl`
+ * holds the list (free it with `coffer_crl_free`; `coffer_crl_to_pem`
+ * writes the form `openssl crl` reads).
+ *
+ * ```c
+ * coffer_bytes serial = {NULL, 0};
+ * coffer_certificate_serial(agent_cert, &serial);
+ * uint64_t now = (uint64_t)time(NULL);
+ * coffer_revocation revoked[1] = {{serial.data, serial.len, now}};
+ * coffer_crl *crl = NULL;
+ * coffer_status s = coffer_crl_issue(ca, ca_key, 7, now, now + 7 * 86400, revoked, 1, &crl);
+ * coffer_bytes_free(&serial);
+ * ```
+ *
+ * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_LIMIT_EXCEEDED` for more
+ * than `COFFER_CRL_MAX_ENTRIES` revocations; `COFFER_ERR_INVALID_ARGUMENT`
+ * for a serial that is empty (or all zero bytes) or longer than 20 bytes;
+ * `COFFER_ERR_NOT_A_CA` if `ca` is no CA or may not sign CRLs (a keyUsage
+ * without cRLSign); `COFFER_ERR_KEY_MISMATCH` if `ca_key` is not `ca`'s
+ * key; `COFFER_ERR_INVALID_VALIDITY` when `next_update` is not after
+ * thisUpdate or a time is past the year 9999.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_crl_issue(const coffer_certificate *ca,
+                               const coffer_keypair *ca_key,
+                               uint64_t number,
+                               uint64_t this_update,
+                               uint64_t next_update,
+                               const coffer_revocation *revoked,
+                               size_t revoked_len,
+                               coffer_crl **crl);
+
+/**
+ * Reads a DER CRL (at most 256 KiB and `COFFER_CRL_MAX_ENTRIES` entries).
+ * Its signature is not checked here: see `coffer_crl_verify_signature`.
+ *
+ * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_MALFORMED` for bytes that
+ * are not a CRL; `COFFER_ERR_INVALID_LENGTH` past 256 KiB;
+ * `COFFER_ERR_LIMIT_EXCEEDED` past the entry limit.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_crl_from_der(const uint8_t *der, size_t der_len, coffer_crl **crl);
+
+/**
+ * Reads one `X509 CRL` PEM block (no NUL needed); limits and errors as
+ * `coffer_crl_from_der`, and `COFFER_ERR_NOT_UTF8`.
+ *
+ * Thread safety: may be called from any number of threads at once.
+ */
+coffer_status coffer_crl_from_pem(const uint8_t *pem, size_t pem_len, coffer_crl **crl);
+
+/**
+ * The CRL's DER encoding, into `*out`.
+ *
+ * Thread safety: any number of threads at once.
+ */
+coffer_status coffer_crl_to_der(const coffer_crl *crl, coffer_bytes *out);
+
+/**
+ * The CRL as an `X509 CRL` PEM block, into `*out` (not NUL-terminated).
+ *
+ * Thread safety: any number of threads at once.
+ */
+coffer_status coffer_crl_to_pem(const coffer_crl *crl, coffer_bytes *out);
+
+/**
+ * Sets `*listed` to whether `cert`'s serial number is on `crl` (leading
+ * zero bytes aside). Only the serial number is compared: first check with
+ * `coffer_crl_verify_signature` that `crl` is signed by `cert`'s issuer,
+ * or let `coffer_certificate_verify_path` do both.
+ *
+ * Errors: `COFFER_ERR_NULL_POINTER`.
+ *
+ * Thread safety: any number of threads at once.
+ */
+coffer_status coffer_crl_lists(const coffer_crl *crl, const coffer_certificate *cert, bool *listed);
+
+/**
+ * Verifies that `issuer` signed `crl` and may sign CRLs: the CRL's issuer
+ * name is `issuer`'s subject, `issuer` is a CA whose keyUsage (if present)
+ * allows cRLSign, and the signature verifies with its key. The CRL's
+ * thisUpdate and nextUpdate are not checked here
+ * (`coffer_certificate_verify_path` checks them at its `now`).
+ *
+ * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_ISSUER_MISMATCH`;
+ * `COFFER_ERR_NOT_A_CA`; `COFFER_ERR_VERIFY`;
+ * `COFFER_ERR_UNSUPPORTED_ALGORITHM`.
+ *
+ * Thread safety: any number of threads at once.
+ */
+coffer_status coffer_crl_verify_signature(const coffer_crl *crl, const coffer_certificate *issuer);
+
+/**
+ * Frees a CRL; NULL does nothing.
+ *
+ * Thread safety: no other call may be using it.
+ */
+void coffer_crl_free(coffer_crl *crl);
 
 /**
  * Seals `plaintext` for 1..=16 `recipients`, bound to the encryption
@@ -1500,9 +1904,10 @@ void coffer_keypair_free(coffer_keypair *keypair);
  * of the key is reported first, and their failure leaves the record of
  * the key's use but no CertificateSigned record.
  *
- * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_INVALID_ARGUMENT` for a
- * bad subject, 0 days, a `path_len` out of range, a scheme of the other
- * key type or a key that is not P-256 or RSA; `COFFER_ERR_NOT_UTF8`;
+ * Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_INVALID_SUBJECT` for a
+ * subject that is no distinguished name; `COFFER_ERR_INVALID_VALIDITY`
+ * for 0 days; `COFFER_ERR_INVALID_ARGUMENT` for a `path_len` out of range,
+ * a scheme of the other key type or a key that is not P-256 or RSA; `COFFER_ERR_NOT_UTF8`;
  * `COFFER_ERR_UNKNOWN_VALUE` for an unknown scheme; for the session and
  * the key, `COFFER_ERR_NOT_LOGGED_IN`, `COFFER_ERR_ROLE_NOT_ALLOWED` (not
  * a user session), `COFFER_ERR_NOT_FOUND`, `COFFER_ERR_TENANT_NOT_ALLOWED`,
@@ -1536,7 +1941,7 @@ coffer_status coffer_keystore_ca_certificate(const coffer_keystore *keystore,
  * requested names.
  *
  * Errors: as `coffer_keystore_ca_certificate`;
- * `COFFER_ERR_INVALID_ARGUMENT` for a bad SAN; `COFFER_ERR_LIMIT_EXCEEDED`
+ * `COFFER_ERR_INVALID_SAN` for a bad SAN; `COFFER_ERR_LIMIT_EXCEEDED`
  * for more than 64 SANs; `COFFER_ERR_UNKNOWN_VALUE` for an unknown SAN kind.
  *
  * Thread safety: see `coffer_keystore`; the request is independent of the
@@ -1589,6 +1994,99 @@ coffer_status coffer_keystore_issue_certificate(const coffer_keystore *keystore,
                                                 const coffer_san *sans,
                                                 size_t sans_len,
                                                 coffer_certificate **certificate);
+
+/**
+ * Issues an intermediate CA certificate from `csr` under the CA
+ * certificate `ca`, signed inside the keystore by the CA's key `handle`
+ * (P-256 or RSA, usage SIGN): the private key never leaves it. As
+ * `coffer_certificate_issue_intermediate`, the CSR's signature is checked,
+ * the subject and public key come from the CSR, the certificate is valid
+ * from now for `validity_days` days within `ca`'s validity, and `path_len`
+ * is the number of further intermediates allowed below it (0..=255, below
+ * `ca`'s own limit) or -1 for one less than `ca`'s limit. `scheme` is as
+ * for `coffer_keystore_ca_certificate`. On success `*certificate` holds
+ * the certificate (free it with `coffer_certificate_free`).
+ *
+ * ```c
+ * coffer_certificate *issuing = NULL;
+ * coffer_status s = coffer_keystore_issue_intermediate(ks, session, root_key, COFFER_SIG_KEY_DEFAULT, root,
+ *                                                      request, 1825, 0, &issuing);
+ * ```
+ *
+ * Audit: as `coffer_keystore_issue_certificate`: the CertificateSigned
+ * record gives the intermediate's serial, subject, names and validity.
+ * The checks of `ca`, `csr` and the path length against `ca`'s come after
+ * the key is authorized: their failure leaves the record of the key's use
+ * and no CertificateSigned record.
+ *
+ * Errors: as `coffer_keystore_ca_certificate` and
+ * `coffer_certificate_issue_intermediate`: `COFFER_ERR_KEY_MISMATCH` if
+ * `handle` is not the key `ca` certifies; `COFFER_ERR_NOT_A_CA`;
+ * `COFFER_ERR_VERIFY` for a CSR whose signature does not verify;
+ * `COFFER_ERR_UNSUPPORTED_ALGORITHM`; `COFFER_ERR_PATH_TOO_LONG`;
+ * `COFFER_ERR_OUTLIVES_ISSUER`; `COFFER_ERR_INVALID_VALIDITY` for 0 days
+ * and `COFFER_ERR_INVALID_ARGUMENT` for a `path_len` outside -1..=255
+ * (both checked before the key is used).
+ *
+ * Thread safety: see `coffer_keystore`; `ca` and `csr` are only read, and
+ * the certificate is independent of the keystore.
+ */
+coffer_status coffer_keystore_issue_intermediate(const coffer_keystore *keystore,
+                                                 uint64_t session,
+                                                 uint64_t handle,
+                                                 uint32_t scheme,
+                                                 const coffer_certificate *ca,
+                                                 const coffer_csr *csr,
+                                                 uint32_t validity_days,
+                                                 int32_t path_len,
+                                                 coffer_certificate **certificate);
+
+/**
+ * Issues a certificate revocation list for the CA certificate `ca`,
+ * signed inside the keystore by the CA's key `handle` (P-256 or RSA, usage
+ * SIGN): the private key never leaves it. The list is as
+ * `coffer_crl_issue` makes it: cRLNumber `number`, thisUpdate
+ * `this_update` (0 for now), nextUpdate `next_update` (after thisUpdate),
+ * and the 0..=`COFFER_CRL_MAX_ENTRIES` certificates of `revoked`. `scheme`
+ * is as for `coffer_keystore_ca_certificate`. On success `*crl` holds the
+ * list (free it with `coffer_crl_free`).
+ *
+ * ```c
+ * coffer_revocation revoked[1] = {{serial.data, serial.len, (uint64_t)time(NULL)}};
+ * coffer_crl *crl = NULL;
+ * coffer_status s = coffer_keystore_issue_crl(ks, session, root_key, COFFER_SIG_KEY_DEFAULT, root, 8, 0,
+ *                                             (uint64_t)time(NULL) + 86400, revoked, 1, &crl);
+ * ```
+ *
+ * Audit: the use of the key is recorded as any signature by handle is,
+ * and the list is described in a CertificateSigned record (a revocation
+ * list: its number, issuer, thisUpdate, nextUpdate and every revoked
+ * serial as `serial:<hex>`), committed before the call returns. The checks
+ * of `ca` against the key and of the window and serials come after the
+ * key is authorized: their failure leaves the record of the key's use and
+ * no CertificateSigned record.
+ *
+ * Errors: as `coffer_keystore_ca_certificate` and `coffer_crl_issue`:
+ * `COFFER_ERR_KEY_MISMATCH` if `handle` is not the key `ca` certifies;
+ * `COFFER_ERR_NOT_A_CA`; `COFFER_ERR_LIMIT_EXCEEDED` for more than
+ * `COFFER_CRL_MAX_ENTRIES` revocations (checked before the key is used);
+ * `COFFER_ERR_INVALID_ARGUMENT` for an empty or over-long serial;
+ * `COFFER_ERR_INVALID_VALIDITY` when `next_update` is not after thisUpdate.
+ *
+ * Thread safety: see `coffer_keystore`; `ca` is only read, and the list is
+ * independent of the keystore.
+ */
+coffer_status coffer_keystore_issue_crl(const coffer_keystore *keystore,
+                                        uint64_t session,
+                                        uint64_t handle,
+                                        uint32_t scheme,
+                                        const coffer_certificate *ca,
+                                        uint64_t number,
+                                        uint64_t this_update,
+                                        uint64_t next_update,
+                                        const coffer_revocation *revoked,
+                                        size_t revoked_len,
+                                        coffer_crl **crl);
 
 /**
  * Creates the tenant `name` (1..=64 bytes of ASCII letters, digits and

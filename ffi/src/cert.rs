@@ -1,5 +1,6 @@
 //! Certificates for C: a self-signed CA, PKCS#10 CSRs, leaf certificates
-//! issued from CSRs, chain verification, DER and PEM.
+//! issued from CSRs, chain verification, DER and PEM. Intermediate CAs,
+//! revocation lists and path validation are in [`crate::cert_path`].
 
 use coffer_core::cert::{self, CaParams, Certificate, Csr, LeafParams, LeafUsage, San, Validity};
 use coffer_core::rng::OsRng;
@@ -10,7 +11,10 @@ use crate::boundary::{
 };
 use crate::keypair::coffer_keypair;
 use crate::signature::{Signed, verify_call};
-use crate::status::{COFFER_ERR_INVALID_ARGUMENT, COFFER_ERR_UNKNOWN_VALUE, FfiResult, coffer_status};
+use crate::status::{
+    COFFER_ERR_INVALID_ARGUMENT, COFFER_ERR_INVALID_SAN, COFFER_ERR_INVALID_VALIDITY,
+    COFFER_ERR_UNKNOWN_VALUE, FfiResult, coffer_status,
+};
 
 /// The kind of a subject alternative name.
 #[repr(u32)]
@@ -20,8 +24,10 @@ pub enum coffer_san_kind {
     COFFER_SAN_DNS = 1,
     /// An IPv4 or IPv6 address in text form, for example `10.0.0.7` or `::1`.
     COFFER_SAN_IP = 2,
-    /// A URI (ASCII).
+    /// A URI (ASCII) with a scheme, for example `spiffe://acme.test/agent-7`.
     COFFER_SAN_URI = 3,
+    /// An email address (rfc822Name), `local@domain` in ASCII.
+    COFFER_SAN_EMAIL = 4,
 }
 
 /// What a leaf certificate may be used for (extendedKeyUsage).
@@ -50,9 +56,11 @@ pub struct coffer_san {
 }
 
 /// An X.509 certificate. Created by `coffer_certificate_self_signed_ca`,
-/// `coffer_certificate_issue`, their keystore counterparts
-/// `coffer_keystore_ca_certificate` and `coffer_keystore_issue_certificate`,
-/// or an import; freed by `coffer_certificate_free`.
+/// `coffer_certificate_issue`, `coffer_certificate_issue_intermediate`,
+/// their keystore counterparts `coffer_keystore_ca_certificate`,
+/// `coffer_keystore_issue_certificate` and
+/// `coffer_keystore_issue_intermediate`, or an import; freed by
+/// `coffer_certificate_free`.
 ///
 /// Thread safety: immutable; any number of threads may use one at once.
 pub struct coffer_certificate {
@@ -83,18 +91,20 @@ pub(crate) unsafe fn sans_in(ptr: *const coffer_san, len: usize) -> FfiResult<Ve
         sans.push(match s.kind {
             k if k == coffer_san_kind::COFFER_SAN_DNS as u32 => San::Dns(value.to_owned()),
             k if k == coffer_san_kind::COFFER_SAN_IP as u32 => {
-                San::Ip(value.parse().map_err(|_| COFFER_ERR_INVALID_ARGUMENT)?)
+                San::Ip(value.parse().map_err(|_| COFFER_ERR_INVALID_SAN)?)
             }
             k if k == coffer_san_kind::COFFER_SAN_URI as u32 => San::Uri(value.to_owned()),
+            k if k == coffer_san_kind::COFFER_SAN_EMAIL as u32 => San::Email(value.to_owned()),
             _ => return Err(COFFER_ERR_UNKNOWN_VALUE),
         });
     }
     Ok(sans)
 }
 
-fn validity(days: u32) -> FfiResult<Validity> {
+/// A validity of `days` (not 0) from now, less five minutes for clock skew.
+pub(crate) fn validity(days: u32) -> FfiResult<Validity> {
     if days == 0 {
-        return Err(COFFER_ERR_INVALID_ARGUMENT);
+        return Err(COFFER_ERR_INVALID_VALIDITY);
     }
     Ok(Validity::days_from_now(days)?)
 }
@@ -134,7 +144,7 @@ pub(crate) struct LeafFromCsr<'a> {
 impl LeafFromCsr<'_> {
     /// The leaf's parameters: its validity, usage and names (empty: the request's).
     pub(crate) fn params(&self) -> LeafParams<'_> {
-        LeafParams { validity: self.validity, usage: self.usage, sans: &self.sans }
+        LeafParams { validity: self.validity, usage: self.usage, sans: &self.sans, key_usage: None }
     }
 }
 
@@ -172,8 +182,10 @@ pub(crate) unsafe fn leaf_from_csr_in<'a>(
 /// five minutes for clock skew) for `validity_days` days. `path_len` is the
 /// number of intermediate CAs allowed below it (0..=255), or -1 for no limit.
 ///
-/// Errors: `COFFER_ERR_INVALID_ARGUMENT` for a bad subject, 0 days or a
-/// `path_len` out of range; `COFFER_ERR_NOT_UTF8`.
+/// Errors: `COFFER_ERR_INVALID_SUBJECT` for a subject that is no
+/// distinguished name; `COFFER_ERR_INVALID_VALIDITY` for 0 days;
+/// `COFFER_ERR_INVALID_ARGUMENT` for a `path_len` out of range;
+/// `COFFER_ERR_NOT_UTF8`.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -200,8 +212,10 @@ pub extern "C" fn coffer_certificate_self_signed_ca(
 /// Creates a CSR for `key` with `subject` and 0..=64 requested `sans`,
 /// signed by `key`.
 ///
-/// Errors: `COFFER_ERR_INVALID_ARGUMENT` for a bad subject or SAN;
-/// `COFFER_ERR_LIMIT_EXCEEDED` for more than 64 SANs; `COFFER_ERR_UNKNOWN_VALUE`.
+/// Errors: `COFFER_ERR_INVALID_SUBJECT` for a subject that is no
+/// distinguished name; `COFFER_ERR_INVALID_SAN` for a name that is not
+/// valid for its kind; `COFFER_ERR_LIMIT_EXCEEDED` for more than 64 SANs;
+/// `COFFER_ERR_UNKNOWN_VALUE` for an unknown SAN kind.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -233,9 +247,19 @@ pub extern "C" fn coffer_csr_new(
 /// when `sans_len` is 0. `usage` is a `coffer_leaf_usage`. The signature is
 /// the CA key's default (PKCS#1 v1.5 SHA-256 for RSA, ECDSA-SHA-256 for P-256).
 ///
+/// Rules: a leaf never outlives its CA (a validity past the CA
+/// certificate's notAfter is `COFFER_ERR_OUTLIVES_ISSUER`, never
+/// shortened); a server certificate (`COFFER_LEAF_SERVER` or
+/// `COFFER_LEAF_SERVER_AND_CLIENT`) needs a DNS or IP name, else
+/// `COFFER_ERR_SERVER_NAME_MISSING`.
+///
 /// Errors: `COFFER_ERR_VERIFY` for a CSR whose signature does not verify;
-/// `COFFER_ERR_NOT_A_CA`; `COFFER_ERR_KEY_MISMATCH` if `ca_key` is not the
-/// CA's key; `COFFER_ERR_UNKNOWN_VALUE` for a bad `usage`.
+/// `COFFER_ERR_UNSUPPORTED_ALGORITHM` for one signed with an algorithm
+/// coffer does not verify; `COFFER_ERR_NOT_A_CA`; `COFFER_ERR_KEY_MISMATCH`
+/// if `ca_key` is not the CA's key; `COFFER_ERR_INVALID_VALIDITY` for 0
+/// days; `COFFER_ERR_OUTLIVES_ISSUER`; `COFFER_ERR_SERVER_NAME_MISSING`;
+/// `COFFER_ERR_INVALID_SAN` for an invalid name; `COFFER_ERR_UNKNOWN_VALUE`
+/// for a bad `usage`.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]
@@ -483,6 +507,25 @@ pub extern "C" fn coffer_certificate_public_key_der(
 ) -> coffer_status {
     // SAFETY: the header's contract, forwarded.
     ffi_boundary(|| unsafe { certificate_part(cert, Part::PublicKeyDer, out) })
+}
+
+/// The certificate's serial number, big-endian as encoded (a leading zero
+/// byte keeps it positive), into `*out`: the `serial` of a
+/// `coffer_revocation` that revokes it.
+///
+/// Thread safety: any number of threads at once.
+#[unsafe(no_mangle)]
+pub extern "C" fn coffer_certificate_serial(
+    cert: *const coffer_certificate,
+    out: *mut coffer_bytes,
+) -> coffer_status {
+    ffi_boundary(|| {
+        require(out)?;
+        // SAFETY: the header's contract for handles.
+        let cert = &unsafe { ref_in(cert) }?.inner;
+        // SAFETY: checked non-NULL; the caller's output slot.
+        unsafe { bytes_out(out, cert.serial()) }
+    })
 }
 
 /// Frees a certificate; NULL does nothing.

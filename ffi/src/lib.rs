@@ -15,6 +15,8 @@
 //! | [`keypair`] | `coffer_keypair_*`: RSA/P-256 generation, PKCS#8, SPKI, PEM |
 //! | [`signature`] | `coffer_keypair_sign`/`_verify`, `coffer_public_key_verify_*`: signatures outside the keystore |
 //! | [`cert`] | `coffer_certificate_*`, `coffer_csr_*`: CA, CSR, issue, verify |
+//! | [`cert_path`] | `coffer_certificate_issue_intermediate`, `coffer_certificate_verify_path`: intermediate CAs, path validation |
+//! | [`crl`] | `coffer_crl_*`: revocation lists issued, read and checked |
 //! | [`webhook`] | `coffer_webhook_*`: `t=<ts>,v1=<hex>` webhook signatures with a shared secret |
 //! | [`keystore`] | `coffer_keystore_*`: the software HSM over a SQLite or PostgreSQL record store |
 //!
@@ -47,6 +49,8 @@
 pub mod abi;
 pub mod boundary;
 pub mod cert;
+pub mod cert_path;
+pub mod crl;
 pub mod envelope;
 pub mod keypair;
 pub mod keystore;

@@ -35,7 +35,19 @@ use crate::boundary::ffi_boundary_value;
 /// | `null-pointer` | a required pointer is NULL, or an input is NULL with a nonzero length | `COFFER_ERR_NULL_POINTER` |
 /// | `buffer-too-small` | a caller buffer is too small: the size needed is written to its length argument, nothing else is written | `COFFER_ERR_BUFFER_TOO_SMALL` |
 /// | `nothing-given` | no recipients or unlock keys given (a count of 0) to seal or open an envelope, whole or streaming | `COFFER_ERR_INVALID_ARGUMENT` |
-/// | `unusable-argument` | an argument the function cannot use: a duplicate context key; a recipient already in the envelope, or none to remove; a signature scheme of the other key type; a keystore key of a type the operation does not take; a bad subject, SAN, validity or path length; a bad slot, label or name | `COFFER_ERR_INVALID_ARGUMENT` |
+/// | `unusable-argument` | an argument the function cannot use: a duplicate context key; a recipient already in the envelope, or none to remove; a signature scheme of the other key type; a keystore key of a type the operation does not take; a path length out of range; a bad slot, label or name | `COFFER_ERR_INVALID_ARGUMENT` |
+/// | `bad-subject` | a subject that is not an RFC 4514 distinguished name, is empty or is over 1024 bytes, for a CA, a request or a leaf, in the keystore too | `COFFER_ERR_INVALID_SUBJECT` |
+/// | `bad-san` | a subject alternative name not valid for its kind (an IP address that does not parse, a DNS name with a space, a URI without a scheme, an email address without a domain), in a request or a leaf, in the keystore too | `COFFER_ERR_INVALID_SAN` |
+/// | `bad-validity` | a validity of 0 days, for a CA, an intermediate or a leaf, in the keystore too | `COFFER_ERR_INVALID_VALIDITY` |
+/// | `server-without-name` | a server certificate (`COFFER_LEAF_SERVER`, `COFFER_LEAF_SERVER_AND_CLIENT`) whose names (given, or the request's) hold no DNS name or IP address | `COFFER_ERR_SERVER_NAME_MISSING` |
+/// | `outlives-issuer` | a certificate whose validity would end after its issuer's notAfter | `COFFER_ERR_OUTLIVES_ISSUER` |
+/// | `no-path` | a certificate with no chain through the given intermediates to a given trust anchor | `COFFER_ERR_NO_PATH` |
+/// | `path-too-long` | an intermediate asked of a CA whose path length is 0 (or a path length not below the CA's), in the keystore too; a path longer than a CA's path length or 8 certificates | `COFFER_ERR_PATH_TOO_LONG` |
+/// | `name-mismatch` | a certificate that does not name the DNS name or IP address asked for | `COFFER_ERR_NAME_MISMATCH` |
+/// | `wrong-purpose` | a certificate (or a CA above it) whose extendedKeyUsage or keyUsage leaves out the purpose asked for | `COFFER_ERR_WRONG_PURPOSE` |
+/// | `revoked` | a certificate of the path listed on a revocation list its issuer signed | `COFFER_ERR_REVOKED` |
+/// | `crl-out-of-date` | a revocation list of a path CA whose nextUpdate has passed | `COFFER_ERR_CRL_OUT_OF_DATE` |
+/// | `unsupported-algorithm` | a request signed with an algorithm coffer does not verify (SHA-384, SHA-1, Ed25519, ...), given to be certified | `COFFER_ERR_UNSUPPORTED_ALGORITHM` |
 /// | `not-a-file-path` | a file path (keystore, version-1 export, generation file) that cannot name a regular file: empty, `/`, ending in `/`, or a directory, symbolic link, FIFO or device at it; nothing is touched | `COFFER_ERR_INVALID_ARGUMENT` |
 /// | `bad-length` | an input of a length the function does not take: a passphrase outside 1..=1024 bytes (keystore secret, encrypted PKCS#8 in and out); AES-KW/KWP key data; keystore material to wrap outside 1..=16384 bytes; fewer than 10 bytes for `coffer_envelope_header_len`; a key, certificate or CSR over 64 KiB; a webhook header over 1024 bytes | `COFFER_ERR_INVALID_LENGTH` |
 /// | `over-a-limit` | a limit of the envelope format (FORMAT.md §5) or of a certificate: more than 16 recipients or 64 unlock keys; a key id (of a recipient, an unlock key, a recipient to remove, a keystore key) outside 1..=64 bytes; a context over 16 pairs or with a key or value too long; a chunk size outside 256..=1048576; more than 64 SANs | `COFFER_ERR_LIMIT_EXCEEDED` |
@@ -80,6 +92,15 @@ pub enum coffer_status {
     COFFER_ERR_UNKNOWN_VALUE = 1007,
     /// A streaming sealer or opener already finished (or failed) and takes no more chunks.
     COFFER_ERR_STREAM_FINISHED = 1008,
+    /// A subject given as text is not an RFC 4514 distinguished name
+    /// (`CN=agent-7,O=Acme`), is empty, or is longer than 1024 bytes.
+    COFFER_ERR_INVALID_SUBJECT = 1009,
+    /// A subject alternative name is not valid for its kind (a DNS name,
+    /// IP address, URI with a scheme, or email address).
+    COFFER_ERR_INVALID_SAN = 1010,
+    /// A validity of 0 days, or a window (or a CRL's thisUpdate/nextUpdate)
+    /// that ends before or when it starts.
+    COFFER_ERR_INVALID_VALIDITY = 1011,
     /// Decryption or unwrapping failed: wrong key, wrong context, or modified or truncated data.
     COFFER_ERR_DECRYPT = 2000,
     /// A signature or MAC did not verify.
@@ -102,6 +123,32 @@ pub enum coffer_status {
     COFFER_ERR_KEY_MISMATCH = 2009,
     /// A certificate carries a critical extension coffer does not process.
     COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION = 2010,
+    /// A certificate, request or revocation list is signed with an
+    /// algorithm coffer does not verify (SHA-1, SHA-384, SHA-512, Ed25519, ...).
+    COFFER_ERR_UNSUPPORTED_ALGORITHM = 2011,
+    /// No chain of the given certificates leads to a trust anchor: an
+    /// intermediate is missing, or the issuer is not trusted.
+    COFFER_ERR_NO_PATH = 2012,
+    /// The chain is longer than a CA's pathLenConstraint or the verifier's
+    /// limit allows, or an intermediate was asked to have a path length
+    /// its issuer does not allow.
+    COFFER_ERR_PATH_TOO_LONG = 2013,
+    /// The certificate does not name the DNS name or IP address asked for.
+    COFFER_ERR_NAME_MISMATCH = 2014,
+    /// The certificate (or a CA above it) is not for the purpose asked
+    /// for: its extendedKeyUsage or keyUsage leaves it out.
+    COFFER_ERR_WRONG_PURPOSE = 2015,
+    /// A certificate of the path is on its issuer's revocation list.
+    COFFER_ERR_REVOKED = 2016,
+    /// A revocation list given is not current (its nextUpdate has passed,
+    /// or its thisUpdate is to come).
+    COFFER_ERR_CRL_OUT_OF_DATE = 2017,
+    /// A server certificate without a DNS name or IP address among its
+    /// subject alternative names.
+    COFFER_ERR_SERVER_NAME_MISSING = 2018,
+    /// A certificate would be valid after its issuer's certificate expires
+    /// (or end before it starts): refused, never shortened.
+    COFFER_ERR_OUTLIVES_ISSUER = 2019,
     /// The key is refused by policy (RSA: 2048 to 4096 bits, exponent 65537).
     COFFER_ERR_KEY_POLICY = 3000,
     /// No session with that number, or not logged in with a role that may do this.
@@ -203,6 +250,15 @@ impl coffer_status {
             COFFER_ERR_NOT_UTF8 => c"a text argument is not valid UTF-8",
             COFFER_ERR_UNKNOWN_VALUE => c"an enumeration argument has an unknown value",
             COFFER_ERR_STREAM_FINISHED => c"the stream already finished or failed and takes no more chunks",
+            COFFER_ERR_INVALID_SUBJECT => {
+                c"invalid subject: give a distinguished name such as CN=agent-7,O=Acme (at most 1024 bytes)"
+            }
+            COFFER_ERR_INVALID_SAN => {
+                c"invalid subject alternative name: not a valid DNS name, IP address, URI or email address"
+            }
+            COFFER_ERR_INVALID_VALIDITY => {
+                c"invalid validity: 0 days, or a window that ends before or when it starts"
+            }
             COFFER_ERR_DECRYPT => {
                 c"decryption failed: wrong key or context, or the data was modified or truncated"
             }
@@ -219,6 +275,31 @@ impl coffer_status {
             COFFER_ERR_KEY_MISMATCH => c"the private key does not belong to the certificate",
             COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION => {
                 c"certificate has a critical extension coffer does not process"
+            }
+            COFFER_ERR_UNSUPPORTED_ALGORITHM => {
+                c"the signature algorithm is not supported: coffer verifies SHA-256 with RSA (PKCS#1 v1.5, PSS) and ECDSA P-256"
+            }
+            COFFER_ERR_NO_PATH => {
+                c"no chain to a trusted CA: pass the missing intermediates, or trust the issuing CA"
+            }
+            COFFER_ERR_PATH_TOO_LONG => {
+                c"certificate chain too long: a CA's path length constraint or the verifier's limit forbids it"
+            }
+            COFFER_ERR_NAME_MISMATCH => {
+                c"the certificate does not name the DNS name or IP address asked for"
+            }
+            COFFER_ERR_WRONG_PURPOSE => {
+                c"the certificate is not for this purpose: its extendedKeyUsage or keyUsage (or a CA's) leaves it out"
+            }
+            COFFER_ERR_REVOKED => c"certificate revoked: its issuer's revocation list names its serial number",
+            COFFER_ERR_CRL_OUT_OF_DATE => {
+                c"revocation list out of date: its nextUpdate has passed; fetch a current one"
+            }
+            COFFER_ERR_SERVER_NAME_MISSING => {
+                c"a server certificate needs a DNS name or IP address among its subject alternative names"
+            }
+            COFFER_ERR_OUTLIVES_ISSUER => {
+                c"the certificate would outlive its issuer: end it no later than the issuer's notAfter"
             }
             COFFER_ERR_KEY_POLICY => {
                 c"key refused by policy: RSA keys must be 2048 to 4096 bits with exponent 65537"
@@ -299,6 +380,9 @@ impl coffer_status {
         COFFER_ERR_NOT_UTF8,
         COFFER_ERR_UNKNOWN_VALUE,
         COFFER_ERR_STREAM_FINISHED,
+        COFFER_ERR_INVALID_SUBJECT,
+        COFFER_ERR_INVALID_SAN,
+        COFFER_ERR_INVALID_VALIDITY,
         COFFER_ERR_DECRYPT,
         COFFER_ERR_VERIFY,
         COFFER_ERR_INVALID_KEY,
@@ -310,6 +394,15 @@ impl coffer_status {
         COFFER_ERR_ISSUER_MISMATCH,
         COFFER_ERR_KEY_MISMATCH,
         COFFER_ERR_UNKNOWN_CRITICAL_EXTENSION,
+        COFFER_ERR_UNSUPPORTED_ALGORITHM,
+        COFFER_ERR_NO_PATH,
+        COFFER_ERR_PATH_TOO_LONG,
+        COFFER_ERR_NAME_MISMATCH,
+        COFFER_ERR_WRONG_PURPOSE,
+        COFFER_ERR_REVOKED,
+        COFFER_ERR_CRL_OUT_OF_DATE,
+        COFFER_ERR_SERVER_NAME_MISSING,
+        COFFER_ERR_OUTLIVES_ISSUER,
         COFFER_ERR_KEY_POLICY,
         COFFER_ERR_NOT_LOGGED_IN,
         COFFER_ERR_ROLE_NOT_ALLOWED,
@@ -369,6 +462,21 @@ impl From<coffer_core::Error> for coffer_status {
             E::LimitExceeded => COFFER_ERR_LIMIT_EXCEEDED,
             E::InvalidInput => COFFER_ERR_INVALID_ARGUMENT,
             E::Internal => COFFER_ERR_INTERNAL,
+            E::UnsupportedAlgorithm(_) => COFFER_ERR_UNSUPPORTED_ALGORITHM,
+            E::NoPathToTrustAnchor => COFFER_ERR_NO_PATH,
+            E::PathTooLong => COFFER_ERR_PATH_TOO_LONG,
+            E::NameMismatch => COFFER_ERR_NAME_MISMATCH,
+            E::WrongPurpose => COFFER_ERR_WRONG_PURPOSE,
+            E::Revoked => COFFER_ERR_REVOKED,
+            E::CrlOutOfDate => COFFER_ERR_CRL_OUT_OF_DATE,
+            E::InvalidSubject => COFFER_ERR_INVALID_SUBJECT,
+            E::InvalidSubjectAltName => COFFER_ERR_INVALID_SAN,
+            E::ServerNameMissing => COFFER_ERR_SERVER_NAME_MISSING,
+            E::OutlivesIssuer => COFFER_ERR_OUTLIVES_ISSUER,
+            E::InvalidValidity => COFFER_ERR_INVALID_VALIDITY,
+            // The C API takes no keyUsage (leaves get the default for their
+            // key), so this cannot occur through it.
+            E::InvalidKeyUsage => COFFER_ERR_INVALID_ARGUMENT,
             // `coffer_core::Error` is non-exhaustive: a newer variant gets a
             // generic code until it is given its own.
             _ => COFFER_ERR_UNKNOWN,

@@ -136,6 +136,70 @@ static void certificates(coffer_keypair *ca_key, coffer_keypair *agent) {
     coffer_certificate_free(ca);
 }
 
+static void paths(coffer_keypair *root_key) {
+    coffer_keypair *issuing_key = NULL, *agent = NULL;
+    coffer_certificate *root = NULL, *issuing = NULL, *leaf = NULL;
+    coffer_csr *issuing_csr = NULL, *leaf_csr = NULL;
+    coffer_crl *crl = NULL, *copy = NULL;
+    coffer_san name = {COFFER_SAN_DNS, U8("agent.acme.test"), 15};
+    coffer_bytes root_pem = {NULL, 0}, issuing_pem = {NULL, 0}, serial = {NULL, 0}, der = {NULL, 0},
+                 pem = {NULL, 0};
+    EXPECT_OK(coffer_keypair_generate(COFFER_ALG_P256, &issuing_key));
+    EXPECT_OK(coffer_keypair_generate(COFFER_ALG_P256, &agent));
+    EXPECT_OK(coffer_certificate_self_signed_ca(root_key, U8("CN=Path Root"), 12, 365, 1, &root));
+    EXPECT_OK(coffer_csr_new(issuing_key, U8("CN=Issuing CA"), 13, NULL, 0, &issuing_csr));
+    EXPECT_OK(coffer_certificate_issue_intermediate(root, root_key, issuing_csr, 30, -1, &issuing));
+    EXPECT_OK(coffer_csr_new(agent, U8("CN=agent"), 8, &name, 1, &leaf_csr));
+    EXPECT_OK(coffer_certificate_issue(issuing, issuing_key, leaf_csr, COFFER_LEAF_SERVER, 10, NULL, 0, &leaf));
+
+    EXPECT_OK(coffer_certificate_serial(leaf, &serial));
+    coffer_revocation revoked = {serial.data, serial.len, 1700000000};
+    EXPECT_OK(coffer_crl_issue(issuing, issuing_key, 1, 0, UINT64_C(4102444800), &revoked, 1, &crl));
+    bool listed = false;
+    EXPECT_OK(coffer_crl_lists(crl, leaf, &listed));
+    EXPECT_TRUE(listed);
+    EXPECT_OK(coffer_crl_verify_signature(crl, issuing));
+    EXPECT_OK(coffer_crl_to_der(crl, &der));
+    EXPECT_OK(coffer_crl_from_der(der.data, der.len, &copy));
+    coffer_crl_free(copy);
+    EXPECT_OK(coffer_crl_to_pem(crl, &pem));
+    EXPECT_OK(coffer_crl_from_pem(pem.data, pem.len, &copy));
+    coffer_crl_free(copy);
+    coffer_crl_free(NULL);
+
+    EXPECT_OK(coffer_certificate_to_pem(root, &root_pem));
+    EXPECT_OK(coffer_certificate_to_pem(issuing, &issuing_pem));
+    size_t chain_len = 0, key_len = 3;
+    uint8_t key[COFFER_SPKI_MAX_LEN];
+    EXPECT_STATUS(coffer_certificate_verify_path(leaf, root_pem.data, root_pem.len, issuing_pem.data,
+                                                 issuing_pem.len, NULL, 0, COFFER_PURPOSE_SERVER, &name, 0,
+                                                 &chain_len, key, &key_len),
+                  COFFER_ERR_BUFFER_TOO_SMALL);
+    EXPECT_TRUE(key_len == 91 && chain_len == 0);
+    EXPECT_OK(coffer_certificate_verify_path(leaf, root_pem.data, root_pem.len, issuing_pem.data, issuing_pem.len,
+                                             NULL, 0, COFFER_PURPOSE_SERVER, &name, 0, &chain_len, key, &key_len));
+    EXPECT_TRUE(chain_len == 3 && key_len == 91);
+    const coffer_crl *lists[1] = {crl};
+    EXPECT_STATUS(coffer_certificate_verify_path(leaf, root_pem.data, root_pem.len, issuing_pem.data,
+                                                 issuing_pem.len, lists, 1, COFFER_PURPOSE_ANY, NULL, 0, &chain_len,
+                                                 NULL, NULL),
+                  COFFER_ERR_REVOKED);
+
+    coffer_bytes_free(&root_pem);
+    coffer_bytes_free(&issuing_pem);
+    coffer_bytes_free(&serial);
+    coffer_bytes_free(&der);
+    coffer_bytes_free(&pem);
+    coffer_crl_free(crl);
+    coffer_csr_free(leaf_csr);
+    coffer_csr_free(issuing_csr);
+    coffer_certificate_free(leaf);
+    coffer_certificate_free(issuing);
+    coffer_certificate_free(root);
+    coffer_keypair_free(agent);
+    coffer_keypair_free(issuing_key);
+}
+
 static void envelopes(void) {
     coffer_recipient to[2] = {{COFFER_KEY_KEK, U8("a"), 1, 1, KEK1, 32}, {COFFER_KEY_KEK, U8("b"), 1, 1, KEK2, 32}};
     coffer_unlock_key a = {COFFER_KEY_KEK, U8("a"), 1, 1, KEK1, 32};
@@ -276,16 +340,28 @@ static void keystore(void) {
     coffer_bytes_free(&tag);
     coffer_bytes_free(&hook);
 
-    coffer_certificate *ca = NULL, *leaf = NULL;
+    coffer_certificate *ca = NULL, *leaf = NULL, *intermediate = NULL;
     coffer_csr *request = NULL;
+    coffer_crl *crl = NULL;
     coffer_san san = {COFFER_SAN_DNS, U8("ca.acme.test"), 12};
-    EXPECT_OK(coffer_keystore_ca_certificate(ks, user, sig_key, COFFER_SIG_KEY_DEFAULT, U8("CN=Stored CA"), 12, 365, 0,
+    EXPECT_OK(coffer_keystore_ca_certificate(ks, user, sig_key, COFFER_SIG_KEY_DEFAULT, U8("CN=Stored CA"), 12, 365, 1,
                                              &ca));
     EXPECT_OK(coffer_keystore_certificate_request(ks, user, sig_key, COFFER_SIG_ECDSA_P256_SHA256, U8("CN=stored"),
                                                   9, &san, 1, &request));
     EXPECT_OK(coffer_keystore_issue_certificate(ks, user, sig_key, COFFER_SIG_KEY_DEFAULT, ca, request,
                                                 COFFER_LEAF_SERVER, 30, NULL, 0, &leaf));
     EXPECT_OK(coffer_certificate_verify(leaf, ca));
+    EXPECT_OK(coffer_keystore_issue_intermediate(ks, user, sig_key, COFFER_SIG_KEY_DEFAULT, ca, request, 30, -1,
+                                                 &intermediate));
+    coffer_bytes leaf_serial = {NULL, 0};
+    EXPECT_OK(coffer_certificate_serial(leaf, &leaf_serial));
+    coffer_revocation revoked = {leaf_serial.data, leaf_serial.len, 1700000000};
+    EXPECT_OK(coffer_keystore_issue_crl(ks, user, sig_key, COFFER_SIG_KEY_DEFAULT, ca, 1, 0, UINT64_C(4102444800),
+                                        &revoked, 1, &crl));
+    EXPECT_OK(coffer_crl_verify_signature(crl, ca));
+    coffer_bytes_free(&leaf_serial);
+    coffer_crl_free(crl);
+    coffer_certificate_free(intermediate);
     coffer_certificate_free(leaf);
     coffer_csr_free(request);
     coffer_certificate_free(ca);
@@ -329,6 +405,7 @@ int main(int argc, char **argv) {
     keypairs(&rsa, &p256);
     signatures(rsa, p256);
     certificates(rsa, p256);
+    paths(rsa);
     envelopes();
     streaming();
     webhooks();

@@ -16,8 +16,9 @@
 use std::path::{Path, PathBuf};
 use std::ptr::{null, null_mut};
 
-use coffer::boundary::{coffer_bytes, coffer_bytes_free};
 use coffer::cert::*;
+use coffer::cert_path::*;
+use coffer::crl::*;
 use coffer::envelope::*;
 use coffer::keypair::*;
 use coffer::keystore::*;
@@ -26,6 +27,9 @@ use coffer::signature::*;
 use coffer::status::*;
 use coffer::stream::*;
 use coffer::webhook::*;
+
+mod common;
+use common::Bytes;
 
 const P256_PKCS8: &[u8] = include_bytes!("../../core/tests/data/p256.pkcs8.der");
 const P256_SPKI: &[u8] = include_bytes!("../../core/tests/data/p256.spki.der");
@@ -50,33 +54,6 @@ const NOW: u64 = 1_700_000_000;
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// Library-allocated bytes, freed on drop.
-struct Bytes(coffer_bytes);
-
-impl Bytes {
-    fn new() -> Self {
-        Bytes(coffer_bytes { data: null_mut(), len: 0 })
-    }
-
-    fn out(&mut self) -> *mut coffer_bytes {
-        &mut self.0
-    }
-
-    fn to_vec(&self) -> Vec<u8> {
-        if self.0.data.is_null() {
-            return Vec::new();
-        }
-        // SAFETY: coffer wrote `len` bytes at `data` and they live until the drop.
-        unsafe { std::slice::from_raw_parts(self.0.data, self.0.len) }.to_vec()
-    }
-}
-
-impl Drop for Bytes {
-    fn drop(&mut self) {
-        coffer_bytes_free(&mut self.0);
-    }
-}
 
 fn recipient(id: &[u8], version: u32, kek: &[u8]) -> coffer_recipient {
     coffer_recipient {
@@ -805,13 +782,9 @@ fn row_unusable_argument() {
         coffer_certificate_verify_signature(cert, PSS, msg.as_ptr(), 1, sig.as_ptr(), sig.len()),
         COFFER_ERR_INVALID_ARGUMENT
     );
-    // Bad certificate parameters.
+    // A path length out of range.
     let mut other = null_mut();
     let subject = b"CN=x";
-    assert_eq!(
-        coffer_certificate_self_signed_ca(p256, subject.as_ptr(), 4, 0, 0, &mut other),
-        COFFER_ERR_INVALID_ARGUMENT
-    );
     assert_eq!(
         coffer_certificate_self_signed_ca(p256, subject.as_ptr(), 4, 30, 300, &mut other),
         COFFER_ERR_INVALID_ARGUMENT
@@ -829,20 +802,9 @@ fn row_unusable_argument() {
     assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
     let (s, _) = store.ca_certificate(store.user, store.kek, DEFAULT, subject, 30);
     assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
-    // A scheme of the other key type, and bad certificate parameters, for a keystore key.
+    // A scheme of the other key type for a keystore key.
     let (s, _) = store.ca_certificate(store.user, store.sig, PSS, subject, 30);
     assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
-    let (s, _) = store.ca_certificate(store.user, store.sig, DEFAULT, b"no equals sign", 30);
-    assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
-    let (s, _) = store.ca_certificate(store.user, store.sig, DEFAULT, subject, 0);
-    assert_eq!(s, COFFER_ERR_INVALID_ARGUMENT);
-    let ip = b"not an address";
-    let bad_ip =
-        coffer_san { kind: coffer_san_kind::COFFER_SAN_IP as u32, value: ip.as_ptr(), value_len: ip.len() };
-    assert_eq!(
-        store.certificate_request(store.sig, DEFAULT, subject, &[bad_ip]),
-        COFFER_ERR_INVALID_ARGUMENT
-    );
     // A bad slot.
     assert_eq!(
         coffer_keystore_init_token(store.ks, 7, b"t".as_ptr(), 1, SO_PIN.as_ptr(), SO_PIN.len()),
@@ -851,6 +813,360 @@ fn row_unusable_argument() {
     coffer_certificate_free(cert);
     coffer_keypair_free(p256);
     coffer_keypair_free(rsa);
+}
+
+fn san(kind: coffer_san_kind, value: &'static [u8]) -> coffer_san {
+    coffer_san { kind: kind as u32, value: value.as_ptr(), value_len: value.len() }
+}
+
+/// A CSR for `kp` with `sans`, made through the C API.
+fn csr_for(kp: *const coffer_keypair, sans: &[coffer_san]) -> *mut coffer_csr {
+    let subject = b"CN=agent";
+    let mut csr = null_mut();
+    let s = coffer_csr_new(kp, subject.as_ptr(), subject.len(), sans.as_ptr(), sans.len(), &mut csr);
+    assert_eq!(s, COFFER_OK);
+    csr
+}
+
+/// The status of issuing a leaf from `csr` under `ca` (key `ca_key`).
+fn issue(
+    ca: *const coffer_certificate,
+    ca_key: *const coffer_keypair,
+    csr: *const coffer_csr,
+    usage: coffer_leaf_usage,
+    days: u32,
+    sans: &[coffer_san],
+) -> coffer_status {
+    let mut leaf = null_mut();
+    let s =
+        coffer_certificate_issue(ca, ca_key, csr, usage as u32, days, sans.as_ptr(), sans.len(), &mut leaf);
+    assert!(s == COFFER_OK || leaf.is_null(), "an output was written on failure");
+    coffer_certificate_free(leaf);
+    s
+}
+
+#[test]
+fn row_bad_subject() {
+    let p256 = keypair(P256_PKCS8);
+    let long = [b'a'; 1100];
+    for bad in [&b"no equals sign"[..], b"", b"CN", b"=x", &long[..]] {
+        let mut out = null_mut();
+        let s = coffer_certificate_self_signed_ca(p256, bad.as_ptr(), bad.len(), 30, 0, &mut out);
+        assert_eq!(s, COFFER_ERR_INVALID_SUBJECT, "{:?}", String::from_utf8_lossy(bad));
+        assert!(out.is_null());
+        let mut csr = null_mut();
+        assert_eq!(
+            coffer_csr_new(p256, bad.as_ptr(), bad.len(), null(), 0, &mut csr),
+            COFFER_ERR_INVALID_SUBJECT
+        );
+        assert!(csr.is_null());
+    }
+    let store = Keystore::new("bad-subject");
+    let (s, _) = store.ca_certificate(store.user, store.sig, DEFAULT, b"no equals sign", 30);
+    assert_eq!(s, COFFER_ERR_INVALID_SUBJECT);
+    assert_eq!(store.certificate_request(store.sig, DEFAULT, b"CN", &[]), COFFER_ERR_INVALID_SUBJECT);
+    coffer_keypair_free(p256);
+}
+
+#[test]
+fn row_bad_san() {
+    use coffer_san_kind::*;
+    let p256 = keypair(P256_PKCS8);
+    let ca = certificate(p256);
+    let good = csr_for(p256, &[san(COFFER_SAN_DNS, b"agent.acme.test")]);
+    let subject = b"CN=agent";
+    let bad_names: [(coffer_san_kind, &'static [u8]); 5] = [
+        (COFFER_SAN_IP, b"not an address"),
+        (COFFER_SAN_DNS, b"bad name"),
+        (COFFER_SAN_DNS, b""),
+        (COFFER_SAN_URI, b"no scheme"),
+        (COFFER_SAN_EMAIL, b"ops"),
+    ];
+    let store = Keystore::new("bad-san");
+    for (kind, value) in bad_names {
+        let name = String::from_utf8_lossy(value);
+        let bad = [san(kind, value)];
+        let mut csr = null_mut();
+        let s = coffer_csr_new(p256, subject.as_ptr(), subject.len(), bad.as_ptr(), 1, &mut csr);
+        assert_eq!(s, COFFER_ERR_INVALID_SAN, "{name}");
+        assert!(csr.is_null());
+        let s = issue(ca, p256, good, coffer_leaf_usage::COFFER_LEAF_CLIENT, 10, &bad);
+        assert_eq!(s, COFFER_ERR_INVALID_SAN, "{name}");
+        assert_eq!(store.certificate_request(store.sig, DEFAULT, subject, &bad), COFFER_ERR_INVALID_SAN);
+    }
+    // Each kind has a valid form.
+    let fine = [
+        san(COFFER_SAN_IP, b"10.0.0.7"),
+        san(COFFER_SAN_DNS, b"agent.acme.test"),
+        san(COFFER_SAN_URI, b"spiffe://acme.test/agent"),
+        san(COFFER_SAN_EMAIL, b"ops@acme.test"),
+    ];
+    assert_eq!(issue(ca, p256, good, coffer_leaf_usage::COFFER_LEAF_SERVER, 10, &fine), COFFER_OK);
+    coffer_csr_free(good);
+    coffer_certificate_free(ca);
+    coffer_keypair_free(p256);
+}
+
+#[test]
+fn row_bad_validity() {
+    let p256 = keypair(P256_PKCS8);
+    let subject = b"CN=x";
+    let mut out = null_mut();
+    let s = coffer_certificate_self_signed_ca(p256, subject.as_ptr(), subject.len(), 0, 0, &mut out);
+    assert_eq!(s, COFFER_ERR_INVALID_VALIDITY);
+    assert!(out.is_null());
+    let ca = certificate(p256);
+    let csr = csr_for(p256, &[]);
+    assert_eq!(
+        issue(ca, p256, csr, coffer_leaf_usage::COFFER_LEAF_CLIENT, 0, &[]),
+        COFFER_ERR_INVALID_VALIDITY
+    );
+    let store = Keystore::new("bad-validity");
+    let (s, _) = store.ca_certificate(store.user, store.sig, DEFAULT, subject, 0);
+    assert_eq!(s, COFFER_ERR_INVALID_VALIDITY);
+    coffer_csr_free(csr);
+    coffer_certificate_free(ca);
+    coffer_keypair_free(p256);
+}
+
+#[test]
+fn row_server_without_name() {
+    use coffer_san_kind::*;
+    let p256 = keypair(P256_PKCS8);
+    let ca = certificate(p256);
+    let unnamed = csr_for(p256, &[]);
+    let uri_only =
+        [san(COFFER_SAN_URI, b"spiffe://acme.test/agent"), san(COFFER_SAN_EMAIL, b"ops@acme.test")];
+    for usage in [coffer_leaf_usage::COFFER_LEAF_SERVER, coffer_leaf_usage::COFFER_LEAF_SERVER_AND_CLIENT] {
+        assert_eq!(issue(ca, p256, unnamed, usage, 10, &[]), COFFER_ERR_SERVER_NAME_MISSING, "{usage:?}");
+        assert_eq!(issue(ca, p256, unnamed, usage, 10, &uri_only), COFFER_ERR_SERVER_NAME_MISSING);
+    }
+    assert_eq!(issue(ca, p256, unnamed, coffer_leaf_usage::COFFER_LEAF_CLIENT, 10, &[]), COFFER_OK);
+    let store = Keystore::new("server-without-name");
+    let (s, store_ca) = store.ca_certificate(store.user, store.sig, DEFAULT, b"CN=Store CA", 60);
+    assert_eq!(s, COFFER_OK);
+    let server = coffer_leaf_usage::COFFER_LEAF_SERVER as u32;
+    assert_eq!(store.issue_certificate(DEFAULT, store_ca, unnamed, server), COFFER_ERR_SERVER_NAME_MISSING);
+    coffer_certificate_free(store_ca);
+    coffer_csr_free(unnamed);
+    coffer_certificate_free(ca);
+    coffer_keypair_free(p256);
+}
+
+#[test]
+fn row_outlives_issuer() {
+    let p256 = keypair(P256_PKCS8);
+    let ca = certificate(p256); // 30 days
+    let csr = csr_for(p256, &[]);
+    let client = coffer_leaf_usage::COFFER_LEAF_CLIENT;
+    assert_eq!(issue(ca, p256, csr, client, 31, &[]), COFFER_ERR_OUTLIVES_ISSUER);
+    assert_eq!(issue(ca, p256, csr, client, 29, &[]), COFFER_OK);
+    let store = Keystore::new("outlives-issuer");
+    let (s, short_ca) = store.ca_certificate(store.user, store.sig, DEFAULT, b"CN=Short CA", 10);
+    assert_eq!(s, COFFER_OK);
+    let usage = client as u32;
+    assert_eq!(store.issue_certificate(DEFAULT, short_ca, csr, usage), COFFER_ERR_OUTLIVES_ISSUER);
+    coffer_certificate_free(short_ca);
+    coffer_csr_free(csr);
+    coffer_certificate_free(ca);
+    coffer_keypair_free(p256);
+}
+
+/// A root that allows one intermediate, an issuing CA it certified (path
+/// length 0), a server leaf for `agent.acme.test` the issuing CA certified
+/// and lists on a CRL, and a second, stale CRL of the issuing CA.
+struct PathFixture {
+    keys: Vec<*mut coffer_keypair>,
+    root: *mut coffer_certificate,
+    issuing: *mut coffer_certificate,
+    leaf: *mut coffer_certificate,
+    revoking: *mut coffer_crl,
+    stale: *mut coffer_crl,
+}
+
+impl PathFixture {
+    fn new() -> Self {
+        let (root_key, issuing_key, leaf_key) =
+            (keypair(P256_PKCS8), keypair(P256_PKCS8), keypair(P256_PKCS8));
+        let mut root = null_mut();
+        let subject = b"CN=Row Root";
+        let s =
+            coffer_certificate_self_signed_ca(root_key, subject.as_ptr(), subject.len(), 30, 1, &mut root);
+        assert_eq!(s, COFFER_OK);
+        let subject = b"CN=Row Issuing";
+        let mut request = null_mut();
+        assert_eq!(
+            coffer_csr_new(issuing_key, subject.as_ptr(), subject.len(), null(), 0, &mut request),
+            COFFER_OK
+        );
+        let mut issuing = null_mut();
+        let s = coffer_certificate_issue_intermediate(root, root_key, request, 20, -1, &mut issuing);
+        assert_eq!(s, COFFER_OK);
+        coffer_csr_free(request);
+        let leaf_csr = csr_for(leaf_key, &[san(coffer_san_kind::COFFER_SAN_DNS, b"agent.acme.test")]);
+        let mut leaf = null_mut();
+        let server = coffer_leaf_usage::COFFER_LEAF_SERVER as u32;
+        assert_eq!(
+            coffer_certificate_issue(issuing, issuing_key, leaf_csr, server, 10, null(), 0, &mut leaf),
+            COFFER_OK
+        );
+        coffer_csr_free(leaf_csr);
+        let mut serial = Bytes::new();
+        assert_eq!(coffer_certificate_serial(leaf, serial.out()), COFFER_OK);
+        let serial = serial.to_vec();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let entry =
+            coffer_revocation { serial: serial.as_ptr(), serial_len: serial.len(), revoked_at: now - 60 };
+        let mut revoking = null_mut();
+        assert_eq!(
+            coffer_crl_issue(issuing, issuing_key, 1, 0, now + 86_400, &entry, 1, &mut revoking),
+            COFFER_OK
+        );
+        let mut stale = null_mut();
+        let s =
+            coffer_crl_issue(issuing, issuing_key, 2, now - 2 * 86_400, now - 86_400, null(), 0, &mut stale);
+        assert_eq!(s, COFFER_OK);
+        PathFixture { keys: vec![root_key, issuing_key, leaf_key], root, issuing, leaf, revoking, stale }
+    }
+
+    fn pem(cert: *const coffer_certificate) -> Vec<u8> {
+        let mut pem = Bytes::new();
+        assert_eq!(coffer_certificate_to_pem(cert, pem.out()), COFFER_OK);
+        pem.to_vec()
+    }
+
+    /// The status of verifying the leaf against the root, with the issuing
+    /// CA as untrusted intermediate when `with_issuing`.
+    fn verify(
+        &self,
+        with_issuing: bool,
+        crls: &[*const coffer_crl],
+        purpose: u32,
+        dns: &'static [u8],
+    ) -> coffer_status {
+        let anchors = Self::pem(self.root);
+        let untrusted = if with_issuing { Self::pem(self.issuing) } else { Vec::new() };
+        let name = san(coffer_san_kind::COFFER_SAN_DNS, dns);
+        let mut chain_len = 0;
+        let s = coffer_certificate_verify_path(
+            self.leaf,
+            anchors.as_ptr(),
+            anchors.len(),
+            untrusted.as_ptr(),
+            untrusted.len(),
+            crls.as_ptr(),
+            crls.len(),
+            purpose,
+            &name,
+            0,
+            &mut chain_len,
+            null_mut(),
+            null_mut(),
+        );
+        assert!(s == COFFER_OK || chain_len == 0, "an output was written on failure");
+        s
+    }
+}
+
+impl Drop for PathFixture {
+    fn drop(&mut self) {
+        coffer_crl_free(self.revoking);
+        coffer_crl_free(self.stale);
+        for c in [self.leaf, self.issuing, self.root] {
+            coffer_certificate_free(c);
+        }
+        for k in &self.keys {
+            coffer_keypair_free(*k);
+        }
+    }
+}
+
+const SERVER: u32 = COFFER_PURPOSE_SERVER;
+const HOST: &[u8] = b"agent.acme.test";
+
+#[test]
+fn row_no_path() {
+    let f = PathFixture::new();
+    assert_eq!(f.verify(true, &[], SERVER, HOST), COFFER_OK);
+    assert_eq!(f.verify(false, &[], SERVER, HOST), COFFER_ERR_NO_PATH);
+}
+
+#[test]
+fn row_path_too_long() {
+    let f = PathFixture::new();
+    // The issuing CA got path length 0: it certifies no further CA, by file key or in the keystore.
+    let sub_key = keypair(P256_PKCS8);
+    let request = csr_for(sub_key, &[]);
+    let mut out = null_mut();
+    let s = coffer_certificate_issue_intermediate(f.issuing, f.keys[1], request, 5, -1, &mut out);
+    assert_eq!(s, COFFER_ERR_PATH_TOO_LONG);
+    assert!(out.is_null());
+    let store = Keystore::new("path-too-long");
+    let (s, store_ca) = store.ca_certificate(store.user, store.sig, DEFAULT, b"CN=Store CA", 60); // path length 0
+    assert_eq!(s, COFFER_OK);
+    let s = coffer_keystore_issue_intermediate(
+        store.ks, store.user, store.sig, DEFAULT, store_ca, request, 5, -1, &mut out,
+    );
+    assert_eq!(s, COFFER_ERR_PATH_TOO_LONG);
+    assert!(out.is_null());
+    coffer_certificate_free(store_ca);
+    coffer_csr_free(request);
+    coffer_keypair_free(sub_key);
+}
+
+#[test]
+fn row_name_mismatch() {
+    let f = PathFixture::new();
+    assert_eq!(f.verify(true, &[], SERVER, b"other.acme.test"), COFFER_ERR_NAME_MISMATCH);
+}
+
+#[test]
+fn row_wrong_purpose() {
+    let f = PathFixture::new();
+    assert_eq!(f.verify(true, &[], COFFER_PURPOSE_CLIENT, HOST), COFFER_ERR_WRONG_PURPOSE);
+}
+
+#[test]
+fn row_revoked() {
+    let f = PathFixture::new();
+    assert_eq!(f.verify(true, &[f.revoking], SERVER, HOST), COFFER_ERR_REVOKED);
+}
+
+#[test]
+fn row_crl_out_of_date() {
+    let f = PathFixture::new();
+    assert_eq!(f.verify(true, &[f.stale], SERVER, HOST), COFFER_ERR_CRL_OUT_OF_DATE);
+}
+
+#[test]
+fn row_unsupported_algorithm() {
+    // A request whose outer signatureAlgorithm says ecdsa-with-SHA384
+    // (1.2.840.10045.4.3.3) instead of ecdsa-with-SHA256 (...4.3.2): coffer
+    // names the algorithm before it tries the signature.
+    let p256 = keypair(P256_PKCS8);
+    let ca = certificate(p256);
+    let csr = csr_for(p256, &[]);
+    let mut der = Bytes::new();
+    assert_eq!(coffer_csr_to_der(csr, der.out()), COFFER_OK);
+    let mut der = der.to_vec();
+    let sha256 = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    let at = der.windows(sha256.len()).rposition(|w| w == sha256).unwrap();
+    der[at + sha256.len() - 1] = 0x03;
+    let mut sha384 = null_mut();
+    assert_eq!(coffer_csr_from_der(der.as_ptr(), der.len(), &mut sha384), COFFER_OK);
+    let client = coffer_leaf_usage::COFFER_LEAF_CLIENT;
+    assert_eq!(issue(ca, p256, sha384, client, 10, &[]), COFFER_ERR_UNSUPPORTED_ALGORITHM);
+    assert_eq!(issue(ca, p256, csr, client, 10, &[]), COFFER_OK);
+    let store = Keystore::new("unsupported-algorithm");
+    let (s, store_ca) = store.ca_certificate(store.user, store.sig, DEFAULT, b"CN=Store CA", 60);
+    assert_eq!(s, COFFER_OK);
+    let usage = client as u32;
+    assert_eq!(store.issue_certificate(DEFAULT, store_ca, sha384, usage), COFFER_ERR_UNSUPPORTED_ALGORITHM);
+    coffer_certificate_free(store_ca);
+    coffer_csr_free(sha384);
+    coffer_csr_free(csr);
+    coffer_certificate_free(ca);
+    coffer_keypair_free(p256);
 }
 
 #[test]

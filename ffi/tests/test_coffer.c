@@ -693,7 +693,7 @@ static void test_certificates(void) {
                   COFFER_ERR_KEY_MISMATCH);
     EXPECT_STATUS(coffer_certificate_issue(ca, rsa_key, csr_copy, 9, 30, NULL, 0, &bad), COFFER_ERR_UNKNOWN_VALUE);
     EXPECT_STATUS(coffer_certificate_issue(ca, rsa_key, csr_copy, COFFER_LEAF_CLIENT, 0, NULL, 0, &bad),
-                  COFFER_ERR_INVALID_ARGUMENT);
+                  COFFER_ERR_INVALID_VALIDITY);
     EXPECT_STATUS(coffer_certificate_issue(ca, rsa_key, csr_copy, COFFER_LEAF_CLIENT, 30, NULL, 1, &bad),
                   COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_certificate_issue(NULL, rsa_key, csr_copy, COFFER_LEAF_CLIENT, 30, NULL, 0, &bad),
@@ -712,9 +712,9 @@ static void test_certificates(void) {
     bad = NULL;
 
     /* CA and CSR argument errors. */
-    EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8(""), 0, 365, 0, &bad), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8(""), 0, 365, 0, &bad), COFFER_ERR_INVALID_SUBJECT);
     EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8("CN=x"), 4, 0, 0, &bad),
-                  COFFER_ERR_INVALID_ARGUMENT);
+                  COFFER_ERR_INVALID_VALIDITY);
     EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8("CN=x"), 4, 1, 300, &bad),
                   COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(coffer_certificate_self_signed_ca(rsa_key, U8("CN=x"), 4, 1, -2, &bad),
@@ -728,12 +728,12 @@ static void test_certificates(void) {
     coffer_csr *bad_csr = NULL;
     coffer_san bad_ip[1] = {{COFFER_SAN_IP, U8("not-an-ip"), 9}};
     coffer_san bad_kind[1] = {{99, U8("x"), 1}};
-    EXPECT_STATUS(coffer_csr_new(agent, U8("CN=a"), 4, bad_ip, 1, &bad_csr), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_csr_new(agent, U8("CN=a"), 4, bad_ip, 1, &bad_csr), COFFER_ERR_INVALID_SAN);
     EXPECT_STATUS(coffer_csr_new(agent, U8("CN=a"), 4, bad_kind, 1, &bad_csr), COFFER_ERR_UNKNOWN_VALUE);
     EXPECT_STATUS(coffer_csr_new(agent, U8("CN=a"), 4, NULL, 2, &bad_csr), COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_csr_new(NULL, U8("CN=a"), 4, NULL, 0, &bad_csr), COFFER_ERR_NULL_POINTER);
     EXPECT_STATUS(coffer_csr_new(agent, U8("CN=a"), 4, NULL, 0, NULL), COFFER_ERR_NULL_POINTER);
-    EXPECT_STATUS(coffer_csr_new(agent, U8("no equals sign"), 14, NULL, 0, &bad_csr), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(coffer_csr_new(agent, U8("no equals sign"), 14, NULL, 0, &bad_csr), COFFER_ERR_INVALID_SUBJECT);
     EXPECT_TRUE(bad_csr == NULL);
     coffer_csr_free(NULL);
     coffer_certificate_free(NULL);
@@ -1878,8 +1878,8 @@ static void test_keystore_certificates(void) {
     /* Arguments are checked as coffer_certificate_self_signed_ca and
      * coffer_certificate_issue check them. */
     const uint8_t not_utf8[4] = {'C', 'N', '=', 0xff};
-    EXPECT_STATUS(stored_ca(ks, admin, root, dflt, "no equals sign", 1, 0), COFFER_ERR_INVALID_ARGUMENT);
-    EXPECT_STATUS(stored_ca(ks, admin, root, dflt, "CN=x", 0, 0), COFFER_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(stored_ca(ks, admin, root, dflt, "no equals sign", 1, 0), COFFER_ERR_INVALID_SUBJECT);
+    EXPECT_STATUS(stored_ca(ks, admin, root, dflt, "CN=x", 0, 0), COFFER_ERR_INVALID_VALIDITY);
     EXPECT_STATUS(stored_ca(ks, admin, root, dflt, "CN=x", 1, 300), COFFER_ERR_INVALID_ARGUMENT);
     EXPECT_STATUS(coffer_keystore_ca_certificate(ks, admin, root, dflt, not_utf8, 4, 1, 0, &bad), COFFER_ERR_NOT_UTF8);
     EXPECT_STATUS(coffer_keystore_ca_certificate(ks, admin, root, dflt, U8("CN=x"), 4, 1, 0, NULL),
