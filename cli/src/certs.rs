@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use coffer_core::cert::{
-    self, CaParams, Certificate, Csr, KeyAlgorithm, KeyPair, KeySigner, LeafParams, LeafUsage, San,
-    SignatureScheme,
+    self, CaParams, Certificate, Csr, KeyAlgorithm, KeyPair, KeySigner, LeafKeyUsage, LeafParams, LeafUsage,
+    San, SignatureScheme,
 };
 use coffer_core::rng::OsRng;
 use coffer_core::rsa::RsaKeySize;
@@ -23,8 +23,8 @@ mod options;
 mod renew;
 
 pub use chain::{NewCrl, NewIntermediate, Verify, crl, intermediate, show, verify};
-pub use renew::{Renewal, renew};
 use renew::write_bundle;
+pub use renew::{Renewal, renew};
 
 use key_file::{CA_KEY_PASSPHRASE, KEY_PASSPHRASE, key_pem, new_key_passphrase, read_key_with};
 pub use options::{Window, time_arg};
@@ -52,6 +52,14 @@ pub fn leaf_usage(name: &str) -> Result<LeafUsage> {
             return Err(Fail::usage(format!("unknown certificate usage `{other}`"))
                 .hint("use server, client or both"));
         }
+    })
+}
+
+/// `--key-usage`: keyUsage names, comma-separated.
+fn key_usage(text: &str) -> Result<LeafKeyUsage> {
+    LeafKeyUsage::parse(text).map_err(|_| {
+        Fail::usage(format!("invalid --key-usage `{text}`"))
+            .hint("give a comma-separated list of digitalSignature, contentCommitment, keyEncipherment, keyAgreement")
     })
 }
 
@@ -262,6 +270,8 @@ pub struct Issue<'a> {
     pub window: Window,
     pub usage: &'a str,
     pub san: &'a [String],
+    /// `--key-usage`: the keyUsage names, comma-separated.
+    pub key_usage: Option<&'a str>,
     /// Also write the leaf followed by its issuing chain here.
     pub bundle_out: Option<&'a Path>,
 }
@@ -281,6 +291,7 @@ struct Prepared<'a> {
     ca_key: CaKey<'a>,
     names: Vec<San>,
     usage: LeafUsage,
+    key_usage: Option<LeafKeyUsage>,
     validity: coffer_core::cert::Validity,
 }
 
@@ -288,6 +299,7 @@ fn prepare<'a>(i: &Issue<'a>) -> Result<Prepared<'a>> {
     let ca_cert = read_ca_cert(i.ca_cert)?;
     let names = sans(i.san)?;
     let usage = leaf_usage(i.usage)?;
+    let key_usage = i.key_usage.map(key_usage).transpose()?;
     let validity = i.window.validity()?;
     within_ca(&validity, &ca_cert)?;
     let ca_key = match i.ca_key {
@@ -301,7 +313,7 @@ fn prepare<'a>(i: &Issue<'a>) -> Result<Prepared<'a>> {
         }
         KeySpec::Stored(id) => CaKey::Stored(id),
     };
-    Ok(Prepared { ca_cert, ca_key, names, usage, validity })
+    Ok(Prepared { ca_cert, ca_key, names, usage, key_usage, validity })
 }
 
 pub fn issue(i: &Issue<'_>, csr_path: &Path, out: &Path, open: impl FnOnce() -> Result<Store>) -> Result<()> {
@@ -326,7 +338,7 @@ fn sign_request(
 ) -> Result<Certificate> {
     let carried = if p.names.is_empty() { csr.requested_sans() } else { p.names.clone() };
     leaf_names(p.usage, i.usage, &carried)?;
-    let params = LeafParams { validity: p.validity, usage: p.usage, sans: &p.names };
+    let params = LeafParams { validity: p.validity, usage: p.usage, sans: &p.names, key_usage: p.key_usage };
     Ok(match &p.ca_key {
         CaKey::File(ca_key, chosen) => {
             cert::issue_from_csr(&mut OsRng, &p.ca_cert, ca_key, *chosen, csr, &params)?

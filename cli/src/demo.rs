@@ -187,7 +187,7 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
                 &[San::Dns(format!("{name}.demo.test"))],
             )
             .map_err(s)?;
-            let params = LeafParams { validity, usage: LeafUsage::Client, sans: &[] };
+            let params = LeafParams { validity, usage: LeafUsage::Client, sans: &[], key_usage: None };
             let leaf =
                 cert::issue_from_csr(&mut OsRng, &ca_cert, &ca_key, ca_key.default_scheme(), &req, &params)
                     .map_err(s)?;
@@ -201,8 +201,12 @@ fn scenarios(t: &mut Table, dir: &std::path::Path) -> Result<(), String> {
     let mut server = None;
     t.step("1 agent cert pairs", "server: RSA-4096 key pair and server certificate", || {
         let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::Rsa(RsaKeySize::Rsa4096)).map_err(s)?;
-        let params =
-            LeafParams { validity, usage: LeafUsage::Server, sans: &[San::Dns("server.demo.test".into())] };
+        let params = LeafParams {
+            validity,
+            usage: LeafUsage::Server,
+            sans: &[San::Dns("server.demo.test".into())],
+            key_usage: None,
+        };
         let leaf = cert::issue_leaf(
             &mut OsRng,
             &ca_cert,

@@ -73,6 +73,13 @@ impl From<coffer_core::Error> for Fail {
             E::Decrypt => Fail::new(exit::REFUSED, "decryption failed")
                 .hint("wrong key, wrong --context, or the envelope was changed or truncated"),
             E::Verify => Fail::new(exit::REFUSED, "verification failed: the signature or MAC does not match"),
+            // What the command line asked for breaks a certificate rule.
+            E::InvalidSubject
+            | E::InvalidSubjectAltName
+            | E::InvalidKeyUsage
+            | E::InvalidValidity
+            | E::ServerNameMissing
+            | E::OutlivesIssuer => Fail::new(exit::USAGE, e.to_string()),
             other => Fail::new(exit::REFUSED, other.to_string()),
         }
     }

@@ -487,9 +487,9 @@ macro_rules! leaf_rules {
         the CA certificate's is refused, never shortened; a start (--not-before, or now) before the CA's is \
         moved up to the CA's start. A server certificate (--usage server or both, the default) needs a DNS \
         name or IP address: --san dns:<name> or --san ip:<address> (`cert issue` without --san takes the \
-        CSR's names). Every name is checked (see --san). keyUsage is fixed by the key: digitalSignature plus \
-        keyEncipherment (RSA) or keyAgreement (P-256), critical; extendedKeyUsage comes from --usage; \
-        basicConstraints CA:FALSE."
+        CSR's names). Every name is checked (see --san). keyUsage (critical) is digitalSignature plus \
+        keyEncipherment (RSA) or keyAgreement (P-256) unless --key-usage chooses within the same rules; \
+        extendedKeyUsage comes from --usage; basicConstraints CA:FALSE."
     };
 }
 
@@ -539,6 +539,13 @@ struct IssueArgs {
     /// server and both need a DNS or IP name (--san dns:<name>).
     #[arg(long, default_value = "both", value_parser = ["server", "client", "both"])]
     usage: String,
+    /// keyUsage instead of the key's default (digitalSignature plus
+    /// keyEncipherment for RSA or keyAgreement for P-256): a comma-separated
+    /// list of digitalSignature, contentCommitment, keyEncipherment,
+    /// keyAgreement (also written key-agreement etc.). digitalSignature is
+    /// required; keyEncipherment only with an RSA key, keyAgreement only with P-256.
+    #[arg(long)]
+    key_usage: Option<String>,
     /// Subject alternative name: dns:<host name>, ip:<address>, uri:<scheme:...>
     /// or email:<local@domain>; for compatibility also a bare IP address or
     /// DNS name (any other bare value, e.g. user@example.com, is refused). A
@@ -1077,6 +1084,7 @@ fn run(cli: Cli) -> Result<()> {
                     window: certs::Window { days, not_before, not_after },
                     usage: "both",
                     san: &[],
+                    key_usage: None,
                     bundle_out: bundle_out.as_deref(),
                 };
                 let renewal = certs::Renewal {
@@ -1168,6 +1176,7 @@ fn issue_args(a: &IssueArgs) -> certs::Issue<'_> {
         window: certs::Window { days: a.days, not_before: a.not_before, not_after: a.not_after },
         usage: &a.usage,
         san: &a.san,
+        key_usage: a.key_usage.as_deref(),
         bundle_out: a.bundle_out.as_deref(),
     }
 }

@@ -287,23 +287,13 @@ impl Pending {
         } else {
             match fs::hard_link(&self.tmp, &self.target) {
                 Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    return Err(Fail::usage(format!(
-                        "{name} appeared while coffer was writing; it was kept"
-                    ))
-                    .hint("add --force to replace it, or choose another path"));
-                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(appeared(&name)),
                 // A file system without hard links (FAT, some network
                 // mounts): rename, after checking the name is still free.
                 Err(_) => match fs::symlink_metadata(&self.target) {
                     Err(e) if e.kind() == io::ErrorKind::NotFound => fs::rename(&self.tmp, &self.target)
                         .map_err(|e| Fail::io(format!("renaming into {name}"), &e))?,
-                    _ => {
-                        return Err(Fail::usage(format!(
-                            "{name} appeared while coffer was writing; it was kept"
-                        ))
-                        .hint("add --force to replace it, or choose another path"));
-                    }
+                    _ => return Err(appeared(&name)),
                 },
             }
             // The file now has two names; the temporary one goes.
@@ -329,4 +319,10 @@ impl Drop for Pending {
         }
         let _ = fs::remove_file(&self.tmp);
     }
+}
+
+/// A file that took the output's name while coffer was writing: it is kept.
+fn appeared(name: &str) -> Fail {
+    Fail::usage(format!("{name} appeared while coffer was writing; it was kept"))
+        .hint("add --force to replace it, or choose another path")
 }

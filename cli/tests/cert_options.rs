@@ -651,3 +651,41 @@ fn an_openssl_key_with_an_hmac_sha1_prf_opens_as_a_ca_key() {
     let wrong = pair_args("b", &["--usage", "client", "--ca-key-passphrase-file", "wrong.pass"]);
     assert!(fails(&d.0, &strs(&wrong), 1).contains("wrong key passphrase"));
 }
+
+// ---------------------------------------------------------------------------
+// --key-usage
+// ---------------------------------------------------------------------------
+
+#[test]
+fn key_usage_is_the_keys_default_or_chosen_within_the_rules() {
+    use coffer_core::cert::LeafKeyUsage as Ku;
+    let d = with_ca("key-usage");
+    ok(&d.0, &strs(&pair_args("default", &["--usage", "client"])));
+    assert_eq!(cert(&d.0, "default.crt").key_usage(), Some(Ku::DIGITAL_SIGNATURE | Ku::KEY_AGREEMENT));
+    ok(
+        &d.0,
+        &strs(&pair_args(
+            "signer",
+            &["--usage", "client", "--key-usage", "digitalSignature,content-commitment"],
+        )),
+    );
+    assert_eq!(cert(&d.0, "signer.crt").key_usage(), Some(Ku::DIGITAL_SIGNATURE | Ku::CONTENT_COMMITMENT));
+    let text = Command::new("openssl")
+        .current_dir(&d.0)
+        .args(["x509", "-in", "signer.crt", "-noout", "-ext", "keyUsage"])
+        .output()
+        .expect("openssl reads the certificate (apt-get install openssl)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("critical") && text.contains("Digital Signature, Non Repudiation"), "{text}");
+    // Against the rules (a P-256 key does not encipher keys; digitalSignature
+    // is required) or unknown: refused as a usage error, nothing written.
+    for (ku, says) in [
+        ("digitalSignature,keyEncipherment", "keyEncipherment only with an RSA key"),
+        ("keyAgreement", "a leaf needs digitalSignature"),
+        ("keyCertSign", "invalid --key-usage `keyCertSign`"),
+    ] {
+        let err = fails(&d.0, &strs(&pair_args("bad", &["--usage", "client", "--key-usage", ku])), 2);
+        assert!(err.contains(says), "{ku}: {err}");
+        assert!(!d.0.join("bad.crt").exists() && !d.0.join("bad.key").exists(), "{ku}");
+    }
+}

@@ -114,6 +114,11 @@ pub enum Error {
     /// before or when it starts, a length of zero days, or a time X.509
     /// cannot encode.
     InvalidValidity,
+    /// A leaf's keyUsage breaks the rules of
+    /// [`crate::cert::LeafKeyUsage::check_for`] (no digitalSignature;
+    /// keyEncipherment for a key that is not RSA; keyAgreement for one that
+    /// is not P-256), or names a usage coffer does not know.
+    InvalidKeyUsage,
 }
 
 /// A signature algorithm named in a certificate or request that coffer
@@ -239,6 +244,11 @@ impl fmt::Display for Error {
             Error::InvalidValidity => f.write_str(
                 "invalid validity: the window must last at least one second (zero days is refused), \
                  end after it starts, and lie between 1970 and 9999",
+            ),
+            Error::InvalidKeyUsage => f.write_str(
+                "invalid key usage: a leaf needs digitalSignature, keyEncipherment only with an RSA key and \
+                 keyAgreement only with a P-256 key (names: digitalSignature, contentCommitment, \
+                 keyEncipherment, keyAgreement)",
             ),
             Error::LimitExceeded => {
                 f.write_str("a documented limit was exceeded: see the limits in core/FORMAT.md section 5")

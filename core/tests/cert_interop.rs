@@ -429,7 +429,7 @@ fn leaf(
     let key = key(algorithm);
     let names: Vec<San> = names.iter().map(|n| San::parse(n).unwrap()).collect();
     let request = cert::csr(&mut OsRng, &key, subject, &names).unwrap();
-    let params = LeafParams { validity, usage, sans: &[] };
+    let params = LeafParams { validity, usage, sans: &[], key_usage: None };
     cert::issue_from_csr(&mut OsRng, &issuer.cert, &issuer.key, issuer.scheme, &request, &params).unwrap()
 }
 

@@ -187,7 +187,7 @@ fn leaf_with(
     usage: LeafUsage,
     sans: &[San],
 ) -> Certificate {
-    let params = LeafParams { validity: leaf_validity(), usage, sans };
+    let params = LeafParams { validity: leaf_validity(), usage, sans, key_usage: None };
     cert::issue_leaf(&mut OsRng, ca, ca_key, scheme, subject, key, &params).unwrap()
 }
 
@@ -627,7 +627,12 @@ fn coffer_verifies_and_issues_from_an_openssl_csr_that_openssl_then_verifies() {
         ];
         assert_eq!(csr.requested_sans(), requested);
 
-        let params = LeafParams { validity: leaf_validity(), usage: LeafUsage::ServerAndClient, sans: &[] };
+        let params = LeafParams {
+            validity: leaf_validity(),
+            usage: LeafUsage::ServerAndClient,
+            sans: &[],
+            key_usage: None,
+        };
         let leaf =
             cert::issue_from_csr(&mut OsRng, &ca, &ca_key, SignatureScheme::RsaPkcs1Sha256, &csr, &params)
                 .unwrap();

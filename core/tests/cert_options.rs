@@ -47,7 +47,7 @@ fn dns(name: &str) -> San {
 fn issue(validity: Validity, usage: LeafUsage, sans: &[San]) -> Result<Certificate, Error> {
     let ca_key = p256();
     let ca = ca(&ca_key);
-    let params = LeafParams { validity, usage, sans };
+    let params = LeafParams { validity, usage, sans, key_usage: None };
     cert::issue_leaf(
         &mut OsRng,
         &ca,
@@ -203,7 +203,8 @@ fn every_builder_refuses_an_invalid_name() {
             Error::InvalidSubjectAltName,
             "{bad:?}"
         );
-        let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &sans };
+        let params =
+            LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &sans, key_usage: None };
         let err = cert::issue_leaf(
             &mut OsRng,
             &ca,
@@ -261,7 +262,7 @@ fn a_server_certificate_from_a_csr_takes_its_host_name_from_the_request() {
     let ca_key = p256();
     let ca = ca(&ca_key);
     let key = p256();
-    let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Server, sans: &[] };
+    let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Server, sans: &[], key_usage: None };
     let named = cert::csr(&mut OsRng, &key, "CN=agent", &[dns("agent.acme.test")]).unwrap();
     let leaf =
         cert::issue_from_csr(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), &named, &params).unwrap();
@@ -282,7 +283,8 @@ fn a_subject_that_is_no_distinguished_name_is_invalid_subject_everywhere() {
         assert_eq!(cert::csr(&mut OsRng, &key, bad, &[]).unwrap_err(), Error::InvalidSubject, "{bad:?}");
         let params = CaParams { subject: bad, validity: CA_VALIDITY, path_len: None };
         assert_eq!(cert::self_signed_ca(&mut OsRng, &key, &params).unwrap_err(), Error::InvalidSubject);
-        let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[] };
+        let params =
+            LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[], key_usage: None };
         let err = cert::issue_leaf(
             &mut OsRng,
             &ca,
@@ -342,7 +344,7 @@ fn the_issuer_rule_holds_for_requests_and_for_any_signer() {
     let key = p256();
     let req = cert::csr(&mut OsRng, &key, "CN=agent", &[dns("agent.acme.test")]).unwrap();
     let long = Validity { not_before: LEAF_VALIDITY.not_before, not_after: CA_VALIDITY.not_after + 86_400 };
-    let params = LeafParams { validity: long, usage: LeafUsage::Server, sans: &[] };
+    let params = LeafParams { validity: long, usage: LeafUsage::Server, sans: &[], key_usage: None };
     let scheme = SignatureScheme::RsaPssSha256;
     assert_eq!(
         cert::issue_from_csr(&mut OsRng, &ca, &ca_key, scheme, &req, &params).unwrap_err(),
@@ -391,7 +393,8 @@ fn an_rsa_ca_signs_with_pss_when_asked_and_a_p256_ca_cannot() {
     let ca = cert::self_signed_ca_with(&mut signer, &params).unwrap();
     assert!(ca.to_der().windows(RSASSA_PSS_OID.len()).any(|w| w == RSASSA_PSS_OID));
     let sans = [dns("agent.acme.test")];
-    let leaf_params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Server, sans: &sans };
+    let leaf_params =
+        LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Server, sans: &sans, key_usage: None };
     let key = p256();
     let leaf = cert::issue_leaf_with(&mut signer, &ca, "CN=agent", &key.public_key(), &leaf_params).unwrap();
     assert!(leaf.to_der().windows(RSASSA_PSS_OID.len()).any(|w| w == RSASSA_PSS_OID));
@@ -494,7 +497,7 @@ fn renewal_keeps_subject_names_and_usage_and_refuses_what_its_issuer_did_not_iss
     let agent = p256();
     let names = [dns("agent.acme.test"), San::Uri("spiffe://acme.test/agent".into())];
     for usage in [LeafUsage::Server, LeafUsage::Client, LeafUsage::ServerAndClient] {
-        let params = LeafParams { validity: LEAF_VALIDITY, usage, sans: &names };
+        let params = LeafParams { validity: LEAF_VALIDITY, usage, sans: &names, key_usage: None };
         let scheme = ca_key.default_scheme();
         let old = cert::issue_leaf(
             &mut OsRng,
@@ -522,10 +525,11 @@ fn renewal_keeps_subject_names_and_usage_and_refuses_what_its_issuer_did_not_iss
         let rekeyed = cert::renew(&mut OsRng, &issuer, &ca_key, scheme, &old, later, Some(&rsa)).unwrap();
         assert_eq!(rekeyed.public_key().unwrap(), rsa);
     }
-    let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[] };
+    let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[], key_usage: None };
     let scheme = ca_key.default_scheme();
     let old =
-        cert::issue_leaf(&mut OsRng, &issuer, &ca_key, scheme, "CN=agent", &agent.public_key(), &params).unwrap();
+        cert::issue_leaf(&mut OsRng, &issuer, &ca_key, scheme, "CN=agent", &agent.public_key(), &params)
+            .unwrap();
     // Another CA of the same name (another key) did not issue it.
     let impostor_key = p256();
     let impostor = ca(&impostor_key);
@@ -542,4 +546,66 @@ fn renewal_keeps_subject_names_and_usage_and_refuses_what_its_issuer_did_not_iss
         cert::renew(&mut OsRng, &issuer, &ca_key, scheme, &old, past_ca, None).unwrap_err(),
         Error::OutlivesIssuer
     );
+}
+
+// ---------------------------------------------------------------------------
+// keyUsage
+// ---------------------------------------------------------------------------
+
+#[test]
+fn key_usage_is_the_keys_default_or_a_choice_within_the_rules() {
+    use cert::LeafKeyUsage as Ku;
+    let ca_key = p256();
+    let issuer = ca(&ca_key);
+    let ec = p256().public_key();
+    let rsa = KeyPair::from_pkcs8_der(RSA2048_PKCS8).unwrap().public_key();
+    let issue_for = |key: &cert::PublicKey, key_usage: Option<Ku>| {
+        let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[], key_usage };
+        cert::issue_leaf(&mut OsRng, &issuer, &ca_key, ca_key.default_scheme(), "CN=agent", key, &params)
+    };
+    // Defaults by key type.
+    assert_eq!(issue_for(&ec, None).unwrap().key_usage(), Some(Ku::DIGITAL_SIGNATURE | Ku::KEY_AGREEMENT));
+    assert_eq!(
+        issue_for(&rsa, None).unwrap().key_usage(),
+        Some(Ku::DIGITAL_SIGNATURE | Ku::KEY_ENCIPHERMENT)
+    );
+    // Choices within the rules are written as asked.
+    for (key, ku) in [
+        (&ec, Ku::DIGITAL_SIGNATURE),
+        (&ec, Ku::DIGITAL_SIGNATURE | Ku::CONTENT_COMMITMENT | Ku::KEY_AGREEMENT),
+        (&rsa, Ku::DIGITAL_SIGNATURE | Ku::CONTENT_COMMITMENT),
+        (&rsa, Ku::DIGITAL_SIGNATURE | Ku::KEY_ENCIPHERMENT),
+    ] {
+        assert_eq!(issue_for(key, Some(ku)).unwrap().key_usage(), Some(ku), "{ku}");
+    }
+    // Against the rules: refused.
+    for (key, ku) in [
+        (&ec, Ku::KEY_AGREEMENT),
+        (&ec, Ku::CONTENT_COMMITMENT),
+        (&ec, Ku::DIGITAL_SIGNATURE | Ku::KEY_ENCIPHERMENT),
+        (&rsa, Ku::DIGITAL_SIGNATURE | Ku::KEY_AGREEMENT),
+        (&rsa, Ku::KEY_ENCIPHERMENT),
+    ] {
+        assert_eq!(issue_for(key, Some(ku)).unwrap_err(), Error::InvalidKeyUsage, "{ku}");
+    }
+    // Names, as written and read.
+    assert_eq!(
+        Ku::parse("digitalSignature, key-agreement").unwrap(),
+        Ku::DIGITAL_SIGNATURE | Ku::KEY_AGREEMENT
+    );
+    assert_eq!(
+        (Ku::DIGITAL_SIGNATURE | Ku::CONTENT_COMMITMENT).to_string(),
+        "digitalSignature,contentCommitment"
+    );
+    for bad in ["", "signing", "digitalSignature,", "keyCertSign", "cRLSign"] {
+        assert_eq!(Ku::parse(bad), Err(Error::InvalidKeyUsage), "{bad:?}");
+    }
+    // A renewal for the same key keeps a chosen keyUsage; a new key gets its default.
+    let chosen = Ku::DIGITAL_SIGNATURE | Ku::CONTENT_COMMITMENT;
+    let old = issue_for(&ec, Some(chosen)).unwrap();
+    let scheme = ca_key.default_scheme();
+    let same = cert::renew(&mut OsRng, &issuer, &ca_key, scheme, &old, LEAF_VALIDITY, None).unwrap();
+    assert_eq!(same.key_usage(), Some(chosen));
+    let rekeyed = cert::renew(&mut OsRng, &issuer, &ca_key, scheme, &old, LEAF_VALIDITY, Some(&rsa)).unwrap();
+    assert_eq!(rekeyed.key_usage(), Some(Ku::DIGITAL_SIGNATURE | Ku::KEY_ENCIPHERMENT));
 }

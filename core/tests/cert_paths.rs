@@ -3,7 +3,9 @@
 //! through untrusted intermediates given in any order, and each broken rule
 //! (path length, CA flag, purpose, name, expiry, missing intermediate,
 //! unsupported signature algorithm, unknown critical extension) gives its
-//! own error. Needs `openssl` on PATH; fails saying so when it is absent.
+//! own error; and the other way, a depth-4 chain and CRLs coffer built pass
+//! `openssl verify -crl_check_all`. Needs `openssl` on PATH; fails saying
+//! so when it is absent.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -277,7 +279,8 @@ fn crl_fixture(d: &Dir) -> (cert::KeyPair, Certificate, Certificate, Certificate
     let leaf = |cn: &str| {
         let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
         let names = [San::Dns(format!("{cn}.fleet.test"))];
-        let params = LeafParams { validity, usage: LeafUsage::ServerAndClient, sans: &names };
+        let params =
+            LeafParams { validity, usage: LeafUsage::ServerAndClient, sans: &names, key_usage: None };
         let subject = format!("CN={cn}");
         cert::issue_leaf(&mut OsRng, &ca, &key, key.default_scheme(), &subject, &agent.public_key(), &params)
             .unwrap()
@@ -362,4 +365,68 @@ fn crl_issuance_refuses_a_key_that_is_not_the_cas_and_bad_windows() {
     );
     assert_eq!(cert::Crl::from_der(b"junk").unwrap_err(), Error::MalformedCertificate);
     assert_eq!(cert::Crl::from_pem(&ca.to_pem().unwrap()).unwrap_err(), Error::MalformedCertificate);
+}
+
+/// The other way: a chain of depth 4 built by coffer (RSA root with PSS,
+/// two P-256 intermediates with path lengths 1 and 0, a server leaf) and a
+/// CRL of the issuing CA, checked by `openssl verify` for the server
+/// purpose and host name with CRL checks on every certificate of the path.
+#[test]
+fn a_coffer_chain_of_depth_four_and_its_crls_pass_openssl_verify() {
+    use coffer_core::cert::{
+        CaParams, CrlParams, IntermediateParams, KeyAlgorithm, KeyPair, LeafParams, LeafUsage, Revocation,
+        San, SignatureScheme, Validity,
+    };
+    use coffer_core::rng::OsRng;
+    use coffer_core::rsa::RsaKeySize;
+    let d = Dir::new("coffer-depth-4");
+    let validity = Validity::days_from_now(30).unwrap();
+    let root_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::Rsa(RsaKeySize::Rsa2048)).unwrap();
+    let root = cert::self_signed_ca(
+        &mut OsRng,
+        &root_key,
+        &CaParams { subject: "CN=Depth Root", validity, path_len: Some(2) },
+    )
+    .unwrap();
+    let ca = |issuer: &Certificate, issuer_key: &KeyPair, scheme, name: &str| {
+        let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+        let req = cert::csr(&mut OsRng, &key, name, &[]).unwrap();
+        let params = IntermediateParams { validity, path_len: None };
+        (cert::issue_intermediate(&mut OsRng, issuer, issuer_key, scheme, &req, &params).unwrap(), key)
+    };
+    let (policy, policy_key) = ca(&root, &root_key, SignatureScheme::RsaPssSha256, "CN=Depth Policy");
+    let (issuing, issuing_key) = ca(&policy, &policy_key, policy_key.default_scheme(), "CN=Depth Issuing");
+    assert_eq!((policy.ca_path_len(), issuing.ca_path_len()), (Some(Some(1)), Some(Some(0))));
+    let leaf_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let names = [San::Dns("api.depth.test".into())];
+    let params = LeafParams { validity, usage: LeafUsage::Server, sans: &names, key_usage: None };
+    let scheme = issuing_key.default_scheme();
+    let leaf = |cn: &str| {
+        cert::issue_leaf(&mut OsRng, &issuing, &issuing_key, scheme, cn, &leaf_key.public_key(), &params)
+            .unwrap()
+    };
+    let (kept, revoked) = (leaf("CN=kept"), leaf("CN=revoked"));
+    let t = now();
+    let crl = |ca: &Certificate, key: &KeyPair, scheme, revoked: &[Revocation<'_>]| {
+        let params = CrlParams { number: 1, this_update: t - 60, next_update: t + 86_400, revoked };
+        cert::issue_crl(&mut OsRng, ca, key, scheme, &params).unwrap().to_pem().unwrap()
+    };
+    let entry = [Revocation { serial: revoked.serial(), revoked_at: t - 60 }];
+    let crls = crl(&root, &root_key, SignatureScheme::RsaPssSha256, &[])
+        + &crl(&policy, &policy_key, policy_key.default_scheme(), &[])
+        + &crl(&issuing, &issuing_key, scheme, &entry);
+    d.write("root.pem", &root.to_pem().unwrap());
+    d.write("chain.pem", &(issuing.to_pem().unwrap() + &policy.to_pem().unwrap()));
+    d.write("crls.pem", &crls);
+    d.write("kept.pem", &kept.to_pem().unwrap());
+    d.write("revoked.pem", &revoked.to_pem().unwrap());
+    let verify = "verify -x509_strict -purpose sslserver -verify_hostname api.depth.test -crl_check_all \
+                  -CAfile root.pem -untrusted chain.pem -CRLfile crls.pem";
+    let mut args: Vec<&str> = verify.split_whitespace().collect();
+    args.push("kept.pem");
+    d.openssl(&args);
+    *args.last_mut().unwrap() = "revoked.pem";
+    let out = Command::new("openssl").current_dir(&d.0).args(&args).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("certificate revoked"), "{said}");
 }

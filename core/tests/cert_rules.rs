@@ -56,7 +56,7 @@ fn issue(
     validity: Validity,
 ) -> Result<Certificate, Error> {
     let sans = [San::Dns("agent.acme.test".into())];
-    let params = LeafParams { validity, usage: LeafUsage::ServerAndClient, sans: &sans };
+    let params = LeafParams { validity, usage: LeafUsage::ServerAndClient, sans: &sans, key_usage: None };
     cert::issue_leaf(&mut OsRng, ca, ca_key, ca_key.default_scheme(), subject, key, &params)
 }
 
@@ -210,7 +210,7 @@ fn issuing_with_a_ca_key_that_does_not_match_the_ca_certificate_fails_with_key_m
 #[test]
 fn issuing_with_a_scheme_that_does_not_fit_the_ca_key_fails_with_invalid_input() {
     let c = chain();
-    let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[] };
+    let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[], key_usage: None };
     for scheme in [SignatureScheme::RsaPkcs1Sha256, SignatureScheme::RsaPssSha256] {
         let err =
             cert::issue_leaf(&mut OsRng, &c.ca, &c.ca_key, scheme, "CN=x", &c.leaf_key.public_key(), &params)
@@ -323,7 +323,8 @@ fn every_flipped_byte_of_an_rsa_leaf_signature_fails_with_verify() {
         let ca = ca(&ca_key, "CN=RSA CA", CA_VALIDITY);
         let key = p256();
         let sans = [San::Dns("agent.acme.test".into())];
-        let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Server, sans: &sans };
+        let params =
+            LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Server, sans: &sans, key_usage: None };
         let leaf = cert::issue_leaf(&mut OsRng, &ca, &ca_key, scheme, "CN=agent", &key.public_key(), &params)
             .unwrap();
         assert!(cert::verify_chain(&leaf, &ca, NOW).is_ok());
@@ -453,7 +454,8 @@ fn a_csr_with_a_flipped_signature_byte_fails_with_verify() {
         let last = signature_value(csr.to_der()).end - 1;
         let bad = tampered_csr(&csr, |der| der[last] ^= 0x01);
         assert_eq!(cert::verify_csr(&bad).unwrap_err(), Error::Verify);
-        let params = LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[] };
+        let params =
+            LeafParams { validity: LEAF_VALIDITY, usage: LeafUsage::Client, sans: &[], key_usage: None };
         let err =
             cert::issue_from_csr(&mut OsRng, &c.ca, &c.ca_key, c.ca_key.default_scheme(), &bad, &params)
                 .unwrap_err();

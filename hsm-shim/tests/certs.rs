@@ -80,8 +80,12 @@ fn an_hsm_held_root_certifies_itself_and_issues_from_requests_with_an_audit_reco
     let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
     let sans = [San::Dns("agent-7.acme.test".into()), San::Ip("10.0.0.7".parse().unwrap())];
     let csr = cert::csr(&mut OsRng, &agent, "CN=agent-7,O=Acme", &sans).unwrap();
-    let params =
-        LeafParams { validity: Validity::days_from_now(30).unwrap(), usage: LeafUsage::Client, sans: &[] };
+    let params = LeafParams {
+        validity: Validity::days_from_now(30).unwrap(),
+        usage: LeafUsage::Client,
+        sans: &[],
+        key_usage: None,
+    };
     let leaf = p.hsm.issue_certificate(&mut OsRng, p.admin, h, None, &ca, &csr, &params).unwrap();
     assert_eq!(cert::verify_chain_now(&leaf, &ca).unwrap(), agent.public_key());
 
@@ -138,8 +142,12 @@ fn the_ca_keys_policy_and_tenant_hold_for_certificates_and_nothing_is_logged_as_
     let (h, ca) = root(&mut p, KeyType::P256);
     let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
     let csr = cert::csr(&mut OsRng, &agent, "CN=agent-9", &[San::Dns("agent-9.test".into())]).unwrap();
-    let params =
-        LeafParams { validity: Validity::days_from_now(30).unwrap(), usage: LeafUsage::Client, sans: &[] };
+    let params = LeafParams {
+        validity: Validity::days_from_now(30).unwrap(),
+        usage: LeafUsage::Client,
+        sans: &[],
+        key_usage: None,
+    };
     // Another tenant's user cannot use the CA key.
     let r = p.hsm.issue_certificate(&mut OsRng, mallory, h, None, &ca, &csr, &params);
     assert!(matches!(r, Err(Error::TenantNotAllowed)), "{r:?}");
@@ -164,8 +172,12 @@ fn an_hsm_held_ca_signs_a_revocation_list_that_lists_its_serials_in_the_audit_lo
     let (h, ca) = root(&mut p, KeyType::P256);
     let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
     let csr = cert::csr(&mut OsRng, &agent, "CN=agent-3", &[San::Dns("agent-3.test".into())]).unwrap();
-    let params =
-        LeafParams { validity: Validity::days_from_now(30).unwrap(), usage: LeafUsage::Client, sans: &[] };
+    let params = LeafParams {
+        validity: Validity::days_from_now(30).unwrap(),
+        usage: LeafUsage::Client,
+        sans: &[],
+        key_usage: None,
+    };
     let leaf = p.hsm.issue_certificate(&mut OsRng, p.admin, h, None, &ca, &csr, &params).unwrap();
     let now = leaf.not_before() + 600;
     let revoked = [cert::Revocation { serial: leaf.serial(), revoked_at: now }];
@@ -218,6 +230,7 @@ fn an_hsm_held_root_certifies_an_hsm_held_intermediate_that_issues_leaves_openss
         validity: Validity::days_from_now(30).unwrap(),
         usage: LeafUsage::ServerAndClient,
         sans: &[],
+        key_usage: None,
     };
     let leaf =
         p.hsm.issue_certificate(&mut OsRng, p.admin, inter_h, None, &issuing, &csr, &leaf_params).unwrap();
@@ -267,8 +280,12 @@ fn an_hsm_held_ca_renews_a_leaf_for_the_same_or_a_new_key_and_logs_each_renewal(
     let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
     let sans = [San::Dns("agent-7.acme.test".into())];
     let csr = cert::csr(&mut OsRng, &agent, "CN=agent-7,O=Acme", &sans).unwrap();
-    let params =
-        LeafParams { validity: Validity::days_from_now(30).unwrap(), usage: LeafUsage::Server, sans: &[] };
+    let params = LeafParams {
+        validity: Validity::days_from_now(30).unwrap(),
+        usage: LeafUsage::Server,
+        sans: &[],
+        key_usage: None,
+    };
     let old = p.hsm.issue_certificate(&mut OsRng, p.admin, h, None, &ca, &csr, &params).unwrap();
 
     let longer = Validity::days_from_now(90).unwrap();

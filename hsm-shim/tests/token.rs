@@ -567,6 +567,7 @@ fn certificate_objects_can_be_required_to_chain_to_a_stored_ca() {
             validity: Validity { not_before: 1_700_000_000, not_after },
             usage: LeafUsage::Client,
             sans: &[],
+            key_usage: None,
         };
         cert::issue_leaf(
             &mut OsRng,

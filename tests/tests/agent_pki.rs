@@ -183,7 +183,7 @@ impl Pki {
     ) -> Result<(KeyPair, Certificate), Box<dyn StdError>> {
         let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
         let csr = cert::csr(&mut OsRng, &key, subject, &[San::Dns(dns.into())])?;
-        let params = LeafParams { validity: Validity::days_from_now(30)?, usage, sans: &[] };
+        let params = LeafParams { validity: Validity::days_from_now(30)?, usage, sans: &[], key_usage: None };
         let leaf = self.hsm.issue_certificate(
             &mut OsRng,
             self.admin,

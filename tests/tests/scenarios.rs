@@ -315,7 +315,7 @@ fn agents_and_server_hold_rsa_4096_certificate_pairs_and_exchange_signed_message
             &format!("CN={name},O=Example"),
             &[San::Dns(format!("{name}.example.internal"))],
         )?;
-        let leaf_params = LeafParams { validity, usage: LeafUsage::Client, sans: &[] };
+        let leaf_params = LeafParams { validity, usage: LeafUsage::Client, sans: &[], key_usage: None };
         let leaf = cert::issue_from_csr(
             &mut OsRng,
             &ca,
@@ -338,6 +338,7 @@ fn agents_and_server_hold_rsa_4096_certificate_pairs_and_exchange_signed_message
         validity,
         usage: LeafUsage::Server,
         sans: &[San::Dns("coffer.example.internal".into())],
+        key_usage: None,
     };
     let server_cert = cert::issue_leaf(
         &mut OsRng,
@@ -361,7 +362,7 @@ fn agents_and_server_hold_rsa_4096_certificate_pairs_and_exchange_signed_message
         SignatureScheme::EcdsaP256Sha256,
         "CN=agent-1,O=Example",
         &agents[0].certificate().public_key()?,
-        &LeafParams { validity, usage: LeafUsage::Client, sans: &[] },
+        &LeafParams { validity, usage: LeafUsage::Client, sans: &[], key_usage: None },
     )?;
     assert_eq!(cert::verify_chain(&forged, &ca, now), Err(CoreError::Verify));
 
@@ -992,7 +993,12 @@ fn credentials_open_only_in_the_server_role_and_attachments_decrypt_into_scratch
         SignatureScheme::EcdsaP256Sha256,
         "CN=Alice Finance,O=Acme",
         &alice_key.public_key(),
-        &LeafParams { validity: Validity::days_from_now(365)?, usage: LeafUsage::Client, sans: &[] },
+        &LeafParams {
+            validity: Validity::days_from_now(365)?,
+            usage: LeafUsage::Client,
+            sans: &[],
+            key_usage: None,
+        },
     )?;
     let PublicKey::P256(alice_pub) = cert::verify_chain(&alice_cert, &ca, now)? else {
         return Err("alice's certificate does not hold a P-256 key".into());

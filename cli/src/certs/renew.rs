@@ -18,8 +18,9 @@ use crate::store::Store;
 /// file holds, in its order), leaving out self-signed certificates: a
 /// root is the peer's trust anchor and is not sent.
 pub(super) fn bundle_pem(leaf: &Certificate, ca_cert_file: &Path) -> Result<String> {
-    let chain = Certificate::all_from_pem(&read(ca_cert_file)?)
-        .map_err(|e| Fail::usage(format!("{}: not a PEM certificate bundle ({e})", ca_cert_file.display())))?;
+    let chain = Certificate::all_from_pem(&read(ca_cert_file)?).map_err(|e| {
+        Fail::usage(format!("{}: not a PEM certificate bundle ({e})", ca_cert_file.display()))
+    })?;
     let mut pem = leaf.to_pem()?;
     for c in chain.iter().filter(|c| c.issuer() != c.subject()) {
         pem.push_str(&c.to_pem()?);
@@ -93,8 +94,10 @@ pub fn renew(i: &Issue<'_>, r: &Renewal<'_>, open: impl FnOnce() -> Result<Store
     }
     let new_key = match r.new_key_out {
         None if r.algorithm.is_some() || r.key_passphrase_file.is_some() => {
-            return Err(Fail::usage("--algorithm and --key-passphrase-file are for the new key of --new-key-out")
-                .hint("add --new-key-out <file> to certify a new key, or drop them to keep the old key"));
+            return Err(Fail::usage(
+                "--algorithm and --key-passphrase-file are for the new key of --new-key-out",
+            )
+            .hint("add --new-key-out <file> to certify a new key, or drop them to keep the old key"));
         }
         None => None,
         Some(_) => {
@@ -115,7 +118,16 @@ pub fn renew(i: &Issue<'_>, r: &Renewal<'_>, open: impl FnOnce() -> Result<Store
             let mut store = open()?;
             let (s, h) = store.user_key(id)?;
             let chosen = stored_scheme(&mut store, s, h, i.scheme, id)?;
-            store.hsm.renew_certificate(&mut OsRng, s, h, chosen, &p.ca_cert, &old, p.validity, public.as_ref())?
+            store.hsm.renew_certificate(
+                &mut OsRng,
+                s,
+                h,
+                chosen,
+                &p.ca_cert,
+                &old,
+                p.validity,
+                public.as_ref(),
+            )?
         }
     };
     if let (Some(t), Some((key, pass))) = (&key_t, &new_key) {

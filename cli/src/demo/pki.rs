@@ -71,6 +71,7 @@ pub(super) fn agent_pki(t: &mut Table, hsm: &mut Hsm) -> Result<(), String> {
                 validity: Validity::days_from_now(90).map_err(s)?,
                 usage: LeafUsage::Client,
                 sans: &[],
+                key_usage: None,
             };
             for n in 0..AGENTS {
                 let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).map_err(s)?;

@@ -37,8 +37,10 @@ pub const MAX_SANS: usize = 64;
 /// Longest subject string accepted, in bytes.
 pub const MAX_SUBJECT_LEN: usize = 1024;
 
+mod key_usage;
 mod renew;
 mod san;
+pub use key_usage::LeafKeyUsage;
 pub use renew::{renew, renew_with};
 pub use san::San;
 
@@ -156,6 +158,9 @@ pub struct LeafParams<'a> {
     /// the names the CSR requested). A server certificate needs at least one
     /// DNS name or IP address among them.
     pub sans: &'a [San],
+    /// The keyUsage bits; `None` for the default of the subject key
+    /// ([`LeafKeyUsage::default_for`]). Checked by [`LeafKeyUsage::check_for`].
+    pub key_usage: Option<LeafKeyUsage>,
 }
 
 fn parse_name(subject: &str) -> Result<Name> {
@@ -247,7 +252,7 @@ struct LeafProfile {
     issuer: Name,
     subject: Name,
     usage: LeafUsage,
-    rsa_key: bool,
+    key_usage: LeafKeyUsage,
     sans: Vec<GeneralName>,
 }
 
@@ -269,10 +274,7 @@ impl BuilderProfile for LeafProfile {
         let mut exts = Vec::new();
         let bc = BasicConstraints { ca: false, path_len_constraint: None };
         exts.push(ext(&bc, tbs.subject(), &exts)?);
-        // RSA keys also encrypt (key transport, OAEP to the certificate);
-        // P-256 keys also agree keys (ECDH-ES to the certificate).
-        let second = if self.rsa_key { KeyUsages::KeyEncipherment } else { KeyUsages::KeyAgreement };
-        exts.push(ext(&KeyUsage(KeyUsages::DigitalSignature | second), tbs.subject(), &exts)?);
+        exts.push(ext(&self.key_usage.to_extension(), tbs.subject(), &exts)?);
         let eku = match self.usage {
             LeafUsage::Server => vec![ID_KP_SERVER_AUTH],
             LeafUsage::Client => vec![ID_KP_CLIENT_AUTH],
@@ -374,8 +376,11 @@ pub fn csr_with(signer: &mut dyn CertSigner, subject: &str, sans: &[San]) -> Res
 ///   IP address (TLS clients match those, never the subject's CN).
 /// - Every name follows the rules of [`San::validate`]; at most
 ///   [`MAX_SANS`].
-/// - keyUsage is digitalSignature plus keyEncipherment (RSA subject key) or
-///   keyAgreement (P-256 subject key), critical; extendedKeyUsage is
+/// - keyUsage (critical) is `params.key_usage`, by default
+///   digitalSignature plus keyEncipherment (RSA subject key) or
+///   keyAgreement (P-256 subject key); a chosen one follows the rules of
+///   [`LeafKeyUsage::check_for`] (digitalSignature always; keyEncipherment
+///   only for RSA, keyAgreement only for P-256); extendedKeyUsage is
 ///   serverAuth, clientAuth or both from `params.usage`; basicConstraints
 ///   CA:FALSE.
 ///
@@ -388,7 +393,7 @@ pub fn csr_with(signer: &mut dyn CertSigner, subject: &str, sans: &[San]) -> Res
 /// let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?.public_key();
 /// let names = [San::parse("dns:agent-7.acme.test")?];
 /// let validity = Validity { not_before: 1_800_000_000, not_after: 1_850_000_000 };
-/// let params = LeafParams { validity, usage: LeafUsage::Server, sans: &names };
+/// let params = LeafParams { validity, usage: LeafUsage::Server, sans: &names, key_usage: None };
 /// let leaf = cert::issue_leaf(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), "CN=agent-7", &agent, &params)?;
 /// assert_eq!(leaf.not_after(), 1_850_000_000);
 ///
@@ -407,7 +412,7 @@ pub fn csr_with(signer: &mut dyn CertSigner, subject: &str, sans: &[San]) -> Res
 /// # Errors
 /// [`Error::OutlivesIssuer`] for a window ending after the CA's;
 /// [`Error::ServerNameMissing`] for a server certificate without a DNS or
-/// IP name; [`Error::InvalidSubjectAltName`] / [`Error::InvalidSubject`]
+/// IP name; [`Error::InvalidKeyUsage`] for a keyUsage against the rules; [`Error::InvalidSubjectAltName`] / [`Error::InvalidSubject`]
 /// for an invalid name or subject; [`Error::InvalidValidity`] for a window
 /// that ends before it starts; [`Error::InvalidInput`] for a `scheme` of
 /// the other key type;
@@ -453,11 +458,13 @@ pub fn issue_leaf_with(
     if serves(params.usage) && !params.sans.iter().any(San::names_a_host) {
         return Err(Error::ServerNameMissing);
     }
+    let key_usage = params.key_usage.unwrap_or_else(|| LeafKeyUsage::default_for(subject_key));
+    key_usage.check_for(subject_key)?;
     let profile = LeafProfile {
         issuer: ca_cert.inner.tbs_certificate().subject().clone(),
         subject: parse_name(subject)?,
         usage: params.usage,
-        rsa_key: !matches!(subject_key, PublicKey::P256(_)),
+        key_usage,
         sans: general_names(params.sans)?,
     };
     let serial = random_serial(signer)?;

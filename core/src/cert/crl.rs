@@ -179,9 +179,9 @@ impl Crl {
         if self.inner.tbs_cert_list.issuer != *issuer.inner.tbs_certificate().subject() {
             return false;
         }
-        let aki = self.extension(AuthorityKeyIdentifier::OID).and_then(|ext| {
-            AuthorityKeyIdentifier::from_der(ext.extn_value.as_bytes()).ok()?.key_identifier
-        });
+        let aki = self
+            .extension(AuthorityKeyIdentifier::OID)
+            .and_then(|ext| AuthorityKeyIdentifier::from_der(ext.extn_value.as_bytes()).ok()?.key_identifier);
         let ski = match issuer.inner.tbs_certificate().get_extension::<SubjectKeyIdentifier>() {
             Ok(Some((_, ski))) => Some(ski.0),
             _ => None,

@@ -11,7 +11,7 @@
 //!
 //! let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
 //! let req = cert::csr(&mut OsRng, &agent, "CN=agent-7,O=Acme", &[San::Dns("agent-7.acme.test".into())])?;
-//! let params = LeafParams { validity, usage: LeafUsage::ServerAndClient, sans: &[] };
+//! let params = LeafParams { validity, usage: LeafUsage::ServerAndClient, sans: &[], key_usage: None };
 //! let leaf = cert::issue_from_csr(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), &req, &params)?;
 //!
 //! let key = cert::verify_chain_now(&leaf, &ca)?;
@@ -30,9 +30,10 @@ mod signer;
 mod verify;
 
 pub use build::{
-    CaParams, IntermediateParams, LeafParams, LeafUsage, MAX_SANS, MAX_SUBJECT_LEN, San, Validity, csr,
-    csr_with, issue_from_csr, issue_from_csr_with, issue_intermediate, issue_intermediate_with, issue_leaf,
-    issue_leaf_with, renew, renew_with, self_signed_ca, self_signed_ca_with,
+    CaParams, IntermediateParams, LeafKeyUsage, LeafParams, LeafUsage, MAX_SANS, MAX_SUBJECT_LEN, San,
+    Validity, csr, csr_with, issue_from_csr, issue_from_csr_with, issue_intermediate,
+    issue_intermediate_with, issue_leaf, issue_leaf_with, renew, renew_with, self_signed_ca,
+    self_signed_ca_with,
 };
 pub use certificate::{Certificate, Csr, MAX_BUNDLE_CERTS};
 pub use crl::{Crl, CrlParams, MAX_CRL_ENTRIES, MAX_CRL_LEN, Revocation, issue_crl, issue_crl_with};

@@ -138,7 +138,7 @@ impl VerifiedPath {
 /// let root = cert::self_signed_ca(&mut OsRng, &root_key, &CaParams { subject: "CN=Root", validity, path_len: None })?;
 /// let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
 /// let names = [San::Dns("agent-7.test".into())];
-/// let params = LeafParams { validity, usage: LeafUsage::Server, sans: &names };
+/// let params = LeafParams { validity, usage: LeafUsage::Server, sans: &names, key_usage: None };
 /// let leaf = cert::issue_leaf(&mut OsRng, &root, &root_key, root_key.default_scheme(), "CN=agent-7", &agent.public_key(), &params)?;
 ///
 /// let now = validity.not_before + 60;

@@ -24,7 +24,7 @@ impl Certificate {
     /// let ca_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
     /// let ca = cert::self_signed_ca(&mut OsRng, &ca_key, &CaParams { subject: "CN=CA", validity, path_len: None })?;
     /// let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?.public_key();
-    /// let params = LeafParams { validity, usage: LeafUsage::Client, sans: &[] };
+    /// let params = LeafParams { validity, usage: LeafUsage::Client, sans: &[], key_usage: None };
     /// let leaf = cert::issue_leaf(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), "CN=agent", &agent, &params)?;
     /// assert_eq!(leaf.leaf_usage(), Some(LeafUsage::Client));
     /// assert_eq!(ca.leaf_usage(), None);
@@ -53,7 +53,8 @@ impl Certificate {
 /// its issuer, by name and key): a new certificate with a new serial and
 /// `validity`, the same subject, subject alternative names and usage
 /// (serverAuth/clientAuth), for `new_key`, or for `old`'s own key when
-/// `new_key` is `None`. The rules of [`super::issue_leaf`] hold: the new
+/// `new_key` is `None` (which also keeps `old`'s keyUsage; a new key gets
+/// the default keyUsage of its kind). The rules of [`super::issue_leaf`] hold: the new
 /// certificate never outlives its issuer.
 ///
 /// `old` may have expired: renewal is how an expired certificate is
@@ -67,7 +68,7 @@ impl Certificate {
 /// let ca = cert::self_signed_ca(&mut OsRng, &ca_key, &CaParams { subject: "CN=CA", validity: Validity::days_from_now(365)?, path_len: None })?;
 /// let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256)?;
 /// let names = [San::parse("dns:agent-7.acme.test")?];
-/// let params = LeafParams { validity: Validity::days_from_now(30)?, usage: LeafUsage::Server, sans: &names };
+/// let params = LeafParams { validity: Validity::days_from_now(30)?, usage: LeafUsage::Server, sans: &names, key_usage: None };
 /// let old = cert::issue_leaf(&mut OsRng, &ca, &ca_key, ca_key.default_scheme(), "CN=agent-7", &agent.public_key(), &params)?;
 ///
 /// // Same key, 90 more days.
@@ -129,6 +130,11 @@ pub fn renew_with(
         None => old.public_key()?,
     };
     let sans = old.subject_alt_names();
-    let params = LeafParams { validity, usage, sans: &sans };
+    // The same key keeps its keyUsage; a new key gets the default for its kind.
+    let key_usage = match new_key {
+        None => old.key_usage().filter(|ku| ku.check_for(&key).is_ok()),
+        Some(_) => None,
+    };
+    let params = LeafParams { validity, usage, sans: &sans, key_usage };
     issue_leaf_with(signer, ca_cert, &old.subject(), &key, &params)
 }
