@@ -51,8 +51,13 @@ impl Context {
         let mut c = EncryptionContext::new();
         for (k, v) in &self.0 {
             c.insert(k, v).map_err(|e| {
-                Fail::usage(format!("context entry `{}`: {e}", String::from_utf8_lossy(k)))
-                    .hint("at most 16 entries, unique non-empty keys")
+                let name: String = String::from_utf8_lossy(k).chars().take(64).collect();
+                Fail::usage(format!(
+                    "context entry `{name}` ({} byte key, {} byte value): {e}",
+                    k.len(),
+                    v.len()
+                ))
+                .hint("at most 16 entries; keys 1 to 64 bytes and unique; values at most 1024 bytes")
             })?;
         }
         Ok(c)

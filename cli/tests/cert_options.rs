@@ -689,3 +689,26 @@ fn key_usage_is_the_keys_default_or_chosen_within_the_rules() {
         assert!(!d.0.join("bad.crt").exists() && !d.0.join("bad.key").exists(), "{ku}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Limits from the command line
+// ---------------------------------------------------------------------------
+
+/// Linux passes one argument of at most 128 KiB (MAX_ARG_STRLEN), so a
+/// context value far past the 1024-byte limit is the most a command line
+/// can carry; it is refused as a usage error naming the sizes, before any
+/// output exists. (A 1 GB value cannot reach coffer through argv at all.)
+#[test]
+fn the_largest_context_value_a_command_line_carries_is_refused_with_its_size() {
+    let d = with_ca("context-limit");
+    std::fs::write(d.0.join("in.txt"), b"data").unwrap();
+    let value = format!("tenant={}", "a".repeat(131_000));
+    let err = fails(
+        &d.0,
+        &["encrypt", "--recipient", "ca.crt", "--in", "in.txt", "--out", "out.cfr", "--context", &value],
+        2,
+    );
+    assert!(err.contains("6 byte key, 131000 byte value"), "{err}");
+    assert!(err.contains("values at most 1024 bytes"), "{err}");
+    assert!(!d.0.join("out.cfr").exists());
+}

@@ -35,6 +35,12 @@ impl defmt::Format for Error {
             Error::WrongPurpose => defmt::write!(f, "WrongPurpose"),
             Error::Revoked => defmt::write!(f, "Revoked"),
             Error::CrlOutOfDate => defmt::write!(f, "CrlOutOfDate"),
+            Error::InvalidSubject => defmt::write!(f, "InvalidSubject"),
+            Error::InvalidSubjectAltName => defmt::write!(f, "InvalidSubjectAltName"),
+            Error::ServerNameMissing => defmt::write!(f, "ServerNameMissing"),
+            Error::OutlivesIssuer => defmt::write!(f, "OutlivesIssuer"),
+            Error::InvalidValidity => defmt::write!(f, "InvalidValidity"),
+            Error::InvalidKeyUsage => defmt::write!(f, "InvalidKeyUsage"),
         }
     }
 }

@@ -23,9 +23,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use rusqlite::limits::Limit;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 
-use crate::record::{MAX_SCAN, Row, ScanRange, check_key, check_value};
+use crate::record::{MAX_KEY_LEN, MAX_SCAN, MAX_VALUE_LEN, Row, ScanRange, check_key, check_value};
 use crate::{RecordStore, StoreError, Transaction};
 
 /// The SQLite `application_id` of a coffer store: "CFK2" in ASCII.
@@ -38,6 +39,10 @@ pub const SQLITE_FORMAT_VERSION: i32 = 1;
 const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS coffer_records (k BLOB PRIMARY KEY NOT NULL, v BLOB NOT NULL) WITHOUT ROWID";
 const GET: &str = "SELECT v FROM coffer_records WHERE k = ?1";
+/// SQLITE_LIMIT_LENGTH: the longest key and value with room for the row's
+/// own header.
+const ROW_LIMIT: i32 = 33_555_712;
+const _: () = assert!(ROW_LIMIT as usize >= MAX_VALUE_LEN + MAX_KEY_LEN + 1024);
 const PUT: &str =
     "INSERT INTO coffer_records (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO UPDATE SET v = excluded.v";
 const DELETE: &str = "DELETE FROM coffer_records WHERE k = ?1";
@@ -169,6 +174,13 @@ impl SqliteStore {
             return Err(StoreError::ReadOnly);
         }
         conn.busy_timeout(options.busy_timeout).map_err(map_error)?;
+        // No row longer than the largest record: a value planted past
+        // MAX_VALUE_LEN (a damaged or forged file; coffer writes none) is
+        // refused as SQLITE_TOOBIG (StoreError::TooLarge) when read, and is
+        // never copied out of SQLite. SQLite itself still reads such a row
+        // whole while it searches the WITHOUT ROWID b-tree past it, so the
+        // memory a planted row costs is its size, once.
+        conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, ROW_LIMIT).map_err(map_error)?;
 
         // Refuse a foreign database before writing anything to it.
         check_header(&conn)?;

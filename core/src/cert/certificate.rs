@@ -45,7 +45,15 @@ impl Certificate {
     }
 
     /// Parses a PEM `CERTIFICATE` block.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] for text over twice the DER limit (64 KiB),
+    /// refused before it is decoded; [`Error::MalformedCertificate`] for
+    /// anything else that is not such a block.
     pub fn from_pem(pem: &str) -> Result<Self> {
+        if pem.len() > MAX_ENCODED_LEN.saturating_mul(2) {
+            return Err(Error::InvalidLength);
+        }
         let (label, der) = decode_pem(pem).map_err(|_| Error::MalformedCertificate)?;
         if label != "CERTIFICATE" {
             return Err(Error::MalformedCertificate);
@@ -181,7 +189,15 @@ impl Csr {
     }
 
     /// Parses a PEM `CERTIFICATE REQUEST` block.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] for text over twice the DER limit (64 KiB),
+    /// refused before it is decoded; [`Error::MalformedCertificate`] for
+    /// anything else that is not such a block.
     pub fn from_pem(pem: &str) -> Result<Self> {
+        if pem.len() > MAX_ENCODED_LEN.saturating_mul(2) {
+            return Err(Error::InvalidLength);
+        }
         let (label, der) = decode_pem(pem).map_err(|_| Error::MalformedCertificate)?;
         if label != "CERTIFICATE REQUEST" {
             return Err(Error::MalformedCertificate);

@@ -90,19 +90,26 @@ fn header_len_for(recipients: &[Recipient<'_>], context: &EncryptionContext<'_>,
 /// Total envelope length for a payload of `plaintext_len` bytes.
 ///
 /// # Errors
-/// [`Error::LimitExceeded`] if the envelope would be longer than `usize`.
+/// [`Error::LimitExceeded`] for more than [`MAX_RECIPIENTS`] recipients, a
+/// header longer than [`MAX_HEADER_LEN`], or an envelope longer than
+/// `usize` (so a buffer is never sized for an envelope that cannot be
+/// sealed).
 pub fn sealed_len(
     recipients: &[Recipient<'_>],
     context: &EncryptionContext<'_>,
     plaintext_len: usize,
     chunk_size: u32,
 ) -> Result<usize> {
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(Error::LimitExceeded);
+    }
+    let header = header_len_for(recipients, context, chunk_size);
+    if header > MAX_HEADER_LEN {
+        return Err(Error::LimitExceeded);
+    }
     let chunk = usize::try_from(chunk_size).map_err(|_| Error::LimitExceeded)?;
     let tags = chunk_count(plaintext_len, chunk).checked_mul(TAG_LEN).ok_or(Error::LimitExceeded)?;
-    header_len_for(recipients, context, chunk_size)
-        .checked_add(plaintext_len)
-        .and_then(|n| n.checked_add(tags))
-        .ok_or(Error::LimitExceeded)
+    header.checked_add(plaintext_len).and_then(|n| n.checked_add(tags)).ok_or(Error::LimitExceeded)
 }
 
 /// Starts an envelope: draws a DEK and salt, wraps the DEK for every
