@@ -43,7 +43,9 @@ pub enum Error {
         needed: usize,
     },
     /// Encoding a key as DER or PEM failed. (Malformed key encodings on
-    /// import are [`Error::InvalidKey`]; malformed signatures are [`Error::Verify`].)
+    /// import are [`Error::InvalidKey`], and ones longer than the importer's
+    /// documented limit [`Error::InvalidLength`]; malformed signatures are
+    /// [`Error::Verify`].)
     Encoding,
     /// The random number generator failed.
     Rng,

@@ -189,6 +189,11 @@ impl P256PublicKey {
     }
 
     /// Reads a `SubjectPublicKeyInfo` (DER) holding a P-256 key.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] for more than [`MAX_ENCODED_KEY_LEN`] bytes
+    /// (refused unread); [`Error::InvalidKey`] for bytes that do not hold a
+    /// P-256 point on the curve.
     pub fn from_spki_der(der: &[u8]) -> Result<Self> {
         if der.len() > MAX_ENCODED_KEY_LEN {
             return Err(Error::InvalidLength);

@@ -18,6 +18,12 @@
 //! A check that does not apply to an envelope (no chunk to swap in a
 //! one-chunk payload, no context pair to change in an empty context) is
 //! counted as skipped with its reason, never dropped silently.
+//!
+//! The golden file itself is pinned: its SHA-256 and its 17 names in order
+//! (`coffer_vectors::ENVELOPE_V1_GOLDEN_SHA256` and `_NAMES`), and every
+//! suite's counts (`PINS`), so deleting or regenerating entries fails.
+//! `envelope_golden_independent.rs` opens the same goldens with a reader
+//! written in Python from FORMAT.md alone.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -40,7 +46,7 @@ use coffer_core::keywrap::Kek;
 use coffer_core::p256::{P256PublicKey, P256SecretKey};
 use coffer_core::rng::OsRng;
 use coffer_core::rsa::RsaPrivateKey;
-use coffer_vectors::{Tally, finish, unhex};
+use coffer_vectors::{ENVELOPE_V1_GOLDEN_NAMES, ENVELOPE_V1_GOLDEN_SHA256, Pin, Tally, finish, unhex};
 use serde::Deserialize;
 
 /// The golden file, relative to this crate.
@@ -449,6 +455,7 @@ fn stream_is_decrypt_error(
 // The suites.
 
 struct Tallies {
+    file: Tally,
     open: Tally,
     header: Tally,
     stream: Tally,
@@ -467,6 +474,7 @@ struct Tallies {
 impl Tallies {
     fn new() -> Self {
         Tallies {
+            file: Tally::new("envelope_v1 golden file: pinned SHA-256 and names"),
             open: Tally::new("envelope_v1 golden: open with all keys and with each key"),
             header: Tally::new("envelope_v1 golden: header (HeaderRef and FORMAT.md §1 layout)"),
             stream: Tally::new("envelope_v1 golden: open_stream"),
@@ -485,6 +493,7 @@ impl Tallies {
 
     fn into_vec(self) -> Vec<Tally> {
         vec![
+            self.file,
             self.open,
             self.header,
             self.stream,
@@ -937,13 +946,64 @@ fn load_rsa3072() -> Result<Vec<u8>, String> {
     std::fs::read(&path).map_err(|e| format!("the wrong-key fixture {} is missing: {e}", path.display()))
 }
 
+/// Each suite's counts: a golden deleted or added, or a check that stops
+/// applying (moving from passed to skipped), shows here.
+const PINS: &[Pin] = &[
+    Pin { suite: "envelope_v1 golden file: pinned SHA-256 and names", passed: 2, failed: 0, skipped: 0 },
+    Pin {
+        suite: "envelope_v1 golden: open with all keys and with each key",
+        passed: 38,
+        failed: 0,
+        skipped: 0,
+    },
+    Pin {
+        suite: "envelope_v1 golden: header (HeaderRef and FORMAT.md §1 layout)",
+        passed: 155,
+        failed: 0,
+        skipped: 0,
+    },
+    Pin { suite: "envelope_v1 golden: open_stream", passed: 38, failed: 0, skipped: 0 },
+    Pin {
+        suite: "envelope_v1 golden: decrypted by FORMAT.md §1.4-§3 from primitives",
+        passed: 21,
+        failed: 0,
+        skipped: 0,
+    },
+    Pin { suite: "envelope_v1 negative: truncated", passed: 200, failed: 0, skipped: 0 },
+    Pin { suite: "envelope_v1 negative: one byte flipped", passed: 417, failed: 0, skipped: 2 },
+    Pin { suite: "envelope_v1 negative: chunks reordered", passed: 21, failed: 0, skipped: 9 },
+    Pin { suite: "envelope_v1 negative: bytes appended", passed: 51, failed: 0, skipped: 0 },
+    Pin { suite: "envelope_v1 negative: wrong context", passed: 49, failed: 0, skipped: 2 },
+    Pin { suite: "envelope_v1 negative: wrong key", passed: 63, failed: 0, skipped: 0 },
+    Pin { suite: "envelope_v1 negative: key of a former recipient", passed: 2, failed: 0, skipped: 0 },
+    Pin { suite: "envelope_v1 negative: open_stream on truncated", passed: 200, failed: 0, skipped: 0 },
+    Pin {
+        suite: "envelope_v1 negative: open_stream on every other negative",
+        passed: 603,
+        failed: 0,
+        skipped: 0,
+    },
+];
+
+/// The golden file's bytes against [`ENVELOPE_V1_GOLDEN_SHA256`].
+fn file_hash_is_pinned() -> Result<(), String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let got = hex::encode(sha256(&bytes));
+    eq(got.as_str(), ENVELOPE_V1_GOLDEN_SHA256, "SHA-256 of golden.json (regenerated or edited?)")
+}
+
 fn main() -> std::process::ExitCode {
     let mut t = Tallies::new();
+    record(&mut t.file, GOLDEN.into(), file_hash_is_pinned());
     match load() {
         Ok(goldens) => {
-            if goldens.len() < 12 {
-                record(&mut t.open, "golden file".into(), Err(format!("only {} envelopes", goldens.len())));
-            }
+            let names: Vec<&str> = goldens.iter().map(|g| g.name.as_str()).collect();
+            record(
+                &mut t.file,
+                format!("{GOLDEN}: names"),
+                eq(&names[..], &ENVELOPE_V1_GOLDEN_NAMES[..], "golden names in file order"),
+            );
             let rsa3072 = load_rsa3072();
             for g in &goldens {
                 golden_checks(&mut t, g, &goldens, &rsa3072);
@@ -951,5 +1011,5 @@ fn main() -> std::process::ExitCode {
         }
         Err(e) => record(&mut t.open, "golden file".into(), Err(e)),
     }
-    finish("envelope_golden", &t.into_vec())
+    finish("envelope_golden", &t.into_vec(), PINS)
 }
