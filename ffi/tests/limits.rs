@@ -79,6 +79,9 @@ fn case<T: std::fmt::Debug>(what: &str, want: Error, bound: usize, f: impl FnOnc
     assert!(peak <= bound, "{what}: allocated {peak} bytes at once, more than {bound}");
 }
 
+/// A parser under test, its result reduced to the error.
+type Parse = fn(&[u8]) -> Result<(), Error>;
+
 const KIB: usize = 1024;
 const MIB: usize = 1024 * KIB;
 
@@ -154,7 +157,7 @@ fn overlong_inputs_are_refused_with_bounded_memory_and_no_panic() {
     // Deeply nested DER: as many nested SEQUENCEs as each parser's size
     // limit lets through (5 bytes a level), on a 256 KiB stack; and 100,000
     // levels, refused by size alone.
-    let parsers: [(&str, usize, Error, fn(&[u8]) -> Result<(), Error>); 6] = [
+    let parsers: [(&str, usize, Error, Parse); 6] = [
         ("Certificate::from_der", 64 * KIB, Error::MalformedCertificate, |d| {
             Certificate::from_der(d).map(|_| ())
         }),
