@@ -123,7 +123,8 @@ impl Kek {
     /// of the key data, `wrapped.len() - 8`.
     ///
     /// Any integrity failure, and any input of impossible length, gives
-    /// [`Error::Decrypt`]. On failure all of `out` is zeroed.
+    /// [`Error::Decrypt`]. On failure (also [`Error::BufferTooSmall`]) all
+    /// of `out` is zeroed, past the part unwrapping would use too.
     pub fn unwrap(&self, wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = wrapped.len();
         if !(24..=wrapped_len_kw(MAX_KEY_DATA_LEN)).contains(&n) || !n.is_multiple_of(8) {
@@ -131,10 +132,14 @@ impl Kek {
             return Err(Error::Decrypt);
         }
         let needed = n.saturating_sub(KW_OVERHEAD);
-        let out = out.get_mut(..needed).ok_or(Error::BufferTooSmall { needed })?;
+        let Some(room) = out.get_mut(..needed) else {
+            out.zeroize();
+            return Err(Error::BufferTooSmall { needed });
+        };
         let res =
-            with_kw!(self, KwAes128, KwAes192, KwAes256, |c| c.unwrap_key(wrapped, out).map(|k| k.len()));
+            with_kw!(self, KwAes128, KwAes192, KwAes256, |c| c.unwrap_key(wrapped, room).map(|k| k.len()));
         res.map_err(|_| {
+            // All of the caller's buffer, not only the part unwrapping used.
             out.zeroize();
             Error::Decrypt
         })
@@ -158,8 +163,8 @@ impl Kek {
     /// AES-KWP (RFC 5649) unwrap of `wrapped` into `out`; returns the length
     /// of the key data. `out` needs `wrapped.len() - 8` bytes of room.
     ///
-    /// Any integrity or padding failure gives [`Error::Decrypt`]; on failure
-    /// `out` is zeroed.
+    /// Any integrity or padding failure gives [`Error::Decrypt`]. On failure
+    /// all of `out` is zeroed.
     pub fn unwrap_padded(&self, wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = wrapped.len();
         if !(16..=wrapped_len_kwp(MAX_KEY_DATA_LEN)).contains(&n) || !n.is_multiple_of(8) {
@@ -167,10 +172,14 @@ impl Kek {
             return Err(Error::Decrypt);
         }
         let needed = n.saturating_sub(KW_OVERHEAD);
-        let out = out.get_mut(..needed).ok_or(Error::BufferTooSmall { needed })?;
+        let Some(room) = out.get_mut(..needed) else {
+            out.zeroize();
+            return Err(Error::BufferTooSmall { needed });
+        };
         let res =
-            with_kw!(self, KwpAes128, KwpAes192, KwpAes256, |c| c.unwrap_key(wrapped, out).map(|k| k.len()));
+            with_kw!(self, KwpAes128, KwpAes192, KwpAes256, |c| c.unwrap_key(wrapped, room).map(|k| k.len()));
         res.map_err(|_| {
+            // All of the caller's buffer, not only the part unwrapping used.
             out.zeroize();
             Error::Decrypt
         })
