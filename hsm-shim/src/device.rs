@@ -982,6 +982,10 @@ impl<C: Clock, const KEYS: usize, const LOG: usize> DeviceToken<C, KEYS, LOG> {
                 return Err(Error::KeystoreCorrupt);
             }
             let material = Zeroizing::new(d.arr::<32>()?);
+            // KEYSTORE.md §3.2: a destroyed key's material is zeros.
+            if state == KeyState::Destroyed && material.iter().any(|b| *b != 0) {
+                return Err(Error::KeystoreCorrupt);
+            }
             let key_id = String::try_from(key_id).map_err(|_| Error::KeystoreCorrupt)?;
             let info = DeviceKeyInfo { handle, key_type, key_id, usage, extractable, state };
             keys.push(DeviceKey { info, material }).map_err(|_| Error::Capacity)?;
