@@ -6,6 +6,8 @@
 //! own error; and the other way, a depth-4 chain and CRLs coffer built pass
 //! `openssl verify -crl_check_all`. Needs `openssl` on PATH; fails saying
 //! so when it is absent.
+// miri: runs the openssl command-line tool, and miri cannot start processes.
+#![cfg(not(miri))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -429,4 +431,46 @@ fn a_coffer_chain_of_depth_four_and_its_crls_pass_openssl_verify() {
     let out = Command::new("openssl").current_dir(&d.0).args(&args).output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && said.contains("certificate revoked"), "{said}");
+}
+
+/// Found by reading the path search while writing the `cert_path` fuzz
+/// target (fuzz/regressions/cert_path/same-named-intermediates-exponential-search):
+/// certificates that share a name and key can be ordered in exponentially
+/// many ways (12 took minutes). The search is bounded by MAX_SEARCH_STEPS:
+/// with 16 such copies and a purpose every candidate fails, it ends at
+/// once with the candidates' error.
+#[test]
+fn same_named_intermediates_exponential_search() {
+    use coffer_core::cert::{CaParams, KeyAlgorithm, KeyPair, LeafParams, LeafUsage, San, Validity};
+    use coffer_core::rng::OsRng;
+    let validity = Validity::days_from_now(30).unwrap();
+    let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let params = CaParams { subject: "CN=Same", validity, path_len: None };
+    let anchor = cert::self_signed_ca(&mut OsRng, &key, &params).unwrap();
+    let copies: Vec<Certificate> =
+        (0..16).map(|_| cert::self_signed_ca(&mut OsRng, &key, &params).unwrap()).collect();
+    let agent = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let names = [San::Dns("agent.same.test".into())];
+    let leaf_params = LeafParams { validity, usage: LeafUsage::Server, sans: &names, key_usage: None };
+    let leaf = cert::issue_leaf(
+        &mut OsRng,
+        &anchor,
+        &key,
+        key.default_scheme(),
+        "CN=agent",
+        &agent.public_key(),
+        &leaf_params,
+    )
+    .unwrap();
+    let opts = |purpose| PathOptions { now: now(), purpose: Some(purpose), name: None, crls: &[] };
+    let started = std::time::Instant::now();
+    let err = cert::verify_path(&leaf, &copies, std::slice::from_ref(&anchor), &opts(Purpose::ClientAuth))
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err, Error::WrongPurpose);
+    assert!(took < std::time::Duration::from_secs(10), "the search took {took:?}");
+    // The right purpose still finds the direct path at once.
+    let path =
+        cert::verify_path(&leaf, &copies, std::slice::from_ref(&anchor), &opts(Purpose::ServerAuth)).unwrap();
+    assert_eq!(path.chain().len(), 2);
 }

@@ -242,7 +242,9 @@ unsafe fn name_in(name: *const coffer_san) -> FfiResult<Option<San>> {
 /// Errors: `COFFER_ERR_NULL_POINTER`; `COFFER_ERR_MALFORMED` for a bundle
 /// block that is not a certificate, or anchors with no certificate;
 /// `COFFER_ERR_LIMIT_EXCEEDED` for more than 64 anchors, intermediates or
-/// CRLs; `COFFER_ERR_INVALID_LENGTH` for a bundle over 8 MiB;
+/// CRLs, or a search that ran out of steps (4096, coffer-core's
+/// `MAX_SEARCH_STEPS`) before any candidate reached an anchor;
+/// `COFFER_ERR_INVALID_LENGTH` for a bundle over 8 MiB;
 /// `COFFER_ERR_NOT_UTF8`; `COFFER_ERR_UNKNOWN_VALUE` for an unknown
 /// `purpose` or name kind; `COFFER_ERR_INVALID_ARGUMENT` for a URI or email
 /// `name`; `COFFER_ERR_INVALID_SAN` for an IP `name` that is no address;
@@ -255,7 +257,9 @@ unsafe fn name_in(name: *const coffer_san) -> FfiResult<Option<San>> {
 /// `COFFER_ERR_REVOKED`, `COFFER_ERR_CRL_OUT_OF_DATE`,
 /// `COFFER_ERR_WRONG_PURPOSE`, `COFFER_ERR_NAME_MISMATCH`; with no
 /// candidate reaching an anchor, `COFFER_ERR_NO_PATH` (a missing
-/// intermediate, an untrusted root).
+/// intermediate, an untrusted root). A certificate of the path whose key
+/// cannot be read gives `COFFER_ERR_INVALID_KEY` or `COFFER_ERR_KEY_POLICY`,
+/// and one whose extensions do not decode `COFFER_ERR_MALFORMED`.
 ///
 /// Thread safety: may be called from any number of threads at once.
 #[unsafe(no_mangle)]

@@ -39,7 +39,8 @@ pub use certificate::{Certificate, Csr, MAX_BUNDLE_CERTS};
 pub use crl::{Crl, CrlParams, MAX_CRL_ENTRIES, MAX_CRL_LEN, Revocation, issue_crl, issue_crl_with};
 pub use keypair::{KeyAlgorithm, KeyPair, MAX_ENCODED_LEN, MAX_PASSPHRASE_LEN, PublicKey, SignatureScheme};
 pub use path::{
-    ExpectedName, MAX_CANDIDATES, MAX_CHAIN_LEN, PathOptions, Purpose, VerifiedPath, verify_path,
+    CANDIDATE_COST, ExpectedName, MAX_CANDIDATES, MAX_CHAIN_LEN, MAX_SEARCH_STEPS, PathOptions, Purpose,
+    VerifiedPath, verify_path,
 };
 pub use signer::{CertSigner, KeySigner};
 #[cfg(feature = "std")]

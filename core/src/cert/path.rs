@@ -35,6 +35,9 @@
 //!
 //! When no candidate path validates, the error is the one of the longest
 //! candidate that reached an anchor, else [`Error::NoPathToTrustAnchor`].
+//! The search is bounded ([`MAX_SEARCH_STEPS`]): when it runs out before a
+//! path validates, the result is that error of the candidates tried so far,
+//! or [`Error::LimitExceeded`] if none reached an anchor.
 
 use alloc::vec::Vec;
 use core::net::IpAddr;
@@ -57,6 +60,17 @@ pub const MAX_CHAIN_LEN: usize = 8;
 
 /// Most intermediates and most anchors [`verify_path`] takes.
 pub const MAX_CANDIDATES: usize = 64;
+
+/// Most steps [`verify_path`]'s search takes: each certificate tried as the
+/// next issuer of a partial path is one, each complete candidate path
+/// validated (its signatures checked) is [`CANDIDATE_COST`]. Certificates
+/// that share a name and key (self-issued copies, which anyone can forge
+/// from a public certificate) can otherwise be ordered in exponentially
+/// many ways; past the budget the search stops (module docs).
+pub const MAX_SEARCH_STEPS: usize = 4096;
+
+/// What one validated candidate path costs of [`MAX_SEARCH_STEPS`].
+pub const CANDIDATE_COST: usize = 16;
 
 /// `anyExtendedKeyUsage` (RFC 5280 §4.2.1.12).
 const ANY_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
@@ -153,8 +167,13 @@ impl VerifiedPath {
 ///
 /// # Errors
 /// [`Error::LimitExceeded`] for more than [`MAX_CANDIDATES`] intermediates
-/// or anchors; otherwise the first failing check of the best candidate path
-/// (module docs), or [`Error::NoPathToTrustAnchor`].
+/// or anchors, or a search that ran out of steps before any candidate
+/// reached an anchor; otherwise the first failing check of the best
+/// candidate path (module docs), or [`Error::NoPathToTrustAnchor`]. Besides
+/// the path errors of the module docs, a certificate of the path whose key
+/// cannot be read gives [`Error::InvalidKey`] or [`Error::KeyPolicy`] (an
+/// RSA key outside the policy), and one whose extensions do not decode
+/// [`Error::MalformedCertificate`].
 pub fn verify_path(
     leaf: &Certificate,
     intermediates: &[Certificate],
@@ -164,12 +183,16 @@ pub fn verify_path(
     if intermediates.len() > MAX_CANDIDATES || anchors.len() > MAX_CANDIDATES {
         return Err(Error::LimitExceeded);
     }
-    let mut search = Search { intermediates, anchors, opts, best: None };
+    let mut search = Search { intermediates, anchors, opts, best: None, steps: 0 };
     let mut path = Vec::with_capacity(MAX_CHAIN_LEN);
     path.push(leaf);
     match search.extend(&mut path) {
         Some(chain) => Ok(VerifiedPath { chain }),
-        None => Err(search.best.map_or(Error::NoPathToTrustAnchor, |(_, e)| e)),
+        None => match search.best {
+            Some((_, e)) => Err(e),
+            None if search.steps >= MAX_SEARCH_STEPS => Err(Error::LimitExceeded),
+            None => Err(Error::NoPathToTrustAnchor),
+        },
     }
 }
 
@@ -179,6 +202,8 @@ struct Search<'a, 'o> {
     opts: &'o PathOptions<'o>,
     /// The error of the longest candidate that reached an anchor.
     best: Option<(usize, Error)>,
+    /// Steps taken of [`MAX_SEARCH_STEPS`].
+    steps: usize,
 }
 
 impl<'a> Search<'a, '_> {
@@ -187,6 +212,9 @@ impl<'a> Search<'a, '_> {
     fn extend(&mut self, path: &mut Vec<&'a Certificate>) -> Option<Vec<Certificate>> {
         let last = *path.last()?;
         for anchor in self.anchors.iter().filter(|a| issued_by(last, a)) {
+            if !self.spend(CANDIDATE_COST) {
+                return None;
+            }
             path.push(anchor);
             match validate(path, self.opts) {
                 Ok(()) => return Some(path.iter().map(|c| (*c).clone()).collect()),
@@ -209,6 +237,9 @@ impl<'a> Search<'a, '_> {
             if path.iter().any(|c| c.der == next.der) {
                 continue;
             }
+            if !self.spend(1) {
+                return None;
+            }
             path.push(next);
             if let Some(found) = self.extend(path) {
                 return Some(found);
@@ -216,6 +247,14 @@ impl<'a> Search<'a, '_> {
             path.pop();
         }
         None
+    }
+}
+
+impl Search<'_, '_> {
+    /// Takes `cost` steps of the budget; `false` once it is spent.
+    fn spend(&mut self, cost: usize) -> bool {
+        self.steps = self.steps.saturating_add(cost);
+        self.steps <= MAX_SEARCH_STEPS
     }
 }
 
