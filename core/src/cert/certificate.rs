@@ -36,11 +36,18 @@ impl Certificate {
     }
 
     /// Parses a DER certificate (at most 64 KiB).
+    ///
+    /// Only canonical DER is accepted: bytes that parse but encode back
+    /// differently (an explicit default such as version v1, a long-form
+    /// length that fits the short form) are [`Error::MalformedCertificate`],
+    /// so one certificate has one encoding, and its signature is checked
+    /// over exactly the bytes that were signed.
     pub fn from_der(der: &[u8]) -> Result<Self> {
         if der.len() > MAX_ENCODED_LEN {
             return Err(Error::InvalidLength);
         }
         let inner = x509_cert::Certificate::from_der(der).map_err(|_| Error::MalformedCertificate)?;
+        canonical(&inner, der)?;
         Ok(Certificate { inner, der: der.to_vec() })
     }
 
@@ -178,13 +185,14 @@ impl Csr {
         Ok(Csr { inner, der })
     }
 
-    /// Parses a DER CSR. The signature is not checked here: see
-    /// [`super::verify_csr`].
+    /// Parses a DER CSR (canonical DER only, as [`Certificate::from_der`]).
+    /// The signature is not checked here: see [`super::verify_csr`].
     pub fn from_der(der: &[u8]) -> Result<Self> {
         if der.len() > MAX_ENCODED_LEN {
             return Err(Error::InvalidLength);
         }
         let inner = CertReq::from_der(der).map_err(|_| Error::MalformedCertificate)?;
+        canonical(&inner, der)?;
         Ok(Csr { inner, der: der.to_vec() })
     }
 
@@ -274,4 +282,11 @@ fn sans_from(names: &[GeneralName]) -> Vec<San> {
         }
     }
     out
+}
+
+/// Refuses `der` unless `value`, parsed from it, encodes back to exactly it
+/// (found by fuzzing: x509-cert reads some non-canonical encodings).
+pub(crate) fn canonical<T: Encode>(value: &T, der: &[u8]) -> Result<()> {
+    let again = value.to_der().map_err(|_| Error::MalformedCertificate)?;
+    if again == der { Ok(()) } else { Err(Error::MalformedCertificate) }
 }

@@ -84,12 +84,14 @@ impl Crl {
     /// # Errors
     /// [`Error::InvalidLength`] past the size limit,
     /// [`Error::LimitExceeded`] past the entry limit,
-    /// [`Error::MalformedCertificate`] for anything that is not a CRL.
+    /// [`Error::MalformedCertificate`] for anything that is not a CRL in
+    /// canonical DER (as [`Certificate::from_der`]).
     pub fn from_der(der: &[u8]) -> Result<Self> {
         if der.len() > MAX_CRL_LEN {
             return Err(Error::InvalidLength);
         }
         let inner = CertificateList::from_der(der).map_err(|_| Error::MalformedCertificate)?;
+        super::certificate::canonical(&inner, der)?;
         if inner.tbs_cert_list.revoked_certificates.as_ref().is_some_and(|r| r.len() > MAX_CRL_ENTRIES) {
             return Err(Error::LimitExceeded);
         }
