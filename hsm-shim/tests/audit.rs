@@ -1188,6 +1188,10 @@ enum Expected {
     /// A well-formed log holding the original's first `n` records (a cut
     /// at the end, which only the head catches).
     Prefix(usize),
+    /// A well-formed log holding exactly these records: a record of another
+    /// log that chains where it was put (made at the same sequence number
+    /// after the same MAC), last in the log, which again only the head catches.
+    Records(Vec<AuditRecord>),
 }
 
 /// `original`'s encoding changed by `mutation` (with `donor`, another log
@@ -1285,8 +1289,30 @@ fn mutate(original: &AuditLog, donor: &AuditLog, mutation: &LogMutation) -> (Vec
         LogMutation::ForeignRecord { at, from } => {
             let donor_bytes = donor.encode();
             let donor_spans = record_spans(&donor.segment());
+            let (i, j) = (at.index(n), from.index(donor_spans.len()));
             let mut list = records.clone();
-            list[at.index(n)] = donor_bytes[donor_spans[from.index(donor_spans.len())].clone()].to_vec();
+            list[i] = donor_bytes[donor_spans[j].clone()].to_vec();
+            // What record `k` of a segment chains from: its sequence number
+            // and the MAC before it (the anchor's for the first).
+            let chains_from = |s: &AuditSegment, k: usize| match k {
+                0 => (s.anchor.seq, s.anchor.prev_mac),
+                _ => (s.records[k - 1].seq + 1, s.records[k - 1].mac),
+            };
+            let (ours, theirs) = (original.segment(), donor.segment());
+            if list[i] != records[i] && chains_from(&ours, i) == chains_from(&theirs, j) {
+                // The foreign record verifies in its new place; the record
+                // after it (made after another MAC) does not.
+                let (out, _) = relist(list);
+                let expected = match i + 1 < n {
+                    true => Expected::Err(Error::AuditTampered { index: i + 1 }),
+                    false => {
+                        let mut want = ours.records.clone();
+                        want[i] = theirs.records[j].clone();
+                        Expected::Records(want)
+                    }
+                };
+                return (out, expected);
+            }
             relist(list)
         }
         LogMutation::KeepFirst(k) => relist(records[..k.index(n + 1)].to_vec()),
@@ -1306,6 +1332,10 @@ fn check_decode(original: &AuditLog, changed: &[u8], expected: &Expected) -> Res
         }
         (Ok(log), Expected::Prefix(n)) => {
             prop_assert_eq!(log.records(), &original.records()[..*n]);
+            prop_assert_eq!(&log.encode()[..], changed, "a log that decodes encodes to the same bytes");
+        }
+        (Ok(log), Expected::Records(want)) => {
+            prop_assert_eq!(log.records(), &want[..]);
             prop_assert_eq!(&log.encode()[..], changed, "a log that decodes encodes to the same bytes");
         }
         (got, want) => {
