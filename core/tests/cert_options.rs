@@ -192,6 +192,7 @@ fn ip_forms_must_parse() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "makes P-256 keys and signs certificates: minutes each under miri")]
 fn every_builder_refuses_an_invalid_name() {
     let key = p256();
     let ca_key = p256();
@@ -224,6 +225,7 @@ fn every_builder_refuses_an_invalid_name() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "makes P-256 keys and signs certificates: minutes each under miri")]
 fn an_email_name_is_written_as_an_rfc822_name() {
     let sans = [dns("agent.acme.test"), San::Email("ops@acme.test".into())];
     let leaf = issue(LEAF_VALIDITY, LeafUsage::ServerAndClient, &sans).unwrap();
@@ -239,6 +241,7 @@ fn an_email_name_is_written_as_an_rfc822_name() {
 // ---------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(miri, ignore = "makes P-256 keys and signs certificates: minutes each under miri")]
 fn a_server_certificate_without_a_dns_or_ip_name_is_refused() {
     let uri = San::Uri("spiffe://acme.test/agent".into());
     let email = San::Email("ops@acme.test".into());
@@ -258,6 +261,7 @@ fn a_server_certificate_without_a_dns_or_ip_name_is_refused() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "makes P-256 keys and signs certificates: minutes each under miri")]
 fn a_server_certificate_from_a_csr_takes_its_host_name_from_the_request() {
     let ca_key = p256();
     let ca = ca(&ca_key);
@@ -274,6 +278,7 @@ fn a_server_certificate_from_a_csr_takes_its_host_name_from_the_request() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "makes P-256 keys and signs certificates: minutes each under miri")]
 fn a_subject_that_is_no_distinguished_name_is_invalid_subject_everywhere() {
     let key = p256();
     let ca_key = p256();
@@ -320,6 +325,7 @@ fn certificate_rule_errors_say_what_was_wrong() {
 // ---------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(miri, ignore = "reads the system clock, which miri's isolation refuses")]
 fn zero_days_of_validity_are_refused() {
     assert_eq!(Validity::days_from_now(0), Err(Error::InvalidValidity));
     let one = Validity::days_from_now(1).unwrap();
@@ -327,6 +333,7 @@ fn zero_days_of_validity_are_refused() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "makes P-256 keys and signs certificates: minutes each under miri")]
 fn a_leaf_never_outlives_its_issuer() {
     let sans = [dns("agent.acme.test")];
     let to_the_end = Validity { not_before: LEAF_VALIDITY.not_before, not_after: CA_VALIDITY.not_after };
@@ -338,6 +345,7 @@ fn a_leaf_never_outlives_its_issuer() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "signs with RSA-2048 and P-256: minutes per signature under miri")]
 fn the_issuer_rule_holds_for_requests_and_for_any_signer() {
     let ca_key = KeyPair::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     let ca = ca(&ca_key);
@@ -367,6 +375,7 @@ fn the_issuer_rule_holds_for_requests_and_for_any_signer() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "makes P-256 keys and signs certificates: minutes each under miri")]
 fn a_leaf_starting_before_its_issuer_starts_with_it() {
     let sans = [dns("agent.acme.test")];
     let early = Validity { not_before: CA_VALIDITY.not_before - 86_400, not_after: LEAF_VALIDITY.not_after };
@@ -385,6 +394,7 @@ fn a_leaf_starting_before_its_issuer_starts_with_it() {
 const RSASSA_PSS_OID: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
 
 #[test]
+#[cfg_attr(miri, ignore = "signs with RSA-2048 and P-256: minutes per signature under miri")]
 fn an_rsa_ca_signs_with_pss_when_asked_and_a_p256_ca_cannot() {
     let ca_key = KeyPair::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     let mut rng = OsRng;
@@ -434,6 +444,7 @@ fn iterations(n: u32) -> impl FnOnce(&Kdf) -> Kdf {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "encrypts a key with 600,000 PBKDF2 iterations: hours under miri")]
 fn pbkdf2_iterations_above_the_limit_are_refused_before_any_derivation() {
     let key = p256();
     assert_eq!(KeyPair::MAX_PBKDF2_ITERATIONS, 10_000_000);
@@ -451,6 +462,7 @@ fn pbkdf2_iterations_above_the_limit_are_refused_before_any_derivation() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "encrypts a key with 600,000 PBKDF2 iterations: hours under miri")]
 fn scrypt_costs_above_the_limit_are_refused_before_any_derivation() {
     let key = p256();
     let scrypt = |n: u64, r: u16, p: u16| {
@@ -477,6 +489,7 @@ fn scrypt_costs_above_the_limit_are_refused_before_any_derivation() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "encrypts a key with 600,000 PBKDF2 iterations: hours under miri")]
 fn an_encrypted_key_round_trips_and_a_wrong_passphrase_is_refused() {
     let key = KeyPair::from_pkcs8_der(P256_PKCS8).unwrap();
     let pem = key.to_encrypted_pkcs8_pem(&mut OsRng, b"correct horse").unwrap();
@@ -491,6 +504,7 @@ fn an_encrypted_key_round_trips_and_a_wrong_passphrase_is_refused() {
 // ---------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(miri, ignore = "makes P-256 keys and signs certificates: minutes each under miri")]
 fn renewal_keeps_subject_names_and_usage_and_refuses_what_its_issuer_did_not_issue() {
     let ca_key = p256();
     let issuer = ca(&ca_key);
@@ -553,6 +567,7 @@ fn renewal_keeps_subject_names_and_usage_and_refuses_what_its_issuer_did_not_iss
 // ---------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(miri, ignore = "makes P-256 keys and signs certificates: minutes each under miri")]
 fn key_usage_is_the_keys_default_or_a_choice_within_the_rules() {
     use cert::LeafKeyUsage as Ku;
     let ca_key = p256();

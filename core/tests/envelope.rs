@@ -22,6 +22,7 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "unwraps with RSA-2048 and P-256: 5 min under miri")]
 fn every_recipient_kind_opens_its_own_envelope() {
     let kek = Kek::generate(&mut OsRng).unwrap();
     let ec = P256SecretKey::generate(&mut OsRng).unwrap();
@@ -60,6 +61,7 @@ fn open_tries_each_of_several_keys() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "seals and opens 6 KiB in 8 envelopes: 2 min under miri")]
 fn chunking_covers_empty_short_exact_and_long_payloads() {
     let kek = Kek::generate(&mut OsRng).unwrap();
     let c = EncryptionContext::new();
@@ -76,6 +78,7 @@ fn chunking_covers_empty_short_exact_and_long_payloads() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "opens a 1 KiB envelope 5 times: 35 s under miri")]
 fn truncation_at_every_chunk_boundary_is_rejected() {
     let kek = Kek::generate(&mut OsRng).unwrap();
     let c = EncryptionContext::new();
@@ -117,6 +120,7 @@ fn a_different_context_does_not_open() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "seals and opens 3,000 bytes three times: 30 s under miri")]
 fn rewrap_changes_only_the_header_and_keeps_the_plaintext() {
     let (v1, v2) = (Kek::generate(&mut OsRng).unwrap(), Kek::generate(&mut OsRng).unwrap());
     let c = EncryptionContext::new();
@@ -249,6 +253,7 @@ fn the_no_alloc_path_seals_and_opens_in_caller_buffers() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "seals 3.7 KiB and opens it 4 ways: 2.5 min under miri")]
 fn streams_round_trip_and_reject_truncation() {
     let kek = Kek::generate(&mut OsRng).unwrap();
     let c = ctx(&[(b"tenant", b"acme")]);

@@ -12,6 +12,7 @@ use coffer_core::rng::OsRng;
 /// certificate had two encodings, and its signature was checked over the
 /// re-encoded bytes, not the ones signed. Non-canonical DER is refused.
 #[test]
+#[cfg_attr(miri, ignore = "makes a P-256 key and signs a certificate (minutes under miri); reads the clock")]
 fn explicit_default_version_is_not_canonical() {
     let der = include_bytes!("data/explicit-default-version.der");
     assert_eq!(&der[8..13], &[0xa0, 0x03, 0x02, 0x01, 0x00], "the explicit v1 the campaign found");

@@ -91,6 +91,7 @@ fn rsa_policy_rejects_a_public_key_with_exponent_3() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "imports two RSA private keys twice each: 45 s under miri")]
 fn rsa_policy_rejects_the_same_keys_in_pem() {
     for (der, policy) in [(RSA1024_PKCS8, ADMIT_1024), (RSA2048_E3_PKCS8, ADMIT_ANY_E)] {
         let sk = RsaPrivateKey::from_pkcs8_der_with_policy(der, &policy).unwrap();
@@ -102,6 +103,7 @@ fn rsa_policy_rejects_the_same_keys_in_pem() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "imports RSA-1024 and e=3 private keys: 15 s under miri")]
 fn a_relaxed_policy_admits_the_keys_the_default_refuses() {
     let small = RsaPrivateKey::from_pkcs8_der_with_policy(RSA1024_PKCS8, &ADMIT_1024).unwrap();
     assert_eq!(small.public_key().bits(), 1024);
@@ -121,6 +123,7 @@ fn a_relaxed_policy_admits_the_keys_the_default_refuses() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "imports RSA-2048, -3072 and -4096 private keys: a minute under miri")]
 fn rsa_policy_admits_2048_3072_and_4096_bit_keys() {
     for (der, bits) in [(RSA2048_PKCS8, 2048), (RSA3072_PKCS8, 3072), (RSA4096_PKCS8, 4096)] {
         let pk = RsaPrivateKey::from_pkcs8_der(der).unwrap().public_key();
@@ -130,6 +133,7 @@ fn rsa_policy_admits_2048_3072_and_4096_bit_keys() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "imports RSA-3072 and RSA-4096 private keys: 1.5 min under miri")]
 fn a_custom_policy_enforces_its_own_bounds() {
     let at_most_3072 = RsaPolicy { max_bits: 3072, ..RsaPolicy::DEFAULT };
     assert_eq!(
@@ -149,12 +153,14 @@ fn a_custom_policy_enforces_its_own_bounds() {
 // ----------------------------------------------------------- RSA encodings
 
 #[test]
+#[cfg_attr(miri, ignore = "imports the RSA-2048 private key: 10-15 s under miri, once is enough")]
 fn rsa_pkcs8_der_export_reproduces_the_openssl_encoding() {
     let sk = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     assert_eq!(&sk.to_pkcs8_der().unwrap()[..], RSA2048_PKCS8);
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "imports the RSA-2048 private key twice: 40 s under miri")]
 fn rsa_pkcs8_pem_round_trip_keeps_the_key() {
     let sk = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     let pem = sk.to_pkcs8_pem().unwrap();
@@ -166,6 +172,7 @@ fn rsa_pkcs8_pem_round_trip_keeps_the_key() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "imports the RSA-2048 private key: 10-15 s under miri, once is enough")]
 fn rsa_spki_der_export_matches_openssl_and_round_trips() {
     let pk = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap().public_key();
     assert_eq!(pk.to_spki_der().unwrap(), RSA2048_SPKI);
@@ -173,6 +180,7 @@ fn rsa_spki_der_export_matches_openssl_and_round_trips() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "imports the RSA-2048 private key: 10-15 s under miri, once is enough")]
 fn rsa_spki_pem_export_matches_openssl_and_round_trips() {
     let pk = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap().public_key();
     assert_eq!(pk.to_spki_pem().unwrap(), RSA2048_SPKI_PEM);
@@ -211,6 +219,7 @@ fn rsa_importers_refuse_oversized_encodings_before_parsing() {
 // ------------------------------------------------------------ RSA operations
 
 #[test]
+#[cfg_attr(miri, ignore = "an RSA private-key operation takes about 6 min under miri")]
 fn rsa_oaep_takes_190_bytes_under_a_2048_bit_key_and_refuses_191() {
     let sk = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     let pk = sk.public_key();
@@ -221,6 +230,7 @@ fn rsa_oaep_takes_190_bytes_under_a_2048_bit_key_and_refuses_191() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "imports the RSA-2048 private key: 10-15 s under miri, once is enough")]
 fn rsa_oaep_refuses_labels_over_the_limit() {
     let sk = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     let pk = sk.public_key();
@@ -231,6 +241,7 @@ fn rsa_oaep_refuses_labels_over_the_limit() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "an RSA private-key operation takes about 6 min under miri")]
 fn rsa_ciphertexts_and_signatures_of_the_wrong_length_are_rejected() {
     let sk = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     let pk = sk.public_key();
@@ -250,6 +261,7 @@ fn rsa_ciphertexts_and_signatures_of_the_wrong_length_are_rejected() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "an RSA private-key operation takes about 6 min under miri")]
 fn pss_and_pkcs1v15_signatures_are_not_interchangeable() {
     let sk = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     let pk = sk.public_key();
@@ -260,6 +272,7 @@ fn pss_and_pkcs1v15_signatures_are_not_interchangeable() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "RSA-4096 decryption and signing take far longer than RSA-2048's 6 min under miri")]
 fn a_4096_bit_key_encrypts_and_signs() {
     let sk = RsaPrivateKey::from_pkcs8_der(RSA4096_PKCS8).unwrap();
     let pk = sk.public_key();
@@ -274,6 +287,7 @@ fn a_4096_bit_key_encrypts_and_signs() {
 // ------------------------------------------------------------ P-256 encodings
 
 #[test]
+#[cfg_attr(miri, ignore = "a P-256 scalar multiplication (key, signature, ECDH) takes a minute under miri")]
 fn p256_key_from_the_openssl_fixture_signs_and_its_public_key_verifies() {
     let sk = P256SecretKey::from_pkcs8_der(P256_PKCS8).unwrap();
     let pk = P256PublicKey::from_spki_der(P256_SPKI).unwrap();
@@ -284,6 +298,7 @@ fn p256_key_from_the_openssl_fixture_signs_and_its_public_key_verifies() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a P-256 scalar multiplication (key, signature, ECDH) takes a minute under miri")]
 fn p256_pkcs8_der_round_trip_keeps_the_key() {
     let sk = P256SecretKey::from_pkcs8_der(P256_PKCS8).unwrap();
     let der = sk.to_pkcs8_der().unwrap();
@@ -293,6 +308,7 @@ fn p256_pkcs8_der_round_trip_keeps_the_key() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "P-256 PKCS#8 import recomputes the public key: 1.5 min under miri")]
 fn p256_pkcs8_pem_from_openssl_reads_and_round_trips() {
     let from_pem = P256SecretKey::from_pkcs8_pem(P256_PKCS8_PEM).unwrap();
     let from_der = P256SecretKey::from_pkcs8_der(P256_PKCS8).unwrap();
@@ -305,6 +321,7 @@ fn p256_pkcs8_pem_from_openssl_reads_and_round_trips() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a P-256 scalar multiplication (key, signature, ECDH) takes a minute under miri")]
 fn p256_spki_export_matches_openssl_and_round_trips_in_der_and_pem() {
     let pk = P256SecretKey::from_pkcs8_der(P256_PKCS8).unwrap().public_key();
     assert_eq!(pk.to_spki_der().unwrap(), P256_SPKI);
@@ -366,6 +383,7 @@ fn a_point_off_the_curve_or_with_a_bad_prefix_is_an_invalid_key() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a P-256 scalar multiplication (key, signature, ECDH) takes a minute under miri")]
 fn a_high_s_signature_verifies_as_documented() {
     // p256.rs: "Verification accepts both low-S and high-S signatures".
     let sk = P256SecretKey::from_pkcs8_der(P256_PKCS8).unwrap();
@@ -389,6 +407,7 @@ fn a_high_s_signature_verifies_as_documented() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a P-256 scalar multiplication (key, signature, ECDH) takes a minute under miri")]
 fn malformed_p256_signatures_are_rejected_as_verify_failures() {
     let sk = P256SecretKey::from_pkcs8_der(P256_PKCS8).unwrap();
     let pk = sk.public_key();
@@ -412,6 +431,7 @@ fn malformed_p256_signatures_are_rejected_as_verify_failures() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a P-256 scalar multiplication (key, signature, ECDH) takes a minute under miri")]
 fn ecdh_with_the_fixture_key_agrees_both_ways() {
     let a = P256SecretKey::from_pkcs8_der(P256_PKCS8).unwrap();
     let b = P256SecretKey::generate(&mut OsRng).unwrap();
@@ -465,6 +485,7 @@ fn a_nonce_of_the_wrong_length_is_an_invalid_length() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "a P-256 scalar multiplication (key, signature, ECDH) takes a minute under miri")]
 fn debug_output_of_secret_keys_prints_no_key_bytes() {
     let rsa = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     let p256 = P256SecretKey::from_pkcs8_der(P256_PKCS8).unwrap();
@@ -532,6 +553,7 @@ fn key_wrap_reports_the_buffer_sizes_it_needs() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "wraps 64 KiB with AES-KW and AES-KWP (100,000 AES blocks): hours under miri")]
 fn key_wrap_refuses_key_data_of_lengths_it_cannot_wrap() {
     let kek = Kek::from_slice(&[3; 16]).unwrap();
     for len in [0, 8, 17, 20, MAX_KEY_DATA_LEN + 8] {
@@ -575,6 +597,7 @@ fn a_failed_unwrap_of_an_impossible_length_zeroes_the_output() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "expands HKDF to its 8,160-byte limit (255 HMACs): 30 s under miri")]
 fn hkdf_refuses_empty_and_overlong_output() {
     let prk = Prk::extract(None, b"ikm");
     assert_eq!(hkdf_sha256(None, b"ikm", b"", &mut []), Err(Error::InvalidLength));

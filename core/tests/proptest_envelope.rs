@@ -15,6 +15,17 @@ use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
 use std::sync::OnceLock;
 
+/// `cases` cases; under miri (`.ci/run`), where one case's crypto takes
+/// seconds to interpret, `under_miri` cases and no regression file (miri's
+/// isolation has no file system).
+fn cases(cases: u32, under_miri: u32) -> ProptestConfig {
+    if cfg!(miri) {
+        ProptestConfig { cases: under_miri, failure_persistence: None, ..ProptestConfig::default() }
+    } else {
+        ProptestConfig { cases, ..ProptestConfig::default() }
+    }
+}
+
 fn rsa_key() -> &'static RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
     KEY.get_or_init(|| RsaPrivateKey::from_pkcs8_der(include_bytes!("data/rsa2048.pkcs8.der")).unwrap())
@@ -39,9 +50,10 @@ fn as_context(map: &std::collections::BTreeMap<Vec<u8>, Vec<u8>>) -> EncryptionC
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(cases(48, 1))]
 
     #[test]
+    #[cfg_attr(miri, ignore = "draws P-256 and RSA recipients: minutes per case under miri")]
     fn seal_then_open_returns_the_plaintext_for_any_payload_context_and_recipients(
         pt in vec(any::<u8>(), 0..2000),
         ctx in context_strategy(),
@@ -73,6 +85,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "seals, rewraps and opens up to 1.5 KB: 25 s per case under miri")]
     fn rewrap_keeps_the_plaintext(pt in vec(any::<u8>(), 0..1500), ctx in context_strategy()) {
         let (v1, v2) = (Kek::generate(&mut OsRng).unwrap(), Kek::generate(&mut OsRng).unwrap());
         let c = as_context(&ctx);
@@ -85,6 +98,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "a P-256 recipient in every case: minutes per case under miri")]
     fn any_single_bit_flip_is_rejected(pt in vec(any::<u8>(), 0..700), ctx in context_strategy(), pick in any::<prop::sample::Index>(), bit in 0u8..8) {
         let kek = Kek::generate(&mut OsRng).unwrap();
         let ec = P256SecretKey::generate(&mut OsRng).unwrap();
@@ -366,6 +380,7 @@ fn envelope_mutation_reach(cases: usize) -> [usize; 4] {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "2,000 opens of envelopes sealed for a P-256 recipient: hours under miri")]
 fn the_envelope_mutations_reach_past_the_header() {
     // Measured (2,000 draws of proptest's deterministic runner, as here;
     // three runs, the keys being fresh each time): 1,961 (98.0 %) get past
@@ -381,9 +396,10 @@ fn the_envelope_mutations_reach_past_the_header() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(cases(2000, 2))]
 
     #[test]
+    #[cfg_attr(miri, ignore = "every case opens with the fixture's P-256 key: minutes per case under miri")]
     fn a_changed_envelope_is_malformed_or_decrypt_or_exactly_its_plaintext(
         base in any::<Index>(),
         mutation in arb_envelope_mutation(),

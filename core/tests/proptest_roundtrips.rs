@@ -26,6 +26,17 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use seeded_rng::{SeedableRng, SeededRng};
 
+/// `cases` cases; under miri (`.ci/run`), where one case's crypto takes
+/// seconds to interpret, `under_miri` cases and no regression file (miri's
+/// isolation has no file system).
+fn cases(cases: u32, under_miri: u32) -> ProptestConfig {
+    if cfg!(miri) {
+        ProptestConfig { cases: under_miri, failure_persistence: None, ..ProptestConfig::default() }
+    } else {
+        ProptestConfig { cases, ..ProptestConfig::default() }
+    }
+}
+
 /// A KEK of each size AES-KW allows: 16, 24 or 32 bytes.
 fn kek_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![vec(any::<u8>(), 16), vec(any::<u8>(), 24), vec(any::<u8>(), 32)]
@@ -44,7 +55,10 @@ mod aead {
     use super::*;
 
     proptest! {
+        #![proptest_config(cases(ProptestConfig::default().cases, 1))]
+
         #[test]
+        #[cfg_attr(miri, ignore = "seals and opens up to 2 KiB twice per case: 15 s under miri")]
         fn seal_in_place_then_open_in_place_returns_the_plaintext(
             key in any::<[u8; 32]>(),
             nonce in any::<[u8; 12]>(),
@@ -66,6 +80,7 @@ mod aead {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "seals and opens up to 2 KiB twice per case: 15 s under miri")]
         fn vec_seal_matches_in_place_seal_and_vec_open_returns_the_plaintext(
             key in any::<[u8; 32]>(),
             nonce in any::<[u8; 12]>(),
@@ -125,6 +140,7 @@ mod keywrap {
 
     proptest! {
         #[test]
+        #[cfg_attr(miri, ignore = "wraps up to 512 bytes (thousands of AES blocks): minutes under miri")]
         fn kw_wrap_then_unwrap_returns_the_key_data(kek_raw in kek_bytes(), data in kw_key_data()) {
             let kek = Kek::from_slice(&kek_raw).unwrap();
             prop_assert_eq!(kek.as_bytes(), &kek_raw[..]);
@@ -140,6 +156,7 @@ mod keywrap {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "wraps up to 512 bytes (thousands of AES blocks): minutes under miri")]
         fn kw_vec_variants_match_the_slice_variants(kek in kek_bytes(), data in kw_key_data()) {
             let kek = Kek::from_slice(&kek).unwrap();
             let wrapped = kek.wrap_to_vec(&data).unwrap();
@@ -150,6 +167,7 @@ mod keywrap {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "wraps up to 512 bytes (thousands of AES blocks): minutes under miri")]
         fn kwp_wrap_then_unwrap_returns_key_data_of_any_length(
             kek in kek_bytes(),
             data in vec(any::<u8>(), 1..=512),
@@ -173,6 +191,7 @@ mod keywrap {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "wraps up to 512 bytes (thousands of AES blocks): minutes under miri")]
         fn wrapping_is_deterministic(kek in kek_bytes(), data in kw_key_data()) {
             let kek = Kek::from_slice(&kek).unwrap();
             prop_assert_eq!(kek.wrap_to_vec(&data).unwrap(), kek.wrap_to_vec(&data).unwrap());
@@ -185,6 +204,8 @@ mod hash {
     use super::*;
 
     proptest! {
+        #![proptest_config(cases(ProptestConfig::default().cases, 2))]
+
         #[test]
         fn incremental_digests_equal_one_shot_digests_for_any_split(
             data in vec(any::<u8>(), 0..1024),
@@ -220,7 +241,10 @@ mod kdf {
     }
 
     proptest! {
+        #![proptest_config(cases(ProptestConfig::default().cases, 1))]
+
         #[test]
+        #[cfg_attr(miri, ignore = "HKDF outputs of up to 8,160 bytes: a minute per case under miri")]
         fn a_shorter_expansion_is_a_prefix_of_a_longer_one(
             salt in proptest::option::of(vec(any::<u8>(), 0..128)),
             ikm in vec(any::<u8>(), 0..128),
@@ -235,6 +259,7 @@ mod kdf {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "three HKDF outputs of up to 1 KiB: 15 s per case under miri")]
         fn one_shot_hkdf_equals_extract_then_expand_and_is_deterministic(
             salt in proptest::option::of(vec(any::<u8>(), 0..128)),
             ikm in vec(any::<u8>(), 0..128),
@@ -272,6 +297,8 @@ mod mac {
     use hmac::{KeyInit, Mac};
 
     proptest! {
+        #![proptest_config(cases(ProptestConfig::default().cases, 2))]
+
         #[test]
         fn a_tag_verifies_in_full_in_parts_and_truncated(
             key in vec(any::<u8>(), 0..200),
@@ -322,6 +349,7 @@ mod p256 {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
+        #[cfg_attr(miri, ignore = "P-256 keygen, signing and verifying: minutes per case under miri")]
         fn a_signature_from_a_seeded_key_verifies_in_fixed_and_der_form(
             seed in any::<[u8; 32]>(),
             msg in vec(any::<u8>(), 0..512),
@@ -341,6 +369,7 @@ mod p256 {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "P-256 keygen, signing and verifying: minutes per case under miri")]
         fn a_secret_key_and_a_public_point_survive_a_trip_through_their_byte_forms(seed in any::<[u8; 32]>()) {
             let sk = p256_key(seed);
             let pk = sk.public_key();
@@ -360,6 +389,7 @@ mod p256 {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "P-256 keygen, signing and verifying: minutes per case under miri")]
         fn ecdh_gives_both_parties_the_same_secret(a in any::<[u8; 32]>(), b in any::<[u8; 32]>()) {
             let a = p256_key(a);
             let b = p256_key(b);
@@ -388,6 +418,7 @@ mod rsa {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         #[test]
+        #[cfg_attr(miri, ignore = "an RSA-2048 private-key operation takes about 6 min under miri")]
         fn oaep_encrypt_then_decrypt_returns_the_plaintext(
             plaintext in vec(any::<u8>(), 0..=OAEP_MAX),
             label in vec(any::<u8>(), 0..64),
@@ -404,6 +435,7 @@ mod rsa {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "an RSA-2048 private-key operation takes about 6 min under miri")]
         fn a_pss_signature_verifies(msg in vec(any::<u8>(), 0..512)) {
             let sig = KEY.sign_pss(&mut OsRng, &msg).unwrap();
             prop_assert_eq!(sig.len(), 256);
@@ -411,6 +443,7 @@ mod rsa {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "an RSA-2048 private-key operation takes about 6 min under miri")]
         fn a_pkcs1v15_signature_verifies_and_is_deterministic(msg in vec(any::<u8>(), 0..512)) {
             let sig = KEY.sign_pkcs1v15(&mut OsRng, &msg).unwrap();
             prop_assert_eq!(sig.len(), 256);

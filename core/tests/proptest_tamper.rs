@@ -26,6 +26,17 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use seeded_rng::{SeedableRng, SeededRng};
 
+/// `cases` cases; under miri (`.ci/run`), where one case's crypto takes
+/// seconds to interpret, `under_miri` cases and no regression file (miri's
+/// isolation has no file system).
+fn cases(cases: u32, under_miri: u32) -> ProptestConfig {
+    if cfg!(miri) {
+        ProptestConfig { cases: under_miri, failure_persistence: None, ..ProptestConfig::default() }
+    } else {
+        ProptestConfig { cases, ..ProptestConfig::default() }
+    }
+}
+
 /// Flips one bit of `bytes`, chosen by `at` (a byte) and `bit` (0..8).
 fn flip(bytes: &mut [u8], at: Index, bit: u8) {
     let i = at.index(bytes.len());
@@ -66,6 +77,8 @@ mod aead {
     }
 
     proptest! {
+        #![proptest_config(cases(ProptestConfig::default().cases, 1))]
+
         #[test]
         fn any_bit_flip_in_the_ciphertext_or_tag_is_rejected_and_leaves_no_plaintext(
             key in any::<[u8; 32]>(),
@@ -90,6 +103,7 @@ mod aead {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "seals and twice opens up to 512 bytes: 12 s per case under miri")]
         fn any_bit_flip_in_the_nonce_is_rejected_and_leaves_no_plaintext(
             key in any::<[u8; 32]>(),
             nonce in any::<[u8; 12]>(),
@@ -185,6 +199,7 @@ mod keywrap {
 
     proptest! {
         #[test]
+        #[cfg_attr(miri, ignore = "wraps up to 512 bytes (thousands of AES blocks): minutes under miri")]
         fn any_bit_flip_in_kw_wrapped_bytes_is_rejected_and_zeroes_the_output(
             kek in kek_bytes(),
             data in kw_key_data(),
@@ -198,6 +213,7 @@ mod keywrap {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "wraps up to 512 bytes (thousands of AES blocks): minutes under miri")]
         fn any_bit_flip_in_kwp_wrapped_bytes_is_rejected_and_zeroes_the_output(
             kek in kek_bytes(),
             data in vec(any::<u8>(), 1..=512),
@@ -211,6 +227,7 @@ mod keywrap {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "wraps up to 512 bytes (thousands of AES blocks): minutes under miri")]
         fn any_bit_flip_in_the_kek_is_rejected(
             kek in kek_bytes(),
             data in kw_key_data(),
@@ -230,6 +247,7 @@ mod keywrap {
         // Shorter inputs stop at the length check: see keys.rs,
         // `a_failed_unwrap_of_an_impossible_length_zeroes_the_output`.
         #[test]
+        #[cfg_attr(miri, ignore = "wraps up to 512 bytes (thousands of AES blocks): minutes under miri")]
         fn dropping_the_last_block_is_rejected(
             kek in kek_bytes(),
             data in (3usize..=64).prop_flat_map(|blocks| vec(any::<u8>(), blocks * 8)),
@@ -242,6 +260,7 @@ mod keywrap {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "wraps up to 512 bytes (thousands of AES blocks): minutes under miri")]
         fn kw_output_does_not_unwrap_as_kwp_nor_kwp_output_as_kw(
             kek in kek_bytes(),
             data in kw_key_data(),
@@ -259,6 +278,8 @@ mod mac {
     use super::*;
 
     proptest! {
+        #![proptest_config(cases(ProptestConfig::default().cases, 2))]
+
         #[test]
         fn any_bit_flip_in_the_tag_is_rejected(
             key in vec(any::<u8>(), 0..100),
@@ -320,6 +341,7 @@ mod p256 {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
+        #[cfg_attr(miri, ignore = "P-256 keygen, signing and verifying: minutes per case under miri")]
         fn any_bit_flip_in_a_fixed_signature_is_rejected(
             seed in any::<[u8; 32]>(),
             msg in vec(any::<u8>(), 0..256),
@@ -334,6 +356,7 @@ mod p256 {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "P-256 keygen, signing and verifying: minutes per case under miri")]
         fn any_bit_flip_in_a_der_signature_is_rejected(
             seed in any::<[u8; 32]>(),
             msg in vec(any::<u8>(), 0..256),
@@ -346,6 +369,7 @@ mod p256 {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "P-256 keygen, signing and verifying: minutes per case under miri")]
         fn any_bit_flip_in_the_signed_message_is_rejected(
             seed in any::<[u8; 32]>(),
             msg in vec(any::<u8>(), 1..256),
@@ -360,6 +384,7 @@ mod p256 {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "P-256 keygen, signing and verifying: minutes per case under miri")]
         fn a_signature_does_not_verify_under_another_key(
             a in any::<[u8; 32]>(),
             b in any::<[u8; 32]>(),
@@ -388,6 +413,7 @@ mod rsa {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         #[test]
+        #[cfg_attr(miri, ignore = "an RSA-2048 private-key operation takes about 6 min under miri")]
         fn any_bit_flip_in_a_pss_signature_is_rejected(
             msg in vec(any::<u8>(), 0..256),
             at in any::<Index>(),
@@ -399,6 +425,7 @@ mod rsa {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "an RSA-2048 private-key operation takes about 6 min under miri")]
         fn any_bit_flip_in_a_pkcs1v15_signature_is_rejected(
             msg in vec(any::<u8>(), 0..256),
             at in any::<Index>(),
@@ -410,6 +437,7 @@ mod rsa {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "an RSA-2048 private-key operation takes about 6 min under miri")]
         fn any_bit_flip_in_the_signed_message_is_rejected(
             msg in vec(any::<u8>(), 1..256),
             at in any::<Index>(),
@@ -424,6 +452,7 @@ mod rsa {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "an RSA-2048 private-key operation takes about 6 min under miri")]
         fn any_bit_flip_in_an_oaep_ciphertext_is_rejected(
             plaintext in vec(any::<u8>(), 0..=190),
             at in any::<Index>(),
@@ -435,6 +464,7 @@ mod rsa {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "an RSA-2048 private-key operation takes about 6 min under miri")]
         fn any_bit_flip_in_the_oaep_label_is_rejected(
             plaintext in vec(any::<u8>(), 0..=190),
             label in vec(any::<u8>(), 1..64),

@@ -4,6 +4,8 @@
 //! an issuing CA from its request, the issuing CA certifies an agent and
 //! revokes it, and every refusal gives its own status with no output
 //! written.
+// miri: every test makes P-256 keys and signs certificates and CRLs: minutes each under miri.
+#![cfg(not(miri))]
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
