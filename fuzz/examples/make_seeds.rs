@@ -2,8 +2,11 @@
 //! (fuzz/README.md says what each holds):
 //!
 //! ```text
-//! cd fuzz && cargo run --release --example make_seeds
+//! cd fuzz && cargo run --release --example make_seeds [target...]
 //! ```
+//!
+//! With targets named, only their directories are written (each must be
+//! one of `GENERATED`); with none, all of `GENERATED`.
 //!
 //! - coffer-made certificates, requests and revocation lists: two roots
 //!   (P-256; RSA-2048 signing RSA-PSS), a depth-4 chain, leaves with every
@@ -15,7 +18,11 @@
 //!   PKCS#8 by `openssl pkcs8` (PBKDF2 with HMAC-SHA-256 and -SHA-1,
 //!   scrypt, PBES1); these differ run to run (OpenSSL's own randomness);
 //! - core/tests/data's keys, vectors/data's golden envelopes and RFC 3394 /
-//!   RFC 5649 key-wrap vectors, and webhook headers signed by coffer.
+//!   RFC 5649 key-wrap vectors, and webhook headers signed by coffer;
+//! - for `keystore_state`, the independently written token states of
+//!   hsm-shim/tests/data/token_states (KEYSTORE.md CFHS v1-v3, CFDS v1): each
+//!   state in plaintext (the target seals it), sealed again under the
+//!   target's master key, and its audit records as a CFAL segment.
 //!
 //! Only the directories of the targets listed in `GENERATED` are replaced;
 //! the others (minimized corpora, hand-made seeds) are left alone.
@@ -34,7 +41,7 @@ use coffer_core::mac::{HmacSha256Key, WebhookMessage, WebhookSignature};
 use rand_core::SeedableRng;
 
 /// The seed directories this program owns.
-const GENERATED: [&str; 9] = [
+const GENERATED: [&str; 10] = [
     "cert_parse",
     "cert_path",
     "pkcs8_encrypted",
@@ -44,6 +51,7 @@ const GENERATED: [&str; 9] = [
     "sign_verify",
     "envelope_header",
     "envelope_open",
+    "keystore_state",
 ];
 /// The passphrase of the encrypted seeds (as in fuzz_targets/pkcs8_encrypted.rs).
 const PASSPHRASE: &str = "fuzz-passphrase";
@@ -58,8 +66,14 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 fn main() -> Result<()> {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR"));
     let repo = fuzz.parent().expect("fuzz/ is inside the repository");
-    let seeds = Seeds { dir: fuzz.join("seeds") };
-    for target in GENERATED {
+    let chosen: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(unknown) = chosen.iter().find(|t| !GENERATED.contains(&t.as_str())) {
+        return Err(format!("{unknown} is not one of the generated targets {GENERATED:?}").into());
+    }
+    let targets: Vec<&str> =
+        GENERATED.into_iter().filter(|t| chosen.is_empty() || chosen.iter().any(|c| c == t)).collect();
+    let seeds = Seeds { dir: fuzz.join("seeds"), targets: targets.clone() };
+    for &target in &targets {
         let dir = seeds.dir.join(target);
         if dir.exists() {
             fs::remove_dir_all(&dir)?;
@@ -77,8 +91,9 @@ fn main() -> Result<()> {
     keywraps(&seeds, repo)?;
     signatures(&seeds);
     envelopes(&seeds, repo)?;
+    token_states(&seeds, repo)?;
     fs::remove_dir_all(&tmp)?;
-    for target in GENERATED {
+    for &target in &targets {
         let n = fs::read_dir(seeds.dir.join(target))?.count();
         assert!(n < MAX_SEEDS, "{target}: {n} seeds");
         println!("{target}: {n} seeds");
@@ -88,10 +103,15 @@ fn main() -> Result<()> {
 
 struct Seeds {
     dir: PathBuf,
+    /// The targets being written; seeds for the others are dropped.
+    targets: Vec<&'static str>,
 }
 
 impl Seeds {
     fn put(&self, target: &str, name: &str, bytes: &[u8]) {
+        if !self.targets.contains(&target) {
+            return;
+        }
         assert!(bytes.len() < MAX_SEED_LEN, "{target}/{name} is {} bytes", bytes.len());
         fs::write(self.dir.join(target).join(name), bytes).expect("write a seed");
     }
@@ -719,5 +739,39 @@ fn envelopes(seeds: &Seeds, repo: &Path) -> Result<()> {
             seeds.put("envelope_open", name, &bytes);
         }
     }
+    Ok(())
+}
+
+/// `keystore_state`'s seeds from the independently written token states
+/// (hsm-shim/tests/data/token_states, master key 40 41 .. 5f): the
+/// plaintext state, the state sealed under the target's master key
+/// (9 repeated), and each state's audit records as a CFAL segment.
+fn token_states(seeds: &Seeds, repo: &Path) -> Result<()> {
+    use coffer_hsm::keystore::{self, KeySource, MasterKey};
+    let dir = repo.join("hsm-shim/tests/data/token_states");
+    let golden_master = MasterKey::from_bytes(core::array::from_fn(|i| 0x40 + i as u8));
+    let fuzz_master = MasterKey::from_bytes([9; 32]);
+    let mut rng = ChaCha20Rng::from_seed([0x57; 32]);
+    for name in ["cfhs_v1", "cfhs_v2", "cfhs_v3", "cfds_v1"] {
+        let sealed = fs::read(dir.join(format!("{name}.cfks")))?;
+        let (state, counter) = keystore::open(&KeySource::MasterKey(&golden_master), &sealed, None)?;
+        seeds.put("keystore_state", &format!("{name}-plain"), &state);
+        let resealed = keystore::seal(&mut rng, &KeySource::MasterKey(&fuzz_master), counter, &state)?;
+        seeds.put("keystore_state", &format!("{name}-sealed"), &resealed);
+    }
+    let mut log = coffer_hsm::audit::AuditLog::new(HmacSha256Key::new(&[0x33; 32])?);
+    for (time, event) in [
+        coffer_hsm::audit::AuditEvent::TokenInitialized,
+        coffer_hsm::audit::AuditEvent::LoginSucceeded { role: coffer_hsm::Role::SecurityOfficer },
+        coffer_hsm::audit::AuditEvent::LoginFailed { role: coffer_hsm::Role::User },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        log.append(1_700_000_000 + time as u64, event)?;
+    }
+    seeds.put("keystore_state", "audit-segment-v1", &log.segment().encode());
+    log.archive(1)?;
+    seeds.put("keystore_state", "audit-log-v2", &log.encode());
     Ok(())
 }
