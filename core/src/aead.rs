@@ -202,3 +202,24 @@ fn check_limits(msg_len: usize, aad_len: usize) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 8452's limits (2^36 bytes for both), checked at the exact edges:
+    /// too large to encrypt in a test, so the check is tested alone.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    #[allow(clippy::cast_possible_truncation, reason = "64-bit targets only")]
+    fn the_length_limits_admit_exactly_the_maximum() {
+        let (p, a) = (MAX_PLAINTEXT_LEN as usize, MAX_AAD_LEN as usize);
+        assert_eq!(MAX_PLAINTEXT_LEN, 1 << 36);
+        assert_eq!(MAX_AAD_LEN, 1 << 36);
+        assert_eq!(check_limits(p, a), Ok(()));
+        assert_eq!(check_limits(0, 0), Ok(()));
+        assert_eq!(check_limits(p + 1, 0), Err(Error::InvalidLength));
+        assert_eq!(check_limits(0, a + 1), Err(Error::InvalidLength));
+        assert_eq!(check_limits(usize::MAX, usize::MAX), Err(Error::InvalidLength));
+    }
+}

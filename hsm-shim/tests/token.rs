@@ -159,6 +159,58 @@ fn usage_policy_is_enforced_before_any_crypto() {
     assert_eq!(hsm.hmac_sign(s, mac, &[b"body"]).unwrap_err(), Error::PolicyDenied);
     // A key of the wrong type for the operation is an argument error.
     assert_eq!(hsm.sign(&mut OsRng, s, mac, b"m").unwrap_err(), Error::InvalidInput);
+    // Sign and verify are separate rights.
+    let sign_only = hsm.generate(&mut OsRng, s, KeyType::P256, attrs("acme", "sign", Usage::SIGN)).unwrap();
+    let sig = hsm.sign(&mut OsRng, s, sign_only, b"m").unwrap();
+    assert_eq!(hsm.verify(s, sign_only, b"m", &sig).unwrap_err(), Error::PolicyDenied);
+    let verify_only =
+        hsm.generate(&mut OsRng, s, KeyType::P256, attrs("acme", "verify", Usage::VERIFY)).unwrap();
+    assert_eq!(hsm.sign(&mut OsRng, s, verify_only, b"m").unwrap_err(), Error::PolicyDenied);
+}
+
+#[test]
+fn usage_flags_are_distinct_rights_that_combine_with_or() {
+    let flags = [
+        Usage::ENCRYPT,
+        Usage::DECRYPT,
+        Usage::WRAP,
+        Usage::UNWRAP,
+        Usage::SIGN,
+        Usage::VERIFY,
+        Usage::DERIVE,
+    ];
+    for (i, a) in flags.iter().enumerate() {
+        assert!(!Usage::NONE.allows(*a), "NONE allows {a:?}");
+        assert!(Usage::NONE.allows(Usage::NONE));
+        assert_eq!(*a | *a, *a, "{a:?} | {a:?}");
+        assert_eq!(*a | Usage::NONE, *a);
+        for (j, b) in flags.iter().enumerate() {
+            assert_eq!(a.allows(*b), i == j, "{a:?} allows {b:?}");
+            let both = *a | *b;
+            assert!(both.allows(*a) && both.allows(*b), "{a:?} | {b:?}");
+            assert_eq!(both | *a, both, "adding {a:?} again to {both:?}");
+            for (k, c) in flags.iter().enumerate() {
+                assert_eq!(both.allows(*c), k == i || k == j, "{a:?} | {b:?} allows {c:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn handles_are_distinct_numbers_that_name_their_key_and_are_never_reused() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let a = kek(&mut hsm, s, "acme");
+    let b = hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs("acme", "second", Usage::ENCRYPT)).unwrap();
+    assert_ne!(a.get(), b.get());
+    assert_eq!(Handle::from_raw(a.get()), a);
+    assert_eq!(hsm.info(s, Handle::from_raw(b.get())).unwrap().attributes.key_id, "second");
+    hsm.destroy(s, b).unwrap();
+    let c = hsm.generate(&mut OsRng, s, KeyType::Aes256, attrs("acme", "third", Usage::ENCRYPT)).unwrap();
+    assert!(![a.get(), b.get()].contains(&c.get()), "{c:?} reuses a number of {a:?} or {b:?}");
+    assert_eq!(hsm.info(s, Handle::from_raw(c.get())).unwrap().attributes.key_id, "third");
+    // A number no key has is NotFound.
+    assert_eq!(hsm.info(s, Handle::from_raw(u64::MAX)).unwrap_err(), Error::NotFound);
 }
 
 #[test]

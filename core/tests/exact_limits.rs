@@ -1,0 +1,80 @@
+//! The documented edges of key wrapping and the AEAD, each checked on both
+//! sides (issue 16 part 7: written for the mutants `fuzz/run-mutants.sh`
+//! found no test holding; `fuzz/CAMPAIGNS.md` lists them): the largest key
+//! data that wraps and the next size that does not, lengths that are not a
+//! multiple of 8, which error a too-short or inconsistent in-place buffer
+//! gives, and what `Debug` prints for a secret key.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "test code")]
+
+use coffer_core::Error;
+use coffer_core::aead::{Aes256GcmSivKey, Nonce, TAG_LEN};
+use coffer_core::keywrap::{Kek, MAX_KEY_DATA_LEN, wrapped_len_kw, wrapped_len_kwp};
+
+fn kek() -> Kek {
+    Kek::from_slice(&[0x42; 32]).unwrap()
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "wraps and unwraps 64 KiB four times: some 200,000 AES blocks, minutes under miri")]
+fn key_data_of_exactly_64_kib_wraps_both_ways_and_8_bytes_more_is_refused() {
+    assert_eq!(MAX_KEY_DATA_LEN, 65_536);
+    let kek = kek();
+    let data: Vec<u8> = (0..MAX_KEY_DATA_LEN).map(|i| i as u8).collect();
+    let wrapped = kek.wrap_to_vec(&data).unwrap();
+    assert_eq!(wrapped.len(), wrapped_len_kw(MAX_KEY_DATA_LEN));
+    assert_eq!(&kek.unwrap_to_vec(&wrapped).unwrap()[..], &data[..]);
+    let padded = kek.wrap_padded_to_vec(&data).unwrap();
+    assert_eq!(padded.len(), wrapped_len_kwp(MAX_KEY_DATA_LEN));
+    assert_eq!(&kek.unwrap_padded_to_vec(&padded).unwrap()[..], &data[..]);
+
+    let over = vec![7u8; MAX_KEY_DATA_LEN + 8];
+    let mut out = vec![0u8; MAX_KEY_DATA_LEN + 64];
+    assert_eq!(kek.wrap(&over, &mut out), Err(Error::InvalidLength));
+    assert_eq!(kek.wrap_padded(&over[..MAX_KEY_DATA_LEN + 1], &mut out), Err(Error::InvalidLength));
+    // A wrapped input that would unwrap to more than the limit is refused
+    // as any impossible input is: Decrypt.
+    let mut long = wrapped.clone();
+    long.extend_from_slice(&[0u8; 8]);
+    assert_eq!(kek.unwrap(&long, &mut out), Err(Error::Decrypt));
+}
+
+#[test]
+fn aes_kw_takes_only_multiples_of_8_from_16_bytes() {
+    let kek = kek();
+    let mut out = [0u8; 64];
+    for len in [0, 8, 15, 17, 20, 31, 33] {
+        assert_eq!(kek.wrap(&[1u8; 40][..len], &mut out), Err(Error::InvalidLength), "{len} bytes");
+    }
+    for len in [16, 24, 32, 40] {
+        assert_eq!(kek.wrap(&[1u8; 40][..len], &mut out), Ok(len + 8), "{len} bytes");
+    }
+}
+
+#[test]
+fn secret_keys_print_their_kind_and_never_their_bytes() {
+    assert_eq!(format!("{:?}", kek()), "Kek(AES-256, <redacted>)");
+    assert_eq!(format!("{:?}", Kek::from_slice(&[0x42; 16]).unwrap()), "Kek(AES-128, <redacted>)");
+    assert_eq!(format!("{:?}", Aes256GcmSivKey::from_bytes([0x42; 32])), "Aes256GcmSivKey(<redacted>)");
+}
+
+#[test]
+fn seal_in_place_names_the_size_it_needs_or_refuses_an_inconsistent_length() {
+    let key = Aes256GcmSivKey::from_bytes([7; 32]);
+    let nonce = Nonce::from_bytes([1; 12]);
+    // Room for the message but not the tag: the size needed.
+    let mut exact = [0u8; 20];
+    assert_eq!(
+        key.seal_in_place(&nonce, b"", &mut exact, 20),
+        Err(Error::BufferTooSmall { needed: 20 + TAG_LEN })
+    );
+    let mut one_short = [0u8; 20 + TAG_LEN - 1];
+    assert_eq!(
+        key.seal_in_place(&nonce, b"", &mut one_short, 20),
+        Err(Error::BufferTooSmall { needed: 20 + TAG_LEN })
+    );
+    // A message longer than the buffer it is said to be in: an argument error.
+    assert_eq!(key.seal_in_place(&nonce, b"", &mut exact, 21), Err(Error::InvalidLength));
+    let mut room = [0u8; 20 + TAG_LEN];
+    assert_eq!(key.seal_in_place(&nonce, b"", &mut room, 20), Ok(20 + TAG_LEN));
+    assert_eq!(key.open_in_place(&nonce, b"", &mut room).unwrap(), &[0u8; 20][..]);
+}
