@@ -163,6 +163,14 @@ fn recipients_can_be_added_and_removed_without_touching_the_payload() {
     assert_eq!(HeaderRef::parse(&two).unwrap().recipient_count(), 2);
     assert_eq!(&envelope::open(&mut OsRng, &[kb], &c, &two).unwrap()[..], b"shared");
     assert_eq!(envelope::add_recipient(&mut OsRng, &two, &ka, &rb).unwrap_err(), Error::InvalidInput);
+    // Rewrapping a's record to b, which already has one, is refused too;
+    // rewrapping it to a new key under a's own id and version is not.
+    assert_eq!(envelope::rewrap(&mut OsRng, &two, &ka, &rb).unwrap_err(), Error::InvalidInput);
+    let a2 = Kek::generate(&mut OsRng).unwrap();
+    let same_id =
+        envelope::rewrap(&mut OsRng, &two, &ka, &Recipient::Kek { key_id: b"a", version: 1, kek: &a2 });
+    let ka2 = UnlockKey::Kek { key_id: b"a", version: 1, kek: &a2 };
+    assert_eq!(&envelope::open(&mut OsRng, &[ka2], &c, &same_id.unwrap()).unwrap()[..], b"shared");
     let only_b = envelope::remove_recipient(&two, RecipientKind::Aes256Kw, b"a", 1).unwrap();
     assert_eq!(envelope::open(&mut OsRng, &[ka], &c, &only_b).unwrap_err(), Error::Decrypt);
     assert_eq!(&envelope::open(&mut OsRng, &[kb], &c, &only_b).unwrap()[..], b"shared");

@@ -78,3 +78,38 @@ fn seal_in_place_names_the_size_it_needs_or_refuses_an_inconsistent_length() {
     assert_eq!(key.seal_in_place(&nonce, b"", &mut room, 20), Ok(20 + TAG_LEN));
     assert_eq!(key.open_in_place(&nonce, b"", &mut room).unwrap(), &[0u8; 20][..]);
 }
+
+#[test]
+fn a_readers_limits_admit_a_header_exactly_at_them() {
+    use coffer_core::envelope::{self, EncryptionContext, HeaderRef, Limits, Recipient};
+    use coffer_core::rng::OsRng;
+    let keks = [Kek::from_slice(&[1; 32]).unwrap(), Kek::from_slice(&[2; 32]).unwrap()];
+    let recipients: Vec<Recipient<'_>> =
+        keks.iter().map(|kek| Recipient::Kek { key_id: b"kek", version: 1, kek }).collect();
+    let sealed = envelope::seal(&mut OsRng, &recipients, &EncryptionContext::new(), b"data").unwrap();
+    let len = envelope::header_len(&sealed).unwrap();
+    let exact = Limits { max_recipients: 2, max_header_len: len };
+    assert_eq!(HeaderRef::parse_with_limits(&sealed, &exact).unwrap().recipient_count(), 2);
+    let short_header = Limits { max_header_len: len - 1, ..exact };
+    assert_eq!(HeaderRef::parse_with_limits(&sealed, &short_header).err(), Some(Error::Malformed));
+    let one_recipient = Limits { max_recipients: 1, ..exact };
+    assert_eq!(HeaderRef::parse_with_limits(&sealed, &one_recipient).err(), Some(Error::Malformed));
+}
+
+#[test]
+fn sealing_takes_exactly_16_recipients_and_refuses_17() {
+    use coffer_core::envelope::{self, EncryptionContext, HeaderRef, MAX_RECIPIENTS, Recipient};
+    use coffer_core::rng::OsRng;
+    assert_eq!(MAX_RECIPIENTS, 16);
+    let keks: Vec<Kek> = (0..=MAX_RECIPIENTS).map(|i| Kek::from_slice(&[i as u8; 32]).unwrap()).collect();
+    let recipients: Vec<Recipient<'_>> =
+        keks.iter().map(|kek| Recipient::Kek { key_id: b"kek", version: 1, kek }).collect();
+    let sealed =
+        envelope::seal(&mut OsRng, &recipients[..MAX_RECIPIENTS], &EncryptionContext::new(), b"data")
+            .unwrap();
+    assert_eq!(HeaderRef::parse(&sealed).unwrap().recipient_count(), MAX_RECIPIENTS);
+    assert_eq!(
+        envelope::seal(&mut OsRng, &recipients, &EncryptionContext::new(), b"data").err(),
+        Some(Error::LimitExceeded)
+    );
+}

@@ -252,3 +252,27 @@ pub(crate) fn write_header_start(
     write_bound(w)?;
     w.put(&[count])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The writer's own bounds at their edges. Headers never reach
+    /// `MAX_HEADER_LEN` through `seal` (16 recipients and the largest
+    /// context stay far below it), so the length check is tested alone.
+    #[test]
+    fn the_header_writer_admits_exactly_the_maximum_length_and_count() {
+        let mut buf = [0u8; 16];
+        let start = |buf: &mut [u8], len: usize, count: usize| {
+            write_header_start(&mut Writer::new(buf), len, count, |_| Ok(()))
+        };
+        assert_eq!(start(&mut buf, MAX_HEADER_LEN, MAX_RECIPIENTS), Ok(()));
+        assert_eq!(start(&mut buf, MAX_HEADER_LEN + 1, 1), Err(Error::LimitExceeded));
+        assert_eq!(start(&mut buf, 100, MAX_RECIPIENTS + 1), Err(Error::LimitExceeded));
+        assert_eq!(start(&mut buf, 100, 0), Err(Error::LimitExceeded));
+        assert_eq!(&buf[..4], &MAGIC);
+        assert_eq!(MAX_HEADER_LEN, 0x1_0000);
+        assert_eq!(&buf[6..10], &[0, 1, 0, 0]);
+        assert_eq!(buf[10], 16);
+    }
+}

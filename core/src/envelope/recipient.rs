@@ -351,3 +351,94 @@ fn unwrap_kw(kek: &Kek, wrapped: &[u8]) -> Result<Dek> {
 pub(crate) fn commitments_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
     bool::from(a.ct_eq(b))
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used, reason = "a failed step is a test failure, reported by panic")]
+mod tests {
+    use super::*;
+
+    /// A record's bytes (FORMAT.md §1.4): kind, id length, id, version, body length, body.
+    fn record(kind: u8, id: &[u8], id_len: u8, body: &[u8]) -> alloc::vec::Vec<u8> {
+        let mut out = alloc::vec![kind, id_len];
+        out.extend_from_slice(id);
+        out.extend_from_slice(&7u32.to_be_bytes());
+        out.extend_from_slice(&u16::try_from(body.len()).unwrap_or(u16::MAX).to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn read(bytes: &[u8]) -> Result<RecipientRecord<'_>> {
+        RecipientRecord::read(&mut Reader::new(bytes))
+    }
+
+    fn write(rec: &RecipientRecord<'_>) -> Result<usize> {
+        let mut buf = [0u8; 1024];
+        let mut w = Writer::new(&mut buf);
+        rec.write(&mut w).map(|()| w.position())
+    }
+
+    #[test]
+    fn key_ids_of_1_to_64_bytes_read_and_write_and_others_do_not() {
+        let body = [0u8; KW_DEK_LEN];
+        for len in [1usize, 64] {
+            let id = [b'k'; 64];
+            let id = id.get(..len).unwrap_or(&[]);
+            let bytes = record(1, id, u8::try_from(len).unwrap_or(0), &body);
+            let rec = read(&bytes).expect("a key id of 1 or 64 bytes reads");
+            assert_eq!((rec.key_id, rec.key_version, rec.body), (id, 7, &body[..]));
+            assert_eq!(write(&rec), Ok(bytes.len()));
+        }
+        assert_eq!(read(&record(1, b"", 0, &body)).err(), Some(Error::Malformed));
+        assert_eq!(read(&record(1, &[b'k'; 65], 65, &body)).err(), Some(Error::Malformed));
+        let rec =
+            |key_id| RecipientRecord { kind: RecipientKind::Aes256Kw, key_id, key_version: 7, body: &body };
+        assert_eq!(write(&rec(b"")), Err(Error::LimitExceeded));
+        assert_eq!(write(&rec(&[b'k'; 65])), Err(Error::LimitExceeded));
+    }
+
+    #[test]
+    fn each_kind_reads_and_writes_only_its_body_length() {
+        let cases = [
+            (RecipientKind::Aes256Kw, KW_DEK_LEN, [KW_DEK_LEN - 1, KW_DEK_LEN + 1, 0]),
+            (RecipientKind::P256EcdhEs, ECDH_BODY_LEN, [ECDH_BODY_LEN - 1, ECDH_BODY_LEN + 1, KW_DEK_LEN]),
+            (RecipientKind::RsaOaep, 256, [255, MAX_BODY_LEN + 1, KW_DEK_LEN]),
+        ];
+        let body = [0u8; MAX_BODY_LEN + 1];
+        for (kind, good, bad) in cases {
+            let ok = body.get(..good).unwrap_or(&[]);
+            let bytes = record(kind.code(), b"k", 1, ok);
+            let rec = read(&bytes).expect("the kind's own body length reads");
+            assert_eq!(rec.kind, kind);
+            assert!(write(&rec).is_ok());
+            for len in bad {
+                let wrong = body.get(..len).unwrap_or(&[]);
+                assert_eq!(
+                    read(&record(kind.code(), b"k", 1, wrong)).err(),
+                    Some(Error::Malformed),
+                    "{kind:?} {len}"
+                );
+                let rec = RecipientRecord { kind, key_id: b"k", key_version: 7, body: wrong };
+                assert_eq!(write(&rec), Err(Error::InvalidInput), "{kind:?} {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn wrapping_for_a_recipient_takes_key_ids_of_1_to_64_bytes() {
+        let kek = Kek::from_slice(&[9; 32]).expect("32 bytes");
+        let dek = Dek::from_slice(&[0x42; DEK_LEN]).expect("32 bytes");
+        let mut body = [0u8; MAX_BODY_LEN];
+        let ids: [&[u8]; 4] = [b"", &[b'k'; 65], b"k", &[b'k'; 64]];
+        let outcomes = ids.map(|key_id| {
+            let recipient = Recipient::Kek { key_id, version: 1, kek: &kek };
+            recipient.wrap(&mut crate::rng::OsRng, &dek, &mut body).map(|r| r.key_id.len())
+        });
+        assert_eq!(outcomes, [Err(Error::LimitExceeded), Err(Error::LimitExceeded), Ok(1), Ok(64)]);
+    }
+
+    #[test]
+    fn a_data_key_prints_redacted() {
+        let dek = Dek::from_slice(&[0x42; DEK_LEN]).expect("32 bytes");
+        assert_eq!(alloc::format!("{dek:?}"), "Dek(<redacted>)");
+    }
+}
