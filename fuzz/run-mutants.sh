@@ -14,7 +14,7 @@
 #   aead     core/src/aead.rs          the same set (the envelope payload is AES-256-GCM-SIV)
 #   envelope core/src/envelope/*.rs    the same set, plus the golden envelopes
 #   cert     core/src/cert/*.rs        the certificate tests of coffer-core
-#   policy   hsm-shim/src/policy.rs    coffer-hsm's token, device and keystore tests
+#   policy   hsm-shim/src/policy.rs    coffer-hsm's token, device, keystore and certificate tests
 #   audit    hsm-shim/src/audit/*.rs   coffer-hsm's audit, token and device tests
 #
 # MUTANTS_ARGS (split on spaces) is passed on to cargo-mutants, e.g.
