@@ -113,3 +113,24 @@ fn sealing_takes_exactly_16_recipients_and_refuses_17() {
         Some(Error::LimitExceeded)
     );
 }
+
+#[test]
+fn a_context_answers_for_its_entries_and_takes_values_of_exactly_1024_bytes() {
+    use coffer_core::envelope::{EncryptionContext, MAX_CONTEXT_VALUE_LEN};
+    assert_eq!(MAX_CONTEXT_VALUE_LEN, 1024);
+    let big = [b'v'; 1025];
+    let mut ctx = EncryptionContext::new();
+    assert!(ctx.is_empty());
+    assert_eq!((ctx.len(), ctx.iter().count(), ctx.get(b"tenant")), (0, 0, None));
+    ctx.insert(b"tenant", b"acme").unwrap();
+    ctx.insert(b"blob", &big[..1024]).unwrap();
+    assert_eq!(ctx.insert(b"more", &big), Err(Error::LimitExceeded));
+    assert!(!ctx.is_empty());
+    assert_eq!(ctx.len(), 2);
+    assert_eq!(ctx.get(b"tenant"), Some(&b"acme"[..]));
+    assert_eq!(ctx.get(b"blob").map(<[u8]>::len), Some(1024));
+    assert_eq!(ctx.get(b"tenan"), None);
+    // Canonical order: by key bytes.
+    let entries: Vec<(&[u8], &[u8])> = ctx.iter().collect();
+    assert_eq!(entries, [(&b"blob"[..], &big[..1024]), (&b"tenant"[..], &b"acme"[..])]);
+}
