@@ -140,3 +140,94 @@ impl<'a> EncryptionContext<'a> {
         Ok(ctx)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used, reason = "a failed step is a test failure, reported by panic")]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec as StdVec;
+
+    /// One entry's bytes (FORMAT.md §1.2): key length, key, value length, value.
+    fn entry(key: &[u8], key_len: u8, value_len: u16, value: &[u8]) -> StdVec<u8> {
+        let mut out = alloc::vec![key_len];
+        out.extend_from_slice(key);
+        out.extend_from_slice(&value_len.to_be_bytes());
+        out.extend_from_slice(value);
+        out
+    }
+
+    fn read(bytes: &[u8]) -> Result<EncryptionContext<'_>> {
+        EncryptionContext::read(&mut Reader::new(bytes))
+    }
+
+    #[test]
+    fn the_largest_context_reads_back_entry_for_entry() {
+        // 16 entries, each with a 64-byte key and a 1,024-byte value: every
+        // limit of FORMAT.md §1.2 reached at once, and none passed.
+        let keys: StdVec<[u8; MAX_CONTEXT_KEY_LEN]> =
+            (0u8..16).map(|i| [b'a' + i; MAX_CONTEXT_KEY_LEN]).collect();
+        let value = [0x5a; MAX_CONTEXT_VALUE_LEN];
+        let mut ctx = EncryptionContext::new();
+        for k in &keys {
+            ctx.insert(k, &value).expect("within every limit");
+        }
+        let mut buf = alloc::vec![0u8; ctx.encoded_len()];
+        let mut w = super::super::wire::Writer::new(&mut buf);
+        ctx.write(&mut w).expect("room for exactly encoded_len bytes");
+        assert_eq!(w.position(), buf.len());
+        let back = read(&buf).expect("the largest context parses");
+        assert_eq!(back.len(), MAX_CONTEXT_ENTRIES);
+        for ((k, v), key) in back.iter().zip(&keys) {
+            assert_eq!(k, key);
+            assert_eq!(v, value);
+        }
+    }
+
+    #[test]
+    fn entries_past_a_limit_or_with_an_empty_key_are_malformed() {
+        // An entry count of 17, even with 17 well-formed entries behind it.
+        let mut seventeen = alloc::vec![17u8];
+        for i in 0u8..17 {
+            seventeen.extend(entry(&[b'a' + i], 1, 0, &[]));
+        }
+        assert_eq!(read(&seventeen).err(), Some(Error::Malformed));
+        // The same count with only 16 entries behind it, and 16 declared.
+        let mut sixteen = alloc::vec![16u8];
+        for i in 0u8..16 {
+            sixteen.extend(entry(&[b'a' + i], 1, 0, &[]));
+        }
+        assert_eq!(read(&sixteen).map(|c| c.len()), Ok(16));
+        let mut short = alloc::vec![17u8];
+        short.extend_from_slice(sixteen.get(1..).expect("a count byte"));
+        assert_eq!(read(&short).err(), Some(Error::Malformed));
+
+        // An empty key, otherwise well formed.
+        let mut empty_key = alloc::vec![1u8];
+        empty_key.extend(entry(&[], 0, 1, b"v"));
+        assert_eq!(read(&empty_key).err(), Some(Error::Malformed));
+
+        // Keys of 64 and 65 bytes.
+        for (len, ok) in [(MAX_CONTEXT_KEY_LEN, true), (MAX_CONTEXT_KEY_LEN + 1, false)] {
+            let key = alloc::vec![b'k'; len];
+            let mut bytes = alloc::vec![1u8];
+            bytes.extend(entry(&key, u8::try_from(len).expect("below 256"), 1, b"v"));
+            let got = read(&bytes);
+            assert_eq!(got.is_ok(), ok, "key of {len} bytes: {:?}", got.err());
+            if !ok {
+                assert_eq!(got.err(), Some(Error::Malformed));
+            }
+        }
+
+        // Values of 1,024 and 1,025 bytes.
+        for (len, ok) in [(MAX_CONTEXT_VALUE_LEN, true), (MAX_CONTEXT_VALUE_LEN + 1, false)] {
+            let value = alloc::vec![b'v'; len];
+            let mut bytes = alloc::vec![1u8];
+            bytes.extend(entry(b"k", 1, u16::try_from(len).expect("below 65,536"), &value));
+            let got = read(&bytes);
+            assert_eq!(got.as_ref().ok().and_then(|c| c.get(b"k")).map(<[u8]>::len), ok.then_some(len));
+            if !ok {
+                assert_eq!(got.err(), Some(Error::Malformed));
+            }
+        }
+    }
+}

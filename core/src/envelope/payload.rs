@@ -177,3 +177,141 @@ impl PayloadOpener {
         if self.finished && !self.failed { Ok(()) } else { Err(Error::Decrypt) }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used, reason = "a failed step is a test failure, reported by panic")]
+mod tests {
+    use super::*;
+
+    const AAD: [u8; 32] = [0x11; 32];
+
+    fn schedule() -> KeySchedule {
+        KeySchedule { payload_key: Aes256GcmSivKey::from_bytes([7; 32]), commitment: [0; COMMITMENT_LEN] }
+    }
+
+    fn sealer(chunk_size: u32) -> PayloadSealer {
+        PayloadSealer::new(schedule(), AAD, chunk_size).expect("a u32 fits a usize here")
+    }
+
+    fn opener(chunk_size: u32) -> PayloadOpener {
+        PayloadOpener::new(schedule(), AAD, chunk_size).expect("a u32 fits a usize here")
+    }
+
+    /// A sealed chunk of `len` bytes of `fill`, made with the chunk nonce
+    /// for (`counter`, `last`) directly: what a sealer would produce at that
+    /// position, whatever its chunk size.
+    fn sealed(counter: u32, last: bool, len: usize, fill: u8) -> alloc::vec::Vec<u8> {
+        let mut buf = alloc::vec![fill; len];
+        buf.extend_from_slice(&[0; TAG_LEN]);
+        let n = schedule()
+            .payload_key
+            .seal_in_place(&chunk_nonce(counter, last), &AAD, &mut buf, len)
+            .expect("room for the tag");
+        assert_eq!(n, buf.len());
+        buf
+    }
+
+    #[test]
+    fn the_sealer_takes_only_full_chunks_before_the_last_and_nothing_after_it() {
+        let mut s = sealer(8);
+        assert_eq!(s.chunk_size(), 8);
+        assert!(!s.is_finished());
+        let mut buf = [0u8; 8 + 1 + TAG_LEN];
+        // A non-final chunk shorter or longer than the chunk size.
+        assert_eq!(s.seal_chunk(&mut buf, 7, false), Err(Error::InvalidInput));
+        assert_eq!(s.seal_chunk(&mut buf, 9, false), Err(Error::InvalidInput));
+        // A final chunk longer than the chunk size.
+        assert_eq!(s.seal_chunk(&mut buf, 9, true), Err(Error::InvalidInput));
+        // A full non-final chunk, then a full final one.
+        assert_eq!(s.seal_chunk(&mut buf, 8, false), Ok(8 + TAG_LEN));
+        assert!(!s.is_finished());
+        assert_eq!(alloc::format!("{s:?}"), "PayloadSealer { chunk: 1, finished: false }");
+        assert_eq!(s.seal_chunk(&mut buf, 8, true), Ok(8 + TAG_LEN));
+        assert!(s.is_finished());
+        assert_eq!(alloc::format!("{s:?}"), "PayloadSealer { chunk: 1, finished: true }");
+        // Nothing after the final chunk, not even an empty final one.
+        assert_eq!(s.seal_chunk(&mut buf, 0, true), Err(Error::InvalidInput));
+        assert_eq!(s.seal_chunk(&mut buf, 8, false), Err(Error::InvalidInput));
+        // A final chunk shorter than the chunk size, and an empty one.
+        assert_eq!(sealer(8).seal_chunk(&mut buf, 3, true), Ok(3 + TAG_LEN));
+        assert_eq!(sealer(8).seal_chunk(&mut buf, 0, true), Ok(TAG_LEN));
+    }
+
+    #[test]
+    fn the_sealer_refuses_a_chunk_past_the_counters_last_value_but_seals_the_final_one_there() {
+        let mut s = sealer(4);
+        s.counter = u32::MAX;
+        let mut buf = [0x42u8; 4 + TAG_LEN];
+        assert_eq!(s.seal_chunk(&mut buf, 4, false), Err(Error::LimitExceeded));
+        assert!(!s.is_finished());
+        assert_eq!(s.seal_chunk(&mut buf, 4, true), Ok(4 + TAG_LEN));
+        assert_eq!(buf.as_slice(), sealed(u32::MAX, true, 4, 0x42).as_slice());
+    }
+
+    #[test]
+    fn the_opener_refuses_chunks_of_the_wrong_length_even_when_their_tag_verifies() {
+        let mut o = opener(16);
+        assert_eq!(o.chunk_size(), 16);
+        assert_eq!(o.sealed_chunk_size(), 16 + TAG_LEN);
+        // A non-final chunk of 8 bytes: the tag verifies, the length does not.
+        let mut short = sealed(0, false, 8, 1);
+        assert_eq!(o.open_chunk(&mut short, false).err(), Some(Error::Decrypt));
+        // A final chunk of 17 bytes, one more than the chunk size.
+        let mut long = sealed(0, true, 17, 2);
+        assert_eq!(opener(16).open_chunk(&mut long, true).err(), Some(Error::Decrypt));
+        // A final chunk of exactly 16, and an empty one (just the tag).
+        let mut full = sealed(0, true, 16, 3);
+        assert_eq!(opener(16).open_chunk(&mut full, true).map(|p| p.to_vec()), Ok(alloc::vec![3; 16]));
+        let mut empty = sealed(0, true, 0, 0);
+        assert_eq!(opener(16).open_chunk(&mut empty, true).map(|p| p.len()), Ok(0));
+        // Fewer bytes than a tag.
+        assert_eq!(opener(16).open_chunk(&mut [0u8; TAG_LEN - 1], true).err(), Some(Error::Decrypt));
+    }
+
+    #[test]
+    fn the_opener_refuses_a_chunk_past_the_counters_last_value() {
+        let mut o = opener(4);
+        o.counter = u32::MAX;
+        let mut chunk = sealed(u32::MAX, false, 4, 9);
+        assert_eq!(o.open_chunk(&mut chunk, false).err(), Some(Error::Decrypt));
+        let mut o = opener(4);
+        o.counter = u32::MAX;
+        let mut last = sealed(u32::MAX, true, 4, 9);
+        assert_eq!(o.open_chunk(&mut last, true).map(|p| p.to_vec()), Ok(alloc::vec![9; 4]));
+        assert_eq!(o.finish(), Ok(()));
+    }
+
+    #[test]
+    fn the_opener_takes_nothing_after_the_final_chunk_or_a_failure_and_finish_says_so() {
+        let mut o = opener(4);
+        assert_eq!(alloc::format!("{o:?}"), "PayloadOpener { chunk: 0, finished: false }");
+        let mut first = sealed(0, false, 4, 5);
+        assert_eq!(o.open_chunk(&mut first, false).map(|p| p.to_vec()), Ok(alloc::vec![5; 4]));
+        let mut last = sealed(1, true, 2, 6);
+        assert_eq!(o.open_chunk(&mut last, true).map(|p| p.to_vec()), Ok(alloc::vec![6; 2]));
+        assert_eq!(alloc::format!("{o:?}"), "PayloadOpener { chunk: 1, finished: true }");
+        // The same final chunk again: its tag verifies, but the payload has ended.
+        let mut again = sealed(1, true, 2, 6);
+        assert_eq!(o.open_chunk(&mut again, true).err(), Some(Error::Decrypt));
+        assert_eq!(o.finish(), Err(Error::Decrypt), "a refused chunk after the end poisons the opener");
+
+        // Truncated at a chunk boundary: the final chunk never came.
+        let mut o = opener(4);
+        let mut first = sealed(0, false, 4, 5);
+        assert!(o.open_chunk(&mut first, false).is_ok());
+        assert_eq!(o.finish(), Err(Error::Decrypt));
+        // Nothing opened at all.
+        assert_eq!(opener(4).finish(), Err(Error::Decrypt));
+
+        // After a failed chunk, a good one is refused and finish fails.
+        let mut o = opener(4);
+        let mut bad = sealed(0, false, 4, 5);
+        if let Some(b) = bad.first_mut() {
+            *b ^= 1;
+        }
+        assert_eq!(o.open_chunk(&mut bad, false).err(), Some(Error::Decrypt));
+        let mut good = sealed(0, true, 4, 5);
+        assert_eq!(o.open_chunk(&mut good, true).err(), Some(Error::Decrypt));
+        assert_eq!(o.finish(), Err(Error::Decrypt));
+    }
+}
