@@ -97,12 +97,14 @@ for scope in "${scopes[@]}"; do
     fi
     dir="$out_root/$scope/mutants.out"
     count() { if [ -f "$dir/$1.txt" ]; then wc -l <"$dir/$1.txt"; else echo 0; fi; }
-    rows+=("| $(date -u +%Y-%m-%d) | $commit | $scope | $(count caught) | $(count missed) | $(count timeout) | $(count unviable) | $(($(date +%s) - started)) |")
+    total=$(($(count caught) + $(count missed) + $(count timeout) + $(count unviable)))
+    minutes=$((($(date +%s) - started + 30) / 60))
+    rows+=("| $(date -u +%Y-%m-%d) | $commit | $scope | $total | $(count caught) | $(count missed) | $(count timeout) | $(count unviable) | $minutes |")
 done
 
 echo
-echo "| date | commit | scope | caught | missed | timeout | unviable | s |"
-echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| date | commit | scope | mutants | caught | missed | timeout | unviable | min |"
+echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"
 for scope in "${scopes[@]}"; do
     missed="$out_root/$scope/mutants.out/missed.txt"

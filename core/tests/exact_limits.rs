@@ -1,9 +1,11 @@
-//! The documented edges of key wrapping and the AEAD, each checked on both
-//! sides (issue 16 part 7: written for the mutants `fuzz/run-mutants.sh`
-//! found no test holding; `fuzz/CAMPAIGNS.md` lists them): the largest key
-//! data that wraps and the next size that does not, lengths that are not a
-//! multiple of 8, which error a too-short or inconsistent in-place buffer
-//! gives, and what `Debug` prints for a secret key.
+//! The documented edges of key wrapping, the AEAD and the envelope, each
+//! checked on both sides (issue 16 part 7: written for the mutants
+//! `fuzz/run-mutants.sh` found no test holding; `fuzz/CAMPAIGNS.md` lists
+//! them): the largest key data that wraps and the next size that does not,
+//! lengths that are not a multiple of 8, which error a too-short or
+//! inconsistent in-place buffer gives, what `Debug` prints for a secret key,
+//! a header read under limits exactly its own size and recipient count, 16
+//! recipients but not 17, and a context's accessors and 1,024-byte values.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "test code")]
 
 use coffer_core::Error;

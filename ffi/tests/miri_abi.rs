@@ -36,7 +36,7 @@ use coffer::version::{coffer_abi_version, coffer_version};
 use coffer::webhook::*;
 
 mod common;
-use common::Bytes;
+use common::{Bytes, KIND_KEK, kv, recipient, unlock};
 
 const RSA2048_PKCS8: &[u8] = include_bytes!("../../core/tests/data/rsa2048.pkcs8.der");
 const P256_SEC1: &[u8] = include_bytes!("../../core/tests/data/p256.sec1.der");
@@ -86,7 +86,6 @@ DKVmBA==
 const KEK128: [u8; 16] = [0x42; 16];
 /// An AES-256 KEK, the size envelopes take.
 const KEK256: [u8; 32] = [0x11; 32];
-const KIND_KEK: u32 = coffer_key_kind::COFFER_KEY_KEK as u32;
 const SECRET: &[u8] = b"whsec: a shared webhook secret";
 const SENT_AT: u64 = 1_700_000_000;
 
@@ -105,32 +104,6 @@ fn c_text(ptr: *const std::ffi::c_char) -> String {
 /// when a call fails is preset to it.
 fn untouched<T>() -> *mut T {
     NonNull::dangling().as_ptr()
-}
-
-fn recipient(id: &[u8], kek: &[u8]) -> coffer_recipient {
-    coffer_recipient {
-        kind: KIND_KEK,
-        key_id: id.as_ptr(),
-        key_id_len: id.len(),
-        version: 1,
-        key: kek.as_ptr(),
-        key_len: kek.len(),
-    }
-}
-
-fn unlock(id: &[u8], kek: &[u8]) -> coffer_unlock_key {
-    coffer_unlock_key {
-        kind: KIND_KEK,
-        key_id: id.as_ptr(),
-        key_id_len: id.len(),
-        version: 1,
-        key: kek.as_ptr(),
-        key_len: kek.len(),
-    }
-}
-
-fn kv(key: &[u8], value: &[u8]) -> coffer_kv {
-    coffer_kv { key: key.as_ptr(), key_len: key.len(), value: value.as_ptr(), value_len: value.len() }
 }
 
 /// The webhook header for `body` at [`SENT_AT`] under [`SECRET`].
@@ -267,7 +240,7 @@ fn null_with_length_zero_is_the_empty_input_and_with_a_length_a_null_pointer_err
     let mut sealed = Bytes::new();
     let status = coffer_envelope_seal(null(), 1, null(), 0, b"x".as_ptr(), 1, sealed.out());
     assert_eq!(status, COFFER_ERR_NULL_POINTER);
-    let to = [recipient(b"k", &KEK256)];
+    let to = [recipient(b"k", 1, &KEK256)];
     let status = coffer_envelope_seal(to.as_ptr(), 1, null(), 1, b"x".as_ptr(), 1, sealed.out());
     assert_eq!(status, COFFER_ERR_NULL_POINTER);
     let status = coffer_envelope_seal(to.as_ptr(), 0, null(), 0, b"x".as_ptr(), 1, sealed.out());
@@ -392,8 +365,8 @@ fn header_len_reads_crafted_prefixes() {
 
 #[test]
 fn a_small_envelope_seals_opens_and_loses_a_recipient_through_the_abi() {
-    let to = [recipient(b"k", &KEK256)];
-    let keys = [unlock(b"k", &KEK256)];
+    let to = [recipient(b"k", 1, &KEK256)];
+    let keys = [unlock(b"k", 1, &KEK256)];
     let context = [kv(b"tenant", b"acme")];
     let plaintext = b"hi";
 
@@ -482,8 +455,8 @@ fn a_small_envelope_seals_opens_and_loses_a_recipient_through_the_abi() {
 
 #[test]
 fn a_one_chunk_stream_seals_and_opens_through_sealer_and_opener_handles() {
-    let to = [recipient(b"k", &KEK256)];
-    let keys = [unlock(b"k", &KEK256)];
+    let to = [recipient(b"k", 1, &KEK256)];
+    let keys = [unlock(b"k", 1, &KEK256)];
     let hello = b"hello";
 
     // A chunk size below the minimum: no handle and no header.

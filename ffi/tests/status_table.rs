@@ -31,7 +31,7 @@ use coffer::stream::*;
 use coffer::webhook::*;
 
 mod common;
-use common::Bytes;
+use common::{Bytes, KIND_KEK, kv, recipient, unlock};
 
 const P256_PKCS8: &[u8] = include_bytes!("../../core/tests/data/p256.pkcs8.der");
 const P256_SPKI: &[u8] = include_bytes!("../../core/tests/data/p256.spki.der");
@@ -47,7 +47,6 @@ const ECDSA: u32 = coffer_signature_scheme::COFFER_SIG_ECDSA_P256_SHA256 as u32;
 const PSS: u32 = coffer_signature_scheme::COFFER_SIG_RSA_PSS_SHA256 as u32;
 const PKCS1: u32 = coffer_signature_scheme::COFFER_SIG_RSA_PKCS1_SHA256 as u32;
 const DEFAULT: u32 = COFFER_SIG_KEY_DEFAULT;
-const KIND_KEK: u32 = coffer_key_kind::COFFER_KEY_KEK as u32;
 const MASTER: u32 = coffer_keystore_secret::COFFER_KEYSTORE_MASTER_KEY as u32;
 const PASSPHRASE: u32 = coffer_keystore_secret::COFFER_KEYSTORE_PASSPHRASE as u32;
 const SECRET: &[u8] = b"whsec: a shared webhook secret";
@@ -57,35 +56,9 @@ const NOW: u64 = 1_700_000_000;
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn recipient(id: &[u8], version: u32, kek: &[u8]) -> coffer_recipient {
-    coffer_recipient {
-        kind: KIND_KEK,
-        key_id: id.as_ptr(),
-        key_id_len: id.len(),
-        version,
-        key: kek.as_ptr(),
-        key_len: kek.len(),
-    }
-}
-
-fn unlock(id: &[u8], version: u32, kek: &[u8]) -> coffer_unlock_key {
-    coffer_unlock_key {
-        kind: KIND_KEK,
-        key_id: id.as_ptr(),
-        key_id_len: id.len(),
-        version,
-        key: kek.as_ptr(),
-        key_len: kek.len(),
-    }
-}
-
 /// The context tenant=acme that [`sealed`] uses.
 fn acme() -> Vec<coffer_kv> {
     vec![kv(b"tenant", b"acme")]
-}
-
-fn kv(key: &[u8], value: &[u8]) -> coffer_kv {
-    coffer_kv { key: key.as_ptr(), key_len: key.len(), value: value.as_ptr(), value_len: value.len() }
 }
 
 /// An envelope of `msg` for KEK1 as key id "k" version 1, with context tenant=acme.
