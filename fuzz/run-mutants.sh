@@ -12,8 +12,8 @@
 # Scopes and the tests run for each mutant:
 #   keywrap  core/src/keywrap.rs       core tests of key wrapping and envelopes, RFC and Wycheproof runners
 #   aead     core/src/aead.rs          the same set (the envelope payload is AES-256-GCM-SIV)
-#   envelope core/src/envelope/*.rs    the same set, plus the golden envelopes
-#   cert     core/src/cert/*.rs        the certificate tests of coffer-core
+#   envelope core/src/envelope/*.rs    the same set, plus the golden envelopes and scratch files
+#   cert     core/src/cert/*.rs        coffer-core's certificate, key pair, PKCS#8 and signature tests
 #   policy   hsm-shim/src/policy.rs    coffer-hsm's token, device, keystore and certificate tests
 #   audit    hsm-shim/src/audit/*.rs   coffer-hsm's audit, token and device tests
 #
@@ -46,10 +46,11 @@ declare -A files=(
 scope_tests() {
     case "$1" in
     keywrap | aead) printf '%s\n' "${core_tests[@]}" ;;
-    envelope) printf '%s\n' "${core_tests[@]}" --test envelope_golden ;;
+    envelope) printf '%s\n' "${core_tests[@]}" --test envelope_golden --test scratch ;;
     cert)
         printf '%s\n' -p coffer-core --lib --test cert_constraints --test cert_options --test cert_paths \
-            --test cert_rules --test cert_openssl --test fuzz_regressions
+            --test cert_rules --test cert_openssl --test cert_interop --test keys --test pkcs8_openssl_prf \
+            --test signatures --test fuzz_regressions
         ;;
     policy) printf '%s\n' -p coffer-hsm --test token --test device --test keystore --test certs ;;
     audit) printf '%s\n' -p coffer-hsm --test audit --test token --test device --test token_state_golden ;;

@@ -303,6 +303,143 @@ fn streams_round_trip_and_reject_truncation() {
     }
 }
 
+/// A reader over `data` that hands out at most `step` bytes a call, fails
+/// with `ErrorKind::Interrupted` before every other call when `interrupt`
+/// is set, fails once with `ErrorKind::Other` at byte `fail_at`, and
+/// answers any read after it has reported the end with an error: an
+/// interactive stdin would block there, waiting for more input.
+struct Awkward<'a> {
+    data: &'a [u8],
+    step: usize,
+    interrupt: bool,
+    fail_at: Option<usize>,
+    pos: usize,
+    calls: usize,
+    ended: bool,
+}
+
+impl<'a> Awkward<'a> {
+    fn new(data: &'a [u8], step: usize) -> Self {
+        Awkward { data, step, interrupt: false, fail_at: None, pos: 0, calls: 0, ended: false }
+    }
+}
+
+impl std::io::Read for Awkward<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::{Error as IoError, ErrorKind};
+        self.calls += 1;
+        if self.ended {
+            return Err(IoError::other("read after the end of input"));
+        }
+        if self.interrupt && self.calls % 2 == 1 {
+            return Err(IoError::from(ErrorKind::Interrupted));
+        }
+        if self.fail_at.is_some_and(|at| at <= self.pos) {
+            self.fail_at = None;
+            return Err(IoError::new(ErrorKind::PermissionDenied, "disk pulled"));
+        }
+        let mut n = buf.len().min(self.step).min(self.data.len() - self.pos);
+        if let Some(at) = self.fail_at {
+            n = n.min(at - self.pos);
+        }
+        buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        if n == 0 {
+            self.ended = true;
+        }
+        Ok(n)
+    }
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "seals and opens 40 streams: minutes under miri")]
+fn streams_retry_interrupted_reads_and_never_read_past_the_end() {
+    let kek = Kek::generate(&mut OsRng).unwrap();
+    let c = ctx(&[(b"tenant", b"acme")]);
+    let to = [Recipient::Kek { key_id: b"k", version: 1, kek: &kek }];
+    let key = [UnlockKey::Kek { key_id: b"k", version: 1, kek: &kek }];
+    // Ends inside a chunk, exactly at a chunk's end, and empty.
+    for len in [0usize, 100, 256, 700, 768] {
+        let pt = pattern(len);
+        for (step, interrupt) in [(1, false), (7, true), (4096, false), (4096, true)] {
+            let mut input = Awkward::new(&pt, step);
+            input.interrupt = interrupt;
+            let mut sealed = Vec::new();
+            let n = envelope::seal_stream(&mut OsRng, &to, &c, 256, &mut input, &mut sealed);
+            assert_eq!(n.unwrap(), len as u64, "seal: len {len} step {step} interrupt {interrupt}");
+            assert_eq!(envelope::open(&mut OsRng, &key, &c, &sealed).unwrap().as_slice(), pt.as_slice());
+
+            let mut input = Awkward::new(&sealed, step);
+            input.interrupt = interrupt;
+            let mut out = Vec::new();
+            let n = envelope::open_stream(&mut OsRng, &key, &c, &Limits::DEFAULT, &mut input, &mut out);
+            assert_eq!(n.unwrap(), len as u64, "open: len {len} step {step} interrupt {interrupt}");
+            assert_eq!(out, pt);
+        }
+    }
+}
+
+#[test]
+fn a_failing_reader_fails_the_stream_with_its_own_error() {
+    let kek = Kek::generate(&mut OsRng).unwrap();
+    let c = ctx(&[(b"tenant", b"acme")]);
+    let to = [Recipient::Kek { key_id: b"k", version: 1, kek: &kek }];
+    let key = [UnlockKey::Kek { key_id: b"k", version: 1, kek: &kek }];
+    let pt = pattern(600);
+    let mut sealed = Vec::new();
+    envelope::seal_stream(&mut OsRng, &to, &c, 256, &pt[..], &mut sealed).unwrap();
+    // The reader fails once, part-way; a retry would have succeeded, so
+    // only passing the error on makes the stream fail.
+    for fail_at in [0, 300] {
+        let mut input = Awkward::new(&pt, 4096);
+        input.fail_at = Some(fail_at);
+        let res = envelope::seal_stream(&mut OsRng, &to, &c, 256, &mut input, &mut Vec::new());
+        assert!(
+            matches!(&res, Err(StreamError::Io(e)) if e.kind() == std::io::ErrorKind::PermissionDenied),
+            "seal, failing at {fail_at}: {res:?}"
+        );
+    }
+    let header = HeaderRef::parse(&sealed).unwrap().as_bytes().len();
+    for fail_at in [0, 4, header + 10] {
+        let mut input = Awkward::new(&sealed, 4096);
+        input.fail_at = Some(fail_at);
+        let mut out = Vec::new();
+        let res = envelope::open_stream(&mut OsRng, &key, &c, &Limits::DEFAULT, &mut input, &mut out);
+        assert!(
+            matches!(&res, Err(StreamError::Io(e)) if e.kind() == std::io::ErrorKind::PermissionDenied),
+            "open, failing at {fail_at}: {res:?}"
+        );
+    }
+}
+
+#[test]
+fn a_stream_opens_under_limits_exactly_its_header_length_and_not_one_byte_less() {
+    let kek = Kek::generate(&mut OsRng).unwrap();
+    let c = ctx(&[(b"tenant", b"acme")]);
+    let to = [Recipient::Kek { key_id: b"k", version: 1, kek: &kek }];
+    let key = [UnlockKey::Kek { key_id: b"k", version: 1, kek: &kek }];
+    let sealed = envelope::seal(&mut OsRng, &to, &c, b"payload").unwrap();
+    let header = envelope::header_len(&sealed).unwrap();
+    let exact = Limits { max_header_len: header, ..Limits::DEFAULT };
+    let mut out = Vec::new();
+    assert_eq!(envelope::open_stream(&mut OsRng, &key, &c, &exact, &sealed[..], &mut out).unwrap(), 7);
+    assert_eq!(out, b"payload");
+    let short = Limits { max_header_len: header - 1, ..Limits::DEFAULT };
+    let res = envelope::open_stream(&mut OsRng, &key, &c, &short, &sealed[..], &mut Vec::new());
+    assert!(matches!(res, Err(StreamError::Envelope(Error::Decrypt))), "{res:?}");
+}
+
+#[test]
+fn stream_errors_print_and_chain_their_cause() {
+    use std::error::Error as _;
+    let envelope_error = StreamError::Envelope(Error::Decrypt);
+    assert_eq!(envelope_error.to_string(), Error::Decrypt.to_string());
+    assert_eq!(envelope_error.source().map(ToString::to_string), Some(Error::Decrypt.to_string()));
+    let io_error = StreamError::Io(std::io::Error::other("disk on fire"));
+    assert_eq!(io_error.to_string(), "I/O error: disk on fire");
+    assert_eq!(io_error.source().map(ToString::to_string).as_deref(), Some("disk on fire"));
+}
+
 #[test]
 fn one_ciphertext_cannot_open_under_two_keys() {
     // Key commitment: a header whose recipient is replaced by a valid wrap
