@@ -44,7 +44,11 @@ pub const SHARED_SECRET_LEN: usize = 32;
 pub const MAX_ENCODED_KEY_LEN: usize = 4096;
 
 /// A P-256 private key. Zeroized on drop; `Debug` does not print it.
-pub struct P256SecretKey(p256::SecretKey);
+///
+/// It keeps its public point beside the scalar, computed once when the key
+/// is made or read, so signing and [`public_key`](Self::public_key) cost no
+/// extra scalar multiplication.
+pub struct P256SecretKey(SigningKey);
 
 /// A P-256 public key (a point on the curve, never the identity).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -91,7 +95,7 @@ impl core::fmt::Debug for P256PublicKey {
 impl P256SecretKey {
     /// Generates a new key pair from `rng`.
     pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self> {
-        p256::SecretKey::try_generate_from_rng(rng).map(P256SecretKey).map_err(|_| Error::Rng)
+        p256::SecretKey::try_generate_from_rng(rng).map(|sk| P256SecretKey(sk.into())).map_err(|_| Error::Rng)
     }
 
     /// Reads a raw 32-byte big-endian scalar (must be in 1..n-1).
@@ -99,7 +103,7 @@ impl P256SecretKey {
         if bytes.len() != SECRET_KEY_LEN {
             return Err(Error::InvalidKey);
         }
-        p256::SecretKey::from_slice(bytes).map(P256SecretKey).map_err(|_| Error::InvalidKey)
+        SigningKey::from_slice(bytes).map(P256SecretKey).map_err(|_| Error::InvalidKey)
     }
 
     /// The raw 32-byte scalar, in a buffer zeroized on drop.
@@ -112,14 +116,14 @@ impl P256SecretKey {
         if der.len() > MAX_ENCODED_KEY_LEN {
             return Err(Error::InvalidLength);
         }
-        p256::SecretKey::from_pkcs8_der(der).map(P256SecretKey).map_err(|_| Error::InvalidKey)
+        p256::SecretKey::from_pkcs8_der(der).map(|sk| P256SecretKey(sk.into())).map_err(|_| Error::InvalidKey)
     }
 
     /// Writes the key as PKCS#8 DER (with the public key included).
     #[cfg(feature = "alloc")]
     pub fn to_pkcs8_der(&self) -> Result<zeroize::Zeroizing<alloc::vec::Vec<u8>>> {
         use p256::pkcs8::EncodePrivateKey;
-        let doc = self.0.to_pkcs8_der().map_err(|_| Error::Encoding)?;
+        let doc = self.secret_key().to_pkcs8_der().map_err(|_| Error::Encoding)?;
         Ok(zeroize::Zeroizing::new(doc.as_bytes().to_vec()))
     }
 
@@ -129,40 +133,42 @@ impl P256SecretKey {
         if pem.len() > MAX_ENCODED_KEY_LEN {
             return Err(Error::InvalidLength);
         }
-        p256::SecretKey::from_pkcs8_pem(pem).map(P256SecretKey).map_err(|_| Error::InvalidKey)
+        p256::SecretKey::from_pkcs8_pem(pem).map(|sk| P256SecretKey(sk.into())).map_err(|_| Error::InvalidKey)
     }
 
     /// Writes the key as a PEM `PRIVATE KEY` (PKCS#8) block, LF line endings.
     #[cfg(feature = "alloc")]
     pub fn to_pkcs8_pem(&self) -> Result<zeroize::Zeroizing<alloc::string::String>> {
         use p256::pkcs8::{EncodePrivateKey, LineEnding};
-        self.0.to_pkcs8_pem(LineEnding::LF).map_err(|_| Error::Encoding)
+        self.secret_key().to_pkcs8_pem(LineEnding::LF).map_err(|_| Error::Encoding)
     }
 
     /// The matching public key.
     pub fn public_key(&self) -> P256PublicKey {
-        P256PublicKey(self.0.public_key())
+        P256PublicKey(self.0.verifying_key().into())
     }
 
-    pub(crate) fn signing_key(&self) -> SigningKey {
-        SigningKey::from(&self.0)
+    /// The key in the form the `p256` crate encodes (zeroized on drop).
+    #[cfg(feature = "alloc")]
+    fn secret_key(&self) -> p256::SecretKey {
+        p256::SecretKey::from(&self.0)
     }
 
     /// ECDSA-SHA-256 signature of `msg` (RFC 6979 deterministic nonce), fixed size.
     pub fn sign(&self, msg: &[u8]) -> P256Signature {
-        let sig: Signature = self.signing_key().sign(msg);
+        let sig: Signature = self.0.sign(msg);
         P256Signature(sig.to_bytes().into())
     }
 
     /// ECDSA-SHA-256 signature of `msg`, DER-encoded (as X.509 and TLS use).
     pub fn sign_der(&self, msg: &[u8]) -> P256DerSignature {
-        let sig: Signature = self.signing_key().sign(msg);
+        let sig: Signature = self.0.sign(msg);
         P256DerSignature(sig.to_der())
     }
 
     /// ECDH with `peer`: the shared x-coordinate.
     pub fn diffie_hellman(&self, peer: &P256PublicKey) -> SharedSecret {
-        let shared = p256::ecdh::diffie_hellman(self.0.to_nonzero_scalar(), peer.0.as_affine());
+        let shared = p256::ecdh::diffie_hellman(self.0.as_nonzero_scalar(), peer.0.as_affine());
         SharedSecret((*shared.raw_secret_bytes()).into())
     }
 }

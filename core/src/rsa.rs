@@ -217,41 +217,26 @@ impl RsaPrivateKey {
         if label.len() > MAX_LABEL_LEN || ciphertext.len() != self.0.as_public_key().size() {
             return Err(Error::Decrypt);
         }
-        // RFC 8017 §7.1.2 step 3g: the first octet Y of the encoded message
-        // must be zero. rsa 0.10 skips that check by design, so coffer makes
-        // it on its own blinded raw decryption and combines both verdicts
-        // without branching on either (no Manger-style oracle).
-        let y_is_zero = self.oaep_first_octet_is_zero(rng, ciphertext);
-        let decoded = self.0.decrypt_blinded(rng, oaep(label), ciphertext).map(Zeroizing::new);
-        match decoded {
-            Ok(pt) if bool::from(y_is_zero) => Ok(pt),
-            _ => Err(Error::Decrypt),
-        }
-    }
-
-    /// Whether `ciphertext^d mod n`, written in `k` octets, starts with a
-    /// zero octet, i.e. has at most `8(k-1)` significant bits. Constant time.
-    fn oaep_first_octet_is_zero<R: TryCryptoRng + ?Sized>(
-        &self,
-        rng: &mut R,
-        ciphertext: &[u8],
-    ) -> subtle::Choice {
-        use subtle::ConstantTimeGreater;
-        use zeroize::Zeroize;
+        // One blinded private-key operation (with rsa's m^e = c check
+        // against faults), then EME-OAEP decoding (RFC 8017 §7.1.2 step 3)
+        // here rather than in rsa 0.10, which skips step 3g's check of the
+        // first octet Y. Every check is combined without branching; only the
+        // final verdict is branched on, and every failure is the same error
+        // (no Manger-style oracle).
         let n = self.0.n().as_ref();
-        let Ok(c) = BoxedUint::from_be_slice(ciphertext, n.bits_precision()) else {
-            return subtle::Choice::from(0);
-        };
-        let k = self.0.as_public_key().size();
-        let limit = u32::try_from(k.saturating_sub(1).saturating_mul(8)).unwrap_or(u32::MAX);
-        match rsa::hazmat::rsa_decrypt_and_check(&self.0, Some(rng), &c) {
-            Ok(mut m) => {
-                let ok = !m.bit_width().ct_gt(&limit);
-                m.zeroize();
-                ok
-            }
-            Err(_) => subtle::Choice::from(0),
+        let c = BoxedUint::from_be_slice(ciphertext, n.bits_precision()).map_err(|_| Error::Decrypt)?;
+        let mut m = rsa::hazmat::rsa_decrypt_and_check(&self.0, Some(rng), &c).map_err(|_| Error::Decrypt)?;
+        let bytes = Zeroizing::new(m.to_be_bytes());
+        zeroize::Zeroize::zeroize(&mut m);
+        // m < n, so the octets before the last k (present when n's precision
+        // is wider than k octets) are zero.
+        let k = ciphertext.len();
+        let mut em =
+            Zeroizing::new(bytes.get(bytes.len().saturating_sub(k)..).ok_or(Error::Decrypt)?.to_vec());
+        if em.len() != k {
+            return Err(Error::Decrypt);
         }
+        eme_oaep_decode(&mut em, label)
     }
 
     /// RSASSA-PSS signature (SHA-256, MGF1-SHA-256, 32-byte salt) of `msg`.
@@ -281,6 +266,58 @@ fn oaep(label: &[u8]) -> Oaep<Sha256> {
         Oaep::<Sha256>::new()
     } else {
         Oaep::<Sha256>::new_with_label(Box::<[u8]>::from(label))
+    }
+}
+
+/// EME-OAEP decoding with SHA-256 and MGF1-SHA-256 (RFC 8017 §7.1.2 step
+/// 3) of the encoded message `em` (`k` octets: `Y ‖ maskedSeed ‖
+/// maskedDB`), unmasked in place. Constant time in the contents of `em`
+/// until the verdict: Y = 0, lHash' = lHash, and `PS ‖ 0x01` are all checked
+/// and combined before anything depends on them.
+fn eme_oaep_decode(em: &mut [u8], label: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use sha2::Digest;
+    use subtle::{ConditionallySelectable, ConstantTimeEq};
+    const H: usize = 32;
+    let l_hash = Sha256::digest(label);
+    let (y, rest) = em.split_first_mut().ok_or(Error::Decrypt)?;
+    // k ≥ 2·hLen + 2: the seed, lHash' and the 0x01 octet fit.
+    if rest.len() < 2 * H + 1 {
+        return Err(Error::Decrypt);
+    }
+    let (seed, db) = rest.split_at_mut(H);
+    mgf1_sha256_xor(seed, db);
+    mgf1_sha256_xor(db, seed);
+    let (l_hash_found, ps_m) = db.split_at(H);
+    let mut good = y.ct_eq(&0) & l_hash_found.ct_eq(l_hash.as_slice());
+    // PS (zero octets), then 0x01, then M: find the first 0x01 and refuse
+    // any non-zero octet before it.
+    let mut looking = subtle::Choice::from(1);
+    let mut one_at = 0u32;
+    let mut stray = subtle::Choice::from(0);
+    for (i, b) in ps_m.iter().enumerate() {
+        let is_one = b.ct_eq(&1);
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        one_at.conditional_assign(&i, looking & is_one);
+        looking &= !is_one;
+        stray |= looking & !b.ct_eq(&0);
+    }
+    good &= !looking & !stray;
+    if !bool::from(good) {
+        return Err(Error::Decrypt);
+    }
+    let start = usize::try_from(one_at).map_err(|_| Error::Decrypt)?.saturating_add(1);
+    Ok(Zeroizing::new(ps_m.get(start..).ok_or(Error::Decrypt)?.to_vec()))
+}
+
+/// `out ^= MGF1-SHA-256(seed, out.len())` (RFC 8017 §B.2.1).
+fn mgf1_sha256_xor(out: &mut [u8], seed: &[u8]) {
+    use sha2::Digest;
+    for (counter, block) in out.chunks_mut(32).enumerate() {
+        let counter = u32::try_from(counter).unwrap_or(u32::MAX);
+        let mask = Sha256::new().chain_update(seed).chain_update(counter.to_be_bytes()).finalize();
+        for (o, m) in block.iter_mut().zip(mask.iter()) {
+            *o ^= m;
+        }
     }
 }
 
