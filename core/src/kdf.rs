@@ -46,6 +46,22 @@ impl Prk {
     }
 }
 
+/// HKDF-SHA-256 extract, then two expansions of the same PRK into `a.1`
+/// and `b.1` with infos `a.0` and `b.0`: the same bytes as
+/// [`Prk::extract`] followed by two [`Prk::expand`] calls, with HMAC keyed
+/// by the PRK once instead of twice.
+pub(crate) fn extract_expand_two(
+    salt: &[u8],
+    ikm: &[u8],
+    a: (&[u8], &mut [u8]),
+    b: (&[u8], &mut [u8]),
+) -> Result<()> {
+    let (mut prk, hk) = Hkdf::<sha2::Sha256>::extract(Some(salt), ikm);
+    prk.zeroize();
+    hk.expand(a.0, a.1).map_err(|_| Error::InvalidLength)?;
+    hk.expand(b.0, b.1).map_err(|_| Error::InvalidLength)
+}
+
 /// One-shot HKDF-SHA-256: extract then expand into `okm`.
 ///
 /// # Errors

@@ -66,14 +66,14 @@ pub use recipient::{
 #[cfg(feature = "std")]
 pub use scratch::{ScratchFile, open_stream_to_scratch};
 
-use header::{HeaderFields, SALT_LEN, write_header_start};
+use header::{HeaderFields, write_header_start};
 use payload::KeySchedule;
 use recipient::{Dek, MAX_BODY_LEN};
 use wire::Writer;
 
 use crate::aead::TAG_LEN;
 use crate::error::{Error, Result};
-use crate::rng::{self, TryCryptoRng};
+use crate::rng::TryCryptoRng;
 
 /// Number of chunks a payload of `len` bytes takes (at least one).
 fn chunk_count(len: usize, chunk_size: usize) -> usize {
@@ -127,9 +127,7 @@ pub fn begin_seal<R: TryCryptoRng + ?Sized>(
     chunk_size: u32,
     header_out: &mut [u8],
 ) -> Result<(PayloadSealer, usize)> {
-    let dek = Dek::generate(rng)?;
-    let mut salt = [0u8; SALT_LEN];
-    rng::fill(rng, &mut salt)?;
+    let (dek, salt) = Dek::generate_with_salt(rng)?;
     let ks = KeySchedule::derive(&dek, &salt)?;
     let commitment = ks.commitment;
     let fields = HeaderFields { chunk_size, salt: &salt, commitment: &commitment, context };

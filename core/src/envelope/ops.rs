@@ -6,10 +6,11 @@ use alloc::vec::Vec;
 use zeroize::Zeroizing;
 
 use super::header::{DEFAULT_CHUNK_SIZE, HeaderRef, Limits, PREFIX_LEN, write_header_start};
-use super::payload::KeySchedule;
+use super::payload::{KeySchedule, PayloadOpener};
 use super::recipient::{Dek, MAX_BODY_LEN, Recipient, RecipientKind, RecipientRecord, UnlockKey};
 use super::wire::Writer;
-use super::{EncryptionContext, open_in_place, seal_into, sealed_len};
+use super::{EncryptionContext, begin_open, seal_into, sealed_len};
+use crate::aead::TAG_LEN;
 use crate::error::{Error, Result};
 use crate::rng::TryCryptoRng;
 
@@ -55,10 +56,37 @@ pub fn open_with_limits<R: TryCryptoRng + ?Sized>(
     envelope: &[u8],
     limits: &Limits,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(envelope.to_vec());
-    let n = open_in_place(rng, keys, context, &mut buf, limits)?.len();
-    buf.truncate(n);
-    Ok(buf)
+    let (opener, header_len) = begin_open(rng, keys, context, envelope, limits)?;
+    let payload = envelope.get(header_len..).ok_or(Error::Decrypt)?;
+    open_payload(opener, payload).map_err(|_| Error::Decrypt)
+}
+
+/// Opens the chunks of `payload`: each chunk's ciphertext is copied to its
+/// place in the output and decrypted there (one pass over the payload
+/// besides the AEAD's own, as sealing has); the output is zeroized if any
+/// check fails.
+fn open_payload(mut opener: PayloadOpener, payload: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let sealed_chunk = opener.sealed_chunk_size();
+    let mut out = Zeroizing::new(vec![0u8; payload.len()]);
+    let (mut read, mut written) = (0usize, 0usize);
+    loop {
+        let rest = payload.get(read..).ok_or(Error::Decrypt)?;
+        let last = rest.len() <= sealed_chunk;
+        let sealed = rest.get(..rest.len().min(sealed_chunk)).ok_or(Error::Decrypt)?;
+        let (ct, tag) = sealed.split_last_chunk::<TAG_LEN>().ok_or(Error::Decrypt)?;
+        let end = written.checked_add(ct.len()).ok_or(Error::Decrypt)?;
+        let slot = out.get_mut(written..end).ok_or(Error::Decrypt)?;
+        slot.copy_from_slice(ct);
+        opener.open_detached(slot, tag, last)?;
+        written = end;
+        read = read.checked_add(sealed.len()).ok_or(Error::Decrypt)?;
+        if last {
+            break;
+        }
+    }
+    opener.finish()?;
+    out.truncate(written);
+    Ok(out)
 }
 
 /// Unwraps the DEK with `key` and checks it against the commitment.

@@ -6,9 +6,9 @@
 
 use super::header::COMMITMENT_LEN;
 use super::recipient::{Dek, commitments_equal};
-use crate::aead::{Aes256GcmSivKey, Nonce, TAG_LEN};
+use crate::aead::{Aes256GcmSivKey, Nonce, TAG_LEN, Tag};
 use crate::error::{Error, Result};
-use crate::kdf::Prk;
+use crate::kdf;
 
 const PAYLOAD_KEY_INFO: &[u8] = b"coffer/v1 payload key";
 const COMMITMENT_INFO: &[u8] = b"coffer/v1 key commitment";
@@ -21,13 +21,17 @@ pub(crate) struct KeySchedule {
 
 impl KeySchedule {
     pub(crate) fn derive(dek: &Dek, salt: &[u8; 32]) -> Result<Self> {
-        let prk = Prk::extract(Some(salt), dek.as_bytes());
         let mut key = [0u8; 32];
-        prk.expand(PAYLOAD_KEY_INFO, &mut key)?;
+        let mut commitment = [0u8; COMMITMENT_LEN];
+        let derived = kdf::extract_expand_two(
+            salt,
+            dek.as_bytes(),
+            (PAYLOAD_KEY_INFO, &mut key),
+            (COMMITMENT_INFO, &mut commitment),
+        );
         let payload_key = Aes256GcmSivKey::from_bytes(key);
         zeroize::Zeroize::zeroize(&mut key);
-        let mut commitment = [0u8; COMMITMENT_LEN];
-        prk.expand(COMMITMENT_INFO, &mut commitment)?;
+        derived?;
         Ok(KeySchedule { payload_key, commitment })
     }
 
@@ -147,21 +151,32 @@ impl PayloadOpener {
     /// payload after this chunk. Every failure is [`Error::Decrypt`], and
     /// after a failure the opener refuses further chunks.
     pub fn open_chunk<'b>(&mut self, chunk: &'b mut [u8], last: bool) -> Result<&'b mut [u8]> {
-        let bad_len = chunk.len() < TAG_LEN
-            || chunk.len() > self.sealed_chunk_size()
-            || (!last && chunk.len() != self.sealed_chunk_size());
+        let Some((ct, tag)) = chunk.split_last_chunk_mut::<TAG_LEN>() else {
+            self.failed = true;
+            return Err(Error::Decrypt);
+        };
+        let tag: Tag = *tag;
+        self.open_detached(ct, &tag, last)?;
+        Ok(ct)
+    }
+
+    /// Opens one chunk whose ciphertext is `ct` (decrypted in place) and
+    /// whose tag is `tag`: [`Self::open_chunk`] for a caller that keeps
+    /// the two apart, with the same checks and the same poisoning.
+    pub(crate) fn open_detached(&mut self, ct: &mut [u8], tag: &Tag, last: bool) -> Result<()> {
+        let bad_len = ct.len() > self.chunk_size || (!last && ct.len() != self.chunk_size);
         if self.finished || self.failed || bad_len || (!last && self.counter == u32::MAX) {
             self.failed = true;
             return Err(Error::Decrypt);
         }
-        match self.key.open_in_place(&chunk_nonce(self.counter, last), &self.aad, chunk) {
-            Ok(pt) => {
+        match self.key.open_in_place_detached(&chunk_nonce(self.counter, last), &self.aad, ct, tag) {
+            Ok(()) => {
                 if last {
                     self.finished = true;
                 } else {
                     self.counter = self.counter.wrapping_add(1);
                 }
-                Ok(pt)
+                Ok(())
             }
             Err(_) => {
                 // Poisoned: `finish` fails even if the caller ignores this error.
