@@ -104,8 +104,17 @@ impl ScratchFile {
     /// [`StreamError::Envelope`]`(`[`Error::Rng`](crate::Error::Rng)`)` if
     /// the OS random number generator fails.
     pub fn create_in(dir: &Path) -> Result<ScratchFile, StreamError> {
-        for _ in 0..CREATE_ATTEMPTS {
-            let path = dir.join(random_name()?);
+        Self::create_with_names(dir, core::iter::repeat_with(random_name).take(CREATE_ATTEMPTS))
+    }
+
+    /// [`create_in`](Self::create_in) with the candidate names given: the
+    /// first that does not exist yet is taken.
+    fn create_with_names(
+        dir: &Path,
+        names: impl Iterator<Item = Result<String, StreamError>>,
+    ) -> Result<ScratchFile, StreamError> {
+        for name in names {
+            let path = dir.join(name?);
             match create_private(&path) {
                 Ok(file) => return Ok(ScratchFile { file, path, removed: false }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -371,4 +380,61 @@ fn overwrite_with_zeros(file: &mut File) -> io::Result<()> {
     }
     file.flush()?;
     file.sync_all()
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used, reason = "a failed step is a test failure, reported by panic")]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the system's temporary one, removed when dropped.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let mut random = [0u8; 8];
+            rng::fill(&mut OsRng, &mut random).expect("OS RNG");
+            let dir = std::env::temp_dir()
+                .join(std::format!("coffer-scratch-unit-{name}-{}", u64::from_le_bytes(random)));
+            fs::create_dir(&dir).expect("a fresh directory");
+            Dir(dir)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn names(list: &[&str]) -> impl Iterator<Item = Result<String, StreamError>> {
+        list.iter().map(|n| Ok(String::from(*n))).collect::<std::vec::Vec<_>>().into_iter()
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "creates files, which miri's isolation refuses")]
+    fn a_taken_name_is_skipped_for_the_next_one() {
+        let dir = Dir::new("taken");
+        fs::write(dir.0.join("first"), b"someone else's").expect("write");
+        let scratch = ScratchFile::create_with_names(&dir.0, names(&["first", "second"]))
+            .expect("the second name is free");
+        assert_eq!(scratch.path(), dir.0.join("second"));
+        assert_eq!(fs::read(dir.0.join("first")).expect("read"), b"someone else's", "never opened");
+        // Every name taken: AlreadyExists, and nothing else created.
+        let taken = ScratchFile::create_with_names(&dir.0, names(&["first", "second"]));
+        assert!(
+            matches!(&taken, Err(StreamError::Io(e)) if e.kind() == io::ErrorKind::AlreadyExists),
+            "{taken:?}"
+        );
+        // Another failure than a taken name is reported at once, without
+        // trying the next name.
+        let missing = dir.0.join("missing");
+        let failed = ScratchFile::create_with_names(&missing, names(&["a", "b"]));
+        assert!(
+            matches!(&failed, Err(StreamError::Io(e)) if e.kind() == io::ErrorKind::NotFound),
+            "{failed:?}"
+        );
+        let debug = std::format!("{scratch:?}");
+        assert_eq!(debug, std::format!("ScratchFile {{ path: {:?}, removed: false }}", dir.0.join("second")));
+    }
 }
