@@ -207,6 +207,28 @@ fn shredding_a_scratch_file_whose_path_was_already_removed_is_a_not_found_io_err
 }
 
 #[test]
+fn remove_truncates_the_file_to_nothing_and_removes_its_name() {
+    let dir = TestDir::new("remove");
+    let mut scratch = ScratchFile::create_in(dir.path()).unwrap();
+    scratch.write_all(&pattern(5000)).unwrap();
+    // A second name for the same file shows what `remove` left in it.
+    let link = dir.path().join("link");
+    fs::hard_link(scratch.path(), &link).unwrap();
+    scratch.remove().unwrap();
+    assert_eq!(dir.entries(), vec!["link".to_owned()]);
+    assert_eq!(fs::metadata(&link).unwrap().len(), 0, "truncated, not overwritten in place");
+}
+
+#[test]
+fn removing_a_scratch_file_whose_path_was_already_removed_is_a_not_found_io_error() {
+    let dir = TestDir::new("gone-remove");
+    let scratch = ScratchFile::create_in(dir.path()).unwrap();
+    fs::remove_file(scratch.path()).unwrap();
+    let result = scratch.remove();
+    assert!(matches!(&result, Err(StreamError::Io(e)) if e.kind() == ErrorKind::NotFound), "got {result:?}");
+}
+
+#[test]
 fn creating_a_scratch_file_in_a_missing_directory_is_a_not_found_io_error() {
     let dir = TestDir::new("missing");
     let result = ScratchFile::create_in(&dir.path().join("no-such-dir"));
