@@ -15,7 +15,7 @@
 #   envelope core/src/envelope/*.rs    the same set, plus the golden envelopes and scratch files
 #   cert     core/src/cert/*.rs        coffer-core's certificate, key pair, PKCS#8 and signature tests
 #   policy   hsm-shim/src/policy.rs    coffer-hsm's token, device, keystore and certificate tests
-#   audit    hsm-shim/src/audit/*.rs   coffer-hsm's audit, token and device tests
+#   audit    hsm-shim/src/audit/*.rs   coffer-hsm's audit, token, device, certificate and record-golden tests
 #
 # MUTANTS_ARGS (split on spaces) is passed on to cargo-mutants, e.g.
 # MUTANTS_ARGS="--re policy.rs:49" to test again only the mutants whose
@@ -53,7 +53,7 @@ scope_tests() {
             --test signatures --test fuzz_regressions
         ;;
     policy) printf '%s\n' -p coffer-hsm --test token --test device --test keystore --test certs ;;
-    audit) printf '%s\n' -p coffer-hsm --test audit --test token --test device --test token_state_golden ;;
+    audit) printf '%s\n' -p coffer-hsm --lib --test audit --test token --test device --test token_state_golden --test certs --test records_golden ;;
     esac
 }
 all_scopes=(keywrap aead envelope cert policy audit)

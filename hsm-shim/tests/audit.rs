@@ -21,8 +21,8 @@ use coffer_core::mac::HmacSha256Key;
 use coffer_hsm::Error;
 use coffer_hsm::audit::{
     Actor, AuditAnchor, AuditEvent, AuditLog, AuditRecord, AuditSegment, KeyRef, KeyStateName, MAX_FIELD_LEN,
-    MAX_RECORDS, Operation, Refusal, Role, verify_records, verify_records_from, verify_segments,
-    verify_with_head,
+    MAX_RECORDS, Operation, Refusal, Role, SignedObject, verify_records, verify_records_from,
+    verify_segments, verify_with_head,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -1691,4 +1691,123 @@ fn a_credential_record_with_a_field_longer_than_the_limit_is_refused() {
         assert_eq!(log.append(T0, event.clone()).unwrap_err(), Error::InvalidInput, "{event:?}");
     }
     assert!(log.records().is_empty());
+}
+
+#[test]
+fn a_certificate_signed_record_encodes_as_documented_for_each_object() {
+    for (object, code, name) in [
+        (SignedObject::Certificate, 0x01u8, "certificate"),
+        (SignedObject::Request, 0x02, "request"),
+        (SignedObject::RevocationList, 0x03, "revocation list"),
+    ] {
+        assert_eq!(object.name(), name);
+        let event = AuditEvent::CertificateSigned {
+            key: key_ref("acme", "ca", 1, 7),
+            object,
+            serial: vec![0x01, 0x02],
+            subject: "CN=agent-7".into(),
+            names: vec!["dns:agent-7.example".into()],
+            not_before: 10,
+            not_after: 20,
+        };
+        let log = log_of(key(), vec![event]);
+        let bytes = log.encode();
+        // § Format: 0x2a || key || object || serial_len u8 || serial ||
+        // subject text || count u16 || text * count || not_before || not_after.
+        let expected = [
+            &[0x2a, 4][..],
+            b"acme",
+            &[2],
+            b"ca",
+            &1u32.to_be_bytes(),
+            &7u64.to_be_bytes(),
+            &[code, 2, 0x01, 0x02],
+            &[0, 10],
+            b"CN=agent-7",
+            &[0, 1, 0, 19],
+            b"dns:agent-7.example",
+            &10u64.to_be_bytes(),
+            &20u64.to_be_bytes(),
+        ]
+        .concat();
+        // A version-1 log: magic, version, count (9 bytes); then time (8), the event, the MAC (32).
+        assert_eq!(&bytes[17..bytes.len() - 32], &expected[..], "{name}");
+        assert_eq!(AuditLog::decode(key(), &bytes).unwrap().records(), log.records(), "{name}");
+    }
+}
+
+#[test]
+fn every_operation_has_its_documented_name() {
+    let names = [
+        (Operation::Encrypt, "encrypt"),
+        (Operation::Decrypt, "decrypt"),
+        (Operation::Wrap, "wrap"),
+        (Operation::Unwrap, "unwrap"),
+        (Operation::Sign, "sign"),
+        (Operation::Verify, "verify"),
+        (Operation::Derive, "derive"),
+        (Operation::Mac, "mac"),
+        (Operation::Seal, "seal"),
+        (Operation::Open, "open"),
+        (Operation::Rewrap, "rewrap"),
+        (Operation::Export, "export"),
+        (Operation::Login, "login"),
+        (Operation::Show, "show"),
+        (Operation::List, "list"),
+        (Operation::Generate, "generate"),
+        (Operation::Import, "import"),
+        (Operation::Rotate, "rotate"),
+        (Operation::SetState, "set-state"),
+        (Operation::SetExpiry, "set-expiry"),
+        (Operation::Destroy, "destroy"),
+        (Operation::Shred, "shred"),
+        (Operation::Administer, "administer"),
+        (Operation::ReadAudit, "read-audit"),
+    ];
+    for (op, name) in names {
+        assert_eq!(op.name(), name, "{op:?}");
+    }
+}
+
+#[test]
+fn records_that_verify_from_the_genesis_do_not_verify_from_another_sequence_number() {
+    let log = all_kinds_log();
+    // Same previous MAC (zeros), so every MAC still matches: only the
+    // sequence numbers are wrong for this anchor.
+    let moved = AuditAnchor { seq: 5, prev_mac: [0; 32] };
+    assert_eq!(verify_records_from(&key(), moved, log.records()), Err(Error::AuditTampered { index: 0 }));
+    assert_eq!(verify_records_from(&key(), AuditAnchor::GENESIS, log.records()), Ok(()));
+}
+
+#[test]
+fn segments_must_end_at_the_heads_count_and_at_its_mac() {
+    let log = all_kinds_log();
+    let (count, mac) = log.head();
+    let n = count as usize;
+    let segments = [log.segment()];
+    assert_eq!(verify_segments(&key(), &segments, (count, mac)), Ok(()));
+    let mut other_mac = mac;
+    other_mac[0] ^= 1;
+    assert_eq!(
+        verify_segments(&key(), &segments, (count, other_mac)),
+        Err(Error::AuditTampered { index: n })
+    );
+    assert_eq!(verify_segments(&key(), &segments, (count + 1, mac)), Err(Error::AuditTampered { index: n }));
+}
+
+#[test]
+fn a_segment_of_exactly_max_records_decodes_and_one_more_is_corrupt() {
+    // One TokenInitialized record as coffer encodes it, repeated: the
+    // decoder does not check MACs, so they need not chain.
+    let one = log_of(key(), vec![AuditEvent::TokenInitialized]).encode();
+    let record = &one[9..];
+    assert_eq!(record.len(), 8 + 1 + 32);
+    let mut bytes = encoded(MAX_RECORDS as u32, &record.repeat(MAX_RECORDS));
+    let segment = AuditSegment::decode(&bytes).unwrap();
+    assert_eq!(segment.records.len(), MAX_RECORDS);
+    assert_eq!(segment.records[MAX_RECORDS - 1].seq, MAX_RECORDS as u64 - 1);
+    drop(segment);
+    bytes[5..9].copy_from_slice(&(MAX_RECORDS as u32 + 1).to_be_bytes());
+    bytes.extend_from_slice(record);
+    assert_eq!(AuditSegment::decode(&bytes), Err(Error::KeystoreCorrupt));
 }

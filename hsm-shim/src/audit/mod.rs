@@ -671,3 +671,37 @@ pub fn verify_segments(key: &HmacSha256Key, segments: &[AuditSegment], head: Aud
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used, reason = "a failed step is a test failure, reported by panic")]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8) -> HmacSha256Key {
+        HmacSha256Key::new(&[byte; 32]).expect("a 32-byte key")
+    }
+
+    /// A log as the record store rebuilds it (`from_parts` does not check
+    /// the chain): `verify` is what finds a bad one.
+    #[test]
+    fn verify_checks_a_log_rebuilt_from_stored_parts() {
+        let mut log = AuditLog::new(key(7));
+        for t in 0..3 {
+            log.append(t, AuditEvent::TokenInitialized).expect("room");
+        }
+        let records = log.records().to_vec();
+        assert_eq!(AuditLog::from_parts(key(7), log.anchor(), records.clone()).verify(), Ok(()));
+        assert_eq!(
+            AuditLog::from_parts(key(8), log.anchor(), records.clone()).verify(),
+            Err(Error::AuditTampered { index: 0 })
+        );
+        let mut changed = records;
+        if let Some(r) = changed.get_mut(2) {
+            r.time = r.time.wrapping_add(1);
+        }
+        assert_eq!(
+            AuditLog::from_parts(key(7), log.anchor(), changed).verify(),
+            Err(Error::AuditTampered { index: 2 })
+        );
+    }
+}
