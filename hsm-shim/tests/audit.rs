@@ -1739,32 +1739,32 @@ fn a_certificate_signed_record_encodes_as_documented_for_each_object() {
 #[test]
 fn every_operation_has_its_documented_name() {
     let names = [
-        (Operation::Encrypt, "encrypt"),
-        (Operation::Decrypt, "decrypt"),
-        (Operation::Wrap, "wrap"),
-        (Operation::Unwrap, "unwrap"),
-        (Operation::Sign, "sign"),
-        (Operation::Verify, "verify"),
-        (Operation::Derive, "derive"),
-        (Operation::Mac, "mac"),
-        (Operation::Seal, "seal"),
-        (Operation::Open, "open"),
-        (Operation::Rewrap, "rewrap"),
-        (Operation::Export, "export"),
-        (Operation::Login, "login"),
-        (Operation::Show, "show"),
-        (Operation::List, "list"),
-        (Operation::Generate, "generate"),
-        (Operation::Import, "import"),
-        (Operation::Rotate, "rotate"),
-        (Operation::SetState, "set-state"),
-        (Operation::SetExpiry, "set-expiry"),
-        (Operation::Destroy, "destroy"),
-        (Operation::Shred, "shred"),
-        (Operation::Administer, "administer"),
-        (Operation::ReadAudit, "read-audit"),
+        "encrypt",
+        "decrypt",
+        "wrap",
+        "unwrap",
+        "sign",
+        "verify",
+        "derive",
+        "mac",
+        "seal",
+        "open",
+        "rewrap",
+        "export",
+        "login",
+        "show",
+        "list",
+        "generate",
+        "import",
+        "rotate",
+        "set-state",
+        "set-expiry",
+        "destroy",
+        "shred",
+        "administer",
+        "read-audit",
     ];
-    for (op, name) in names {
+    for (op, name) in OPERATIONS.iter().zip(names) {
         assert_eq!(op.name(), name, "{op:?}");
     }
 }
@@ -1810,4 +1810,120 @@ fn a_segment_of_exactly_max_records_decodes_and_one_more_is_corrupt() {
     bytes[5..9].copy_from_slice(&(MAX_RECORDS as u32 + 1).to_be_bytes());
     bytes.extend_from_slice(record);
     assert_eq!(AuditSegment::decode(&bytes), Err(Error::KeystoreCorrupt));
+}
+
+#[test]
+fn every_event_prints_the_line_coffer_audit_show_prints() {
+    let mut events = all_kinds();
+    events.extend(credential_kinds());
+    let expected = [
+        "token initialized",
+        "login: security-officer",
+        "login failed: user",
+        "PIN locked: user",
+        "PIN unblocked: user",
+        "PIN set: auditor",
+        "key created: acme/invoices v1 (handle 1)",
+        "key imported: acme/imported v1 (handle 2)",
+        "key used for seal: acme/invoices v1 (handle 1)",
+        "key exported: acme/imported v1 (handle 2)",
+        "key rotated to v2: acme/invoices v2 (handle 1)",
+        "key now deactivated: acme/invoices v2 (handle 1)",
+        "key destroyed: acme/imported v1 (handle 2)",
+        "refused export by the key's policy: acme/invoices v2 (handle 1)",
+        "tenant acme shredded: 2 keys",
+        "keystore saved (counter 42)",
+        "tenant created: acme",
+        "credential created: alice (user) for tenants acme,globex",
+        "credential created: audit (auditor)",
+        "login: alice (user) in tenant acme",
+        "refused: alice (user) in tenant acme tried open on globex/payroll v1 (handle 3): other-tenant",
+        "refused: mallory (user) tried login: unknown-user",
+        "PIN changed by its holder: alice (user)",
+        "credential unblocked with a new PIN: alice (user)",
+        "credential removed: audit (auditor)",
+        "store re-keyed under a new passphrase",
+    ];
+    assert_eq!(events.len(), expected.len());
+    for (event, line) in events.iter().zip(expected) {
+        assert_eq!(event.to_string(), line, "{event:?}");
+    }
+
+    let alice = Actor { user: "alice".into(), role: Role::User };
+    let inv1 = key_ref("acme", "invoices", 1, 1);
+    let ca = key_ref("acme", "ca", 1, 7);
+    let signed = |object, serial: &[u8], subject: &str, names: &[&str]| AuditEvent::CertificateSigned {
+        key: ca.clone(),
+        object,
+        serial: serial.to_vec(),
+        subject: subject.into(),
+        names: names.iter().map(|n| n.to_string()).collect(),
+        not_before: 10,
+        not_after: 20,
+    };
+    let more = [
+        (AuditEvent::UserLoggedIn { who: alice, tenant: String::new() }, "login: alice (user)"),
+        (
+            AuditEvent::KeyExpirySet { key: inv1.clone(), expires_at: 0 },
+            "key expiry cleared: acme/invoices v1 (handle 1)",
+        ),
+        (
+            AuditEvent::KeyExpirySet { key: inv1, expires_at: T0 },
+            "key expiry set to 1700000000 (Unix seconds): acme/invoices v1 (handle 1)",
+        ),
+        (AuditEvent::AuditArchived { first_seq: 0, count: 16 }, "audit records 0.. archived (16 records)"),
+        (
+            signed(SignedObject::Request, &[], "CN=Acme Issuing CA", &["dns:ca.acme.example"]),
+            "certificate request signed for CN=Acme Issuing CA [dns:ca.acme.example] by acme/ca v1 (handle 7)",
+        ),
+        (
+            signed(SignedObject::Request, &[], "CN=Acme Issuing CA", &[]),
+            "certificate request signed for CN=Acme Issuing CA by acme/ca v1 (handle 7)",
+        ),
+        (
+            signed(SignedObject::RevocationList, &[0x05], "CN=Acme Root", &["serial:0102", "serial:03"]),
+            "revocation list signed for CN=Acme Root: 2 revoked, valid 10..20 (Unix seconds), by acme/ca v1 (handle 7)",
+        ),
+        (
+            signed(
+                SignedObject::Certificate,
+                &[0x01, 0xab],
+                "CN=agent-7",
+                &["dns:agent-7.example", "ip:10.0.0.7"],
+            ),
+            "certificate issued: serial 01ab, subject CN=agent-7 [dns:agent-7.example, ip:10.0.0.7], \
+             valid 10..20 (Unix seconds), by acme/ca v1 (handle 7)",
+        ),
+        (
+            signed(SignedObject::Certificate, &[0x01, 0xab], "CN=agent-7", &[]),
+            "certificate issued: serial 01ab, subject CN=agent-7, valid 10..20 (Unix seconds), by acme/ca v1 (handle 7)",
+        ),
+    ];
+    for (event, line) in more {
+        assert_eq!(event.to_string(), line, "{event:?}");
+    }
+}
+
+#[test]
+fn every_refusal_state_and_role_has_its_documented_name() {
+    let refusals = [
+        "wrong-pin",
+        "pin-locked",
+        "unknown-user",
+        "wrong-role",
+        "other-tenant",
+        "not-in-tenant",
+        "usage-not-allowed",
+        "wrong-state",
+        "expired",
+    ];
+    for (r, name) in REFUSALS.iter().zip(refusals) {
+        assert_eq!(r.name(), name, "{r:?}");
+    }
+    for (s, name) in STATES.iter().zip(["pre-active", "active", "deactivated", "destroyed"]) {
+        assert_eq!(s.name(), name, "{s:?}");
+    }
+    for (r, name) in ROLES.iter().zip(["security-officer", "user", "auditor"]) {
+        assert_eq!(r.name(), name, "{r:?}");
+    }
 }
