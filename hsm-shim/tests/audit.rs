@@ -1927,3 +1927,57 @@ fn every_refusal_state_and_role_has_its_documented_name() {
         assert_eq!(r.name(), name, "{r:?}");
     }
 }
+
+#[test]
+fn certificate_signed_fields_are_taken_up_to_their_limits_and_refused_past_them() {
+    use coffer_hsm::audit::{MAX_CERT_NAMES, MAX_CERT_TEXT_LEN, MAX_SERIAL_LEN};
+    let event =
+        |serial: usize, subject: usize, names: usize, name_len: usize| AuditEvent::CertificateSigned {
+            key: key_ref("acme", "ca", 1, 7),
+            object: SignedObject::Certificate,
+            serial: vec![0x42; serial],
+            subject: "s".repeat(subject),
+            names: vec!["n".repeat(name_len); names],
+            not_before: 10,
+            not_after: 20,
+        };
+    let at_limits = [
+        event(MAX_SERIAL_LEN, 1, 1, 1),
+        event(1, MAX_CERT_TEXT_LEN, 1, 1),
+        event(1, 1, MAX_CERT_NAMES, 1),
+        event(1, 1, 1, MAX_CERT_TEXT_LEN),
+    ];
+    let past_limits = [
+        event(MAX_SERIAL_LEN + 1, 1, 1, 1),
+        event(1, MAX_CERT_TEXT_LEN + 1, 1, 1),
+        event(1, 1, MAX_CERT_NAMES + 1, 1),
+        event(1, 1, 1, MAX_CERT_TEXT_LEN + 1),
+    ];
+    for e in at_limits {
+        let log = log_of(key(), vec![e]);
+        assert_eq!(AuditLog::decode(key(), &log.encode()).unwrap().records(), log.records());
+    }
+    for e in past_limits {
+        let mut log = AuditLog::new(key());
+        assert_eq!(log.append(T0, e).unwrap_err(), Error::InvalidInput);
+        assert!(log.records().is_empty());
+    }
+
+    // The decoder refuses the same: a 21-byte serial, 4,097 names. Offsets:
+    // header 9, time 8, tag 1, key 20 ("acme", "ca", version, handle), object 1.
+    let serial_at = 9 + 8 + 1 + 20 + 1;
+    let mut bytes = log_of(key(), vec![event(MAX_SERIAL_LEN, 1, 1, 1)]).encode();
+    assert_eq!(bytes[serial_at], MAX_SERIAL_LEN as u8);
+    bytes[serial_at] += 1;
+    bytes.insert(serial_at + 1, 0x42);
+    assert_eq!(AuditLog::decode(key(), &bytes).unwrap_err(), Error::KeystoreCorrupt);
+
+    let mut bytes = log_of(key(), vec![event(1, 1, MAX_CERT_NAMES, 0)]).encode();
+    let count_at = serial_at + 1 + 1 + 2 + 1;
+    assert_eq!(bytes[count_at..count_at + 2], (MAX_CERT_NAMES as u16).to_be_bytes());
+    bytes[count_at..count_at + 2].copy_from_slice(&(MAX_CERT_NAMES as u16 + 1).to_be_bytes());
+    // One more empty name (its u16 length) before not_before.
+    let names_end = bytes.len() - 32 - 16;
+    bytes.splice(names_end..names_end, [0, 0]);
+    assert_eq!(AuditLog::decode(key(), &bytes).unwrap_err(), Error::KeystoreCorrupt);
+}
