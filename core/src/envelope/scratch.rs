@@ -412,6 +412,27 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "draws from the OS RNG, which miri's isolation refuses")]
+    fn names_are_the_prefix_and_32_random_lowercase_hex_digits() {
+        let digits: std::vec::Vec<std::vec::Vec<char>> = (0..64)
+            .map(|_| {
+                let name = random_name().expect("OS RNG");
+                let hex = name.strip_prefix(NAME_PREFIX).expect("the prefix");
+                assert_eq!(hex.len(), 2 * NAME_RANDOM_LEN, "{name}");
+                assert!(hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')), "{name}");
+                hex.chars().collect()
+            })
+            .collect();
+        // Every position varies: 64 draws of a random hex digit show at
+        // least 3 distinct values except with probability below 2^-180.
+        for pos in 0..2 * NAME_RANDOM_LEN {
+            let seen: std::collections::BTreeSet<char> =
+                digits.iter().filter_map(|d| d.get(pos).copied()).collect();
+            assert!(seen.len() >= 3, "digit {pos} took only {seen:?}");
+        }
+    }
+
+    #[test]
     #[cfg_attr(miri, ignore = "creates files, which miri's isolation refuses")]
     fn a_taken_name_is_skipped_for_the_next_one() {
         let dir = Dir::new("taken");
