@@ -3,8 +3,9 @@
 //! either is `LimitExceeded`; a search that runs out of steps before any
 //! candidate reaches an anchor is `LimitExceeded`, not
 //! `NoPathToTrustAnchor`; and when every candidate fails, the error is the
-//! one of the longest candidate that reached an anchor. Written for mutants
-//! of `core/src/cert/path.rs` that no test held (`fuzz/CAMPAIGNS.md`).
+//! one of the longest candidate that reached an anchor (the first tried of
+//! equally long ones). Written for mutants of `core/src/cert/path.rs` that
+//! no test held (`fuzz/CAMPAIGNS.md`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -137,4 +138,28 @@ fn when_every_candidate_fails_the_longest_ones_error_is_reported() {
             Error::Revoked
         );
     }
+}
+
+#[test]
+fn of_candidates_equally_long_the_first_tried_gives_the_error() {
+    // Two anchors named "CN=CA" for the issuing key: one valid only from
+    // next year, one that expired last year. Both are paths of 2.
+    let ca_key = p256();
+    let ca = root(&ca_key, "CN=CA", validity());
+    let leaf = leaf(&ca, &ca_key);
+    let now = validity().not_before;
+    let later =
+        root(&ca_key, "CN=CA", Validity { not_before: now + 365 * 86_400, not_after: now + 400 * 86_400 });
+    let earlier =
+        root(&ca_key, "CN=CA", Validity { not_before: now - 400 * 86_400, not_after: now - 365 * 86_400 });
+    let first_later = [later.clone(), earlier.clone()];
+    assert_eq!(
+        cert::verify_path(&leaf, &[], &first_later, &opts(&[])).unwrap_err(),
+        Error::CertificateNotYetValid
+    );
+    let first_earlier = [earlier, later];
+    assert_eq!(
+        cert::verify_path(&leaf, &[], &first_earlier, &opts(&[])).unwrap_err(),
+        Error::CertificateExpired
+    );
 }

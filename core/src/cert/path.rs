@@ -34,7 +34,9 @@
 //!   an iPAddress SAN ([`Error::NameMismatch`]); the subject's CN is never used.
 //!
 //! When no candidate path validates, the error is the one of the longest
-//! candidate that reached an anchor, else [`Error::NoPathToTrustAnchor`].
+//! candidate that reached an anchor (of several that long, the first tried:
+//! anchors in the order given, before intermediates in the order given),
+//! else [`Error::NoPathToTrustAnchor`].
 //! The search is bounded ([`MAX_SEARCH_STEPS`]): when it runs out before a
 //! path validates, the result is that error of the candidates tried so far,
 //! or [`Error::LimitExceeded`] if none reached an anchor.
