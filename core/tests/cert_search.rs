@@ -163,3 +163,17 @@ fn of_candidates_equally_long_the_first_tried_gives_the_error() {
         Error::CertificateExpired
     );
 }
+
+#[test]
+fn a_same_named_anchor_with_another_key_id_is_not_a_candidate() {
+    // The leaf's authority key id names its CA's key; an anchor of the same
+    // name whose subject key id differs is not tried at all (so the answer
+    // is that no path reaches an anchor, not a failed signature).
+    let ca_key = p256();
+    let ca = root(&ca_key, "CN=CA", validity());
+    let leaf = leaf(&ca, &ca_key);
+    let impostor = root(&p256(), "CN=CA", validity());
+    let err = cert::verify_path(&leaf, &[], std::slice::from_ref(&impostor), &opts(&[])).unwrap_err();
+    assert_eq!(err, Error::NoPathToTrustAnchor);
+    assert_eq!(cert::verify_path(&leaf, &[], &[impostor, ca], &opts(&[])).unwrap().chain().len(), 2);
+}
