@@ -133,6 +133,24 @@ extendedKeyUsage = serverAuth
 subjectAltName = DNS:api.fleet.test, DNS:*.agents.fleet.test, IP:10.1.2.3
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[root_len0]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_no_digital_signature]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:api.fleet.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[server_bad_key_usage]
+basicConstraints = critical, CA:FALSE
+2.5.29.15 = critical, DER:04:00
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:api.fleet.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 ";
 
 fn now() -> u64 {
@@ -473,4 +491,49 @@ fn same_named_intermediates_exponential_search() {
     let path =
         cert::verify_path(&leaf, &copies, std::slice::from_ref(&anchor), &opts(Purpose::ServerAuth)).unwrap();
     assert_eq!(path.chain().len(), 2);
+}
+
+/// RFC 5280 §4.2.1.9: self-issued certificates (issuer name = subject
+/// name, as in a key rollover) do not count against a pathLenConstraint.
+#[test]
+fn a_self_issued_ca_below_a_pathlen_0_root_does_not_count() {
+    let d = Dir::new("self-issued");
+    d.write("ext.cnf", EXTENSIONS);
+    d.make("root", "/CN=Fleet Root", None, "root_len0", &[]);
+    // The root's new key, certified by its old one under the same name.
+    d.make("rollover", "/CN=Fleet Root", Some("root"), "ca_any", &[]);
+    d.make("leaf", "/CN=api.fleet.test", Some("rollover"), "server", &[]);
+    let path = cert::verify_path(
+        &d.cert("leaf.crt"),
+        &[d.cert("rollover.crt")],
+        &[d.cert("root.crt")],
+        &server(None),
+    )
+    .unwrap();
+    assert_eq!(path.chain().len(), 3);
+    // A CA of another name in the same place does count.
+    d.make("other", "/CN=Other CA", Some("root"), "ca_any", &[]);
+    d.make("leaf2", "/CN=api.fleet.test", Some("other"), "server", &[]);
+    let r =
+        cert::verify_path(&d.cert("leaf2.crt"), &[d.cert("other.crt")], &[d.cert("root.crt")], &server(None));
+    assert_eq!(r.unwrap_err(), Error::PathTooLong);
+}
+
+/// A leaf whose keyUsage lacks digitalSignature cannot serve a TLS purpose;
+/// one whose keyUsage does not decode is malformed. Without a purpose
+/// asked, neither is checked.
+#[test]
+fn a_leaf_key_usage_without_digital_signature_or_undecodable_fails_the_purpose() {
+    let d = Dir::new("leaf-key-usage");
+    d.write("ext.cnf", EXTENSIONS);
+    d.make("root", "/CN=Root", None, "root", &[]);
+    d.make("nods", "/CN=api.fleet.test", Some("root"), "server_no_digital_signature", &[]);
+    d.make("bad", "/CN=api.fleet.test", Some("root"), "server_bad_key_usage", &[]);
+    let root = d.cert("root.crt");
+    let anchors = std::slice::from_ref(&root);
+    let no_purpose = PathOptions { purpose: None, ..server(None) };
+    for (leaf, err) in [("nods.crt", Error::WrongPurpose), ("bad.crt", Error::MalformedCertificate)] {
+        assert_eq!(cert::verify_path(&d.cert(leaf), &[], anchors, &server(None)).unwrap_err(), err, "{leaf}");
+        assert_eq!(cert::verify_path(&d.cert(leaf), &[], anchors, &no_purpose).unwrap().chain().len(), 2);
+    }
 }

@@ -177,3 +177,23 @@ fn a_same_named_anchor_with_another_key_id_is_not_a_candidate() {
     assert_eq!(err, Error::NoPathToTrustAnchor);
     assert_eq!(cert::verify_path(&leaf, &[], &[impostor, ca], &opts(&[])).unwrap().chain().len(), 2);
 }
+
+#[test]
+fn a_crl_is_current_from_this_update_to_next_update_inclusive() {
+    let root_key = p256();
+    let anchor = root(&root_key, "CN=Root", validity());
+    let leaf = leaf(&anchor, &root_key);
+    let from = validity().not_before + 3_600;
+    let until = from + 86_400;
+    let revoked = [Revocation { serial: leaf.serial(), revoked_at: from }];
+    let params = CrlParams { number: 1, this_update: from, next_update: until, revoked: &revoked };
+    let crls = [cert::issue_crl(&mut OsRng, &anchor, &root_key, root_key.default_scheme(), &params).unwrap()];
+    let at = |now| {
+        let opts = PathOptions { now, purpose: None, name: None, crls: &crls };
+        cert::verify_path(&leaf, &[], std::slice::from_ref(&anchor), &opts).unwrap_err()
+    };
+    assert_eq!(at(from - 1), Error::CrlOutOfDate);
+    assert_eq!(at(from), Error::Revoked);
+    assert_eq!(at(until), Error::Revoked);
+    assert_eq!(at(until + 1), Error::CrlOutOfDate);
+}
