@@ -133,6 +133,10 @@ extendedKeyUsage = serverAuth
 subjectAltName = DNS:api.fleet.test, DNS:*.agents.fleet.test, IP:10.1.2.3
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[root_no_crl_sign]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign
+subjectKeyIdentifier = hash
 [root_len0]
 basicConstraints = critical, CA:TRUE, pathlen:0
 keyUsage = critical, keyCertSign, cRLSign
@@ -536,4 +540,42 @@ fn a_leaf_key_usage_without_digital_signature_or_undecodable_fails_the_purpose()
         assert_eq!(cert::verify_path(&d.cert(leaf), &[], anchors, &server(None)).unwrap_err(), err, "{leaf}");
         assert_eq!(cert::verify_path(&d.cert(leaf), &[], anchors, &no_purpose).unwrap().chain().len(), 2);
     }
+}
+
+/// RFC 5280 §4.2.1.3: a CA whose keyUsage lacks cRLSign may not sign CRLs:
+/// coffer neither issues one with it nor accepts one it signed.
+#[test]
+fn a_ca_without_crl_sign_may_neither_issue_nor_vouch_for_a_crl() {
+    use coffer_core::cert::{CrlParams, KeyPair, Revocation};
+    use coffer_core::rng::OsRng;
+    let d = Dir::new("no-crl-sign");
+    d.write("ext.cnf", EXTENSIONS);
+    d.make("root", "/CN=Root", None, "root", &[]);
+    // The same key and name, with keyUsage keyCertSign alone.
+    d.openssl(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "root.key",
+        "-subj",
+        "/CN=Root",
+        "-days",
+        "30",
+        "-config",
+        "ext.cnf",
+        "-extensions",
+        "root_no_crl_sign",
+        "-out",
+        "no-crl-sign.crt",
+    ]);
+    let key = KeyPair::from_pkcs8_pem(&std::fs::read_to_string(d.0.join("root.key")).unwrap()).unwrap();
+    let (root, no_crl_sign) = (d.cert("root.crt"), d.cert("no-crl-sign.crt"));
+    let revoked = [Revocation { serial: &[0x42], revoked_at: now() }];
+    let params = CrlParams { number: 1, this_update: now(), next_update: now() + 86_400, revoked: &revoked };
+    let refused = cert::issue_crl(&mut OsRng, &no_crl_sign, &key, key.default_scheme(), &params).unwrap_err();
+    assert_eq!(refused, Error::NotACa);
+    let crl = cert::issue_crl(&mut OsRng, &root, &key, key.default_scheme(), &params).unwrap();
+    crl.verify_signature(&root).unwrap();
+    assert_eq!(crl.verify_signature(&no_crl_sign).unwrap_err(), Error::NotACa);
 }
