@@ -49,7 +49,7 @@ scope_tests() {
     envelope) printf '%s\n' "${core_tests[@]}" --test envelope_golden --test scratch ;;
     cert)
         printf '%s\n' -p coffer-core --lib --test cert_constraints --test cert_options --test cert_paths \
-            --test cert_rules --test cert_search --test cert_openssl --test cert_interop --test keys --test pkcs8_openssl_prf \
+            --test cert_rules --test cert_search --test cert_limits --test cert_openssl --test cert_interop --test keys --test pkcs8_openssl_prf \
             --test signatures --test fuzz_regressions
         ;;
     policy) printf '%s\n' -p coffer-hsm --test token --test device --test keystore --test certs ;;

@@ -1,0 +1,63 @@
+//! The CRL reader's documented limits, each checked on both sides: at most
+//! `MAX_CRL_LEN` bytes (`InvalidLength` past it, before any parsing) and
+//! `MAX_CRL_ENTRIES` revoked certificates (`LimitExceeded` past it). Written
+//! for mutants of `core/src/cert/crl.rs` that no test held
+//! (`fuzz/CAMPAIGNS.md`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+
+use coffer_core::Error;
+use coffer_core::cert::{
+    self, CaParams, Crl, CrlParams, KeyAlgorithm, KeyPair, MAX_CRL_ENTRIES, MAX_CRL_LEN, Revocation, Validity,
+};
+use coffer_core::rng::OsRng;
+use x509_cert::crl::CertificateList;
+use x509_cert::der::{Decode, Encode};
+
+/// A CRL of `entries` revoked serials (two bytes each), signed by a fresh CA.
+fn crl_of(entries: usize) -> Crl {
+    let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let validity = Validity::days_from_now(30).unwrap();
+    let ca =
+        cert::self_signed_ca(&mut OsRng, &key, &CaParams { subject: "CN=Root", validity, path_len: None })
+            .unwrap();
+    let serials: Vec<[u8; 2]> = (0..entries).map(|i| [0x40 | (i >> 8) as u8, i as u8]).collect();
+    let revoked: Vec<Revocation<'_>> =
+        serials.iter().map(|s| Revocation { serial: s, revoked_at: validity.not_before }).collect();
+    let params = CrlParams {
+        number: 1,
+        this_update: validity.not_before,
+        next_update: validity.not_before + 86_400,
+        revoked: &revoked,
+    };
+    cert::issue_crl(&mut OsRng, &ca, &key, key.default_scheme(), &params).unwrap()
+}
+
+#[test]
+fn a_crl_of_max_entries_parses_and_one_more_entry_is_limit_exceeded() {
+    let full = crl_of(MAX_CRL_ENTRIES);
+    assert!(full.to_der().len() > 64 * 1024, "{} bytes", full.to_der().len());
+    assert_eq!(Crl::from_der(full.to_der()).unwrap().revoked().len(), MAX_CRL_ENTRIES);
+    assert_eq!(Crl::from_pem(&full.to_pem().unwrap()).unwrap(), full);
+    // One entry more, re-encoded (the signature no longer matters: the
+    // reader counts before anything checks it).
+    let mut list: CertificateList = CertificateList::from_der(full.to_der()).unwrap();
+    let entries = list.tbs_cert_list.revoked_certificates.as_mut().unwrap();
+    entries.push(entries[0].clone());
+    let over = list.to_der().unwrap();
+    assert!(over.len() <= MAX_CRL_LEN);
+    assert_eq!(Crl::from_der(&over).unwrap_err(), Error::LimitExceeded);
+}
+
+#[test]
+fn the_size_limit_is_checked_before_parsing_at_exactly_max_crl_len() {
+    assert_eq!(MAX_CRL_LEN, 256 * 1024);
+    // Not a CRL at all: exactly at the limit it is parsed (and refused as
+    // malformed); one byte more is refused for its size.
+    let junk = vec![0x30u8; MAX_CRL_LEN + 1];
+    assert_eq!(Crl::from_der(&junk[..MAX_CRL_LEN]).unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(Crl::from_der(&junk).unwrap_err(), Error::InvalidLength);
+    // A real CRL of some kilobytes is well inside.
+    let small = crl_of(100);
+    assert!(small.to_der().len() > 2048);
+    assert_eq!(Crl::from_der(small.to_der()).unwrap(), small);
+}
