@@ -1,5 +1,6 @@
 //! The CRL reader's documented limits, each checked on both sides: at most
-//! `MAX_CRL_LEN` bytes (`InvalidLength` past it, before any parsing) and
+//! `MAX_CRL_LEN` bytes of DER and twice that of PEM (`InvalidLength` past
+//! them, before any parsing) and
 //! `MAX_CRL_ENTRIES` revoked certificates (`LimitExceeded` past it). Written
 //! for mutants of `core/src/cert/crl.rs` that no test held
 //! (`fuzz/CAMPAIGNS.md`).
@@ -56,6 +57,10 @@ fn the_size_limit_is_checked_before_parsing_at_exactly_max_crl_len() {
     let junk = vec![0x30u8; MAX_CRL_LEN + 1];
     assert_eq!(Crl::from_der(&junk[..MAX_CRL_LEN]).unwrap_err(), Error::MalformedCertificate);
     assert_eq!(Crl::from_der(&junk).unwrap_err(), Error::InvalidLength);
+    // A PEM text may be twice as long (base64 and line breaks).
+    let text = "A".repeat(2 * MAX_CRL_LEN + 1);
+    assert_eq!(Crl::from_pem(&text[..2 * MAX_CRL_LEN]).unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(Crl::from_pem(&text).unwrap_err(), Error::InvalidLength);
     // A real CRL of some kilobytes is well inside.
     let small = crl_of(100);
     assert!(small.to_der().len() > 2048);
