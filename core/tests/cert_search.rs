@@ -26,8 +26,11 @@ fn p256() -> KeyPair {
     KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap()
 }
 
+/// One window for every certificate of a test run: computed once, so that
+/// a certificate issued a second later never outlives its issuer.
 fn validity() -> Validity {
-    Validity::days_from_now(30).unwrap()
+    static VALIDITY: std::sync::OnceLock<Validity> = std::sync::OnceLock::new();
+    *VALIDITY.get_or_init(|| Validity::days_from_now(30).unwrap())
 }
 
 fn root(key: &KeyPair, subject: &str, validity: Validity) -> Certificate {
