@@ -16,6 +16,10 @@ use x509_cert::der::{Decode, Encode};
 
 /// A CRL of `entries` revoked serials (two bytes each), signed by a fresh CA.
 fn crl_of(entries: usize) -> Crl {
+    try_crl_of(entries).unwrap()
+}
+
+fn try_crl_of(entries: usize) -> Result<Crl, Error> {
     let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
     let validity = Validity::days_from_now(30).unwrap();
     let ca =
@@ -30,11 +34,12 @@ fn crl_of(entries: usize) -> Crl {
         next_update: validity.not_before + 86_400,
         revoked: &revoked,
     };
-    cert::issue_crl(&mut OsRng, &ca, &key, key.default_scheme(), &params).unwrap()
+    cert::issue_crl(&mut OsRng, &ca, &key, key.default_scheme(), &params)
 }
 
 #[test]
 fn a_crl_of_max_entries_parses_and_one_more_entry_is_limit_exceeded() {
+    assert_eq!(try_crl_of(MAX_CRL_ENTRIES + 1).unwrap_err(), Error::LimitExceeded, "issuing one more");
     let full = crl_of(MAX_CRL_ENTRIES);
     assert!(full.to_der().len() > 64 * 1024, "{} bytes", full.to_der().len());
     assert_eq!(Crl::from_der(full.to_der()).unwrap().revoked().len(), MAX_CRL_ENTRIES);
