@@ -1,8 +1,10 @@
-//! The CRL reader's documented limits, each checked on both sides: at most
-//! `MAX_CRL_LEN` bytes of DER and twice that of PEM (`InvalidLength` past
-//! them, before any parsing) and
-//! `MAX_CRL_ENTRIES` revoked certificates (`LimitExceeded` past it). Written
-//! for mutants of `core/src/cert/crl.rs` that no test held
+//! The certificate code's documented limits, each checked on both sides:
+//! a CRL of at most `MAX_CRL_LEN` bytes of DER and twice that of PEM
+//! (`InvalidLength` past them, before any parsing) and `MAX_CRL_ENTRIES`
+//! revoked certificates (`LimitExceeded` past it, when reading and when
+//! issuing); a subject of `MAX_SUBJECT_LEN` bytes (`InvalidSubject` past it)
+//! and `MAX_SANS` names (`LimitExceeded`). Written for mutants of
+//! `core/src/cert/crl.rs` and `build.rs` that no test held
 //! (`fuzz/CAMPAIGNS.md`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
@@ -70,4 +72,48 @@ fn the_size_limit_is_checked_before_parsing_at_exactly_max_crl_len() {
     let small = crl_of(100);
     assert!(small.to_der().len() > 2048);
     assert_eq!(Crl::from_der(small.to_der()).unwrap(), small);
+}
+
+/// A subject of `len` bytes: organizational units of up to 60 letters.
+fn subject_of(len: usize) -> String {
+    let mut s = String::from("CN=limits");
+    while s.len() < len {
+        let room = len - s.len();
+        // ",OU=" and at least one letter; never leave 1 to 4 bytes over.
+        let take = if room > 64 + 5 {
+            60
+        } else if room > 64 {
+            room - 10
+        } else {
+            room - 4
+        };
+        s.push_str(",OU=");
+        s.push_str(&"u".repeat(take));
+    }
+    s
+}
+
+#[test]
+fn subjects_of_max_subject_len_bytes_and_max_sans_names_are_taken_and_one_more_is_not() {
+    use coffer_core::cert::{LeafParams, LeafUsage, MAX_SANS, MAX_SUBJECT_LEN, San};
+    let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let validity = Validity::days_from_now(30).unwrap();
+    let ca_with = |subject: &str| {
+        cert::self_signed_ca(&mut OsRng, &key, &CaParams { subject, validity, path_len: None })
+    };
+    let longest = subject_of(MAX_SUBJECT_LEN);
+    assert_eq!(longest.len(), MAX_SUBJECT_LEN);
+    let ca = ca_with(&longest).unwrap();
+    assert_eq!(ca.subject().len(), MAX_SUBJECT_LEN);
+    let too_long = subject_of(MAX_SUBJECT_LEN + 1);
+    assert_eq!(too_long.len(), MAX_SUBJECT_LEN + 1);
+    assert_eq!(ca_with(&too_long).unwrap_err(), Error::InvalidSubject);
+
+    let names: Vec<San> = (0..=MAX_SANS).map(|i| San::Dns(format!("agent-{i}.limits.test"))).collect();
+    let leaf = |sans: &[San]| {
+        let params = LeafParams { validity, usage: LeafUsage::Server, sans, key_usage: None };
+        cert::issue_leaf(&mut OsRng, &ca, &key, key.default_scheme(), "CN=agent", &key.public_key(), &params)
+    };
+    assert_eq!(leaf(&names[..MAX_SANS]).unwrap().subject_alt_names().len(), MAX_SANS);
+    assert_eq!(leaf(&names).unwrap_err(), Error::LimitExceeded);
 }
