@@ -3,7 +3,8 @@
 //! (`InvalidLength` past them, before any parsing) and `MAX_CRL_ENTRIES`
 //! revoked certificates (`LimitExceeded` past it, when reading and when
 //! issuing); a subject of `MAX_SUBJECT_LEN` bytes (`InvalidSubject` past it)
-//! and `MAX_SANS` names (`LimitExceeded`). Written for mutants of
+//! and `MAX_SANS` names (`LimitExceeded`); an intermediate's pathLen below
+//! its issuer's only (`PathTooLong`). Written for mutants of
 //! `core/src/cert/crl.rs` and `build.rs` that no test held
 //! (`fuzz/CAMPAIGNS.md`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)]
@@ -116,4 +117,32 @@ fn subjects_of_max_subject_len_bytes_and_max_sans_names_are_taken_and_one_more_i
     };
     assert_eq!(leaf(&names[..MAX_SANS]).unwrap().subject_alt_names().len(), MAX_SANS);
     assert_eq!(leaf(&names).unwrap_err(), Error::LimitExceeded);
+}
+
+#[test]
+fn an_intermediate_may_ask_for_a_path_length_below_its_issuers_only() {
+    use coffer_core::cert::IntermediateParams;
+    let validity = Validity::days_from_now(30).unwrap();
+    let root_key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let root = |path_len| {
+        cert::self_signed_ca(&mut OsRng, &root_key, &CaParams { subject: "CN=Root", validity, path_len })
+            .unwrap()
+    };
+    let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let request = cert::csr(&mut OsRng, &key, "CN=Issuing CA", &[]).unwrap();
+    let issue = |issuer: &coffer_core::cert::Certificate, path_len| {
+        let params = IntermediateParams { validity, path_len };
+        cert::issue_intermediate(&mut OsRng, issuer, &root_key, root_key.default_scheme(), &request, &params)
+            .map(|c| c.ca_path_len())
+    };
+    let two = root(Some(2));
+    assert_eq!(issue(&two, Some(1)), Ok(Some(Some(1))));
+    assert_eq!(issue(&two, Some(0)), Ok(Some(Some(0))));
+    assert_eq!(issue(&two, Some(2)), Err(Error::PathTooLong));
+    assert_eq!(issue(&two, Some(3)), Err(Error::PathTooLong));
+    assert_eq!(issue(&two, None), Ok(Some(Some(1))), "one less than the issuer's when not asked");
+    let unlimited = root(None);
+    assert_eq!(issue(&unlimited, Some(5)), Ok(Some(Some(5))));
+    assert_eq!(issue(&unlimited, None), Ok(Some(None)));
+    assert_eq!(issue(&root(Some(0)), None), Err(Error::PathTooLong));
 }
