@@ -22,7 +22,9 @@
 //! # Ok::<(), coffer_core::Error>(())
 //! ```
 
+#[cfg(not(feature = "aws-lc"))]
 use aes_gcm_siv::Aes256GcmSiv;
+#[cfg(not(feature = "aws-lc"))]
 use aes_gcm_siv::aead::{AeadInOut, KeyInit};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -108,6 +110,7 @@ impl Aes256GcmSivKey {
         &self.bytes
     }
 
+    #[cfg(not(feature = "aws-lc"))]
     fn cipher(&self) -> Aes256GcmSiv {
         Aes256GcmSiv::new(&self.bytes.into())
     }
@@ -118,24 +121,39 @@ impl Aes256GcmSivKey {
     /// [`Error::InvalidLength`] if `buf` or `aad` exceeds the RFC 8452 limits.
     pub fn seal_in_place_detached(&self, nonce: &Nonce, aad: &[u8], buf: &mut [u8]) -> Result<Tag> {
         check_limits(buf.len(), aad.len())?;
-        let tag = self
+        #[cfg(feature = "aws-lc")]
+        let tag = crate::provider::awslc::gcm_siv_seal(&self.bytes, &nonce.0, aad, buf)?;
+        #[cfg(not(feature = "aws-lc"))]
+        let tag: Tag = self
             .cipher()
             .encrypt_inout_detached(&nonce.0.into(), aad, buf.into())
-            .map_err(|_| Error::InvalidLength)?;
-        Ok(tag.into())
+            .map_err(|_| Error::InvalidLength)?
+            .into();
+        Ok(tag)
     }
 
     /// Decrypts `buf` in place after checking `tag`.
     ///
-    /// On failure `buf` holds the ciphertext again (never plaintext) and the
-    /// error is [`Error::Decrypt`], whatever was wrong.
+    /// On failure the error is [`Error::Decrypt`], whatever was wrong, and
+    /// all of `buf` is zeroed: neither plaintext nor ciphertext is left (the
+    /// same under either [`provider`](crate::provider)).
     pub fn open_in_place_detached(&self, nonce: &Nonce, aad: &[u8], buf: &mut [u8], tag: &Tag) -> Result<()> {
-        if check_limits(buf.len(), aad.len()).is_err() {
-            return Err(Error::Decrypt);
+        let res = if check_limits(buf.len(), aad.len()).is_err() {
+            Err(Error::Decrypt)
+        } else {
+            #[cfg(feature = "aws-lc")]
+            let res = crate::provider::awslc::gcm_siv_open(&self.bytes, &nonce.0, aad, buf, tag);
+            #[cfg(not(feature = "aws-lc"))]
+            let res = self
+                .cipher()
+                .decrypt_inout_detached(&nonce.0.into(), aad, buf.into(), &(*tag).into())
+                .map_err(|_| Error::Decrypt);
+            res
+        };
+        if res.is_err() {
+            buf.zeroize();
         }
-        self.cipher()
-            .decrypt_inout_detached(&nonce.0.into(), aad, buf.into(), &(*tag).into())
-            .map_err(|_| Error::Decrypt)
+        res
     }
 
     /// Encrypts the first `msg_len` bytes of `buf` in place and appends the
@@ -159,12 +177,20 @@ impl Aes256GcmSivKey {
     /// Opens `buf` = ciphertext ‖ tag in place and returns the plaintext,
     /// a prefix of `buf`.
     ///
-    /// On failure the error is [`Error::Decrypt`] and no plaintext is left in `buf`.
+    /// On failure the error is [`Error::Decrypt`] and all of `buf` (the tag
+    /// too) is zeroed.
     pub fn open_in_place<'a>(&self, nonce: &Nonce, aad: &[u8], buf: &'a mut [u8]) -> Result<&'a mut [u8]> {
-        let ct_len = buf.len().checked_sub(TAG_LEN).ok_or(Error::Decrypt)?;
-        let (ct, tag) = buf.split_at_mut(ct_len);
-        let tag: Tag = (&*tag).try_into().map_err(|_| Error::Decrypt)?;
-        self.open_in_place_detached(nonce, aad, ct, &tag)?;
+        let Some(ct_len) = buf.len().checked_sub(TAG_LEN) else {
+            buf.zeroize();
+            return Err(Error::Decrypt);
+        };
+        let (ct, tag_bytes) = buf.split_at_mut(ct_len);
+        let mut tag = [0u8; TAG_LEN];
+        tag.copy_from_slice(tag_bytes);
+        if let Err(e) = self.open_in_place_detached(nonce, aad, ct, &tag) {
+            tag_bytes.zeroize();
+            return Err(e);
+        }
         Ok(ct)
     }
 

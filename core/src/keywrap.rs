@@ -113,6 +113,10 @@ impl Kek {
         }
         let needed = wrapped_len_kw(n);
         let out = out.get_mut(..needed).ok_or(Error::BufferTooSmall { needed })?;
+        #[cfg(feature = "aws-lc")]
+        if let Some(res) = crate::provider::awslc::wrap(self.as_bytes(), false, key_data, out) {
+            return res;
+        }
         with_kw!(self, KwAes128, KwAes192, KwAes256, |c| c
             .wrap_key(key_data, out)
             .map(|w| w.len())
@@ -136,8 +140,13 @@ impl Kek {
             out.zeroize();
             return Err(Error::BufferTooSmall { needed });
         };
-        let res =
-            with_kw!(self, KwAes128, KwAes192, KwAes256, |c| c.unwrap_key(wrapped, room).map(|k| k.len()));
+        let res = match self.unwrap_fast(false, wrapped, room) {
+            Some(res) => res,
+            None => with_kw!(self, KwAes128, KwAes192, KwAes256, |c| c
+                .unwrap_key(wrapped, room)
+                .map(|k| k.len())
+                .map_err(|_| Error::Decrypt)),
+        };
         res.map_err(|_| {
             // All of the caller's buffer, not only the part unwrapping used.
             out.zeroize();
@@ -154,6 +163,10 @@ impl Kek {
         }
         let needed = wrapped_len_kwp(n);
         let out = out.get_mut(..needed).ok_or(Error::BufferTooSmall { needed })?;
+        #[cfg(feature = "aws-lc")]
+        if let Some(res) = crate::provider::awslc::wrap(self.as_bytes(), true, key_data, out) {
+            return res;
+        }
         with_kw!(self, KwpAes128, KwpAes192, KwpAes256, |c| c
             .wrap_key(key_data, out)
             .map(|w| w.len())
@@ -176,13 +189,31 @@ impl Kek {
             out.zeroize();
             return Err(Error::BufferTooSmall { needed });
         };
-        let res =
-            with_kw!(self, KwpAes128, KwpAes192, KwpAes256, |c| c.unwrap_key(wrapped, room).map(|k| k.len()));
+        let res = match self.unwrap_fast(true, wrapped, room) {
+            Some(res) => res,
+            None => with_kw!(self, KwpAes128, KwpAes192, KwpAes256, |c| c
+                .unwrap_key(wrapped, room)
+                .map(|k| k.len())
+                .map_err(|_| Error::Decrypt)),
+        };
         res.map_err(|_| {
             // All of the caller's buffer, not only the part unwrapping used.
             out.zeroize();
             Error::Decrypt
         })
+    }
+
+    /// The unwrap by the aws-lc provider when it takes this KEK; `None`
+    /// sends the caller to the RustCrypto code.
+    #[allow(clippy::unused_self, reason = "uses self under the aws-lc feature")]
+    fn unwrap_fast(&self, padded: bool, wrapped: &[u8], room: &mut [u8]) -> Option<Result<usize>> {
+        #[cfg(feature = "aws-lc")]
+        return crate::provider::awslc::unwrap(self.as_bytes(), padded, wrapped, room);
+        #[cfg(not(feature = "aws-lc"))]
+        {
+            let _ = (padded, wrapped, room);
+            None
+        }
     }
 
     /// AES-KW wrap into a new vector.

@@ -16,6 +16,7 @@
 //! | [`p256`] | P-256 key generation, ECDSA-SHA-256, ECDH |
 //! | `rsa` | RSA 2048–4096: OAEP-SHA-256, PSS and PKCS#1 v1.5 signatures (feature `rsa`) |
 //! | [`rng`] | the RNG traits callers implement; `OsRng` under `std` |
+//! | [`provider`] | which library does the arithmetic: RustCrypto (default) or aws-lc (feature `aws-lc`) |
 //!
 //! Every operation fails with the one [`Error`] type ([`Result`] is
 //! `Result<T, Error>`), except the stream and scratch-file functions of
@@ -44,6 +45,10 @@
 //!   (`Recipient::Rsa`, `UnlockKey::Rsa`) and RSA key pairs and signatures
 //!   in `cert`.
 //! - `defmt`: `defmt::Format` for [`Error`], for logging on devices.
+//! - `aws-lc`: `std`, plus RSA, P-256, AES-256-GCM-SIV and AES-KW/KWP on
+//!   `aws-lc-rs` instead of RustCrypto, with every format unchanged (see
+//!   [`provider`] for what differs: randomized ECDSA, aws-lc's own RNG
+//!   inside RSA).
 //!
 //! ## Conventions
 //! - Randomness for keys, nonces, salts and blinding is passed in by the
@@ -124,6 +129,7 @@ pub mod kdf;
 pub mod keywrap;
 pub mod mac;
 pub mod p256;
+pub mod provider;
 pub mod rng;
 #[cfg(feature = "rsa")]
 pub mod rsa;

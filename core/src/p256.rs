@@ -20,8 +20,12 @@
 //! # Ok::<(), coffer_core::Error>(())
 //! ```
 
-use p256::ecdsa::signature::{Signer, Verifier};
-use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
+#[cfg(not(feature = "aws-lc"))]
+use p256::ecdsa::VerifyingKey;
+use p256::ecdsa::signature::Signer;
+#[cfg(not(feature = "aws-lc"))]
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{DerSignature, Signature, SigningKey};
 use p256::elliptic_curve::Generate;
 use p256::pkcs8::DecodePrivateKey;
 use p256::pkcs8::DecodePublicKey;
@@ -47,8 +51,14 @@ pub const MAX_ENCODED_KEY_LEN: usize = 4096;
 ///
 /// It keeps its public point beside the scalar, computed once when the key
 /// is made or read, so signing and [`public_key`](Self::public_key) cost no
-/// extra scalar multiplication.
-pub struct P256SecretKey(SigningKey);
+/// extra scalar multiplication. Under the `aws-lc`
+/// [`provider`](crate::provider) it also keeps aws-lc's form of the key,
+/// made on first use.
+pub struct P256SecretKey {
+    key: SigningKey,
+    #[cfg(feature = "aws-lc")]
+    fast: std::sync::OnceLock<Option<crate::provider::awslc::P256Private>>,
+}
 
 /// A P-256 public key (a point on the curve, never the identity).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -95,7 +105,7 @@ impl core::fmt::Debug for P256PublicKey {
 impl P256SecretKey {
     /// Generates a new key pair from `rng`.
     pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R) -> Result<Self> {
-        p256::SecretKey::try_generate_from_rng(rng).map(|sk| P256SecretKey(sk.into())).map_err(|_| Error::Rng)
+        p256::SecretKey::try_generate_from_rng(rng).map(|sk| Self::new(sk.into())).map_err(|_| Error::Rng)
     }
 
     /// Reads a raw 32-byte big-endian scalar (must be in 1..n-1).
@@ -103,12 +113,12 @@ impl P256SecretKey {
         if bytes.len() != SECRET_KEY_LEN {
             return Err(Error::InvalidKey);
         }
-        SigningKey::from_slice(bytes).map(P256SecretKey).map_err(|_| Error::InvalidKey)
+        SigningKey::from_slice(bytes).map(Self::new).map_err(|_| Error::InvalidKey)
     }
 
     /// The raw 32-byte scalar, in a buffer zeroized on drop.
     pub fn to_bytes(&self) -> zeroize::Zeroizing<[u8; SECRET_KEY_LEN]> {
-        zeroize::Zeroizing::new(self.0.to_bytes().into())
+        zeroize::Zeroizing::new(self.key.to_bytes().into())
     }
 
     /// Reads a PKCS#8 `PrivateKeyInfo` (DER) holding a P-256 key.
@@ -116,7 +126,7 @@ impl P256SecretKey {
         if der.len() > MAX_ENCODED_KEY_LEN {
             return Err(Error::InvalidLength);
         }
-        p256::SecretKey::from_pkcs8_der(der).map(|sk| P256SecretKey(sk.into())).map_err(|_| Error::InvalidKey)
+        p256::SecretKey::from_pkcs8_der(der).map(|sk| Self::new(sk.into())).map_err(|_| Error::InvalidKey)
     }
 
     /// Writes the key as PKCS#8 DER (with the public key included).
@@ -133,7 +143,7 @@ impl P256SecretKey {
         if pem.len() > MAX_ENCODED_KEY_LEN {
             return Err(Error::InvalidLength);
         }
-        p256::SecretKey::from_pkcs8_pem(pem).map(|sk| P256SecretKey(sk.into())).map_err(|_| Error::InvalidKey)
+        p256::SecretKey::from_pkcs8_pem(pem).map(|sk| Self::new(sk.into())).map_err(|_| Error::InvalidKey)
     }
 
     /// Writes the key as a PEM `PRIVATE KEY` (PKCS#8) block, LF line endings.
@@ -145,30 +155,67 @@ impl P256SecretKey {
 
     /// The matching public key.
     pub fn public_key(&self) -> P256PublicKey {
-        P256PublicKey(self.0.verifying_key().into())
+        P256PublicKey(self.key.verifying_key().into())
     }
 
     /// The key in the form the `p256` crate encodes (zeroized on drop).
     #[cfg(feature = "alloc")]
     fn secret_key(&self) -> p256::SecretKey {
-        p256::SecretKey::from(&self.0)
+        p256::SecretKey::from(&self.key)
     }
 
-    /// ECDSA-SHA-256 signature of `msg` (RFC 6979 deterministic nonce), fixed size.
+    fn new(key: SigningKey) -> Self {
+        P256SecretKey {
+            key,
+            #[cfg(feature = "aws-lc")]
+            fast: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// aws-lc's form of the key, made on first use; `None` only if aws-lc
+    /// refused a key the `p256` crate took (then the RustCrypto code serves).
+    #[cfg(feature = "aws-lc")]
+    fn fast(&self) -> Option<&crate::provider::awslc::P256Private> {
+        self.fast
+            .get_or_init(|| {
+                crate::provider::awslc::P256Private::new(
+                    &self.to_bytes()[..],
+                    &self.public_key().to_uncompressed(),
+                )
+                .ok()
+            })
+            .as_ref()
+    }
+
+    fn signature(&self, msg: &[u8]) -> Signature {
+        #[cfg(feature = "aws-lc")]
+        if let Some(sig) =
+            self.fast().and_then(|k| k.sign(msg).ok()).and_then(|s| Signature::from_slice(&s).ok())
+        {
+            return sig;
+        }
+        self.key.sign(msg)
+    }
+
+    /// ECDSA-SHA-256 signature of `msg`, fixed size: deterministic (RFC
+    /// 6979) under the RustCrypto [`provider`](crate::provider), with a
+    /// random nonce under `aws-lc`.
     pub fn sign(&self, msg: &[u8]) -> P256Signature {
-        let sig: Signature = self.0.sign(msg);
-        P256Signature(sig.to_bytes().into())
+        P256Signature(self.signature(msg).to_bytes().into())
     }
 
     /// ECDSA-SHA-256 signature of `msg`, DER-encoded (as X.509 and TLS use).
     pub fn sign_der(&self, msg: &[u8]) -> P256DerSignature {
-        let sig: Signature = self.0.sign(msg);
-        P256DerSignature(sig.to_der())
+        P256DerSignature(self.signature(msg).to_der())
     }
 
     /// ECDH with `peer`: the shared x-coordinate.
     pub fn diffie_hellman(&self, peer: &P256PublicKey) -> SharedSecret {
-        let shared = p256::ecdh::diffie_hellman(self.0.as_nonzero_scalar(), peer.0.as_affine());
+        #[cfg(feature = "aws-lc")]
+        if let Some(shared) = self.fast().and_then(|k| k.diffie_hellman(&peer.to_uncompressed()).ok()) {
+            return SharedSecret(*shared);
+        }
+        let shared = p256::ecdh::diffie_hellman(self.key.as_nonzero_scalar(), peer.0.as_affine());
         SharedSecret((*shared.raw_secret_bytes()).into())
     }
 }
@@ -230,6 +277,7 @@ impl P256PublicKey {
         self.0.to_public_key_pem(LineEnding::LF).map_err(|_| Error::Encoding)
     }
 
+    #[cfg(not(feature = "aws-lc"))]
     fn verifying_key(&self) -> VerifyingKey {
         VerifyingKey::from(&self.0)
     }
@@ -248,7 +296,14 @@ impl P256PublicKey {
             return Err(Error::Verify);
         }
         let sig = Signature::from_slice(sig).map_err(|_| Error::Verify)?;
-        self.verifying_key().verify(msg, &sig).map_err(|_| Error::Verify)
+        self.verify_signature(msg, &sig)
+    }
+
+    fn verify_signature(&self, msg: &[u8], sig: &Signature) -> Result<()> {
+        #[cfg(feature = "aws-lc")]
+        return crate::provider::awslc::p256_verify(&self.to_uncompressed(), msg, &sig.to_bytes());
+        #[cfg(not(feature = "aws-lc"))]
+        self.verifying_key().verify(msg, sig).map_err(|_| Error::Verify)
     }
 
     /// Verifies a DER-encoded signature over `msg`. Only strict DER is accepted.
@@ -257,7 +312,7 @@ impl P256PublicKey {
             return Err(Error::Verify);
         }
         let sig = Signature::from_der(der).map_err(|_| Error::Verify)?;
-        self.verifying_key().verify(msg, &sig).map_err(|_| Error::Verify)
+        self.verify_signature(msg, &sig)
     }
 }
 

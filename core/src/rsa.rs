@@ -103,15 +103,34 @@ impl Default for RsaPolicy {
 }
 
 /// An RSA private key. Zeroized on drop; `Debug` does not print it.
-pub struct RsaPrivateKey(rsa::PrivateKey);
+///
+/// Under the `aws-lc` [`provider`](crate::provider) it also keeps aws-lc's
+/// form of the key, made on first use.
+pub struct RsaPrivateKey {
+    key: rsa::PrivateKey,
+    #[cfg(feature = "aws-lc")]
+    fast: std::sync::OnceLock<Option<crate::provider::awslc::RsaPrivate>>,
+}
 
-/// An RSA public key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RsaPublicKey(rsa::PublicKey);
+/// An RSA public key. Two keys are equal when their modulus and exponent are.
+#[derive(Clone)]
+pub struct RsaPublicKey {
+    key: rsa::PublicKey,
+    #[cfg(feature = "aws-lc")]
+    fast: std::sync::OnceLock<Option<crate::provider::awslc::RsaPublic>>,
+}
+
+impl PartialEq for RsaPublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for RsaPublicKey {}
 
 impl core::fmt::Debug for RsaPrivateKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "RsaPrivateKey({} bits, <redacted>)", modulus_bits(self.0.as_public_key()))
+        write!(f, "RsaPrivateKey({} bits, <redacted>)", modulus_bits(self.key.as_public_key()))
     }
 }
 
@@ -125,6 +144,27 @@ impl core::fmt::Debug for RsaPublicKey {
 impl ZeroizeOnDrop for RsaPrivateKey {}
 
 impl RsaPrivateKey {
+    fn new(key: rsa::PrivateKey) -> Self {
+        RsaPrivateKey {
+            key,
+            #[cfg(feature = "aws-lc")]
+            fast: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// aws-lc's form of the key, made on first use from its PKCS#8
+    /// encoding; `None` for a key aws-lc does not take (outside 2048–8192
+    /// bits), which the RustCrypto code serves.
+    #[cfg(feature = "aws-lc")]
+    fn fast(&self) -> Option<&crate::provider::awslc::RsaPrivate> {
+        self.fast
+            .get_or_init(|| {
+                let der = self.to_pkcs8_der().ok()?;
+                crate::provider::awslc::RsaPrivate::from_pkcs8(&der)
+            })
+            .as_ref()
+    }
+
     /// Generates a key pair with e = 65537.
     ///
     /// Generation of a 4096-bit key takes around a second on a server core
@@ -135,10 +175,20 @@ impl RsaPrivateKey {
     /// `std` the `rsa` crate's own generator runs on the caller's thread.
     /// Either way the primes are BPSW-tested by `crypto-primes` and have
     /// their top two bits set, so the modulus has exactly `size` bits.
+    ///
+    /// Under the `aws-lc` [`provider`](crate::provider) aws-lc generates
+    /// the key with its own generator and `rng` is not used.
     pub fn generate<R: TryCryptoRng + ?Sized>(rng: &mut R, size: RsaKeySize) -> Result<Self> {
         #[cfg(feature = "std")]
         {
-            keygen::generate_parallel(rng, size.bits()).map(RsaPrivateKey)
+            #[cfg(feature = "aws-lc")]
+            {
+                let _ = rng;
+                let der = crate::provider::awslc::rsa_generate(size.bits())?;
+                Self::from_pkcs8_der(&der)
+            }
+            #[cfg(not(feature = "aws-lc"))]
+            keygen::generate_parallel(rng, size.bits()).map(Self::new)
         }
         #[cfg(not(feature = "std"))]
         {
@@ -146,7 +196,7 @@ impl RsaPrivateKey {
                 rsa::Error::Rng => Error::Rng,
                 _ => Error::Internal,
             })?;
-            Ok(RsaPrivateKey(key))
+            Ok(Self::new(key))
         }
     }
 
@@ -162,7 +212,7 @@ impl RsaPrivateKey {
         }
         let key = rsa::PrivateKey::from_pkcs8_der(der).map_err(|_| Error::InvalidKey)?;
         policy.check(key.as_public_key())?;
-        Ok(RsaPrivateKey(key))
+        Ok(Self::new(key))
     }
 
     /// Reads a PEM `PRIVATE KEY` (PKCS#8) block under the default policy.
@@ -177,23 +227,23 @@ impl RsaPrivateKey {
         }
         let key = rsa::PrivateKey::from_pkcs8_pem(pem).map_err(|_| Error::InvalidKey)?;
         policy.check(key.as_public_key())?;
-        Ok(RsaPrivateKey(key))
+        Ok(Self::new(key))
     }
 
     /// Writes the key as PKCS#8 DER.
     pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let doc = self.0.to_pkcs8_der().map_err(|_| Error::Encoding)?;
+        let doc = self.key.to_pkcs8_der().map_err(|_| Error::Encoding)?;
         Ok(Zeroizing::new(doc.as_bytes().to_vec()))
     }
 
     /// Writes the key as a PEM `PRIVATE KEY` block, LF line endings.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>> {
-        self.0.to_pkcs8_pem(LineEnding::LF).map_err(|_| Error::Encoding)
+        self.key.to_pkcs8_pem(LineEnding::LF).map_err(|_| Error::Encoding)
     }
 
     /// The matching public key.
     pub fn public_key(&self) -> RsaPublicKey {
-        RsaPublicKey(self.0.to_public_key())
+        RsaPublicKey::new(self.key.to_public_key())
     }
 
     /// OAEP-SHA-256 (MGF1-SHA-256, empty label) decryption, blinded with `rng`.
@@ -214,8 +264,12 @@ impl RsaPrivateKey {
         ciphertext: &[u8],
         label: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>> {
-        if label.len() > MAX_LABEL_LEN || ciphertext.len() != self.0.as_public_key().size() {
+        if label.len() > MAX_LABEL_LEN || ciphertext.len() != self.key.as_public_key().size() {
             return Err(Error::Decrypt);
+        }
+        #[cfg(feature = "aws-lc")]
+        if let Some(key) = self.fast() {
+            return key.oaep_decrypt(ciphertext, label);
         }
         // One blinded private-key operation (with rsa's m^e = c check
         // against faults), then EME-OAEP decoding (RFC 8017 §7.1.2 step 3)
@@ -223,9 +277,10 @@ impl RsaPrivateKey {
         // first octet Y. Every check is combined without branching; only the
         // final verdict is branched on, and every failure is the same error
         // (no Manger-style oracle).
-        let n = self.0.n().as_ref();
+        let n = self.key.n().as_ref();
         let c = BoxedUint::from_be_slice(ciphertext, n.bits_precision()).map_err(|_| Error::Decrypt)?;
-        let mut m = rsa::hazmat::rsa_decrypt_and_check(&self.0, Some(rng), &c).map_err(|_| Error::Decrypt)?;
+        let mut m =
+            rsa::hazmat::rsa_decrypt_and_check(&self.key, Some(rng), &c).map_err(|_| Error::Decrypt)?;
         let bytes = Zeroizing::new(m.to_be_bytes());
         zeroize::Zeroize::zeroize(&mut m);
         // m < n, so the octets before the last k (present when n's precision
@@ -241,12 +296,20 @@ impl RsaPrivateKey {
 
     /// RSASSA-PSS signature (SHA-256, MGF1-SHA-256, 32-byte salt) of `msg`.
     pub fn sign_pss<R: TryCryptoRng + ?Sized>(&self, rng: &mut R, msg: &[u8]) -> Result<Vec<u8>> {
-        self.0.pss_sign_with_rng::<Sha256, R>(rng, msg).map_err(map_sign_err)
+        #[cfg(feature = "aws-lc")]
+        if let Some(key) = self.fast() {
+            return key.sign(true, msg);
+        }
+        self.key.pss_sign_with_rng::<Sha256, R>(rng, msg).map_err(map_sign_err)
     }
 
     /// RSASSA-PKCS1-v1_5 signature with SHA-256 of `msg`, blinded with `rng`.
     pub fn sign_pkcs1v15<R: TryCryptoRng + ?Sized>(&self, rng: &mut R, msg: &[u8]) -> Result<Vec<u8>> {
-        self.0.pkcs1v15_sign_with_rng::<Sha256, R>(rng, msg).map_err(map_sign_err)
+        #[cfg(feature = "aws-lc")]
+        if let Some(key) = self.fast() {
+            return key.sign(false, msg);
+        }
+        self.key.pkcs1v15_sign_with_rng::<Sha256, R>(rng, msg).map_err(map_sign_err)
     }
 }
 
@@ -322,6 +385,23 @@ fn mgf1_sha256_xor(out: &mut [u8], seed: &[u8]) {
 }
 
 impl RsaPublicKey {
+    fn new(key: rsa::PublicKey) -> Self {
+        RsaPublicKey {
+            key,
+            #[cfg(feature = "aws-lc")]
+            fast: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// aws-lc's form of the key, parsed once on first use from its SPKI
+    /// encoding; `None` for a key aws-lc does not take.
+    #[cfg(feature = "aws-lc")]
+    fn fast(&self) -> Option<&crate::provider::awslc::RsaPublic> {
+        self.fast
+            .get_or_init(|| crate::provider::awslc::RsaPublic::from_spki(&self.to_spki_der().ok()?))
+            .as_ref()
+    }
+
     /// Reads a `SubjectPublicKeyInfo` DER key under the default policy.
     pub fn from_spki_der(der: &[u8]) -> Result<Self> {
         Self::from_spki_der_with_policy(der, &RsaPolicy::DEFAULT)
@@ -334,7 +414,7 @@ impl RsaPublicKey {
         }
         let key = rsa::PublicKey::from_public_key_der(der).map_err(|_| Error::InvalidKey)?;
         policy.check(&key)?;
-        Ok(RsaPublicKey(key))
+        Ok(Self::new(key))
     }
 
     /// Reads a PEM `PUBLIC KEY` block under the default policy.
@@ -349,27 +429,27 @@ impl RsaPublicKey {
         }
         let key = rsa::PublicKey::from_public_key_pem(pem).map_err(|_| Error::InvalidKey)?;
         policy.check(&key)?;
-        Ok(RsaPublicKey(key))
+        Ok(Self::new(key))
     }
 
     /// Writes the key as `SubjectPublicKeyInfo` DER.
     pub fn to_spki_der(&self) -> Result<Vec<u8>> {
-        self.0.to_public_key_der().map(|d| d.as_bytes().to_vec()).map_err(|_| Error::Encoding)
+        self.key.to_public_key_der().map(|d| d.as_bytes().to_vec()).map_err(|_| Error::Encoding)
     }
 
     /// Writes the key as a PEM `PUBLIC KEY` block, LF line endings.
     pub fn to_spki_pem(&self) -> Result<String> {
-        self.0.to_public_key_pem(LineEnding::LF).map_err(|_| Error::Encoding)
+        self.key.to_public_key_pem(LineEnding::LF).map_err(|_| Error::Encoding)
     }
 
     /// The modulus size in bits.
     pub fn bits(&self) -> usize {
-        modulus_bits(&self.0)
+        modulus_bits(&self.key)
     }
 
     /// Largest plaintext [`Self::oaep_encrypt`] takes: `k - 2·32 - 2` bytes.
     pub fn oaep_max_plaintext_len(&self) -> usize {
-        self.0.size().saturating_sub(66)
+        self.key.size().saturating_sub(66)
     }
 
     /// OAEP-SHA-256 (MGF1-SHA-256, empty label) encryption of `plaintext`.
@@ -390,7 +470,11 @@ impl RsaPublicKey {
         if plaintext.len() > self.oaep_max_plaintext_len() || label.len() > MAX_LABEL_LEN {
             return Err(Error::InvalidLength);
         }
-        self.0.encrypt(rng, oaep(label), plaintext).map_err(|e| match e {
+        #[cfg(feature = "aws-lc")]
+        if let Some(key) = self.fast() {
+            return key.oaep_encrypt(plaintext, label);
+        }
+        self.key.encrypt(rng, oaep(label), plaintext).map_err(|e| match e {
             rsa::Error::Rng => Error::Rng,
             rsa::Error::MessageTooLong => Error::InvalidLength,
             _ => Error::Internal,
@@ -399,22 +483,30 @@ impl RsaPublicKey {
 
     /// Verifies an RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) signature.
     pub fn verify_pss(&self, msg: &[u8], sig: &[u8]) -> Result<()> {
-        if sig.len() != self.0.size() {
+        if sig.len() != self.key.size() {
             return Err(Error::Verify);
         }
-        self.0.pss_verify::<Sha256>(msg, sig).map_err(|_| Error::Verify)
+        #[cfg(feature = "aws-lc")]
+        if let Some(key) = self.fast() {
+            return key.verify(true, msg, sig);
+        }
+        self.key.pss_verify::<Sha256>(msg, sig).map_err(|_| Error::Verify)
     }
 
     /// Verifies an RSASSA-PKCS1-v1_5 signature with SHA-256.
     pub fn verify_pkcs1v15(&self, msg: &[u8], sig: &[u8]) -> Result<()> {
-        if sig.len() != self.0.size() {
+        if sig.len() != self.key.size() {
             return Err(Error::Verify);
         }
-        self.0.pkcs1v15_verify::<Sha256>(msg, sig).map_err(|_| Error::Verify)
+        #[cfg(feature = "aws-lc")]
+        if let Some(key) = self.fast() {
+            return key.verify(false, msg, sig);
+        }
+        self.key.pkcs1v15_verify::<Sha256>(msg, sig).map_err(|_| Error::Verify)
     }
 }
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", not(feature = "aws-lc")))]
 mod keygen {
     //! Parallel RSA key generation (feature `std`).
 

@@ -65,13 +65,13 @@ mod aead {
         key.seal(nonce, aad, plaintext).unwrap()
     }
 
-    /// Opens `buf` in place; on failure checks `buf` is byte for byte what it
-    /// was before (the ciphertext, never the plaintext) and returns the error.
+    /// Opens `buf` in place; on failure checks that all of `buf` was zeroed
+    /// (no plaintext, and the same under either provider) and returns the error.
     fn open_in_place_err(key: &Aes256GcmSivKey, nonce: &Nonce, aad: &[u8], buf: &[u8]) -> Option<Error> {
         let mut work = buf.to_vec();
         let err = key.open_in_place(nonce, aad, &mut work).err();
         if err.is_some() {
-            assert_eq!(work, buf, "a failed open changed the buffer");
+            assert!(work.iter().all(|b| *b == 0), "a failed open left bytes in the buffer");
         }
         err
     }
@@ -99,7 +99,7 @@ mod aead {
             let tag: [u8; TAG_LEN] = tag.try_into().unwrap();
             let mut buf = ct.to_vec();
             prop_assert_eq!(key.open_in_place_detached(&nonce, &aad, &mut buf, &tag), Err(Error::Decrypt));
-            prop_assert_eq!(&buf[..], ct);
+            prop_assert!(buf.iter().all(|b| *b == 0), "a failed detached open left bytes behind");
         }
 
         #[test]

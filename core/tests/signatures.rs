@@ -72,11 +72,15 @@ fn a_scheme_of_the_other_key_type_is_an_invalid_input() {
 }
 
 #[test]
-fn ecdsa_signatures_are_deterministic_der() {
+fn ecdsa_signatures_are_der_and_deterministic_under_rustcrypto_only() {
     let key = KeyPair::from_pkcs8_der(P256_PKCS8).unwrap();
     let a = key.sign(&mut OsRng, SignatureScheme::EcdsaP256Sha256, MSG).unwrap();
     let b = key.sign(&mut OsRng, SignatureScheme::EcdsaP256Sha256, MSG).unwrap();
-    assert_eq!(a, b, "RFC 6979");
+    // RFC 6979 under RustCrypto; a random nonce per signature under aws-lc.
+    let rustcrypto = coffer_core::provider::ACTIVE == coffer_core::provider::Provider::RustCrypto;
+    assert_eq!(a == b, rustcrypto, "RFC 6979 only under RustCrypto");
+    key.public_key().verify(SignatureScheme::EcdsaP256Sha256, MSG, &a).unwrap();
+    key.public_key().verify(SignatureScheme::EcdsaP256Sha256, MSG, &b).unwrap();
     assert_eq!(a[0], 0x30, "a DER SEQUENCE");
     assert!((8..=72).contains(&a.len()));
 }

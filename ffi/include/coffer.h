@@ -650,7 +650,8 @@ enum coffer_signature_scheme
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * ECDSA over P-256 with SHA-256 (RFC 6979 deterministic nonce); the
+   * ECDSA over P-256 with SHA-256 (RFC 6979 deterministic nonce; a
+   * random nonce in a library built with the aws-lc provider); the
    * signature is DER (`ECDSA-Sig-Value`, at most 72 bytes), as X.509,
    * TLS, OpenSSL and `coffer_keystore_sign` use it. P-256 keys only.
    */

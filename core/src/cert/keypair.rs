@@ -238,8 +238,9 @@ impl KeyPair {
 }
 
 impl KeyPair {
-    /// Signs `msg` under `scheme`: ECDSA-SHA-256 (DER, RFC 6979
-    /// deterministic nonce) with a P-256 key; RSASSA-PSS (SHA-256,
+    /// Signs `msg` under `scheme`: ECDSA-SHA-256 (DER; RFC 6979
+    /// deterministic nonce, or a random one under the `aws-lc`
+    /// [`provider`](crate::provider)) with a P-256 key; RSASSA-PSS (SHA-256,
     /// MGF1-SHA-256, 32-byte salt) or RSASSA-PKCS1-v1_5 with SHA-256 with an
     /// RSA key. `rng` makes the PSS salt and blinds the RSA operation; ECDSA
     /// does not use it.
@@ -262,7 +263,7 @@ impl KeyPair {
         scheme: SignatureScheme,
         msg: &[u8],
     ) -> Result<Vec<u8>> {
-        // ECDSA signing is deterministic; only RSA uses the RNG.
+        // ECDSA signing takes no RNG (deterministic, or aws-lc's own); only RSA uses it.
         let _ = &rng;
         match (self, scheme) {
             #[cfg(feature = "rsa")]

@@ -68,7 +68,7 @@ pub trait CertSigner {
 }
 
 /// A [`KeyPair`] in memory as a [`CertSigner`], with the RNG RSA signing
-/// needs (ECDSA signing is deterministic and does not use it).
+/// needs (ECDSA signing does not use it: RFC 6979, or aws-lc's own generator).
 pub struct KeySigner<'a, R: TryCryptoRng + ?Sized> {
     rng: &'a mut R,
     key: &'a KeyPair,
