@@ -14,9 +14,9 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use coffer_core::envelope::EncryptionContext;
@@ -142,34 +142,14 @@ fn row(name: &str, loc: &Loc, n: u32) {
 
 /// Seal 1 KiB by handle from `clients` threads for `secs` seconds.
 fn throughput(loc: &Loc, clients: usize, secs: u64) -> f64 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let threads: Vec<_> = (0..clients)
-        .map(|_| {
-            let (loc, stop, done) = (loc.clone(), stop.clone(), done.clone());
-            std::thread::spawn(move || {
-                let mut hsm = loc.open();
-                let s = hsm.login(0, V1_USER, b"user-pin-123456", Some("bench")).unwrap();
-                let h = hsm.find(s, "kek-000000").unwrap();
-                let ctx = EncryptionContext::new();
-                while !stop.load(Ordering::Relaxed) {
-                    hsm.seal_envelope(&mut OsRng, s, h, &ctx, &[0u8; 1024]).unwrap();
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs(1));
-    let start = done.load(Ordering::Relaxed);
-    let t = Instant::now();
-    std::thread::sleep(Duration::from_secs(secs));
-    let n = done.load(Ordering::Relaxed) - start;
-    let elapsed = t.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join().unwrap();
-    }
-    n as f64 / elapsed.as_secs_f64()
+    let loc = loc.clone();
+    common::throughput(clients, secs as f64, move |_| {
+        let mut hsm = loc.open();
+        let s = hsm.login(0, V1_USER, b"user-pin-123456", Some("bench")).unwrap();
+        let h = hsm.find(s, "kek-000000").unwrap();
+        let ctx = EncryptionContext::new();
+        move || drop(hsm.seal_envelope(&mut OsRng, s, h, &ctx, &[0u8; 1024]).unwrap())
+    })
 }
 
 fn main() {

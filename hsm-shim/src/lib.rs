@@ -149,6 +149,8 @@ mod file;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "alloc")]
+mod keycache;
 pub mod keystore;
 #[cfg(feature = "alloc")]
 mod object;

@@ -1,6 +1,7 @@
 //! Key objects: attributes, usage policy, lifecycle and versions.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use coffer_core::keywrap::Kek;
@@ -116,11 +117,24 @@ impl Secret {
         Ok(HmacSha256Key::new(&self.bytes)?)
     }
 
-    pub(crate) fn p256(&self) -> Result<P256SecretKey> {
+    /// The P-256 key, parsed once per process and key version under `std`
+    /// (see [`crate::keycache`]).
+    pub(crate) fn p256(&self) -> Result<Arc<P256SecretKey>> {
+        crate::keycache::p256(&self.bytes)
+    }
+
+    /// The RSA key, parsed once per process and key version under `std`.
+    pub(crate) fn rsa(&self) -> Result<Arc<coffer_core::rsa::RsaPrivateKey>> {
+        crate::keycache::rsa(&self.bytes)
+    }
+
+    /// The P-256 key as a value of its own (for a [`coffer_core::cert::KeyPair`]).
+    pub(crate) fn p256_owned(&self) -> Result<P256SecretKey> {
         Ok(P256SecretKey::from_bytes(&self.bytes)?)
     }
 
-    pub(crate) fn rsa(&self) -> Result<coffer_core::rsa::RsaPrivateKey> {
+    /// The RSA key as a value of its own.
+    pub(crate) fn rsa_owned(&self) -> Result<coffer_core::rsa::RsaPrivateKey> {
         Ok(coffer_core::rsa::RsaPrivateKey::from_pkcs8_der(&self.bytes)?)
     }
 }

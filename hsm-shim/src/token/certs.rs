@@ -204,8 +204,8 @@ impl Hsm {
         let key = self.authorize(session, handle, Usage::SIGN, &ASYMMETRIC)?;
         let secret = &key.current()?.secret;
         let pair = match key.key_type {
-            KeyType::P256 => KeyPair::P256(secret.p256()?),
-            _ => KeyPair::Rsa(secret.rsa()?),
+            KeyType::P256 => KeyPair::P256(secret.p256_owned()?),
+            _ => KeyPair::Rsa(secret.rsa_owned()?),
         };
         let scheme = scheme.unwrap_or_else(|| pair.default_scheme());
         let signed = make(&mut KeySigner::new(rng, &pair, scheme)?)?;

@@ -442,6 +442,9 @@ impl Hsm {
             return Err(Error::InvalidInput);
         }
         let limit = self.config.audit_limit(AuditClass::Work);
+        // Keys sealed under the tenant key are not opened here, so their
+        // parsed forms cannot be named one by one: drop them all.
+        crate::keycache::clear();
         self.transact(|tx| {
             let mut record = tx.tenant(slot, tenant)?.ok_or(Error::NotFound)?;
             // The tenant key goes with every grant of it: even a copy of a
@@ -481,6 +484,9 @@ impl Hsm {
 
 /// Erases every version of `key` and logs it.
 fn destroy_in(tx: &mut Tx<'_>, slot: u8, mut key: KeyObject) -> Result<(String, u32)> {
+    for v in &key.versions {
+        crate::keycache::forget(&v.secret.bytes);
+    }
     key.versions.clear(); // each Secret zeroizes on drop
     key.state = KeyState::Destroyed;
     tx.put_key(slot, &key)?;

@@ -3,6 +3,7 @@
 //! the audit record of the use or of the refusal; only then does the
 //! cryptography run, outside the store.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use coffer_core::envelope::{self, EncryptionContext, HeaderRef, Recipient, RecipientKind, UnlockKey};
@@ -574,10 +575,12 @@ fn with_unlock_keys<T>(key: &KeyObject, f: impl FnOnce(&[UnlockKey<'_>]) -> Resu
             keks.iter().map(|(n, k)| UnlockKey::Kek { key_id: id, version: *n, kek: k }).collect();
         f(&unlock)
     } else {
-        let rsa: Vec<(u32, coffer_core::rsa::RsaPrivateKey)> =
+        let rsa: Vec<(u32, Arc<coffer_core::rsa::RsaPrivateKey>)> =
             key.versions.iter().map(|v| v.secret.rsa().map(|k| (v.number, k))).collect::<Result<_>>()?;
-        let unlock: Vec<UnlockKey<'_>> =
-            rsa.iter().map(|(n, k)| UnlockKey::Rsa { key_id: id, version: *n, private_key: k }).collect();
+        let unlock: Vec<UnlockKey<'_>> = rsa
+            .iter()
+            .map(|(n, k)| UnlockKey::Rsa { key_id: id, version: *n, private_key: k.as_ref() })
+            .collect();
         f(&unlock)
     }
 }
