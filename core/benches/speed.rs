@@ -4,6 +4,7 @@
 //! BENCHMARKS.md.
 //!
 //! `cargo bench -p coffer-core --features std,rsa --bench speed -- [seconds]`
+//! (add `,aws-lc` to the features for the aws-lc provider)
 //!
 //! `seconds` (default 1) is the time spent on each coffer measurement, in
 //! three equal rounds whose median rate is reported; OpenSSL gets the same
@@ -280,7 +281,10 @@ fn main() {
         sym.row(&format!("envelope open {label}"), env_open, "envelope seal, same size", Some(env_seal));
     }
 
-    println!("# coffer speed, {seconds} s per measurement");
+    println!(
+        "# coffer speed, provider {}, {seconds} s per measurement",
+        coffer_core::provider::ACTIVE.name()
+    );
     ec.print();
     rsa_table.print();
     sym.print();

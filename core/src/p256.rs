@@ -57,7 +57,7 @@ pub const MAX_ENCODED_KEY_LEN: usize = 4096;
 pub struct P256SecretKey {
     key: SigningKey,
     #[cfg(feature = "aws-lc")]
-    fast: std::sync::OnceLock<Option<crate::provider::awslc::P256Private>>,
+    fast: std::sync::OnceLock<Option<alloc::boxed::Box<crate::provider::awslc::P256Private>>>,
 }
 
 /// A P-256 public key (a point on the curve, never the identity).
@@ -183,8 +183,9 @@ impl P256SecretKey {
                     &self.public_key().to_uncompressed(),
                 )
                 .ok()
+                .map(alloc::boxed::Box::new)
             })
-            .as_ref()
+            .as_deref()
     }
 
     fn signature(&self, msg: &[u8]) -> Signature {

@@ -109,7 +109,7 @@ impl Default for RsaPolicy {
 pub struct RsaPrivateKey {
     key: rsa::PrivateKey,
     #[cfg(feature = "aws-lc")]
-    fast: std::sync::OnceLock<Option<crate::provider::awslc::RsaPrivate>>,
+    fast: std::sync::OnceLock<Option<Box<crate::provider::awslc::RsaPrivate>>>,
 }
 
 /// An RSA public key. Two keys are equal when their modulus and exponent are.
@@ -160,9 +160,9 @@ impl RsaPrivateKey {
         self.fast
             .get_or_init(|| {
                 let der = self.to_pkcs8_der().ok()?;
-                crate::provider::awslc::RsaPrivate::from_pkcs8(&der)
+                crate::provider::awslc::RsaPrivate::from_pkcs8(&der).map(Box::new)
             })
-            .as_ref()
+            .as_deref()
     }
 
     /// Generates a key pair with e = 65537.

@@ -148,3 +148,126 @@ fn an_intermediate_may_ask_for_a_path_length_below_its_issuers_only() {
     assert_eq!(issue(&unlimited, None), Ok(Some(None)));
     assert_eq!(issue(&root(Some(0)), None), Err(Error::PathTooLong));
 }
+
+// ---------------------------------------------------------------------------
+// Input sizes, each refused before parsing one byte past its limit and
+// parsed (then refused for what it holds) at exactly the limit. Written for
+// mutants of `certificate.rs` and `keypair.rs` that turned `>` into `>=`
+// or `==` and survived.
+// ---------------------------------------------------------------------------
+
+use coffer_core::cert::{Certificate, Csr, MAX_BUNDLE_CERTS, MAX_ENCODED_LEN, MAX_PASSPHRASE_LEN};
+
+/// `len` bytes of a DER SEQUENCE header followed by zeros: never a
+/// certificate, CSR or key, so only the size check can say `InvalidLength`.
+fn junk_der(len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    v[0] = 0x30;
+    v
+}
+
+#[test]
+fn certificates_and_csrs_of_max_encoded_len_are_parsed_and_one_byte_more_is_not() {
+    assert_eq!(MAX_ENCODED_LEN, 64 * 1024);
+    let at = junk_der(MAX_ENCODED_LEN);
+    let over = junk_der(MAX_ENCODED_LEN + 1);
+    assert_eq!(Certificate::from_der(&at).unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(Certificate::from_der(&over).unwrap_err(), Error::InvalidLength);
+    assert_eq!(Csr::from_der(&at).unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(Csr::from_der(&over).unwrap_err(), Error::InvalidLength);
+
+    let text_at = "A".repeat(2 * MAX_ENCODED_LEN);
+    let text_over = "A".repeat(2 * MAX_ENCODED_LEN + 1);
+    assert_eq!(Certificate::from_pem(&text_at).unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(Certificate::from_pem(&text_over).unwrap_err(), Error::InvalidLength);
+    assert_eq!(Csr::from_pem(&text_at).unwrap_err(), Error::MalformedCertificate);
+    assert_eq!(Csr::from_pem(&text_over).unwrap_err(), Error::InvalidLength);
+
+    let bundle_at = "A".repeat(MAX_BUNDLE_CERTS * 2 * MAX_ENCODED_LEN);
+    assert_eq!(Certificate::all_from_pem(&bundle_at).unwrap_err(), Error::MalformedCertificate);
+    let bundle_over = "A".repeat(MAX_BUNDLE_CERTS * 2 * MAX_ENCODED_LEN + 1);
+    assert_eq!(Certificate::all_from_pem(&bundle_over).unwrap_err(), Error::InvalidLength);
+}
+
+#[test]
+fn private_keys_of_max_encoded_len_are_parsed_and_one_byte_more_is_not() {
+    // A plain PKCS#8 key meets the RSA importer's own, smaller limit
+    // first (16 KiB; a P-256 key is tried under 4 KiB), so that is the
+    // edge a caller sees.
+    use coffer_core::rsa::MAX_ENCODED_KEY_LEN;
+    assert_eq!(KeyPair::from_pkcs8_der(&junk_der(MAX_ENCODED_KEY_LEN)).unwrap_err(), Error::InvalidKey);
+    assert_eq!(
+        KeyPair::from_pkcs8_der(&junk_der(MAX_ENCODED_KEY_LEN + 1)).unwrap_err(),
+        Error::InvalidLength
+    );
+    assert_eq!(KeyPair::from_pkcs8_der(&junk_der(MAX_ENCODED_LEN + 1)).unwrap_err(), Error::InvalidLength);
+    use coffer_core::cert::PublicKey;
+    assert_eq!(PublicKey::from_spki_der(&junk_der(MAX_ENCODED_KEY_LEN)).unwrap_err(), Error::InvalidKey);
+    assert_eq!(
+        PublicKey::from_spki_der(&junk_der(MAX_ENCODED_KEY_LEN + 1)).unwrap_err(),
+        Error::InvalidLength
+    );
+    assert_eq!(
+        KeyPair::from_encrypted_pkcs8_der(&junk_der(MAX_ENCODED_LEN), b"pw").unwrap_err(),
+        Error::InvalidKey
+    );
+    assert_eq!(
+        KeyPair::from_encrypted_pkcs8_der(&junk_der(MAX_ENCODED_LEN + 1), b"pw").unwrap_err(),
+        Error::InvalidLength
+    );
+}
+
+#[test]
+fn a_passphrase_of_max_passphrase_len_bytes_encrypts_and_decrypts_and_one_byte_more_does_neither() {
+    assert_eq!(MAX_PASSPHRASE_LEN, 1024);
+    let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let longest = vec![b'p'; MAX_PASSPHRASE_LEN];
+    let too_long = vec![b'p'; MAX_PASSPHRASE_LEN + 1];
+    let der = key.to_encrypted_pkcs8_der(&mut OsRng, &longest).unwrap();
+    assert_eq!(KeyPair::from_encrypted_pkcs8_der(&der, &longest).unwrap().public_key(), key.public_key());
+    assert_eq!(key.to_encrypted_pkcs8_der(&mut OsRng, &too_long).unwrap_err(), Error::InvalidInput);
+    // Refused for its length alone, before the (small, valid) input is read.
+    assert_eq!(KeyPair::from_encrypted_pkcs8_der(&der, &too_long).unwrap_err(), Error::InvalidLength);
+    assert_eq!(key.to_encrypted_pkcs8_der(&mut OsRng, b"").unwrap_err(), Error::InvalidInput);
+    // A fresh salt and IV each time: the same key and passphrase never
+    // encrypt to the same bytes.
+    assert_ne!(key.to_encrypted_pkcs8_der(&mut OsRng, &longest).unwrap(), der);
+
+    // PEM text is refused unread past twice the DER limit.
+    let text_at = "A".repeat(2 * MAX_ENCODED_LEN);
+    let text_over = "A".repeat(2 * MAX_ENCODED_LEN + 1);
+    assert_eq!(KeyPair::from_pkcs8_pem(&text_at).unwrap_err(), Error::InvalidKey);
+    assert_eq!(KeyPair::from_pkcs8_pem(&text_over).unwrap_err(), Error::InvalidLength);
+    assert_eq!(KeyPair::from_encrypted_pkcs8_pem(&text_at, b"pw").unwrap_err(), Error::InvalidKey);
+    assert_eq!(KeyPair::from_encrypted_pkcs8_pem(&text_over, b"pw").unwrap_err(), Error::InvalidLength);
+}
+
+#[test]
+fn a_leaf_gives_back_every_kind_of_subject_alternative_name_it_was_issued_with() {
+    use coffer_core::cert::{LeafParams, LeafUsage, San};
+    let key = KeyPair::generate(&mut OsRng, KeyAlgorithm::P256).unwrap();
+    let validity = Validity::days_from_now(30).unwrap();
+    let ca =
+        cert::self_signed_ca(&mut OsRng, &key, &CaParams { subject: "CN=Root", validity, path_len: None })
+            .unwrap();
+    let sans = [
+        San::Dns("agent-7.acme.test".into()),
+        San::Uri("spiffe://acme.test/agent/7".into()),
+        San::Email("ops@acme.test".into()),
+        San::Ip("10.0.0.7".parse().unwrap()),
+        San::Ip("2001:db8::7".parse().unwrap()),
+    ];
+    let params = LeafParams { validity, usage: LeafUsage::Server, sans: &sans, key_usage: None };
+    let leaf = cert::issue_leaf(
+        &mut OsRng,
+        &ca,
+        &key,
+        key.default_scheme(),
+        "CN=agent-7",
+        &key.public_key(),
+        &params,
+    )
+    .unwrap();
+    assert_eq!(leaf.subject_alt_names(), sans);
+    assert_eq!(Certificate::from_der(leaf.to_der()).unwrap().subject_alt_names(), sans);
+}

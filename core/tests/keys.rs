@@ -617,6 +617,9 @@ fn rng_failures_surface_as_rng_errors() {
     assert_eq!(Kek::generate(&mut FailingRng).err(), Some(Error::Rng));
     assert_eq!(HmacSha256Key::generate(&mut FailingRng).err(), Some(Error::Rng));
     assert_eq!(P256SecretKey::generate(&mut FailingRng).err(), Some(Error::Rng));
+    // The PBES2 salt and IV come from the caller's RNG under either provider.
+    let pair = coffer_core::cert::KeyPair::from_pkcs8_der(P256_PKCS8).unwrap();
+    assert_eq!(pair.to_encrypted_pkcs8_der(&mut FailingRng, b"pw").err(), Some(Error::Rng));
 
     let sk = RsaPrivateKey::from_pkcs8_der(RSA2048_PKCS8).unwrap();
     if coffer_core::provider::ACTIVE == coffer_core::provider::Provider::AwsLc {
