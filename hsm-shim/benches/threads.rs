@@ -4,12 +4,16 @@
 //! shared. Every operation is one committed transaction with its `KeyUsed`
 //! audit record; the crypto runs after the transaction, outside any lock.
 //!
-//! `cargo bench -p coffer-hsm --bench threads -- [seconds] [full|normal]`
+//! `cargo bench -p coffer-hsm --bench threads -- [seconds] [normal|full|group|group-normal]`
 //! (add `--features aws-lc` for the aws-lc provider)
 //!
-//! `seconds` (default 3) per measurement, after one second of warm-up;
-//! SQLite `synchronous` NORMAL by default (the WAL is fsynced at
-//! checkpoints, so the store does not hide the crypto), FULL on request.
+//! `seconds` (default 3) per measurement, after one second of warm-up.
+//! The store: `normal` (the default) gives each thread its own SQLite
+//! connection with `synchronous=NORMAL` (the WAL is fsynced at checkpoints,
+//! so the disk does not hide the crypto); `full` the same with
+//! `synchronous=FULL`; `group` has the threads share one `SqliteGroup`
+//! connection (`synchronous=FULL`, group commit); `group-normal` the same
+//! with `synchronous=NORMAL`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,13 +24,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use coffer_core::envelope::EncryptionContext;
 use coffer_core::rng::OsRng;
 use coffer_hsm::keystore::{KeySource, MasterKey};
 use coffer_hsm::{Config, Hsm, KeyAttributes, KeyType, Role, SessionId, SystemClock, Usage};
-use coffer_store::{SqliteOptions, SqliteStore, Synchronous};
+use coffer_store::{SqliteGroup, SqliteOptions, SqliteStore, Synchronous};
 
 const MASTER: [u8; 32] = [7; 32];
 const THREADS: [usize; 3] = [1, 2, 4];
@@ -71,14 +75,32 @@ fn options(sync: Synchronous) -> SqliteOptions {
     SqliteOptions { synchronous: sync, ..SqliteOptions::default() }
 }
 
-fn open(path: &Path, sync: Synchronous) -> Hsm {
-    Hsm::open(
-        &mut OsRng,
-        Box::new(SqliteStore::open_with(path, options(sync)).unwrap()),
-        &KeySource::MasterKey(&MasterKey::from_bytes(MASTER)),
-        Box::new(SystemClock),
-    )
-    .unwrap()
+/// Where the threads' `Hsm`s keep their records.
+#[derive(Clone)]
+enum Store {
+    /// A connection per thread.
+    Own(PathBuf, Synchronous),
+    /// One connection shared with group commit.
+    Group(SqliteGroup),
+}
+
+impl Store {
+    fn connect(&self) -> Box<dyn coffer_hsm::RecordStore + Send> {
+        match self {
+            Store::Own(path, sync) => Box::new(SqliteStore::open_with(path, options(*sync)).unwrap()),
+            Store::Group(g) => Box::new(g.handle()),
+        }
+    }
+
+    fn open(&self) -> Hsm {
+        Hsm::open(
+            &mut OsRng,
+            self.connect(),
+            &KeySource::MasterKey(&MasterKey::from_bytes(MASTER)),
+            Box::new(SystemClock),
+        )
+        .unwrap()
+    }
 }
 
 fn login(hsm: &mut Hsm) -> SessionId {
@@ -87,9 +109,9 @@ fn login(hsm: &mut Hsm) -> SessionId {
 
 /// A keystore with one key per operation and thread (so threads never
 /// share a key).
-fn set_up(path: &Path, sync: Synchronous) {
+fn set_up(store: &Store) {
     let config = Config { pin_iterations: 10_000, ..Config::default() };
-    let store = Box::new(SqliteStore::open_with(path, options(sync)).unwrap());
+    let store = store.connect();
     let master = MasterKey::from_bytes(MASTER);
     let mut hsm =
         Hsm::create(&mut OsRng, store, &KeySource::MasterKey(&master), 1, config, Box::new(SystemClock))
@@ -116,10 +138,10 @@ fn set_up(path: &Path, sync: Synchronous) {
 }
 
 /// `op` from `threads` threads for `secs` seconds: operations per second in all.
-fn throughput(path: &Path, sync: Synchronous, op: Op, threads: usize, secs: f64) -> f64 {
-    let path = path.to_path_buf();
+fn throughput(store: &Store, op: Op, threads: usize, secs: f64) -> f64 {
+    let store = store.clone();
     common::throughput(threads, secs, move |t| {
-        let mut hsm = open(&path, sync);
+        let mut hsm = store.open();
         let s = login(&mut hsm);
         let h = hsm.find(s, &op.key(t).0).unwrap();
         let mut ctx = EncryptionContext::new();
@@ -137,26 +159,42 @@ fn throughput(path: &Path, sync: Synchronous, op: Op, threads: usize, secs: f64)
     })
 }
 
+/// A fresh keystore for each operation: a token's audit log holds at most
+/// a million records, fewer than all the operations together make.
+fn store_for(mode: &str, path: &std::path::Path) -> (Store, &'static str) {
+    let path = path.to_path_buf();
+    match mode {
+        "full" => (Store::Own(path, Synchronous::Full), "a SQLite connection per thread, synchronous=FULL"),
+        "group" => (
+            Store::Group(SqliteGroup::open_with(&path, options(Synchronous::Full)).unwrap()),
+            "one SqliteGroup connection shared by the threads (group commit), synchronous=FULL",
+        ),
+        "group-normal" => (
+            Store::Group(SqliteGroup::open_with(&path, options(Synchronous::Normal)).unwrap()),
+            "one SqliteGroup connection shared by the threads (group commit), synchronous=NORMAL",
+        ),
+        _ => (Store::Own(path, Synchronous::Normal), "a SQLite connection per thread, synchronous=NORMAL"),
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(3.0);
-    let sync = match args.next().as_deref() {
-        Some("full") => Synchronous::Full,
-        _ => Synchronous::Normal,
-    };
+    let mode = args.next().unwrap_or_else(|| "normal".into());
     let dir: PathBuf = std::env::temp_dir().join(format!("coffer-bench-threads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("keystore.db");
-    set_up(&path, sync);
+    let described = store_for(&mode, &dir.join("probe.db")).1;
     println!(
-        "# coffer-hsm, operations by handle from 1, 2 and 4 threads; provider {}; SQLite synchronous={sync:?}; {secs} s each",
+        "# coffer-hsm, operations by handle from 1, 2 and 4 threads; provider {}; {described}; {secs} s each",
         coffer_core::provider::ACTIVE.name()
     );
     println!();
     println!("| operation | 1 thread | 2 threads | 4 threads | 2 threads / 1 |");
     println!("| --- | ---: | ---: | ---: | ---: |");
-    for op in Op::ALL {
-        let rates: Vec<f64> = THREADS.iter().map(|&n| throughput(&path, sync, op, n, secs)).collect();
+    for (i, op) in Op::ALL.into_iter().enumerate() {
+        let (store, _) = store_for(&mode, &dir.join(format!("keystore-{i}.db")));
+        set_up(&store);
+        let rates: Vec<f64> = THREADS.iter().map(|&n| throughput(&store, op, n, secs)).collect();
         println!(
             "| {} | {:.0} /s | {:.0} /s | {:.0} /s | {:.2}× |",
             op.name(),
