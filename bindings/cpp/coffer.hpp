@@ -199,6 +199,9 @@ std::vector<C> views(const std::vector<T> &items) {
 /// Library version string.
 inline std::string version() { return coffer_version(); }
 
+/// The crypto provider the library was built with: "RustCrypto" or "aws-lc".
+inline std::string provider() { return coffer_provider(); }
+
 // ---- envelopes ----------------------------------------------------------
 
 /// Seals `plaintext` for `to`, bound to `ctx`.

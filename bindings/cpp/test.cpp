@@ -53,6 +53,7 @@ static void test_ownership() {
     EXPECT(b.get() == raw);
     EXPECT(b.algorithm() == COFFER_ALG_P256);
     EXPECT(coffer::version() == "0.1.0");
+    EXPECT(coffer::provider() == "RustCrypto");
 }
 
 static void test_envelopes() {

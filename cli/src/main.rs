@@ -48,9 +48,19 @@ PINs from $COFFER_PIN (--user's PIN), $COFFER_SO_PIN (security officer), $COFFER
 
 Example: coffer demo";
 
+/// The version `--version` prints, with the crypto provider of this build.
+fn version() -> &'static str {
+    match coffer_core::provider::ACTIVE {
+        coffer_core::provider::Provider::AwsLc => {
+            concat!(env!("CARGO_PKG_VERSION"), " (crypto provider: aws-lc)")
+        }
+        _ => concat!(env!("CARGO_PKG_VERSION"), " (crypto provider: RustCrypto)"),
+    }
+}
+
 /// coffer: envelope encryption, certificate pairs and a software HSM.
 #[derive(Parser)]
-#[command(version, about, after_help = EXIT_CODES)]
+#[command(version = version(), about, after_help = EXIT_CODES)]
 struct Cli {
     #[command(flatten)]
     global: Global,

@@ -3106,6 +3106,17 @@ void coffer_opener_free(coffer_opener *opener);
 const char *coffer_version(void);
 
 /**
+ * The crypto provider the library was built with: "RustCrypto" (the
+ * default) or "aws-lc" (built with `--features aws-lc`; see README,
+ * "Providers"). Formats are the same under both; ECDSA signatures are
+ * deterministic (RFC 6979) only under "RustCrypto". A static
+ * NUL-terminated string, never NULL; do not free it.
+ *
+ * Thread safety: may be called from any thread.
+ */
+const char *coffer_provider(void);
+
+/**
  * The ABI version of the library loaded, `COFFER_ABI_VERSION` as it was
  * when the library was built: the number in its SONAME
  * (`libcoffer.so.<COFFER_ABI_VERSION>`). A program can check

@@ -19,6 +19,21 @@ pub extern "C" fn coffer_version() -> *const c_char {
     ffi_boundary_value(c"unknown".as_ptr(), || VERSION.as_ptr())
 }
 
+/// The crypto provider the library was built with: "RustCrypto" (the
+/// default) or "aws-lc" (built with `--features aws-lc`; see README,
+/// "Providers"). Formats are the same under both; ECDSA signatures are
+/// deterministic (RFC 6979) only under "RustCrypto". A static
+/// NUL-terminated string, never NULL; do not free it.
+///
+/// Thread safety: may be called from any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn coffer_provider() -> *const c_char {
+    ffi_boundary_value(c"unknown".as_ptr(), || match coffer_core::provider::ACTIVE {
+        coffer_core::provider::Provider::AwsLc => c"aws-lc".as_ptr(),
+        _ => c"RustCrypto".as_ptr(),
+    })
+}
+
 /// The ABI version of the library loaded, `COFFER_ABI_VERSION` as it was
 /// when the library was built: the number in its SONAME
 /// (`libcoffer.so.<COFFER_ABI_VERSION>`). A program can check

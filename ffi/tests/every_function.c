@@ -27,6 +27,7 @@ static void scratch_path(char *out, size_t size, const char *name) {
 static void library_and_bytes(void) {
     EXPECT_TRUE(coffer_version() != NULL);
     EXPECT_TRUE(coffer_abi_version() == COFFER_ABI_VERSION);
+    EXPECT_TRUE(coffer_provider() != NULL);
     EXPECT_TRUE(strlen(coffer_status_message(COFFER_ERR_MALFORMED)) > 0);
     coffer_bytes empty = {NULL, 0};
     coffer_bytes_free(&empty);

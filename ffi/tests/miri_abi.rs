@@ -32,7 +32,7 @@ use coffer::keypair::*;
 use coffer::keywrap::*;
 use coffer::status::*;
 use coffer::stream::*;
-use coffer::version::{coffer_abi_version, coffer_version};
+use coffer::version::{coffer_abi_version, coffer_provider, coffer_version};
 use coffer::webhook::*;
 
 mod common;
@@ -155,6 +155,7 @@ fn every_status_has_its_own_static_message_and_any_other_value_the_unknown_one()
 #[test]
 fn the_version_strings_are_static_and_the_abi_version_is_the_headers() {
     assert!(c_text(coffer_version()).starts_with(char::is_numeric));
+    assert_eq!(c_text(coffer_provider()), coffer_core::provider::ACTIVE.name());
     assert_eq!(coffer_abi_version(), coffer::abi::COFFER_ABI_VERSION);
 }
 

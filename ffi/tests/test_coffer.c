@@ -38,6 +38,8 @@ static void test_version_and_messages(void) {
     const char *v = coffer_version();
     EXPECT_TRUE(v != NULL && strcmp(v, "0.1.0") == 0);
     EXPECT_TRUE(coffer_abi_version() == COFFER_ABI_VERSION);
+    /* The tests build libcoffer with the default provider. */
+    EXPECT_TRUE(coffer_provider() != NULL && strcmp(coffer_provider(), "RustCrypto") == 0);
 
     static const coffer_status all[] = {
         COFFER_OK, COFFER_ERR_NULL_POINTER, COFFER_ERR_BUFFER_TOO_SMALL, COFFER_ERR_INVALID_ARGUMENT,

@@ -14,10 +14,12 @@
 //! The cache is bounded (256 keys, the oldest evicted first), and
 //! its lock is held only to look up or insert, never during the crypto, so
 //! threads using different keys do not wait for each other. Destroying a
-//! key through this process evicts its versions; shredding a tenant
-//! empties the cache. A key destroyed by another process stays here until
-//! evicted, but no operation can reach it: the store says it is destroyed.
-//! Parsed keys zeroize on drop (the last `Arc` to go).
+//! key through this process evicts its versions; shredding a tenant, and
+//! dropping any `Hsm` (closing a keystore), empties the cache, so no
+//! parsed key outlives the keystore handle that used it. A key destroyed by
+//! another process stays here until then or until evicted, but no
+//! operation can reach it: the store says it is destroyed. Parsed keys
+//! zeroize on drop (the last `Arc` to go).
 //!
 //! Without `std` (the `alloc` build for devices) nothing is cached.
 
@@ -166,13 +168,14 @@ mod cache {
     pub(super) fn clear() {
         let mut cache = lock();
         cache.keys.clear();
-        cache.order.clear();
+        // Gives the buffer back too: an empty cache holds no memory.
+        cache.order = VecDeque::new();
     }
 }
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used, reason = "test code")]
 
     use alloc::sync::Arc;
     use alloc::vec::Vec;
@@ -191,7 +194,7 @@ mod tests {
     /// One test, so that `clear` cannot race another test's expectations
     /// (the cache is process-wide).
     #[test]
-    fn keys_are_parsed_once_forgotten_on_destroy_evicted_oldest_first_and_cleared() {
+    fn keys_are_parsed_once_forgotten_on_destroy_evicted_oldest_first_and_cleared_on_shred_or_close() {
         // Cached: the same material gives the same parsed key.
         let a = p256(&scalar(1)).unwrap();
         assert!(Arc::ptr_eq(&a, &p256(&scalar(1)).unwrap()));
@@ -216,6 +219,13 @@ mod tests {
         clear();
         assert!(!Arc::ptr_eq(&b, &p256(&scalar(2)).unwrap()));
         assert!(!Arc::ptr_eq(&r, &rsa(RSA2048).unwrap()));
+
+        // Closed (an Hsm dropped): everything is parsed again.
+        let c = p256(&scalar(3)).unwrap();
+        drop(
+            crate::Hsm::new(1, crate::Config::default(), alloc::boxed::Box::new(crate::SystemClock)).unwrap(),
+        );
+        assert!(!Arc::ptr_eq(&c, &p256(&scalar(3)).unwrap()));
 
         // Bad material is an error, and nothing is cached for it.
         assert!(p256(&[0u8; 32]).is_err());

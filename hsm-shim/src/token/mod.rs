@@ -226,6 +226,15 @@ pub struct Hsm {
     pub(crate) v1_counter: u64,
 }
 
+/// Dropping an `Hsm` empties the process's cache of parsed P-256 and RSA
+/// keys (`keycache.rs`), so no parsed key outlives the keystore that used
+/// it. Other `Hsm`s of the process parse their keys again on next use.
+impl Drop for Hsm {
+    fn drop(&mut self) {
+        crate::keycache::clear();
+    }
+}
+
 impl core::fmt::Debug for Hsm {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Hsm")
@@ -421,8 +430,9 @@ impl Hsm {
 
     /// Gives back the store (ending every session), for example to hand it
     /// to another [`Hsm::open`] or to inspect its records.
-    pub fn into_store(self) -> Box<dyn RecordStore + Send> {
-        self.store
+    pub fn into_store(mut self) -> Box<dyn RecordStore + Send> {
+        // `Hsm` has a `Drop`, so the store is swapped out, not moved out.
+        core::mem::replace(&mut self.store, Box::new(coffer_store::MemoryStore::new()))
     }
 
     /// The configuration in force (from [`Hsm::new`] / [`Hsm::create`]).
