@@ -103,6 +103,7 @@ fn main() {
         zeroize::Zeroize::zeroize(v.as_mut_slice());
         drop(v);
     });
+    let secret_bytes = ns(m, || drop(coffer_core::SecretBytes::from(black_box(big.clone()))));
 
     println!("# envelope_parts, {n} calls per round, median of 5 rounds\n");
     println!("| step | ns |");
@@ -116,4 +117,5 @@ fn main() {
     println!("| `Zeroizing<Vec<u8>>` (zeroize 1.9 wipes a Vec byte by byte) | {:.0} |", zeroizing / 1000.0);
     println!("| `Vec<u8>`, not wiped | {:.0} |", plain_drop / 1000.0);
     println!("| `Vec<u8>`, its slice wiped by `Zeroize` (one bulk write) | {:.0} |", slice_wipe / 1000.0);
+    println!("| `coffer_core::SecretBytes` (what `envelope::open` returns) | {:.0} |", secret_bytes / 1000.0);
 }

@@ -133,8 +133,12 @@ pub mod provider;
 pub mod rng;
 #[cfg(feature = "rsa")]
 pub mod rsa;
+#[cfg(feature = "alloc")]
+mod secret;
 
 #[cfg(feature = "defmt")]
 mod defmt;
 
 pub use error::{AlgorithmName, Error, Result};
+#[cfg(feature = "alloc")]
+pub use secret::SecretBytes;

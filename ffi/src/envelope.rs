@@ -311,7 +311,7 @@ fn open_vec(
     keys: &[OwnedUnlockKey<'_>],
     context: &EncryptionContext<'_>,
     sealed: &[u8],
-) -> FfiResult<zeroize::Zeroizing<Vec<u8>>> {
+) -> FfiResult<coffer_core::SecretBytes> {
     envelope_header(sealed)?;
     let unlock: Vec<UnlockKey<'_>> = keys.iter().map(OwnedUnlockKey::as_unlock_key).collect();
     Ok(envelope::open(&mut OsRng, &unlock, context, sealed)?)

@@ -4,7 +4,7 @@
 use std::io::{self, Read, Write};
 use std::vec;
 
-use zeroize::Zeroizing;
+use crate::SecretBytes;
 
 use super::header::{Limits, PREFIX_LEN, header_len};
 use super::{EncryptionContext, Recipient, UnlockKey, begin_open, begin_seal, header_len_for};
@@ -112,7 +112,7 @@ pub fn seal_stream<R: TryCryptoRng + ?Sized, I: Read, O: Write>(
     let (mut sealer, hl) = begin_seal(rng, recipients, context, chunk_size, &mut header)?;
     output.write_all(header.get(..hl).ok_or(Error::Internal)?)?;
     let chunk = sealer.chunk_size();
-    let mut buf = Zeroizing::new(vec![0u8; chunk.saturating_add(TAG_LEN)]);
+    let mut buf = SecretBytes::from(vec![0u8; chunk.saturating_add(TAG_LEN)]);
     let mut carry = None;
     let mut total = 0u64;
     loop {
@@ -160,7 +160,7 @@ pub fn open_stream<R: TryCryptoRng + ?Sized, I: Read, O: Write>(
     }
     let (mut opener, _) = begin_open(rng, keys, context, &header, limits)?;
     let sealed_chunk = opener.sealed_chunk_size();
-    let mut buf = Zeroizing::new(vec![0u8; sealed_chunk]);
+    let mut buf = SecretBytes::from(vec![0u8; sealed_chunk]);
     let mut carry = None;
     let mut total = 0u64;
     loop {

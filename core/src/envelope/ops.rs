@@ -1,9 +1,9 @@
 //! Whole-envelope operations with an allocator: seal, open, and header
 //! changes that leave the payload untouched (add/remove recipient, rewrap).
 
+use crate::SecretBytes;
 use alloc::vec;
 use alloc::vec::Vec;
-use zeroize::Zeroizing;
 
 use super::header::{DEFAULT_CHUNK_SIZE, HeaderRef, Limits, PREFIX_LEN, write_header_start};
 use super::payload::{KeySchedule, PayloadOpener};
@@ -44,7 +44,7 @@ pub fn open<R: TryCryptoRng + ?Sized>(
     keys: &[UnlockKey<'_>],
     context: &EncryptionContext<'_>,
     envelope: &[u8],
-) -> Result<Zeroizing<Vec<u8>>> {
+) -> Result<SecretBytes> {
     open_with_limits(rng, keys, context, envelope, &Limits::DEFAULT)
 }
 
@@ -55,7 +55,7 @@ pub fn open_with_limits<R: TryCryptoRng + ?Sized>(
     context: &EncryptionContext<'_>,
     envelope: &[u8],
     limits: &Limits,
-) -> Result<Zeroizing<Vec<u8>>> {
+) -> Result<SecretBytes> {
     let (opener, header_len) = begin_open(rng, keys, context, envelope, limits)?;
     let payload = envelope.get(header_len..).ok_or(Error::Decrypt)?;
     open_payload(opener, payload).map_err(|_| Error::Decrypt)
@@ -65,28 +65,33 @@ pub fn open_with_limits<R: TryCryptoRng + ?Sized>(
 /// place in the output and decrypted there (one pass over the payload
 /// besides the AEAD's own, as sealing has); the output is zeroized if any
 /// check fails.
-fn open_payload(mut opener: PayloadOpener, payload: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+fn open_payload(mut opener: PayloadOpener, payload: &[u8]) -> Result<SecretBytes> {
     let sealed_chunk = opener.sealed_chunk_size();
-    let mut out = Zeroizing::new(vec![0u8; payload.len()]);
-    let (mut read, mut written) = (0usize, 0usize);
-    loop {
-        let rest = payload.get(read..).ok_or(Error::Decrypt)?;
+    // Filled chunk by chunk (no zero-fill first: that would be one more pass).
+    let mut out = Vec::with_capacity(payload.len());
+    let mut read = 0usize;
+    let opened = loop {
+        let Some(rest) = payload.get(read..) else { break Err(Error::Decrypt) };
         let last = rest.len() <= sealed_chunk;
-        let sealed = rest.get(..rest.len().min(sealed_chunk)).ok_or(Error::Decrypt)?;
-        let (ct, tag) = sealed.split_last_chunk::<TAG_LEN>().ok_or(Error::Decrypt)?;
-        let end = written.checked_add(ct.len()).ok_or(Error::Decrypt)?;
-        let slot = out.get_mut(written..end).ok_or(Error::Decrypt)?;
-        slot.copy_from_slice(ct);
-        opener.open_detached(slot, tag, last)?;
-        written = end;
-        read = read.checked_add(sealed.len()).ok_or(Error::Decrypt)?;
-        if last {
-            break;
+        let Some((ct, tag)) =
+            rest.get(..rest.len().min(sealed_chunk)).and_then(|s| s.split_last_chunk::<TAG_LEN>())
+        else {
+            break Err(Error::Decrypt);
+        };
+        let start = out.len();
+        out.extend_from_slice(ct);
+        let Some(slot) = out.get_mut(start..) else { break Err(Error::Decrypt) };
+        if let Err(e) = opener.open_detached(slot, tag, last) {
+            break Err(e);
         }
-    }
-    opener.finish()?;
-    out.truncate(written);
-    Ok(out)
+        read = read.saturating_add(ct.len()).saturating_add(TAG_LEN);
+        if last {
+            break opener.finish();
+        }
+    };
+    // From here the buffer is wiped when dropped, on success or failure.
+    let out = SecretBytes::from(out);
+    opened.map(|()| out)
 }
 
 /// Unwraps the DEK with `key` and checks it against the commitment.

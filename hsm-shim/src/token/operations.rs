@@ -6,6 +6,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use coffer_core::SecretBytes;
 use coffer_core::envelope::{self, EncryptionContext, HeaderRef, Recipient, RecipientKind, UnlockKey};
 use coffer_core::keywrap::Kek;
 use coffer_core::rng::TryCryptoRng;
@@ -133,7 +134,7 @@ impl Hsm {
         handle: Handle,
         context: &EncryptionContext<'_>,
         sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>> {
+    ) -> Result<SecretBytes> {
         let key = self.authorize(session, handle, Usage::DECRYPT, &ENVELOPE_KEYS)?;
         with_unlock_keys(&key, |unlock| Ok(envelope::open(rng, unlock, context, sealed)?))
     }
