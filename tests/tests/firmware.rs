@@ -1,10 +1,11 @@
-//! The device firmware (`embedded/`, issue 18) under QEMU, end to end: it
-//! is built for `thumbv7em-none-eabihf`, run on QEMU's `mps2-an386`
+//! The device firmwares (`embedded/`, issue 18) under QEMU, end to end:
+//! each is built for `thumbv7em-none-eabihf`, run on QEMU's `mps2-an386`
 //! (Cortex-M4) with semihosting, and its defmt log decoded by `defmt-print`.
-//! The firmware checks published vectors, the token's whole life and the
-//! server's golden envelopes itself and exits with failure if any check
-//! fails; here the server's code then opens the envelope the device sealed
-//! and verifies the device's audit segment.
+//! `token` (no heap) checks published vectors, the token's whole life and
+//! the server's golden envelopes; `heap` opens the server's RSA-OAEP
+//! envelope and validates an OpenSSL-made certificate chain. Each exits with
+//! failure if any of its checks fails; here the server's code then opens
+//! the envelopes the devices sealed and verifies the token's audit segment.
 //!
 //! Needs `qemu-system-arm` (Debian package `qemu-system-arm`), `defmt-print`
 //! (`cargo install defmt-print --locked`) and the target (`rustup target add
@@ -52,7 +53,9 @@ fn build_firmware(bin: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .current_dir(root().join("embedded")) // its .cargo/config.toml: target, linker scripts
-        .args(["build", "--release", "--locked", "--bin", bin])
+        // -p: each firmware's package alone, so that features are not unified
+        // with the other firmware's (the heap one turns on coffer-core's alloc).
+        .args(["build", "--release", "--locked", "-p", &format!("coffer-fw-{bin}"), "--bin", bin])
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -119,13 +122,20 @@ fn golden_secret(name: &str) -> Vec<u8> {
     hex::decode(envelope["recipients"][0]["secret"].as_str().unwrap()).unwrap()
 }
 
+/// False after one SKIPPED line if a tool is missing outside CI; under
+/// `CI=true` a missing tool fails the test.
+fn tools_present() -> bool {
+    let Some(missing) = missing_tools() else { return true };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true requires the firmware tests to run, but {missing}");
+    }
+    println!("SKIPPED: {missing}");
+    false
+}
+
 #[test]
 fn the_token_firmware_passes_on_a_cortex_m4_and_the_server_reads_what_it_wrote() {
-    if let Some(missing) = missing_tools() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true requires the firmware test to run, but {missing}");
-        }
-        println!("SKIPPED: {missing}");
+    if !tools_present() {
         return;
     }
     let elf = build_firmware("token");
@@ -160,4 +170,28 @@ fn the_token_firmware_passes_on_a_cortex_m4_and_the_server_reads_what_it_wrote()
     assert_eq!(verify_segments(&key, std::slice::from_ref(&segment), (head.seq, head.prev_mac)), Ok(()));
     let wrong = HmacSha256Key::new(&[1u8; 32]).unwrap();
     assert!(verify_segments(&wrong, &[segment], (head.seq, head.prev_mac)).is_err());
+}
+
+#[test]
+fn the_heap_firmware_opens_and_seals_rsa_envelopes_and_verifies_an_openssl_chain() {
+    if !tools_present() {
+        return;
+    }
+    let elf = build_firmware("heap");
+    let (code, log) = run_firmware(&elf);
+    assert_eq!(code, 0, "the firmware failed:\n{log}");
+    assert!(log.lines().any(|l| l == "firmware: all checks passed"), "{log}");
+    for step in ["RSA-OAEP:", "certificate chain:"] {
+        assert!(log.contains(step), "no '{step}' step in the log:\n{log}");
+    }
+
+    // The server opens the envelope the device sealed to its RSA key.
+    let key =
+        coffer_core::rsa::RsaPrivateKey::from_pkcs8_der(&golden_secret("rsa-oaep-one-recipient")).unwrap();
+    let mut ctx = EncryptionContext::new();
+    ctx.insert(b"purpose", b"backup").unwrap();
+    let unlock = [UnlockKey::Rsa { key_id: b"rsa2048-fixture", version: 1, private_key: &key }];
+    let plain =
+        envelope::open(&mut OsRng, &unlock, &ctx, &logged_bytes(&log, "device-rsa-envelope")).unwrap();
+    assert_eq!(&plain[..], b"sealed for rsa on a cortex-m4");
 }

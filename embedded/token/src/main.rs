@@ -9,7 +9,7 @@
 //!
 //! Logs are defmt frames over semihosting; the exit status (semihosting) is
 //! success only if every check passed. Run from `embedded/`:
-//! `cargo run --release --bin token | defmt-print -e target/thumbv7em-none-eabihf/release/token`
+//! `cargo run --release -p coffer-fw-token | defmt-print -e target/thumbv7em-none-eabihf/release/token`
 #![no_std]
 #![no_main]
 
@@ -22,9 +22,11 @@ use coffer_hsm::device::{DeviceConfig, DeviceKeyType, DeviceToken};
 use coffer_hsm::keystore::MasterKey;
 use coffer_hsm::{Clock, Error, FixedStorage, Role, Usage};
 use cortex_m_rt::entry;
-use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
 use defmt_semihosting as _;
-use rand_core::SeedableRng;
+
+#[path = "../../common.rs"]
+mod common;
+use common::{Failed, check, finish, log_hex, ok};
 
 mod inputs {
     include!(concat!(env!("OUT_DIR"), "/inputs.rs"));
@@ -51,17 +53,6 @@ impl Clock for Rtc {
     }
 }
 
-/// A failed check: what it was.
-struct Failed(&'static str);
-
-fn check(ok: bool, what: &'static str) -> Result<(), Failed> {
-    if ok { Ok(()) } else { Err(Failed(what)) }
-}
-
-fn ok<T, E>(r: Result<T, E>, what: &'static str) -> Result<T, Failed> {
-    r.map_err(|_| Failed(what))
-}
-
 const fn nibble(c: u8) -> u8 {
     match c {
         b'0'..=b'9' => c - b'0',
@@ -82,19 +73,6 @@ const fn hex<const N: usize>(s: &str) -> [u8; N] {
         i += 1;
     }
     out
-}
-
-/// Logs `bytes` as one line `<label>: <hex>` (the host test reads it).
-fn log_hex(label: &str, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut line = [0u8; 8192];
-    for (pair, b) in line.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 15)];
-    }
-    let n = (2 * bytes.len()).min(line.len());
-    let text = core::str::from_utf8(&line[..n]).unwrap_or("");
-    defmt::println!("{=str}: {=str}", label, text);
 }
 
 /// One published vector of each primitive.
@@ -325,35 +303,6 @@ fn token_life<R: rand_core::TryCryptoRng>(rng: &mut R) -> Result<(), Failed> {
 #[entry]
 fn main() -> ! {
     defmt::info!("coffer token firmware on {=str}", "cortex-m4 (qemu mps2-an386)");
-    let mut rng = rand_chacha_drbg();
-    let result =
-        published_vectors().and_then(|()| server_envelopes(&mut rng)).and_then(|()| token_life(&mut rng));
-    match result {
-        Ok(()) => {
-            defmt::println!("firmware: all checks passed");
-            debug::exit(EXIT_SUCCESS);
-        }
-        Err(Failed(what)) => {
-            defmt::println!("firmware: FAILED: {=str}", what);
-            debug::exit(EXIT_FAILURE);
-        }
-    }
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
-/// The device's DRBG: ChaCha20 seeded once (here from the build's host
-/// entropy; on hardware, from the TRNG).
-fn rand_chacha_drbg() -> chacha20::ChaCha20Rng {
-    chacha20::ChaCha20Rng::from_seed(inputs::DRBG_SEED)
-}
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    defmt::println!("firmware: FAILED: panic");
-    debug::exit(EXIT_FAILURE);
-    loop {
-        cortex_m::asm::wfi();
-    }
+    let mut rng = common::drbg(inputs::DRBG_SEED);
+    finish(published_vectors().and_then(|()| server_envelopes(&mut rng)).and_then(|()| token_life(&mut rng)))
 }
