@@ -1,8 +1,10 @@
 //! What every firmware here shares (each includes it as `mod common`):
 //! check results, hex log lines, the DRBG, the exit through semihosting and
 //! the panic handler.
+#![allow(dead_code, reason = "each firmware uses a part of it")]
 
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
+use defmt_semihosting as _; // the global defmt logger
 use rand_core::SeedableRng;
 
 /// A failed check: what it was.
