@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo build --release --locked -q -p coffer-fw-footprint
+cargo build --release --locked -q -p coffer-fw-footprint-kek
 cargo build --release --locked -q -p coffer-fw-token
 cargo build --release --locked -q -p coffer-fw-heap
 dir=target/thumbv7em-none-eabihf/release

@@ -13,7 +13,7 @@
 //! | [`hash`] | SHA-256, SHA-384, SHA-512 |
 //! | [`mac`] | HMAC-SHA-256 with constant-time verification; webhook signatures |
 //! | [`kdf`] | HKDF-SHA-256 (RFC 5869) |
-//! | [`p256`] | P-256 key generation, ECDSA-SHA-256, ECDH |
+//! | `p256` | P-256 key generation, ECDSA-SHA-256, ECDH (feature `p256`, on by default and with `alloc`) |
 //! | `rsa` | RSA 2048–4096: OAEP-SHA-256, PSS and PKCS#1 v1.5 signatures (feature `rsa`) |
 //! | [`rng`] | the RNG traits callers implement; `OsRng` under `std` |
 //! | [`provider`] | which library does the arithmetic: RustCrypto (default) or aws-lc (feature `aws-lc`) |
@@ -24,11 +24,15 @@
 //! an [`Error`] or an I/O error.
 //!
 //! ## Features
-//! All features are additive and `default = []`. Without any, everything
+//! All features are additive and `default = ["p256"]`. Without any, everything
 //! works on caller buffers and needs neither a heap nor an OS: the in-place
-//! AEAD, key wrap into slices, hashes, HMAC, HKDF, P-256, and envelopes
-//! through [`envelope::seal_into`] / [`envelope::open_in_place`] or chunk by
-//! chunk through [`envelope::begin_seal`] / [`envelope::begin_open`].
+//! AEAD, key wrap into slices, hashes, HMAC, HKDF, and envelopes with KEK
+//! recipients through [`envelope::seal_into`] / [`envelope::open_in_place`]
+//! or chunk by chunk through [`envelope::begin_seal`] / [`envelope::begin_open`].
+//! - `p256`: the `p256` module and the envelope's P-256 recipients
+//!   (`Recipient::P256`, `UnlockKey::P256`). Without it an envelope's P-256
+//!   records are still read, and skipped; a no-heap device that only uses
+//!   KEKs saves about 14 KB of flash (BENCHMARKS.md). `alloc` turns it on.
 //! - `alloc`: the `cert` module; whole envelopes as vectors (`envelope::seal`,
 //!   `open`, `open_with_limits`, `seal_with_chunk_size`, `add_recipient`,
 //!   `remove_recipient`, `rewrap`); `Vec`-returning AEAD and key wrap
@@ -128,6 +132,7 @@ pub mod hash;
 pub mod kdf;
 pub mod keywrap;
 pub mod mac;
+#[cfg(feature = "p256")]
 pub mod p256;
 pub mod provider;
 pub mod rng;

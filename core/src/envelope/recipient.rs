@@ -6,9 +6,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::header::SALT_LEN;
 use super::wire::{Reader, Writer};
 use crate::error::{Error, Result};
+#[cfg(feature = "p256")]
 use crate::kdf;
 use crate::keywrap::Kek;
-use crate::p256::{P256PublicKey, P256SecretKey, UNCOMPRESSED_POINT_LEN};
+#[cfg(feature = "p256")]
+use crate::p256::{P256PublicKey, P256SecretKey};
 use crate::rng::{self, TryCryptoRng};
 
 /// Length of a data key.
@@ -22,6 +24,12 @@ pub const MAX_BODY_LEN: usize = 512;
 
 const KW_DEK_LEN: usize = DEK_LEN + 8;
 const ECDH_BODY_LEN: usize = UNCOMPRESSED_POINT_LEN + KW_DEK_LEN;
+/// An uncompressed P-256 point (`04 || x || y`); records of that kind are
+/// read (and skipped) even in builds without the `p256` feature.
+const UNCOMPRESSED_POINT_LEN: usize = 65;
+#[cfg(feature = "p256")]
+const _: () = assert!(UNCOMPRESSED_POINT_LEN == crate::p256::UNCOMPRESSED_POINT_LEN);
+#[cfg(feature = "p256")]
 const ECDH_INFO: &[u8] = b"coffer/v1 ecdh-es a256kw";
 
 /// A per-envelope data key. Zeroized on drop; never printed.
@@ -175,7 +183,8 @@ pub enum Recipient<'a> {
         /// The recipient's public key.
         public_key: &'a crate::rsa::RsaPublicKey,
     },
-    /// A P-256 public key.
+    /// A P-256 public key (feature `p256`).
+    #[cfg(feature = "p256")]
     P256 {
         /// Key id written into the header.
         key_id: &'a [u8],
@@ -210,7 +219,8 @@ pub enum UnlockKey<'a> {
         /// The private key.
         private_key: &'a crate::rsa::RsaPrivateKey,
     },
-    /// A P-256 private key.
+    /// A P-256 private key (feature `p256`).
+    #[cfg(feature = "p256")]
     P256 {
         /// Key id to match.
         key_id: &'a [u8],
@@ -227,6 +237,7 @@ impl Recipient<'_> {
             Recipient::Kek { key_id, version, .. } => (RecipientKind::Aes256Kw, key_id, *version),
             #[cfg(feature = "rsa")]
             Recipient::Rsa { key_id, version, .. } => (RecipientKind::RsaOaep, key_id, *version),
+            #[cfg(feature = "p256")]
             Recipient::P256 { key_id, version, .. } => (RecipientKind::P256EcdhEs, key_id, *version),
         }
     }
@@ -237,6 +248,7 @@ impl Recipient<'_> {
             Recipient::Kek { .. } => KW_DEK_LEN,
             #[cfg(feature = "rsa")]
             Recipient::Rsa { public_key, .. } => public_key.bits().div_ceil(8),
+            #[cfg(feature = "p256")]
             Recipient::P256 { .. } => ECDH_BODY_LEN,
         }
     }
@@ -253,6 +265,7 @@ impl Recipient<'_> {
         dek: &Dek,
         body: &'b mut [u8; MAX_BODY_LEN],
     ) -> Result<RecipientRecord<'b>> {
+        let _ = &rng; // used by the RSA and P-256 arms only
         let (kind, key_id, key_version) = self.ident();
         if key_id.is_empty() || key_id.len() > MAX_KEY_ID_LEN {
             return Err(Error::LimitExceeded);
@@ -270,6 +283,7 @@ impl Recipient<'_> {
                 body.get_mut(..ct.len()).ok_or(Error::InvalidInput)?.copy_from_slice(&ct);
                 ct.len()
             }
+            #[cfg(feature = "p256")]
             Recipient::P256 { public_key, .. } => {
                 let eph = P256SecretKey::generate(rng)?;
                 let epk = eph.public_key().to_uncompressed();
@@ -286,6 +300,7 @@ impl Recipient<'_> {
 }
 
 /// `HKDF-SHA-256(salt = epk || rpk, ikm = ECDH x, info)` (FORMAT.md §1.4).
+#[cfg(feature = "p256")]
 fn ecdh_kek(
     secret: &P256SecretKey,
     peer: &P256PublicKey,
@@ -311,6 +326,7 @@ impl UnlockKey<'_> {
             UnlockKey::Kek { key_id, version, .. } => (RecipientKind::Aes256Kw, *key_id, *version),
             #[cfg(feature = "rsa")]
             UnlockKey::Rsa { key_id, version, .. } => (RecipientKind::RsaOaep, *key_id, *version),
+            #[cfg(feature = "p256")]
             UnlockKey::P256 { key_id, version, .. } => (RecipientKind::P256EcdhEs, *key_id, *version),
         };
         rec.kind == kind && rec.key_id == key_id && rec.key_version == version
@@ -333,6 +349,7 @@ impl UnlockKey<'_> {
                 let dek = private_key.oaep_decrypt(rng, rec.body).map_err(|_| Error::Decrypt)?;
                 Dek::from_slice(&dek)
             }
+            #[cfg(feature = "p256")]
             UnlockKey::P256 { secret_key, .. } => {
                 let (epk, wrapped) =
                     rec.body.split_at_checked(UNCOMPRESSED_POINT_LEN).ok_or(Error::Decrypt)?;

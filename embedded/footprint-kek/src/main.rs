@@ -1,5 +1,7 @@
 //! Symmetric envelopes only: seal and open with an AES-256 KEK recipient
-//! (coffer-core without features: AES-256-GCM-SIV, AES-KW, HKDF, SHA-256),
+//! (coffer-core without default features, so without P-256: AES-256-GCM-SIV,
+//! AES-KW, HKDF, SHA-256). A package of its own: with the other footprint
+//! firmwares, coffer-hsm's use of P-256 would turn the feature on here too.
 //! on the server's golden KEK envelope and on one sealed here.
 #![no_std]
 #![no_main]
@@ -9,9 +11,9 @@ use coffer_core::keywrap::Kek;
 use common::{check, ok};
 use measure::{measure, report};
 
-#[path = "../../../common.rs"]
+#[path = "../../common.rs"]
 mod common;
-#[path = "../../measure.rs"]
+#[path = "../../footprint/measure.rs"]
 mod measure;
 mod inputs {
     include!(concat!(env!("OUT_DIR"), "/inputs.rs"));

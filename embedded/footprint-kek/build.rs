@@ -1,0 +1,2 @@
+//! See ../build_common.rs.
+include!("../build_common.rs");
