@@ -1,5 +1,5 @@
 //! The device token's whole life on a Cortex-M4 without a heap, under QEMU
-//! (`mps2-an386`): published vectors of each primitive; init, PINs and
+//! (`mps2-an386`): published vectors of each primitive (ECDH included); init, PINs and
 //! lockout; an AES KEK, an HMAC key and a P-256 key made on the device;
 //! envelope seal and open, sign and verify, AES-KW/KWP wrap and unwrap;
 //! the sealed state saved to flash-like storage and loaded again; the
@@ -165,8 +165,36 @@ fn published_vectors() -> Result<(), Failed> {
     sig[32..].copy_from_slice(&hex::<32>("f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8"));
     ok(public.verify_fixed(b"sample", &sig), "RFC 6979 A.2.5")?;
     check(public.verify_fixed(b"samplf", &sig).is_err(), "RFC 6979 A.2.5, changed message")?;
+
+    // RFC 5903 section 8.1: ECDH on P-256 (the initiator's key pair, the
+    // responder's public key, the shared x-coordinate).
+    let i = ok(
+        P256SecretKey::from_bytes(&hex::<32>(
+            "c88f01f510d9ac3f70a292daa2316de544e9aab8afe84049c62a9c57862d1433",
+        )),
+        "RFC 5903 key",
+    )?;
+    let gi = i.public_key().to_uncompressed();
+    check(
+        gi[1..33] == hex::<32>("dad0b65394221cf9b051e1feca5787d098dfe637fc90b9ef945d0c3772581180"),
+        "RFC 5903 gix",
+    )?;
+    check(
+        gi[33..] == hex::<32>("5271a0461cdb8252d61f1c456fa3e59ab1f45b33accf5f58389e0577b8990bb3"),
+        "RFC 5903 giy",
+    )?;
+    point[1..33]
+        .copy_from_slice(&hex::<32>("d12dfb5289c8d4f81208b70270398c342296970a0bccb74c736fc7554494bf63"));
+    point[33..]
+        .copy_from_slice(&hex::<32>("56fbf3ca366cc23e8157854c13c58d6aac23f046ada30f8353e74f33039872ab"));
+    let gr = ok(P256PublicKey::from_sec1_bytes(&point), "RFC 5903 responder")?;
+    check(
+        i.diffie_hellman(&gr).as_bytes()
+            == &hex::<32>("d6840f6b42f6edafd13116e0e12565202fef8e9ece7dce03812464d04b9442de"),
+        "RFC 5903 shared secret",
+    )?;
     defmt::info!(
-        "published vectors: RFC 8452, RFC 3394, RFC 5649, FIPS 180-2, RFC 4231, RFC 5869, RFC 6979 pass"
+        "published vectors: RFC 8452, RFC 3394, RFC 5649, FIPS 180-2, RFC 4231, RFC 5869, RFC 6979, RFC 5903 pass"
     );
     Ok(())
 }
