@@ -42,7 +42,9 @@ fn built_lib(suffix: &str) -> PathBuf {
     if let Ok(entries) = std::fs::read_dir(dir.join("deps")) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("libcoffer") && name.ends_with(suffix) {
+            // libcoffer.so, libcoffer-<hash>.a; not libcoffer_pkcs11.so.
+            let stem = name.strip_suffix(suffix).unwrap_or_default();
+            if stem == "libcoffer" || stem.starts_with("libcoffer-") {
                 candidates.push(e.path());
             }
         }
