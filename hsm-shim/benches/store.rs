@@ -28,7 +28,7 @@ use coffer_hsm::{
 use coffer_store::testing::PostgresServer;
 use coffer_store::{PostgresStore, SqliteGroup, SqliteStore};
 
-const MASTER: [u8; 32] = [7; 32];
+use common::MASTER;
 const PIN_ITERATIONS: u32 = 10_000;
 
 #[derive(Clone)]
@@ -48,13 +48,7 @@ impl Loc {
         }
     }
     fn open(&self) -> Hsm {
-        Hsm::open(
-            &mut OsRng,
-            self.connect(),
-            &KeySource::MasterKey(&MasterKey::from_bytes(MASTER)),
-            Box::new(SystemClock),
-        )
-        .unwrap()
+        common::open_hsm(self.connect())
     }
 }
 

@@ -32,7 +32,7 @@ use coffer_hsm::keystore::{KeySource, MasterKey};
 use coffer_hsm::{Config, Hsm, KeyAttributes, KeyType, Role, SessionId, SystemClock, Usage};
 use coffer_store::{SqliteGroup, SqliteOptions, SqliteStore, Synchronous};
 
-const MASTER: [u8; 32] = [7; 32];
+use common::MASTER;
 const THREADS: [usize; 3] = [1, 2, 4];
 const USER_PIN: &[u8] = b"user-pin-123456";
 
@@ -93,13 +93,7 @@ impl Store {
     }
 
     fn open(&self) -> Hsm {
-        Hsm::open(
-            &mut OsRng,
-            self.connect(),
-            &KeySource::MasterKey(&MasterKey::from_bytes(MASTER)),
-            Box::new(SystemClock),
-        )
-        .unwrap()
+        common::open_hsm(self.connect())
     }
 }
 

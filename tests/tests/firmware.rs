@@ -122,29 +122,32 @@ fn golden_secret(name: &str) -> Vec<u8> {
     hex::decode(envelope["recipients"][0]["secret"].as_str().unwrap()).unwrap()
 }
 
-/// False after one SKIPPED line if a tool is missing outside CI; under
-/// `CI=true` a missing tool fails the test.
-fn tools_present() -> bool {
-    let Some(missing) = missing_tools() else { return true };
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true requires the firmware tests to run, but {missing}");
+/// Builds and runs the firmware `bin` and returns its decoded log, after
+/// checking that it exited with success, said so, and logged each of
+/// `steps`. `None` after one SKIPPED line if a tool is missing outside CI;
+/// under `CI=true` a missing tool fails the test.
+fn run_checked(bin: &str, steps: &[&str]) -> Option<String> {
+    if let Some(missing) = missing_tools() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true requires the firmware tests to run, but {missing}");
+        }
+        println!("SKIPPED: {missing}");
+        return None;
     }
-    println!("SKIPPED: {missing}");
-    false
+    let elf = build_firmware(bin);
+    let (code, log) = run_firmware(&elf);
+    assert_eq!(code, 0, "the firmware failed:\n{log}");
+    assert!(log.lines().any(|l| l == "firmware: all checks passed"), "{log}");
+    for step in steps {
+        assert!(log.contains(step), "no '{step}' step in the log:\n{log}");
+    }
+    Some(log)
 }
 
 #[test]
 fn the_token_firmware_passes_on_a_cortex_m4_and_the_server_reads_what_it_wrote() {
-    if !tools_present() {
-        return;
-    }
-    let elf = build_firmware("token");
-    let (code, log) = run_firmware(&elf);
-    assert_eq!(code, 0, "the firmware failed:\n{log}");
-    assert!(log.lines().any(|l| l == "firmware: all checks passed"), "{log}");
-    for step in ["published vectors", "server envelopes", "PINs", "keys:", "sealed state", "audit:"] {
-        assert!(log.contains(step), "no '{step}' step in the log:\n{log}");
-    }
+    let steps = ["published vectors", "server envelopes", "PINs", "keys:", "sealed state", "audit:"];
+    let Some(log) = run_checked("token", &steps) else { return };
 
     // The server opens the envelope the device sealed to its P-256 key.
     let secret = P256SecretKey::from_pkcs8_der(&golden_secret("p256-ecdh-es-one-recipient")).unwrap();
@@ -159,7 +162,7 @@ fn the_token_firmware_passes_on_a_cortex_m4_and_the_server_reads_what_it_wrote()
     assert!(envelope::open(&mut OsRng, &unlock, &ctx, &changed).is_err());
 
     // The server verifies the device's audit segment with the audit key it
-    // derives from the device's master key (embedded/src/bin/token.rs MASTER).
+    // derives from the device's master key (embedded/token/src/main.rs MASTER).
     let mut okm = [0u8; 32];
     coffer_core::kdf::hkdf_sha256(None, &[0x42; 32], b"coffer device audit v1", &mut okm).unwrap();
     let key = HmacSha256Key::new(&okm).unwrap();
@@ -174,16 +177,7 @@ fn the_token_firmware_passes_on_a_cortex_m4_and_the_server_reads_what_it_wrote()
 
 #[test]
 fn the_heap_firmware_opens_and_seals_rsa_envelopes_and_verifies_an_openssl_chain() {
-    if !tools_present() {
-        return;
-    }
-    let elf = build_firmware("heap");
-    let (code, log) = run_firmware(&elf);
-    assert_eq!(code, 0, "the firmware failed:\n{log}");
-    assert!(log.lines().any(|l| l == "firmware: all checks passed"), "{log}");
-    for step in ["RSA-OAEP:", "certificate chain:"] {
-        assert!(log.contains(step), "no '{step}' step in the log:\n{log}");
-    }
+    let Some(log) = run_checked("heap", &["RSA-OAEP:", "certificate chain:"]) else { return };
 
     // The server opens the envelope the device sealed to its RSA key.
     let key =

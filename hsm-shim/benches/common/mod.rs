@@ -1,8 +1,22 @@
-//! What the benches share: running a worker on several threads at once.
+//! What the benches share: running a worker on several threads at once, and
+//! opening an HSM on a record store under the benches' fixed master key.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use coffer_core::rng::OsRng;
+use coffer_hsm::keystore::{KeySource, MasterKey};
+use coffer_hsm::{Hsm, RecordStore, SystemClock};
+
+/// The master key of every bench keystore.
+pub const MASTER: [u8; 32] = [7; 32];
+
+/// An HSM over `store`, unlocked with [`MASTER`].
+pub fn open_hsm(store: Box<dyn RecordStore + Send>) -> Hsm {
+    Hsm::open(&mut OsRng, store, &KeySource::MasterKey(&MasterKey::from_bytes(MASTER)), Box::new(SystemClock))
+        .unwrap()
+}
 
 /// Operations per second of `threads` workers together, counted over
 /// `secs` seconds after one second of warm-up. `worker(t, step)` sets up
