@@ -1,0 +1,48 @@
+//! # coffer-pkcs11
+//!
+//! coffer's software HSM (`coffer-hsm`) as a PKCS#11 v2.40 module:
+//! `libcoffer_pkcs11.so`, loaded by any PKCS#11 application
+//! (`pkcs11-tool --module`, OpenSSL's pkcs11 provider, Java's SunPKCS11).
+//! Its one slot shows one coffer slot of one keystore, kept in a SQLite
+//! file or a PostgreSQL database, so several processes share one token.
+//!
+//! The module exports one symbol, [`C_GetFunctionList`]; every other
+//! function is reached through the `CK_FUNCTION_LIST` it returns (types
+//! from `cryptoki-sys`). The keystore is named by the file in the
+//! environment variable [`CONFIG_ENV`] (`COFFER_PKCS11_CONF`); README.md
+//! has the format, how PKCS#11's users map to coffer's credentials, the
+//! table of functions and mechanisms, and what is not implemented yet.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | `function_list` | `C_GetFunctionList` and the `CK_FUNCTION_LIST` it hands out |
+//! | `boundary` | the panic boundary and the checked C pointer conversions |
+//! | `config` | the configuration file |
+//! | `module` | the state between `C_Initialize` and `C_Finalize`, behind one lock |
+//! | `general` | `C_Initialize`, `C_Finalize`, `C_GetInfo` |
+//! | `slot` | slot, token and mechanism information |
+//! | `session` | sessions, login and logout |
+//! | `random` | `C_GenerateRandom`, `C_SeedRandom` |
+//! | `digest` | `C_Digest*` with `CKM_SHA256` |
+//! | `unsupported` | the functions that return `CKR_FUNCTION_NOT_SUPPORTED` |
+//! | `error` | coffer-hsm errors as `CKR_` codes |
+//!
+//! Thread safety: every entry point may be called from any thread; calls
+//! are serialized by one internal lock (`CKF_OS_LOCKING_OK`; the module
+//! never uses an application's mutex callbacks). No call unwinds into C: a
+//! panic is `CKR_GENERAL_ERROR`.
+
+mod boundary;
+mod config;
+mod digest;
+mod error;
+mod function_list;
+mod general;
+mod module;
+mod random;
+mod session;
+mod slot;
+mod unsupported;
+
+pub use config::CONFIG_ENV;
+pub use function_list::C_GetFunctionList;

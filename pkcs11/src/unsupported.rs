@@ -1,0 +1,162 @@
+//! The functions this version of the module does not provide: each is in
+//! the function list and returns `CKR_FUNCTION_NOT_SUPPORTED` (after
+//! `CKR_CRYPTOKI_NOT_INITIALIZED` when the module is not initialized), the
+//! standard's code for a function a library does not implement.
+//! `C_GetFunctionStatus` and `C_CancelFunction` are the legacy exception:
+//! v2.40 §5.16 says they return `CKR_FUNCTION_NOT_PARALLEL`.
+//!
+//! Objects, keys and the operations on keys come in later versions
+//! (README.md, "Not yet").
+
+use std::ffi::c_void;
+
+use cryptoki_sys::{
+    CK_ATTRIBUTE, CK_BYTE, CK_FLAGS, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_SLOT_ID,
+    CK_ULONG, CK_UTF8CHAR, CKR_FUNCTION_NOT_PARALLEL, CKR_FUNCTION_NOT_SUPPORTED,
+};
+
+use crate::boundary::boundary;
+use crate::module::{require_initialized, with_session};
+
+/// Defines `extern "C"` functions, with the given parameter types, that
+/// return `CKR_FUNCTION_NOT_SUPPORTED` once the module is initialized.
+macro_rules! not_supported {
+    ($($(#[$doc:meta])* $name:ident($($arg:ty),* $(,)?);)*) => {
+        $(
+            $(#[$doc])*
+            pub(crate) extern "C" fn $name($(_: $arg),*) -> CK_RV {
+                boundary(|| {
+                    require_initialized()?;
+                    Err(CKR_FUNCTION_NOT_SUPPORTED)
+                })
+            }
+        )*
+    };
+}
+
+not_supported! {
+    /// `C_InitToken` (later: initializing a coffer token).
+    init_token(CK_SLOT_ID, *mut CK_UTF8CHAR, CK_ULONG, *mut CK_UTF8CHAR);
+    /// `C_InitPIN` (later).
+    init_pin(CK_SESSION_HANDLE, *mut CK_UTF8CHAR, CK_ULONG);
+    /// `C_SetPIN` (later).
+    set_pin(CK_SESSION_HANDLE, *mut CK_UTF8CHAR, CK_ULONG, *mut CK_UTF8CHAR, CK_ULONG);
+    /// `C_GetOperationState`.
+    get_operation_state(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_SetOperationState`.
+    set_operation_state(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE);
+    /// `C_CreateObject`.
+    create_object(CK_SESSION_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
+    /// `C_CopyObject`.
+    copy_object(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
+    /// `C_DestroyObject`.
+    destroy_object(CK_SESSION_HANDLE, CK_OBJECT_HANDLE);
+    /// `C_GetObjectSize`.
+    get_object_size(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ULONG);
+    /// `C_GetAttributeValue`.
+    get_attribute_value(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG);
+    /// `C_SetAttributeValue`.
+    set_attribute_value(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG);
+    /// `C_FindObjectsInit`.
+    find_objects_init(CK_SESSION_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG);
+    /// `C_FindObjects`.
+    find_objects(CK_SESSION_HANDLE, *mut CK_OBJECT_HANDLE, CK_ULONG, *mut CK_ULONG);
+    /// `C_FindObjectsFinal`.
+    find_objects_final(CK_SESSION_HANDLE);
+    /// `C_EncryptInit`.
+    encrypt_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
+    /// `C_Encrypt`.
+    encrypt(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_EncryptUpdate`.
+    encrypt_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_EncryptFinal`.
+    encrypt_final(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_DecryptInit`.
+    decrypt_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
+    /// `C_Decrypt`.
+    decrypt(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_DecryptUpdate`.
+    decrypt_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_DecryptFinal`.
+    decrypt_final(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_DigestKey` (no key objects yet).
+    digest_key(CK_SESSION_HANDLE, CK_OBJECT_HANDLE);
+    /// `C_SignInit`.
+    sign_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
+    /// `C_Sign`.
+    sign(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_SignUpdate`.
+    sign_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG);
+    /// `C_SignFinal`.
+    sign_final(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_SignRecoverInit`.
+    sign_recover_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
+    /// `C_SignRecover`.
+    sign_recover(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_VerifyInit`.
+    verify_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
+    /// `C_Verify`.
+    verify(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, CK_ULONG);
+    /// `C_VerifyUpdate`.
+    verify_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG);
+    /// `C_VerifyFinal`.
+    verify_final(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG);
+    /// `C_VerifyRecoverInit`.
+    verify_recover_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
+    /// `C_VerifyRecover`.
+    verify_recover(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_DigestEncryptUpdate`.
+    digest_encrypt_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_DecryptDigestUpdate`.
+    decrypt_digest_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_SignEncryptUpdate`.
+    sign_encrypt_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_DecryptVerifyUpdate`.
+    decrypt_verify_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_GenerateKey`.
+    generate_key(CK_SESSION_HANDLE, *mut CK_MECHANISM, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
+    /// `C_GenerateKeyPair`.
+    generate_key_pair(
+        CK_SESSION_HANDLE,
+        *mut CK_MECHANISM,
+        *mut CK_ATTRIBUTE,
+        CK_ULONG,
+        *mut CK_ATTRIBUTE,
+        CK_ULONG,
+        *mut CK_OBJECT_HANDLE,
+        *mut CK_OBJECT_HANDLE,
+    );
+    /// `C_WrapKey`.
+    wrap_key(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
+    /// `C_UnwrapKey`.
+    unwrap_key(
+        CK_SESSION_HANDLE,
+        *mut CK_MECHANISM,
+        CK_OBJECT_HANDLE,
+        *mut CK_BYTE,
+        CK_ULONG,
+        *mut CK_ATTRIBUTE,
+        CK_ULONG,
+        *mut CK_OBJECT_HANDLE,
+    );
+    /// `C_DeriveKey`.
+    derive_key(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
+    /// `C_WaitForSlotEvent` (the one slot never changes).
+    wait_for_slot_event(CK_FLAGS, *mut CK_SLOT_ID, *mut c_void);
+}
+
+/// `C_GetFunctionStatus`: the legacy `CKR_FUNCTION_NOT_PARALLEL` (§5.16).
+pub(crate) extern "C" fn get_function_status(session: CK_SESSION_HANDLE) -> CK_RV {
+    boundary(|| {
+        with_session(session, |_| Ok(()))?;
+        Err(CKR_FUNCTION_NOT_PARALLEL)
+    })
+}
+
+/// `C_CancelFunction`: the legacy `CKR_FUNCTION_NOT_PARALLEL` (§5.16).
+pub(crate) extern "C" fn cancel_function(session: CK_SESSION_HANDLE) -> CK_RV {
+    boundary(|| {
+        with_session(session, |_| Ok(()))?;
+        Err(CKR_FUNCTION_NOT_PARALLEL)
+    })
+}
