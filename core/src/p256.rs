@@ -327,6 +327,43 @@ impl P256Signature {
     pub fn as_bytes(&self) -> &[u8; SIGNATURE_LEN] {
         &self.0
     }
+
+    /// Reads a DER signature (`SEQUENCE { r, s }`, strict DER, as
+    /// [`P256SecretKey::sign_der`] writes) into its fixed-size form, as
+    /// PKCS#11 and JOSE carry it.
+    ///
+    /// # Errors
+    /// [`Error::Verify`] for anything but a strict-DER P-256 signature with
+    /// `r` and `s` in range (longer than [`MAX_DER_SIGNATURE_LEN`] included).
+    ///
+    /// # Example
+    /// ```
+    /// use coffer_core::p256::{P256SecretKey, P256Signature};
+    /// # fn main() -> Result<(), coffer_core::Error> {
+    /// let key = P256SecretKey::generate(&mut coffer_core::rng::OsRng)?;
+    /// let der = key.sign_der(b"boot measurement");
+    /// let fixed = P256Signature::from_der(der.as_bytes())?;
+    /// key.public_key().verify(b"boot measurement", &fixed)?;
+    /// assert_eq!(fixed.to_der()?.as_bytes(), der.as_bytes());
+    /// # Ok(()) }
+    /// ```
+    pub fn from_der(der: &[u8]) -> Result<Self> {
+        if der.len() > MAX_DER_SIGNATURE_LEN {
+            return Err(Error::Verify);
+        }
+        let sig = Signature::from_der(der).map_err(|_| Error::Verify)?;
+        Ok(P256Signature(sig.to_bytes().into()))
+    }
+
+    /// The signature in DER.
+    ///
+    /// # Errors
+    /// [`Error::Verify`] if `r` or `s` is zero or not below the group order
+    /// (no key verifies such a signature).
+    pub fn to_der(&self) -> Result<P256DerSignature> {
+        let sig = Signature::from_slice(&self.0).map_err(|_| Error::Verify)?;
+        Ok(P256DerSignature(sig.to_der()))
+    }
 }
 
 impl P256DerSignature {

@@ -313,6 +313,12 @@ impl RsaPrivateKey {
     }
 }
 
+/// `bytes` without its leading zero bytes (one zero byte for zero).
+fn minimal_be(bytes: &[u8]) -> Vec<u8> {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len().saturating_sub(1));
+    bytes.get(start..).unwrap_or_default().to_vec()
+}
+
 fn modulus_bits(key: &rsa::PublicKey) -> usize {
     usize::try_from(key.n().as_ref().bit_width()).unwrap_or(usize::MAX)
 }
@@ -445,6 +451,28 @@ impl RsaPublicKey {
     /// The modulus size in bits.
     pub fn bits(&self) -> usize {
         modulus_bits(&self.key)
+    }
+
+    /// The modulus `n`, big-endian, without leading zero bytes (PKCS#11's
+    /// `CKA_MODULUS`, JWK's `n`).
+    pub fn modulus(&self) -> Vec<u8> {
+        minimal_be(&self.key.n().as_ref().to_be_bytes())
+    }
+
+    /// The public exponent `e`, big-endian, without leading zero bytes
+    /// (PKCS#11's `CKA_PUBLIC_EXPONENT`, JWK's `e`).
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spki = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/rsa2048.spki.der"))?;
+    /// let key = coffer_core::rsa::RsaPublicKey::from_spki_der(&spki)?;
+    /// assert_eq!(key.public_exponent(), [0x01, 0x00, 0x01]);
+    /// assert_eq!(key.modulus().len() * 8, key.bits());
+    /// # Ok(()) }
+    /// ```
+    pub fn public_exponent(&self) -> Vec<u8> {
+        minimal_be(&self.key.e().to_be_bytes())
     }
 
     /// Largest plaintext [`Self::oaep_encrypt`] takes: `k - 2·32 - 2` bytes.
