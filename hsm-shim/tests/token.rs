@@ -832,3 +832,47 @@ fn envelopes_stream_by_handle_for_the_kek_and_extra_public_key_recipients() {
         Error::Crypto(coffer_core::Error::Decrypt)
     );
 }
+
+#[test]
+fn sign_with_uses_the_scheme_asked_for_and_refuses_the_other_key_types() {
+    use coffer_core::cert::{PublicKey, SignatureScheme};
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let usage = Usage::SIGN | Usage::VERIFY;
+    let rsa = hsm.generate(&mut OsRng, s, KeyType::Rsa2048, attrs("acme", "rsa-schemes", usage)).unwrap();
+    let ec = hsm.generate(&mut OsRng, s, KeyType::P256, attrs("acme", "ec-schemes", usage)).unwrap();
+    let rsa_public = PublicKey::from_spki_der(&hsm.public_key_der(s, rsa).unwrap()).unwrap();
+    for scheme in [SignatureScheme::RsaPkcs1Sha256, SignatureScheme::RsaPssSha256] {
+        let sig = hsm.sign_with(&mut OsRng, s, rsa, scheme, b"hello").unwrap();
+        rsa_public.verify(scheme, b"hello", &sig).unwrap();
+        hsm.verify_with(s, rsa, scheme, b"hello", &sig).unwrap();
+        let wrong = hsm.verify_with(s, rsa, scheme, b"hellO", &sig).unwrap_err();
+        assert_eq!(wrong, Error::Crypto(coffer_core::Error::Verify));
+    }
+    // PKCS#1 v1.5 signatures are deterministic; PSS ones are not.
+    let a = hsm.sign_with(&mut OsRng, s, rsa, SignatureScheme::RsaPkcs1Sha256, b"m").unwrap();
+    let b = hsm.sign_with(&mut OsRng, s, rsa, SignatureScheme::RsaPkcs1Sha256, b"m").unwrap();
+    assert_eq!(a, b);
+    let pss = hsm.sign_with(&mut OsRng, s, rsa, SignatureScheme::RsaPssSha256, b"m").unwrap();
+    let pkcs1 = hsm.verify_with(s, rsa, SignatureScheme::RsaPkcs1Sha256, b"m", &pss).unwrap_err();
+    assert_eq!(pkcs1, Error::Crypto(coffer_core::Error::Verify));
+
+    let sig = hsm.sign_with(&mut OsRng, s, ec, SignatureScheme::EcdsaP256Sha256, b"hello").unwrap();
+    hsm.verify(s, ec, b"hello", &sig).unwrap();
+    hsm.verify_with(s, ec, SignatureScheme::EcdsaP256Sha256, b"hello", &sig).unwrap();
+    let ec_with_rsa = hsm.sign_with(&mut OsRng, s, ec, SignatureScheme::RsaPssSha256, b"m").unwrap_err();
+    assert_eq!(ec_with_rsa, Error::InvalidInput);
+    let rsa_with_ec = hsm.sign_with(&mut OsRng, s, rsa, SignatureScheme::EcdsaP256Sha256, b"m").unwrap_err();
+    assert_eq!(rsa_with_ec, Error::InvalidInput);
+}
+
+#[test]
+fn session_tenant_names_the_users_tenant_and_none_for_the_security_officer() {
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "globex");
+    assert_eq!(hsm.session_tenant(s).unwrap().as_deref(), Some("globex"));
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    assert_eq!(hsm.session_tenant(so).unwrap(), None);
+    hsm.logout(s).unwrap();
+    assert_eq!(hsm.session_tenant(s).unwrap_err(), Error::NotLoggedIn);
+}

@@ -117,6 +117,26 @@ pub(crate) unsafe fn sized_out<'a, T>(
     Ok(Some(unsafe { std::slice::from_raw_parts_mut(out, needed) }))
 }
 
+/// A borrowed array of `count` elements (a template, a list of handles):
+/// NULL with count 0 is empty; NULL with a nonzero count is
+/// `CKR_ARGUMENTS_BAD`.
+///
+/// # Safety
+/// A non-NULL `ptr` must be valid for reads and writes of `count`
+/// elements for `'a`, not used by anything else meanwhile.
+pub(crate) unsafe fn array_mut<'a, T>(ptr: *mut T, count: CK_ULONG) -> CkResult<&'a mut [T]> {
+    let count = len_of(count)?;
+    if ptr.is_null() {
+        return if count == 0 { Ok(&mut []) } else { Err(CKR_ARGUMENTS_BAD) };
+    }
+    if count.checked_mul(size_of::<T>()).is_none_or(|size| isize::try_from(size).is_err()) {
+        return Err(CKR_ARGUMENTS_BAD);
+    }
+    // SAFETY: non-NULL, the size fits isize, and the caller guarantees
+    // `count` valid elements at `ptr` for `'a`.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, count) })
+}
+
 /// Fills a fixed-size text field of a PKCS#11 info struct: `text` cut to
 /// at most `N` bytes at a character boundary and padded with spaces (the
 /// standard's blank padding; no NUL terminator).

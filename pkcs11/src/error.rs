@@ -2,8 +2,9 @@
 
 use coffer_hsm::{Error, StoreError};
 use cryptoki_sys::{
-    CK_RV, CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY, CKR_FUNCTION_FAILED, CKR_PIN_INCORRECT, CKR_PIN_LOCKED,
-    CKR_USER_NOT_LOGGED_IN, CKR_USER_PIN_NOT_INITIALIZED,
+    CK_RV, CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY, CKR_FUNCTION_FAILED, CKR_KEY_FUNCTION_NOT_PERMITTED,
+    CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_PIN_INCORRECT, CKR_PIN_LOCKED,
+    CKR_SIGNATURE_INVALID, CKR_USER_NOT_LOGGED_IN, CKR_USER_PIN_NOT_INITIALIZED,
 };
 
 /// The `CKR_` code of a coffer-hsm error.
@@ -31,5 +32,21 @@ pub(crate) fn rv_of(e: &Error) -> CK_RV {
         | Error::KeystoreRollback
         | Error::AuditTampered { .. } => CKR_DEVICE_ERROR,
         _ => CKR_FUNCTION_FAILED,
+    }
+}
+
+/// The `CKR_` code of a coffer-hsm error from using a key (sign, verify):
+/// a usage, lifecycle state or expiry that forbids it is
+/// `CKR_KEY_FUNCTION_NOT_PERMITTED`; a key that is gone or not the
+/// tenant's `CKR_KEY_HANDLE_INVALID`; a key of another type
+/// `CKR_KEY_TYPE_INCONSISTENT`; a signature or MAC that does not verify
+/// `CKR_SIGNATURE_INVALID`; anything else as [`rv_of`].
+pub(crate) fn rv_of_key_use(e: &Error) -> CK_RV {
+    match e {
+        Error::PolicyDenied | Error::KeyState | Error::KeyExpired => CKR_KEY_FUNCTION_NOT_PERMITTED,
+        Error::NotFound | Error::TenantNotAllowed => CKR_KEY_HANDLE_INVALID,
+        Error::InvalidInput => CKR_KEY_TYPE_INCONSISTENT,
+        Error::Crypto(coffer_core::Error::Verify) => CKR_SIGNATURE_INVALID,
+        _ => rv_of(e),
     }
 }

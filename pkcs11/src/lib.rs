@@ -24,6 +24,13 @@
 //! | `session` | sessions, login and logout |
 //! | `random` | `C_GenerateRandom`, `C_SeedRandom` |
 //! | `digest` | `C_Digest*` with `CKM_SHA256` |
+//! | `object` | key objects over coffer's keys: handles and attributes |
+//! | `find` | `C_FindObjects*` |
+//! | `attribute` | `C_GetAttributeValue`, `C_SetAttributeValue`, `C_DestroyObject` |
+//! | `template` | reading the templates applications pass |
+//! | `keygen` | `C_GenerateKey`, `C_GenerateKeyPair` |
+//! | `sign` | `C_Sign*`, `C_Verify*` |
+//! | `asn1` | the DER of EC points, RSA public keys and ECDSA signatures |
 //! | `unsupported` | the functions that return `CKR_FUNCTION_NOT_SUPPORTED` |
 //! | `error` | coffer-hsm errors as `CKR_` codes |
 //!
@@ -32,16 +39,23 @@
 //! never uses an application's mutex callbacks). No call unwinds into C: a
 //! panic is `CKR_GENERAL_ERROR`.
 
+mod asn1;
+mod attribute;
 mod boundary;
 mod config;
 mod digest;
 mod error;
+mod find;
 mod function_list;
 mod general;
+mod keygen;
 mod module;
+mod object;
 mod random;
 mod session;
+mod sign;
 mod slot;
+mod template;
 mod unsupported;
 
 pub use config::CONFIG_ENV;

@@ -25,6 +25,9 @@ use cryptoki_sys::{
 use crate::boundary::CkResult;
 use crate::config::{ModuleConfig, StoreLocation};
 use crate::error::rv_of;
+use crate::find::FindOperation;
+use crate::object::ObjectTable;
+use crate::sign::SignOperation;
 
 /// The module's one lock. `None` while not initialized.
 static MODULE: Mutex<Option<Module>> = Mutex::new(None);
@@ -59,6 +62,19 @@ pub(crate) struct Session {
     pub(crate) read_write: bool,
     /// The active digest operation, if any.
     pub(crate) digest: Option<DigestOperation>,
+    /// The active object search, if any.
+    pub(crate) find: Option<FindOperation>,
+    /// The active sign operation, if any.
+    pub(crate) sign: Option<SignOperation>,
+    /// The active verify operation, if any.
+    pub(crate) verify: Option<SignOperation>,
+}
+
+impl Session {
+    /// A session with no operation.
+    pub(crate) fn new(read_write: bool) -> Self {
+        Session { read_write, digest: None, find: None, sign: None, verify: None }
+    }
 }
 
 /// Everything between `C_Initialize` and `C_Finalize`.
@@ -68,6 +84,8 @@ pub(crate) struct Module {
     pub(crate) sessions: BTreeMap<CK_SESSION_HANDLE, Session>,
     next_handle: CK_SESSION_HANDLE,
     pub(crate) login: Option<Login>,
+    /// The object handles given out (README.md, "Objects").
+    pub(crate) objects: ObjectTable,
 }
 
 impl Module {
@@ -94,7 +112,14 @@ impl Module {
         let source = KeySource::Passphrase(&config.passphrase);
         let hsm = Hsm::open(&mut OsRng, store, &source, Box::new(SystemClock))
             .map_err(|e| format!("cannot open the keystore: {e}"))?;
-        Ok(Module { hsm, config, sessions: BTreeMap::new(), next_handle: 1, login: None })
+        Ok(Module {
+            hsm,
+            config,
+            sessions: BTreeMap::new(),
+            next_handle: 1,
+            login: None,
+            objects: ObjectTable::default(),
+        })
     }
 
     /// The PKCS#11 slot id of the module's one slot: the coffer slot number.

@@ -52,7 +52,7 @@ pub(crate) unsafe extern "C" fn open_session(
             if !read_write && m.login.as_ref().is_some_and(|l| l.who == LoggedIn::SecurityOfficer) {
                 return Err(CKR_SESSION_READ_WRITE_SO_EXISTS);
             }
-            m.add_session(Session { read_write, digest: None })
+            m.add_session(Session::new(read_write))
         })?;
         // SAFETY: forwarded contract of this function.
         unsafe { write_out(session, handle) }

@@ -5,9 +5,12 @@
 //! the coffer slot number from the configuration (default 0).
 
 use cryptoki_sys::{
-    CK_BBOOL, CK_MECHANISM_INFO, CK_MECHANISM_TYPE, CK_RV, CK_SLOT_ID, CK_SLOT_INFO, CK_TOKEN_INFO, CK_ULONG,
-    CK_UNAVAILABLE_INFORMATION, CK_VERSION, CKF_DIGEST, CKF_LOGIN_REQUIRED, CKF_RNG, CKF_TOKEN_INITIALIZED,
-    CKF_TOKEN_PRESENT, CKF_USER_PIN_INITIALIZED, CKM_SHA256, CKR_ARGUMENTS_BAD, CKR_MECHANISM_INVALID,
+    CK_BBOOL, CK_FLAGS, CK_MECHANISM_INFO, CK_MECHANISM_TYPE, CK_RV, CK_SLOT_ID, CK_SLOT_INFO, CK_TOKEN_INFO,
+    CK_ULONG, CK_UNAVAILABLE_INFORMATION, CK_VERSION, CKF_DIGEST, CKF_EC_F_P, CKF_EC_NAMEDCURVE,
+    CKF_EC_UNCOMPRESS, CKF_GENERATE, CKF_GENERATE_KEY_PAIR, CKF_LOGIN_REQUIRED, CKF_RNG, CKF_SIGN,
+    CKF_TOKEN_INITIALIZED, CKF_TOKEN_PRESENT, CKF_USER_PIN_INITIALIZED, CKF_VERIFY, CKM_AES_KEY_GEN,
+    CKM_EC_KEY_PAIR_GEN, CKM_ECDSA_SHA256, CKM_GENERIC_SECRET_KEY_GEN, CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_SHA256,
+    CKM_SHA256_HMAC, CKM_SHA256_RSA_PKCS, CKM_SHA256_RSA_PKCS_PSS, CKR_ARGUMENTS_BAD, CKR_MECHANISM_INVALID,
 };
 
 use crate::boundary::{CkResult, boundary, padded, sized_out, ulong_of, write_out};
@@ -17,8 +20,26 @@ use crate::module::{Module, with_module};
 
 /// The mechanisms this module implements, with their info: only what
 /// really works (README.md, "Mechanisms").
-const MECHANISMS: [(CK_MECHANISM_TYPE, CK_MECHANISM_INFO); 1] =
-    [(CKM_SHA256, CK_MECHANISM_INFO { ulMinKeySize: 0, ulMaxKeySize: 0, flags: CKF_DIGEST })];
+/// Key sizes as v2.40 gives them: bytes for AES, bits for the rest.
+const MECHANISMS: [(CK_MECHANISM_TYPE, CK_MECHANISM_INFO); 9] = [
+    (CKM_SHA256, info(0, 0, CKF_DIGEST)),
+    (CKM_AES_KEY_GEN, info(32, 32, CKF_GENERATE)),
+    (CKM_GENERIC_SECRET_KEY_GEN, info(256, 256, CKF_GENERATE)),
+    (CKM_EC_KEY_PAIR_GEN, info(256, 256, CKF_GENERATE_KEY_PAIR | EC_FLAGS)),
+    (CKM_RSA_PKCS_KEY_PAIR_GEN, info(2048, 4096, CKF_GENERATE_KEY_PAIR)),
+    (CKM_ECDSA_SHA256, info(256, 256, CKF_SIGN | CKF_VERIFY | EC_FLAGS)),
+    (CKM_SHA256_RSA_PKCS, info(2048, 4096, CKF_SIGN | CKF_VERIFY)),
+    (CKM_SHA256_RSA_PKCS_PSS, info(2048, 4096, CKF_SIGN | CKF_VERIFY)),
+    (CKM_SHA256_HMAC, info(256, 256, CKF_SIGN | CKF_VERIFY)),
+];
+
+/// The flags of the P-256 mechanisms: curves over F_p, named curves,
+/// uncompressed points.
+const EC_FLAGS: CK_FLAGS = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
+
+const fn info(min: CK_ULONG, max: CK_ULONG, flags: CK_FLAGS) -> CK_MECHANISM_INFO {
+    CK_MECHANISM_INFO { ulMinKeySize: min, ulMaxKeySize: max, flags }
+}
 
 /// `C_GetSlotList`: the one slot (its token is always present, so
 /// `tokenPresent` changes nothing), with the two-call size convention.

@@ -5,8 +5,8 @@
 //! `C_GetFunctionStatus` and `C_CancelFunction` are the legacy exception:
 //! v2.40 §5.16 says they return `CKR_FUNCTION_NOT_PARALLEL`.
 //!
-//! Objects, keys and the operations on keys come in later versions
-//! (README.md, "Not yet").
+//! Encryption, wrapping and the other functions below come in later
+//! versions (README.md, "Not yet").
 
 use std::ffi::c_void;
 
@@ -49,20 +49,8 @@ not_supported! {
     create_object(CK_SESSION_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
     /// `C_CopyObject`.
     copy_object(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
-    /// `C_DestroyObject`.
-    destroy_object(CK_SESSION_HANDLE, CK_OBJECT_HANDLE);
     /// `C_GetObjectSize`.
     get_object_size(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ULONG);
-    /// `C_GetAttributeValue`.
-    get_attribute_value(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG);
-    /// `C_SetAttributeValue`.
-    set_attribute_value(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG);
-    /// `C_FindObjectsInit`.
-    find_objects_init(CK_SESSION_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG);
-    /// `C_FindObjects`.
-    find_objects(CK_SESSION_HANDLE, *mut CK_OBJECT_HANDLE, CK_ULONG, *mut CK_ULONG);
-    /// `C_FindObjectsFinal`.
-    find_objects_final(CK_SESSION_HANDLE);
     /// `C_EncryptInit`.
     encrypt_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
     /// `C_Encrypt`.
@@ -79,28 +67,12 @@ not_supported! {
     decrypt_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
     /// `C_DecryptFinal`.
     decrypt_final(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_DigestKey` (no key objects yet).
+    /// `C_DigestKey` (coffer does not digest key material).
     digest_key(CK_SESSION_HANDLE, CK_OBJECT_HANDLE);
-    /// `C_SignInit`.
-    sign_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
-    /// `C_Sign`.
-    sign(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_SignUpdate`.
-    sign_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG);
-    /// `C_SignFinal`.
-    sign_final(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
     /// `C_SignRecoverInit`.
     sign_recover_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
     /// `C_SignRecover`.
     sign_recover(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_VerifyInit`.
-    verify_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
-    /// `C_Verify`.
-    verify(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, CK_ULONG);
-    /// `C_VerifyUpdate`.
-    verify_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG);
-    /// `C_VerifyFinal`.
-    verify_final(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG);
     /// `C_VerifyRecoverInit`.
     verify_recover_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
     /// `C_VerifyRecover`.
@@ -113,19 +85,6 @@ not_supported! {
     sign_encrypt_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
     /// `C_DecryptVerifyUpdate`.
     decrypt_verify_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_GenerateKey`.
-    generate_key(CK_SESSION_HANDLE, *mut CK_MECHANISM, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
-    /// `C_GenerateKeyPair`.
-    generate_key_pair(
-        CK_SESSION_HANDLE,
-        *mut CK_MECHANISM,
-        *mut CK_ATTRIBUTE,
-        CK_ULONG,
-        *mut CK_ATTRIBUTE,
-        CK_ULONG,
-        *mut CK_OBJECT_HANDLE,
-        *mut CK_OBJECT_HANDLE,
-    );
     /// `C_WrapKey`.
     wrap_key(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
     /// `C_UnwrapKey`.

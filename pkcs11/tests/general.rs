@@ -306,20 +306,45 @@ fn only_implemented_mechanisms_are_listed() {
     let _loaded = Loaded::new();
     let mut count: CK_ULONG = 0;
     assert_eq!(p11!(C_GetMechanismList(0, null_mut(), &mut count)), CKR_OK);
-    assert_eq!(count, 1);
-    let mut list = [0 as CK_MECHANISM_TYPE; 4];
-    count = 0;
+    assert_eq!(count, 9);
+    let mut list = [0 as CK_MECHANISM_TYPE; 12];
+    count = 8;
     assert_eq!(p11!(C_GetMechanismList(0, list.as_mut_ptr(), &mut count)), CKR_BUFFER_TOO_SMALL);
-    assert_eq!(count, 1);
-    count = 4;
+    assert_eq!(count, 9);
+    count = 12;
     assert_eq!(p11!(C_GetMechanismList(0, list.as_mut_ptr(), &mut count)), CKR_OK);
-    assert_eq!(&list[..1], &[CKM_SHA256]);
+    let implemented = [
+        CKM_SHA256,
+        CKM_AES_KEY_GEN,
+        CKM_GENERIC_SECRET_KEY_GEN,
+        CKM_EC_KEY_PAIR_GEN,
+        CKM_RSA_PKCS_KEY_PAIR_GEN,
+        CKM_ECDSA_SHA256,
+        CKM_SHA256_RSA_PKCS,
+        CKM_SHA256_RSA_PKCS_PSS,
+        CKM_SHA256_HMAC,
+    ];
+    assert_eq!((count, &list[..9]), (9, &implemented[..]));
     assert_eq!(p11!(C_GetMechanismList(3, list.as_mut_ptr(), &mut count)), CKR_SLOT_ID_INVALID);
     assert_eq!(p11!(C_GetMechanismList(0, list.as_mut_ptr(), null_mut())), CKR_ARGUMENTS_BAD);
 
     let mut info = CK_MECHANISM_INFO::default();
     assert_eq!(p11!(C_GetMechanismInfo(0, CKM_SHA256, &mut info)), CKR_OK);
     assert_eq!((info.flags, info.ulMinKeySize, info.ulMaxKeySize), (CKF_DIGEST, 0, 0));
+    let ec = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
+    for (mechanism, flags, min, max) in [
+        (CKM_AES_KEY_GEN, CKF_GENERATE, 32, 32),
+        (CKM_GENERIC_SECRET_KEY_GEN, CKF_GENERATE, 256, 256),
+        (CKM_EC_KEY_PAIR_GEN, CKF_GENERATE_KEY_PAIR | ec, 256, 256),
+        (CKM_RSA_PKCS_KEY_PAIR_GEN, CKF_GENERATE_KEY_PAIR, 2048, 4096),
+        (CKM_ECDSA_SHA256, CKF_SIGN | CKF_VERIFY | ec, 256, 256),
+        (CKM_SHA256_RSA_PKCS, CKF_SIGN | CKF_VERIFY, 2048, 4096),
+        (CKM_SHA256_RSA_PKCS_PSS, CKF_SIGN | CKF_VERIFY, 2048, 4096),
+        (CKM_SHA256_HMAC, CKF_SIGN | CKF_VERIFY, 256, 256),
+    ] {
+        assert_eq!(p11!(C_GetMechanismInfo(0, mechanism, &mut info)), CKR_OK);
+        assert_eq!((info.flags, info.ulMinKeySize, info.ulMaxKeySize), (flags, min, max), "{mechanism:#x}");
+    }
     for not_yet in [CKM_AES_GCM, CKM_ECDSA, CKM_RSA_PKCS_OAEP, CKM_SHA_1] {
         assert_eq!(p11!(C_GetMechanismInfo(0, not_yet, &mut info)), CKR_MECHANISM_INVALID);
     }
@@ -341,13 +366,11 @@ fn functions_not_in_this_version_return_function_not_supported() {
     assert_eq!(p11!(C_InitToken(0, null_mut(), 0, null_mut())), CKR_FUNCTION_NOT_SUPPORTED);
     assert_eq!(p11!(C_InitPIN(session, null_mut(), 0)), CKR_FUNCTION_NOT_SUPPORTED);
     assert_eq!(p11!(C_SetPIN(session, null_mut(), 0, null_mut(), 0)), CKR_FUNCTION_NOT_SUPPORTED);
-    assert_eq!(p11!(C_FindObjectsInit(session, null_mut(), 0)), CKR_FUNCTION_NOT_SUPPORTED);
-    assert_eq!(
-        p11!(C_GenerateKey(session, &mut mech, null_mut(), 0, &mut handle)),
-        CKR_FUNCTION_NOT_SUPPORTED
-    );
+    assert_eq!(p11!(C_CreateObject(session, null_mut(), 0, &mut handle)), CKR_FUNCTION_NOT_SUPPORTED);
+    assert_eq!(p11!(C_GetObjectSize(session, 1, &mut len)), CKR_FUNCTION_NOT_SUPPORTED);
     assert_eq!(p11!(C_EncryptInit(session, &mut mech, 1)), CKR_FUNCTION_NOT_SUPPORTED);
-    assert_eq!(p11!(C_SignInit(session, &mut mech, 1)), CKR_FUNCTION_NOT_SUPPORTED);
+    assert_eq!(p11!(C_DecryptInit(session, &mut mech, 1)), CKR_FUNCTION_NOT_SUPPORTED);
+    assert_eq!(p11!(C_SignRecoverInit(session, &mut mech, 1)), CKR_FUNCTION_NOT_SUPPORTED);
     assert_eq!(p11!(C_WrapKey(session, &mut mech, 1, 2, null_mut(), &mut len)), CKR_FUNCTION_NOT_SUPPORTED);
     assert_eq!(p11!(C_DigestKey(session, 1)), CKR_FUNCTION_NOT_SUPPORTED);
     assert_eq!(p11!(C_GetOperationState(session, null_mut(), &mut len)), CKR_FUNCTION_NOT_SUPPORTED);

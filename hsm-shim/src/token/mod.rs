@@ -521,6 +521,15 @@ impl Hsm {
         self.require(id, Role::User, attempted)
     }
 
+    /// The tenant a session acts in: the tenant of a user session, `None`
+    /// for the security officer's and an auditor's.
+    ///
+    /// # Errors
+    /// [`Error::NotLoggedIn`] for a session that does not exist.
+    pub fn session_tenant(&self, id: SessionId) -> Result<Option<String>> {
+        Ok(self.sessions.get(&id).ok_or(Error::NotLoggedIn)?.tenant.clone())
+    }
+
     /// The token label of `slot`.
     pub fn token_label(&mut self, slot: usize) -> Result<String> {
         let slot = self.slot(slot)?;

@@ -7,6 +7,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use coffer_core::SecretBytes;
+use coffer_core::cert::SignatureScheme;
 use coffer_core::envelope::{self, EncryptionContext, HeaderRef, Recipient, RecipientKind, UnlockKey};
 use coffer_core::keywrap::Kek;
 use coffer_core::rng::TryCryptoRng;
@@ -243,6 +244,59 @@ impl Hsm {
             KeyType::P256 => Ok(secret.p256()?.sign_der(msg).as_bytes().to_vec()),
             _ => Ok(secret.rsa()?.sign_pss(rng, msg)?),
         }
+    }
+
+    /// Signs `msg` with the current version (usage SIGN) under `scheme`:
+    /// [`SignatureScheme::EcdsaP256Sha256`] (DER) for a P-256 key,
+    /// [`SignatureScheme::RsaPssSha256`] or
+    /// [`SignatureScheme::RsaPkcs1Sha256`] for an RSA key. [`Self::sign`]
+    /// is this with the key type's default scheme (ECDSA, or PSS).
+    ///
+    /// # Errors
+    /// The policy errors first; [`Error::InvalidInput`] for a scheme of
+    /// the other key type (before any audit record).
+    pub fn sign_with<R: TryCryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        session: SessionId,
+        handle: Handle,
+        scheme: SignatureScheme,
+        msg: &[u8],
+    ) -> Result<Vec<u8>> {
+        let key = self.authorize(session, handle, Usage::SIGN, scheme_key_types(scheme))?;
+        let secret = &key.current()?.secret;
+        match scheme {
+            SignatureScheme::EcdsaP256Sha256 => Ok(secret.p256()?.sign_der(msg).as_bytes().to_vec()),
+            SignatureScheme::RsaPkcs1Sha256 => Ok(secret.rsa()?.sign_pkcs1v15(rng, msg)?),
+            _ => Ok(secret.rsa()?.sign_pss(rng, msg)?),
+        }
+    }
+
+    /// Verifies a signature made by [`Self::sign_with`] under `scheme`
+    /// against any version of the P-256 or RSA key (usage VERIFY).
+    ///
+    /// # Errors
+    /// The policy errors first; [`Error::InvalidInput`] for a scheme of the
+    /// other key type; [`Error::Crypto`]`(Verify)` for a bad signature.
+    pub fn verify_with(
+        &mut self,
+        session: SessionId,
+        handle: Handle,
+        scheme: SignatureScheme,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> Result<()> {
+        let key = self.authorize(session, handle, Usage::VERIFY, scheme_key_types(scheme))?;
+        for v in key.versions.iter().rev() {
+            let ok = match public_key_of(key.key_type, &v.secret)? {
+                Verifier::P256(k) => coffer_core::cert::PublicKey::P256(k).verify(scheme, msg, sig),
+                Verifier::Rsa(k) => coffer_core::cert::PublicKey::Rsa(k).verify(scheme, msg, sig),
+            };
+            if ok.is_ok() {
+                return Ok(());
+            }
+        }
+        Err(Error::Crypto(coffer_core::Error::Verify))
     }
 
     /// Verifies a signature made by [`Self::sign`] against any version of
@@ -605,6 +659,17 @@ fn with_recipients<T>(
         let mut to = alloc::vec![Recipient::Rsa { key_id: id, version: current.number, public_key: &pk }];
         to.extend_from_slice(extra);
         f(&to)
+    }
+}
+
+/// The key types that sign under `scheme`.
+fn scheme_key_types(scheme: SignatureScheme) -> &'static [KeyType] {
+    match scheme {
+        SignatureScheme::EcdsaP256Sha256 => &[KeyType::P256],
+        SignatureScheme::RsaPkcs1Sha256 | SignatureScheme::RsaPssSha256 => {
+            &[KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096]
+        }
+        _ => &[],
     }
 }
 

@@ -184,3 +184,5 @@ impl Drop for Loaded {
         let _ = p11!(C_Finalize(std::ptr::null_mut()));
     }
 }
+
+pub mod keys;
