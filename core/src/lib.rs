@@ -10,6 +10,7 @@
 //! | `cert` | key pairs, PKCS#8 and SPKI, a self-signed CA, CSRs, leaf certificates, chain verification (feature `alloc`) |
 //! | [`aead`] | AES-256-GCM-SIV (RFC 8452), in place on caller buffers |
 //! | [`keywrap`] | AES-KW (RFC 3394) and AES-KWP (RFC 5649) |
+//! | `hazmat` | primitives with a rule the caller must keep: AES-256-GCM with a caller-chosen nonce (feature `alloc`) |
 //! | [`hash`] | SHA-256, SHA-384, SHA-512 |
 //! | [`mac`] | HMAC-SHA-256 with constant-time verification; webhook signatures |
 //! | [`kdf`] | HKDF-SHA-256 (RFC 5869) |
@@ -33,7 +34,7 @@
 //!   (`Recipient::P256`, `UnlockKey::P256`). Without it an envelope's P-256
 //!   records are still read, and skipped; a no-heap device that only uses
 //!   KEKs saves about 14 KB of flash (BENCHMARKS.md). `alloc` turns it on.
-//! - `alloc`: the `cert` module; whole envelopes as vectors (`envelope::seal`,
+//! - `alloc`: the `cert` and `hazmat` modules (AES-256-GCM); whole envelopes as vectors (`envelope::seal`,
 //!   `open`, `open_with_limits`, `seal_with_chunk_size`, `add_recipient`,
 //!   `remove_recipient`, `rewrap`); `Vec`-returning AEAD and key wrap
 //!   (`Aes256GcmSivKey::seal`/`open`, `Kek::wrap_to_vec` and the like);
@@ -129,6 +130,8 @@ pub mod cert;
 pub mod envelope;
 mod error;
 pub mod hash;
+#[cfg(feature = "alloc")]
+pub mod hazmat;
 pub mod kdf;
 pub mod keywrap;
 pub mod mac;

@@ -25,6 +25,7 @@ use p256::ecdsa::VerifyingKey;
 use p256::ecdsa::signature::Signer;
 #[cfg(not(feature = "aws-lc"))]
 use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p256::ecdsa::{DerSignature, Signature, SigningKey};
 use p256::elliptic_curve::Generate;
 use p256::pkcs8::DecodePrivateKey;
@@ -46,6 +47,10 @@ pub const UNCOMPRESSED_POINT_LEN: usize = 65;
 pub const SHARED_SECRET_LEN: usize = 32;
 /// Largest encoded key (DER or PEM) accepted by the importers, in bytes.
 pub const MAX_ENCODED_KEY_LEN: usize = 4096;
+/// Longest message digest [`P256SecretKey::sign_prehash`] takes (SHA-512's
+/// 64 bytes); a digest longer than 32 bytes is cut to its leftmost 256
+/// bits, as FIPS 186-5 §6.4.1 says.
+pub const MAX_PREHASH_LEN: usize = 64;
 
 /// A P-256 private key. Zeroized on drop; `Debug` does not print it.
 ///
@@ -205,6 +210,41 @@ impl P256SecretKey {
         P256Signature(self.signature(msg).to_bytes().into())
     }
 
+    /// ECDSA signature of a digest the caller computed (PKCS#11's
+    /// `CKM_ECDSA`), fixed size, deterministic (RFC 6979 with the digest as
+    /// `h1`) under either [`provider`](crate::provider). The digest is taken
+    /// as FIPS 186-5 takes a hash: its leftmost 256 bits as an integer.
+    ///
+    /// Prefer [`Self::sign`], which hashes the message itself: signing a
+    /// value that is not the output of a collision-resistant hash lets
+    /// anyone who picks it forge signatures.
+    ///
+    /// ```
+    /// # #[cfg(feature = "std")] {
+    /// use coffer_core::hash::sha256;
+    /// use coffer_core::p256::P256SecretKey;
+    /// # use coffer_core::rng::OsRng;
+    ///
+    /// let sk = P256SecretKey::generate(&mut OsRng)?;
+    /// let sig = sk.sign_prehash(&sha256(b"message"))?;
+    /// sk.public_key().verify_prehash(&sha256(b"message"), &sig)?;
+    /// // ECDSA-SHA-256 over the message is the same computation.
+    /// sk.public_key().verify(b"message", &sig)?;
+    /// # }
+    /// # Ok::<(), coffer_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidLength`] for an empty digest or one longer than
+    /// [`MAX_PREHASH_LEN`].
+    pub fn sign_prehash(&self, digest: &[u8]) -> Result<P256Signature> {
+        if digest.is_empty() || digest.len() > MAX_PREHASH_LEN {
+            return Err(Error::InvalidLength);
+        }
+        let sig: Signature = self.key.sign_prehash(digest).map_err(|_| Error::InvalidLength)?;
+        Ok(P256Signature(sig.to_bytes().into()))
+    }
+
     /// ECDSA-SHA-256 signature of `msg`, DER-encoded (as X.509 and TLS use).
     pub fn sign_der(&self, msg: &[u8]) -> P256DerSignature {
         P256DerSignature(self.signature(msg).to_der())
@@ -305,6 +345,20 @@ impl P256PublicKey {
         return crate::provider::awslc::p256_verify(&self.to_uncompressed(), msg, &sig.to_bytes());
         #[cfg(not(feature = "aws-lc"))]
         self.verifying_key().verify(msg, sig).map_err(|_| Error::Verify)
+    }
+
+    /// Verifies a fixed-size signature over a digest the caller computed
+    /// (see [`P256SecretKey::sign_prehash`]).
+    ///
+    /// # Errors
+    /// [`Error::Verify`] for a wrong signature or a digest that is empty or
+    /// longer than [`MAX_PREHASH_LEN`].
+    pub fn verify_prehash(&self, digest: &[u8], sig: &P256Signature) -> Result<()> {
+        if digest.is_empty() || digest.len() > MAX_PREHASH_LEN {
+            return Err(Error::Verify);
+        }
+        let sig = Signature::from_slice(&sig.0).map_err(|_| Error::Verify)?;
+        p256::ecdsa::VerifyingKey::from(&self.0).verify_prehash(digest, &sig).map_err(|_| Error::Verify)
     }
 
     /// Verifies a DER-encoded signature over `msg`. Only strict DER is accepted.

@@ -24,6 +24,8 @@
 //! - RSA keys outside aws-lc's 2048–8192 bits (admitted by a custom
 //!   [`RsaPolicy`](crate::rsa::RsaPolicy)) and 192-bit KEKs, which aws-lc-rs
 //!   does not take, stay on the RustCrypto code.
+//! - AES-256-GCM (`hazmat::gcm`, feature `alloc`) is always RustCrypto's
+//!   `aes-gcm`; GCM is deterministic, so its output is the same bytes.
 //!
 //! ```
 //! use coffer_core::provider::{self, Provider};

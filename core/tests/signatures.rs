@@ -170,3 +170,51 @@ fn openssl_verifies_coffers_signatures_and_coffer_verifies_openssls() {
         assert_eq!(key.public_key().verify(scheme, b"another message", &theirs), Err(Error::Verify));
     }
 }
+
+// ---------------------------------------------------------------------------
+// ECDSA over a caller's digest (PKCS#11's CKM_ECDSA)
+// ---------------------------------------------------------------------------
+
+/// RFC 6979 appendix A.2.5 (P-256, SHA-256): signing SHA-256("sample") and
+/// SHA-256("test") as prehashed digests gives the published signatures
+/// under either provider (the prehash path is always RFC 6979).
+#[test]
+fn sign_prehash_gives_the_rfc_6979_signatures() {
+    use coffer_core::hash::sha256;
+    use coffer_core::p256::P256SecretKey;
+    let key = P256SecretKey::from_bytes(
+        &hex::decode("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721").unwrap(),
+    )
+    .unwrap();
+    for (msg, r, s) in [
+        (
+            &b"sample"[..],
+            "efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716",
+            "f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8",
+        ),
+        (
+            &b"test"[..],
+            "f1abb023518351cd71d881567b1ea663ed3efcf6c5132b354f28d3b0b7d38367",
+            "019f4113742a2b14bd25926b49c649155f267e60d3814b4c0cc84250e46f0083",
+        ),
+    ] {
+        let sig = key.sign_prehash(&sha256(msg)).unwrap();
+        assert_eq!(
+            sig.as_bytes().to_vec(),
+            [hex::decode(r).unwrap(), hex::decode(s).unwrap()].concat(),
+            "{}",
+            String::from_utf8_lossy(msg)
+        );
+        key.public_key().verify_prehash(&sha256(msg), &sig).unwrap();
+        key.public_key().verify(msg, &sig).unwrap();
+    }
+    let sig = key.sign_prehash(&sha256(b"sample")).unwrap();
+    assert_eq!(key.public_key().verify_prehash(&sha256(b"samplf"), &sig), Err(Error::Verify));
+    assert_eq!(key.sign_prehash(&[]), Err(Error::InvalidLength));
+    assert_eq!(key.sign_prehash(&[1; 65]), Err(Error::InvalidLength));
+    assert_eq!(key.public_key().verify_prehash(&[], &sig), Err(Error::Verify));
+    // Short digests are integers too (FIPS 186-5 takes the whole of a hash
+    // shorter than the order): a 20-byte one signs and verifies.
+    let short = key.sign_prehash(&[0xab; 20]).unwrap();
+    key.public_key().verify_prehash(&[0xab; 20], &short).unwrap();
+}

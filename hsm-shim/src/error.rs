@@ -38,6 +38,10 @@ pub enum Error {
     KeyState,
     /// The key is not extractable.
     NotExtractable,
+    /// The key cannot be wrapped with the mechanism asked for: a private key
+    /// under RSA-OAEP or AES-KW (only AES-KWP takes its PKCS#8), or a
+    /// certificate (public data, never wrapped).
+    NotWrappable,
     /// A fixed capacity was reached (slots, objects, audit records).
     Capacity,
     /// The audit log is full for this operation: an auditor must archive it
@@ -91,6 +95,9 @@ impl fmt::Display for Error {
             Error::PolicyDenied => f.write_str("the key's usage policy does not allow this operation"),
             Error::KeyState => f.write_str("the key's lifecycle state does not allow this operation"),
             Error::NotExtractable => f.write_str("the key is not extractable"),
+            Error::NotWrappable => f.write_str(
+                "this key cannot be wrapped with this mechanism: wrap private keys with AES-KWP",
+            ),
             Error::Capacity => f.write_str("capacity reached: no room for more slots, keys or audit records"),
             Error::AuditFull => f.write_str(
                 "audit log full: an auditor must log in and archive it before keys can be used again",

@@ -4,7 +4,8 @@
 //! operations on key handles, and every key operation is checked against
 //! the session's role and tenant and the key's lifecycle state and usage
 //! policy before any cryptography runs. Secret key bytes leave only
-//! wrapped: an extractable key under another key (`export_wrapped`), or
+//! wrapped: an extractable key under another key (`export_wrapped`, or by
+//! mechanism, AES-KW, AES-KWP or RSA-OAEP, with `export_wrapped_as`), or
 //! every key sealed together in a keystore file ([`Hsm::save`], security
 //! officer only; [`device::DeviceToken::save`]).
 //!
@@ -189,5 +190,5 @@ pub use storage::{FixedStorage, Storage};
 #[cfg(feature = "alloc")]
 pub use token::{
     Config, DEFAULT_AUDIT_RESERVE, GenerationGuard, Hsm, MAX_ATTEMPTS, MAX_KEYS_PER_TOKEN, MAX_SLOTS,
-    MAX_VERSIONS, SessionId, ShredEvidence, TenantInfo, UserInfo, is_valid_name,
+    MAX_VERSIONS, SessionId, ShredEvidence, TenantInfo, UserInfo, WrapMechanism, is_valid_name,
 };

@@ -173,6 +173,11 @@ pub(crate) struct KeyObject {
     pub(crate) latest: u32,
     /// When a lifecycle sweep deactivates the key (seconds since the Unix epoch).
     pub(crate) expires_at: Option<u64>,
+    /// Whether every version was generated inside the token (false once any
+    /// material came in from outside: a plaintext or wrapped import).
+    /// Stored as bit 1 of the `extractable` byte, set for "imported"
+    /// (KEYSTORE.md §3.1).
+    pub(crate) local: bool,
 }
 
 /// What callers may learn about a key: everything but the material.
@@ -196,6 +201,13 @@ pub struct KeyInfo {
     /// if extractable, only wrapped), false for certificates, which are
     /// public. Not settable: coffer has no way to read a secret key in plaintext.
     pub sensitive: bool,
+    /// Whether every version of the key was generated inside the token
+    /// (PKCS#11 `CKA_LOCAL`): false for a key whose material came in from
+    /// outside ([`crate::Hsm::import_plain`], [`crate::Hsm::import_wrapped`],
+    /// [`crate::Hsm::import_wrapped_as`], certificates), and it stays false
+    /// after a rotation. Keys stored before coffer kept this record read as
+    /// generated (KEYSTORE.md §3.1). Not settable.
+    pub local: bool,
 }
 
 impl KeyObject {
@@ -208,6 +220,7 @@ impl KeyObject {
             version: self.latest,
             expires_at: self.expires_at,
             sensitive: self.key_type != KeyType::Certificate,
+            local: self.local,
         }
     }
 

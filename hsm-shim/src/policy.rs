@@ -49,6 +49,17 @@ impl Usage {
     pub const VERIFY: Usage = Usage(1 << 5);
     /// Derive other keys.
     pub const DERIVE: Usage = Usage(1 << 6);
+    /// Every single flag, in bit order (for code that maps each to
+    /// something else, such as PKCS#11 attributes).
+    pub const ALL: [Usage; 7] = [
+        Usage::ENCRYPT,
+        Usage::DECRYPT,
+        Usage::WRAP,
+        Usage::UNWRAP,
+        Usage::SIGN,
+        Usage::VERIFY,
+        Usage::DERIVE,
+    ];
 
     /// Whether every flag of `other` is set in `self`.
     pub fn allows(self, other: Usage) -> bool {

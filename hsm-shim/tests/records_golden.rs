@@ -39,7 +39,7 @@ use coffer_hsm::keystore::{KeySource, MasterKey};
 use coffer_hsm::record_store::{MAX_SCAN, MemoryStore, RecordStore};
 use coffer_hsm::{
     Clock, Config, Error, Handle, Hsm, KeyAttributes, KeyInfo, KeyState, KeyType, Role, SessionId, Usage,
-    V1_AUDITOR, V1_USER,
+    V1_AUDITOR, V1_USER, WrapMechanism,
 };
 use coffer_store::SqliteStore;
 use serde_json::Value;
@@ -330,6 +330,8 @@ fn golden_keys_list_with_their_attributes_and_versions() {
             version: 2,
             expires_at: None,
             sensitive: true,
+            // Records from before the `imported` bit read as generated.
+            local: true,
         },
         KeyInfo {
             handle: Handle::from_raw(1),
@@ -339,6 +341,8 @@ fn golden_keys_list_with_their_attributes_and_versions() {
             version: 1,
             expires_at: None,
             sensitive: true,
+            // Records from before the `imported` bit read as generated.
+            local: true,
         },
     ];
     assert_eq!(hsm.list(user).unwrap(), expected);
@@ -930,6 +934,7 @@ fn python_reader_verifies_a_store_written_by_rust() {
         assert_eq!(field(line, "state"), state, "{line}");
         assert_eq!(field(line, "latest"), info.version.to_string(), "{line}");
         assert_eq!(field(line, "extractable"), if info.attributes.extractable { "1" } else { "0" }, "{line}");
+        assert_eq!(field(line, "local"), if info.local { "1" } else { "0" }, "{line}");
         assert_eq!(field(line, "expires_at"), info.expires_at.unwrap_or(0).to_string(), "{line}");
     }
     let hooks_line = summary_line(&stdout, &format!("key 0/{}", hooks.get()));
@@ -937,6 +942,58 @@ fn python_reader_verifies_a_store_written_by_rust() {
     assert_eq!(field(hooks_line, "versions"), "-", "a destroyed key keeps no version");
     assert_eq!(field(summary_line(&stdout, &format!("key 0/{}", kek.get())), "versions"), "1,2,3");
     assert_eq!(field(summary_line(&stdout, &format!("key 0/{}", rsa.get())), "state"), "deactivated");
+}
+
+/// The `flags` byte of a key record (§3.1): the Python reader, written from
+/// the spec, reads bit 1 (imported) of keys that came in wrapped, with and
+/// without bit 0 (extractable), and bit 1 clear for generated keys.
+#[test]
+fn python_reader_reads_the_imported_bit_of_unwrapped_keys() {
+    if !python_ready("python_reader_reads_the_imported_bit_of_unwrapped_keys") {
+        return;
+    }
+    let master_bytes: [u8; 32] = core::array::from_fn(|i| (0x40 + i) as u8);
+    let master = MasterKey::from_bytes(master_bytes);
+    let config = Config { pin_iterations: 1_000, ..Config::default() };
+    let source = KeySource::MasterKey(&master);
+    let mut hsm =
+        Hsm::create(&mut OsRng, Box::new(MemoryStore::new()), &source, 1, config, Box::new(FixedClock))
+            .unwrap();
+    hsm.init_token(&mut OsRng, 0, "imported", SO_PIN).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.create_tenant(&mut OsRng, so, "acme").unwrap();
+    hsm.create_user(&mut OsRng, so, USER, Role::User, &["acme"], USER_PIN).unwrap();
+    let s = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
+    let attrs = |key_id: &str, usage: Usage, extractable: bool| KeyAttributes {
+        label: key_id.into(),
+        tenant: "acme".into(),
+        key_id: key_id.into(),
+        usage,
+        extractable,
+        active: true,
+    };
+    let kek = hsm
+        .generate(&mut OsRng, s, KeyType::Aes256, attrs("kek", Usage::WRAP | Usage::UNWRAP, false))
+        .unwrap();
+    let hooks = hsm.generate(&mut OsRng, s, KeyType::HmacSha256, attrs("hooks", Usage::SIGN, true)).unwrap();
+    let wrapped = hsm.export_wrapped_as(&mut OsRng, s, kek, hooks, WrapMechanism::AesKw).unwrap();
+    let mut imported = Vec::new();
+    for (key_id, extractable) in [("copy", false), ("movable-copy", true)] {
+        let a = attrs(key_id, Usage::SIGN, extractable);
+        imported.push(
+            hsm.import_wrapped_as(&mut OsRng, s, kek, WrapMechanism::AesKw, KeyType::HmacSha256, a, &wrapped)
+                .unwrap(),
+        );
+    }
+    let rows = dump(hsm.into_store().as_mut());
+    let (code, stdout, stderr) = python_read("imported.json", &rows, &master_bytes);
+    assert_eq!(code, 0, "the Python reader refused the store: {stderr}\n{stdout}");
+    for (handle, extractable, local) in
+        [(kek, "0", "1"), (hooks, "1", "1"), (imported[0], "0", "0"), (imported[1], "1", "0")]
+    {
+        let line = summary_line(&stdout, &format!("key 0/{}", handle.get()));
+        assert_eq!((field(line, "extractable"), field(line, "local")), (extractable, local), "{line}");
+    }
 }
 
 // ------------------------------------------------------------ (d) §13.6 with the Python reader as the other party

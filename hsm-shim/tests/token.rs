@@ -170,15 +170,7 @@ fn usage_policy_is_enforced_before_any_crypto() {
 
 #[test]
 fn usage_flags_are_distinct_rights_that_combine_with_or() {
-    let flags = [
-        Usage::ENCRYPT,
-        Usage::DECRYPT,
-        Usage::WRAP,
-        Usage::UNWRAP,
-        Usage::SIGN,
-        Usage::VERIFY,
-        Usage::DERIVE,
-    ];
+    let flags = Usage::ALL;
     for (i, a) in flags.iter().enumerate() {
         assert!(!Usage::NONE.allows(*a), "NONE allows {a:?}");
         assert!(Usage::NONE.allows(Usage::NONE));
@@ -394,6 +386,31 @@ fn signatures_and_webhook_macs_work_by_handle() {
     let spki = hsm.public_key_der(s, ec).unwrap();
     let pk = coffer_core::p256::P256PublicKey::from_spki_der(&spki).unwrap();
     pk.verify_der(b"message", &sig).unwrap();
+}
+
+#[test]
+fn prehashed_ecdsa_works_by_handle_within_the_keys_policy() {
+    use coffer_core::hash::sha256;
+    let mut hsm = hsm();
+    let s = user(&mut hsm, "acme");
+    let ec =
+        hsm.generate(&mut OsRng, s, KeyType::P256, attrs("acme", "ec", Usage::SIGN | Usage::VERIFY)).unwrap();
+    let digest = sha256(b"message");
+    let sig = hsm.sign_prehash(s, ec, &digest).unwrap();
+    hsm.verify_prehash(s, ec, &digest, &sig).unwrap();
+    // The same signature as ECDSA-SHA-256 over the message.
+    let der = coffer_core::p256::P256Signature::from_bytes(sig).to_der().unwrap();
+    hsm.verify(s, ec, b"message", der.as_bytes()).unwrap();
+    let refused = Error::Crypto(coffer_core::Error::Verify);
+    assert_eq!(hsm.verify_prehash(s, ec, &sha256(b"massage"), &sig).unwrap_err(), refused);
+    assert_eq!(hsm.verify_prehash(s, ec, &digest, &sig[..63]).unwrap_err(), refused);
+    assert_eq!(hsm.sign_prehash(s, ec, &[]).unwrap_err(), Error::Crypto(coffer_core::Error::InvalidLength));
+
+    // Usage and key type are checked first.
+    let verify_only = hsm.generate(&mut OsRng, s, KeyType::P256, attrs("acme", "v", Usage::VERIFY)).unwrap();
+    assert_eq!(hsm.sign_prehash(s, verify_only, &digest).unwrap_err(), Error::PolicyDenied);
+    let aes = kek(&mut hsm, s, "acme");
+    assert_eq!(hsm.sign_prehash(s, aes, &digest).unwrap_err(), Error::InvalidInput);
 }
 
 #[test]

@@ -14,7 +14,7 @@ use cryptoki_sys::{
 };
 
 use crate::boundary::{CkResult, boundary, bytes_in, ref_in, sized_out};
-use crate::module::{DigestOperation, Session, with_session};
+use crate::module::{DigestOperation, Session, Step, with_session};
 
 /// `C_DigestInit`: `CKM_SHA256` without parameters.
 ///
@@ -66,12 +66,6 @@ fn with_operation(
             }
         })
     })
-}
-
-/// Whether a call leaves the operation active.
-enum Step {
-    Continue,
-    Done,
 }
 
 /// Writes `hasher`'s digest to the caller's buffer with the two-call

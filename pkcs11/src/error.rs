@@ -3,14 +3,15 @@
 use coffer_hsm::{Error, StoreError};
 use cryptoki_sys::{
     CK_RV, CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY, CKR_FUNCTION_FAILED, CKR_KEY_FUNCTION_NOT_PERMITTED,
-    CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_PIN_INCORRECT, CKR_PIN_LOCKED,
+    CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_PIN_INCORRECT, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED,
     CKR_SIGNATURE_INVALID, CKR_USER_NOT_LOGGED_IN, CKR_USER_PIN_NOT_INITIALIZED,
 };
 
 /// The `CKR_` code of a coffer-hsm error.
 ///
 /// - a wrong PIN (or an unknown user name, which coffer refuses alike) is
-///   `CKR_PIN_INCORRECT`, a locked credential `CKR_PIN_LOCKED`;
+///   `CKR_PIN_INCORRECT`, a locked credential `CKR_PIN_LOCKED`, a new PIN
+///   outside coffer's 6..=64 bytes `CKR_PIN_LEN_RANGE`;
 /// - a slot without a token (`TokenState`) is `CKR_USER_PIN_NOT_INITIALIZED`:
 ///   an uninitialized token has no PIN to log in with;
 /// - a full audit log or a full disk is `CKR_DEVICE_MEMORY`;
@@ -21,6 +22,7 @@ pub(crate) fn rv_of(e: &Error) -> CK_RV {
     match e {
         Error::PinIncorrect => CKR_PIN_INCORRECT,
         Error::PinLocked => CKR_PIN_LOCKED,
+        Error::PinPolicy => CKR_PIN_LEN_RANGE,
         Error::NotLoggedIn => CKR_USER_NOT_LOGGED_IN,
         Error::TokenState => CKR_USER_PIN_NOT_INITIALIZED,
         Error::AuditFull | Error::Store(StoreError::NoSpace) => CKR_DEVICE_MEMORY,

@@ -5,7 +5,7 @@ use cryptoki_sys::{CK_FUNCTION_LIST, CK_RV, CK_VERSION, CKR_ARGUMENTS_BAD};
 
 use crate::boundary::{boundary, write_out};
 use crate::unsupported as ns;
-use crate::{attribute, digest, find, general, keygen, random, session, sign, slot};
+use crate::{attribute, cipher, digest, find, general, keygen, pin, random, session, sign, slot, wrap};
 
 /// The function list `C_GetFunctionList` hands out: version 2.40, every
 /// entry present (the ones this version does not implement return
@@ -21,9 +21,9 @@ static FUNCTION_LIST: CK_FUNCTION_LIST = CK_FUNCTION_LIST {
     C_GetTokenInfo: Some(slot::get_token_info),
     C_GetMechanismList: Some(slot::get_mechanism_list),
     C_GetMechanismInfo: Some(slot::get_mechanism_info),
-    C_InitToken: Some(ns::init_token),
-    C_InitPIN: Some(ns::init_pin),
-    C_SetPIN: Some(ns::set_pin),
+    C_InitToken: Some(pin::init_token),
+    C_InitPIN: Some(pin::init_pin),
+    C_SetPIN: Some(pin::set_pin),
     C_OpenSession: Some(session::open_session),
     C_CloseSession: Some(session::close_session),
     C_CloseAllSessions: Some(session::close_all_sessions),
@@ -41,14 +41,14 @@ static FUNCTION_LIST: CK_FUNCTION_LIST = CK_FUNCTION_LIST {
     C_FindObjectsInit: Some(find::find_objects_init),
     C_FindObjects: Some(find::find_objects),
     C_FindObjectsFinal: Some(find::find_objects_final),
-    C_EncryptInit: Some(ns::encrypt_init),
-    C_Encrypt: Some(ns::encrypt),
-    C_EncryptUpdate: Some(ns::encrypt_update),
-    C_EncryptFinal: Some(ns::encrypt_final),
-    C_DecryptInit: Some(ns::decrypt_init),
-    C_Decrypt: Some(ns::decrypt),
-    C_DecryptUpdate: Some(ns::decrypt_update),
-    C_DecryptFinal: Some(ns::decrypt_final),
+    C_EncryptInit: Some(cipher::encrypt_init),
+    C_Encrypt: Some(cipher::encrypt),
+    C_EncryptUpdate: Some(cipher::encrypt_update),
+    C_EncryptFinal: Some(cipher::encrypt_final),
+    C_DecryptInit: Some(cipher::decrypt_init),
+    C_Decrypt: Some(cipher::decrypt),
+    C_DecryptUpdate: Some(cipher::decrypt_update),
+    C_DecryptFinal: Some(cipher::decrypt_final),
     C_DigestInit: Some(digest::digest_init),
     C_Digest: Some(digest::digest),
     C_DigestUpdate: Some(digest::digest_update),
@@ -72,8 +72,8 @@ static FUNCTION_LIST: CK_FUNCTION_LIST = CK_FUNCTION_LIST {
     C_DecryptVerifyUpdate: Some(ns::decrypt_verify_update),
     C_GenerateKey: Some(keygen::generate_key),
     C_GenerateKeyPair: Some(keygen::generate_key_pair),
-    C_WrapKey: Some(ns::wrap_key),
-    C_UnwrapKey: Some(ns::unwrap_key),
+    C_WrapKey: Some(wrap::wrap_key),
+    C_UnwrapKey: Some(wrap::unwrap_key),
     C_DeriveKey: Some(ns::derive_key),
     C_SeedRandom: Some(random::seed_random),
     C_GenerateRandom: Some(random::generate_random),

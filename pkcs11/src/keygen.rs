@@ -52,9 +52,10 @@ use crate::template::{Template, bool_of, name_of, ulong_of};
 /// The only public exponent coffer's RSA keys have: 65537.
 const RSA_EXPONENT: [u8; 3] = [0x01, 0x00, 0x01];
 
-/// What the templates ask for, gathered across both templates of a pair.
+/// What the templates ask for, gathered across both templates of a pair
+/// (also `C_UnwrapKey`'s template, `wrap.rs`).
 #[derive(Default)]
-struct Request {
+pub(crate) struct Request {
     label: Option<String>,
     key_id: Option<String>,
     /// Usage flags given, each `(flag, value)`.
@@ -63,8 +64,13 @@ struct Request {
 }
 
 impl Request {
-    /// Sets a name that both templates may give: they must agree.
+    /// Sets a name that both templates may give: they must agree. An empty
+    /// value (the standard's default for `CKA_ID` and `CKA_LABEL`, which
+    /// python-pkcs11 and others send) counts as not given.
     fn set_name(slot: &mut Option<String>, value: &[u8]) -> CkResult<()> {
+        if value.is_empty() {
+            return Ok(());
+        }
         let name = name_of(value)?;
         match slot {
             Some(existing) if *existing != name => Err(CKR_TEMPLATE_INCONSISTENT),
@@ -77,7 +83,7 @@ impl Request {
 
     /// Takes the attributes every template may hold; `Ok(false)` for one
     /// it does not know (left to the caller).
-    fn common(
+    pub(crate) fn common(
         &mut self,
         class: CK_OBJECT_CLASS,
         key_type: CK_KEY_TYPE,
@@ -137,7 +143,7 @@ impl Request {
     }
 
     /// coffer's attributes for a key of `tenant` whose usage defaults to `default`.
-    fn attributes<R: TryCryptoRng + ?Sized>(
+    pub(crate) fn attributes<R: TryCryptoRng + ?Sized>(
         self,
         rng: &mut R,
         tenant: String,
@@ -151,17 +157,8 @@ impl Request {
                 format!("p11-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
             }
         };
-        let all = [
-            Usage::ENCRYPT,
-            Usage::DECRYPT,
-            Usage::WRAP,
-            Usage::UNWRAP,
-            Usage::SIGN,
-            Usage::VERIFY,
-            Usage::DERIVE,
-        ];
         let mut usage = Usage::NONE;
-        for flag in all {
+        for flag in Usage::ALL {
             let given = self.usage.iter().find(|(f, _)| *f == flag).map(|(_, v)| *v);
             if given.unwrap_or(default.allows(flag)) {
                 usage = usage | flag;
@@ -192,7 +189,10 @@ unsafe fn mechanism_of(mechanism: *mut CK_MECHANISM) -> CkResult<CK_MECHANISM_TY
 }
 
 /// The checks both functions start with: the session, the login, read/write.
-fn generating_user(m: &mut Module, session: CK_SESSION_HANDLE) -> CkResult<(coffer_hsm::SessionId, String)> {
+pub(crate) fn generating_user(
+    m: &mut Module,
+    session: CK_SESSION_HANDLE,
+) -> CkResult<(coffer_hsm::SessionId, String)> {
     let read_write = m.session(session)?.read_write;
     let user = m.user_session()?;
     if !read_write {
@@ -204,7 +204,7 @@ fn generating_user(m: &mut Module, session: CK_SESSION_HANDLE) -> CkResult<(coff
 
 /// coffer's error on generation: a key id the tenant already has is
 /// `CKR_ATTRIBUTE_VALUE_INVALID`, a full token `CKR_DEVICE_MEMORY`.
-fn generation_rv(e: &coffer_hsm::Error) -> CK_RV {
+pub(crate) fn generation_rv(e: &coffer_hsm::Error) -> CK_RV {
     match e {
         coffer_hsm::Error::InvalidInput => CKR_ATTRIBUTE_VALUE_INVALID,
         coffer_hsm::Error::Capacity => CKR_DEVICE_MEMORY,

@@ -30,6 +30,8 @@
 //! | `template` | reading the templates applications pass |
 //! | `keygen` | `C_GenerateKey`, `C_GenerateKeyPair` |
 //! | `sign` | `C_Sign*`, `C_Verify*` |
+//! | `cipher` | `C_Encrypt*`, `C_Decrypt*` with AES-GCM and RSA-OAEP |
+//! | `wrap` | `C_WrapKey`, `C_UnwrapKey` with AES-KW, AES-KWP and RSA-OAEP |
 //! | `asn1` | the DER of EC points, RSA public keys and ECDSA signatures |
 //! | `unsupported` | the functions that return `CKR_FUNCTION_NOT_SUPPORTED` |
 //! | `error` | coffer-hsm errors as `CKR_` codes |
@@ -42,6 +44,7 @@
 mod asn1;
 mod attribute;
 mod boundary;
+mod cipher;
 mod config;
 mod digest;
 mod error;
@@ -51,12 +54,15 @@ mod general;
 mod keygen;
 mod module;
 mod object;
+mod params;
+mod pin;
 mod random;
 mod session;
 mod sign;
 mod slot;
 mod template;
 mod unsupported;
+mod wrap;
 
 pub use config::CONFIG_ENV;
 pub use function_list::C_GetFunctionList;

@@ -18,11 +18,13 @@ use coffer_hsm::keystore::KeySource;
 use coffer_hsm::{Hsm, RecordStore, SessionId, SystemClock};
 use coffer_store::{PostgresStore, SqliteStore};
 use cryptoki_sys::{
-    CK_SESSION_HANDLE, CK_SLOT_ID, CKR_CRYPTOKI_NOT_INITIALIZED, CKR_GENERAL_ERROR,
-    CKR_SESSION_HANDLE_INVALID, CKR_SLOT_ID_INVALID,
+    CK_RV, CK_SESSION_HANDLE, CK_SLOT_ID, CKR_BUFFER_TOO_SMALL, CKR_CRYPTOKI_NOT_INITIALIZED,
+    CKR_GENERAL_ERROR, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID,
+    CKR_SLOT_ID_INVALID,
 };
 
-use crate::boundary::CkResult;
+use crate::boundary::{CkResult, boundary};
+use crate::cipher::CipherOperation;
 use crate::config::{ModuleConfig, StoreLocation};
 use crate::error::rv_of;
 use crate::find::FindOperation;
@@ -68,12 +70,24 @@ pub(crate) struct Session {
     pub(crate) sign: Option<SignOperation>,
     /// The active verify operation, if any.
     pub(crate) verify: Option<SignOperation>,
+    /// The active encrypt operation, if any.
+    pub(crate) encrypt: Option<CipherOperation>,
+    /// The active decrypt operation, if any.
+    pub(crate) decrypt: Option<CipherOperation>,
 }
 
 impl Session {
     /// A session with no operation.
     pub(crate) fn new(read_write: bool) -> Self {
-        Session { read_write, digest: None, find: None, sign: None, verify: None }
+        Session {
+            read_write,
+            digest: None,
+            find: None,
+            sign: None,
+            verify: None,
+            encrypt: None,
+            decrypt: None,
+        }
     }
 }
 
@@ -181,6 +195,39 @@ pub(crate) fn with_module<T>(f: impl FnOnce(&mut Module) -> CkResult<T>) -> CkRe
     let mut guard = lock()?;
     let module = guard.as_mut().ok_or(CKR_CRYPTOKI_NOT_INITIALIZED)?;
     f(module)
+}
+
+/// Whether a call leaves a session's operation active.
+pub(crate) enum Step {
+    /// The operation goes on (an update, a size query).
+    Continue,
+    /// The operation is over.
+    Done,
+}
+
+/// One call of a session's key operation (sign, verify, encrypt,
+/// decrypt): takes the operation out of `slot` (`CKR_OPERATION_NOT_INITIALIZED`
+/// if there is none), runs `f` with the logged-in user's coffer session,
+/// and puts the operation back when `f` continues it or fails with
+/// `CKR_BUFFER_TOO_SMALL` or `CKR_OPERATION_ACTIVE` (v2.40 §5.2, §5.8–§5.13);
+/// any other outcome ends it.
+pub(crate) fn key_operation_step<O>(
+    session: CK_SESSION_HANDLE,
+    slot: impl Fn(&mut Session) -> &mut Option<O>,
+    f: impl FnOnce(&mut Module, SessionId, &mut O) -> CkResult<Step>,
+) -> CK_RV {
+    boundary(|| {
+        with_module(|m| {
+            let mut op = slot(m.session(session)?).take().ok_or(CKR_OPERATION_NOT_INITIALIZED)?;
+            let result = m.user_session().and_then(|user| f(m, user, &mut op));
+            let keep = matches!(result, Ok(Step::Continue))
+                || matches!(result, Err(rv) if rv == CKR_BUFFER_TOO_SMALL || rv == CKR_OPERATION_ACTIVE);
+            if keep {
+                *slot(m.session(session)?) = Some(op);
+            }
+            result.map(|_| ())
+        })
+    })
 }
 
 /// `CKR_CRYPTOKI_NOT_INITIALIZED` unless the module is initialized.

@@ -10,13 +10,28 @@
 //! private (seen only after `C_Login` as `CKU_USER`): coffer has neither
 //! session objects nor public objects.
 //!
-//! The key-state flags, as far as coffer can tell: coffer never reveals a
-//! secret or private key in plaintext, so `CKA_SENSITIVE` and
-//! `CKA_ALWAYS_SENSITIVE` are true; coffer's extractable flag is fixed when
-//! the key is made and never changes, so `CKA_NEVER_EXTRACTABLE` is the
-//! negation of `CKA_EXTRACTABLE`. (A key imported in plaintext with
-//! coffer's own API looks the same: coffer keeps no record of how a key
-//! came in.)
+//! The key-state flags follow the key's provenance, which coffer-hsm
+//! records (`KeyInfo::local`, KEYSTORE.md §3.1): a key is *local* when
+//! every version of it was generated inside the token, and not once any
+//! material came in from outside (a plaintext import, an unwrap,
+//! `C_UnwrapKey`). PKCS#11 v2.40 §4.9 says a key that was unwrapped or
+//! imported is neither always sensitive nor never extractable, whatever it
+//! is now, since its bytes existed outside the token; `CKA_LOCAL` is true
+//! only for a key generated on the token. So:
+//!
+//! - `CKA_SENSITIVE` is true: coffer never reveals a secret or private key
+//!   in plaintext (an extractable key leaves only wrapped);
+//! - `CKA_LOCAL` is `local`;
+//! - `CKA_ALWAYS_SENSITIVE` is `local`: a coffer key is sensitive from the
+//!   moment it is inside, so it has always been sensitive exactly when it
+//!   has never been outside;
+//! - `CKA_NEVER_EXTRACTABLE` is `local && !extractable`: coffer's
+//!   extractable flag is fixed when the key is made and never changes, so a
+//!   local key that is not extractable has never been; an imported one was
+//!   in someone's hands before.
+//!
+//! Keys stored before coffer kept this record read as local: for them the
+//! flags say what the token did with the key, not what happened before.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +40,7 @@ use cryptoki_sys::{
     CK_ATTRIBUTE_TYPE, CK_BBOOL, CK_FALSE, CK_KEY_TYPE, CK_OBJECT_CLASS, CK_OBJECT_HANDLE, CK_TRUE, CK_ULONG,
     CKA_ALWAYS_AUTHENTICATE, CKA_ALWAYS_SENSITIVE, CKA_CLASS, CKA_COEFFICIENT, CKA_DECRYPT, CKA_DERIVE,
     CKA_EC_PARAMS, CKA_EC_POINT, CKA_ENCRYPT, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_EXTRACTABLE, CKA_ID,
-    CKA_KEY_TYPE, CKA_LABEL, CKA_MODIFIABLE, CKA_MODULUS, CKA_MODULUS_BITS, CKA_NEVER_EXTRACTABLE,
+    CKA_KEY_TYPE, CKA_LABEL, CKA_LOCAL, CKA_MODIFIABLE, CKA_MODULUS, CKA_MODULUS_BITS, CKA_NEVER_EXTRACTABLE,
     CKA_PRIME_1, CKA_PRIME_2, CKA_PRIVATE, CKA_PRIVATE_EXPONENT, CKA_PUBLIC_EXPONENT, CKA_PUBLIC_KEY_INFO,
     CKA_SENSITIVE, CKA_SIGN, CKA_TOKEN, CKA_UNWRAP, CKA_VALUE, CKA_VALUE_LEN, CKA_VERIFY, CKA_WRAP, CKK_AES,
     CKK_EC, CKK_GENERIC_SECRET, CKK_RSA, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY, CKR_GENERAL_ERROR,
@@ -171,9 +186,11 @@ impl Object {
             CKA_LABEL => Value::Bytes(attrs.label.as_bytes().to_vec()),
             CKA_ID => Value::Bytes(attrs.key_id.as_bytes().to_vec()),
             CKA_DERIVE => usage(Usage::DERIVE),
-            CKA_SENSITIVE | CKA_ALWAYS_SENSITIVE if !public_key => flag(true),
+            CKA_LOCAL => flag(self.info.local),
+            CKA_SENSITIVE if !public_key => flag(true),
+            CKA_ALWAYS_SENSITIVE if !public_key => flag(self.info.local),
             CKA_EXTRACTABLE if !public_key => flag(attrs.extractable),
-            CKA_NEVER_EXTRACTABLE if !public_key => flag(!attrs.extractable),
+            CKA_NEVER_EXTRACTABLE if !public_key => flag(self.info.local && !attrs.extractable),
             CKA_ENCRYPT if !private => usage(Usage::ENCRYPT),
             CKA_VERIFY if !private => usage(Usage::VERIFY),
             CKA_WRAP if !private => usage(Usage::WRAP),

@@ -1,12 +1,15 @@
 //! Signatures and MACs (PKCS#11 v2.40 §5.11, §5.13): `C_Sign*` and
-//! `C_Verify*` with `CKM_ECDSA_SHA256`, `CKM_SHA256_RSA_PKCS`,
+//! `C_Verify*` with `CKM_ECDSA`, `CKM_ECDSA_SHA256`, `CKM_SHA256_RSA_PKCS`,
 //! `CKM_SHA256_RSA_PKCS_PSS` and `CKM_SHA256_HMAC`, by coffer-hsm's
-//! `sign_with` / `verify_with` / `hmac_sign` / `hmac_verify` (each use an
-//! audited use of the key, as with coffer's own API).
+//! `sign_prehash` / `sign_with` / `verify_with` / `hmac_sign` /
+//! `hmac_verify` (each use an audited use of the key, as with coffer's
+//! own API).
 //!
-//! `CKM_ECDSA` (signing a hash the application made) is not offered:
-//! coffer-hsm signs messages, hashing them itself, and has no operation
-//! that signs a given hash.
+//! `CKM_ECDSA` signs a hash the application made (1 to 64 bytes, cut to
+//! its leftmost 256 bits as FIPS 186-5 says; other lengths are
+//! `CKR_DATA_LEN_RANGE`). It is single-part, as the standard defines it:
+//! `C_SignUpdate` / `C_VerifyUpdate` on it are `CKR_FUNCTION_NOT_SUPPORTED`
+//! and end the operation.
 //!
 //! Each session holds at most one sign and one verify operation, with the
 //! digest operation's rules: a call that fails ends the operation, except
@@ -24,18 +27,18 @@ use coffer_core::rng::OsRng;
 use coffer_hsm::{Handle, KeyState, KeyType, SessionId, Usage};
 use cryptoki_sys::{
     CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RSA_PKCS_PSS_PARAMS, CK_RV, CK_SESSION_HANDLE, CK_ULONG,
-    CKG_MGF1_SHA256, CKM_ECDSA_SHA256, CKM_SHA256, CKM_SHA256_HMAC, CKM_SHA256_RSA_PKCS,
-    CKM_SHA256_RSA_PKCS_PSS, CKR_BUFFER_TOO_SMALL, CKR_DATA_LEN_RANGE, CKR_GENERAL_ERROR,
+    CKG_MGF1_SHA256, CKM_ECDSA, CKM_ECDSA_SHA256, CKM_SHA256, CKM_SHA256_HMAC, CKM_SHA256_RSA_PKCS,
+    CKM_SHA256_RSA_PKCS_PSS, CKR_DATA_LEN_RANGE, CKR_FUNCTION_NOT_SUPPORTED, CKR_GENERAL_ERROR,
     CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_HANDLE_INVALID, CKR_KEY_TYPE_INCONSISTENT, CKR_MECHANISM_INVALID,
-    CKR_MECHANISM_PARAM_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED,
-    CKR_SIGNATURE_LEN_RANGE,
+    CKR_MECHANISM_PARAM_INVALID, CKR_OPERATION_ACTIVE, CKR_SIGNATURE_LEN_RANGE,
 };
 
 use crate::asn1;
 use crate::boundary::{CkResult, boundary, bytes_in, len_of, ref_in, sized_out};
 use crate::error::rv_of_key_use;
-use crate::module::{Module, Session, with_module};
+use crate::module::{Module, Session, Step, key_operation_step, with_module};
 use crate::object::{ObjectKind, is_pair, rsa_bits};
+use crate::params::param_of;
 
 /// The salt length of coffer's RSASSA-PSS signatures (= the SHA-256 length).
 const PSS_SALT_LEN: CK_ULONG = 32;
@@ -43,6 +46,8 @@ const PSS_SALT_LEN: CK_ULONG = 32;
 /// A signing mechanism of this module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SignMechanism {
+    /// `CKM_ECDSA` with a P-256 key: the data is the application's hash.
+    Ecdsa,
     /// `CKM_ECDSA_SHA256` with a P-256 key.
     EcdsaSha256,
     /// `CKM_SHA256_RSA_PKCS`: RSASSA-PKCS1-v1_5 with SHA-256.
@@ -57,7 +62,7 @@ impl SignMechanism {
     /// Whether a coffer key type is this mechanism's.
     fn takes(self, key_type: KeyType) -> bool {
         match self {
-            SignMechanism::EcdsaSha256 => key_type == KeyType::P256,
+            SignMechanism::Ecdsa | SignMechanism::EcdsaSha256 => key_type == KeyType::P256,
             SignMechanism::RsaPkcsSha256 | SignMechanism::RsaPssSha256 => rsa_bits(key_type) != 0,
             SignMechanism::HmacSha256 => key_type == KeyType::HmacSha256,
         }
@@ -68,7 +73,7 @@ impl SignMechanism {
             SignMechanism::EcdsaSha256 => Some(SignatureScheme::EcdsaP256Sha256),
             SignMechanism::RsaPkcsSha256 => Some(SignatureScheme::RsaPkcs1Sha256),
             SignMechanism::RsaPssSha256 => Some(SignatureScheme::RsaPssSha256),
-            SignMechanism::HmacSha256 => None,
+            SignMechanism::Ecdsa | SignMechanism::HmacSha256 => None,
         }
     }
 }
@@ -93,6 +98,9 @@ pub(crate) const MAX_MULTI_PART_DATA: usize = 16 * 1024 * 1024;
 impl SignOperation {
     /// Adds one part of the data, within [`MAX_MULTI_PART_DATA`].
     fn append(&mut self, part: &[u8]) -> CkResult<()> {
+        if self.mechanism == SignMechanism::Ecdsa {
+            return Err(CKR_FUNCTION_NOT_SUPPORTED);
+        }
         if part.len() > MAX_MULTI_PART_DATA.saturating_sub(self.data.len()) {
             return Err(CKR_DATA_LEN_RANGE);
         }
@@ -112,18 +120,13 @@ unsafe fn mechanism_of(mechanism: *mut CK_MECHANISM) -> CkResult<SignMechanism> 
     let mechanism = unsafe { ref_in(mechanism.cast_const()) }?;
     let no_parameter = mechanism.pParameter.is_null() && mechanism.ulParameterLen == 0;
     let chosen = match mechanism.mechanism {
+        CKM_ECDSA => SignMechanism::Ecdsa,
         CKM_ECDSA_SHA256 => SignMechanism::EcdsaSha256,
         CKM_SHA256_RSA_PKCS => SignMechanism::RsaPkcsSha256,
         CKM_SHA256_HMAC => SignMechanism::HmacSha256,
         CKM_SHA256_RSA_PKCS_PSS => {
-            if len_of(mechanism.ulParameterLen)? != size_of::<CK_RSA_PKCS_PSS_PARAMS>() {
-                return Err(CKR_MECHANISM_PARAM_INVALID);
-            }
-            // SAFETY: the parameter is a CK_RSA_PKCS_PSS_PARAMS of the
-            // right size by the caller's contract (NULL is refused).
-            let params =
-                unsafe { ref_in(mechanism.pParameter.cast::<CK_RSA_PKCS_PSS_PARAMS>().cast_const()) }
-                    .map_err(|_| CKR_MECHANISM_PARAM_INVALID)?;
+            // SAFETY: forwarded contract of this function.
+            let params = unsafe { param_of::<CK_RSA_PKCS_PSS_PARAMS>(mechanism) }?;
             if params.hashAlg != CKM_SHA256 || params.mgf != CKG_MGF1_SHA256 || params.sLen != PSS_SALT_LEN {
                 return Err(CKR_MECHANISM_PARAM_INVALID);
             }
@@ -176,7 +179,7 @@ unsafe fn init(
                 return Err(CKR_KEY_FUNCTION_NOT_PERMITTED);
             }
             let signature_len = match mechanism {
-                SignMechanism::EcdsaSha256 => asn1::P256_RAW_SIGNATURE_LEN,
+                SignMechanism::Ecdsa | SignMechanism::EcdsaSha256 => asn1::P256_RAW_SIGNATURE_LEN,
                 SignMechanism::HmacSha256 => coffer_core::hash::SHA256_LEN,
                 _ => len_of(rsa_bits(key_type) / 8)?,
             };
@@ -192,37 +195,22 @@ unsafe fn init(
     })
 }
 
-/// Whether a call leaves the operation active.
-enum Step {
-    Continue,
-    Done,
-}
-
-/// Runs `f` on the session's sign (or verify) operation with the user's
-/// coffer session; ends the operation when `f` is done or fails, unless
-/// with `CKR_BUFFER_TOO_SMALL` or `CKR_OPERATION_ACTIVE`.
+/// [`key_operation_step`] on the session's sign (or verify) operation.
 fn with_operation(
     session: CK_SESSION_HANDLE,
     verify: bool,
     f: impl FnOnce(&mut Module, SessionId, &mut SignOperation) -> CkResult<Step>,
 ) -> CK_RV {
-    boundary(|| {
-        with_module(|m| {
-            let mut op = slot_of(m.session(session)?, verify).take().ok_or(CKR_OPERATION_NOT_INITIALIZED)?;
-            let result = m.user_session().and_then(|user| f(m, user, &mut op));
-            let keep = matches!(result, Ok(Step::Continue))
-                || matches!(result, Err(rv) if rv == CKR_BUFFER_TOO_SMALL || rv == CKR_OPERATION_ACTIVE);
-            if keep {
-                *slot_of(m.session(session)?, verify) = Some(op);
-            }
-            result.map(|_| ())
-        })
-    })
+    key_operation_step(session, |s| slot_of(s, verify), f)
 }
 
 /// The signature of `data` by the operation's key.
 fn signature(m: &mut Module, user: SessionId, op: &SignOperation, data: &[u8]) -> CkResult<Vec<u8>> {
     let signature = match op.mechanism.scheme() {
+        None if op.mechanism == SignMechanism::Ecdsa => {
+            check_digest_len(data)?;
+            m.hsm.sign_prehash(user, op.key, data).map_err(|e| rv_of_key_use(&e))?.to_vec()
+        }
         Some(scheme) => {
             let sig =
                 m.hsm.sign_with(&mut OsRng, user, op.key, scheme, data).map_err(|e| rv_of_key_use(&e))?;
@@ -242,6 +230,10 @@ fn check(m: &mut Module, user: SessionId, op: &SignOperation, data: &[u8], sig: 
         return Err(CKR_SIGNATURE_LEN_RANGE);
     }
     let result = match op.mechanism.scheme() {
+        None if op.mechanism == SignMechanism::Ecdsa => {
+            check_digest_len(data)?;
+            m.hsm.verify_prehash(user, op.key, data, sig)
+        }
         Some(SignatureScheme::EcdsaP256Sha256) => {
             let der = asn1::ecdsa_der_of_raw(sig)?;
             m.hsm.verify_with(user, op.key, SignatureScheme::EcdsaP256Sha256, data, &der)
@@ -250,6 +242,14 @@ fn check(m: &mut Module, user: SessionId, op: &SignOperation, data: &[u8], sig: 
         None => m.hsm.hmac_verify(user, op.key, &[data], sig),
     };
     result.map_err(|e| rv_of_key_use(&e))
+}
+
+/// `CKR_DATA_LEN_RANGE` unless `CKM_ECDSA`'s data is a hash of 1 to 64 bytes.
+fn check_digest_len(data: &[u8]) -> CkResult<()> {
+    if data.is_empty() || data.len() > coffer_core::p256::MAX_PREHASH_LEN {
+        return Err(CKR_DATA_LEN_RANGE);
+    }
+    Ok(())
 }
 
 /// Signs and writes the signature with the two-call convention.

@@ -5,14 +5,13 @@
 //! `C_GetFunctionStatus` and `C_CancelFunction` are the legacy exception:
 //! v2.40 §5.16 says they return `CKR_FUNCTION_NOT_PARALLEL`.
 //!
-//! Encryption, wrapping and the other functions below come in later
-//! versions (README.md, "Not yet").
+//! The functions below come in later versions (README.md, "Not yet").
 
 use std::ffi::c_void;
 
 use cryptoki_sys::{
     CK_ATTRIBUTE, CK_BYTE, CK_FLAGS, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_SLOT_ID,
-    CK_ULONG, CK_UTF8CHAR, CKR_FUNCTION_NOT_PARALLEL, CKR_FUNCTION_NOT_SUPPORTED,
+    CK_ULONG, CKR_FUNCTION_NOT_PARALLEL, CKR_FUNCTION_NOT_SUPPORTED,
 };
 
 use crate::boundary::boundary;
@@ -35,12 +34,6 @@ macro_rules! not_supported {
 }
 
 not_supported! {
-    /// `C_InitToken` (later: initializing a coffer token).
-    init_token(CK_SLOT_ID, *mut CK_UTF8CHAR, CK_ULONG, *mut CK_UTF8CHAR);
-    /// `C_InitPIN` (later).
-    init_pin(CK_SESSION_HANDLE, *mut CK_UTF8CHAR, CK_ULONG);
-    /// `C_SetPIN` (later).
-    set_pin(CK_SESSION_HANDLE, *mut CK_UTF8CHAR, CK_ULONG, *mut CK_UTF8CHAR, CK_ULONG);
     /// `C_GetOperationState`.
     get_operation_state(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
     /// `C_SetOperationState`.
@@ -51,22 +44,6 @@ not_supported! {
     copy_object(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
     /// `C_GetObjectSize`.
     get_object_size(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, *mut CK_ULONG);
-    /// `C_EncryptInit`.
-    encrypt_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
-    /// `C_Encrypt`.
-    encrypt(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_EncryptUpdate`.
-    encrypt_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_EncryptFinal`.
-    encrypt_final(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_DecryptInit`.
-    decrypt_init(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE);
-    /// `C_Decrypt`.
-    decrypt(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_DecryptUpdate`.
-    decrypt_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_DecryptFinal`.
-    decrypt_final(CK_SESSION_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
     /// `C_DigestKey` (coffer does not digest key material).
     digest_key(CK_SESSION_HANDLE, CK_OBJECT_HANDLE);
     /// `C_SignRecoverInit`.
@@ -85,19 +62,6 @@ not_supported! {
     sign_encrypt_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
     /// `C_DecryptVerifyUpdate`.
     decrypt_verify_update(CK_SESSION_HANDLE, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_WrapKey`.
-    wrap_key(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, *mut CK_BYTE, *mut CK_ULONG);
-    /// `C_UnwrapKey`.
-    unwrap_key(
-        CK_SESSION_HANDLE,
-        *mut CK_MECHANISM,
-        CK_OBJECT_HANDLE,
-        *mut CK_BYTE,
-        CK_ULONG,
-        *mut CK_ATTRIBUTE,
-        CK_ULONG,
-        *mut CK_OBJECT_HANDLE,
-    );
     /// `C_DeriveKey`.
     derive_key(CK_SESSION_HANDLE, *mut CK_MECHANISM, CK_OBJECT_HANDLE, *mut CK_ATTRIBUTE, CK_ULONG, *mut CK_OBJECT_HANDLE);
     /// `C_WaitForSlotEvent` (the one slot never changes).

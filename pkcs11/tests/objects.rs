@@ -197,7 +197,13 @@ fn generation_templates_are_checked() {
     assert_eq!(aes(&[len32(), (CKA_TOKEN, Val::Bool(false))]), Err(CKR_ATTRIBUTE_VALUE_INVALID));
     assert_eq!(aes(&[len32(), (CKA_CERTIFICATE_TYPE, Val::Ulong(0))]), Err(CKR_ATTRIBUTE_TYPE_INVALID));
     assert_eq!(aes(&[len32(), (CKA_KEY_TYPE, Val::Ulong(CKK_DES3))]), Err(CKR_TEMPLATE_INCONSISTENT));
-    assert_eq!(aes(&[len32(), (CKA_LABEL, Val::Bytes(vec![]))]), Err(CKR_ATTRIBUTE_VALUE_INVALID));
+    assert_eq!(aes(&[len32(), (CKA_LABEL, Val::Bytes(vec![b'l'; 65]))]), Err(CKR_ATTRIBUTE_VALUE_INVALID));
+    // Empty CKA_LABEL and CKA_ID (the standard's defaults, python-pkcs11's
+    // too) count as not given: the module makes the key id, the label is it.
+    let unnamed = aes(&[len32(), (CKA_LABEL, Val::Bytes(vec![])), (CKA_ID, Val::Bytes(vec![]))]).unwrap();
+    let made_id = attr(s, unnamed, CKA_ID).unwrap();
+    assert!(made_id.starts_with(b"p11-"), "{made_id:?}");
+    assert_eq!(attr(s, unnamed, CKA_LABEL).unwrap(), made_id);
     assert_eq!(aes(&[len32(), (CKA_ID, Val::Bytes(vec![0xff]))]), Err(CKR_ATTRIBUTE_VALUE_INVALID));
     assert_eq!(
         aes(&[len32(), (CKA_LABEL, Val::Bytes(b"a".to_vec())), (CKA_LABEL, Val::Bytes(b"a".to_vec()))]),
@@ -259,8 +265,8 @@ fn generation_templates_are_checked() {
     );
     assert_eq!(pair(CKM_RSA_PKCS_KEY_PAIR_GEN, &[ec()], &[]), Err(CKR_ATTRIBUTE_TYPE_INVALID));
     assert_eq!(pair(CKM_AES_KEY_GEN, &[], &[]), Err(CKR_MECHANISM_INVALID));
-    // Nothing was made by the refused calls.
-    assert_eq!(find(s, &mut Tpl::new(&[])).len(), 1);
+    // Nothing was made by the refused calls (only "one" and the unnamed key).
+    assert_eq!(find(s, &mut Tpl::new(&[])).len(), 2);
 }
 
 #[test]

@@ -154,7 +154,7 @@ fn keys_are_refused_for_the_wrong_mechanism_usage_object_or_login() {
     assert_eq!(verify(s, CKM_ECDSA_SHA256, ec_priv, b"m", &[0; 64]), CKR_KEY_FUNCTION_NOT_PERMITTED);
     assert_eq!(verify(s, CKM_ECDSA_SHA256, verify_only_pub, b"m", &[0; 64]), CKR_SIGNATURE_INVALID);
     assert_eq!(try_sign(s, CKM_ECDSA_SHA256, 9_999, b"m"), Err(CKR_KEY_HANDLE_INVALID));
-    assert_eq!(try_sign(s, CKM_ECDSA, ec_priv, b"m"), Err(CKR_MECHANISM_INVALID));
+    assert_eq!(try_sign(s, CKM_ECDSA_SHA384, ec_priv, b"m"), Err(CKR_MECHANISM_INVALID));
 
     // PSS with parameters other than coffer's.
     let mut params = CK_RSA_PKCS_PSS_PARAMS { hashAlg: CKM_SHA256, mgf: CKG_MGF1_SHA256, sLen: 20 };
@@ -239,4 +239,79 @@ fn sign_operations_keep_the_two_call_convention_and_the_session_rules() {
     assert_eq!(p11!(C_CloseSession(s)), CKR_OK);
     assert_eq!(p11!(C_SignUpdate(s, data.as_mut_ptr(), 3)), CKR_SESSION_HANDLE_INVALID);
     assert_eq!(p11!(C_SignUpdate(other, data.as_mut_ptr(), 3)), CKR_OPERATION_NOT_INITIALIZED);
+}
+
+/// `CKM_ECDSA` signs the application's hash: a SHA-256 digest gives a
+/// signature that verifies as ECDSA-SHA-256 over the message; a SHA-384
+/// digest (cut to its leftmost 256 bits) gives one that OpenSSL's
+/// `pkeyutl -verify` accepts over the same digest; wrong lengths, updates
+/// and changed digests are refused.
+#[test]
+fn ecdsa_signs_the_applications_hash() {
+    use coffer_core::hash::{sha256, sha384};
+    use coffer_core::p256::{P256PublicKey, P256Signature};
+    let _serial = serial();
+    let _token = Token::new("ecdsa-prehash");
+    let _loaded = Loaded::new();
+    let s = open(true);
+    login(s);
+    let (ec_pub, ec_priv) = ec_pair(s, "ec");
+    let point = attr(s, ec_pub, CKA_EC_POINT).unwrap();
+    let key = P256PublicKey::from_sec1_bytes(&point[2..]).unwrap();
+
+    let digest = sha256(b"release 1.2");
+    let sig = sign(s, CKM_ECDSA, ec_priv, &digest);
+    key.verify_fixed(b"release 1.2", &sig).unwrap();
+    assert_eq!(verify(s, CKM_ECDSA, ec_pub, &digest, &sig), CKR_OK);
+    assert_eq!(verify(s, CKM_ECDSA_SHA256, ec_pub, b"release 1.2", &sig), CKR_OK);
+    assert_eq!(verify(s, CKM_ECDSA, ec_pub, &sha256(b"release 1.3"), &sig), CKR_SIGNATURE_INVALID);
+    assert_eq!(try_sign(s, CKM_ECDSA, ec_priv, &[]), Err(CKR_DATA_LEN_RANGE));
+    assert_eq!(try_sign(s, CKM_ECDSA, ec_priv, &[7; 65]), Err(CKR_DATA_LEN_RANGE));
+
+    // Single-part only: an update is refused and ends the operation.
+    assert_eq!(with_mechanism(CKM_ECDSA, |m| p11!(C_SignInit(s, m, ec_priv))), CKR_OK);
+    let mut part = digest.to_vec();
+    assert_eq!(p11!(C_SignUpdate(s, part.as_mut_ptr(), part.len() as CK_ULONG)), CKR_FUNCTION_NOT_SUPPORTED);
+    assert_eq!(p11!(C_SignFinal(s, null_mut(), &mut 0)), CKR_OPERATION_NOT_INITIALIZED);
+
+    let long = sha384(b"release 1.2");
+    let sig = sign(s, CKM_ECDSA, ec_priv, &long);
+    assert_eq!(verify(s, CKM_ECDSA, ec_pub, &long, &sig), CKR_OK);
+    let sig_array: [u8; 64] = sig.as_slice().try_into().unwrap();
+    let der = P256Signature::from_bytes(sig_array).to_der().unwrap();
+    let dir = common::TempDir::new("ecdsa-openssl");
+    std::fs::write(dir.0.join("pub.pem"), key.to_spki_pem().unwrap()).unwrap();
+    std::fs::write(dir.0.join("digest.bin"), long).unwrap();
+    std::fs::write(dir.0.join("sig.der"), der.as_bytes()).unwrap();
+    let run = |digest_file: &str| {
+        std::process::Command::new("openssl")
+            .args([
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                "pub.pem",
+                "-in",
+                digest_file,
+                "-sigfile",
+                "sig.der",
+            ])
+            .current_dir(&dir.0)
+            .output()
+    };
+    match run("digest.bin") {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "openssl pkeyutl -verify: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::write(dir.0.join("other.bin"), sha384(b"release 1.3")).unwrap();
+            assert!(!run("other.bin").unwrap().status.success(), "OpenSSL refuses another digest");
+        }
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            println!("SKIPPED: OpenSSL's check of CKM_ECDSA needs `openssl` ({e}; apt-get install openssl)");
+        }
+        Err(e) => panic!("openssl is required under CI: {e}"),
+    }
 }

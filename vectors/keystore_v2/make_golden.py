@@ -693,7 +693,13 @@ def decode_key(p: bytes, what: str, sealed: bool = False) -> dict:
     k["usage"] = r.u8()
     if k["usage"] & 0x80:
         raise corrupt(f"{what}: usage bit 7 set")
-    k["extractable"] = r.flag("extractable")
+    # The `extractable` byte: bit 0 extractable, bit 1 imported (not local);
+    # any other bit is corrupt. Records from before bit 1 read as local.
+    flags = r.u8()
+    if flags & ~0x03:
+        raise corrupt(f"{what}: extractable is {flags:#04x}, not a combination of 01 and 02")
+    k["extractable"] = bool(flags & 0x01)
+    k["local"] = not flags & 0x02
     k["created_active"] = r.flag("created_active")
     state = r.u8()
     if state not in KEY_STATES:
@@ -1274,7 +1280,7 @@ def print_summary(s: dict) -> None:
         print(
             f"key {slot}/{handle}: type={k['type']} tenant={json.dumps(k['tenant'])} key_id={json.dumps(k['key_id'])} "
             f"label={json.dumps(k['label'])} state={k['state']} usage={usage} extractable={int(k['extractable'])} "
-            f"created_active={int(k['created_active'])} expires_at={k['expires_at']} latest={k['latest_version']} "
+            f"local={int(k['local'])} created_active={int(k['created_active'])} expires_at={k['expires_at']} latest={k['latest_version']} "
             f"versions={','.join(map(str, k['versions'])) or '-'} sealed={int(k['sealed'])}"
         )
     for (slot, handle), m in sorted(s["materials"].items()):

