@@ -1,9 +1,11 @@
 //! The entry point: `C_GetFunctionList` and the static function list it
 //! hands out, every entry present (PKCS#11 v2.40 §5.4).
 
-use cryptoki_sys::{CK_FUNCTION_LIST, CK_RV, CK_VERSION, CKR_ARGUMENTS_BAD};
+use cryptoki_sys::{
+    CK_FLAGS, CK_FUNCTION_LIST, CK_INTERFACE, CK_RV, CK_ULONG, CK_UTF8CHAR, CK_VERSION, CKR_ARGUMENTS_BAD,
+};
 
-use crate::boundary::{boundary, write_out};
+use crate::boundary::{boundary, sized_out, write_out};
 use crate::unsupported as ns;
 use crate::{attribute, cipher, digest, find, general, keygen, pin, random, session, sign, slot, wrap};
 
@@ -103,5 +105,90 @@ pub unsafe extern "C" fn C_GetFunctionList(function_list: *mut *mut CK_FUNCTION_
         let list = std::ptr::from_ref(&FUNCTION_LIST).cast_mut();
         // SAFETY: non-NULL, and writable by the caller's contract.
         unsafe { write_out(function_list, list) }
+    })
+}
+
+/// The interface name PKCS#11 3.0 gives the standard function list.
+static INTERFACE_NAME: &[u8; 8] = b"PKCS 11\0";
+
+/// The module's one interface (PKCS#11 3.0 §5.4): "PKCS 11", version 2.40
+/// (the function list above), no flags. A `CK_INTERFACE` holds raw
+/// pointers, so it is wrapped to be a `static`.
+struct Interface(CK_INTERFACE);
+
+// SAFETY: the pointers inside point to immutable statics (the name and the
+// function list), which any thread may read.
+unsafe impl Sync for Interface {}
+
+static INTERFACE: Interface = Interface(CK_INTERFACE {
+    pInterfaceName: INTERFACE_NAME.as_ptr().cast_mut(),
+    pFunctionList: std::ptr::from_ref(&FUNCTION_LIST).cast_mut().cast(),
+    flags: 0,
+});
+
+/// `C_GetInterfaceList` (PKCS#11 3.0 §5.4): the module's one interface,
+/// "PKCS 11" version 2.40, with the two-call size convention (a NULL list
+/// asks for the count). Callable before `C_Initialize`.
+///
+/// # Safety
+/// `count` must be NULL or valid for reads and writes of a `CK_ULONG`; a
+/// non-NULL `list` must be valid for writes of `*count` interfaces.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case, reason = "the PKCS#11 symbol name")]
+pub unsafe extern "C" fn C_GetInterfaceList(list: *mut CK_INTERFACE, count: *mut CK_ULONG) -> CK_RV {
+    boundary(|| {
+        // SAFETY: forwarded contract of this function.
+        if let Some(out) = unsafe { sized_out(list, count, 1) }? {
+            for entry in out.iter_mut() {
+                *entry = INTERFACE.0;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `C_GetInterface` (PKCS#11 3.0 §5.4): the interface named `name` ("PKCS
+/// 11", or NULL for the default) of `version` (NULL, or 2.40) with every
+/// flag of `flags` (the module's interface has none, so any flag asked
+/// for is refused). Anything else is `CKR_ARGUMENTS_BAD`, as the standard
+/// says for an interface the module does not have. Callable before
+/// `C_Initialize`.
+///
+/// # Safety
+/// A non-NULL `name` must be a NUL-terminated string; a non-NULL `version`
+/// readable as a `CK_VERSION`; a non-NULL `interface` valid for a write of
+/// a pointer.
+#[unsafe(no_mangle)]
+#[allow(non_snake_case, reason = "the PKCS#11 symbol name")]
+pub unsafe extern "C" fn C_GetInterface(
+    name: *mut CK_UTF8CHAR,
+    version: *mut CK_VERSION,
+    interface: *mut *mut CK_INTERFACE,
+    flags: CK_FLAGS,
+) -> CK_RV {
+    boundary(|| {
+        if interface.is_null() {
+            return Err(CKR_ARGUMENTS_BAD);
+        }
+        if !name.is_null() {
+            // SAFETY: a NUL-terminated string by the caller's contract.
+            let asked = unsafe { std::ffi::CStr::from_ptr(name.cast_const().cast()) };
+            if asked.to_bytes_with_nul() != INTERFACE_NAME {
+                return Err(CKR_ARGUMENTS_BAD);
+            }
+        }
+        // SAFETY: forwarded contract of this function (NULL gives None).
+        if let Some(asked) = unsafe { version.cast_const().as_ref() } {
+            if (asked.major, asked.minor) != (FUNCTION_LIST.version.major, FUNCTION_LIST.version.minor) {
+                return Err(CKR_ARGUMENTS_BAD);
+            }
+        }
+        if flags & !INTERFACE.0.flags != 0 {
+            return Err(CKR_ARGUMENTS_BAD);
+        }
+        // Applications only read the interface (the module owns it).
+        let found = std::ptr::from_ref(&INTERFACE.0).cast_mut();
+        // SAFETY: non-NULL, and writable by the caller's contract.
+        unsafe { write_out(interface, found) }
     })
 }

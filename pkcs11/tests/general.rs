@@ -43,6 +43,49 @@ fn text(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).unwrap()
 }
 
+/// PKCS#11 3.0's interface functions offer one interface, "PKCS 11" 2.40,
+/// whose list is `C_GetFunctionList`'s; other names, versions and flags
+/// are refused.
+#[test]
+fn the_interface_functions_offer_the_same_list_as_pkcs_11_version_2_40() {
+    use coffer_pkcs11::{C_GetInterface, C_GetInterfaceList};
+    let list: *const CK_FUNCTION_LIST = common::functions();
+    let mut count: CK_ULONG = 0;
+    // SAFETY: valid pointers, or NULL where the test is that it is refused.
+    unsafe {
+        assert_eq!(C_GetInterfaceList(null_mut(), &mut count), CKR_OK);
+        assert_eq!(count, 1);
+        let mut interfaces =
+            [CK_INTERFACE { pInterfaceName: null_mut(), pFunctionList: null_mut(), flags: 9 }; 2];
+        count = 0;
+        assert_eq!(C_GetInterfaceList(interfaces.as_mut_ptr(), &mut count), CKR_BUFFER_TOO_SMALL);
+        count = 2;
+        assert_eq!(C_GetInterfaceList(interfaces.as_mut_ptr(), &mut count), CKR_OK);
+        assert_eq!(count, 1);
+        let name = std::ffi::CStr::from_ptr(interfaces[0].pInterfaceName.cast());
+        assert_eq!(name.to_bytes(), b"PKCS 11");
+        assert_eq!(interfaces[0].pFunctionList.cast_const().cast::<CK_FUNCTION_LIST>(), list);
+        assert_eq!(interfaces[0].flags, 0);
+        assert_eq!(C_GetInterfaceList(null_mut(), null_mut()), CKR_ARGUMENTS_BAD);
+
+        let mut found: *mut CK_INTERFACE = null_mut();
+        assert_eq!(C_GetInterface(null_mut(), null_mut(), &mut found, 0), CKR_OK);
+        assert_eq!((*found).pFunctionList.cast_const().cast::<CK_FUNCTION_LIST>(), list);
+        let mut pkcs11 = *b"PKCS 11\0";
+        let mut v240 = CK_VERSION { major: 2, minor: 40 };
+        found = null_mut();
+        assert_eq!(C_GetInterface(pkcs11.as_mut_ptr(), &mut v240, &mut found, 0), CKR_OK);
+        assert_eq!((*found).pFunctionList.cast_const().cast::<CK_FUNCTION_LIST>(), list);
+        let mut v30 = CK_VERSION { major: 3, minor: 0 };
+        assert_eq!(C_GetInterface(pkcs11.as_mut_ptr(), &mut v30, &mut found, 0), CKR_ARGUMENTS_BAD);
+        let mut vendor = *b"Vendor coffer\0";
+        assert_eq!(C_GetInterface(vendor.as_mut_ptr(), null_mut(), &mut found, 0), CKR_ARGUMENTS_BAD);
+        let fork_safe = CKF_INTERFACE_FORK_SAFE;
+        assert_eq!(C_GetInterface(null_mut(), null_mut(), &mut found, fork_safe), CKR_ARGUMENTS_BAD);
+        assert_eq!(C_GetInterface(null_mut(), null_mut(), null_mut(), 0), CKR_ARGUMENTS_BAD);
+    }
+}
+
 #[test]
 fn the_function_list_is_version_2_40_with_every_entry_present() {
     let f = common::functions();
