@@ -178,10 +178,10 @@ pub unsafe extern "C" fn C_GetInterface(
             }
         }
         // SAFETY: forwarded contract of this function (NULL gives None).
-        if let Some(asked) = unsafe { version.cast_const().as_ref() } {
-            if (asked.major, asked.minor) != (FUNCTION_LIST.version.major, FUNCTION_LIST.version.minor) {
-                return Err(CKR_ARGUMENTS_BAD);
-            }
+        if let Some(asked) = unsafe { version.cast_const().as_ref() }
+            && (asked.major, asked.minor) != (FUNCTION_LIST.version.major, FUNCTION_LIST.version.minor)
+        {
+            return Err(CKR_ARGUMENTS_BAD);
         }
         if flags & !INTERFACE.0.flags != 0 {
             return Err(CKR_ARGUMENTS_BAD);
