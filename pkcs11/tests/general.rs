@@ -50,40 +50,47 @@ fn text(bytes: &[u8]) -> &str {
 fn the_interface_functions_offer_the_same_list_as_pkcs_11_version_2_40() {
     use coffer_pkcs11::{C_GetInterface, C_GetInterfaceList};
     let list: *const CK_FUNCTION_LIST = common::functions();
+    // SAFETY: the tests pass valid pointers, or NULL where the test is that it is refused.
+    let interface_list = |l: *mut CK_INTERFACE, c: *mut CK_ULONG| unsafe { C_GetInterfaceList(l, c) };
+    // SAFETY: as above.
+    let get = |n: *mut u8, v: *mut CK_VERSION, f: *mut *mut CK_INTERFACE, flags| unsafe {
+        C_GetInterface(n, v, f, flags)
+    };
+    let list_of = |interface: *mut CK_INTERFACE| {
+        // SAFETY: the module's static interface, valid while the library is loaded.
+        unsafe { &*interface }.pFunctionList.cast_const().cast::<CK_FUNCTION_LIST>()
+    };
     let mut count: CK_ULONG = 0;
-    // SAFETY: valid pointers, or NULL where the test is that it is refused.
-    unsafe {
-        assert_eq!(C_GetInterfaceList(null_mut(), &mut count), CKR_OK);
-        assert_eq!(count, 1);
-        let mut interfaces =
-            [CK_INTERFACE { pInterfaceName: null_mut(), pFunctionList: null_mut(), flags: 9 }; 2];
-        count = 0;
-        assert_eq!(C_GetInterfaceList(interfaces.as_mut_ptr(), &mut count), CKR_BUFFER_TOO_SMALL);
-        count = 2;
-        assert_eq!(C_GetInterfaceList(interfaces.as_mut_ptr(), &mut count), CKR_OK);
-        assert_eq!(count, 1);
-        let name = std::ffi::CStr::from_ptr(interfaces[0].pInterfaceName.cast());
-        assert_eq!(name.to_bytes(), b"PKCS 11");
-        assert_eq!(interfaces[0].pFunctionList.cast_const().cast::<CK_FUNCTION_LIST>(), list);
-        assert_eq!(interfaces[0].flags, 0);
-        assert_eq!(C_GetInterfaceList(null_mut(), null_mut()), CKR_ARGUMENTS_BAD);
+    assert_eq!(interface_list(null_mut(), &mut count), CKR_OK);
+    assert_eq!(count, 1);
+    let blank = CK_INTERFACE { pInterfaceName: null_mut(), pFunctionList: null_mut(), flags: 9 };
+    let mut interfaces = [blank; 2];
+    count = 0;
+    assert_eq!(interface_list(interfaces.as_mut_ptr(), &mut count), CKR_BUFFER_TOO_SMALL);
+    count = 2;
+    assert_eq!(interface_list(interfaces.as_mut_ptr(), &mut count), CKR_OK);
+    assert_eq!(count, 1);
+    // SAFETY: the module's static NUL-terminated name.
+    let name = unsafe { std::ffi::CStr::from_ptr(interfaces[0].pInterfaceName.cast()) };
+    assert_eq!(name.to_bytes(), b"PKCS 11");
+    assert_eq!(list_of(&mut interfaces[0]), list);
+    assert_eq!(interfaces[0].flags, 0);
+    assert_eq!(interface_list(null_mut(), null_mut()), CKR_ARGUMENTS_BAD);
 
-        let mut found: *mut CK_INTERFACE = null_mut();
-        assert_eq!(C_GetInterface(null_mut(), null_mut(), &mut found, 0), CKR_OK);
-        assert_eq!((*found).pFunctionList.cast_const().cast::<CK_FUNCTION_LIST>(), list);
-        let mut pkcs11 = *b"PKCS 11\0";
-        let mut v240 = CK_VERSION { major: 2, minor: 40 };
-        found = null_mut();
-        assert_eq!(C_GetInterface(pkcs11.as_mut_ptr(), &mut v240, &mut found, 0), CKR_OK);
-        assert_eq!((*found).pFunctionList.cast_const().cast::<CK_FUNCTION_LIST>(), list);
-        let mut v30 = CK_VERSION { major: 3, minor: 0 };
-        assert_eq!(C_GetInterface(pkcs11.as_mut_ptr(), &mut v30, &mut found, 0), CKR_ARGUMENTS_BAD);
-        let mut vendor = *b"Vendor coffer\0";
-        assert_eq!(C_GetInterface(vendor.as_mut_ptr(), null_mut(), &mut found, 0), CKR_ARGUMENTS_BAD);
-        let fork_safe = CKF_INTERFACE_FORK_SAFE;
-        assert_eq!(C_GetInterface(null_mut(), null_mut(), &mut found, fork_safe), CKR_ARGUMENTS_BAD);
-        assert_eq!(C_GetInterface(null_mut(), null_mut(), null_mut(), 0), CKR_ARGUMENTS_BAD);
-    }
+    let mut found: *mut CK_INTERFACE = null_mut();
+    assert_eq!(get(null_mut(), null_mut(), &mut found, 0), CKR_OK);
+    assert_eq!(list_of(found), list);
+    let mut pkcs11 = *b"PKCS 11\0";
+    let mut v240 = CK_VERSION { major: 2, minor: 40 };
+    found = null_mut();
+    assert_eq!(get(pkcs11.as_mut_ptr(), &mut v240, &mut found, 0), CKR_OK);
+    assert_eq!(list_of(found), list);
+    let mut v30 = CK_VERSION { major: 3, minor: 0 };
+    assert_eq!(get(pkcs11.as_mut_ptr(), &mut v30, &mut found, 0), CKR_ARGUMENTS_BAD);
+    let mut vendor = *b"Vendor coffer\0";
+    assert_eq!(get(vendor.as_mut_ptr(), null_mut(), &mut found, 0), CKR_ARGUMENTS_BAD);
+    assert_eq!(get(null_mut(), null_mut(), &mut found, CKF_INTERFACE_FORK_SAFE), CKR_ARGUMENTS_BAD);
+    assert_eq!(get(null_mut(), null_mut(), null_mut(), 0), CKR_ARGUMENTS_BAD);
 }
 
 #[test]
