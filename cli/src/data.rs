@@ -12,6 +12,7 @@ use coffer_core::envelope::{
     UnlockKey,
 };
 use coffer_core::rng::OsRng;
+use coffer_hsm::{Pkcs11Kek, Pkcs11KekError, Pkcs11Uri};
 use serde_json::{Value, json};
 
 use crate::fail::{Fail, Result, exit};
@@ -64,16 +65,21 @@ impl Context {
     }
 }
 
-/// A `--recipient`: `key:<id>` for a key in the keystore, or `[id=]file` for
-/// a public key or certificate PEM file.
+/// A `--recipient`: `key:<id>` for a key in the keystore, `pkcs11:<URI>`
+/// for a KEK in a PKCS#11 token, or `[id=]file` for a public key or
+/// certificate PEM file.
 enum RecipientSpec {
     Stored(String),
+    Pkcs11(Pkcs11Kek),
     File { id: String, key: PublicKey },
 }
 
 fn parse_recipient(spec: &str) -> Result<RecipientSpec> {
     if let Some(id) = spec.strip_prefix("key:") {
         return Ok(RecipientSpec::Stored(id.to_string()));
+    }
+    if spec.starts_with("pkcs11:") {
+        return Ok(RecipientSpec::Pkcs11(open_pkcs11(spec)?));
     }
     let (id, path) = match spec.split_once('=') {
         Some((id, path)) => (id.to_string(), PathBuf::from(path)),
@@ -83,6 +89,30 @@ fn parse_recipient(spec: &str) -> Result<RecipientSpec> {
         }
     };
     Ok(RecipientSpec::File { id, key: read_public_key(&path)? })
+}
+
+/// The KEK a `pkcs11:` URI names (RFC 7512 subset, `coffer_hsm::Pkcs11Uri`),
+/// logged in with the PIN of its `pin-source` file (or `pin-value`).
+pub fn open_pkcs11(uri: &str) -> Result<Pkcs11Kek> {
+    let config = Pkcs11Uri::parse(uri).and_then(|u| u.to_config()).map_err(pkcs11_fail)?;
+    Pkcs11Kek::open(&config).map_err(pkcs11_fail)
+}
+
+fn pkcs11_fail(e: Pkcs11KekError) -> Fail {
+    let fail = |code| Fail::new(code, e.to_string());
+    match &e {
+        Pkcs11KekError::Uri { .. } | Pkcs11KekError::InvalidInput { .. } => fail(exit::USAGE).hint(
+            "write pkcs11:token=<label>;object=<key label>?module-path=<library>&pin-source=file:<pin file>",
+        ),
+        Pkcs11KekError::PinIncorrect | Pkcs11KekError::PinLocked => {
+            fail(exit::KEYSTORE).hint("check the file named by pin-source (its first line is the user PIN)")
+        }
+        Pkcs11KekError::PinSource { .. } => fail(exit::IO),
+        Pkcs11KekError::KeyNotFound { .. } => {
+            fail(exit::REFUSED).hint("list the token's keys with `pkcs11-tool --module <library> -O --login`")
+        }
+        _ => fail(exit::REFUSED),
+    }
 }
 
 fn file_stem(path: &Path) -> String {
@@ -219,13 +249,12 @@ pub struct Encrypt<'a> {
 }
 
 /// Seals the input. With a `key:` recipient the keystore is opened (a user
-/// session of `--user` in `--tenant`); with only public-key recipients it
-/// is not needed.
+/// session of `--user` in `--tenant`); with only public-key and `pkcs11:`
+/// recipients it is not needed.
 pub fn encrypt(open_store: impl FnOnce() -> Result<Store>, e: &Encrypt<'_>) -> Result<()> {
     if e.recipients.is_empty() {
-        return Err(
-            Fail::usage("no --recipient given").hint("add --recipient key:<id> or --recipient agent.crt")
-        );
+        return Err(Fail::usage("no --recipient given")
+            .hint("add --recipient key:<id>, --recipient agent.crt or --recipient pkcs11:<URI>"));
     }
     let specs = e.recipients.iter().map(|s| parse_recipient(s)).collect::<Result<Vec<_>>>()?;
     let stored: Vec<&String> = specs
@@ -240,7 +269,12 @@ pub fn encrypt(open_store: impl FnOnce() -> Result<Store>, e: &Encrypt<'_>) -> R
         .iter()
         .filter_map(|s| if let RecipientSpec::File { id, key } = s { Some((id, key)) } else { None })
         .collect();
-    let extra = files.iter().map(|(id, key)| recipient(id, key)).collect::<Result<Vec<_>>>()?;
+    let mut extra = files.iter().map(|(id, key)| recipient(id, key)).collect::<Result<Vec<_>>>()?;
+    extra.extend(
+        specs
+            .iter()
+            .filter_map(|s| if let RecipientSpec::Pkcs11(k) = s { Some(k.recipient()) } else { None }),
+    );
     let context = Context::parse(e.context, e.context_hex)?;
     let ctx = context.get()?;
     let target = Target::plan(e.output, true)?;
@@ -274,6 +308,9 @@ fn stream_fail(e: envelope::StreamError, target: &Target) -> Fail {
 pub enum Opener<'a> {
     /// `--key <id>`: a KEK or RSA key of the tenant in the keystore.
     Stored(&'a str),
+    /// `--key pkcs11:<URI>`: a KEK in a PKCS#11 token (recipient key id =
+    /// its label, version 1); the keystore is not opened.
+    Pkcs11(&'a str),
     /// `--private-key <file>` (encrypted: opened with the passphrase of
     /// `passphrase`), tried only on the recipients with `key_id` (default:
     /// the file's name without extension) and, if given, `version`.
@@ -295,6 +332,12 @@ pub struct Decrypt<'a> {
 pub fn decrypt(open_store: impl FnOnce() -> Result<Store>, d: &Decrypt<'_>) -> Result<()> {
     let context = Context::parse(d.context, d.context_hex)?;
     let ctx = context.get()?;
+    // A PKCS#11 key that does not open (wrong PIN, no such key) fails
+    // here, before any input is read or output planned.
+    let pkcs11 = match d.opener {
+        Opener::Pkcs11(uri) => Some(open_pkcs11(uri)?),
+        _ => None,
+    };
     let target = Target::plan(d.output, true)?;
     let mut input = Input::open(d.input)?;
     let header = input.read_header()?;
@@ -302,18 +345,23 @@ pub fn decrypt(open_store: impl FnOnce() -> Result<Store>, d: &Decrypt<'_>) -> R
         Opener::File { path, passphrase, key_id, version } => {
             Some(FileKey::read(path, *passphrase, *key_id, *version, &header)?)
         }
-        Opener::Stored(_) => None,
+        Opener::Stored(_) | Opener::Pkcs11(_) => None,
     };
     let whole = io::Cursor::new(header).chain(input.into_reader());
     let mut store = match d.opener {
         Opener::Stored(_) => Some(open_store()?),
-        Opener::File { .. } => None,
+        Opener::File { .. } | Opener::Pkcs11(_) => None,
     };
     let open_into = |out: &mut dyn io::Write| -> Result<()> {
         match (&d.opener, store.as_mut(), &file_key) {
             (Opener::Stored(id), Some(store), _) => {
                 let (s, h) = store.user_key(id)?;
                 store.hsm.open_stream(&mut OsRng, s, h, &ctx, whole, out)?;
+            }
+            (Opener::Pkcs11(_), _, _) => {
+                let kek = pkcs11.as_ref().ok_or_else(|| Fail::usage("no PKCS#11 key"))?;
+                envelope::open_stream(&mut OsRng, &[kek.unlock_key()], &ctx, &Limits::DEFAULT, whole, out)
+                    .map_err(|e| stream_fail(e, &target))?;
             }
             (_, _, Some(key)) => {
                 envelope::open_stream(&mut OsRng, &key.unlock_keys(), &ctx, &Limits::DEFAULT, whole, out)

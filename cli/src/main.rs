@@ -167,12 +167,18 @@ enum Command {
     /// Seal a file or stdin as an envelope for one or more recipients.
     #[command(
         after_help = "Example:\n  coffer --user alice encrypt --recipient key:records --recipient agent7.crt \
-        --context tenant=acme --in report.pdf --out report.pdf.cfr"
+        --context tenant=acme --in report.pdf --out report.pdf.cfr\n  \
+        coffer encrypt --recipient 'pkcs11:token=coffer-kek;object=records?module-path=/usr/lib/softhsm/libsofthsm2.so\
+        &pin-source=file:/run/secrets/hsm-pin' --context tenant=acme --in report.pdf --out report.pdf.cfr"
     )]
     Encrypt {
-        /// `key:<id>` (a KEK or RSA key in the keystore), or `[id=]<file>`
-        /// (a PEM public key or certificate; the id defaults to the file name
-        /// without extension). Repeatable.
+        /// `key:<id>` (a KEK or RSA key in the keystore), `pkcs11:<URI>` (an
+        /// AES-256 KEK in a PKCS#11 token, RFC 7512:
+        /// `pkcs11:token=<label>;object=<key label>[;id=%XX..][;type=secret-key]?module-path=<library>&pin-source=file:<pin file>`;
+        /// the envelope's key id is the key label, version 1; the key wraps the
+        /// data key inside the token), or `[id=]<file>` (a PEM public key or
+        /// certificate; the id defaults to the file name without extension).
+        /// Repeatable. Only `key:` recipients open the keystore.
         #[arg(long = "recipient", required = true)]
         recipients: Vec<String>,
         /// Encryption context entry `key=value` (UTF-8), bound to the envelope. Repeatable.
@@ -191,9 +197,13 @@ enum Command {
     /// Open an envelope; nothing is written unless it authenticates entirely.
     #[command(after_help = "Example:\n  coffer --user alice decrypt --key records --context tenant=acme \
         --in report.pdf.cfr --out report.pdf\n  \
-        coffer decrypt --private-key agent7.key --context tenant=acme --in report.pdf.cfr --out copy.pdf")]
+        coffer decrypt --private-key agent7.key --context tenant=acme --in report.pdf.cfr --out copy.pdf\n  \
+        coffer decrypt --key 'pkcs11:token=coffer-kek;object=records?module-path=/usr/lib/softhsm/libsofthsm2.so\
+        &pin-source=file:/run/secrets/hsm-pin' --context tenant=acme --in report.pdf.cfr --out report.pdf")]
     Decrypt {
-        /// A KEK or RSA key of the tenant in the keystore.
+        /// A KEK or RSA key of the tenant in the keystore, or `pkcs11:<URI>`:
+        /// a KEK in a PKCS#11 token, as for `encrypt --recipient` (the
+        /// keystore is then not opened).
         #[arg(long, conflicts_with = "private_key", required_unless_present = "private_key")]
         key: Option<String>,
         /// A PKCS#8 PEM private key file (RSA or P-256) instead.
@@ -987,6 +997,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             certs::passphrase_needs_key_file(key_passphrase_file.as_deref(), private_key.as_deref())?;
             let opener = match (&key, &private_key) {
+                (Some(uri), None) if uri.starts_with("pkcs11:") => data::Opener::Pkcs11(uri),
                 (Some(id), None) => data::Opener::Stored(id),
                 (None, Some(path)) => data::Opener::File {
                     path,

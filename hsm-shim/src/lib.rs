@@ -33,6 +33,7 @@
 //! | --- | --- |
 //! | [`audit`] | the audit log: events, records, the HMAC chain and its verification, archived segments (feature `alloc`) |
 //! | [`device`] | [`device::DeviceToken`], the fixed-capacity token without a heap |
+//! | `pkcs11_kek` | envelope KEKs in any PKCS#11 HSM through `cryptoki`: `Pkcs11Kek`, `Pkcs11Uri` (feature `pkcs11-kek`) |
 //! | [`keystore`] | the sealed keystore file, version 1 (`KEYSTORE.md` §2–§5): [`keystore::MasterKey`], [`keystore::KeySource`], seal and open |
 //! | [`record_store`] | `coffer-store` itself, re-exported (feature `alloc`) |
 //!
@@ -42,7 +43,8 @@
 //! [`Role`]; [`Storage`] for one sealed keystore blob (a version-1 file for
 //! [`Hsm::load`], [`Hsm::import_v1`] and [`Hsm::save`], or a device's state)
 //! with [`FixedStorage`], [`MemoryStorage`] and [`FileStorage`]; [`Clock`] and [`SystemClock`]; [`GenerationGuard`] and
-//! [`CounterFile`] against a store rolled back to an older copy; [`Error`].
+//! [`CounterFile`] against a store rolled back to an older copy; [`Error`];
+//! [`HeldKek`], a KEK of an [`Hsm`] as coffer-core's `envelope::KekHolder`.
 //!
 //! ## Features
 //! - `std` (default): `alloc`, plus [`SystemClock`], [`FileStorage`] (a
@@ -58,6 +60,10 @@
 //! - With neither (`default-features = false`): [`device`], the in-place
 //!   [`keystore::seal_in_place`] / [`keystore::open_in_place`], [`Storage`],
 //!   [`FixedStorage`], [`Clock`], the policy types and [`Error`]; no heap.
+//! - `pkcs11-kek`: `std`, plus the `pkcs11_kek` module: `Pkcs11Kek`, an
+//!   envelope KEK in any PKCS#11 HSM (loaded with the `cryptoki` crate) whose
+//!   data-key wrap and unwrap run inside the token, and `Pkcs11Uri`, the
+//!   RFC 7512 URI that names it.
 //! - `fuzzing`: `std`, plus hooks for the fuzz targets in `fuzz/` (a hidden
 //!   module); not a public API.
 //!
@@ -151,6 +157,8 @@ mod file;
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(feature = "alloc")]
+mod held_kek;
+#[cfg(feature = "alloc")]
 mod keycache;
 pub mod keystore;
 #[cfg(feature = "alloc")]
@@ -158,6 +166,8 @@ mod object;
 #[cfg(feature = "alloc")]
 mod persist;
 mod pin;
+#[cfg(feature = "pkcs11-kek")]
+pub mod pkcs11_kek;
 mod policy;
 mod role;
 mod storage;
@@ -178,10 +188,14 @@ pub use error::{Error, Result};
 #[cfg(feature = "std")]
 pub use file::FileStorage;
 #[cfg(feature = "alloc")]
+pub use held_kek::HeldKek;
+#[cfg(feature = "alloc")]
 pub use object::{KeyAttributes, KeyInfo, KeyType};
 #[cfg(feature = "alloc")]
 pub use persist::{V1_AUDITOR, V1_USER};
 pub use pin::{DEFAULT_MAX_FAILURES, DEFAULT_PIN_ITERATIONS, MAX_PIN_LEN, MIN_PIN_LEN};
+#[cfg(feature = "pkcs11-kek")]
+pub use pkcs11_kek::{Pkcs11Kek, Pkcs11KekConfig, Pkcs11KekError, Pkcs11Uri};
 pub use policy::{Handle, KeyState, MAX_NAME_LEN, Usage};
 pub use role::Role;
 #[cfg(feature = "alloc")]

@@ -3,8 +3,9 @@
 //! Each envelope encrypts one object under a fresh 256-bit data key (DEK)
 //! with AES-256-GCM-SIV in chunks, commits to the DEK in the header, binds
 //! the caller's [`EncryptionContext`] and wraps the DEK for 1 to 16
-//! [`Recipient`]s: symmetric KEKs (AES-256-KW), RSA public keys (OAEP,
-//! feature `rsa`) and P-256 public keys (ECDH-ES).
+//! [`Recipient`]s: symmetric KEKs (AES-256-KW) in memory or in a
+//! [`KekHolder`] such as an HSM, RSA public keys (OAEP, feature `rsa`) and
+//! P-256 public keys (ECDH-ES).
 //!
 //! - Without an allocator: [`begin_seal`]/[`begin_open`] with
 //!   [`PayloadSealer`]/[`PayloadOpener`] stream chunk by chunk through caller
@@ -40,6 +41,7 @@
 
 mod context;
 mod header;
+mod holder;
 #[cfg(feature = "std")]
 mod io;
 #[cfg(feature = "alloc")]
@@ -55,6 +57,7 @@ pub use header::{
     DEFAULT_CHUNK_SIZE, HeaderRef, Limits, MAGIC, MAX_CHUNK_SIZE, MAX_HEADER_LEN, MIN_CHUNK_SIZE, PREFIX_LEN,
     VERSION, header_len,
 };
+pub use holder::KekHolder;
 #[cfg(feature = "std")]
 pub use io::{StreamError, open_stream, seal_stream};
 #[cfg(feature = "alloc")]

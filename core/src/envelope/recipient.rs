@@ -4,6 +4,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::header::SALT_LEN;
+use super::holder::KekHolder;
 use super::wire::{Reader, Writer};
 use crate::error::{Error, Result};
 #[cfg(feature = "p256")]
@@ -22,7 +23,8 @@ pub const MAX_KEY_ID_LEN: usize = 64;
 /// Largest recipient body (an RSA-4096 OAEP ciphertext).
 pub const MAX_BODY_LEN: usize = 512;
 
-const KW_DEK_LEN: usize = DEK_LEN + 8;
+/// Length of an AES-KW wrapped data key (a kind `01` body).
+pub(crate) const KW_DEK_LEN: usize = DEK_LEN + 8;
 const ECDH_BODY_LEN: usize = UNCOMPRESSED_POINT_LEN + KW_DEK_LEN;
 /// An uncompressed P-256 point (`04 || x || y`); records of that kind are
 /// read (and skipped) even in builds without the `p256` feature.
@@ -173,6 +175,17 @@ pub enum Recipient<'a> {
         /// The KEK.
         kek: &'a Kek,
     },
+    /// A key-encryption key in a [`KekHolder`] (an HSM, a PKCS#11 token):
+    /// the same AES-256-KW record (kind `01`) as [`Recipient::Kek`], wrapped
+    /// by the holder.
+    Held {
+        /// Key id written into the header.
+        key_id: &'a [u8],
+        /// Key version written into the header.
+        version: u32,
+        /// The holder that wraps the data key.
+        holder: &'a dyn KekHolder,
+    },
     /// An RSA public key (feature `rsa`).
     #[cfg(feature = "rsa")]
     Rsa {
@@ -209,6 +222,17 @@ pub enum UnlockKey<'a> {
         /// The KEK.
         kek: &'a Kek,
     },
+    /// A key-encryption key in a [`KekHolder`]: opens AES-256-KW records
+    /// (kind `01`) with the same key id and version, as [`UnlockKey::Kek`]
+    /// does.
+    Held {
+        /// Key id to match.
+        key_id: &'a [u8],
+        /// Key version to match.
+        version: u32,
+        /// The holder that unwraps the data key.
+        holder: &'a dyn KekHolder,
+    },
     /// An RSA private key (feature `rsa`).
     #[cfg(feature = "rsa")]
     Rsa {
@@ -234,7 +258,9 @@ pub enum UnlockKey<'a> {
 impl Recipient<'_> {
     pub(crate) fn ident(&self) -> (RecipientKind, &[u8], u32) {
         match self {
-            Recipient::Kek { key_id, version, .. } => (RecipientKind::Aes256Kw, key_id, *version),
+            Recipient::Kek { key_id, version, .. } | Recipient::Held { key_id, version, .. } => {
+                (RecipientKind::Aes256Kw, key_id, *version)
+            }
             #[cfg(feature = "rsa")]
             Recipient::Rsa { key_id, version, .. } => (RecipientKind::RsaOaep, key_id, *version),
             #[cfg(feature = "p256")]
@@ -245,7 +271,7 @@ impl Recipient<'_> {
     /// Length of the record body this recipient gets (FORMAT.md §1.4).
     pub(crate) fn body_len(&self) -> usize {
         match self {
-            Recipient::Kek { .. } => KW_DEK_LEN,
+            Recipient::Kek { .. } | Recipient::Held { .. } => KW_DEK_LEN,
             #[cfg(feature = "rsa")]
             Recipient::Rsa { public_key, .. } => public_key.bits().div_ceil(8),
             #[cfg(feature = "p256")]
@@ -276,6 +302,11 @@ impl Recipient<'_> {
                     return Err(Error::InvalidInput);
                 }
                 kek.wrap(dek.as_bytes(), body)?
+            }
+            Recipient::Held { holder, .. } => {
+                let wrapped = holder.wrap_dek(dek.as_bytes())?;
+                body.get_mut(..KW_DEK_LEN).ok_or(Error::Internal)?.copy_from_slice(&wrapped);
+                KW_DEK_LEN
             }
             #[cfg(feature = "rsa")]
             Recipient::Rsa { public_key, .. } => {
@@ -323,7 +354,9 @@ impl UnlockKey<'_> {
     /// Whether this key is meant for `rec` (kind, key id and version match).
     pub fn matches(&self, rec: &RecipientRecord<'_>) -> bool {
         let (kind, key_id, version) = match self {
-            UnlockKey::Kek { key_id, version, .. } => (RecipientKind::Aes256Kw, *key_id, *version),
+            UnlockKey::Kek { key_id, version, .. } | UnlockKey::Held { key_id, version, .. } => {
+                (RecipientKind::Aes256Kw, *key_id, *version)
+            }
             #[cfg(feature = "rsa")]
             UnlockKey::Rsa { key_id, version, .. } => (RecipientKind::RsaOaep, *key_id, *version),
             #[cfg(feature = "p256")]
@@ -343,7 +376,10 @@ impl UnlockKey<'_> {
         }
         let _ = &rng;
         match self {
-            UnlockKey::Kek { kek, .. } => unwrap_kw(kek, rec.body),
+            // One path for both: the in-memory KEK is a holder too (and a
+            // firmware that opens with a KEK links one unwrap, not two).
+            UnlockKey::Kek { kek, .. } => unwrap_held(*kek, rec.body),
+            UnlockKey::Held { holder, .. } => unwrap_held(*holder, rec.body),
             #[cfg(feature = "rsa")]
             UnlockKey::Rsa { private_key, .. } => {
                 let dek = private_key.oaep_decrypt(rng, rec.body).map_err(|_| Error::Decrypt)?;
@@ -363,6 +399,15 @@ impl UnlockKey<'_> {
     }
 }
 
+/// Unwraps a kind `01` body (40 bytes) through `holder`; any failure is
+/// [`Error::Decrypt`], and the holder's copy of the key is wiped on drop.
+fn unwrap_held(holder: &dyn KekHolder, body: &[u8]) -> Result<Dek> {
+    let wrapped: &[u8; KW_DEK_LEN] = body.try_into().map_err(|_| Error::Decrypt)?;
+    let dek = holder.unwrap_dek(wrapped).map_err(|_| Error::Decrypt)?;
+    Ok(Dek(*dek))
+}
+
+#[cfg(feature = "p256")]
 fn unwrap_kw(kek: &Kek, wrapped: &[u8]) -> Result<Dek> {
     let mut out = [0u8; DEK_LEN];
     let res = kek
