@@ -34,6 +34,8 @@ use coffer_core::kdf::hkdf_sha256;
 use coffer_core::rng::TryCryptoRng;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use coffer_core::envelope::KekHolder;
+
 use crate::error::{Error, Result};
 use crate::wire::Reader;
 
@@ -147,8 +149,10 @@ impl MasterKey {
     }
 }
 
-/// What a keystore is sealed under: a master key the caller holds, or a
-/// passphrase the master key is derived from (KEYSTORE.md §4).
+/// What a keystore is sealed under: a master key the caller holds, a
+/// passphrase the master key is derived from (KEYSTORE.md §4), or a
+/// key-encryption key in a [`KekHolder`] (an HSM, a PKCS#11 token) that
+/// wraps the master key (record stores only, KEYSTORE.md §12.3).
 ///
 /// A keystore sealed under one kind opens only with the same kind: a
 /// passphrase never opens a keystore sealed under a raw master key, and the
@@ -161,6 +165,31 @@ pub enum KeySource<'a> {
     /// A passphrase of [`MIN_PASSPHRASE_LEN`]`..=`[`MAX_PASSPHRASE_LEN`]
     /// bytes, stretched with PBKDF2-HMAC-SHA-256 (`kdf = 1`).
     Passphrase(&'a [u8]),
+    /// A key-encryption key that stays in its holder (`kdf = 2`, record
+    /// stores only): creating the store draws a random master key and keeps
+    /// only `AES-KW(KEK, master key)` in the meta record; opening asks the
+    /// holder to unwrap it. The master key is in memory while the store is
+    /// open, never at rest; the KEK never leaves the holder. The sealed
+    /// file of §2 ([`seal`], [`seal_in_place`]) does not take it
+    /// ([`Error::InvalidInput`]).
+    ///
+    /// ```
+    /// use coffer_core::envelope::KekHolder;
+    /// use coffer_core::keywrap::Kek;
+    /// use coffer_core::rng::OsRng;
+    /// use coffer_hsm::keystore::KeySource;
+    /// use coffer_hsm::{Config, Hsm, MemoryStore, SystemClock};
+    ///
+    /// // Any KekHolder: here an in-memory KEK; in production a Pkcs11Kek
+    /// // (feature `pkcs11-kek`) whose key never leaves the token.
+    /// let kek = Kek::generate(&mut OsRng)?;
+    /// let holder: &dyn KekHolder = &kek;
+    /// let config = Config { pin_iterations: 1_000, ..Config::default() };
+    /// let hsm = Hsm::create(&mut OsRng, Box::new(MemoryStore::new()), &KeySource::Held(holder), 1, config, Box::new(SystemClock))?;
+    /// # drop(hsm);
+    /// # Ok::<(), coffer_hsm::Error>(())
+    /// ```
+    Held(&'a dyn KekHolder),
 }
 
 impl core::fmt::Debug for KeySource<'_> {
@@ -168,6 +197,7 @@ impl core::fmt::Debug for KeySource<'_> {
         match self {
             KeySource::MasterKey(_) => f.write_str("KeySource::MasterKey(<redacted>)"),
             KeySource::Passphrase(_) => f.write_str("KeySource::Passphrase(<redacted>)"),
+            KeySource::Held(_) => f.write_str("KeySource::Held(<held>)"),
         }
     }
 }
@@ -197,8 +227,9 @@ struct Parsed<'a> {
 /// last one where this file's storage cannot roll it back (KEYSTORE.md §6).
 ///
 /// # Errors
-/// [`Error::InvalidInput`] if `state` is longer than [`MAX_STATE_LEN`] or the
-/// passphrase length is out of range; [`Error::Crypto`] if the RNG fails.
+/// [`Error::InvalidInput`] if `state` is longer than [`MAX_STATE_LEN`], the
+/// passphrase length is out of range or `source` is [`KeySource::Held`];
+/// [`Error::Crypto`] if the RNG fails.
 pub fn seal<R: TryCryptoRng + ?Sized>(
     rng: &mut R,
     source: &KeySource<'_>,
@@ -324,6 +355,8 @@ pub fn seal_in_place<R: TryCryptoRng + ?Sized>(
     let hlen = header_len(match source {
         KeySource::MasterKey(_) => Kdf::Raw,
         KeySource::Passphrase(_) => Kdf::Pbkdf2 { iterations, salt: [0; SALT_LEN] },
+        // The file of §2 has no kdf for a held key (record stores do, §12.3).
+        KeySource::Held(_) => return Err(Error::InvalidInput),
     });
     let total = hlen.checked_add(state_len).and_then(|n| n.checked_add(TAG_LEN)).ok_or(Error::Capacity)?;
     if total > buf.len() {
@@ -438,6 +471,8 @@ fn seal_key<R: TryCryptoRng + ?Sized>(
             let derived = MasterKey::derive_from_passphrase(passphrase, &salt, iterations)?;
             Ok((Kdf::Pbkdf2 { iterations, salt }, derived.encryption_key()?))
         }
+        // The file of §2 has no kdf for a held key (record stores do, §12.3).
+        KeySource::Held(_) => Err(Error::InvalidInput),
     }
 }
 

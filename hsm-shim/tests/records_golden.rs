@@ -31,7 +31,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use coffer_core::envelope::EncryptionContext;
+use coffer_core::envelope::{EncryptionContext, KekHolder};
+use coffer_core::keywrap::Kek;
 use coffer_core::mac::HmacSha256Key;
 use coffer_core::rng::OsRng;
 use coffer_hsm::audit::{Actor, AuditEvent, KeyRef, Operation};
@@ -515,7 +516,10 @@ fn a_changed_meta_header_is_keystore_corrupt_at_open() {
     cases.push(("version 01", m));
     let mut m = meta.clone();
     m[5] = 0x02;
-    cases.push(("reserved kdf 02", m));
+    cases.push(("kdf 02 without room for its wrapped master key", m));
+    let mut m = meta.clone();
+    m[5] = 0x03;
+    cases.push(("reserved kdf 03", m));
     let mut m = meta.clone();
     m[5] = 0x01;
     cases.push(("kdf 01 without room for its parameters", m));
@@ -1414,4 +1418,196 @@ fn a_removed_credential_put_back_offline_is_audit_tampered_at_verify() {
         .unwrap();
     let index = usize::try_from(login.seq).unwrap();
     assert_eq!(hsm.audit_verify(auditor), Err(Error::AuditTampered { index }));
+}
+
+// ------------------------------------------------------------ §12.3 kdf 02
+
+/// The golden rows with the meta record of `facts.held_meta`: the same
+/// master key, held by the KEK `facts.held_kek`.
+fn held_rows() -> Rows {
+    let mut rows = golden_rows();
+    set_row(&mut rows, &[0x00], hex_field(&golden()["facts"]["held_meta"]));
+    rows
+}
+
+fn held_kek() -> Kek {
+    Kek::from_slice(&hex_field(&golden()["facts"]["held_kek"])).unwrap()
+}
+
+fn open_held(rows: &Rows, kek: &Kek) -> Result<Hsm, Error> {
+    let holder: &dyn KekHolder = kek;
+    Hsm::open(&mut OsRng, Box::new(store_of(rows)), &KeySource::Held(holder), Box::new(FixedClock))
+}
+
+#[test]
+fn golden_held_meta_opens_the_golden_records_with_the_kek_alone() {
+    let g = golden();
+    let rows = held_rows();
+    let meta = value_of(&rows, &[0x00]);
+    assert_eq!(meta.len(), 4 + 1 + 1 + 40 + 12 + 16, "held meta record");
+    assert_eq!(meta[5], 0x02);
+    let mut hsm = open_held(&rows, &held_kek()).unwrap();
+    assert_eq!(hsm.generation(), 7 + 1);
+    let user = hsm.login(0, USER, USER_PIN, Some("acme")).unwrap();
+    let webhooks = hsm.find(user, "webhooks").unwrap();
+    let tag = hsm.hmac_sign(user, webhooks, &[&hex_field(&g["facts"]["hmac_message"])]).unwrap();
+    assert_eq!(to_hex(&tag), g["facts"]["hmac_webhooks"].as_str().unwrap());
+}
+
+#[test]
+fn a_held_store_opens_with_no_other_source_and_no_other_kek() {
+    let rows = held_rows();
+    assert_eq!(open_rows(&rows, &golden_master()).unwrap_err(), Error::KeystoreAuth, "the master key itself");
+    let passphrase =
+        Hsm::open(&mut OsRng, Box::new(store_of(&rows)), &KeySource::Passphrase(b"x"), Box::new(FixedClock));
+    assert_eq!(passphrase.unwrap_err(), Error::KeystoreAuth);
+    let mut other = hex_field(&golden()["facts"]["held_kek"]);
+    other[0] ^= 1;
+    assert_eq!(open_held(&rows, &Kek::from_slice(&other).unwrap()).unwrap_err(), Error::KeystoreAuth);
+    // And the KEK does not open the raw-key golden store.
+    assert_eq!(open_held(&golden_rows(), &held_kek()).unwrap_err(), Error::KeystoreAuth);
+}
+
+#[test]
+fn any_changed_byte_of_the_held_meta_after_its_kdf_is_keystore_auth() {
+    let rows = held_rows();
+    let meta = value_of(&rows, &[0x00]);
+    for i in 6..meta.len() {
+        let mut changed = rows.clone();
+        let mut m = meta.clone();
+        m[i] ^= 0x01;
+        set_row(&mut changed, &[0x00], m);
+        assert_eq!(open_held(&changed, &held_kek()).unwrap_err(), Error::KeystoreAuth, "byte {i}");
+    }
+}
+
+#[test]
+fn a_held_meta_of_the_wrong_length_is_keystore_corrupt() {
+    let rows = held_rows();
+    let meta = value_of(&rows, &[0x00]);
+    let mut long = meta.clone();
+    long.insert(6, 0);
+    for (what, m) in [("one byte short", meta[..meta.len() - 1].to_vec()), ("one byte long", long)] {
+        let mut changed = rows.clone();
+        set_row(&mut changed, &[0x00], m);
+        assert_eq!(open_held(&changed, &held_kek()).unwrap_err(), Error::KeystoreCorrupt, "{what}");
+    }
+}
+
+/// A holder whose device fails: its error passes through as `Crypto`, not
+/// as a wrong key.
+struct Unplugged;
+impl KekHolder for Unplugged {
+    fn wrap_dek(&self, _: &[u8; 32]) -> coffer_core::Result<[u8; 40]> {
+        Err(coffer_core::Error::Internal)
+    }
+    fn unwrap_dek(&self, _: &[u8; 40]) -> coffer_core::Result<zeroize::Zeroizing<[u8; 32]>> {
+        Err(coffer_core::Error::Internal)
+    }
+}
+
+#[test]
+fn a_failing_holder_is_a_crypto_error_and_creates_nothing() {
+    let holder: &dyn KekHolder = &Unplugged;
+    let opened = Hsm::open(
+        &mut OsRng,
+        Box::new(store_of(&held_rows())),
+        &KeySource::Held(holder),
+        Box::new(FixedClock),
+    );
+    assert_eq!(opened.unwrap_err(), Error::Crypto(coffer_core::Error::Internal));
+    let path = temp_path("unplugged.db");
+    let config = Config { pin_iterations: 1_000, ..Config::default() };
+    let created = Hsm::create(
+        &mut OsRng,
+        Box::new(SqliteStore::open(&path).unwrap()),
+        &KeySource::Held(holder),
+        1,
+        config,
+        Box::new(FixedClock),
+    );
+    assert_eq!(created.unwrap_err(), Error::Crypto(coffer_core::Error::Internal));
+    let mut store = SqliteStore::open(&path).unwrap();
+    assert_eq!(dump(&mut store), Rows::new(), "nothing was written");
+    drop(store);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+/// A store created under a held KEK, re-keyed to a passphrase and back to
+/// another KEK: each time only the current source opens it, and the
+/// Python reader (written from §12.3) opens it with the KEK alone.
+#[test]
+fn a_held_store_rekeys_to_a_passphrase_and_back_and_python_reads_it() {
+    let kek = Kek::from_slice(&[0x42; 32]).unwrap();
+    let holder: &dyn KekHolder = &kek;
+    let config = Config { pin_iterations: 1_000, ..Config::default() };
+    let mut hsm = Hsm::create(
+        &mut OsRng,
+        Box::new(MemoryStore::new()),
+        &KeySource::Held(holder),
+        1,
+        config,
+        Box::new(FixedClock),
+    )
+    .unwrap();
+    hsm.init_token(&mut OsRng, 0, "held", SO_PIN).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.create_tenant(&mut OsRng, so, "acme").unwrap();
+    let mut store = hsm.into_store();
+    let rows = dump(store.as_mut());
+    let meta = value_of(&rows, &[0x00]);
+    assert_eq!((meta.len(), meta[5]), (74, 0x02));
+    // The wrapped master key is AES-KW under the KEK, per RFC 3394.
+    let master = kek.unwrap_to_vec(&meta[6..46]).unwrap();
+    assert_eq!(master.len(), 32);
+    let master = MasterKey::from_slice(&master).unwrap();
+    assert!(open_rows(&rows, &master).is_err(), "kdf 02 is not opened by the raw master key");
+    assert!(open_held(&rows, &kek).is_ok());
+
+    if python_ready("a_held_store_rekeys_to_a_passphrase_and_back_and_python_reads_it") {
+        let path = temp_path("held.json");
+        write_rows_json(&path, &rows);
+        let (code, stdout, stderr) =
+            python(&["--read", path.to_str().unwrap(), "--kek-hex", &to_hex(&[0x42; 32])]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(summary_line(&stdout, "kdf"), "held");
+        let (code, _, stderr) =
+            python(&["--read", path.to_str().unwrap(), "--kek-hex", &to_hex(&[0x43; 32])]);
+        assert_eq!(code, 1);
+        assert!(
+            stderr.starts_with("FAILED: KeystoreAuth: the wrapped master key does not unwrap"),
+            "{stderr}"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    let mut hsm = Hsm::open(&mut OsRng, store, &KeySource::Held(holder), Box::new(FixedClock)).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    hsm.change_passphrase(&mut OsRng, so, &KeySource::Passphrase(b"a passphrase")).unwrap();
+    let mut store = hsm.into_store();
+    let rows = dump(store.as_mut());
+    assert_eq!(value_of(&rows, &[0x00])[5], 0x01);
+    assert_eq!(open_held(&rows, &kek).unwrap_err(), Error::KeystoreAuth, "the old KEK opens nothing");
+
+    let mut hsm =
+        Hsm::open(&mut OsRng, store, &KeySource::Passphrase(b"a passphrase"), Box::new(FixedClock)).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    let second = Kek::from_slice(&[0x77; 32]).unwrap();
+    hsm.change_passphrase(&mut OsRng, so, &KeySource::Held(&second)).unwrap();
+    let mut store = hsm.into_store();
+    let rows = dump(store.as_mut());
+    assert_eq!(value_of(&rows, &[0x00])[5], 0x02);
+    assert_eq!(open_held(&rows, &kek).unwrap_err(), Error::KeystoreAuth);
+    let passphrase = Hsm::open(
+        &mut OsRng,
+        Box::new(store_of(&rows)),
+        &KeySource::Passphrase(b"a passphrase"),
+        Box::new(FixedClock),
+    );
+    assert_eq!(passphrase.unwrap_err(), Error::KeystoreAuth);
+    let mut hsm = open_held(&rows, &second).unwrap();
+    let so = hsm.login_so(0, SO_PIN).unwrap();
+    assert_eq!(hsm.tenants(so).unwrap().len(), 1, "the records came through both re-keys");
 }

@@ -11,6 +11,7 @@ share code or test data with the Rust implementation.
     python3 make_golden.py                      # writes golden.json beside this file
     python3 make_golden.py --out PATH           # writes it elsewhere
     python3 make_golden.py --read STORE --master-hex HEX64
+    python3 make_golden.py --read STORE --kek-hex HEX64     # kdf 02: master key held by a KEK
     python3 make_golden.py --read STORE --passphrase TEXT [--pin [SLOT/]NAME=PIN ...]
     python3 make_golden.py --read STORE --passphrase TEXT \
         --reset-failures [SLOT/]NAME [--repoint-to-creation] --tamper-out ROWS.json
@@ -56,7 +57,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+from cryptography.hazmat.primitives.keywrap import (
+    InvalidUnwrap,
+    aes_key_unwrap,
+    aes_key_wrap,
+    aes_key_wrap_with_padding,
+)
 
 # ---------------------------------------------------------------- constants
 
@@ -402,10 +408,14 @@ def audit_mac(audit_key: bytes, prev_mac: bytes, seq: int, time: int, event: byt
 # ---------------------------------------------------------------- meta record (§12.3)
 
 
-def meta_header(kdf: int, iterations: int | None = None, salt: bytes | None = None) -> bytes:
+def meta_header(
+    kdf: int, iterations: int | None = None, salt: bytes | None = None, wrapped_master: bytes | None = None
+) -> bytes:
     header = META_MAGIC + bytes([RECORD_VERSION, kdf])
     if kdf == 0x01:
         header += u32(iterations) + salt
+    if kdf == 0x02:
+        header += wrapped_master
     return header
 
 
@@ -537,6 +547,13 @@ def build_golden() -> dict:
 
     message = b"golden message"
     wrap_input = bytes([0x11]) * 32
+
+    # §12.3 kdf 02: the same master key held by a KEK. Put in place of the
+    # meta row, it opens the same records with the KEK alone.
+    held_kek = bytes(range(0xC0, 0xE0))
+    held_header = meta_header(0x02, wrapped_master=aes_key_wrap(held_kek, master))
+    held_nonce = bytes([0x5A]) * 12
+    held_meta = held_header + held_nonce + meta_check_tag(keys, held_header, held_nonce)
     return {
         "about": (
             "Keystore version 2 golden records (hsm-shim/KEYSTORE.md §12), written by "
@@ -568,6 +585,8 @@ def build_golden() -> dict:
             "audit": audit_facts,
             "audit_head": head,
             "globex_webhooks_index_record_key": globex_index.hex(),
+            "held_kek": held_kek.hex(),
+            "held_meta": held_meta.hex(),
         },
     }
 
@@ -624,7 +643,7 @@ def open_sealed(keys: RecordKeys, record_key: bytes, value: bytes) -> bytes:
         raise StoreRejected("KeystoreAuth", f"record {record_key.hex()} does not open") from None
 
 
-def read_meta(value: bytes) -> tuple[int, int | None, bytes | None, bytes, bytes, bytes]:
+def read_meta(value: bytes) -> tuple[int, int | None, bytes | None, bytes | None, bytes, bytes, bytes]:
     r = Reader(value, "meta record")
     if r.take(4) != META_MAGIC:
         raise corrupt("meta record: magic is not CFRS")
@@ -632,18 +651,20 @@ def read_meta(value: bytes) -> tuple[int, int | None, bytes | None, bytes, bytes
     if version != RECORD_VERSION:
         raise corrupt(f"meta record: version {version:#04x}, not 02")
     kdf = r.u8()
-    iterations = salt = None
+    iterations = salt = wrapped = None
     if kdf == 0x01:
         iterations = r.u32()
         if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
             raise corrupt(f"meta record: iterations {iterations} out of range")
         salt = r.take(16)
+    elif kdf == 0x02:
+        wrapped = r.take(40)
     elif kdf != 0x00:
         raise corrupt(f"meta record: kdf {kdf:#04x} is reserved")
     header = value[: r.pos]
     nonce, tag = r.take(12), r.take(16)
     r.done()
-    return kdf, iterations, salt, header, nonce, tag
+    return kdf, iterations, salt, wrapped, header, nonce, tag
 
 
 def decode_config(p: bytes) -> dict:
@@ -940,6 +961,7 @@ def verify_store(
     master: bytes | None,
     passphrase: bytes | None,
     pin_args: list[tuple[int | None, str, bytes]] | None = None,
+    kek: bytes | None = None,
 ) -> dict:
     """Checks every record; `pin_args` are (slot or None for every slot, credential
     name, PIN) whose grants to open (§13.2) for the material of sealed keys."""
@@ -962,14 +984,23 @@ def verify_store(
     meta = by_key.get(bytes([KIND_META]))
     if meta is None:
         raise StoreRejected("TokenState", "no meta record: the store holds no HSM")
-    kdf, iterations, salt, header, check_nonce, check_tag = read_meta(meta)
+    kdf, iterations, salt, wrapped, header, check_nonce, check_tag = read_meta(meta)
     if kdf == 0x00:
         if master is None:
-            raise StoreRejected("KeystoreAuth", "the store is sealed under a raw master key; a passphrase was given")
-    else:
+            raise StoreRejected("KeystoreAuth", "the store is sealed under a raw master key; no master key was given")
+    elif kdf == 0x01:
         if passphrase is None:
-            raise StoreRejected("KeystoreAuth", "the store is sealed under a passphrase; a master key was given")
+            raise StoreRejected("KeystoreAuth", "the store is sealed under a passphrase; no passphrase was given")
         master = hashlib.pbkdf2_hmac("sha256", passphrase, salt, iterations, 32)
+    else:
+        if kek is None:
+            raise StoreRejected("KeystoreAuth", "the store's master key is held by a KEK; no KEK was given")
+        try:
+            master = aes_key_unwrap(kek, wrapped)
+        except InvalidUnwrap:
+            raise StoreRejected("KeystoreAuth", "the wrapped master key does not unwrap: another KEK, or it was changed")
+        if len(master) != 32:
+            raise StoreRejected("KeystoreAuth", f"the held master key is {len(master)} bytes, not 32")
     keys = RecordKeys(master)
     if not hmac.compare_digest(meta_check_tag(keys, header, check_nonce), check_tag):
         raise StoreRejected("KeystoreAuth", "meta check tag does not verify: wrong key, or the meta record was changed")
@@ -1245,7 +1276,7 @@ def print_summary(s: dict) -> None:
     """One fact per line, `name: value`, so that other programs can read it."""
     print("store: verified")
     print("records: " + " ".join(f"{name}={n}" for name, n in s["counts"].items()) + f" ignored={s['ignored']}")
-    print(f"kdf: {'raw' if s['kdf'] == 0 else 'pbkdf2'}")
+    print(f"kdf: {['raw', 'pbkdf2', 'held'][s['kdf']]}")
     print(f"generation: {s['generation']}")
     c = s["config"]
     print(
@@ -1343,6 +1374,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--read", metavar="STORE", help="verify a store: a SQLite file or a JSON rows file")
     ap.add_argument("--master-hex", help="the 32-byte master key, 64 hex digits (kdf 00)")
     ap.add_argument("--passphrase", help="the passphrase (kdf 01), used as its UTF-8 bytes")
+    ap.add_argument("--kek-hex", help="the AES-256 KEK that holds the master key (kdf 02), 64 hex digits")
     ap.add_argument(
         "--pin", action="append", default=[], metavar="[SLOT/]NAME=PIN",
         help="a credential's PIN (UTF-8): open its grants and its tenants' sealed key material (repeatable)",
@@ -1352,12 +1384,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--tamper-out", metavar="ROWS.json", help="with --reset-failures: where to write the tampered rows")
     args = ap.parse_args(argv)
     if args.read is None:
-        if args.master_hex or args.passphrase or args.pin or args.reset_failures:
-            ap.error("--master-hex, --passphrase, --pin and --reset-failures go with --read")
+        if args.master_hex or args.passphrase or args.kek_hex or args.pin or args.reset_failures:
+            ap.error("--master-hex, --passphrase, --kek-hex, --pin and --reset-failures go with --read")
         write_golden(pathlib.Path(args.out) if args.out else GOLDEN_PATH)
         return 0
-    if (args.master_hex is None) == (args.passphrase is None):
-        ap.error("--read needs exactly one of --master-hex and --passphrase")
+    if [args.master_hex, args.passphrase, args.kek_hex].count(None) != 2:
+        ap.error("--read needs exactly one of --master-hex, --passphrase and --kek-hex")
     if (args.reset_failures is None) != (args.tamper_out is None) or (args.repoint_to_creation and not args.reset_failures):
         ap.error("--reset-failures and --tamper-out go together; --repoint-to-creation needs them")
     master = None
@@ -1369,6 +1401,14 @@ def main(argv: list[str]) -> int:
         if len(master) != 32:
             ap.error("--master-hex must be 64 hex digits (32 bytes)")
     passphrase = args.passphrase.encode("utf-8") if args.passphrase is not None else None
+    kek = None
+    if args.kek_hex is not None:
+        try:
+            kek = bytes.fromhex(args.kek_hex)
+        except ValueError:
+            ap.error("--kek-hex is not hex")
+        if len(kek) != 32:
+            ap.error("--kek-hex must be 64 hex digits (32 bytes)")
     pins = []
     try:
         for text in args.pin:
@@ -1389,7 +1429,7 @@ def main(argv: list[str]) -> int:
         print(f"FAILED: {e}", file=sys.stderr)
         return 1
     try:
-        summary = verify_store(rows, master, passphrase, pins)
+        summary = verify_store(rows, master, passphrase, pins, kek)
         if target is not None:
             tampered, note = reset_failures(summary, target, args.repoint_to_creation, rows)
             write_rows(pathlib.Path(args.tamper_out), tampered)

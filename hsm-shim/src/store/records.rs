@@ -241,8 +241,20 @@ fn aad(key: &[u8]) -> Vec<u8> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum MetaKdf {
     Raw,
-    Pbkdf2 { iterations: u32, salt: [u8; SALT_LEN] },
+    Pbkdf2 {
+        iterations: u32,
+        salt: [u8; SALT_LEN],
+    },
+    /// The master key wrapped by a [`KeySource::Held`] KEK: `AES-KW(KEK, master key)`.
+    ///
+    /// [`KeySource::Held`]: crate::keystore::KeySource::Held
+    Held {
+        wrapped: [u8; HELD_WRAPPED_LEN],
+    },
 }
+
+/// Length of the wrapped master key of `kdf = 02` (AES-KW of 32 bytes).
+pub(crate) const HELD_WRAPPED_LEN: usize = MASTER_KEY_LEN + 8;
 
 /// The meta record (§12.3): public, with a check value that proves the key.
 pub(crate) struct Meta {
@@ -259,6 +271,10 @@ impl Meta {
                 h.push(1);
                 h.extend_from_slice(&iterations.to_be_bytes());
                 h.extend_from_slice(&salt);
+            }
+            MetaKdf::Held { wrapped } => {
+                h.push(2);
+                h.extend_from_slice(&wrapped);
             }
         }
         h
@@ -287,6 +303,7 @@ impl Meta {
                 }
                 MetaKdf::Pbkdf2 { iterations, salt: r.arr()? }
             }
+            2 => MetaKdf::Held { wrapped: r.arr()? },
             _ => return Err(Error::KeystoreCorrupt),
         };
         let check = r.take(NONCE_LEN.saturating_add(AEAD_TAG_LEN))?;
@@ -311,6 +328,15 @@ pub(crate) fn master_key(source: &crate::keystore::KeySource<'_>, kdf: MetaKdf) 
         }
         (KeySource::Passphrase(p), MetaKdf::Pbkdf2 { iterations, salt }) => {
             MasterKey::derive_from_passphrase(p, &salt, iterations)
+        }
+        (KeySource::Held(holder), MetaKdf::Held { wrapped }) => {
+            // An integrity failure is another KEK (or an altered record);
+            // the holder's other failures (a device error) pass through.
+            let master = holder.unwrap_dek(&wrapped).map_err(|e| match e {
+                coffer_core::Error::Decrypt => Error::KeystoreAuth,
+                other => Error::Crypto(other),
+            })?;
+            Ok(MasterKey::from_bytes(*master))
         }
         _ => Err(Error::KeystoreAuth),
     }

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::{AuditClass, Hsm, SessionId, fill};
 use crate::audit::{AuditEvent, Operation, Role};
 use crate::error::{Error, Result};
-use crate::keystore::{DEFAULT_ITERATIONS, KeySource};
+use crate::keystore::{DEFAULT_ITERATIONS, KeySource, MasterKey};
 use crate::object::Handle;
 use crate::store::records::{self, Meta, MetaKdf, RecordKeys, TenantRecord, UserRecord, id, kind};
 use crate::store::tx::{Tx, scan_opened, store_err};
@@ -27,6 +27,11 @@ pub(crate) fn new_kdf<R: TryCryptoRng + ?Sized>(rng: &mut R, source: &KeySource<
             let mut salt = [0u8; crate::keystore::SALT_LEN];
             fill(rng, &mut salt)?;
             MetaKdf::Pbkdf2 { iterations: DEFAULT_ITERATIONS, salt }
+        }
+        KeySource::Held(holder) => {
+            // A fresh random master key, kept only wrapped by the holder.
+            let master = MasterKey::generate(rng)?;
+            MetaKdf::Held { wrapped: holder.wrap_dek(master.as_bytes()).map_err(Error::Crypto)? }
         }
     })
 }
