@@ -147,14 +147,24 @@ pub fn pin_unblock(store: &mut Store, name: &str) -> Result<()> {
 }
 
 /// `coffer passphrase change`: re-keys the store under a new passphrase
-/// (`--new-passphrase-file`, `COFFER_NEW_PASSPHRASE` or a prompt, twice).
-pub fn passphrase_change(store: &mut Store, new_file: Option<&Path>) -> Result<()> {
+/// (`--new-passphrase-file`, `COFFER_NEW_PASSPHRASE` or a prompt, twice) or
+/// under a KEK in a PKCS#11 HSM (`--new-master-kek`).
+pub fn passphrase_change(store: &mut Store, new_file: Option<&Path>, new_kek: Option<&str>) -> Result<()> {
+    if let Some(uri) = new_kek {
+        let kek = crate::store::master_kek(uri)?;
+        let so = store.security_officer()?;
+        store.hsm.change_passphrase(&mut OsRng, so, &KeySource::Held(&kek))?;
+        return result(
+            "keystore re-keyed under the KEK in the HSM; open it with --master-kek from now on",
+            &json!({"passphrase_changed": true, "master_kek": true}),
+        );
+    }
     let new = secret_input::read_new("new keystore passphrase", new_file, "COFFER_NEW_PASSPHRASE")?;
     let so = store.security_officer()?;
     store.hsm.change_passphrase(&mut OsRng, so, &KeySource::Passphrase(&new))?;
     result(
         "keystore re-keyed under the new passphrase; the old one opens nothing",
-        &json!({"passphrase_changed": true}),
+        &json!({"passphrase_changed": true, "master_kek": false}),
     )
 }
 

@@ -98,7 +98,7 @@ pub fn open_pkcs11(uri: &str) -> Result<Pkcs11Kek> {
     Pkcs11Kek::open(&config).map_err(pkcs11_fail)
 }
 
-fn pkcs11_fail(e: Pkcs11KekError) -> Fail {
+pub fn pkcs11_fail(e: Pkcs11KekError) -> Fail {
     let fail = |code| Fail::new(code, e.to_string());
     match &e {
         Pkcs11KekError::Uri { .. } | Pkcs11KekError::InvalidInput { .. } => fail(exit::USAGE).hint(

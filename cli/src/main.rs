@@ -81,6 +81,13 @@ struct Global {
     /// A file whose first line is the keystore passphrase.
     #[arg(long, global = true)]
     passphrase_file: Option<PathBuf>,
+    /// Keep the keystore's master key under a KEK in a PKCS#11 HSM instead
+    /// of a passphrase: `pkcs11:token=<label>;object=<key label>?module-path=<library>&pin-source=file:<pin file>`.
+    /// `coffer init` creates the store under it (and generates the AES-256
+    /// KEK in the token if the token has no key of that label); every later
+    /// command needs it to open the store.
+    #[arg(long, global = true, env = "COFFER_MASTER_KEK", value_name = "URI")]
+    master_kek: Option<String>,
     /// The credential user and audit commands log in as (see `coffer user list`).
     #[arg(long, global = true, env = "COFFER_USER")]
     user: Option<String>,
@@ -100,6 +107,7 @@ impl Global {
         Location {
             store: self.store.clone(),
             passphrase_file: self.passphrase_file.clone(),
+            master_kek: self.master_kek.clone(),
             generation_file: self.generation_file.clone(),
             user: self.user.clone(),
             tenant: self.tenant.clone(),
@@ -489,14 +497,22 @@ enum PinCommand {
 
 #[derive(Subcommand)]
 enum PassphraseCommand {
-    /// Re-seal every record under a new passphrase, in one transaction
-    /// (security officer PIN); afterwards the old passphrase opens nothing.
-    #[command(after_help = "Example:\n  coffer passphrase change --new-passphrase-file new.txt")]
+    /// Re-seal every record under a new passphrase, or under a KEK in a
+    /// PKCS#11 HSM (`--new-master-kek`), in one transaction (security
+    /// officer PIN); afterwards the old passphrase or KEK opens nothing.
+    #[command(after_help = "Examples:\n  coffer passphrase change --new-passphrase-file new.txt\n  \
+        coffer passphrase change --new-master-kek 'pkcs11:token=vault;object=coffer-master?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:pin.txt'\n  \
+        coffer --master-kek 'pkcs11:...' passphrase change --new-passphrase-file new.txt   # back to a passphrase")]
     Change {
         /// A file whose first line is the new passphrase (else
         /// COFFER_NEW_PASSPHRASE or a prompt).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "new_master_kek")]
         new_passphrase_file: Option<PathBuf>,
+        /// Re-key under this KEK in a PKCS#11 HSM (a `pkcs11:` URI, as
+        /// `--master-kek`; the KEK is generated in the token if it has no key
+        /// of that label). Later commands then need `--master-kek <URI>`.
+        #[arg(long, value_name = "URI")]
+        new_master_kek: Option<String>,
     },
 }
 
@@ -971,8 +987,12 @@ fn run(cli: Cli) -> Result<()> {
                 PinCommand::Unblock { name } => admin::pin_unblock(&mut store, &name),
             }
         }
-        Command::Passphrase(PassphraseCommand::Change { new_passphrase_file }) => {
-            admin::passphrase_change(&mut g.open()?, new_passphrase_file.as_deref())
+        Command::Passphrase(PassphraseCommand::Change { new_passphrase_file, new_master_kek }) => {
+            admin::passphrase_change(
+                &mut g.open()?,
+                new_passphrase_file.as_deref(),
+                new_master_kek.as_deref(),
+            )
         }
         Command::Encrypt { recipients, context, context_hex, input, output } => data::encrypt(
             || g.open(),

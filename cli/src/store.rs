@@ -1,6 +1,7 @@
 //! The operator's keystore: an HSM with one token in a record store
-//! (keystore version 2, KEYSTORE.md §12), unlocked by a passphrase;
-//! sessions of credentials (the security officer, and users and auditors
+//! (keystore version 2, KEYSTORE.md §12), unlocked by a passphrase or by a
+//! KEK in a PKCS#11 HSM that holds its master key (`--master-kek`, §12.3
+//! kdf 02); sessions of credentials (the security officer, and users and auditors
 //! by name) with their own PINs.
 //!
 //! `--store` names a SQLite database file (the default, `./coffer-store.db`,
@@ -16,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 use coffer_core::rng::OsRng;
 use coffer_hsm::keystore::KeySource;
-use coffer_hsm::{Config, CounterFile, Hsm, RecordStore, SessionId, SystemClock};
+use coffer_hsm::{
+    Config, CounterFile, Hsm, Pkcs11Kek, Pkcs11KekError, Pkcs11Uri, RecordStore, SessionId, SystemClock,
+};
 use coffer_store::{PostgresStore, SqliteStore};
 use zeroize::Zeroizing;
 
@@ -28,6 +31,8 @@ pub struct Location {
     /// A SQLite file path or a `postgres://` URL.
     pub store: String,
     pub passphrase_file: Option<PathBuf>,
+    /// `--master-kek`: a `pkcs11:` URI of the KEK that holds the master key.
+    pub master_kek: Option<String>,
     pub generation_file: Option<PathBuf>,
     /// The credential user and auditor commands log in as (`--user`).
     pub user: Option<String>,
@@ -36,6 +41,72 @@ pub struct Location {
 }
 
 pub const SLOT: usize = 0;
+
+/// What unlocks the store: a passphrase, or a KEK in a PKCS#11 HSM.
+enum Unlock {
+    Passphrase(Zeroizing<Vec<u8>>),
+    Held(Pkcs11Kek),
+}
+
+impl Unlock {
+    /// `--master-kek` if given (with `create`, generating the KEK in the
+    /// token if it is missing), else the passphrase.
+    fn read(loc: &Location, create: bool) -> Result<Unlock> {
+        if let Some(uri) = &loc.master_kek {
+            if loc.passphrase_file.is_some() {
+                return Err(Fail::usage("--master-kek and --passphrase-file exclude each other").hint(
+                    "a store is unlocked by one of them: drop the one this store was not created with",
+                ));
+            }
+            let kek = if create { master_kek(uri)? } else { crate::data::open_pkcs11(uri)? };
+            return Ok(Unlock::Held(kek));
+        }
+        let name = "keystore passphrase";
+        let passphrase = if create {
+            secret_input::read_new(name, loc.passphrase_file.as_deref(), "COFFER_PASSPHRASE")?
+        } else {
+            secret_input::read(name, loc.passphrase_file.as_deref(), "COFFER_PASSPHRASE")?
+        };
+        Ok(Unlock::Passphrase(passphrase))
+    }
+
+    fn source(&self) -> KeySource<'_> {
+        match self {
+            Unlock::Passphrase(p) => KeySource::Passphrase(p),
+            Unlock::Held(kek) => KeySource::Held(kek),
+        }
+    }
+
+    /// What to check when the store does not open with it.
+    fn auth_hint(&self) -> &'static str {
+        match self {
+            Unlock::Passphrase(_) => {
+                "check COFFER_PASSPHRASE or --passphrase-file; a store created with --master-kek needs it every time"
+            }
+            Unlock::Held(_) => {
+                "the --master-kek key does not open this store: another key (check object= and id=), \
+                 or the store was created with a passphrase"
+            }
+        }
+    }
+}
+
+/// The KEK a `pkcs11:` URI names, generated in the token (AES-256,
+/// sensitive, not extractable, wrap/unwrap only) if the token has no key of
+/// that label: for a new store's master key (`init`, `passphrase change`).
+pub fn master_kek(uri: &str) -> Result<Pkcs11Kek> {
+    let config = Pkcs11Uri::parse(uri).and_then(|u| u.to_config()).map_err(crate::data::pkcs11_fail)?;
+    match Pkcs11Kek::open(&config) {
+        Err(Pkcs11KekError::KeyNotFound { .. }) => {
+            let kek = Pkcs11Kek::generate_kek(&config).map_err(crate::data::pkcs11_fail)?;
+            if !crate::report::json() {
+                eprintln!("coffer: generated the AES-256 KEK `{}` in the PKCS#11 token", config.key_label);
+            }
+            Ok(kek)
+        }
+        other => other.map_err(crate::data::pkcs11_fail),
+    }
+}
 
 /// The backend named by `--store`.
 pub enum Backend {
@@ -103,13 +174,9 @@ impl Store {
             return Err(Fail::new(exit::KEYSTORE, format!("{} already exists", p.display()))
                 .hint("use another --store path, or remove the old keystore if you mean to"));
         }
-        let passphrase = secret_input::read_new(
-            "keystore passphrase",
-            loc.passphrase_file.as_deref(),
-            "COFFER_PASSPHRASE",
-        )?;
+        let unlock = Unlock::read(loc, true)?;
         let so = secret_input::read_new("security officer PIN", None, "COFFER_SO_PIN")?;
-        let result = Self::create_in(&backend, loc, &passphrase, &so);
+        let result = Self::create_in(&backend, loc, &unlock.source(), &so);
         if result.is_err()
             && let Backend::Sqlite(p) = &backend
         {
@@ -119,17 +186,10 @@ impl Store {
         result
     }
 
-    fn create_in(backend: &Backend, loc: &Location, passphrase: &[u8], so: &[u8]) -> Result<Store> {
+    fn create_in(backend: &Backend, loc: &Location, source: &KeySource<'_>, so: &[u8]) -> Result<Store> {
         let records = backend.connect()?;
-        let mut hsm = Hsm::create(
-            &mut OsRng,
-            records,
-            &KeySource::Passphrase(passphrase),
-            1,
-            Config::default(),
-            Box::new(SystemClock),
-        )
-        .map_err(|e| match e {
+        let mut hsm = Hsm::create(&mut OsRng, records, source, 1, Config::default(), Box::new(SystemClock))
+            .map_err(|e| match e {
             coffer_hsm::Error::TokenState => {
                 Fail::new(exit::KEYSTORE, format!("{} already holds a keystore", backend.describe()))
             }
@@ -151,18 +211,17 @@ impl Store {
             return Err(Fail::new(exit::KEYSTORE, format!("no keystore at {}", p.display()))
                 .hint("create one with `coffer init`, or point --store / COFFER_STORE at it"));
         }
-        let passphrase: Zeroizing<Vec<u8>> =
-            secret_input::read("keystore passphrase", loc.passphrase_file.as_deref(), "COFFER_PASSPHRASE")?;
+        let unlock = Unlock::read(loc, false)?;
         let records = backend.connect()?;
         let mut hsm =
-            Hsm::open(&mut OsRng, records, &KeySource::Passphrase(&passphrase), Box::new(SystemClock))
-                .map_err(|e| match e {
-                    coffer_hsm::Error::TokenState => {
-                        Fail::new(exit::KEYSTORE, format!("{} holds no keystore", backend.describe()))
-                            .hint("create one with `coffer init`")
-                    }
-                    other => other.into(),
-                })?;
+            Hsm::open(&mut OsRng, records, &unlock.source(), Box::new(SystemClock)).map_err(|e| match e {
+                coffer_hsm::Error::TokenState => {
+                    Fail::new(exit::KEYSTORE, format!("{} holds no keystore", backend.describe()))
+                        .hint("create one with `coffer init`")
+                }
+                coffer_hsm::Error::KeystoreAuth => Fail::from(e).hint(unlock.auth_hint()),
+                other => other.into(),
+            })?;
         if let Some(path) = backend.generation_file(loc.generation_file.as_deref()) {
             hsm.set_generation_guard(Box::new(CounterFile::new(path)?))?;
         }
@@ -249,6 +308,12 @@ pub fn migrate(from: &Path, to: &str, loc: &Location) -> Result<()> {
     {
         return Err(Fail::new(exit::KEYSTORE, format!("{} already exists", p.display()))
             .hint("migrate into a new store path; the old file is only read"));
+    }
+    if loc.master_kek.is_some() {
+        return Err(Fail::usage("migrate takes the version-1 file's passphrase, not --master-kek").hint(
+            "migrate under the passphrase, then move the new store under the HSM with \
+             `coffer passphrase change --new-master-kek <URI>`",
+        ));
     }
     let mut old = coffer_hsm::FileStorage::new(from)?;
     if std::fs::symlink_metadata(from).is_err() {
