@@ -13,7 +13,9 @@
 //! One `key = value` per line; blank lines and lines starting with `#`
 //! are ignored; spaces around the key and the value are trimmed. A
 //! relative path is relative to the directory of the configuration file.
-//! `store` and `passphrase_file` and `user` are required, `slot`
+//! `store` and `user` are required, and exactly one of `passphrase_file`
+//! and `master_kek` (a `pkcs11:` URI of the KEK in another PKCS#11 module
+//! that holds the keystore's master key, KEYSTORE.md §12.3 kdf 02); `slot`
 //! (default 0) and `tenant` (default: the user's only tenant) are
 //! optional; an unknown key or a key given twice is an error, so that a
 //! typing mistake is never silently ignored.
@@ -36,13 +38,21 @@ pub(crate) enum StoreLocation {
     Postgres(String),
 }
 
+/// What unlocks the keystore.
+pub(crate) enum Unlock {
+    /// The keystore's passphrase (the passphrase file's bytes, without one
+    /// trailing newline).
+    Passphrase(Zeroizing<Vec<u8>>),
+    /// The `pkcs11:` URI of the KEK that holds the master key.
+    MasterKek(String),
+}
+
 /// The parsed configuration.
 pub(crate) struct ModuleConfig {
     /// The keystore.
     pub(crate) store: StoreLocation,
-    /// The keystore's passphrase (the passphrase file's bytes, without one
-    /// trailing newline).
-    pub(crate) passphrase: Zeroizing<Vec<u8>>,
+    /// What unlocks it.
+    pub(crate) unlock: Unlock,
     /// The coffer slot the module's one PKCS#11 slot shows.
     pub(crate) slot: u8,
     /// The coffer credential that `CKU_USER` logs in as.
@@ -83,6 +93,7 @@ impl ModuleConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut store = None;
         let mut passphrase_file = None;
+        let mut master_kek = None;
         let mut slot = None;
         let mut user = None;
         let mut tenant = None;
@@ -102,12 +113,13 @@ impl ModuleConfig {
             let target = match key {
                 "store" => &mut store,
                 "passphrase_file" => &mut passphrase_file,
+                "master_kek" => &mut master_kek,
                 "slot" => &mut slot,
                 "user" => &mut user,
                 "tenant" => &mut tenant,
                 other => {
                     return Err(error(format!(
-                        "config line {line_no}: unknown key `{other}` (known: store, passphrase_file, slot, user, tenant)"
+                        "config line {line_no}: unknown key `{other}` (known: store, passphrase_file, master_kek, slot, user, tenant)"
                     )));
                 }
             };
@@ -122,9 +134,20 @@ impl ModuleConfig {
         } else {
             StoreLocation::Sqlite(base.join(store))
         };
-        let passphrase_file = passphrase_file
-            .ok_or_else(|| error("config: `passphrase_file` is missing (the keystore passphrase)"))?;
-        let passphrase = read_passphrase(&base.join(passphrase_file))?;
+        let unlock = match (passphrase_file, master_kek) {
+            (Some(file), None) => Unlock::Passphrase(read_passphrase(&base.join(file))?),
+            (None, Some(uri)) if uri.starts_with("pkcs11:") => Unlock::MasterKek(uri),
+            (None, Some(_)) => return Err(error("config: `master_kek` must be a pkcs11: URI")),
+            (None, None) => {
+                return Err(error(
+                    "config: `passphrase_file` is missing (the keystore passphrase; or `master_kek`, \
+                     the pkcs11: URI of the KEK holding the master key)",
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(error("config: give `passphrase_file` or `master_kek`, not both"));
+            }
+        };
         let slot = match slot {
             None => 0,
             Some(s) => {
@@ -141,7 +164,7 @@ impl ModuleConfig {
         if tenant.as_deref().is_some_and(|t| !coffer_hsm::is_valid_name(t)) {
             return Err(error("config: `tenant` is not a valid coffer tenant name"));
         }
-        Ok(ModuleConfig { store, passphrase, slot, user, tenant })
+        Ok(ModuleConfig { store, unlock, slot, user, tenant })
     }
 }
 
@@ -193,7 +216,7 @@ mod tests {
         );
         let c = ModuleConfig::load(&conf).unwrap();
         assert!(c.store == StoreLocation::Sqlite(dir.join("hsm.sqlite")));
-        assert_eq!(&c.passphrase[..], b"secret words");
+        assert!(matches!(&c.unlock, Unlock::Passphrase(p) if &p[..] == b"secret words"));
         assert_eq!((c.slot, c.user.as_str(), c.tenant.as_deref()), (3, "alice", Some("acme")));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -210,10 +233,22 @@ mod tests {
             "store = a\npassphrase_file = pass\nuser = alice\nslot = 64\n",
             "store = a\npassphrase_file = missing\nuser = alice\n",
             "store = a\npassphrase_file = pass\nuser = bad name\n",
+            "store = a\npassphrase_file = pass\nmaster_kek = pkcs11:token=t;object=k\nuser = alice\n",
+            "store = a\nmaster_kek = /etc/kek\nuser = alice\n",
         ] {
             let conf = write(&dir, "conf", text);
             assert!(ModuleConfig::load(&conf).is_err(), "accepted: {text:?}");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_master_kek_uri_is_kept_whole_in_place_of_a_passphrase() {
+        let dir = temp_dir("kek");
+        let uri = "pkcs11:token=vault;object=coffer-master?module-path=/usr/lib/x.so&pin-source=file:/p";
+        let conf = write(&dir, "conf", &format!("store = hsm.sqlite\nmaster_kek = {uri}\nuser = alice\n"));
+        let c = ModuleConfig::load(&conf).unwrap();
+        assert!(matches!(&c.unlock, Unlock::MasterKek(u) if u == uri));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use coffer_core::hash::Sha256;
 use coffer_core::rng::OsRng;
 use coffer_hsm::keystore::KeySource;
-use coffer_hsm::{Hsm, RecordStore, SessionId, SystemClock};
+use coffer_hsm::{Hsm, Pkcs11Kek, Pkcs11Uri, RecordStore, SessionId, SystemClock};
 use coffer_store::{PostgresStore, SqliteStore};
 use cryptoki_sys::{
     CK_RV, CK_SESSION_HANDLE, CK_SLOT_ID, CKR_BUFFER_TOO_SMALL, CKR_CRYPTOKI_NOT_INITIALIZED,
@@ -25,7 +25,7 @@ use cryptoki_sys::{
 
 use crate::boundary::{CkResult, boundary};
 use crate::cipher::CipherOperation;
-use crate::config::{ModuleConfig, StoreLocation};
+use crate::config::{ModuleConfig, StoreLocation, Unlock};
 use crate::error::rv_of;
 use crate::find::FindOperation;
 use crate::object::ObjectTable;
@@ -123,9 +123,21 @@ impl Module {
                     .map_err(|e| format!("cannot connect to the PostgreSQL keystore: {e}"))?,
             ),
         };
-        let source = KeySource::Passphrase(&config.passphrase);
-        let hsm = Hsm::open(&mut OsRng, store, &source, Box::new(SystemClock))
-            .map_err(|e| format!("cannot open the keystore: {e}"))?;
+        let hsm = match &config.unlock {
+            Unlock::Passphrase(passphrase) => {
+                Hsm::open(&mut OsRng, store, &KeySource::Passphrase(passphrase), Box::new(SystemClock))
+            }
+            Unlock::MasterKek(uri) => {
+                // The KEK is needed only to unwrap the master key: its
+                // session closes when `kek` is dropped, below.
+                let kek = Pkcs11Uri::parse(uri)
+                    .and_then(|u| u.to_config())
+                    .and_then(|c| Pkcs11Kek::open(&c))
+                    .map_err(|e| format!("master_kek: {e}"))?;
+                Hsm::open(&mut OsRng, store, &KeySource::Held(&kek), Box::new(SystemClock))
+            }
+        }
+        .map_err(|e| format!("cannot open the keystore: {e}"))?;
         Ok(Module {
             hsm,
             config,
