@@ -26,27 +26,10 @@ use coffer_core::rng::OsRng;
 
 mod common;
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-const PIN: &str = "87654321";
+#[path = "../../tests/support/softhsm.rs"]
+mod softhsm;
 
-fn softhsm_installed(test: &str) -> bool {
-    let installed = Path::new(MODULE).exists()
-        && Command::new("softhsm2-util").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !installed {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: softhsm2 is not installed and CI=true (apt-get install softhsm2)"
-        );
-        println!("SKIPPED: {test}: softhsm2 not installed (apt-get install softhsm2)");
-    }
-    installed
-}
-
-/// `softhsm2-util args` with the test's configuration.
-fn softhsm2_util(conf: &Path, args: &[&str]) {
-    let out = Command::new("softhsm2-util").args(args).env("SOFTHSM2_CONF", conf).output().unwrap();
-    assert!(out.status.success(), "softhsm2-util {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
+use softhsm::{MODULE, PIN};
 
 /// `coffer args` in `dir` with the SoftHSM configuration and no coffer
 /// keystore, store or credentials in the environment.
@@ -65,36 +48,15 @@ fn coffer_env(dir: &Path, conf: &Path, args: &[&str], env: &[(&str, &str)]) -> O
     cmd.output().unwrap()
 }
 
-/// A SoftHSM configuration in `d` with one token `coffer-kek` (user PIN
-/// [`PIN`], also written to `d/pin`); returns the configuration's path.
-fn softhsm_token(d: &Path) -> std::path::PathBuf {
-    std::fs::create_dir_all(d.join("tokens")).unwrap();
-    let conf = d.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            d.join("tokens").display()
-        ),
-    )
-    .unwrap();
-    softhsm2_util(
-        &conf,
-        &["--init-token", "--free", "--label", "coffer-kek", "--so-pin", "12345678", "--pin", PIN],
-    );
-    std::fs::write(d.join("pin"), format!("{PIN}\n")).unwrap();
-    conf
-}
-
 #[test]
 fn an_envelope_sealed_through_softhsm_by_one_process_opens_through_softhsm_in_another() {
     let test = "an_envelope_sealed_through_softhsm_by_one_process_opens_through_softhsm_in_another";
-    if !softhsm_installed(test) {
+    if !softhsm::installed(test) {
         return;
     }
     let dir = common::Dir::fresh("softhsm");
     let d = &dir.0;
-    let conf = softhsm_token(d);
+    let conf = softhsm::token(d, "coffer-kek");
     let known: [u8; 32] = core::array::from_fn(|i| u8::try_from(i).unwrap().wrapping_mul(11).wrapping_add(5));
     let kek_file = d.join("kek.bin");
     std::fs::write(&kek_file, known).unwrap();
@@ -112,7 +74,7 @@ fn an_envelope_sealed_through_softhsm_by_one_process_opens_through_softhsm_in_an
         "--pin",
         PIN,
     ];
-    softhsm2_util(&conf, &import);
+    softhsm::util(&conf, &import);
     std::fs::remove_file(&kek_file).unwrap();
     std::fs::write(d.join("wrong-pin"), "00000000\n").unwrap();
     std::fs::write(d.join("report.pdf"), b"%PDF-1.7 sealed by SoftHSM").unwrap();
@@ -238,12 +200,12 @@ fn an_envelope_sealed_through_softhsm_by_one_process_opens_through_softhsm_in_an
 #[test]
 fn a_keystore_whose_master_key_is_held_in_softhsm_opens_only_through_it() {
     let test = "a_keystore_whose_master_key_is_held_in_softhsm_opens_only_through_it";
-    if !softhsm_installed(test) {
+    if !softhsm::installed(test) {
         return;
     }
     let dir = common::Dir::fresh("softhsm-master");
     let d = &dir.0;
-    let conf = softhsm_token(d);
+    let conf = softhsm::token(d, "coffer-kek");
     std::fs::write(d.join("wrong-pin"), "00000000\n").unwrap();
     std::fs::write(d.join("new-passphrase"), "a passphrase for the way back\n").unwrap();
     let uri = |object: &str, pin: &str| {
@@ -310,7 +272,7 @@ fn a_keystore_whose_master_key_is_held_in_softhsm_opens_only_through_it() {
     // Another AES key of the same token does not open it either.
     let other_kek = d.join("other.bin");
     std::fs::write(&other_kek, [0x5a; 32]).unwrap();
-    softhsm2_util(
+    softhsm::util(
         &conf,
         &[
             "--import",

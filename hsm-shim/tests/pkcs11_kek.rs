@@ -8,7 +8,7 @@
 //! restart test runs two children, one after the other, on one token.
 //!
 //! Without SoftHSM a test prints `SKIPPED: <test>: softhsm2 not installed`
-//! and passes, except under `CI=true`, where it fails.
+//! and passes, except under `CI=true`, where it fails (`tests/support/softhsm.rs`).
 #![cfg(feature = "pkcs11-kek")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -25,10 +25,12 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use zeroize::Zeroizing;
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+#[path = "../../tests/support/softhsm.rs"]
+mod softhsm;
+
+use softhsm::{MODULE, PIN};
+
 const TOKEN: &str = "coffer-kek";
-const SO_PIN: &str = "12345678";
-const PIN: &str = "87654321";
 /// Set in the child: the test's directory.
 const CHILD: &str = "COFFER_PKCS11_KEK_DIR";
 /// Set in the child: which phase of a multi-process test to run.
@@ -41,35 +43,12 @@ fn in_softhsm(test: &str, phases: &[&str], body: fn(&Path, &str)) {
         body(Path::new(&dir), &std::env::var(PHASE).unwrap_or_default());
         return;
     }
-    let installed = Path::new(MODULE).exists()
-        && Command::new("softhsm2-util").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !installed {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: softhsm2 is not installed and CI=true (apt-get install softhsm2)"
-        );
-        println!("SKIPPED: {test}: softhsm2 not installed (apt-get install softhsm2)");
+    if !softhsm::installed(test) {
         return;
     }
     let dir = std::env::temp_dir().join(format!("coffer-pkcs11-kek-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tokens")).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.join("tokens").display()
-        ),
-    )
-    .unwrap();
-    let init = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", TOKEN, "--so-pin", SO_PIN, "--pin", PIN])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "softhsm2-util --init-token: {}", String::from_utf8_lossy(&init.stderr));
-    std::fs::write(dir.join("pin"), format!("{PIN}\n")).unwrap();
+    let conf = softhsm::token(&dir, TOKEN);
     for phase in phases {
         let out = Command::new(std::env::current_exe().unwrap())
             .args([test, "--exact", "--nocapture", "--test-threads=1"])

@@ -6,7 +6,7 @@
 //! `C_Initialize`, and refuses to start with a passphrase or another key.
 //!
 //! Without SoftHSM the test prints `SKIPPED: <test>: softhsm2 not installed`
-//! and passes, except under `CI=true`, where it fails.
+//! and passes, except under `CI=true`, where it fails (`tests/support/softhsm.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
 
@@ -14,7 +14,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use coffer_core::rng::OsRng;
 use coffer_hsm::keystore::KeySource;
@@ -24,21 +23,10 @@ use common::keys::{Tpl, Val, aes_key, find, login, open};
 use common::{Loaded, SO_PIN, TENANT, TempDir, USER, USER_PIN, serial, set_config};
 use cryptoki_sys::*;
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-const TOKEN_PIN: &str = "87654321";
+#[path = "../../tests/support/softhsm.rs"]
+mod softhsm;
 
-fn softhsm_installed(test: &str) -> bool {
-    let installed = Path::new(MODULE).exists()
-        && Command::new("softhsm2-util").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !installed {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: softhsm2 is not installed and CI=true (apt-get install softhsm2)"
-        );
-        println!("SKIPPED: {test}: softhsm2 not installed (apt-get install softhsm2)");
-    }
-    installed
-}
+use softhsm::MODULE;
 
 /// A config for the store at `store` unlocked by `unlock` (a config line).
 fn write_config(dir: &Path, store: &Path, unlock: &str) -> std::path::PathBuf {
@@ -51,34 +39,19 @@ fn write_config(dir: &Path, store: &Path, unlock: &str) -> std::path::PathBuf {
 #[test]
 fn a_store_held_by_a_softhsm_kek_opens_through_it_and_no_other_way() {
     let test = "a_store_held_by_a_softhsm_kek_opens_through_it_and_no_other_way";
-    if !softhsm_installed(test) {
+    if !softhsm::installed(test) {
         return;
     }
     let _serial = serial();
     let dir = TempDir::new("master-kek");
     let d = &dir.0;
-    std::fs::create_dir_all(d.join("tokens")).unwrap();
-    let softhsm_conf = d.join("softhsm2.conf");
-    std::fs::write(
-        &softhsm_conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            d.join("tokens").display()
-        ),
-    )
-    .unwrap();
+    let softhsm_conf = softhsm::token(d, "vault");
     // SAFETY: this binary's one test; nothing else reads the environment now.
     unsafe { std::env::set_var("SOFTHSM2_CONF", &softhsm_conf) };
-    let out = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", "vault", "--so-pin", "12345678", "--pin", TOKEN_PIN])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "softhsm2-util: {}", String::from_utf8_lossy(&out.stderr));
-    std::fs::write(d.join("token-pin"), format!("{TOKEN_PIN}\n")).unwrap();
     let uri = |object: &str| {
         format!(
             "pkcs11:token=vault;object={object}?module-path={MODULE}&pin-source=file:{}",
-            d.join("token-pin").display()
+            d.join("pin").display()
         )
     };
 
