@@ -43,7 +43,7 @@
 
 use coffer_core::hazmat::gcm;
 use coffer_core::rng::OsRng;
-use coffer_hsm::{Handle, KeyState, KeyType, SessionId, Usage};
+use coffer_hsm::{Handle, KeyType, SessionId, Usage};
 use cryptoki_sys::{
     CK_BYTE, CK_GCM_PARAMS, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKM_AES_GCM,
     CKM_RSA_PKCS_OAEP, CKR_DATA_LEN_RANGE, CKR_ENCRYPTED_DATA_INVALID, CKR_ENCRYPTED_DATA_LEN_RANGE,
@@ -162,12 +162,8 @@ unsafe fn init(
             if !type_ok {
                 return Err(CKR_KEY_TYPE_INCONSISTENT);
             }
-            let (usage, state_ok) = if decrypt {
-                (Usage::DECRYPT, matches!(object.info.state, KeyState::Active | KeyState::Deactivated))
-            } else {
-                (Usage::ENCRYPT, object.info.state == KeyState::Active)
-            };
-            if object.kind != kind || !object.info.attributes.usage.allows(usage) || !state_ok {
+            let usage = if decrypt { Usage::DECRYPT } else { Usage::ENCRYPT };
+            if object.kind != kind || !object.allows(usage) {
                 return Err(CKR_KEY_FUNCTION_NOT_PERMITTED);
             }
             *slot_of(m.session(session)?, decrypt) = Some(CipherOperation {

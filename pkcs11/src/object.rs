@@ -97,6 +97,22 @@ pub(crate) struct Object {
     pub(crate) info: KeyInfo,
 }
 
+impl Object {
+    /// Whether the key's coffer usage and lifecycle state allow `usage`
+    /// now, as coffer-hsm's policy does: what protects (encrypt, sign,
+    /// wrap) needs an active key; what processes what exists (decrypt,
+    /// verify, unwrap) also takes a deactivated one.
+    pub(crate) fn allows(&self, usage: Usage) -> bool {
+        let processes = usage == Usage::DECRYPT || usage == Usage::VERIFY || usage == Usage::UNWRAP;
+        let state_ok = match self.info.state {
+            KeyState::Active => true,
+            KeyState::Deactivated => processes,
+            _ => false,
+        };
+        state_ok && self.info.attributes.usage.allows(usage)
+    }
+}
+
 /// Whether a coffer key type has objects at all (certificates do not yet).
 fn has_objects(key_type: KeyType) -> bool {
     key_type_of(key_type).is_some()

@@ -24,7 +24,7 @@
 
 use coffer_core::cert::SignatureScheme;
 use coffer_core::rng::OsRng;
-use coffer_hsm::{Handle, KeyState, KeyType, SessionId, Usage};
+use coffer_hsm::{Handle, KeyType, SessionId, Usage};
 use cryptoki_sys::{
     CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RSA_PKCS_PSS_PARAMS, CK_RV, CK_SESSION_HANDLE, CK_ULONG,
     CKG_MGF1_SHA256, CKM_ECDSA, CKM_ECDSA_SHA256, CKM_SHA256, CKM_SHA256_HMAC, CKM_SHA256_RSA_PKCS,
@@ -170,12 +170,8 @@ unsafe fn init(
                 return Err(CKR_KEY_TYPE_INCONSISTENT);
             }
             let kind = if verify && is_pair(key_type) { ObjectKind::PublicKey } else { ObjectKind::Key };
-            let (usage, state_ok) = if verify {
-                (Usage::VERIFY, matches!(object.info.state, KeyState::Active | KeyState::Deactivated))
-            } else {
-                (Usage::SIGN, object.info.state == KeyState::Active)
-            };
-            if object.kind != kind || !object.info.attributes.usage.allows(usage) || !state_ok {
+            let usage = if verify { Usage::VERIFY } else { Usage::SIGN };
+            if object.kind != kind || !object.allows(usage) {
                 return Err(CKR_KEY_FUNCTION_NOT_PERMITTED);
             }
             let signature_len = match mechanism {

@@ -26,7 +26,7 @@
 //! after a wrap that coffer's audit log records as an export.
 
 use coffer_core::rng::OsRng;
-use coffer_hsm::{Error, KeyState, KeyType, Usage, WrapMechanism};
+use coffer_hsm::{Error, KeyType, Usage, WrapMechanism};
 use cryptoki_sys::{
     CK_ATTRIBUTE, CK_BYTE, CK_KEY_TYPE, CK_MECHANISM, CK_OBJECT_CLASS, CK_OBJECT_HANDLE, CK_RV,
     CK_SESSION_HANDLE, CK_ULONG, CKA_CLASS, CKA_EC_PARAMS, CKA_KEY_TYPE, CKA_VALUE_LEN, CKK_AES, CKK_EC,
@@ -43,7 +43,7 @@ use crate::boundary::{CkResult, boundary, bytes_in, ref_in, sized_out, write_out
 use crate::error::rv_of;
 use crate::keygen::{Request, generating_user, generation_rv};
 use crate::module::with_module;
-use crate::object::{Object, ObjectKind, P256_EC_PARAMS, is_pair, rsa_bits};
+use crate::object::{ObjectKind, P256_EC_PARAMS, is_pair, rsa_bits};
 use crate::params::oaep_label;
 use crate::template::{Template, ulong_of};
 
@@ -150,17 +150,6 @@ fn unwrap_rv(e: &Error) -> CK_RV {
     }
 }
 
-/// Whether `object`'s coffer usage and state allow `usage` now (wrap: an
-/// active key; unwrap: active or deactivated, as coffer-hsm's policy).
-fn allows(object: &Object, usage: Usage) -> bool {
-    let state_ok = match object.info.state {
-        KeyState::Active => true,
-        KeyState::Deactivated => usage == Usage::UNWRAP,
-        _ => false,
-    };
-    state_ok && object.info.attributes.usage.allows(usage)
-}
-
 /// An upper bound of the PKCS#8 encoding of a private key of `key_type`
 /// (a P-256 one is 138 bytes with its public key; an RSA one about 4.5
 /// times the modulus length plus its headers).
@@ -218,7 +207,7 @@ pub(crate) unsafe extern "C" fn wrap_key(
             }
             // The RSA key wraps with its public-key object (the one with CKA_WRAP).
             let kind = if is_pair(wrapping_type) { ObjectKind::PublicKey } else { ObjectKind::Key };
-            if wrapping.kind != kind || !allows(&wrapping, Usage::WRAP) {
+            if wrapping.kind != kind || !wrapping.allows(Usage::WRAP) {
                 return Err(CKR_KEY_FUNCTION_NOT_PERMITTED);
             }
             let target = m.object(user, key, CKR_KEY_HANDLE_INVALID)?;
@@ -367,7 +356,7 @@ pub(crate) unsafe extern "C" fn unwrap_key(
                 return Err(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT);
             }
             // The RSA key unwraps with its private-key object (the one with CKA_UNWRAP).
-            if unwrapping.kind != ObjectKind::Key || !allows(&unwrapping, Usage::UNWRAP) {
+            if unwrapping.kind != ObjectKind::Key || !unwrapping.allows(Usage::UNWRAP) {
                 return Err(CKR_KEY_FUNCTION_NOT_PERMITTED);
             }
             if !mechanism.wrapped_len_ok(wrapped.len(), unwrapping_type) {
