@@ -27,9 +27,13 @@ use std::path::Path;
 use std::process::Command;
 use std::ptr::null_mut;
 
+use coffer_core::rng::OsRng;
+use coffer_hsm::keystore::KeySource;
+use coffer_hsm::{Hsm, KeyState, SystemClock};
+use coffer_store::SqliteStore;
 use common::keys::*;
 use common::tool::{Tool, str_of};
-use common::{Loaded, Token, USER_PIN, serial};
+use common::{Loaded, PASSPHRASE, TENANT, Token, USER, USER_PIN, serial};
 use cryptoki_sys::*;
 
 /// GCM parameters pointing at `iv` and `aad`, with a 128-bit tag.
@@ -395,6 +399,41 @@ fn keys_without_the_usage_or_of_another_type_or_object_are_refused() {
     // Without a login.
     assert_eq!(p11!(C_Logout(s)), CKR_OK);
     assert_eq!(gcm(s, Op::Encrypt, encrypt_only, &[0; 12], b"", b"x"), Err(CKR_USER_NOT_LOGGED_IN));
+}
+
+/// coffer's lifecycle rule through the module: a key deactivated (here
+/// through coffer's own API, as an operator would) encrypts nothing new,
+/// `CKR_KEY_FUNCTION_NOT_PERMITTED`, but still decrypts what exists.
+#[test]
+fn a_deactivated_key_decrypts_what_exists_and_encrypts_nothing_new() {
+    let _serial = serial();
+    let token = Token::new("deactivated");
+    let iv = [7u8; 12];
+    let sealed = {
+        let _loaded = Loaded::new();
+        let s = session();
+        let key = aes_key(s, "old");
+        gcm(s, Op::Encrypt, key, &iv, b"aad", b"kept data").unwrap()
+    };
+    {
+        let store = SqliteStore::open(&token.store).unwrap();
+        let source = KeySource::Passphrase(PASSPHRASE);
+        let mut hsm = Hsm::open(&mut OsRng, Box::new(store), &source, Box::new(SystemClock)).unwrap();
+        let alice = hsm.login(0, USER, USER_PIN, Some(TENANT)).unwrap();
+        let handle = hsm.find(alice, "old").unwrap();
+        hsm.set_state(alice, handle, KeyState::Deactivated).unwrap();
+    }
+    let _loaded = Loaded::new();
+    let s = session();
+    let found = find(s, &mut Tpl::new(&[(CKA_ID, Val::Bytes(b"old".to_vec()))]));
+    assert_eq!(found.len(), 1);
+    // Refused at C_EncryptInit already (coffer-hsm would refuse the
+    // encryption itself too).
+    let (mut iv_buf, mut aad) = ([8u8; 12].to_vec(), b"aad".to_vec());
+    let mut params = gcm_params(&mut iv_buf, &mut aad);
+    let rv = init(s, Op::Encrypt, &mut with_params(CKM_AES_GCM, &mut params), found[0]);
+    assert_eq!(rv, CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_eq!(gcm(s, Op::Decrypt, found[0], &iv, b"aad", &sealed).unwrap(), b"kept data");
 }
 
 #[test]
