@@ -49,11 +49,7 @@ fn openssl(t: &Tool, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run openssl: {e}"))
 }
 
-fn ok(what: &str, out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "{what} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    stdout
-}
+use common::tool::expect_ok as ok;
 
 /// Kills the server when the test ends, however it ends.
 struct Server(Child);

@@ -15,7 +15,7 @@ mod common;
 
 use std::process::Command;
 
-use common::tool::{Tool, str_of};
+use common::tool::{Tool, expect_ok, openssl, str_of};
 use common::{LABEL, USER_PIN};
 
 #[test]
@@ -106,12 +106,6 @@ fn pkcs11_tool_hashes_a_file_as_sha256sum_does() {
     assert!(sum.status.success());
     let theirs = String::from_utf8(sum.stdout).unwrap();
     assert_eq!(ours, theirs.split_whitespace().next().unwrap());
-}
-
-/// `openssl` on the PATH; the pkcs11-tool tests need it once pkcs11-tool
-/// is there (both come with `.ci/run`'s packages).
-fn openssl() -> Command {
-    Command::new("openssl")
 }
 
 #[test]
@@ -253,26 +247,21 @@ fn pkcs11_tool_signs_and_verifies_and_openssl_agrees() {
         } else {
             sig.clone()
         };
-        let checked = openssl()
-            .args([
-                "dgst",
-                "-sha256",
-                "-keyform",
-                "DER",
-                "-verify",
-                str_of(&public),
-                "-signature",
-                str_of(&openssl_sig),
-            ])
-            .arg(&data)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run openssl: {e}"));
-        let stdout = String::from_utf8_lossy(&checked.stdout);
-        assert!(
-            checked.status.success() && stdout.contains("Verified OK"),
-            "{mechanism}: {stdout}{}",
-            String::from_utf8_lossy(&checked.stderr)
+        let verify = [
+            "dgst",
+            "-sha256",
+            "-keyform",
+            "DER",
+            "-verify",
+            str_of(&public),
+            "-signature",
+            str_of(&openssl_sig),
+        ];
+        let stdout = expect_ok(
+            &format!("{mechanism}: openssl dgst -verify"),
+            &openssl(&[&verify[..], &[str_of(&data)]].concat()),
         );
+        assert!(stdout.contains("Verified OK"), "{mechanism}: {stdout}");
     }
 }
 
@@ -352,17 +341,19 @@ fn pkcs11_tool_signs_a_digest_with_raw_ecdsa() {
         "--output-file",
         str_of(&public),
     ]);
-    let checked = openssl()
-        .args(["dgst", "-sha256", "-keyform", "DER", "-verify", str_of(&public), "-signature", str_of(&der)])
-        .arg(&data)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run openssl: {e}"));
-    assert!(
-        checked.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&checked.stdout),
-        String::from_utf8_lossy(&checked.stderr)
-    );
+    let verify = [
+        "dgst",
+        "-sha256",
+        "-keyform",
+        "DER",
+        "-verify",
+        str_of(&public),
+        "-signature",
+        str_of(&der),
+        str_of(&data),
+    ];
+    let stdout = expect_ok("openssl dgst -verify", &openssl(&verify));
+    assert!(stdout.contains("Verified OK"), "{stdout}");
 }
 
 /// OpenSC's own self-test (`pkcs11-tool --test`) over a token holding a

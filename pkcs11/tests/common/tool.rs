@@ -77,20 +77,31 @@ impl Tool {
     /// Runs `pkcs11-tool` and returns its standard output, failing the
     /// test (with both outputs) if it fails.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "pkcs11-tool {args:?} failed ({}):\n{stdout}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
+        expect_ok(&format!("pkcs11-tool {args:?}"), &self.run(args))
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.0.join(name)
     }
+}
+
+/// The standard output of a finished tool (`what` names it), failing the
+/// test with its status and both outputs if it did not succeed.
+pub fn expect_ok(what: &str, out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Runs `openssl args` in the current directory; the test fails if it
+/// cannot be started.
+pub fn openssl(args: &[&str]) -> Output {
+    Command::new("openssl").args(args).output().unwrap_or_else(|e| panic!("cannot run openssl: {e}"))
 }
 
 pub fn str_of(path: &Path) -> &str {
