@@ -500,7 +500,7 @@ enum PassphraseCommand {
     /// Re-seal every record under a new passphrase, or under a KEK in a
     /// PKCS#11 HSM (`--new-master-kek`), in one transaction (security
     /// officer PIN); afterwards the old passphrase or KEK opens nothing.
-    #[command(after_help = "Examples:\n  coffer passphrase change --new-passphrase-file new.txt\n  \
+    #[command(after_help = "Example:\n  coffer passphrase change --new-passphrase-file new.txt\n  \
         coffer passphrase change --new-master-kek 'pkcs11:token=vault;object=coffer-master?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:pin.txt'\n  \
         coffer --master-kek 'pkcs11:...' passphrase change --new-passphrase-file new.txt   # back to a passphrase")]
     Change {

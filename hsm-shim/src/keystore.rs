@@ -178,7 +178,8 @@ pub enum KeySource<'a> {
     /// use coffer_core::keywrap::Kek;
     /// use coffer_core::rng::OsRng;
     /// use coffer_hsm::keystore::KeySource;
-    /// use coffer_hsm::{Config, Hsm, MemoryStore, SystemClock};
+    /// use coffer_hsm::record_store::MemoryStore;
+    /// use coffer_hsm::{Config, Hsm, SystemClock};
     ///
     /// // Any KekHolder: here an in-memory KEK; in production a Pkcs11Kek
     /// // (feature `pkcs11-kek`) whose key never leaves the token.

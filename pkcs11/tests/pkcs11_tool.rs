@@ -15,7 +15,7 @@ mod common;
 
 use std::process::Command;
 
-use common::tool::{Tool, expect_ok, openssl, str_of};
+use common::tool::{Tool, openssl_verifies, str_of};
 use common::{LABEL, USER_PIN};
 
 #[test]
@@ -247,21 +247,7 @@ fn pkcs11_tool_signs_and_verifies_and_openssl_agrees() {
         } else {
             sig.clone()
         };
-        let verify = [
-            "dgst",
-            "-sha256",
-            "-keyform",
-            "DER",
-            "-verify",
-            str_of(&public),
-            "-signature",
-            str_of(&openssl_sig),
-        ];
-        let stdout = expect_ok(
-            &format!("{mechanism}: openssl dgst -verify"),
-            &openssl(&[&verify[..], &[str_of(&data)]].concat()),
-        );
-        assert!(stdout.contains("Verified OK"), "{mechanism}: {stdout}");
+        openssl_verifies(&public, &openssl_sig, &data, mechanism);
     }
 }
 
@@ -341,19 +327,7 @@ fn pkcs11_tool_signs_a_digest_with_raw_ecdsa() {
         "--output-file",
         str_of(&public),
     ]);
-    let verify = [
-        "dgst",
-        "-sha256",
-        "-keyform",
-        "DER",
-        "-verify",
-        str_of(&public),
-        "-signature",
-        str_of(&der),
-        str_of(&data),
-    ];
-    let stdout = expect_ok("openssl dgst -verify", &openssl(&verify));
-    assert!(stdout.contains("Verified OK"), "{stdout}");
+    openssl_verifies(&public, &der, &data, "CKM_ECDSA");
 }
 
 /// OpenSC's own self-test (`pkcs11-tool --test`) over a token holding a

@@ -104,6 +104,16 @@ pub fn openssl(args: &[&str]) -> Output {
     Command::new("openssl").args(args).output().unwrap_or_else(|e| panic!("cannot run openssl: {e}"))
 }
 
+/// OpenSSL verifies `signature` (DER, with SHA-256) of the file `data` with
+/// the DER public key in `public` (`what` names the case in a failure).
+pub fn openssl_verifies(public: &Path, signature: &Path, data: &Path, what: &str) {
+    let args =
+        ["dgst", "-sha256", "-keyform", "DER", "-verify", str_of(public), "-signature", str_of(signature)];
+    let stdout =
+        expect_ok(&format!("{what}: openssl dgst -verify"), &openssl(&[&args[..], &[str_of(data)]].concat()));
+    assert!(stdout.contains("Verified OK"), "{what}: {stdout}");
+}
+
 pub fn str_of(path: &Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")
 }
