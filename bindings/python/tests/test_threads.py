@@ -1,0 +1,83 @@
+"""Shared key objects used from 8 threads at once give correct results; long operations release the GIL."""
+
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import coffer
+
+
+def test_eight_threads_sealing_and_opening_with_shared_keys_all_get_their_own_plaintext(coffer_rsa, coffer_p256):
+    kek = coffer.Kek.generate()
+    aead = coffer.Aead.generate()
+    recipients = [
+        coffer.Recipient.kek("kek", kek),
+        coffer.Recipient.rsa("rsa", coffer_rsa.public_key()),
+        coffer.Recipient.p256("p256", coffer_p256.public_key()),
+    ]
+    keys = [coffer.UnlockKey.kek("kek", kek), coffer.UnlockKey.rsa("rsa", coffer_rsa),
+            coffer.UnlockKey.p256("p256", coffer_p256)]
+    start = threading.Barrier(8)
+
+    def work(worker):
+        start.wait()
+        for i in range(12):
+            plaintext = os.urandom(worker * 1000 + i * 7000)
+            ctx = {"worker": str(worker), "i": str(i)}
+            envelope = coffer.seal(plaintext, recipients, context=ctx)
+            key = keys[(worker + i) % 3]
+            assert coffer.open(envelope, [key], context=ctx) == plaintext
+            nonce = os.urandom(12)
+            assert aead.open(nonce, aead.seal(nonce, plaintext, ctx["i"].encode()), ctx["i"].encode()) == plaintext
+            assert kek.unwrap(kek.wrap(plaintext[:32].ljust(32, b"\0"))) == plaintext[:32].ljust(32, b"\0")
+            sig = coffer_rsa.sign(plaintext)
+            coffer_rsa.public_key().verify(plaintext, sig)
+            coffer_p256.public_key().verify(plaintext, coffer_p256.sign(plaintext))
+        return worker
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert sorted(pool.map(work, range(8))) == list(range(8))
+
+
+def ticks_in_the_middle_of(call):
+    """Runs `call` in a thread while this thread ticks (sleeping 0.2 ms between ticks);
+    returns how many ticks fell in the middle half of the call, and the call's result.
+
+    A tick needs the GIL. A native call that holds the GIL throughout lets none
+    happen while it runs; one that releases it lets this thread tick freely."""
+    span = {}
+    done = threading.Event()
+
+    def run():
+        span["start"] = time.perf_counter()
+        span["result"] = call()
+        span["end"] = time.perf_counter()
+        done.set()
+
+    ticks = []
+    t = threading.Thread(target=run)
+    t.start()
+    while not done.is_set():
+        ticks.append(time.perf_counter())
+        time.sleep(0.0002)
+    t.join()
+    length = span["end"] - span["start"]
+    lo, hi = span["start"] + length / 4, span["end"] - length / 4
+    return sum(lo < tick < hi for tick in ticks), span["result"]
+
+
+def test_rsa_key_generation_releases_the_gil():
+    ticks, key = ticks_in_the_middle_of(lambda: coffer.RsaPrivateKey.generate(3072))
+    assert key.key_size == 3072
+    assert ticks > 5, ticks
+
+
+def test_sealing_and_opening_a_large_envelope_release_the_gil():
+    kek = coffer.Kek.generate()
+    plaintext = bytes(128 << 20)
+    ticks, envelope = ticks_in_the_middle_of(lambda: coffer.seal(plaintext, [coffer.Recipient.kek("k", kek)]))
+    assert ticks > 5, ticks
+    ticks, opened = ticks_in_the_middle_of(lambda: coffer.open(envelope, [coffer.UnlockKey.kek("k", kek)]))
+    assert ticks > 5, ticks
+    assert len(opened) == len(plaintext)
