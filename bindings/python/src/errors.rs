@@ -164,7 +164,7 @@ forged
 ";
 
 /// `type(name, bases, {"__module__": "coffer", "__doc__": doc})`.
-fn make_type<'py>(
+pub(crate) fn make_type<'py>(
     py: Python<'py>,
     name: &str,
     bases: Bound<'py, PyTuple>,
@@ -196,6 +196,11 @@ fn make_all(py: Python<'_>) -> PyResult<Exceptions> {
 
 fn exceptions(py: Python<'_>) -> PyResult<&'static Exceptions> {
     EXCEPTIONS.get_or_try_init(py, || make_all(py))
+}
+
+/// `CofferError`, the base of the keystore's own classes (`src/keystore/errors.rs`).
+pub(crate) fn base_class(py: Python<'_>) -> PyResult<Bound<'_, PyType>> {
+    Ok(exceptions(py)?.base.bind(py).clone())
 }
 
 /// Adds the six classes to the module.

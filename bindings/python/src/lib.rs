@@ -13,8 +13,11 @@
 //! | [`aead`] | `Aead` (AES-256-GCM-SIV) |
 //! | [`p256`] | `P256PrivateKey`, `P256PublicKey` |
 //! | [`rsa`] | `RsaPrivateKey`, `RsaPublicKey` |
-//! | [`envelope`] | `Recipient`, `UnlockKey`, `seal`, `open`, `inspect` |
+//! | [`cert`] | `KeyPair`, `Certificate`, `Csr`, `Crl`, `self_signed_ca`, `csr`, `issue_leaf`, `issue_from_csr`, `issue_intermediate`, `issue_crl`, `verify_chain` |
+//! | [`encoded`] | (reading PEM and DER arguments under their size limits) |
+//! | [`envelope`] | `Recipient`, `UnlockKey`, `seal`, `open`, `inspect`, `rewrap`, `add_recipient`, `remove_recipient`, `seal_stream`, `open_stream` |
 //! | [`webhook`] | `webhook_sign`, `webhook_verify` |
+//! | [`keystore`] | `Keystore`, `Session`, `KeyHandle`, `AuditRecord`; `KeystoreError`, `AuthError`, `LockedError`, `PolicyError` and the mapping from `coffer_hsm::Error` |
 //!
 //! Conventions: inputs are copied out of Python objects (or borrowed from
 //! immutable `bytes`) before the GIL is released; secrets come back as
@@ -24,8 +27,11 @@
 
 mod aead;
 mod args;
+mod cert;
+mod encoded;
 mod envelope;
 mod errors;
+mod keystore;
 mod keywrap;
 mod p256;
 mod rsa;
@@ -43,13 +49,24 @@ fn _coffer(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<p256::PyP256PublicKey>()?;
     m.add_class::<rsa::PyRsaPrivateKey>()?;
     m.add_class::<rsa::PyRsaPublicKey>()?;
+    cert::register(m)?;
     m.add_class::<envelope::PyRecipient>()?;
     m.add_class::<envelope::PyUnlockKey>()?;
     m.add_function(wrap_pyfunction!(envelope::seal, m)?)?;
     m.add_function(wrap_pyfunction!(envelope::open, m)?)?;
     m.add_function(wrap_pyfunction!(envelope::inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(envelope::rewrap, m)?)?;
+    m.add_function(wrap_pyfunction!(envelope::add_recipient, m)?)?;
+    m.add_function(wrap_pyfunction!(envelope::remove_recipient, m)?)?;
+    m.add_function(wrap_pyfunction!(envelope::seal_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(envelope::open_stream, m)?)?;
     m.add_function(wrap_pyfunction!(webhook::webhook_sign, m)?)?;
     m.add_function(wrap_pyfunction!(webhook::webhook_verify, m)?)?;
+    keystore::register_exceptions(m)?;
+    m.add_class::<keystore::PyKeystore>()?;
+    m.add_class::<keystore::PySession>()?;
+    m.add_class::<keystore::PyKeyHandle>()?;
+    m.add_class::<keystore::PyAuditRecord>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

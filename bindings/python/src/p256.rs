@@ -9,13 +9,8 @@ use coffer_core::rng::OsRng;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
-use crate::args;
 use crate::errors::CoreResultExt;
-
-/// PEM text from a `str | bytes` argument; bytes that are not UTF-8 hold no key.
-pub(crate) fn pem_text<'a>(input: &'a args::Input<'_>) -> Result<&'a str, Error> {
-    core::str::from_utf8(input.as_slice()).map_err(|_| Error::InvalidKey)
-}
+use crate::{args, encoded};
 
 /// A P-256 (secp256r1) private key for ECDSA with SHA-256 and as an
 /// envelope recipient's unlock key. Signing is deterministic (RFC 6979).
@@ -69,10 +64,8 @@ impl PyP256PrivateKey {
     /// True
     #[staticmethod]
     fn from_pem(pem: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = pem.py();
-        let input = args::text_or_bytes(pem, "pem", MAX_ENCODED_KEY_LEN)?;
-        let key = pem_text(&input).and_then(P256SecretKey::from_pkcs8_pem).or_raise(py)?;
-        Ok(Self { inner: key })
+        encoded::from_pem(pem, MAX_ENCODED_KEY_LEN, Error::InvalidKey, P256SecretKey::from_pkcs8_pem)
+            .map(|inner| Self { inner })
     }
 
     /// Reads a DER `PrivateKeyInfo` (unencrypted PKCS#8).
@@ -83,9 +76,7 @@ impl PyP256PrivateKey {
     /// True
     #[staticmethod]
     fn from_der(der: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = der.py();
-        let input = args::bytes(der, "der", MAX_ENCODED_KEY_LEN)?;
-        Ok(Self { inner: P256SecretKey::from_pkcs8_der(input.as_slice()).or_raise(py)? })
+        encoded::from_der(der, MAX_ENCODED_KEY_LEN, P256SecretKey::from_pkcs8_der).map(|inner| Self { inner })
     }
 
     /// The key as a PEM `PRIVATE KEY` block (unencrypted PKCS#8, LF line
@@ -163,10 +154,8 @@ impl PyP256PublicKey {
     /// True
     #[staticmethod]
     fn from_pem(pem: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = pem.py();
-        let input = args::text_or_bytes(pem, "pem", MAX_ENCODED_KEY_LEN)?;
-        let key = pem_text(&input).and_then(P256PublicKey::from_spki_pem).or_raise(py)?;
-        Ok(Self { inner: key })
+        encoded::from_pem(pem, MAX_ENCODED_KEY_LEN, Error::InvalidKey, P256PublicKey::from_spki_pem)
+            .map(|inner| Self { inner })
     }
 
     /// Reads a DER SubjectPublicKeyInfo.
@@ -177,9 +166,7 @@ impl PyP256PublicKey {
     /// True
     #[staticmethod]
     fn from_der(der: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = der.py();
-        let input = args::bytes(der, "der", MAX_ENCODED_KEY_LEN)?;
-        Ok(Self { inner: P256PublicKey::from_spki_der(input.as_slice()).or_raise(py)? })
+        encoded::from_der(der, MAX_ENCODED_KEY_LEN, P256PublicKey::from_spki_der).map(|inner| Self { inner })
     }
 
     /// The key as a PEM `PUBLIC KEY` block (SubjectPublicKeyInfo, LF line endings).
@@ -197,8 +184,7 @@ impl PyP256PublicKey {
     /// >>> len(coffer.P256PrivateKey.generate().public_key().to_der())
     /// 91
     fn to_der<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let der = self.inner.to_spki_der().or_raise(py)?;
-        Ok(PyBytes::new(py, &der))
+        encoded::to_der(py, self.inner.to_spki_der())
     }
 
     /// Checks a DER ECDSA-SHA-256 `signature` over `data` (strict DER;

@@ -7,9 +7,8 @@ use coffer_core::rsa::{MAX_ENCODED_KEY_LEN, MAX_LABEL_LEN, RsaKeySize, RsaPrivat
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString};
 
-use crate::args;
 use crate::errors::{self, CoreResultExt};
-use crate::p256::pem_text;
+use crate::{args, encoded};
 
 /// The byte length of the largest modulus coffer accepts (4096 bits): no
 /// ciphertext or signature is longer.
@@ -107,10 +106,8 @@ impl PyRsaPrivateKey {
     /// True
     #[staticmethod]
     fn from_pem(pem: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = pem.py();
-        let input = args::text_or_bytes(pem, "pem", MAX_ENCODED_KEY_LEN)?;
-        let key = pem_text(&input).and_then(RsaPrivateKey::from_pkcs8_pem).or_raise(py)?;
-        Ok(Self { inner: key })
+        encoded::from_pem(pem, MAX_ENCODED_KEY_LEN, Error::InvalidKey, RsaPrivateKey::from_pkcs8_pem)
+            .map(|inner| Self { inner })
     }
 
     /// Reads a DER `PrivateKeyInfo` (unencrypted PKCS#8).
@@ -121,9 +118,7 @@ impl PyRsaPrivateKey {
     /// True
     #[staticmethod]
     fn from_der(der: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = der.py();
-        let input = args::bytes(der, "der", MAX_ENCODED_KEY_LEN)?;
-        Ok(Self { inner: RsaPrivateKey::from_pkcs8_der(input.as_slice()).or_raise(py)? })
+        encoded::from_der(der, MAX_ENCODED_KEY_LEN, RsaPrivateKey::from_pkcs8_der).map(|inner| Self { inner })
     }
 
     /// The key as a PEM `PRIVATE KEY` block (unencrypted PKCS#8, LF line
@@ -236,10 +231,8 @@ impl PyRsaPublicKey {
     /// True
     #[staticmethod]
     fn from_pem(pem: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = pem.py();
-        let input = args::text_or_bytes(pem, "pem", MAX_ENCODED_KEY_LEN)?;
-        let key = pem_text(&input).and_then(RsaPublicKey::from_spki_pem).or_raise(py)?;
-        Ok(Self { inner: key })
+        encoded::from_pem(pem, MAX_ENCODED_KEY_LEN, Error::InvalidKey, RsaPublicKey::from_spki_pem)
+            .map(|inner| Self { inner })
     }
 
     /// Reads a DER SubjectPublicKeyInfo.
@@ -250,9 +243,7 @@ impl PyRsaPublicKey {
     /// True
     #[staticmethod]
     fn from_der(der: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let py = der.py();
-        let input = args::bytes(der, "der", MAX_ENCODED_KEY_LEN)?;
-        Ok(Self { inner: RsaPublicKey::from_spki_der(input.as_slice()).or_raise(py)? })
+        encoded::from_der(der, MAX_ENCODED_KEY_LEN, RsaPublicKey::from_spki_der).map(|inner| Self { inner })
     }
 
     /// The key as a PEM `PUBLIC KEY` block (SubjectPublicKeyInfo, LF line endings).
@@ -270,8 +261,7 @@ impl PyRsaPublicKey {
     /// >>> len(coffer.RsaPrivateKey.generate(2048).public_key().to_der())
     /// 294
     fn to_der<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let der = self.inner.to_spki_der().or_raise(py)?;
-        Ok(PyBytes::new(py, &der))
+        encoded::to_der(py, self.inner.to_spki_der())
     }
 
     /// The modulus size in bits.

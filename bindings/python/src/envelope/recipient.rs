@@ -19,7 +19,7 @@ use crate::rsa::{PyRsaPrivateKey, PyRsaPublicKey};
 const ENVELOPE_KEK_LEN: usize = 32;
 
 /// A key id argument (`str` as UTF-8, or bytes) of 1 to 64 bytes.
-fn key_id(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+pub(super) fn key_id(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let id = args::text_or_bytes(obj, "key_id", MAX_KEY_ID_LEN)?;
     if id.as_slice().is_empty() {
         return Err(errors::invalid_input(obj.py(), format!("key_id must be 1 to {MAX_KEY_ID_LEN} bytes")));
@@ -27,7 +27,7 @@ fn key_id(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     Ok(id.as_slice().to_vec())
 }
 
-fn version(obj: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
+pub(super) fn version(obj: Option<&Bound<'_, PyAny>>) -> PyResult<u32> {
     obj.map(|v| args::int_u32(v, "version")).transpose().map(|v| v.unwrap_or(1))
 }
 

@@ -1,0 +1,374 @@
+//! The keystore (coffer-hsm over coffer-store): `Keystore`, `Session`,
+//! `KeyHandle`, `AuditRecord` and the exceptions `KeystoreError`,
+//! `AuthError`, `LockedError`, `PolicyError`.
+//!
+//! - `mod.rs`: `Keystore`: create or open a store (a SQLite file, a
+//!   `postgres://` URL, or `":memory:"`), log in;
+//! - `session.rs`: `Session`: administration, keys and operations by handle, audit;
+//! - `records.rs`: `KeyHandle`, `AuditRecord`;
+//! - `errors.rs`: the exceptions and the mapping from `coffer_hsm::Error`.
+//!
+//! Threads: `coffer_hsm::Hsm` takes `&mut self` for every operation, so a
+//! `Keystore` holds it behind one mutex, taken only with the GIL released.
+//! Any number of Python threads may share one `Keystore` and its sessions;
+//! their operations run one at a time (each is one committed transaction).
+//! For operations in parallel, open one `Keystore` per thread on the same
+//! store (SQLite or PostgreSQL), as coffer-hsm allows.
+
+mod errors;
+mod records;
+mod session;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use coffer_core::rng::OsRng;
+use coffer_hsm::keystore::KeySource;
+use coffer_hsm::{Config, Hsm, RecordStore, SystemClock};
+use coffer_store::{MemoryStore, PostgresStore, SqliteStore};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use crate::args;
+pub(crate) use errors::register as register_exceptions;
+use errors::{Kind, raise};
+pub(crate) use records::{PyAuditRecord, PyKeyHandle};
+pub(crate) use session::PySession;
+
+/// The one slot the keystore uses, as the CLI does.
+const SLOT: usize = 0;
+/// Longest passphrase accepted, in bytes.
+const MAX_PASSPHRASE_LEN: usize = 1024;
+
+/// Where the records are.
+enum Location {
+    Memory,
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    fn parse(store: &Path) -> Location {
+        match store.to_str() {
+            Some(":memory:") => Location::Memory,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Location::Postgres(url.to_owned())
+            }
+            _ => Location::Sqlite(store.to_path_buf()),
+        }
+    }
+
+    /// For messages and the repr: never a URL, which may carry a password.
+    fn describe(&self) -> String {
+        match self {
+            Location::Memory => "memory".to_owned(),
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(_) => "PostgreSQL".to_owned(),
+        }
+    }
+
+    fn connect(&self) -> coffer_hsm::Result<Box<dyn RecordStore + Send>> {
+        Ok(match self {
+            Location::Memory => Box::new(MemoryStore::new()),
+            Location::Sqlite(p) => Box::new(SqliteStore::open(p).map_err(coffer_hsm::Error::Store)?),
+            Location::Postgres(url) => {
+                Box::new(PostgresStore::connect(url).map_err(coffer_hsm::Error::Store)?)
+            }
+        })
+    }
+}
+
+/// Removes a SQLite store and its WAL files (after a failed create only).
+fn remove_sqlite(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// A keystore: coffer's software HSM over a record store, with tenants,
+/// users with their own PINs, keys by handle with usage policy, rotation,
+/// crypto-shredding and an HMAC-chained audit log.
+///
+/// `store` is a SQLite file path, a `postgres://` URL, or ":memory:" (a
+/// store that lives as long as the object; for tests). Every record is
+/// sealed under a key derived from the passphrase; every operation is one
+/// transaction, committed before it returns, so any number of Keystore
+/// objects, in threads or processes, may share one SQLite or PostgreSQL
+/// store. One Keystore object may be shared by threads too: its
+/// operations then run one at a time, with the GIL released.
+///
+/// >>> import coffer
+/// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+/// >>> so = ks.login_so("so-pin-1")
+/// >>> so.create_tenant("acme")
+/// >>> so.create_user("alice", "alice-pin", tenants=["acme"])
+/// >>> alice = ks.login("alice", "alice-pin")
+/// >>> kek = alice.generate("records", "aes256")
+/// >>> envelope = alice.seal(kek, b"invoice 42", {"tenant": "acme"})
+/// >>> bytes(alice.open(kek, envelope, {"tenant": "acme"}))
+/// b'invoice 42'
+#[pyclass(frozen, name = "Keystore", module = "coffer")]
+pub(crate) struct PyKeystore {
+    /// `None` once closed.
+    hsm: Mutex<Option<Hsm>>,
+    described: String,
+}
+
+/// Why an operation on the HSM did not happen.
+pub(crate) enum Failure {
+    Closed,
+    Hsm(coffer_hsm::Error),
+}
+
+impl PyKeystore {
+    /// Runs `op` on the HSM with the GIL released, under the keystore's lock.
+    pub(crate) fn run<T, F>(&self, py: Python<'_>, op: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&mut Hsm) -> coffer_hsm::Result<T> + Send,
+    {
+        let out = py.detach(|| {
+            let mut guard = self.hsm.lock().unwrap_or_else(PoisonError::into_inner);
+            match guard.as_mut() {
+                None => Err(Failure::Closed),
+                Some(hsm) => op(hsm).map_err(Failure::Hsm),
+            }
+        });
+        out.map_err(|f| match f {
+            Failure::Closed => raise(py, Kind::Keystore, "the keystore is closed".to_owned()),
+            Failure::Hsm(e) => errors::from_hsm_after_open(py, e),
+        })
+    }
+
+    /// Ends `session` if the keystore is open (for `Session`'s drop: with
+    /// the GIL held, so only a map update under the lock).
+    pub(crate) fn forget(&self, session: coffer_hsm::SessionId) {
+        let mut guard = self.hsm.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(hsm) = guard.as_mut() {
+            let _ = hsm.logout(session);
+        }
+    }
+}
+
+fn config(pin_iterations: Option<u32>, max_pin_failures: Option<u8>) -> Config {
+    let default = Config::default();
+    Config {
+        pin_iterations: pin_iterations.unwrap_or(default.pin_iterations),
+        max_pin_failures: max_pin_failures.unwrap_or(default.max_pin_failures),
+        ..default
+    }
+}
+
+#[pymethods]
+impl PyKeystore {
+    /// Creates a keystore in `store` (a SQLite file path that must not
+    /// exist yet, a `postgres://` URL of a database without one, or
+    /// ":memory:"), its records sealed under `passphrase` (str or bytes,
+    /// stretched with PBKDF2-HMAC-SHA-256, 600,000 iterations), and
+    /// initializes its token with the security officer's PIN `so_pin` (6
+    /// to 64 bytes), as `coffer init` does. A ":memory:" keystore needs no
+    /// passphrase: nothing of it leaves the process.
+    ///
+    /// `pin_iterations` is the PBKDF2 cost of new PIN hashes (default
+    /// 100,000; lower only for tests), `max_pin_failures` the wrong PINs in
+    /// a row that lock a credential (default 5).
+    ///
+    /// >>> import coffer, os, tempfile
+    /// >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
+    /// >>> ks = coffer.Keystore.create(path, passphrase="pw", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> ks
+    /// Keystore(...keys.db)
+    /// >>> ks.close()
+    #[staticmethod]
+    #[pyo3(signature = (store, *, so_pin, passphrase = None, label = "coffer".to_owned(), pin_iterations = None, max_pin_failures = None))]
+    fn create(
+        py: Python<'_>,
+        store: PathBuf,
+        so_pin: &Bound<'_, PyAny>,
+        passphrase: Option<&Bound<'_, PyAny>>,
+        label: String,
+        pin_iterations: Option<u32>,
+        max_pin_failures: Option<u8>,
+    ) -> PyResult<PyKeystore> {
+        let location = Location::parse(&store);
+        let passphrase = match (passphrase.filter(|p| !p.is_none()), &location) {
+            (Some(p), _) => Some(args::text_or_bytes(p, "passphrase", MAX_PASSPHRASE_LEN)?),
+            (None, Location::Memory) => None,
+            (None, _) => {
+                return Err(PyTypeError::new_err(
+                    "a SQLite or PostgreSQL keystore needs passphrase=...: its records are sealed under it",
+                ));
+            }
+        };
+        let so_pin = args::text_or_bytes(so_pin, "so_pin", coffer_hsm::MAX_PIN_LEN)?;
+        if let Location::Sqlite(p) = &location
+            && std::fs::symlink_metadata(p).is_ok()
+        {
+            return Err(raise(
+                py,
+                Kind::Keystore,
+                format!("{} already exists: create a keystore in a new file", p.display()),
+            ));
+        }
+        let config = config(pin_iterations, max_pin_failures);
+        let (passphrase, so_pin) = (passphrase.as_ref().map(args::Input::as_slice), so_pin.as_slice());
+        let made = py.detach(|| {
+            let mut hsm = match passphrase {
+                // In memory without a passphrase: nothing leaves the process
+                // (coffer-hsm seals such records under a fixed key).
+                None => Hsm::new(1, config, Box::new(SystemClock))?,
+                Some(passphrase) => {
+                    let source = KeySource::Passphrase(passphrase);
+                    Hsm::create(&mut OsRng, location.connect()?, &source, 1, config, Box::new(SystemClock))?
+                }
+            };
+            hsm.init_token(&mut OsRng, SLOT, &label, so_pin)?;
+            Ok::<Hsm, coffer_hsm::Error>(hsm)
+        });
+        match made {
+            Ok(hsm) => Ok(PyKeystore { hsm: Mutex::new(Some(hsm)), described: location.describe() }),
+            Err(e) => {
+                if let Location::Sqlite(p) = &location {
+                    // Nothing was acknowledged: leave no half-made store behind.
+                    remove_sqlite(p);
+                }
+                Err(match e {
+                    coffer_hsm::Error::TokenState => {
+                        raise(py, Kind::Keystore, format!("{} already holds a keystore", location.describe()))
+                    }
+                    other => errors::from_hsm(py, other),
+                })
+            }
+        }
+    }
+
+    /// Opens the keystore in `store` (a SQLite file path or a
+    /// `postgres://` URL) with its `passphrase`. A wrong passphrase raises
+    /// AuthError; a store without a keystore, KeystoreError.
+    ///
+    /// >>> import coffer, os, tempfile
+    /// >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
+    /// >>> coffer.Keystore.create(path, passphrase="pw", so_pin="so-pin-1", pin_iterations=1000).close()
+    /// >>> ks = coffer.Keystore.open(path, passphrase="pw")
+    /// >>> ks.login_so("so-pin-1").role
+    /// 'so'
+    /// >>> try:
+    /// ...     coffer.Keystore.open(path, passphrase="not it")
+    /// ... except coffer.AuthError:
+    /// ...     print("wrong passphrase")
+    /// wrong passphrase
+    #[staticmethod]
+    #[pyo3(signature = (store, *, passphrase))]
+    fn open(py: Python<'_>, store: PathBuf, passphrase: &Bound<'_, PyAny>) -> PyResult<PyKeystore> {
+        let location = Location::parse(&store);
+        let passphrase = args::text_or_bytes(passphrase, "passphrase", MAX_PASSPHRASE_LEN)?;
+        match &location {
+            Location::Memory => {
+                return Err(raise(
+                    py,
+                    Kind::Keystore,
+                    "a \":memory:\" keystore cannot be opened again: create one".to_owned(),
+                ));
+            }
+            Location::Sqlite(p) if std::fs::symlink_metadata(p).is_err() => {
+                return Err(raise(
+                    py,
+                    Kind::Keystore,
+                    format!("no keystore at {}: create one first", p.display()),
+                ));
+            }
+            _ => {}
+        }
+        let passphrase = passphrase.as_slice();
+        let opened = py.detach(|| {
+            let records = location.connect()?;
+            Hsm::open(&mut OsRng, records, &KeySource::Passphrase(passphrase), Box::new(SystemClock))
+        });
+        match opened {
+            Ok(hsm) => Ok(PyKeystore { hsm: Mutex::new(Some(hsm)), described: location.describe() }),
+            Err(coffer_hsm::Error::TokenState) => {
+                Err(raise(py, Kind::Keystore, format!("{} holds no keystore", location.describe())))
+            }
+            Err(e) => Err(errors::from_hsm(py, e)),
+        }
+    }
+
+    /// Logs the security officer in with `pin`: a Session that creates
+    /// tenants and credentials, unblocks them and shreds tenants. A wrong
+    /// PIN raises AuthError, then LockedError.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> ks.login_so("so-pin-1")
+    /// Session(user='so', role='so', tenant=None)
+    fn login_so(slf: &Bound<'_, Self>, pin: &Bound<'_, PyAny>) -> PyResult<PySession> {
+        let py = slf.py();
+        let pin = args::text_or_bytes(pin, "pin", coffer_hsm::MAX_PIN_LEN)?;
+        let pin = pin.as_slice();
+        let id = slf.get().run(py, |hsm| hsm.login_so(SLOT, pin))?;
+        Ok(PySession::new(slf.clone().unbind(), id, "so".to_owned(), "so", None))
+    }
+
+    /// Logs in the user or auditor `user` with `pin`. A user acts in
+    /// `tenant`, which may be left out when the user has only one; an
+    /// auditor takes none. An unknown user or a wrong PIN raises
+    /// AuthError (the same way), then LockedError.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1")
+    /// >>> so.create_tenant("acme")
+    /// >>> so.create_tenant("globex")
+    /// >>> so.create_user("carol", "carol-pin", tenants=["acme", "globex"])
+    /// >>> ks.login("carol", "carol-pin", tenant="globex")
+    /// Session(user='carol', role='user', tenant='globex')
+    #[pyo3(signature = (user, pin, tenant = None))]
+    fn login(
+        slf: &Bound<'_, Self>,
+        user: String,
+        pin: &Bound<'_, PyAny>,
+        tenant: Option<String>,
+    ) -> PyResult<PySession> {
+        let py = slf.py();
+        let pin = args::text_or_bytes(pin, "pin", coffer_hsm::MAX_PIN_LEN)?;
+        let pin = pin.as_slice();
+        let (id, role, acting) = slf.get().run(py, |hsm| {
+            let id = hsm.login(SLOT, &user, pin, tenant.as_deref())?;
+            let (actor, acting) = hsm.whoami(id)?;
+            Ok((id, actor.role.name(), acting))
+        })?;
+        Ok(PySession::new(slf.clone().unbind(), id, user, role, acting))
+    }
+
+    /// Closes the store (every session ends). Further use raises
+    /// KeystoreError. A `with` block closes it at its end.
+    ///
+    /// >>> import coffer
+    /// >>> with coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000) as ks:
+    /// ...     so = ks.login_so("so-pin-1")
+    /// >>> try:
+    /// ...     so.create_tenant("acme")
+    /// ... except coffer.KeystoreError as e:
+    /// ...     print(e)
+    /// the keystore is closed
+    fn close(&self, py: Python<'_>) {
+        let hsm = py.detach(|| self.hsm.lock().unwrap_or_else(PoisonError::into_inner).take());
+        // Dropped with the GIL released: closing a store may wait on I/O.
+        py.detach(move || drop(hsm));
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) {
+        self.close(py);
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Keystore({})", self.described)
+    }
+}

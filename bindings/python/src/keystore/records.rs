@@ -1,0 +1,246 @@
+//! The small value classes the keystore returns: `KeyHandle` and `AuditRecord`.
+
+use coffer_hsm::audit::{AuditEvent, AuditRecord, SignedObject};
+use coffer_hsm::{Handle, KeyType};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+/// The names of key types, as `generate()` takes them and the CLI prints them.
+pub(crate) const KEY_TYPES: [(&str, KeyType); 6] = [
+    ("aes256", KeyType::Aes256),
+    ("hmac", KeyType::HmacSha256),
+    ("p256", KeyType::P256),
+    ("rsa2048", KeyType::Rsa2048),
+    ("rsa3072", KeyType::Rsa3072),
+    ("rsa4096", KeyType::Rsa4096),
+];
+
+/// The name of a key type (`"certificate"` for a certificate object).
+pub(crate) fn type_name(t: KeyType) -> &'static str {
+    KEY_TYPES.iter().find(|(_, k)| *k == t).map_or(
+        match t {
+            KeyType::Certificate => "certificate",
+            _ => "other",
+        },
+        |(n, _)| n,
+    )
+}
+
+/// A key in the keystore, by handle: what `Session.generate()` and
+/// `Session.find()` return, and what the operations of a session take.
+/// It holds no key material, only the handle (a number unique in the
+/// keystore and never reused), the key id and the key type; the key
+/// stays in the keystore. `int(handle)` is the number.
+///
+/// >>> import coffer
+/// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+/// >>> so = ks.login_so("so-pin-1")
+/// >>> so.create_tenant("acme")
+/// >>> so.create_user("alice", "alice-pin", tenants=["acme"])
+/// >>> alice = ks.login("alice", "alice-pin")
+/// >>> key = alice.generate("records", "aes256")
+/// >>> key
+/// KeyHandle(1, key_id='records', key_type='aes256')
+/// >>> alice.find("records") == key
+/// True
+#[pyclass(frozen, eq, hash, name = "KeyHandle", module = "coffer")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct PyKeyHandle {
+    pub(crate) handle: u64,
+    pub(crate) key_id: String,
+    pub(crate) key_type: &'static str,
+}
+
+impl PyKeyHandle {
+    pub(crate) fn new(handle: Handle, key_id: String, key_type: KeyType) -> Self {
+        PyKeyHandle { handle: handle.get(), key_id, key_type: type_name(key_type) }
+    }
+
+    pub(crate) fn raw(&self) -> Handle {
+        Handle::from_raw(self.handle)
+    }
+}
+
+#[pymethods]
+impl PyKeyHandle {
+    /// The handle's number, unique in the keystore and never reused.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> ks.login("bob", "bob-pin-1").generate("signer", "p256").handle
+    /// 1
+    #[getter]
+    fn handle(&self) -> u64 {
+        self.handle
+    }
+
+    /// The key id, unique in its tenant (written into envelopes as the recipient's key id).
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> ks.login("bob", "bob-pin-1").generate("signer", "p256").key_id
+    /// 'signer'
+    #[getter]
+    fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The key type: "aes256", "hmac", "p256", "rsa2048", "rsa3072" or "rsa4096".
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> ks.login("bob", "bob-pin-1").generate("hooks", "hmac").key_type
+    /// 'hmac'
+    #[getter]
+    fn key_type(&self) -> &str {
+        self.key_type
+    }
+
+    fn __int__(&self) -> u64 {
+        self.handle
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let key_id = PyString::new(py, &self.key_id).repr()?;
+        Ok(format!("KeyHandle({}, key_id={key_id}, key_type='{}')", self.handle, self.key_type))
+    }
+}
+
+/// One record of a keystore's audit log, as `Session.audit()` returns it:
+/// its sequence number, time, kind of event, the line of text `coffer
+/// audit show` prints, the fields the event has (the others are None) and
+/// its HMAC. Records never hold key material or PINs.
+///
+/// >>> import coffer
+/// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+/// >>> so = ks.login_so("so-pin-1")
+/// >>> so.create_user("audit", "audit-pin", auditor=True)
+/// >>> first = ks.login("audit", "audit-pin").audit()[0]
+/// >>> first.seq, first.event, first.text
+/// (0, 'token-initialized', 'token initialized')
+#[pyclass(frozen, name = "AuditRecord", module = "coffer")]
+pub(crate) struct PyAuditRecord {
+    /// Position in the log, from 0.
+    #[pyo3(get)]
+    seq: u64,
+    /// When, in seconds since the Unix epoch.
+    #[pyo3(get)]
+    time: u64,
+    /// The kind of event ("login", "key-used", "refused", ...).
+    #[pyo3(get)]
+    event: &'static str,
+    /// One line of text.
+    #[pyo3(get)]
+    text: String,
+    /// The credential that acted or was refused.
+    #[pyo3(get)]
+    user: Option<String>,
+    /// Its role.
+    #[pyo3(get)]
+    role: Option<&'static str>,
+    /// The tenant the event is about.
+    #[pyo3(get)]
+    tenant: Option<String>,
+    /// The key's id.
+    #[pyo3(get)]
+    key_id: Option<String>,
+    /// The key's newest version when the event happened.
+    #[pyo3(get)]
+    key_version: Option<u32>,
+    /// The operation used or attempted ("seal", "open", "sign", ...).
+    #[pyo3(get)]
+    operation: Option<&'static str>,
+    /// Why it was refused ("wrong-pin", "usage-not-allowed", ...).
+    #[pyo3(get)]
+    reason: Option<&'static str>,
+    mac: [u8; 32],
+}
+
+#[pymethods]
+impl PyAuditRecord {
+    /// The record's HMAC-SHA-256, chaining it to the record before (32 bytes).
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> ks.login_so("so-pin-1").create_user("audit", "audit-pin", auditor=True)
+    /// >>> len(ks.login("audit", "audit-pin").audit()[0].mac)
+    /// 32
+    #[getter]
+    fn mac<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.mac)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let text = PyString::new(py, &self.text).repr()?;
+        Ok(format!("AuditRecord(seq={}, time={}, event='{}', text={text})", self.seq, self.time, self.event))
+    }
+}
+
+impl PyAuditRecord {
+    pub(crate) fn from_record(r: &AuditRecord) -> Self {
+        let e = &r.event;
+        let key = e.key();
+        let (operation, reason) = match e {
+            AuditEvent::KeyUsed { operation, .. } | AuditEvent::PolicyDenied { operation, .. } => {
+                (Some(operation.name()), None)
+            }
+            AuditEvent::Refused { attempted, reason, .. } => (Some(attempted.name()), Some(reason.name())),
+            _ => (None, None),
+        };
+        PyAuditRecord {
+            seq: r.seq,
+            time: r.time,
+            event: kind(e),
+            text: e.to_string(),
+            user: e.actor().map(|a| a.user.clone()),
+            role: e.actor().map(|a| a.role.name()),
+            tenant: e.tenant().or(key.map(|k| k.tenant.as_str())).map(str::to_owned),
+            key_id: key.map(|k| k.key_id.clone()),
+            key_version: key.map(|k| k.version),
+            operation,
+            reason,
+            mac: r.mac,
+        }
+    }
+}
+
+/// The kebab-case kind of an event, as `coffer audit show --json` names it
+/// (cli/src/audit_cmd.rs).
+fn kind(e: &AuditEvent) -> &'static str {
+    match e {
+        AuditEvent::TokenInitialized => "token-initialized",
+        AuditEvent::LoginSucceeded { .. } | AuditEvent::UserLoggedIn { .. } => "login",
+        AuditEvent::LoginFailed { .. } => "login-failed",
+        AuditEvent::PinLocked { .. } => "pin-locked",
+        AuditEvent::PinUnblocked { .. } => "pin-unblocked",
+        AuditEvent::PinChanged { .. } => "pin-set",
+        AuditEvent::KeyCreated { .. } => "key-created",
+        AuditEvent::KeyImported { .. } => "key-imported",
+        AuditEvent::KeyUsed { .. } => "key-used",
+        AuditEvent::KeyExported { .. } => "key-exported",
+        AuditEvent::KeyRotated { .. } => "key-rotated",
+        AuditEvent::KeyStateChanged { .. } => "key-state-changed",
+        AuditEvent::KeyDestroyed { .. } => "key-destroyed",
+        AuditEvent::KeyExpirySet { .. } => "key-expiry-set",
+        AuditEvent::PolicyDenied { .. } => "policy-denied",
+        AuditEvent::TenantShredded { .. } => "tenant-shredded",
+        AuditEvent::KeystoreSaved { .. } => "keystore-saved",
+        AuditEvent::AuditArchived { .. } => "audit-archived",
+        AuditEvent::UserCreated { .. } => "user-created",
+        AuditEvent::UserRemoved { .. } => "user-removed",
+        AuditEvent::OwnPinChanged { .. } => "pin-changed",
+        AuditEvent::UserUnblocked { .. } => "user-unblocked",
+        AuditEvent::TenantCreated { .. } => "tenant-created",
+        AuditEvent::PassphraseChanged => "passphrase-changed",
+        AuditEvent::Refused { .. } => "refused",
+        AuditEvent::CertificateSigned { object, .. } => match object {
+            SignedObject::Request => "certificate-request-signed",
+            SignedObject::RevocationList => "revocation-list-signed",
+            _ => "certificate-issued",
+        },
+        _ => "other",
+    }
+}
