@@ -66,6 +66,7 @@ fn _coffer(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<keystore::PyKeystore>()?;
     m.add_class::<keystore::PySession>()?;
     m.add_class::<keystore::PyKeyHandle>()?;
+    m.add_class::<keystore::PyKeyInfo>()?;
     m.add_class::<keystore::PyAuditRecord>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

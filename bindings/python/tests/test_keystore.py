@@ -378,3 +378,93 @@ def test_the_exception_hierarchy():
     assert issubclass(coffer.PolicyError, coffer.KeystoreError)
     assert not issubclass(coffer.PolicyError, ValueError)
     assert coffer.KeystoreError.__module__ == "coffer"
+
+
+def test_info_describes_a_key_without_its_material_and_refuses_another_tenants_key(ks):
+    alice, bob = login(ks, "alice"), login(ks, "bob")
+    kek = alice.generate("records", "aes256", ["encrypt", "decrypt"], label="acme records", extractable=True)
+    assert alice.rotate(kek) == 2
+    info = alice.info(kek)
+    assert isinstance(info, coffer.KeyInfo)
+    assert (info.handle, info.key_id, info.label, info.key_type, info.tenant) == (
+        kek.handle,
+        "records",
+        "acme records",
+        "aes256",
+        "acme",
+    )
+    assert (info.version, info.usage, info.state, info.expires_at) == (2, ["encrypt", "decrypt"], "active", None)
+    assert (info.sensitive, info.extractable, info.local) == (True, True, True)
+    assert repr(info) == f"KeyInfo({kek.handle}, key_id='records', key_type='aes256', version=2, state='active')"
+    alice.destroy(kek)
+    assert alice.info(kek).state == "destroyed"
+    with pytest.raises(coffer.PolicyError, match="another tenant"):
+        bob.info(kek)
+
+
+def test_set_state_deactivates_a_key_that_then_only_verifies_and_is_never_active_again(ks):
+    alice = login(ks, "alice")
+    signer = alice.generate("signer", "p256")
+    signature = alice.sign(signer, b"release 1.2")
+    alice.set_state(signer, "deactivated")
+    assert alice.info(signer).state == "deactivated"
+    alice.verify(signer, b"release 1.2", signature)
+    with pytest.raises(coffer.PolicyError, match="lifecycle state"):
+        alice.sign(signer, b"release 1.3")
+    with pytest.raises(coffer.PolicyError, match="lifecycle state"):
+        alice.set_state(signer, "active")
+    with pytest.raises(coffer.InvalidInput, match="unknown key state"):
+        alice.set_state(signer, "retired")
+
+
+def test_set_expiry_and_the_sweep_deactivate_only_the_keys_whose_time_has_come(ks):
+    alice, bob = login(ks, "alice"), login(ks, "bob")
+    old = alice.generate("hooks-2025", "hmac")
+    new = alice.generate("hooks-2026", "hmac")
+    theirs = bob.generate("hooks-2025", "hmac")
+    alice.set_expiry(old, 1)
+    alice.set_expiry(new, 4_000_000_000)
+    bob.set_expiry(theirs, 1)
+    assert alice.info(old).expires_at == 1
+    assert alice.sweep_expired() == [old]
+    assert [alice.info(k).state for k in (old, new)] == ["deactivated", "active"]
+    assert bob.info(theirs).state == "active"
+    assert alice.sweep_expired() == []
+    alice.set_expiry(new, None)
+    assert alice.info(new).expires_at is None
+    alice.destroy(old)
+    with pytest.raises(coffer.PolicyError, match="lifecycle state"):
+        alice.set_expiry(old, 2)
+
+
+def test_export_wrapped_exports_only_an_extractable_key_and_under_a_wrapping_key(ks):
+    alice = login(ks, "alice")
+    transport = alice.generate("transport", "aes256", ["wrap", "unwrap"])
+    data_key = alice.generate("data", "aes256", extractable=True)
+    wrapped = alice.export_wrapped(data_key, transport)
+    assert len(wrapped) == 40
+    assert len(alice.unwrap(transport, wrapped)) == 32
+    with pytest.raises(coffer.PolicyError, match="not extractable"):
+        alice.export_wrapped(transport, data_key)
+    seal_only = alice.generate("records", "aes256", ["encrypt", "decrypt"])
+    with pytest.raises(coffer.PolicyError, match="usage policy"):
+        alice.export_wrapped(data_key, seal_only)
+    with pytest.raises(coffer.InvalidInput, match="key type"):
+        alice.export_wrapped(data_key, alice.generate("signer", "p256"))
+
+
+def test_rewrap_moves_an_envelope_to_the_newest_version_and_refuses_a_key_without_wrap_usage(ks):
+    alice = login(ks, "alice")
+    kek = alice.generate("records", "aes256")
+    old = alice.seal(kek, b"v1 data", {"tenant": "acme"})
+    assert alice.rewrap(kek, old) == old  # already on the newest version
+    assert alice.rotate(kek) == 2
+    new = alice.rewrap(kek, old)
+    assert coffer.inspect(new)["recipients"][0]["version"] == 2
+    assert alice.open(kek, new, {"tenant": "acme"}) == b"v1 data"
+    other = alice.generate("other", "aes256")
+    with pytest.raises(coffer.DecryptError):
+        alice.rewrap(other, new)
+    seal_only = alice.generate("seal-only", "aes256", ["encrypt", "decrypt"])
+    with pytest.raises(coffer.PolicyError, match="usage policy"):
+        alice.rewrap(seal_only, alice.seal(seal_only, b"x"))

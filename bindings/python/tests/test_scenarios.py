@@ -3,8 +3,8 @@ tests/tests/scenarios.rs (one test each, named as there), each asserting the ste
 refusal's exact exception class (and, where one class covers several causes, the cause).
 
 Steps the package cannot take yet are left out where they would stand, with a comment starting
-"Not in the package:" that says what is missing (a keystore on the system clock, without key info,
-lifecycle states, expiry, export, rewrap or streams by handle, or scratch files)."""
+"Not in the package:" that says what is missing (a keystore on the system clock, without streams by
+handle or scratch files, among others)."""
 
 import io
 import struct
@@ -151,8 +151,9 @@ def test_agents_and_server_hold_rsa_4096_certificate_pairs_and_exchange_signed_m
     s = f.user("agents")
     kek = s.generate("server-key-kek", "aes256", ["encrypt", "decrypt"], label="agents server-key-kek")
     transport = s.generate("transport", "aes256", ["wrap", "unwrap"], label="agents transport")
-    # Not in the package: exporting a keystore key wrapped under another (Rust: export_wrapped(transport,
-    # kek) is NotExtractable), and a key's info (Rust: info(kek).sensitive is true).
+    with refused(coffer.PolicyError, "not extractable"):
+        s.export_wrapped(kek, transport)
+    assert s.info(kek).sensitive
     blob_ctx = {"tenant": "agents", "row": "server-private-key"}
     pkcs8 = server_key.to_der()
     sealed = s.seal(kek, pkcs8, blob_ctx)
@@ -310,7 +311,7 @@ def test_deleting_a_tenant_crypto_shreds_its_kek_so_its_records_and_backup_never
     # Every acme envelope now fails: the key is destroyed.
     assert_none_open(f, acme, acme.kek, coffer.PolicyError, STATE)
     s = f.user("acme")
-    # Not in the package: a key's info (Rust: info(acme.kek).state is Destroyed).
+    assert s.info(acme.kek).state == "destroyed"
     # The tenant key went with the keys: acme takes no new key at all (not even under a new id), so
     # nothing can ever be sealed to it again.
     for key_id in ["records-kek", "records-kek-2"]:
@@ -359,13 +360,18 @@ def foreign_handles_are_refused(me, them, their_env):
     tenant: an audited refusal, foreign_refusals lists them).
 
     Not in the package: a KeyHandle for a handle that never existed (Rust: Handle::from_raw(u64::MAX),
-    NotFound for every operation): KeyHandle has no constructor. Nor info, set_state, set_expiry,
-    rewrap by handle, export_wrapped (Rust refuses each for another tenant's handle)."""
+    NotFound for every operation): KeyHandle has no constructor."""
     s = me.session
     ctx = tenant_ctx(them.tenant)
     for h in [them.kek, them.signer, them.mac]:
         with refused(coffer.PolicyError, OTHER_TENANT):
+            s.info(h)
+        with refused(coffer.PolicyError, OTHER_TENANT):
             s.public_key_der(h)
+        with refused(coffer.PolicyError, OTHER_TENANT):
+            s.set_state(h, "deactivated")
+        with refused(coffer.PolicyError, OTHER_TENANT):
+            s.set_expiry(h, 1)
         with refused(coffer.PolicyError, OTHER_TENANT):
             s.rotate(h)
         with refused(coffer.PolicyError, OTHER_TENANT):
@@ -375,9 +381,13 @@ def foreign_handles_are_refused(me, them, their_env):
     with refused(coffer.PolicyError, OTHER_TENANT):
         s.open(them.kek, their_env, ctx)
     with refused(coffer.PolicyError, OTHER_TENANT):
+        s.rewrap(them.kek, their_env)
+    with refused(coffer.PolicyError, OTHER_TENANT):
         s.wrap(them.kek, bytes([7] * 32))
     with refused(coffer.PolicyError, OTHER_TENANT):
         s.unwrap(them.kek, bytes([7] * 40))
+    with refused(coffer.PolicyError, OTHER_TENANT):
+        s.export_wrapped(them.kek, me.kek)
     with refused(coffer.PolicyError, OTHER_TENANT):
         s.sign(them.signer, b"x")
     with refused(coffer.PolicyError, OTHER_TENANT):
@@ -394,10 +404,11 @@ def foreign_refusals(me, them):
     """The refusals foreign_handles_are_refused logs, in order, as other_tenant_refusals reads them."""
     lines = []
     for key_id, h in [("kek", them.kek), ("signer", them.signer), ("mac", them.mac)]:
-        for op in ["show", "rotate", "destroy"]:
+        for op in ["show", "show", "set-state", "set-expiry", "rotate", "destroy"]:
             lines.append(other_tenant_refusal(me.tenant, them.tenant, key_id, h, op))
     for key_id, h, ops in [
-        ("kek", them.kek, ["seal", "open", "wrap", "unwrap"]),
+        # rewrap authorizes its unwrap first; export refuses the target.
+        ("kek", them.kek, ["seal", "open", "unwrap", "wrap", "unwrap", "export"]),
         ("signer", them.signer, ["sign", "verify"]),
         ("mac", them.mac, ["sign", "verify"]),
     ]:
@@ -446,10 +457,11 @@ def test_every_cross_tenant_use_of_a_key_handle_or_context_fails_and_the_verifie
     with refused(coffer.PolicyError, USAGE):
         b.session.wrap(b.kek, bytes([7] * 32))
 
-    # Nothing B tried changed A's keys: A still opens and verifies.
+    # Nothing B tried changed A's keys: A still opens, verifies and sees them active.
     assert a.session.open(a.kek, env_a, ctx_a) == b"acme ledger"
     a.session.verify(a.signer, msg, sig_a)
-    # Not in the package: a key's info (Rust: each of A's keys is still in state Active).
+    for h in [a.kek, a.signer, a.mac]:
+        assert a.session.info(h).state == "active"
 
     # The auditor: the chain verifies and holds every key use, in order, each under its own tenant;
     # refused cross-tenant handles touched no key (each is a refusal naming the session's tenant and
@@ -482,7 +494,7 @@ def test_every_cross_tenant_use_of_a_key_handle_or_context_fails_and_the_verifie
     assert (count("acme", False), count("acme", True)) == (6, 1)
     assert (count("globex", False), count("globex", True)) == (6, 1)
     expected_refusals = foreign_refusals(b, a) + foreign_refusals(a, b)
-    assert len(expected_refusals) == 34  # Rust: 56, with info, set_state, set_expiry, rewrap and export
+    assert len(expected_refusals) == 56  # as in Rust
     assert other_tenant_refusals(records) == expected_refusals
     # Users cannot read the log.
     with refused(coffer.PolicyError, ROLE):
@@ -508,8 +520,8 @@ def test_webhooks_signed_by_an_hsm_key_verify_in_the_window_reject_replay_and_ta
     s = f.user("acme")
     key = s.generate("webhooks-2023", "hmac", ["sign", "verify"], label="acme webhooks-2023")
     nxt = s.generate("webhooks-2024", "hmac", ["sign", "verify"], label="acme webhooks-2024")
-    # Not in the package: set_expiry (Rust: webhooks-2023 expires at t0 + 30 days, webhooks-2024 at
-    # t0 + 365 days).
+    s.set_expiry(key, t0 + 30 * DAY)
+    s.set_expiry(nxt, t0 + 365 * DAY)
 
     # Delivery at t0, received a minute later. Not in the package: a freshness check for a keystore
     # key (Rust's accept_webhook is core's check_fresh, then the keystore's MAC check); here the
@@ -559,13 +571,27 @@ def test_webhooks_signed_by_an_hsm_key_verify_in_the_window_reject_replay_and_ta
     with refused(coffer.VerifyError):
         coffer.webhook_verify(secret, body, ahead, now=later)
 
-    # Not in the package: the lifecycle sweep (Rust: nothing due a second before the expiry, another
-    # tenant's sweep leaves acme's keys alone, then webhooks-2023 is Deactivated and webhooks-2024
-    # Active), key info, and set_state. So the expired key's refusals (Rust: it signs nothing new
-    # (KeyState) and cannot be reactivated (KeyState)) cannot be reached.
-    # Its old signatures still verify; its successor signs and verifies.
-    s.verify(key, sent, tag)
+    # The lifecycle sweep: nothing is due before the expiry, and another tenant's sweep does not
+    # touch acme's keys. The keystore's clock cannot be moved (Rust sets it to the expiry), so the
+    # expiry is moved to now instead: the sweep then deactivates webhooks-2023 alone.
+    assert s.sweep_expired() == []
+    globex = f.user("globex")
+    assert globex.sweep_expired() == []
+    assert s.info(key).state == "active"
+    s.set_expiry(key, t0)
+    assert s.sweep_expired() == [key]
+    assert s.info(key).state == "deactivated"
+    assert s.info(nxt).state == "active"
+    assert s.sweep_expired() == []
+
+    # The expired key signs nothing new and cannot be reactivated; its old signatures still verify;
+    # its successor signs and verifies.
     after = webhook_message(t0 + 30 * DAY, body)
+    with refused(coffer.PolicyError, STATE):
+        s.sign(key, after)
+    with refused(coffer.PolicyError, STATE):
+        s.set_state(key, "active")
+    s.verify(key, sent, tag)
     next_tag = s.sign(nxt, after)
     s.verify(nxt, after, next_tag)
     t_end = int(time.time())
@@ -574,14 +600,22 @@ def test_webhooks_signed_by_an_hsm_key_verify_in_the_window_reject_replay_and_ta
     auditor = f.auditor()
     auditor.verify_audit()
     records = [r for r in auditor.audit() if r.key_id == "webhooks-2023"]
-    story = [(r.event, r.operation, r.tenant, r.key_version) for r in records]
+    assert {(r.tenant, r.key_version) for r in records} == {("acme", 1)}
+    story = [(r.event, r.operation, r.reason) for r in records]
     expected = (
-        [("key-created", None, "acme", 1), ("key-used", "sign", "acme", 1)]
-        + [("key-used", "verify", "acme", 1)] * 6  # accepted, then the five tampered deliveries
-        + [("key-used", "verify", "acme", 1)]  # the refreshed timestamp
-        + [("key-used", "verify", "acme", 1)]  # the old signature, at the end
+        [("key-created", None, None), ("key-expiry-set", None, None), ("key-used", "sign", None)]
+        + [("key-used", "verify", None)] * 6  # accepted, then the five tampered deliveries
+        + [("key-used", "verify", None)]  # the refreshed timestamp
+        + [("key-expiry-set", None, None)]  # moved to now, in place of the clock
+        + [("key-state-changed", None, None)]  # the sweep
+        + [("refused", "sign", "wrong-state"), ("refused", "set-state", "wrong-state")]
+        + [("key-used", "verify", None)]  # the old signature, at the end
     )
     assert story == expected
+    k = f"acme/webhooks-2023 v1 (handle {key.handle})"
+    assert records[1].text == f"key expiry set to {t0 + 30 * DAY} (Unix seconds): {k}"
+    assert records[10].text == f"key expiry set to {t0} (Unix seconds): {k}"
+    assert records[11].text == f"key now deactivated: {k}"
     times = [r.time for r in records]
     assert times == sorted(times) and t0 <= times[0] and times[-1] <= t_end
 

@@ -1715,6 +1715,7 @@ def webhook_verify(
 
 _KeyType = Literal["aes256", "hmac", "p256", "rsa2048", "rsa3072", "rsa4096"]
 _Usage = Literal["encrypt", "decrypt", "wrap", "unwrap", "sign", "verify", "derive"]
+_KeyState = Literal["pre-active", "active", "deactivated", "destroyed"]
 from os import PathLike as _PathLike  # noqa: E402
 
 _StorePath = Union[str, _PathLike[str]]
@@ -2135,6 +2136,85 @@ class Session:
         >>> public.verify(b"data", bob.sign(signer, b"data"))
         """
 
+    def info(self, key: KeyHandle) -> KeyInfo:
+        """What the keystore tells about `key` (a KeyInfo: its id, type,
+        version, tenant, usage, lifecycle state, expiry, ...), never its
+        material. Another tenant's key raises PolicyError.
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> kek = bob.generate("records", "aes256", ["encrypt", "decrypt"])
+        >>> bob.rotate(kek)
+        2
+        >>> info = bob.info(kek)
+        >>> info.key_id, info.version, info.state, info.usage
+        ('records', 2, 'active', ['encrypt', 'decrypt'])
+        """
+
+    def set_state(self, key: KeyHandle, state: _KeyState) -> None:
+        """Moves `key` to the lifecycle `state`: "active" (from "pre-active")
+        or "deactivated" (from "pre-active" or "active"; it then only opens,
+        unwraps and verifies what exists). Any other change raises
+        PolicyError (an audited refusal): a deactivated key is never active
+        again, and destroy() destroys.
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> signer = bob.generate("signer", "p256")
+        >>> bob.set_state(signer, "deactivated")
+        >>> bob.info(signer).state
+        'deactivated'
+        >>> try:
+        ...     bob.set_state(signer, "active")
+        ... except coffer.PolicyError:
+        ...     print("stays deactivated")
+        stays deactivated
+        """
+
+    def set_expiry(self, key: KeyHandle, at: Optional[int]) -> None:
+        """Sets when `key` expires, `at` in whole seconds since the Unix epoch
+        (None clears it). Expiry does nothing by itself: sweep_expired()
+        deactivates the keys whose time has come. A destroyed key raises
+        PolicyError.
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> hooks = bob.generate("hooks-2026", "hmac")
+        >>> bob.set_expiry(hooks, 1_800_000_000)
+        >>> bob.info(hooks).expires_at
+        1800000000
+        >>> bob.set_expiry(hooks, None)
+        >>> bob.info(hooks).expires_at is None
+        True
+        """
+
+    def sweep_expired(self) -> list[KeyHandle]:
+        """The lifecycle sweep: deactivates every active (or pre-active) key of
+        the session's tenant whose expiry is now or past (the keystore's
+        clock, the system's), logs each change and returns their handles.
+        Run it on a schedule; a deactivated key still opens, unwraps and
+        verifies what exists but makes nothing new.
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> old = bob.generate("hooks-2025", "hmac")
+        >>> tag = bob.sign(old, b"delivery")
+        >>> bob.set_expiry(old, 1)
+        >>> bob.sweep_expired()
+        [KeyHandle(1, key_id='hooks-2025', key_type='hmac')]
+        >>> bob.verify(old, b"delivery", tag)
+        >>> bob.sweep_expired()
+        []
+        """
+
     def seal(self, key: KeyHandle, plaintext: _BytesLike, context: Optional[_Context] = None) -> bytes:
         """Seals `plaintext` as an envelope (core/FORMAT.md) to the newest
         version of the AES-256 or RSA key `key` (usage "encrypt"), bound to
@@ -2164,6 +2244,29 @@ class Session:
         >>> kek = bob.generate("records", "aes256")
         >>> bob.open(kek, bob.seal(kek, b"quarterly numbers"))
         bytearray(b'quarterly numbers')
+        """
+
+    def rewrap(self, key: KeyHandle, envelope: _BytesLike) -> bytes:
+        """Rewraps an envelope sealed to an older version of the AES-256 key
+        `key` (usage "unwrap" and "wrap") to its newest version: only the
+        header changes, the payload is neither decrypted nor rewritten. An
+        envelope already on the newest version comes back unchanged; one
+        without a recipient of this key raises DecryptError. The GIL is
+        released.
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> kek = bob.generate("records", "aes256")
+        >>> old = bob.seal(kek, b"v1 data")
+        >>> bob.rotate(kek)
+        2
+        >>> new = bob.rewrap(kek, old)
+        >>> coffer.inspect(new)["recipients"][0]["version"]
+        2
+        >>> bytes(bob.open(kek, new))
+        b'v1 data'
         """
 
     def sign(self, key: KeyHandle, data: _BytesLike) -> bytes:
@@ -2227,6 +2330,29 @@ class Session:
         ... except coffer.DecryptError:
         ...     print("does not unwrap")
         does not unwrap
+        """
+
+    def export_wrapped(self, key: KeyHandle, wrapping_key: KeyHandle) -> bytes:
+        """Exports the newest version of the extractable `key` wrapped with
+        AES-KWP (RFC 5649) under the newest version of the AES-256 key
+        `wrapping_key` (usage "wrap"), in coffer's own form (32 bytes for
+        AES, HMAC and P-256, PKCS#8 DER for RSA), as coffer-hsm's
+        import_wrapped takes it. A key generated without extractable=True
+        never leaves: PolicyError (an audited refusal).
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> transport = bob.generate("transport", "aes256", ["wrap", "unwrap"])
+        >>> data_key = bob.generate("data", "aes256", extractable=True)
+        >>> len(bob.export_wrapped(data_key, transport))
+        40
+        >>> try:
+        ...     bob.export_wrapped(bob.generate("pinned", "aes256"), transport)
+        ... except coffer.PolicyError:
+        ...     print("not extractable")
+        not extractable
         """
 
     def audit(self) -> list[AuditRecord]:
@@ -2312,6 +2438,42 @@ class KeyHandle:
     def __int__(self) -> int: ...
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
+
+@final
+class KeyInfo:
+    """What the keystore tells about a key, as `Session.info()` returns it:
+    everything but its material. `state` is "pre-active", "active",
+    "deactivated" (it only opens, unwraps and verifies what exists) or
+    "destroyed"; `usage` lists the names `generate()` took; `expires_at` is
+    when the lifecycle sweep (`Session.sweep_expired()`) deactivates it, in
+    seconds since the Unix epoch, or None; `sensitive` is true for every
+    secret and private key (they never leave in plaintext); `local` is
+    false for a key whose material came in from outside. A snapshot: ask
+    again after a change.
+
+    >>> import coffer
+    >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    >>> bob = ks.login("bob", "bob-pin-1")
+    >>> info = bob.info(bob.generate("hooks", "hmac"))
+    >>> info
+    KeyInfo(1, key_id='hooks', key_type='hmac', version=1, state='active')
+    >>> info.tenant, info.usage, info.sensitive, info.extractable, info.expires_at
+    ('acme', ['sign', 'verify'], True, False, None)
+    """
+
+    handle: int
+    key_id: str
+    label: str
+    key_type: Union[_KeyType, Literal["certificate"]]
+    tenant: str
+    version: int
+    usage: list[_Usage]
+    state: _KeyState
+    expires_at: Optional[int]
+    sensitive: bool
+    extractable: bool
+    local: bool
 
 @final
 class AuditRecord:

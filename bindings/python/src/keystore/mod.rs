@@ -1,11 +1,11 @@
 //! The keystore (coffer-hsm over coffer-store): `Keystore`, `Session`,
-//! `KeyHandle`, `AuditRecord` and the exceptions `KeystoreError`,
+//! `KeyHandle`, `KeyInfo`, `AuditRecord` and the exceptions `KeystoreError`,
 //! `AuthError`, `LockedError`, `PolicyError`.
 //!
 //! - `mod.rs`: `Keystore`: create or open a store (a SQLite file, a
 //!   `postgres://` URL, or `":memory:"`), log in;
 //! - `session.rs`: `Session`: administration, keys and operations by handle, audit;
-//! - `records.rs`: `KeyHandle`, `AuditRecord`;
+//! - `records.rs`: `KeyHandle`, `KeyInfo`, `AuditRecord`;
 //! - `errors.rs`: the exceptions and the mapping from `coffer_hsm::Error`.
 //!
 //! Threads: `coffer_hsm::Hsm` takes `&mut self` for every operation, so a
@@ -32,7 +32,7 @@ use pyo3::prelude::*;
 use crate::args;
 pub(crate) use errors::register as register_exceptions;
 use errors::{Kind, raise};
-pub(crate) use records::{PyAuditRecord, PyKeyHandle};
+pub(crate) use records::{PyAuditRecord, PyKeyHandle, PyKeyInfo};
 pub(crate) use session::PySession;
 
 /// The one slot the keystore uses, as the CLI does.

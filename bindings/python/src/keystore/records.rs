@@ -1,7 +1,7 @@
-//! The small value classes the keystore returns: `KeyHandle` and `AuditRecord`.
+//! The small value classes the keystore returns: `KeyHandle`, `KeyInfo` and `AuditRecord`.
 
 use coffer_hsm::audit::{AuditEvent, AuditRecord, SignedObject};
-use coffer_hsm::{Handle, KeyType};
+use coffer_hsm::{Handle, KeyInfo, KeyState, KeyType, Usage};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -13,6 +13,26 @@ pub(crate) const KEY_TYPES: [(&str, KeyType); 6] = [
     ("rsa2048", KeyType::Rsa2048),
     ("rsa3072", KeyType::Rsa3072),
     ("rsa4096", KeyType::Rsa4096),
+];
+
+/// Usage names, as `generate()` takes them and `KeyInfo.usage` lists them (the CLI's).
+pub(crate) const USAGES: [(&str, Usage); 7] = [
+    ("encrypt", Usage::ENCRYPT),
+    ("decrypt", Usage::DECRYPT),
+    ("wrap", Usage::WRAP),
+    ("unwrap", Usage::UNWRAP),
+    ("sign", Usage::SIGN),
+    ("verify", Usage::VERIFY),
+    ("derive", Usage::DERIVE),
+];
+
+/// The names of lifecycle states, as `KeyInfo.state` gives them and
+/// `Session.set_state()` takes them.
+pub(crate) const KEY_STATES: [(&str, KeyState); 4] = [
+    ("pre-active", KeyState::PreActive),
+    ("active", KeyState::Active),
+    ("deactivated", KeyState::Deactivated),
+    ("destroyed", KeyState::Destroyed),
 ];
 
 /// The name of a key type (`"certificate"` for a certificate object).
@@ -106,6 +126,89 @@ impl PyKeyHandle {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let key_id = PyString::new(py, &self.key_id).repr()?;
         Ok(format!("KeyHandle({}, key_id={key_id}, key_type='{}')", self.handle, self.key_type))
+    }
+}
+
+/// What the keystore tells about a key, as `Session.info()` returns it:
+/// everything but its material. `state` is "pre-active", "active",
+/// "deactivated" (it only opens, unwraps and verifies what exists) or
+/// "destroyed"; `usage` lists the names `generate()` took; `expires_at` is
+/// when the lifecycle sweep (`Session.sweep_expired()`) deactivates it, in
+/// seconds since the Unix epoch, or None; `sensitive` is true for every
+/// secret and private key (they never leave in plaintext); `local` is
+/// false for a key whose material came in from outside. A snapshot: ask
+/// again after a change.
+///
+/// >>> import coffer
+/// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+/// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+/// >>> bob = ks.login("bob", "bob-pin-1")
+/// >>> info = bob.info(bob.generate("hooks", "hmac"))
+/// >>> info
+/// KeyInfo(1, key_id='hooks', key_type='hmac', version=1, state='active')
+/// >>> info.tenant, info.usage, info.sensitive, info.extractable, info.expires_at
+/// ('acme', ['sign', 'verify'], True, False, None)
+#[pyclass(frozen, name = "KeyInfo", module = "coffer", get_all)]
+pub(crate) struct PyKeyInfo {
+    /// The handle's number.
+    handle: u64,
+    /// The key id, unique in its tenant.
+    key_id: String,
+    /// The label.
+    label: String,
+    /// The key type, as `KeyHandle.key_type`.
+    key_type: &'static str,
+    /// The tenant the key belongs to.
+    tenant: String,
+    /// The newest version number.
+    version: u32,
+    /// The usage names.
+    usage: Vec<&'static str>,
+    /// The lifecycle state.
+    state: &'static str,
+    /// When the sweep deactivates the key (seconds since the Unix epoch), or None.
+    expires_at: Option<u64>,
+    /// Whether the key never leaves in plaintext.
+    sensitive: bool,
+    /// Whether the key may leave, wrapped (`Session.export_wrapped()`).
+    extractable: bool,
+    /// Whether every version was generated inside the keystore.
+    local: bool,
+}
+
+/// The name of a lifecycle state (`"other"` for one added later).
+pub(crate) fn state_name(s: KeyState) -> &'static str {
+    KEY_STATES.iter().find(|(_, k)| *k == s).map_or("other", |(n, _)| n)
+}
+
+impl PyKeyInfo {
+    pub(crate) fn from_info(info: &KeyInfo) -> Self {
+        let attrs = &info.attributes;
+        PyKeyInfo {
+            handle: info.handle.get(),
+            key_id: attrs.key_id.clone(),
+            label: attrs.label.clone(),
+            key_type: type_name(info.key_type),
+            tenant: attrs.tenant.clone(),
+            version: info.version,
+            usage: USAGES.iter().filter(|(_, u)| attrs.usage.allows(*u)).map(|(n, _)| *n).collect(),
+            state: state_name(info.state),
+            expires_at: info.expires_at,
+            sensitive: info.sensitive,
+            extractable: attrs.extractable,
+            local: info.local,
+        }
+    }
+}
+
+#[pymethods]
+impl PyKeyInfo {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let key_id = PyString::new(py, &self.key_id).repr()?;
+        Ok(format!(
+            "KeyInfo({}, key_id={key_id}, key_type='{}', version={}, state='{}')",
+            self.handle, self.key_type, self.version, self.state
+        ))
     }
 }
 

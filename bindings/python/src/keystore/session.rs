@@ -10,21 +10,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 
 use super::PyKeystore;
-use super::records::{KEY_TYPES, PyAuditRecord, PyKeyHandle};
+use super::records::{KEY_STATES, KEY_TYPES, PyAuditRecord, PyKeyHandle, PyKeyInfo, USAGES};
 use crate::args;
 use crate::envelope::context;
 use crate::errors;
-
-/// Usage names, as `generate()` takes them (the CLI's).
-const USAGES: [(&str, Usage); 7] = [
-    ("encrypt", Usage::ENCRYPT),
-    ("decrypt", Usage::DECRYPT),
-    ("wrap", Usage::WRAP),
-    ("unwrap", Usage::UNWRAP),
-    ("sign", Usage::SIGN),
-    ("verify", Usage::VERIFY),
-    ("derive", Usage::DERIVE),
-];
 
 /// Longest key material `wrap()` takes (coffer-hsm's `MAX_MATERIAL_LEN`).
 const MAX_WRAP_LEN: usize = 16 * 1024;
@@ -434,6 +423,105 @@ impl PySession {
         Ok(PyBytes::new(py, &der))
     }
 
+    /// What the keystore tells about `key` (a KeyInfo: its id, type,
+    /// version, tenant, usage, lifecycle state, expiry, ...), never its
+    /// material. Another tenant's key raises PolicyError.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> kek = bob.generate("records", "aes256", ["encrypt", "decrypt"])
+    /// >>> bob.rotate(kek)
+    /// 2
+    /// >>> info = bob.info(kek)
+    /// >>> info.key_id, info.version, info.state, info.usage
+    /// ('records', 2, 'active', ['encrypt', 'decrypt'])
+    fn info(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<PyKeyInfo> {
+        let (id, h) = (self.id, handle_of(key)?.raw());
+        let info = self.ks().run(py, |hsm| hsm.info(id, h))?;
+        Ok(PyKeyInfo::from_info(&info))
+    }
+
+    /// Moves `key` to the lifecycle `state`: "active" (from "pre-active")
+    /// or "deactivated" (from "pre-active" or "active"; it then only opens,
+    /// unwraps and verifies what exists). Any other change raises
+    /// PolicyError (an audited refusal): a deactivated key is never active
+    /// again, and destroy() destroys.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> signer = bob.generate("signer", "p256")
+    /// >>> bob.set_state(signer, "deactivated")
+    /// >>> bob.info(signer).state
+    /// 'deactivated'
+    /// >>> try:
+    /// ...     bob.set_state(signer, "active")
+    /// ... except coffer.PolicyError:
+    /// ...     print("stays deactivated")
+    /// stays deactivated
+    fn set_state(&self, py: Python<'_>, key: &Bound<'_, PyAny>, state: &str) -> PyResult<()> {
+        let h = handle_of(key)?.raw();
+        let state = KEY_STATES.iter().find(|(n, _)| *n == state).map(|(_, s)| *s).ok_or_else(|| {
+            errors::invalid_input(
+                py,
+                format!("unknown key state {state:?}: use pre-active, active, deactivated or destroyed"),
+            )
+        })?;
+        let id = self.id;
+        self.ks().run(py, |hsm| hsm.set_state(id, h, state))
+    }
+
+    /// Sets when `key` expires, `at` in whole seconds since the Unix epoch
+    /// (None clears it). Expiry does nothing by itself: sweep_expired()
+    /// deactivates the keys whose time has come. A destroyed key raises
+    /// PolicyError.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> hooks = bob.generate("hooks-2026", "hmac")
+    /// >>> bob.set_expiry(hooks, 1_800_000_000)
+    /// >>> bob.info(hooks).expires_at
+    /// 1800000000
+    /// >>> bob.set_expiry(hooks, None)
+    /// >>> bob.info(hooks).expires_at is None
+    /// True
+    fn set_expiry(&self, py: Python<'_>, key: &Bound<'_, PyAny>, at: Option<u64>) -> PyResult<()> {
+        let (id, h) = (self.id, handle_of(key)?.raw());
+        self.ks().run(py, |hsm| hsm.set_expiry(id, h, at))
+    }
+
+    /// The lifecycle sweep: deactivates every active (or pre-active) key of
+    /// the session's tenant whose expiry is now or past (the keystore's
+    /// clock, the system's), logs each change and returns their handles.
+    /// Run it on a schedule; a deactivated key still opens, unwraps and
+    /// verifies what exists but makes nothing new.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> old = bob.generate("hooks-2025", "hmac")
+    /// >>> tag = bob.sign(old, b"delivery")
+    /// >>> bob.set_expiry(old, 1)
+    /// >>> bob.sweep_expired()
+    /// [KeyHandle(1, key_id='hooks-2025', key_type='hmac')]
+    /// >>> bob.verify(old, b"delivery", tag)
+    /// >>> bob.sweep_expired()
+    /// []
+    fn sweep_expired(&self, py: Python<'_>) -> PyResult<Vec<PyKeyHandle>> {
+        let id = self.id;
+        let swept = self.ks().run(py, |hsm| {
+            let handles = hsm.sweep_expired(id)?;
+            handles.into_iter().map(|h| hsm.info(id, h)).collect::<coffer_hsm::Result<Vec<_>>>()
+        })?;
+        Ok(swept.into_iter().map(|i| PyKeyHandle::new(i.handle, i.attributes.key_id, i.key_type)).collect())
+    }
+
     // ---- operations by handle ----
 
     /// Seals `plaintext` as an envelope (core/FORMAT.md) to the newest
@@ -493,6 +581,39 @@ impl PySession {
         let (id, sealed) = (self.id, sealed.as_slice());
         let plaintext = self.ks().run(py, |hsm| hsm.open_envelope(&mut OsRng, id, h, &ctx, sealed))?;
         Ok(PyByteArray::new(py, &plaintext))
+    }
+
+    /// Rewraps an envelope sealed to an older version of the AES-256 key
+    /// `key` (usage "unwrap" and "wrap") to its newest version: only the
+    /// header changes, the payload is neither decrypted nor rewritten. An
+    /// envelope already on the newest version comes back unchanged; one
+    /// without a recipient of this key raises DecryptError. The GIL is
+    /// released.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> kek = bob.generate("records", "aes256")
+    /// >>> old = bob.seal(kek, b"v1 data")
+    /// >>> bob.rotate(kek)
+    /// 2
+    /// >>> new = bob.rewrap(kek, old)
+    /// >>> coffer.inspect(new)["recipients"][0]["version"]
+    /// 2
+    /// >>> bytes(bob.open(kek, new))
+    /// b'v1 data'
+    fn rewrap<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        envelope: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let h = handle_of(key)?.raw();
+        let sealed = args::bytes(envelope, "envelope", usize::MAX)?;
+        let (id, sealed) = (self.id, sealed.as_slice());
+        let rewrapped = self.ks().run(py, |hsm| hsm.rewrap_envelope(&mut OsRng, id, h, sealed))?;
+        Ok(PyBytes::new(py, &rewrapped))
     }
 
     /// Signs `data` with the newest version of `key` (usage "sign"): DER
@@ -605,6 +726,39 @@ impl PySession {
         let (id, wrapped) = (self.id, wrapped.as_slice());
         let material = self.ks().run(py, |hsm| hsm.unwrap_key(id, h, wrapped))?;
         Ok(PyByteArray::new(py, &material))
+    }
+
+    /// Exports the newest version of the extractable `key` wrapped with
+    /// AES-KWP (RFC 5649) under the newest version of the AES-256 key
+    /// `wrapping_key` (usage "wrap"), in coffer's own form (32 bytes for
+    /// AES, HMAC and P-256, PKCS#8 DER for RSA), as coffer-hsm's
+    /// import_wrapped takes it. A key generated without extractable=True
+    /// never leaves: PolicyError (an audited refusal).
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> transport = bob.generate("transport", "aes256", ["wrap", "unwrap"])
+    /// >>> data_key = bob.generate("data", "aes256", extractable=True)
+    /// >>> len(bob.export_wrapped(data_key, transport))
+    /// 40
+    /// >>> try:
+    /// ...     bob.export_wrapped(bob.generate("pinned", "aes256"), transport)
+    /// ... except coffer.PolicyError:
+    /// ...     print("not extractable")
+    /// not extractable
+    fn export_wrapped<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        wrapping_key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let target = handle_of(key)?.raw();
+        let wrapping = handle_of(wrapping_key)?.raw();
+        let id = self.id;
+        let wrapped = self.ks().run(py, |hsm| hsm.export_wrapped(id, wrapping, target))?;
+        Ok(PyBytes::new(py, &wrapped))
     }
 
     // ---- the auditor ----
