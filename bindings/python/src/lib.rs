@@ -17,7 +17,7 @@
 //! | [`encoded`] | (reading PEM and DER arguments under their size limits) |
 //! | [`envelope`] | `Recipient`, `UnlockKey`, `seal`, `open`, `inspect`, `rewrap`, `add_recipient`, `remove_recipient`, `seal_stream`, `open_stream` |
 //! | [`webhook`] | `webhook_sign`, `webhook_verify` |
-//! | [`keystore`] | `Keystore`, `Session`, `KeyHandle`, `AuditRecord`; `KeystoreError`, `AuthError`, `LockedError`, `PolicyError` and the mapping from `coffer_hsm::Error` |
+//! | [`keystore`] | `Keystore`, `Session`, `KeyHandle`, `AuditRecord`, `ManualClock`; `KeystoreError`, `AuthError`, `LockedError`, `PolicyError` and the mapping from `coffer_hsm::Error` |
 //!
 //! Conventions: inputs are copied out of Python objects (or borrowed from
 //! immutable `bytes`) before the GIL is released; secrets come back as
@@ -68,6 +68,7 @@ fn _coffer(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<keystore::PyKeyHandle>()?;
     m.add_class::<keystore::PyKeyInfo>()?;
     m.add_class::<keystore::PyAuditRecord>()?;
+    m.add_class::<keystore::PyManualClock>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -48,12 +48,49 @@ pub(crate) fn webhook_sign(
     let py = key.py();
     let mac = hmac_key(key)?;
     let body = args::bytes(payload, "payload", usize::MAX)?;
-    let timestamp = match timestamp.filter(|t| !t.is_none()) {
-        Some(t) => args::int_u64(t, "timestamp")?,
-        None => now(py)?,
-    };
+    let timestamp = timestamp_or(timestamp, "timestamp", || now(py))?;
     let msg = WebhookMessage::new(timestamp, body.as_slice());
     Ok(WebhookSignature::new(timestamp, mac.sign_webhook(&msg)).to_string())
+}
+
+/// An optional time argument (`timestamp`, `now`): seconds since the Unix
+/// epoch, or `default()` when absent or None.
+pub(crate) fn timestamp_or(
+    value: Option<&Bound<'_, PyAny>>,
+    what: &str,
+    default: impl FnOnce() -> PyResult<u64>,
+) -> PyResult<u64> {
+    match value.filter(|v| !v.is_none()) {
+        Some(v) => args::int_u64(v, what),
+        None => default(),
+    }
+}
+
+/// The `tolerance` argument: seconds either way, 300 when absent.
+pub(crate) fn tolerance(value: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    Ok(value.map(|t| args::int_u64(t, "tolerance")).transpose()?.unwrap_or(DEFAULT_WEBHOOK_TOLERANCE_SECS))
+}
+
+/// Reads a signature header argument (str or bytes, at most 1,024 bytes);
+/// `parse_header` parses it.
+pub(crate) fn header_arg<'py>(header: &Bound<'py, PyAny>) -> PyResult<args::Input<'py>> {
+    args::text_or_bytes(header, "header", MAX_WEBHOOK_HEADER_LEN)
+}
+
+/// Parses a signature header `t=...,v1=...`: MalformedError, with the
+/// header's true subject, if it does not parse.
+pub(crate) fn parse_header(py: Python<'_>, header: &[u8]) -> PyResult<WebhookSignature> {
+    // core's message for `Malformed` speaks of an envelope header: say what this one is.
+    let malformed = || {
+        let message = "malformed webhook signature header: expected t=<unix seconds>,v1=<64 hex digits> \
+                       (comma-separated, no spaces)";
+        errors::raise(py, Kind::Malformed, message.to_owned())
+    };
+    let header = core::str::from_utf8(header).map_err(|_| malformed())?;
+    WebhookSignature::parse(header).map_err(|e| match e {
+        Error::Malformed => malformed(),
+        other => errors::from_core(py, other),
+    })
 }
 
 /// Checks a webhook delivery's signature `header` (as `webhook_sign`
@@ -86,26 +123,10 @@ pub(crate) fn webhook_verify(
     // Every argument is read (and type-checked) before any of them is used.
     let mac = hmac_key(key)?;
     let body = args::bytes(payload, "payload", usize::MAX)?;
-    let header = args::text_or_bytes(header, "header", MAX_WEBHOOK_HEADER_LEN)?;
-    let now = match now.filter(|n| !n.is_none()) {
-        Some(n) => args::int_u64(n, "now")?,
-        None => self::now(py)?,
-    };
-    let tolerance = tolerance
-        .map(|t| args::int_u64(t, "tolerance"))
-        .transpose()?
-        .unwrap_or(DEFAULT_WEBHOOK_TOLERANCE_SECS);
-    // core's message for `Malformed` speaks of an envelope header: say what this one is.
-    let malformed = || {
-        let message = "malformed webhook signature header: expected t=<unix seconds>,v1=<64 hex digits> \
-                       (comma-separated, no spaces)";
-        errors::raise(py, Kind::Malformed, message.to_owned())
-    };
-    let header = core::str::from_utf8(header.as_slice()).map_err(|_| malformed())?;
-    let signature = WebhookSignature::parse(header).map_err(|e| match e {
-        Error::Malformed => malformed(),
-        other => errors::from_core(py, other),
-    })?;
+    let header = header_arg(header)?;
+    let now = timestamp_or(now, "now", || self::now(py))?;
+    let tolerance = self::tolerance(tolerance)?;
+    let signature = parse_header(py, header.as_slice())?;
     let msg = WebhookMessage::new(signature.timestamp(), body.as_slice());
     mac.verify_webhook(&msg, signature.tag(), now, tolerance).or_raise(py)
 }

@@ -2,11 +2,13 @@
 in a SQLite file with the tenants, the server user and the auditor; the exact refusal a step must raise;
 and the auditor's readings of the log (key uses, refusals of another tenant's handle).
 
-Where the Rust fixture differs (a manual clock, a master key, a rollback guard file), the Python
-package has no such option: the keystore runs on the system clock under a passphrase, and
+The keystore runs on a coffer.ManualClock, as the Rust fixture's manual clock: at `now` if given, else
+at the system clock's time when made. Where the Rust fixture differs (a master key, a rollback guard
+file), the Python package has no such option: the keystore is sealed under a passphrase, and
 test_scenarios.py says at each step what it cannot do."""
 
 import re
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -39,14 +41,16 @@ def refused(cls, cause=None):
 
 
 class Fixture:
-    """One keystore (SQLite, in `directory`) with the tenants of TENANTS, the user USER bound to all of
-    them and the auditor AUDITOR, and an open security officer session `so`."""
+    """One keystore (SQLite, in `directory`) on the manual clock `clock` (at `now`, seconds since the
+    Unix epoch; None means the system clock's time) with the tenants of TENANTS, the user USER bound
+    to all of them and the auditor AUDITOR, and an open security officer session `so`."""
 
-    def __init__(self, directory, name):
+    def __init__(self, directory, name, now=None):
         self.dir = directory
         self.store = str(directory / "coffer-store.db")
+        self.clock = coffer.ManualClock(int(time.time()) if now is None else now)
         self.ks = coffer.Keystore.create(
-            self.store, passphrase=PASSPHRASE, so_pin=SO_PIN, label=name, pin_iterations=10_000
+            self.store, passphrase=PASSPHRASE, so_pin=SO_PIN, label=name, pin_iterations=10_000, clock=self.clock
         )
         self.so = self.ks.login_so(SO_PIN)
         for tenant in TENANTS:
@@ -64,7 +68,7 @@ class Fixture:
         """The server restarts: the keystore is closed (every operation was committed) and opened again
         from its file; sessions end, so the security officer logs in again."""
         self.ks.close()
-        self.ks = coffer.Keystore.open(self.store, passphrase=PASSPHRASE)
+        self.ks = coffer.Keystore.open(self.store, passphrase=PASSPHRASE, clock=self.clock)
         self.so = self.ks.login_so(SO_PIN)
 
     def close(self):
@@ -89,21 +93,29 @@ def key_uses(records):
 
 
 def other_tenant_refusals(records):
-    """The line of text of every refused use of another tenant's handle in the log, in order. Only the
-    text names the key's own tenant and handle: AuditRecord.tenant is the session's tenant."""
-    lines = []
+    """Every refused use of another tenant's handle in the log, in order, as other_tenant_refusal
+    gives them: the session's tenant (AuditRecord.tenant), the key's own tenant and handle
+    (key_tenant, key_handle), its id and the operation. The text says the same."""
+    refusals = []
     for r in records:
         if r.event == "refused" and r.reason == "other-tenant":
             assert (r.user, r.role) == (USER, "user"), "only the user tries keys"
-            lines.append(r.text)
-    return lines
+            refusal = (r.tenant, r.key_tenant, r.key_id, r.key_handle, r.operation)
+            assert r.text == refusal_text(*refusal)
+            refusals.append(refusal)
+    return refusals
 
 
 def other_tenant_refusal(session_tenant, key_tenant, key_id, handle, operation):
+    """One such refusal, as other_tenant_refusals reads it."""
+    return (session_tenant, key_tenant, key_id, int(handle), operation)
+
+
+def refusal_text(session_tenant, key_tenant, key_id, handle, operation):
     """The text of one such refusal, as coffer-hsm writes it (AuditEvent's Display)."""
     return (
         f"refused: {USER} (user) in tenant {session_tenant} tried {operation} "
-        f"on {key_tenant}/{key_id} v1 (handle {int(handle)}): other-tenant"
+        f"on {key_tenant}/{key_id} v1 (handle {handle}): other-tenant"
     )
 
 

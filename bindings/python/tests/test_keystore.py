@@ -468,3 +468,104 @@ def test_rewrap_moves_an_envelope_to_the_newest_version_and_refuses_a_key_withou
     seal_only = alice.generate("seal-only", "aes256", ["encrypt", "decrypt"])
     with pytest.raises(coffer.PolicyError, match="usage policy"):
         alice.rewrap(seal_only, alice.seal(seal_only, b"x"))
+
+
+def test_a_manual_clock_stamps_the_audit_log_and_judges_expiry_after_reopening_too(path):
+    clock = coffer.ManualClock(1_700_000_000)
+    ks = keystore_setup.create(path, clock=clock)
+    alice = login(ks, "alice")
+    hooks = alice.generate("hooks", "hmac")
+    alice.set_expiry(hooks, 1_700_000_100)
+    clock.advance(99)
+    assert clock.now == 1_700_000_099
+    assert alice.sweep_expired() == []
+    ks.close()
+    ks = coffer.Keystore.open(path, passphrase=PASSPHRASE, clock=clock)
+    alice = login(ks, "alice")
+    clock.set(1_700_000_100)
+    assert alice.sweep_expired() == [hooks]
+    times = [(r.time, r.event) for r in login(ks, "audit").audit() if r.key_id == "hooks"]
+    assert times == [(1_700_000_000, "key-created"), (1_700_000_000, "key-expiry-set"),
+                     (1_700_000_100, "key-state-changed")]
+    assert repr(clock) == "ManualClock(1700000100)"
+    # The one refusal: a move past 2**64 - 1 leaves the clock as it was.
+    clock.set(2**64 - 1)
+    with pytest.raises(coffer.InvalidInput, match="2\\*\\*64"):
+        clock.advance(1)
+    assert clock.now == 2**64 - 1
+    ks.close()
+
+
+def test_a_keystore_clock_must_be_a_manual_clock():
+    with pytest.raises(TypeError):
+        coffer.Keystore.create(":memory:", so_pin=SO_PIN, pin_iterations=1000, clock=1_700_000_000)
+    with pytest.raises(coffer.InvalidInput):
+        coffer.ManualClock(-1)
+
+
+def test_session_webhooks_sign_in_the_keystore_and_refuse_a_delivery_outside_the_window():
+    clock = coffer.ManualClock(1_700_000_000)
+    ks = keystore_setup.create(":memory:", clock=clock)
+    alice = login(ks, "alice")
+    hooks = alice.generate("hooks", "hmac")
+    body = b'{"paid":true}'
+    header = alice.webhook_sign(hooks, body)
+    # The tag is the keystore's HMAC over `timestamp "." body`, in the module functions' header.
+    assert header == f"t=1700000000,v1={alice.sign(hooks, b'1700000000.' + body).hex()}"
+    clock.advance(300)
+    alice.webhook_verify(hooks, body, header)
+    alice.webhook_verify(hooks, body, header.encode(), now=1_700_000_000 - 300)
+    # The one refusal: a second past the window, by the keystore's clock or by `now`.
+    clock.advance(1)
+    with pytest.raises(coffer.VerifyError):
+        alice.webhook_verify(hooks, body, header)
+    with pytest.raises(coffer.VerifyError):
+        alice.webhook_verify(hooks, body, header, now=1_700_000_301, tolerance=300)
+    alice.webhook_verify(hooks, body, header, tolerance=301)
+    ks.close()
+
+
+def test_session_webhooks_refuse_a_malformed_header_and_a_key_that_is_not_hmac():
+    ks = keystore_setup.create(":memory:")
+    alice = login(ks, "alice")
+    signer = alice.generate("signer", "p256")
+    with pytest.raises(coffer.MalformedError, match="webhook signature header"):
+        alice.webhook_verify(signer, b"{}", "t=1,v1=00")
+    with pytest.raises(TypeError):
+        alice.webhook_sign("hooks", b"{}")
+    with pytest.raises(coffer.InvalidInput, match="key type must fit the operation"):
+        alice.webhook_sign(signer, b"{}", timestamp=1)
+    ks.close()
+
+
+def test_audit_records_name_a_refused_keys_own_tenant_and_handle_and_roles_as_sessions_do(ks):
+    alice, bob = login(ks, "alice"), login(ks, "bob")
+    theirs = bob.generate("kek", "aes256")
+    with pytest.raises(coffer.PolicyError, match="not allowed in this tenant"):
+        alice.info(theirs)
+    so = ks.login_so(SO_PIN)
+    records = login(ks, "audit").audit()
+    refusal = [r for r in records if r.event == "refused"][-1]
+    assert (refusal.tenant, refusal.key_tenant, refusal.key_id, refusal.key_handle, refusal.reason) == (
+        "acme", "globex", "kek", int(theirs), "other-tenant")
+    logins = {(r.user, r.role) for r in records if r.event == "login"}
+    assert (so.user, so.role) == ("so", "security-officer") and (so.user, so.role) in logins
+    assert ("alice", alice.role) in logins
+
+
+def test_a_key_handle_from_an_int_that_never_existed_is_not_found():
+    ks = keystore_setup.create(":memory:")
+    alice = login(ks, "alice")
+    never = coffer.KeyHandle.from_int(2**64 - 1, "hmac", key_id="never")
+    assert (int(never), never.key_id, never.key_type) == (2**64 - 1, "never", "hmac")
+    assert never == coffer.KeyHandle.from_int(2**64 - 1, "hmac", "never")
+    with pytest.raises(coffer.KeystoreError, match="no such key"):
+        alice.info(never)
+    with pytest.raises(coffer.KeystoreError, match="no such key"):
+        alice.webhook_sign(never, b"{}")
+    # The one refusal of its arguments: a type the keystore does not know.
+    with pytest.raises(coffer.InvalidInput, match="unknown key type"):
+        coffer.KeyHandle.from_int(1, "des")
+    with pytest.raises(coffer.InvalidInput):
+        coffer.KeyHandle.from_int(-1, "hmac")
+    ks.close()

@@ -3,8 +3,8 @@ tests/tests/scenarios.rs (one test each, named as there), each asserting the ste
 refusal's exact exception class (and, where one class covers several causes, the cause).
 
 Steps the package cannot take yet are left out where they would stand, with a comment starting
-"Not in the package:" that says what is missing (a keystore on the system clock, without streams by
-handle or scratch files, among others)."""
+"Not in the package:" that says what is missing (streams by handle, scratch files, the rollback guard,
+among others)."""
 
 import io
 import struct
@@ -39,8 +39,8 @@ def keystore(tmp_path):
     """Makes Fixture(tmp_path, name) and closes it after the test."""
     made = []
 
-    def make(name):
-        made.append(Fixture(tmp_path, name))
+    def make(name, now=None):
+        made.append(Fixture(tmp_path, name, now))
         return made[-1]
 
     yield make
@@ -147,7 +147,7 @@ def test_agents_and_server_hold_rsa_4096_certificate_pairs_and_exchange_signed_m
         coffer.verify_chain(forged, [], [ca], at=now)
 
     # The server key goes into the tenant database sealed to a KEK that lives only in the keystore.
-    f = keystore("scenario-1")
+    f = keystore("scenario-1", now)
     s = f.user("agents")
     kek = s.generate("server-key-kek", "aes256", ["encrypt", "decrypt"], label="agents server-key-kek")
     transport = s.generate("transport", "aes256", ["wrap", "unwrap"], label="agents transport")
@@ -357,51 +357,60 @@ class TenantKeys:
 
 def foreign_handles_are_refused(me, them, their_env):
     """Every operation from `me`'s session on a handle of `them` is refused (PolicyError, another
-    tenant: an audited refusal, foreign_refusals lists them).
-
-    Not in the package: a KeyHandle for a handle that never existed (Rust: Handle::from_raw(u64::MAX),
-    NotFound for every operation): KeyHandle has no constructor."""
+    tenant: an audited refusal, foreign_refusals lists them), and on a handle that never existed
+    (KeyHandle.from_int of 2**64 - 1, as Rust's Handle::from_raw(u64::MAX)) KeystoreError, not found."""
     s = me.session
     ctx = tenant_ctx(them.tenant)
-    for h in [them.kek, them.signer, them.mac]:
-        with refused(coffer.PolicyError, OTHER_TENANT):
+    never = {t: coffer.KeyHandle.from_int(2**64 - 1, t) for t in ["aes256", "p256", "hmac"]}
+
+    def refused_for(h):
+        if h in never.values():
+            return refused(coffer.KeystoreError, NOT_FOUND)
+        return refused(coffer.PolicyError, OTHER_TENANT)
+
+    for h in [them.kek, them.signer, them.mac, never["aes256"]]:
+        with refused_for(h):
             s.info(h)
-        with refused(coffer.PolicyError, OTHER_TENANT):
+        with refused_for(h):
             s.public_key_der(h)
-        with refused(coffer.PolicyError, OTHER_TENANT):
+        with refused_for(h):
             s.set_state(h, "deactivated")
-        with refused(coffer.PolicyError, OTHER_TENANT):
+        with refused_for(h):
             s.set_expiry(h, 1)
-        with refused(coffer.PolicyError, OTHER_TENANT):
+        with refused_for(h):
             s.rotate(h)
-        with refused(coffer.PolicyError, OTHER_TENANT):
+        with refused_for(h):
             s.destroy(h)
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.seal(them.kek, b"x", ctx)
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.open(them.kek, their_env, ctx)
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.rewrap(them.kek, their_env)
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.wrap(them.kek, bytes([7] * 32))
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.unwrap(them.kek, bytes([7] * 40))
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.export_wrapped(them.kek, me.kek)
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.sign(them.signer, b"x")
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.verify(them.signer, b"x", bytes(64))
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.sign(them.mac, b"x")
-    with refused(coffer.PolicyError, OTHER_TENANT):
-        s.verify(them.mac, b"x", bytes(32))
+    for h in [them.kek, never["aes256"]]:
+        with refused_for(h):
+            s.seal(h, b"x", ctx)
+        with refused_for(h):
+            s.open(h, their_env, ctx)
+        with refused_for(h):
+            s.rewrap(h, their_env)
+        with refused_for(h):
+            s.wrap(h, bytes([7] * 32))
+        with refused_for(h):
+            s.unwrap(h, bytes([7] * 40))
+        with refused_for(h):
+            s.export_wrapped(h, me.kek)
+    for h in [them.signer, never["p256"]]:
+        with refused_for(h):
+            s.sign(h, b"x")
+        with refused_for(h):
+            s.verify(h, b"x", bytes(64))
+    for h in [them.mac, never["hmac"]]:
+        with refused_for(h):
+            s.sign(h, b"x")
+        with refused_for(h):
+            s.verify(h, b"x", bytes(32))
     # Looking up by key id finds only the session's own key of that id.
     assert s.find("kek") == me.kek
 
 
 def foreign_refusals(me, them):
-    """The refusals foreign_handles_are_refused logs, in order, as other_tenant_refusals reads them."""
+    """The refusals foreign_handles_are_refused logs, in order, as other_tenant_refusals reads them
+    (the handle that never existed logs nothing)."""
     lines = []
     for key_id, h in [("kek", them.kek), ("signer", them.signer), ("mac", them.mac)]:
         for op in ["show", "show", "set-state", "set-expiry", "rotate", "destroy"]:
@@ -510,114 +519,120 @@ def webhook_message(timestamp, body):
     return f"{timestamp}.".encode() + body
 
 
+def webhook_header(timestamp, tag):
+    """A signature header as Session.webhook_sign writes it."""
+    return f"t={timestamp},v1={bytes(tag).hex()}"
+
+
+def webhook_tag(header):
+    """The tag of a signature header."""
+    return bytes.fromhex(header.split("v1=")[1])
+
+
 def test_webhooks_signed_by_an_hsm_key_verify_in_the_window_reject_replay_and_tamper_and_expired_keys_stop_signing(
     keystore,
 ):
-    # Not in the package: the keystore's clock (Rust: a manual clock from t0 = 1,700,000,000 that the
-    # test moves). The keystore runs on the system clock, so t0 is now and the audit times are bounded.
-    f = keystore("scenario-4")
-    t0 = int(time.time())
+    t0 = 1_700_000_000
+    f = keystore("scenario-4", now=t0)
     s = f.user("acme")
     key = s.generate("webhooks-2023", "hmac", ["sign", "verify"], label="acme webhooks-2023")
     nxt = s.generate("webhooks-2024", "hmac", ["sign", "verify"], label="acme webhooks-2024")
     s.set_expiry(key, t0 + 30 * DAY)
     s.set_expiry(nxt, t0 + 365 * DAY)
 
-    # Delivery at t0, received a minute later. Not in the package: a freshness check for a keystore
-    # key (Rust's accept_webhook is core's check_fresh, then the keystore's MAC check); here the
-    # receiver is the keystore's MAC check alone.
+    # Delivery at t0 (the keystore's clock), received a minute later: the receiver is
+    # Session.webhook_verify, the freshness window (core's check_fresh) then the keystore's MAC check,
+    # as Rust's accept_webhook.
     body = b'{"event":"invoice.paid","invoice":"in_1042","amount":"129.00"}'
-    sent = webhook_message(t0, body)
-    tag = s.sign(key, sent)
-    assert len(tag) == 32
-    s.verify(key, sent, tag)
+    sent = s.webhook_sign(key, body)
+    assert sent.startswith(f"t={t0},v1=") and len(webhook_tag(sent)) == 32
+    tag = webhook_tag(sent)
+    f.clock.advance(60)
+    now = f.clock.now
+    s.webhook_verify(key, body, sent, now=now)
 
-    # Tampering: body, timestamp, tag, or a tag by another key.
+    # Tampering inside the window: body, timestamp, tag, or a tag by another key.
     cheaper = b'{"event":"invoice.paid","invoice":"in_1042","amount":"0.01"}'
     with refused(coffer.VerifyError):
-        s.verify(key, webhook_message(t0, cheaper), tag)
+        s.webhook_verify(key, cheaper, sent, now=now)
     with refused(coffer.VerifyError):
-        s.verify(key, webhook_message(t0 + 30, body), tag)
+        s.webhook_verify(key, body, webhook_header(t0 + 30, tag), now=now)
     flipped = bytearray(tag)
     flipped[31] ^= 0x01
     with refused(coffer.VerifyError):
-        s.verify(key, sent, flipped)
+        s.webhook_verify(key, body, webhook_header(t0, flipped), now=now)
+    # A header cannot carry a truncated tag (MalformedError, before the keystore is asked); the
+    # keystore's MAC check refuses it.
+    with refused(coffer.MalformedError):
+        s.webhook_verify(key, body, webhook_header(t0, tag[:16]), now=now)
     with refused(coffer.VerifyError):
-        s.verify(key, sent, tag[:16])
-    other_tag = s.sign(nxt, sent)
+        s.verify(key, webhook_message(t0, body), tag[:16])
+    other = s.webhook_sign(nxt, body, timestamp=t0)
     with refused(coffer.VerifyError):
-        s.verify(key, sent, other_tag)
+        s.webhook_verify(key, body, other, now=now)
 
-    # Replay after the window: the genuine tag does not match a refreshed timestamp.
-    later = t0 + 300 + 60
+    # Replay after the window: the genuine tag is refused for its old timestamp, and does not match a
+    # refreshed one.
+    f.clock.advance(300)
+    later = f.clock.now
+    assert later - t0 == 300 + 60
     with refused(coffer.VerifyError):
-        s.verify(key, webhook_message(later, body), tag)
-    # Not in the package: refusing the genuine tag for its old timestamp after the window, and a
-    # genuinely signed delivery dated an hour ahead (both refused by the freshness check alone).
-    # The package's own webhook functions check the window, with a shared secret held outside the
-    # keystore (a keystore key cannot be exported to them): the same deliveries there.
-    secret = b"whsec-acme-shared-with-the-receiver"
-    header = coffer.webhook_sign(secret, body, timestamp=t0)
-    assert header.startswith(f"t={t0},v1=") and len(header.split("v1=")[1]) == 64
-    coffer.webhook_verify(secret, body, header, now=t0 + 60)
+        s.webhook_verify(key, body, sent)  # now: the keystore's clock
     with refused(coffer.VerifyError):
-        coffer.webhook_verify(secret, cheaper, header, now=t0 + 60)
+        s.webhook_verify(key, body, webhook_header(later, tag), now=later)
+    # A delivery dated an hour ahead is refused too, though genuinely signed.
+    ahead = s.webhook_sign(key, body, timestamp=later + 3_600)
     with refused(coffer.VerifyError):
-        coffer.webhook_verify(secret, body, header, now=later)
-    refreshed = f"t={later}," + header.split(",")[1]
-    with refused(coffer.VerifyError):
-        coffer.webhook_verify(secret, body, refreshed, now=later)
-    ahead = coffer.webhook_sign(secret, body, timestamp=later + 3_600)
-    with refused(coffer.VerifyError):
-        coffer.webhook_verify(secret, body, ahead, now=later)
+        s.webhook_verify(key, body, ahead, now=later)
 
-    # The lifecycle sweep: nothing is due before the expiry, and another tenant's sweep does not
-    # touch acme's keys. The keystore's clock cannot be moved (Rust sets it to the expiry), so the
-    # expiry is moved to now instead: the sweep then deactivates webhooks-2023 alone.
+    # The lifecycle sweep: nothing is due a second before the expiry, and another tenant's sweep does
+    # not touch acme's keys.
+    expiry = t0 + 30 * DAY
+    f.clock.set(expiry - 1)
     assert s.sweep_expired() == []
+    f.clock.set(expiry)
     globex = f.user("globex")
     assert globex.sweep_expired() == []
     assert s.info(key).state == "active"
-    s.set_expiry(key, t0)
     assert s.sweep_expired() == [key]
     assert s.info(key).state == "deactivated"
     assert s.info(nxt).state == "active"
     assert s.sweep_expired() == []
 
     # The expired key signs nothing new and cannot be reactivated; its old signatures still verify;
-    # its successor signs and verifies.
-    after = webhook_message(t0 + 30 * DAY, body)
+    # its successor takes over.
     with refused(coffer.PolicyError, STATE):
-        s.sign(key, after)
+        s.webhook_sign(key, body)  # at the keystore's clock: the expiry
     with refused(coffer.PolicyError, STATE):
         s.set_state(key, "active")
-    s.verify(key, sent, tag)
-    next_tag = s.sign(nxt, after)
-    s.verify(nxt, after, next_tag)
-    t_end = int(time.time())
+    s.verify(key, webhook_message(t0, body), tag)
+    after = s.webhook_sign(nxt, body)
+    assert after.startswith(f"t={expiry},v1=")
+    s.webhook_verify(nxt, body, after, now=expiry + 5)
 
-    # The auditor: the log verifies and tells the key's story, at the keystore clock's times.
+    # The auditor: the log verifies and tells the expired key's story, with the keystore clock's times.
     auditor = f.auditor()
     auditor.verify_audit()
     records = [r for r in auditor.audit() if r.key_id == "webhooks-2023"]
-    assert {(r.tenant, r.key_version) for r in records} == {("acme", 1)}
-    story = [(r.event, r.operation, r.reason) for r in records]
+    assert {(r.tenant, r.key_tenant, r.key_handle, r.key_version) for r in records} == {
+        ("acme", "acme", int(key), 1)
+    }
+    story = [(r.time, r.event, r.operation, r.reason) for r in records]
     expected = (
-        [("key-created", None, None), ("key-expiry-set", None, None), ("key-used", "sign", None)]
-        + [("key-used", "verify", None)] * 6  # accepted, then the five tampered deliveries
-        + [("key-used", "verify", None)]  # the refreshed timestamp
-        + [("key-expiry-set", None, None)]  # moved to now, in place of the clock
-        + [("key-state-changed", None, None)]  # the sweep
-        + [("refused", "sign", "wrong-state"), ("refused", "set-state", "wrong-state")]
-        + [("key-used", "verify", None)]  # the old signature, at the end
+        [(t0, "key-created", None, None), (t0, "key-expiry-set", None, None), (t0, "key-used", "sign", None)]
+        + [(t0 + 60, "key-used", "verify", None)] * 6  # accepted, then the five tampered deliveries
+        + [(later, "key-used", "verify", None)]  # the refreshed timestamp
+        + [(later, "key-used", "sign", None)]  # dated an hour ahead
+        + [(expiry, "key-state-changed", None, None)]  # the sweep
+        + [(expiry, "refused", "sign", "wrong-state"), (expiry, "refused", "set-state", "wrong-state")]
+        + [(expiry, "key-used", "verify", None)]  # the old signature, at the end
     )
     assert story == expected
+    refusals = [(r.user, r.role) for r in records if r.event == "refused"]
+    assert refusals == [(USER, "user")] * 2
     k = f"acme/webhooks-2023 v1 (handle {key.handle})"
-    assert records[1].text == f"key expiry set to {t0 + 30 * DAY} (Unix seconds): {k}"
-    assert records[10].text == f"key expiry set to {t0} (Unix seconds): {k}"
+    assert records[1].text == f"key expiry set to {expiry} (Unix seconds): {k}"
     assert records[11].text == f"key now deactivated: {k}"
-    times = [r.time for r in records]
-    assert times == sorted(times) and t0 <= times[0] and times[-1] <= t_end
 
 
 # ---- scenario 5: encrypted credentials, attachments, roles and the access log ----
@@ -627,7 +642,7 @@ def test_credentials_open_only_in_the_server_role_and_attachments_decrypt_into_s
     keystore,
 ):
     now = int(time.time())
-    f = keystore("scenario-5")
+    f = keystore("scenario-5", now)
     server = f.user("acme")
     auditor = f.auditor()
     so = f.so

@@ -1830,6 +1830,7 @@ class Keystore:
         label: str = "coffer",
         pin_iterations: Optional[int] = None,
         max_pin_failures: Optional[int] = None,
+        clock: Optional[ManualClock] = None,
     ) -> Keystore:
         """Creates a keystore in `store` (a SQLite file path that must not
         exist yet, a `postgres://` URL of a database without one, or
@@ -1841,7 +1842,9 @@ class Keystore:
 
         `pin_iterations` is the PBKDF2 cost of new PIN hashes (default
         100,000; lower only for tests), `max_pin_failures` the wrong PINs in
-        a row that lock a credential (default 5).
+        a row that lock a credential (default 5). `clock` (a ManualClock)
+        stamps audit records and judges key expiry; None means the system
+        clock.
 
         >>> import coffer, os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
@@ -1852,17 +1855,18 @@ class Keystore:
         """
 
     @staticmethod
-    def open(store: _StorePath, *, passphrase: _TextOrBytes) -> Keystore:
+    def open(store: _StorePath, *, passphrase: _TextOrBytes, clock: Optional[ManualClock] = None) -> Keystore:
         """Opens the keystore in `store` (a SQLite file path or a
         `postgres://` URL) with its `passphrase`. A wrong passphrase raises
-        AuthError; a store without a keystore, KeystoreError.
+        AuthError; a store without a keystore, KeystoreError. `clock` (a
+        ManualClock) as for create(); None means the system clock.
 
         >>> import coffer, os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
         >>> coffer.Keystore.create(path, passphrase="pw", so_pin="so-pin-1", pin_iterations=1000).close()
         >>> ks = coffer.Keystore.open(path, passphrase="pw")
         >>> ks.login_so("so-pin-1").role
-        'so'
+        'security-officer'
         >>> try:
         ...     coffer.Keystore.open(path, passphrase="not it")
         ... except coffer.AuthError:
@@ -1878,7 +1882,7 @@ class Keystore:
         >>> import coffer
         >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
         >>> ks.login_so("so-pin-1")
-        Session(user='so', role='so', tenant=None)
+        Session(user='so', role='security-officer', tenant=None)
         """
 
     def login(self, user: str, pin: _TextOrBytes, tenant: Optional[str] = None) -> Session:
@@ -1919,7 +1923,7 @@ class Session:
     """A login to a keystore, from `Keystore.login_so()` or `Keystore.login()`.
 
     What a session may do depends on its role, and the keystore checks it:
-    the security officer ("so") creates tenants and credentials, unblocks
+    the security officer ("security-officer", user name "so") creates tenants and credentials, unblocks
     them and shreds tenants; a user ("user") acts in one tenant and
     generates and uses its keys by handle; an auditor ("auditor") reads and
     verifies the audit log. Anything else raises PolicyError (and is
@@ -1950,13 +1954,14 @@ class Session:
         """
 
     @property
-    def role(self) -> Literal["so", "user", "auditor"]:
-        """The role: "so", "user" or "auditor".
+    def role(self) -> Literal["security-officer", "user", "auditor"]:
+        """The role: "security-officer", "user" or "auditor" (as
+        AuditRecord.role and `coffer audit show --json` name them).
 
         >>> import coffer
         >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
         >>> ks.login_so("so-pin-1").role
-        'so'
+        'security-officer'
         """
 
     @property
@@ -2031,7 +2036,7 @@ class Session:
         >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
         >>> ks.login_so("so-pin-1").change_pin("so-pin-1", "so-pin-2")
         >>> ks.login_so("so-pin-2").role
-        'so'
+        'security-officer'
         """
 
     def shred(self, tenant: str) -> list[tuple[str, int]]:
@@ -2300,6 +2305,54 @@ class Session:
         forged
         """
 
+    def webhook_sign(self, key: KeyHandle, payload: _BytesLike, timestamp: Optional[int] = None) -> str:
+        """Signs a webhook delivery with the HMAC key `key` (usage "sign"), as
+        coffer.webhook_sign() does with a shared secret: returns the header
+        `t=<timestamp>,v1=<64 hex digits>`, the tag made in the keystore over
+        `timestamp "." payload`. `timestamp` (seconds since the Unix epoch)
+        defaults to the keystore's clock.
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> hooks = bob.generate("hooks", "hmac")
+        >>> bob.webhook_sign(hooks, b'{"paid":true}', timestamp=1700000000)[:16]
+        't=1700000000,v1='
+        """
+
+    def webhook_verify(
+        self,
+        key: KeyHandle,
+        payload: _BytesLike,
+        header: _TextOrBytes,
+        now: Optional[int] = None,
+        tolerance: int = 300,
+    ) -> None:
+        """Checks a webhook delivery's signature `header` (as webhook_sign()
+        writes it) against `payload` and the HMAC key `key` (usage
+        "verify"), as coffer.webhook_verify() does: first the timestamp must
+        be within `tolerance` seconds of `now` (seconds since the Unix
+        epoch; None means the keystore's clock), either way, then the
+        keystore checks the tag. A stale timestamp, a wrong tag or another
+        payload raise VerifyError (a stale one is refused before the
+        keystore is asked, and leaves no audit record); a header that does
+        not parse raises MalformedError.
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> hooks = bob.generate("hooks", "hmac")
+        >>> header = bob.webhook_sign(hooks, b"{}", timestamp=1700000000)
+        >>> bob.webhook_verify(hooks, b"{}", header, now=1700000060)
+        >>> try:
+        ...     bob.webhook_verify(hooks, b"{}", header, now=1700003600)
+        ... except coffer.VerifyError:
+        ...     print("replayed too late")
+        replayed too late
+        """
+
     def wrap(self, key: KeyHandle, key_material: _BytesLike) -> bytes:
         """Wraps `key_material` (1 to 16,384 bytes, a data key of yours) with
         AES-KWP (RFC 5649) under the newest version of the AES-256 key
@@ -2402,6 +2455,22 @@ class KeyHandle:
     True
     """
 
+    @staticmethod
+    def from_int(
+        handle: int, key_type: Literal["aes256", "hmac", "p256", "rsa2048", "rsa3072", "rsa4096"], key_id: str = ""
+    ) -> KeyHandle:
+        """A KeyHandle for the raw handle number `handle`, for tests and
+        diagnostics only: nothing is looked up, so the key may not exist (an
+        operation on it then raises KeystoreError, "not found") or be
+        another type. `key_type` picks the operation sign() and verify() ask
+        for ("hmac": HMAC; others: signatures); `key_id` is only shown.
+        Use Session.generate() or Session.find() for real keys.
+
+        >>> import coffer
+        >>> coffer.KeyHandle.from_int(2**64 - 1, "hmac")
+        KeyHandle(18446744073709551615, key_id='', key_type='hmac')
+        """
+
     @property
     def handle(self) -> int:
         """The handle's number, unique in the keystore and never reused.
@@ -2476,11 +2545,66 @@ class KeyInfo:
     local: bool
 
 @final
+class ManualClock:
+    """A clock set by hand, for tests and simulations: pass it as `clock=` to
+    `Keystore.create()` or `Keystore.open()` and the keystore stamps its
+    audit records and judges key expiry by it. `now` is seconds since the
+    Unix epoch; the keystore sees every `set()` and `advance()` at once.
+
+    >>> import coffer
+    >>> clock = coffer.ManualClock(1700000000)
+    >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000, clock=clock)
+    >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme")
+    >>> clock.advance(60)
+    >>> so.create_user("audit", "audit-pin", auditor=True)
+    >>> [r.time for r in ks.login("audit", "audit-pin").audit()][2:4]
+    [1700000000, 1700000060]
+    """
+
+    def __init__(self, now: int) -> None:
+        """Initialize self.  See help(type(self)) for accurate signature."""
+
+    @property
+    def now(self) -> int:
+        """The time the clock shows, in seconds since the Unix epoch.
+
+        >>> import coffer
+        >>> clock = coffer.ManualClock(5)
+        >>> clock.now
+        5
+        """
+
+    def set(self, t: int) -> None:
+        """Sets the clock to `t` (seconds since the Unix epoch); it may go back.
+
+        >>> import coffer
+        >>> clock = coffer.ManualClock(1700000000)
+        >>> clock.set(1600000000)
+        >>> clock.now
+        1600000000
+        """
+
+    def advance(self, seconds: int) -> None:
+        """Moves the clock forward by `seconds` (0 or more). A move past
+        2**64 - 1 raises InvalidInput and leaves the clock as it was.
+
+        >>> import coffer
+        >>> clock = coffer.ManualClock(1700000000)
+        >>> clock.advance(300)
+        >>> clock.now
+        1700000300
+        """
+
+@final
 class AuditRecord:
     """One record of a keystore's audit log, as `Session.audit()` returns it:
     its sequence number, time, kind of event, the line of text `coffer
     audit show` prints, the fields the event has (the others are None) and
-    its HMAC. Records never hold key material or PINs.
+    its HMAC. Records never hold key material or PINs. `role` is
+    "security-officer", "user" or "auditor", as Session.role. `tenant` is
+    the tenant the event happened in (a refusal's: the session's), else the
+    key's; `key_tenant` and `key_handle` are the key's own, when the event
+    is about a key (a refused handle of another tenant names it there).
 
     >>> import coffer
     >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
@@ -2496,9 +2620,11 @@ class AuditRecord:
     event: str
     text: str
     user: Optional[str]
-    role: Optional[Literal["so", "user", "auditor"]]
+    role: Optional[Literal["security-officer", "user", "auditor"]]
     tenant: Optional[str]
     key_id: Optional[str]
+    key_tenant: Optional[str]
+    key_handle: Optional[int]
     key_version: Optional[int]
     operation: Optional[str]
     reason: Optional[str]

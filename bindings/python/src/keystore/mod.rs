@@ -6,6 +6,8 @@
 //!   `postgres://` URL, or `":memory:"`), log in;
 //! - `session.rs`: `Session`: administration, keys and operations by handle, audit;
 //! - `records.rs`: `KeyHandle`, `KeyInfo`, `AuditRecord`;
+//! - `clock.rs`: `ManualClock`, a clock set by hand (`clock=`);
+//! - `webhooks.rs`: `Session.webhook_sign` / `webhook_verify` by keystore key;
 //! - `errors.rs`: the exceptions and the mapping from `coffer_hsm::Error`.
 //!
 //! Threads: `coffer_hsm::Hsm` takes `&mut self` for every operation, so a
@@ -15,21 +17,26 @@
 //! For operations in parallel, open one `Keystore` per thread on the same
 //! store (SQLite or PostgreSQL), as coffer-hsm allows.
 
+mod clock;
 mod errors;
 mod records;
 mod session;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use coffer_core::rng::OsRng;
+use coffer_hsm::audit::Actor;
 use coffer_hsm::keystore::KeySource;
-use coffer_hsm::{Config, Hsm, RecordStore, SystemClock};
+use coffer_hsm::{Config, Hsm, RecordStore, Role};
 use coffer_store::{MemoryStore, PostgresStore, SqliteStore};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use crate::args;
+use clock::KeystoreClock;
+pub(crate) use clock::PyManualClock;
 pub(crate) use errors::register as register_exceptions;
 use errors::{Kind, raise};
 pub(crate) use records::{PyAuditRecord, PyKeyHandle, PyKeyInfo};
@@ -114,6 +121,8 @@ pub(crate) struct PyKeystore {
     /// `None` once closed.
     hsm: Mutex<Option<Hsm>>,
     described: String,
+    /// The clock the HSM runs on, shared with it.
+    clock: KeystoreClock,
 }
 
 /// Why an operation on the HSM did not happen.
@@ -140,6 +149,11 @@ impl PyKeystore {
             Failure::Closed => raise(py, Kind::Keystore, "the keystore is closed".to_owned()),
             Failure::Hsm(e) => errors::from_hsm_after_open(py, e),
         })
+    }
+
+    /// Seconds since the Unix epoch by the keystore's clock.
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now()
     }
 
     /// Ends `session` if the keystore is open (for `Session`'s drop: with
@@ -173,7 +187,9 @@ impl PyKeystore {
     ///
     /// `pin_iterations` is the PBKDF2 cost of new PIN hashes (default
     /// 100,000; lower only for tests), `max_pin_failures` the wrong PINs in
-    /// a row that lock a credential (default 5).
+    /// a row that lock a credential (default 5). `clock` (a ManualClock)
+    /// stamps audit records and judges key expiry; None means the system
+    /// clock.
     ///
     /// >>> import coffer, os, tempfile
     /// >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
@@ -182,7 +198,8 @@ impl PyKeystore {
     /// Keystore(...keys.db)
     /// >>> ks.close()
     #[staticmethod]
-    #[pyo3(signature = (store, *, so_pin, passphrase = None, label = "coffer".to_owned(), pin_iterations = None, max_pin_failures = None))]
+    #[allow(clippy::too_many_arguments, reason = "keyword arguments of one Python function")]
+    #[pyo3(signature = (store, *, so_pin, passphrase = None, label = "coffer".to_owned(), pin_iterations = None, max_pin_failures = None, clock = None))]
     fn create(
         py: Python<'_>,
         store: PathBuf,
@@ -191,6 +208,7 @@ impl PyKeystore {
         label: String,
         pin_iterations: Option<u32>,
         max_pin_failures: Option<u8>,
+        clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<PyKeystore> {
         let location = Location::parse(&store);
         let passphrase = match (passphrase.filter(|p| !p.is_none()), &location) {
@@ -214,21 +232,23 @@ impl PyKeystore {
         }
         let config = config(pin_iterations, max_pin_failures);
         let (passphrase, so_pin) = (passphrase.as_ref().map(args::Input::as_slice), so_pin.as_slice());
+        let clock = KeystoreClock::of(clock.as_deref());
+        let hsm_clock = clock.for_hsm();
         let made = py.detach(|| {
             let mut hsm = match passphrase {
                 // In memory without a passphrase: nothing leaves the process
                 // (coffer-hsm seals such records under a fixed key).
-                None => Hsm::new(1, config, Box::new(SystemClock))?,
+                None => Hsm::new(1, config, hsm_clock)?,
                 Some(passphrase) => {
                     let source = KeySource::Passphrase(passphrase);
-                    Hsm::create(&mut OsRng, location.connect()?, &source, 1, config, Box::new(SystemClock))?
+                    Hsm::create(&mut OsRng, location.connect()?, &source, 1, config, hsm_clock)?
                 }
             };
             hsm.init_token(&mut OsRng, SLOT, &label, so_pin)?;
             Ok::<Hsm, coffer_hsm::Error>(hsm)
         });
         match made {
-            Ok(hsm) => Ok(PyKeystore { hsm: Mutex::new(Some(hsm)), described: location.describe() }),
+            Ok(hsm) => Ok(PyKeystore { hsm: Mutex::new(Some(hsm)), described: location.describe(), clock }),
             Err(e) => {
                 if let Location::Sqlite(p) = &location {
                     // Nothing was acknowledged: leave no half-made store behind.
@@ -246,22 +266,28 @@ impl PyKeystore {
 
     /// Opens the keystore in `store` (a SQLite file path or a
     /// `postgres://` URL) with its `passphrase`. A wrong passphrase raises
-    /// AuthError; a store without a keystore, KeystoreError.
+    /// AuthError; a store without a keystore, KeystoreError. `clock` (a
+    /// ManualClock) as for create(); None means the system clock.
     ///
     /// >>> import coffer, os, tempfile
     /// >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
     /// >>> coffer.Keystore.create(path, passphrase="pw", so_pin="so-pin-1", pin_iterations=1000).close()
     /// >>> ks = coffer.Keystore.open(path, passphrase="pw")
     /// >>> ks.login_so("so-pin-1").role
-    /// 'so'
+    /// 'security-officer'
     /// >>> try:
     /// ...     coffer.Keystore.open(path, passphrase="not it")
     /// ... except coffer.AuthError:
     /// ...     print("wrong passphrase")
     /// wrong passphrase
     #[staticmethod]
-    #[pyo3(signature = (store, *, passphrase))]
-    fn open(py: Python<'_>, store: PathBuf, passphrase: &Bound<'_, PyAny>) -> PyResult<PyKeystore> {
+    #[pyo3(signature = (store, *, passphrase, clock = None))]
+    fn open(
+        py: Python<'_>,
+        store: PathBuf,
+        passphrase: &Bound<'_, PyAny>,
+        clock: Option<PyRef<'_, PyManualClock>>,
+    ) -> PyResult<PyKeystore> {
         let location = Location::parse(&store);
         let passphrase = args::text_or_bytes(passphrase, "passphrase", MAX_PASSPHRASE_LEN)?;
         match &location {
@@ -282,12 +308,14 @@ impl PyKeystore {
             _ => {}
         }
         let passphrase = passphrase.as_slice();
+        let clock = KeystoreClock::of(clock.as_deref());
+        let hsm_clock = clock.for_hsm();
         let opened = py.detach(|| {
             let records = location.connect()?;
-            Hsm::open(&mut OsRng, records, &KeySource::Passphrase(passphrase), Box::new(SystemClock))
+            Hsm::open(&mut OsRng, records, &KeySource::Passphrase(passphrase), hsm_clock)
         });
         match opened {
-            Ok(hsm) => Ok(PyKeystore { hsm: Mutex::new(Some(hsm)), described: location.describe() }),
+            Ok(hsm) => Ok(PyKeystore { hsm: Mutex::new(Some(hsm)), described: location.describe(), clock }),
             Err(coffer_hsm::Error::TokenState) => {
                 Err(raise(py, Kind::Keystore, format!("{} holds no keystore", location.describe())))
             }
@@ -302,13 +330,19 @@ impl PyKeystore {
     /// >>> import coffer
     /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
     /// >>> ks.login_so("so-pin-1")
-    /// Session(user='so', role='so', tenant=None)
+    /// Session(user='so', role='security-officer', tenant=None)
     fn login_so(slf: &Bound<'_, Self>, pin: &Bound<'_, PyAny>) -> PyResult<PySession> {
         let py = slf.py();
         let pin = args::text_or_bytes(pin, "pin", coffer_hsm::MAX_PIN_LEN)?;
         let pin = pin.as_slice();
         let id = slf.get().run(py, |hsm| hsm.login_so(SLOT, pin))?;
-        Ok(PySession::new(slf.clone().unbind(), id, "so".to_owned(), "so", None))
+        Ok(PySession::new(
+            slf.clone().unbind(),
+            id,
+            Actor::SECURITY_OFFICER.to_owned(),
+            Role::SecurityOfficer.name(),
+            None,
+        ))
     }
 
     /// Logs in the user or auditor `user` with `pin`. A user acts in

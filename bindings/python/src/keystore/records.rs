@@ -81,6 +81,12 @@ impl PyKeyHandle {
     }
 }
 
+/// `KeyHandle.from_int`: a handle for any number, for tests and diagnostics.
+fn handle_from_int(py: Python<'_>, handle: u64, key_type: &str, key_id: String) -> PyResult<PyKeyHandle> {
+    let key_type = type_name(super::session::key_type(py, key_type)?);
+    Ok(PyKeyHandle { handle, key_id, key_type })
+}
+
 #[pymethods]
 impl PyKeyHandle {
     /// The handle's number, unique in the keystore and never reused.
@@ -117,6 +123,23 @@ impl PyKeyHandle {
     #[getter]
     fn key_type(&self) -> &str {
         self.key_type
+    }
+
+    /// A KeyHandle for the raw handle number `handle`, for tests and
+    /// diagnostics only: nothing is looked up, so the key may not exist (an
+    /// operation on it then raises KeystoreError, "not found") or be
+    /// another type. `key_type` picks the operation sign() and verify() ask
+    /// for ("hmac": HMAC; others: signatures); `key_id` is only shown.
+    /// Use Session.generate() or Session.find() for real keys.
+    ///
+    /// >>> import coffer
+    /// >>> coffer.KeyHandle.from_int(2**64 - 1, "hmac")
+    /// KeyHandle(18446744073709551615, key_id='', key_type='hmac')
+    #[staticmethod]
+    #[pyo3(signature = (handle, key_type, key_id = String::new()))]
+    fn from_int(handle: &Bound<'_, PyAny>, key_type: &str, key_id: String) -> PyResult<Self> {
+        let number = crate::args::int_u64(handle, "handle")?;
+        handle_from_int(handle.py(), number, key_type, key_id)
     }
 
     fn __int__(&self) -> u64 {
@@ -215,7 +238,11 @@ impl PyKeyInfo {
 /// One record of a keystore's audit log, as `Session.audit()` returns it:
 /// its sequence number, time, kind of event, the line of text `coffer
 /// audit show` prints, the fields the event has (the others are None) and
-/// its HMAC. Records never hold key material or PINs.
+/// its HMAC. Records never hold key material or PINs. `role` is
+/// "security-officer", "user" or "auditor", as Session.role. `tenant` is
+/// the tenant the event happened in (a refusal's: the session's), else the
+/// key's; `key_tenant` and `key_handle` are the key's own, when the event
+/// is about a key (a refused handle of another tenant names it there).
 ///
 /// >>> import coffer
 /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
@@ -250,6 +277,12 @@ pub(crate) struct PyAuditRecord {
     /// The key's id.
     #[pyo3(get)]
     key_id: Option<String>,
+    /// The tenant the key belongs to: in a refusal, possibly another than `tenant`.
+    #[pyo3(get)]
+    key_tenant: Option<String>,
+    /// The key's handle number, as `int(KeyHandle)`.
+    #[pyo3(get)]
+    key_handle: Option<u64>,
     /// The key's newest version when the event happened.
     #[pyo3(get)]
     key_version: Option<u32>,
@@ -302,6 +335,8 @@ impl PyAuditRecord {
             role: e.actor().map(|a| a.role.name()),
             tenant: e.tenant().or(key.map(|k| k.tenant.as_str())).map(str::to_owned),
             key_id: key.map(|k| k.key_id.clone()),
+            key_tenant: key.map(|k| k.tenant.clone()),
+            key_handle: key.map(|k| k.handle),
             key_version: key.map(|k| k.version),
             operation,
             reason,

@@ -9,8 +9,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 
-use super::PyKeystore;
 use super::records::{KEY_STATES, KEY_TYPES, PyAuditRecord, PyKeyHandle, PyKeyInfo, USAGES};
+use super::{PyKeystore, webhooks};
 use crate::args;
 use crate::envelope::context;
 use crate::errors;
@@ -21,7 +21,7 @@ const MAX_WRAP_LEN: usize = 16 * 1024;
 /// A login to a keystore, from `Keystore.login_so()` or `Keystore.login()`.
 ///
 /// What a session may do depends on its role, and the keystore checks it:
-/// the security officer ("so") creates tenants and credentials, unblocks
+/// the security officer ("security-officer", user name "so") creates tenants and credentials, unblocks
 /// them and shreds tenants; a user ("user") acts in one tenant and
 /// generates and uses its keys by handle; an auditor ("auditor") reads and
 /// verifies the audit log. Anything else raises PolicyError (and is
@@ -79,7 +79,8 @@ fn name(py: Python<'_>, value: &str, what: &str) -> PyResult<()> {
     Ok(())
 }
 
-fn key_type(py: Python<'_>, name: &str) -> PyResult<KeyType> {
+/// A key type by name, as `generate()` and `KeyHandle.from_int()` take it.
+pub(crate) fn key_type(py: Python<'_>, name: &str) -> PyResult<KeyType> {
     KEY_TYPES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).ok_or_else(|| {
         errors::invalid_input(
             py,
@@ -113,7 +114,7 @@ fn usage(py: Python<'_>, names: Option<Vec<String>>, t: KeyType) -> PyResult<Usa
 }
 
 /// A `KeyHandle` argument.
-fn handle_of(key: &Bound<'_, PyAny>) -> PyResult<PyKeyHandle> {
+pub(crate) fn handle_of(key: &Bound<'_, PyAny>) -> PyResult<PyKeyHandle> {
     key.cast::<PyKeyHandle>()
         .map(|k| k.get().clone())
         .map_err(|_| PyTypeError::new_err("key must be a KeyHandle (from Session.generate or Session.find)"))
@@ -132,12 +133,13 @@ impl PySession {
         &self.user
     }
 
-    /// The role: "so", "user" or "auditor".
+    /// The role: "security-officer", "user" or "auditor" (as
+    /// AuditRecord.role and `coffer audit show --json` name them).
     ///
     /// >>> import coffer
     /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
     /// >>> ks.login_so("so-pin-1").role
-    /// 'so'
+    /// 'security-officer'
     #[getter]
     fn role(&self) -> &str {
         self.role
@@ -273,7 +275,7 @@ impl PySession {
     /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
     /// >>> ks.login_so("so-pin-1").change_pin("so-pin-1", "so-pin-2")
     /// >>> ks.login_so("so-pin-2").role
-    /// 'so'
+    /// 'security-officer'
     fn change_pin(
         &self,
         py: Python<'_>,
@@ -674,6 +676,64 @@ impl PySession {
         self.ks().run(py, |hsm| {
             if hmac { hsm.hmac_verify(id, h, &[data], sig) } else { hsm.verify(id, h, data, sig) }
         })
+    }
+
+    /// Signs a webhook delivery with the HMAC key `key` (usage "sign"), as
+    /// coffer.webhook_sign() does with a shared secret: returns the header
+    /// `t=<timestamp>,v1=<64 hex digits>`, the tag made in the keystore over
+    /// `timestamp "." payload`. `timestamp` (seconds since the Unix epoch)
+    /// defaults to the keystore's clock.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> hooks = bob.generate("hooks", "hmac")
+    /// >>> bob.webhook_sign(hooks, b'{"paid":true}', timestamp=1700000000)[:16]
+    /// 't=1700000000,v1='
+    #[pyo3(signature = (key, payload, timestamp = None))]
+    fn webhook_sign(
+        &self,
+        key: &Bound<'_, PyAny>,
+        payload: &Bound<'_, PyAny>,
+        timestamp: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<String> {
+        webhooks::sign(self.ks(), self.id, key, payload, timestamp)
+    }
+
+    /// Checks a webhook delivery's signature `header` (as webhook_sign()
+    /// writes it) against `payload` and the HMAC key `key` (usage
+    /// "verify"), as coffer.webhook_verify() does: first the timestamp must
+    /// be within `tolerance` seconds of `now` (seconds since the Unix
+    /// epoch; None means the keystore's clock), either way, then the
+    /// keystore checks the tag. A stale timestamp, a wrong tag or another
+    /// payload raise VerifyError (a stale one is refused before the
+    /// keystore is asked, and leaves no audit record); a header that does
+    /// not parse raises MalformedError.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> hooks = bob.generate("hooks", "hmac")
+    /// >>> header = bob.webhook_sign(hooks, b"{}", timestamp=1700000000)
+    /// >>> bob.webhook_verify(hooks, b"{}", header, now=1700000060)
+    /// >>> try:
+    /// ...     bob.webhook_verify(hooks, b"{}", header, now=1700003600)
+    /// ... except coffer.VerifyError:
+    /// ...     print("replayed too late")
+    /// replayed too late
+    #[pyo3(signature = (key, payload, header, now = None, tolerance = None))]
+    #[pyo3(text_signature = "(self, key, payload, header, now=None, tolerance=300)")]
+    fn webhook_verify(
+        &self,
+        key: &Bound<'_, PyAny>,
+        payload: &Bound<'_, PyAny>,
+        header: &Bound<'_, PyAny>,
+        now: Option<&Bound<'_, PyAny>>,
+        tolerance: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        webhooks::verify(self.ks(), self.id, key, payload, header, now, tolerance)
     }
 
     /// Wraps `key_material` (1 to 16,384 bytes, a data key of yours) with
