@@ -3,12 +3,12 @@ operation audited exactly once, the chain intact; keystore operations release th
 
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import coffer
 import keystore_setup
 from keystore_setup import login
+from gil_probe import ticks_in_the_middle_of
 
 THREADS = 8
 ROUNDS = 6
@@ -52,26 +52,9 @@ def test_a_keystore_operation_releases_the_gil():
     ticking (each tick needs the GIL) through the middle half of the call."""
     ks = keystore_setup.create(":memory:")
     alice = login(ks, "alice")
-    span = {}
-    done = threading.Event()
-
-    def run():
-        span["start"] = time.perf_counter()
-        span["key"] = alice.generate("big", "rsa3072")
-        span["end"] = time.perf_counter()
-        done.set()
-
-    ticks = []
-    t = threading.Thread(target=run)
-    t.start()
-    while not done.is_set():
-        ticks.append(time.perf_counter())
-        time.sleep(0.0002)
-    t.join()
-    length = span["end"] - span["start"]
-    lo, hi = span["start"] + length / 4, span["end"] - length / 4
-    assert span["key"].key_type == "rsa3072"
-    assert sum(lo < tick < hi for tick in ticks) > 5
+    ticks, key = ticks_in_the_middle_of(lambda: alice.generate("big", "rsa3072"))
+    assert key.key_type == "rsa3072"
+    assert ticks > 5
     ks.close()
 
 
