@@ -16,8 +16,9 @@
 //! | [`cert`] | `KeyPair`, `Certificate`, `Csr`, `Crl`, `self_signed_ca`, `csr`, `issue_leaf`, `issue_from_csr`, `issue_intermediate`, `issue_crl`, `verify_chain` |
 //! | [`encoded`] | (reading PEM and DER arguments under their size limits) |
 //! | [`envelope`] | `Recipient`, `UnlockKey`, `seal`, `open`, `inspect`, `rewrap`, `add_recipient`, `remove_recipient`, `seal_stream`, `open_stream` |
+//! | [`scratch`] | `ScratchFile`, `open_to_scratch` |
 //! | [`webhook`] | `webhook_sign`, `webhook_verify` |
-//! | [`keystore`] | `Keystore`, `Session`, `KeyHandle`, `AuditRecord`, `ManualClock`; `KeystoreError`, `AuthError`, `LockedError`, `PolicyError` and the mapping from `coffer_hsm::Error` |
+//! | [`keystore`] | `Keystore`, `Session`, `KeyHandle`, `KeyInfo`, `AuditRecord`, `ShredEvidence`, `ManualClock`; `KeystoreError`, `AuthError`, `LockedError`, `PolicyError` and the mapping from `coffer_hsm::Error` |
 //!
 //! Conventions: inputs are copied out of Python objects (or borrowed from
 //! immutable `bytes`) before the GIL is released; secrets come back as
@@ -35,6 +36,7 @@ mod keystore;
 mod keywrap;
 mod p256;
 mod rsa;
+mod scratch;
 mod webhook;
 
 use pyo3::prelude::*;
@@ -60,6 +62,8 @@ fn _coffer(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(envelope::remove_recipient, m)?)?;
     m.add_function(wrap_pyfunction!(envelope::seal_stream, m)?)?;
     m.add_function(wrap_pyfunction!(envelope::open_stream, m)?)?;
+    m.add_class::<scratch::PyScratchFile>()?;
+    m.add_function(wrap_pyfunction!(scratch::open_to_scratch, m)?)?;
     m.add_function(wrap_pyfunction!(webhook::webhook_sign, m)?)?;
     m.add_function(wrap_pyfunction!(webhook::webhook_verify, m)?)?;
     keystore::register_exceptions(m)?;
@@ -68,6 +72,7 @@ fn _coffer(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<keystore::PyKeyHandle>()?;
     m.add_class::<keystore::PyKeyInfo>()?;
     m.add_class::<keystore::PyAuditRecord>()?;
+    m.add_class::<keystore::PyShredEvidence>()?;
     m.add_class::<keystore::PyManualClock>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

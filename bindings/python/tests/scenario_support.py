@@ -41,16 +41,24 @@ def refused(cls, cause=None):
 
 
 class Fixture:
-    """One keystore (SQLite, in `directory`) on the manual clock `clock` (at `now`, seconds since the
+    """One keystore (SQLite, in `directory`, guarded against rollback by a generation file beside it:
+    `coffer-store.db.generation`, given explicitly here, which is also the default) on the manual clock `clock` (at `now`, seconds since the
     Unix epoch; None means the system clock's time) with the tenants of TENANTS, the user USER bound
     to all of them and the auditor AUDITOR, and an open security officer session `so`."""
 
     def __init__(self, directory, name, now=None):
         self.dir = directory
         self.store = str(directory / "coffer-store.db")
+        self.generation_file = directory / "coffer-store.db.generation"
         self.clock = coffer.ManualClock(int(time.time()) if now is None else now)
         self.ks = coffer.Keystore.create(
-            self.store, passphrase=PASSPHRASE, so_pin=SO_PIN, label=name, pin_iterations=10_000, clock=self.clock
+            self.store,
+            passphrase=PASSPHRASE,
+            so_pin=SO_PIN,
+            label=name,
+            pin_iterations=10_000,
+            clock=self.clock,
+            generation_file=self.generation_file,
         )
         self.so = self.ks.login_so(SO_PIN)
         for tenant in TENANTS:
@@ -66,9 +74,14 @@ class Fixture:
 
     def restart(self):
         """The server restarts: the keystore is closed (every operation was committed) and opened again
-        from its file; sessions end, so the security officer logs in again."""
+        from its file and its generation file; sessions end, so the security officer logs in again."""
+        written = self.ks.generation()
+        assert int(self.generation_file.read_text()) == written, "the generation file holds the store's generation"
         self.ks.close()
-        self.ks = coffer.Keystore.open(self.store, passphrase=PASSPHRASE, clock=self.clock)
+        self.ks = coffer.Keystore.open(
+            self.store, passphrase=PASSPHRASE, clock=self.clock, generation_file=self.generation_file
+        )
+        assert self.ks.generation() == written, "the reopened store is the one written"
         self.so = self.ks.login_so(SO_PIN)
 
     def close(self):

@@ -20,16 +20,7 @@ from keystore_setup import PASSPHRASE, SO_PIN, login
 AUDIT_RECORD = 0x15
 
 
-@pytest.fixture
-def path(tmp_path):
-    return str(tmp_path / "keys.db")
-
-
-@pytest.fixture
-def ks(path):
-    ks = keystore_setup.create(path)
-    yield ks
-    ks.close()
+# Fixtures `path` (a SQLite file in tmp_path) and `ks` (keystore_setup.create on it): conftest.py.
 
 
 def test_keys_and_envelopes_survive_reopening_in_a_new_object_and_in_another_process(ks, path, tmp_path):
@@ -181,7 +172,16 @@ def test_shredding_a_tenant_makes_its_envelopes_unopenable_and_leaves_other_tena
     globex_kek = bob.generate("records", "aes256")
     globex_envelope = bob.seal(globex_kek, b"globex data")
 
-    assert ks.login_so(SO_PIN).shred("acme") == [("records", 2), ("signer", 1)]
+    evidence = ks.login_so(SO_PIN).shred("acme")
+    assert isinstance(evidence, coffer.ShredEvidence)
+    assert evidence.tenant == "acme"
+    assert evidence.keys == [("records", 2), ("signer", 1)]
+    assert [(r.event, r.tenant, r.key_id, r.key_version) for r in evidence.audit] == [
+        ("key-destroyed", "acme", "records", 2),
+        ("key-destroyed", "acme", "signer", 1),
+        ("tenant-shredded", "acme", None, None),
+    ]
+    assert repr(evidence) == "ShredEvidence(tenant='acme', keys=2, audit=3 records)"
     with pytest.raises(coffer.PolicyError, match="lifecycle"):
         alice.open(acme_kek, acme_envelope)
     ks.close()
@@ -195,8 +195,12 @@ def test_shredding_a_tenant_makes_its_envelopes_unopenable_and_leaves_other_tena
         alice.generate("new", "aes256")  # a shredded tenant takes no new key
     bob = login(again, "bob")
     assert bob.open(bob.find("records"), globex_envelope) == b"globex data"
-    events = [(r.event, r.key_id) for r in login(again, "audit").audit() if r.event in ("key-destroyed", "tenant-shredded")]
-    assert events == [("key-destroyed", "records"), ("key-destroyed", "signer"), ("tenant-shredded", None)]
+    logged = [r for r in login(again, "audit").audit() if r.event in ("key-destroyed", "tenant-shredded")]
+    assert [(r.event, r.key_id) for r in logged] == [
+        ("key-destroyed", "records"), ("key-destroyed", "signer"), ("tenant-shredded", None)
+    ]
+    # The evidence is those very records: same positions, same chained MACs.
+    assert [(r.seq, r.mac) for r in logged] == [(r.seq, r.mac) for r in evidence.audit]
     again.close()
 
 

@@ -41,7 +41,7 @@ def test_a_postgres_keystore_keeps_keys_across_objects_and_shreds_and_audits(pos
     again = coffer.Keystore.open(postgres_url, passphrase=PASSPHRASE)
     alice = login(again, "alice")
     assert alice.open(alice.find("records"), envelope, {"tenant": "acme"}) == b"stored in postgres"
-    assert again.login_so(keystore_setup.SO_PIN).shred("acme") == [("records", 1)]
+    assert again.login_so(keystore_setup.SO_PIN).shred("acme").keys == [("records", 1)]
     with pytest.raises(coffer.PolicyError):
         alice.open(kek, envelope, {"tenant": "acme"})
     audit = login(again, "audit")

@@ -1,12 +1,13 @@
 """The five seed scenarios of issue 8 again, through the Python package only: the same steps as
 tests/tests/scenarios.rs (one test each, named as there), each asserting the step's outcome and each
-refusal's exact exception class (and, where one class covers several causes, the cause).
-
-Steps the package cannot take yet are left out where they would stand, with a comment starting
-"Not in the package:" that says what is missing (streams by handle, scratch files, the rollback guard,
-among others)."""
+refusal's exact exception class (and, where one class covers several causes, the cause). Every step
+of the Rust scenarios is here: the rollback guard, the shred's evidence, streams by handle and
+decrypting into scratch files included."""
 
 import io
+import os
+import pathlib
+import stat
 import struct
 import time
 
@@ -165,8 +166,8 @@ def test_agents_and_server_hold_rsa_4096_certificate_pairs_and_exchange_signed_m
     del pkcs8, server_key
 
     # The server restarts: the store is opened again and the key recovered from the blob.
-    # Not in the package: the rollback guard (Rust: a generation file beside the store, and the
-    # reopened store's generation equal to the one written).
+    # The store is guarded against rollback by its generation file (Fixture.restart checks that the
+    # reopened store's generation is the one written).
     f.restart()
     s = f.user("agents")
     kek = s.find("server-key-kek")
@@ -304,9 +305,11 @@ def test_deleting_a_tenant_crypto_shreds_its_kek_so_its_records_and_backup_never
     s.logout()
 
     # Deleting the organisation: the security officer shreds the tenant.
-    assert f.so.shred("acme") == [("records-kek", 1)]
-    # Not in the package: the shred's evidence (Rust: ShredEvidence with the tenant and the audit
-    # records the shred wrote); shred() returns the keys only. The auditor reads those records below.
+    evidence = f.so.shred("acme")
+    assert evidence.tenant == "acme"
+    assert evidence.keys == [("records-kek", 1)]
+    assert [r.event for r in evidence.audit] == ["key-destroyed", "tenant-shredded"]
+    assert evidence.audit[1].seq == evidence.audit[0].seq + 1, "the shred's records follow one another"
 
     # Every acme envelope now fails: the key is destroyed.
     assert_none_open(f, acme, acme.kek, coffer.PolicyError, STATE)
@@ -682,13 +685,21 @@ def test_credentials_open_only_in_the_server_role_and_attachments_decrypt_into_s
         so.audit()
     with refused(coffer.PolicyError, ROLE):
         so.verify_audit()
-    assert so.shred("globex") == []
+    assert so.shred("globex").keys == []
     with refused(coffer.KeystoreError, NOT_FOUND):
         so.shred("nobody-here")
 
-    # Not in the package: a legacy client's credentials as a scratch file (Rust: the keystore opens
-    # the envelope by handle as a stream (open_stream) into a ScratchFile, 0600, read back, then
-    # overwritten and removed). Neither streams by handle nor scratch files exist in Python.
+    # A legacy client wants the credentials as a file: it gets a scratch file (0600) that is
+    # overwritten and removed as soon as it has read it.
+    run = f.dir / "run"
+    run.mkdir()
+    pgpass = server.open_to_scratch(kek, io.BytesIO(sealed), run, ctx)
+    assert pathlib.Path(pgpass.path).parent == run
+    assert pathlib.Path(pgpass.path).read_bytes() == creds
+    assert stat.S_IMODE(os.stat(pgpass.path).st_mode) == 0o600
+    pgpass.shred()
+    assert not os.path.exists(pgpass.path)
+    assert sorted(os.listdir(run)) == []
 
     # A scheduled report, encrypted for the recipient's certificate.
     ca_key = coffer.KeyPair.generate("p256")
@@ -709,33 +720,42 @@ def test_credentials_open_only_in_the_server_role_and_attachments_decrypt_into_s
     with io.BytesIO(report) as src, attachment.open("wb") as dst:
         assert coffer.seal_stream(src, dst, to, report_ctx, chunk_size=65_536) == len(report)
 
-    # Alice decrypts it and reads it. Not in the package: decrypting into a scratch file
-    # (open_stream_to_scratch) that is overwritten with zeros and removed after use (Rust checks the
-    # zeros through a hard link): here she opens it into memory.
+    # Alice decrypts it into a scratch file, reads it, and it is shredded.
     alice = coffer.UnlockKey.p256(b"alice@acme.example", alice_key.private_key())
-    read_back = io.BytesIO()
-    with attachment.open("rb") as src:
-        assert coffer.open_stream(src, read_back, [alice], report_ctx) == len(report)
-    assert read_back.getvalue() == report
-
-    # Bob, who is not a recipient, gets the opaque error, and the file he opened into is left empty.
     inbox = f.dir / "inbox"
     inbox.mkdir()
+    with attachment.open("rb") as src:
+        plain = coffer.open_to_scratch(src, [alice], inbox, report_ctx)
+    assert plain.read() == report
+    # A hard link made here shows what the disk holds after the shred.
+    witness = inbox / "witness"
+    os.link(plain.path, witness)
+    plain.shred()
+    assert not os.path.exists(plain.path)
+    left = witness.read_bytes()
+    assert len(left) == len(report)
+    assert left == bytes(len(report)), "the scratch file was not overwritten with zeros"
+    witness.unlink()
+
+    # Bob, who is not a recipient, gets the opaque error and no file.
     bob = coffer.KeyPair.generate("p256")
     bob_key = coffer.UnlockKey.p256(b"alice@acme.example", bob.private_key())
-    with attachment.open("rb") as src, (inbox / "weekly-sales.csv").open("w+b") as dst:
+    with attachment.open("rb") as src:
         with refused(coffer.DecryptError):
-            coffer.open_stream(src, dst, [bob_key], report_ctx)
-    assert (inbox / "weekly-sales.csv").read_bytes() == b""
+            coffer.open_to_scratch(src, [bob_key], inbox, report_ctx)
+    assert sorted(os.listdir(inbox)) == []
     sink = attachment.read_bytes()
     assert report[:16] not in sink, "the attachment holds plaintext"
 
-    # The access log: the credentials were sealed once and opened once, by the server role (Rust:
-    # opened twice, the second time by the stream into the scratch file, not in the package).
+    # The access log: the credentials were sealed once and opened twice, by the server role.
     auditor.verify_audit()
     records = auditor.audit()
     credential_uses = [u for u in key_uses(records) if u[1] == "db-credentials"]
-    assert credential_uses == [used("acme", "db-credentials", "seal"), used("acme", "db-credentials", "open")]
+    assert credential_uses == [
+        used("acme", "db-credentials", "seal"),
+        used("acme", "db-credentials", "open"),
+        used("acme", "db-credentials", "open"),
+    ]
 
     def logins(user, role, tenant):
         return sum(1 for r in records if r.event == "login" and (r.user, r.role, r.tenant) == (user, role, tenant))

@@ -53,6 +53,8 @@ __all__ = [
     "remove_recipient",
     "seal_stream",
     "open_stream",
+    "ScratchFile",
+    "open_to_scratch",
     "webhook_sign",
     "webhook_verify",
     "KeystoreError",
@@ -63,6 +65,7 @@ __all__ = [
     "Session",
     "KeyHandle",
     "AuditRecord",
+    "ShredEvidence",
     "__version__",
 ]
 
@@ -1675,6 +1678,244 @@ def open_stream(
     refused; out still holds b'backup'
     """
 
+@final
+class ScratchFile:
+    """A temporary plaintext file that is overwritten with zeros, synced and
+    removed by `shred()`, at the end of a `with` block, or (best effort,
+    errors ignored) when the object is freed.
+
+    It is created by `ScratchFile.create(dir)`, `coffer.open_to_scratch()`
+    or `Session.open_to_scratch()` with a random name (".coffer-scratch-"
+    and 32 hex digits) in `dir`, as a new file (an existing file or
+    symbolic link of that name is never opened or followed), readable and
+    writable by its owner only (mode 0600 on Unix). It reads, writes and
+    seeks as a binary file (`read` returns a bytearray the caller can
+    wipe); `path` names it for another program.
+
+    Use a directory only its owner can write to. Overwriting defeats
+    reading the old bytes through the file system, not copies that a
+    copy-on-write file system, a journal or an SSD keeps elsewhere: put
+    scratch files on encrypted storage when that matters.
+
+    >>> import coffer, tempfile
+    >>> with coffer.ScratchFile.create(tempfile.mkdtemp()) as scratch:
+    ...     scratch.write(b"attachment body")
+    ...     scratch.seek(0)
+    ...     bytes(scratch.read())
+    15
+    0
+    b'attachment body'
+    >>> scratch.closed
+    True
+    """
+
+    @staticmethod
+    def create(dir: _StorePath) -> ScratchFile:
+        """Creates a new, empty scratch file in the directory `dir` (which
+        must exist), open for reading and writing.
+
+        >>> import coffer, os, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> os.path.basename(scratch.path).startswith(".coffer-scratch-")
+        True
+        >>> oct(os.stat(scratch.path).st_mode & 0o777)
+        '0o600'
+        >>> scratch.shred()
+        """
+
+    @property
+    def path(self) -> str:
+        """Where the file is (a str), for handing it to another program. It
+        names nothing once the file is shredded.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> open(scratch.path, "rb").read()
+        b''
+        >>> scratch.shred()
+        """
+
+    @property
+    def closed(self) -> bool:
+        """True once the file is shredded or removed.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.closed
+        False
+        >>> scratch.shred()
+        >>> scratch.closed
+        True
+        """
+
+    def read(self, size: Optional[int] = -1) -> bytearray:
+        r"""Reads up to `size` bytes (all that is left if `size` is negative or
+        None) from the current position, as a bytearray.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.write(b"line 1\nline 2\n")
+        14
+        >>> scratch.seek(0)
+        0
+        >>> scratch.read(6), scratch.read()
+        (bytearray(b'line 1'), bytearray(b'\nline 2\n'))
+        >>> scratch.shred()
+        """
+
+    def write(self, data: _BytesLike) -> int:
+        """Writes all of `data` (bytes-like) at the current position; returns
+        its length.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.write(bytearray(b"secret"))
+        6
+        >>> scratch.shred()
+        """
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Moves to `offset` from the start (`whence` 0), the current position
+        (1) or the end (2); returns the new position.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.write(b"0123456789")
+        10
+        >>> scratch.seek(-3, 2), bytes(scratch.read())
+        (7, b'789')
+        >>> scratch.shred()
+        """
+
+    def tell(self) -> int:
+        """The current position.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.write(b"abc")
+        3
+        >>> scratch.tell()
+        3
+        >>> scratch.shred()
+        """
+
+    def truncate(self, size: Optional[int] = None) -> int:
+        """Cuts the file to `size` bytes (default: the current position);
+        returns the new size. The position does not move.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.write(b"0123456789")
+        10
+        >>> scratch.truncate(4)
+        4
+        >>> scratch.seek(0), bytes(scratch.read())
+        (0, b'0123')
+        >>> scratch.shred()
+        """
+
+    def flush(self) -> None:
+        """Does nothing more than check the file is open: writes go straight
+        to the file (no buffer in between).
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.flush()
+        >>> scratch.shred()
+        """
+
+    def fileno(self) -> int:
+        """The file descriptor (for `os.fstat`, or to hand the open file on).
+
+        >>> import coffer, os, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> os.fstat(scratch.fileno()).st_size
+        0
+        >>> scratch.shred()
+        """
+
+    def readable(self) -> bool:
+        """True: a scratch file is readable.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.readable()
+        True
+        >>> scratch.shred()
+        """
+
+    def writable(self) -> bool:
+        """True: a scratch file is writable.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.writable()
+        True
+        >>> scratch.shred()
+        """
+
+    def seekable(self) -> bool:
+        """True: a scratch file is seekable.
+
+        >>> import coffer, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.seekable()
+        True
+        >>> scratch.shred()
+        """
+
+    def shred(self) -> None:
+        """Overwrites the whole file with zeros, syncs it to disk and removes
+        it; the object is closed from then on. The file is removed even
+        when overwriting fails; then OSError is raised. Calling it again
+        does nothing.
+
+        >>> import coffer, os, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.write(b"db password")
+        11
+        >>> scratch.shred()
+        >>> os.path.exists(scratch.path), scratch.closed
+        (False, True)
+        """
+
+    def remove(self) -> None:
+        """Truncates the file to nothing and removes it without overwriting
+        it first: for when its plaintext has been handed on to where it was
+        going anyway. The object is closed from then on.
+
+        >>> import coffer, os, tempfile
+        >>> scratch = coffer.ScratchFile.create(tempfile.mkdtemp())
+        >>> scratch.remove()
+        >>> os.path.exists(scratch.path)
+        False
+        """
+
+    def __enter__(self) -> ScratchFile: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+def open_to_scratch(
+    src: BinaryIO, keys: Iterable[UnlockKey], dir: _StorePath, context: Optional[_Context] = None
+) -> ScratchFile:
+    """Opens an envelope read from `src` (a binary file object) into a new
+    ScratchFile in the directory `dir`, with any one of `keys`, checking it
+    was sealed with exactly this `context`. Returns the ScratchFile, at
+    position 0: read it, then `shred()` it (or use it in a `with` block).
+    Memory use is one chunk whatever the size.
+
+    Every failure to open raises DecryptError, as open_stream() does, and
+    leaves no file behind: what was written of it is overwritten and
+    removed first. An exception raised by `src` is re-raised as it was; a
+    file-system error is an OSError.
+
+    >>> import coffer, io, tempfile
+    >>> kek = coffer.Kek.generate()
+    >>> envelope = coffer.seal(b"revenue,42", [coffer.Recipient.kek("reports", kek)], {"report": "q3"})
+    >>> with coffer.open_to_scratch(io.BytesIO(envelope), [coffer.UnlockKey.kek("reports", kek)], tempfile.mkdtemp(), {"report": "q3"}) as plain:
+    ...     bytes(plain.read())
+    b'revenue,42'
+    """
+
 def webhook_sign(key: _BytesLike, payload: _BytesLike, timestamp: Optional[int] = None) -> str:
     """Signs a webhook delivery: HMAC-SHA-256 with `key` (the shared secret;
     32 bytes or more recommended) over `timestamp "." payload`. Returns the
@@ -1831,6 +2072,7 @@ class Keystore:
         pin_iterations: Optional[int] = None,
         max_pin_failures: Optional[int] = None,
         clock: Optional[ManualClock] = None,
+        generation_file: Optional[_StorePath] = None,
     ) -> Keystore:
         """Creates a keystore in `store` (a SQLite file path that must not
         exist yet, a `postgres://` URL of a database without one, or
@@ -1846,6 +2088,13 @@ class Keystore:
         stamps audit records and judges key expiry; None means the system
         clock.
 
+        `generation_file` keeps the store's generation (the number of
+        committed writes) outside the store, so that a store restored from
+        an older copy is refused with KeystoreError when opened or used
+        (default for SQLite: `<store>.generation`, as the CLI's
+        `--generation-file`; none for PostgreSQL unless given). Keep it
+        where the store's backups and restores do not reach.
+
         >>> import coffer, os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
         >>> ks = coffer.Keystore.create(path, passphrase="pw", so_pin="so-pin-1", pin_iterations=1000)
@@ -1855,11 +2104,20 @@ class Keystore:
         """
 
     @staticmethod
-    def open(store: _StorePath, *, passphrase: _TextOrBytes, clock: Optional[ManualClock] = None) -> Keystore:
+    def open(
+        store: _StorePath,
+        *,
+        passphrase: _TextOrBytes,
+        clock: Optional[ManualClock] = None,
+        generation_file: Optional[_StorePath] = None,
+    ) -> Keystore:
         """Opens the keystore in `store` (a SQLite file path or a
         `postgres://` URL) with its `passphrase`. A wrong passphrase raises
         AuthError; a store without a keystore, KeystoreError. `clock` (a
         ManualClock) as for create(); None means the system clock.
+        `generation_file` as for create() (default for SQLite:
+        `<store>.generation`): a store older than the file says raises
+        KeystoreError.
 
         >>> import coffer, os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
@@ -1899,6 +2157,21 @@ class Keystore:
         >>> so.create_user("carol", "carol-pin", tenants=["acme", "globex"])
         >>> ks.login("carol", "carol-pin", tenant="globex")
         Session(user='carol', role='user', tenant='globex')
+        """
+
+    def generation(self) -> int:
+        """The store's generation: the number of write transactions committed
+        to it, read from the store now (so it counts writes by other
+        Keystore objects and processes too). It only grows; with a
+        generation file (see create()) a store whose generation went back
+        is refused.
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> before = ks.generation()
+        >>> ks.login_so("so-pin-1").create_tenant("acme")
+        >>> ks.generation() > before
+        True
         """
 
     def close(self) -> None:
@@ -2039,11 +2312,12 @@ class Session:
         'security-officer'
         """
 
-    def shred(self, tenant: str) -> list[tuple[str, int]]:
+    def shred(self, tenant: str) -> ShredEvidence:
         """Crypto-shreds the tenant `tenant` (security officer only): destroys
         every key of it and its tenant key, in one transaction, so that none
-        of its envelopes can be opened again. Returns the destroyed keys as
-        (key id, newest version) pairs.
+        of its envelopes can be opened again. Returns the ShredEvidence: the
+        destroyed keys as (key id, newest version) pairs and the audit
+        records the shred wrote.
 
         >>> import coffer
         >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
@@ -2051,7 +2325,7 @@ class Session:
         >>> bob = ks.login("bob", "bob-pin-1")
         >>> kek = bob.generate("records", "aes256")
         >>> envelope = bob.seal(kek, b"customer data")
-        >>> so.shred("acme")
+        >>> so.shred("acme").keys
         [('records', 1)]
         >>> try:
         ...     bob.open(kek, envelope)
@@ -2249,6 +2523,92 @@ class Session:
         >>> kek = bob.generate("records", "aes256")
         >>> bob.open(kek, bob.seal(kek, b"quarterly numbers"))
         bytearray(b'quarterly numbers')
+        """
+
+    def seal_stream(
+        self, key: KeyHandle, src: BinaryIO, dst: BinaryIO, context: Optional[_Context] = None
+    ) -> int:
+        r"""Seals everything read from `src` (a binary file object) into `dst`
+        (a binary file object with `write`) as one envelope for the
+        current version of `key` (an "aes256" or RSA key with usage
+        "encrypt"), bound to `context`, in 64 KiB chunks: memory use is one
+        chunk whatever the size. Returns the plaintext length. The result
+        opens with open() and open_stream() by the same key.
+
+        The keystore's lock is held for the whole stream (other operations
+        on this Keystore wait), the GIL only for each `read`/`write`. An
+        exception raised by `src` or `dst` is re-raised as it was; `dst`
+        then holds an incomplete envelope. A file object that calls this
+        keystore from its `read` or `write` gets KeystoreError.
+
+        >>> import coffer, io
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> kek = bob.generate("backups", "aes256")
+        >>> sealed = io.BytesIO()
+        >>> bob.seal_stream(kek, io.BytesIO(b"row\n" * 50000), sealed, {"backup": "nightly"})
+        200000
+        >>> len(bob.open(kek, sealed.getvalue(), {"backup": "nightly"}))
+        200000
+        """
+
+    def open_stream(
+        self, key: KeyHandle, src: BinaryIO, dst: BinaryIO, context: Optional[_Context] = None
+    ) -> int:
+        """Opens an envelope read from `src` (a binary file object) into `dst`
+        (a binary file object) with any version of `key` (usage "decrypt"),
+        checking it was sealed with exactly this `context`, one chunk in
+        memory at a time. Returns the plaintext length. A bad envelope
+        raises DecryptError; a refused key, PolicyError; an exception of
+        `src` or `dst` is re-raised as it was.
+
+        As coffer.open_stream(): each chunk is written only once it has
+        authenticated, and on any failure a seekable `dst` is cut back to
+        where it started (`seek`, then `truncate()`); what was written to
+        a `dst` that is not seekable is untrusted until the call returns.
+        The keystore's lock is held for the whole stream, the GIL only for
+        each `read`/`write`.
+
+        >>> import coffer, io
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> kek = bob.generate("backups", "aes256")
+        >>> envelope = bob.seal(kek, b"backup", {"backup": "nightly"})
+        >>> out = io.BytesIO()
+        >>> bob.open_stream(kek, io.BytesIO(envelope), out, {"backup": "nightly"})
+        6
+        >>> try:
+        ...     bob.open_stream(kek, io.BytesIO(envelope[:-1]), out, {"backup": "nightly"})
+        ... except coffer.DecryptError:
+        ...     print("refused; out still holds", out.getvalue())
+        refused; out still holds b'backup'
+        """
+
+    def open_to_scratch(
+        self, key: KeyHandle, src: BinaryIO, dir: _StorePath, context: Optional[_Context] = None
+    ) -> ScratchFile:
+        """Opens an envelope read from `src` (a binary file object) with any
+        version of `key` (usage "decrypt") into a new ScratchFile in the
+        directory `dir` (mode 0600, a random name), as for a program that
+        must read the plaintext from a file. Returns the ScratchFile at
+        position 0: read it or hand its `path` on, then `shred()` it (or
+        use it in a `with` block). On any failure (DecryptError,
+        PolicyError, an exception of `src`, OSError) what was written is
+        overwritten and removed before the exception is raised.
+
+        >>> import coffer, io, tempfile
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+        >>> bob = ks.login("bob", "bob-pin-1")
+        >>> kek = bob.generate("db-credentials", "aes256")
+        >>> envelope = bob.seal(kek, b"postgres://app:secret@db/acme", {"secret": "db"})
+        >>> with bob.open_to_scratch(kek, io.BytesIO(envelope), tempfile.mkdtemp(), {"secret": "db"}) as pgpass:
+        ...     bytes(pgpass.read())
+        b'postgres://app:secret@db/acme'
+        >>> pgpass.closed
+        True
         """
 
     def rewrap(self, key: KeyHandle, envelope: _BytesLike) -> bytes:
@@ -2638,4 +2998,38 @@ class AuditRecord:
         >>> ks.login_so("so-pin-1").create_user("audit", "audit-pin", auditor=True)
         >>> len(ks.login("audit", "audit-pin").audit()[0].mac)
         32
+        """
+
+@final
+class ShredEvidence:
+    """What `Session.shred()` destroyed, as evidence that none of the
+    tenant's envelopes can be opened any more: the tenant, every destroyed
+    key as (key_id, newest version), and the audit records the shred wrote
+    (one "key-destroyed" per key, then "tenant-shredded"), in the order
+    written. The shred is one transaction: all of it happened, or none.
+
+    >>> import coffer
+    >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    >>> ks.login("bob", "bob-pin-1").generate("records", "aes256")
+    KeyHandle(1, key_id='records', key_type='aes256')
+    >>> evidence = so.shred("acme")
+    >>> evidence.tenant, evidence.keys
+    ('acme', [('records', 1)])
+    >>> [(r.event, r.key_id) for r in evidence.audit]
+    [('key-destroyed', 'records'), ('tenant-shredded', None)]
+    """
+
+    tenant: str
+    keys: list[tuple[str, int]]
+
+    @property
+    def audit(self) -> list[AuditRecord]:
+        """The audit records the shred wrote, in order (AuditRecord).
+
+        >>> import coffer
+        >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+        >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme")
+        >>> [r.text for r in so.shred("acme").audit]
+        ['tenant acme shredded: 0 keys']
         """

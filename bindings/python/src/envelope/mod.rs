@@ -6,12 +6,13 @@
 mod change;
 // Shared with the keystore's seal/open by handle (src/keystore/session.rs).
 pub(crate) mod context;
-mod ops;
-mod pyio;
+// Shared with the scratch files and the keystore's streams by handle.
+pub(crate) mod ops;
+pub(crate) mod pyio;
 mod recipient;
-mod stream;
+pub(crate) mod stream;
 
 pub(crate) use change::{add_recipient, remove_recipient, rewrap};
 pub(crate) use ops::{inspect, open, seal};
-pub(crate) use recipient::{PyRecipient, PyUnlockKey};
+pub(crate) use recipient::{PyRecipient, PyUnlockKey, UnlockKeyRef};
 pub(crate) use stream::{open_stream, seal_stream};

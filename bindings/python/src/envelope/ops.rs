@@ -15,7 +15,7 @@ use crate::errors::{self, CoreResultExt};
 
 /// Reads at most `max` items of class `T` from an iterable; more, none, or
 /// an item of another class is refused before any work is done.
-pub(super) fn items<'py, T: pyo3::PyClass>(
+pub(crate) fn items<'py, T: pyo3::PyClass>(
     obj: &Bound<'py, PyAny>,
     what: &str,
     class: &str,

@@ -75,7 +75,7 @@ pub(crate) fn seal_stream<'py>(
 }
 
 /// Where `dst` was before opening, when it can be cut back to it.
-fn start_position(dst: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+pub(crate) fn start_position(dst: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
     if !dst.hasattr("seekable")? || !dst.call_method0("seekable")?.is_truthy()? {
         return Ok(None);
     }
@@ -83,7 +83,7 @@ fn start_position(dst: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
 }
 
 /// Cuts `dst` back to `position`: `seek(position)` then `truncate()`.
-fn cut_back(dst: &Bound<'_, PyAny>, position: &Py<PyAny>) -> PyResult<()> {
+pub(crate) fn cut_back(dst: &Bound<'_, PyAny>, position: &Py<PyAny>) -> PyResult<()> {
     dst.call_method1("seek", (position.bind(dst.py()),))?;
     dst.call_method0("truncate")?;
     if dst.hasattr("flush")? {

@@ -98,6 +98,11 @@ fn message(e: Error) -> String {
         Error::InvalidInput => "invalid argument: names are 1 to 64 bytes of letters, digits and . _ - @, \
              a key id is unique in its tenant, and the key type must fit the operation"
             .to_owned(),
+        Error::KeystoreRollback => {
+            "the store is older than its generation file says (restored from a backup?); \
+             if that is intended, remove the generation file (generation_file=, default <store>.generation)"
+                .to_owned()
+        }
         other => other.to_string(),
     }
 }

@@ -5,7 +5,8 @@
 //! - `mod.rs`: `Keystore`: create or open a store (a SQLite file, a
 //!   `postgres://` URL, or `":memory:"`), log in;
 //! - `session.rs`: `Session`: administration, keys and operations by handle, audit;
-//! - `records.rs`: `KeyHandle`, `KeyInfo`, `AuditRecord`;
+//! - `streams.rs`: `Session.seal_stream` / `open_stream` / `open_to_scratch` by keystore key;
+//! - `records.rs`: `KeyHandle`, `KeyInfo`, `AuditRecord`, `ShredEvidence`;
 //! - `clock.rs`: `ManualClock`, a clock set by hand (`clock=`);
 //! - `webhooks.rs`: `Session.webhook_sign` / `webhook_verify` by keystore key;
 //! - `errors.rs`: the exceptions and the mapping from `coffer_hsm::Error`.
@@ -21,6 +22,7 @@ mod clock;
 mod errors;
 mod records;
 mod session;
+mod streams;
 mod webhooks;
 
 use std::path::{Path, PathBuf};
@@ -29,7 +31,7 @@ use std::sync::{Mutex, PoisonError};
 use coffer_core::rng::OsRng;
 use coffer_hsm::audit::Actor;
 use coffer_hsm::keystore::KeySource;
-use coffer_hsm::{Config, Hsm, RecordStore, Role};
+use coffer_hsm::{Config, CounterFile, Hsm, RecordStore, Role};
 use coffer_store::{MemoryStore, PostgresStore, SqliteStore};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -39,8 +41,40 @@ use clock::KeystoreClock;
 pub(crate) use clock::PyManualClock;
 pub(crate) use errors::register as register_exceptions;
 use errors::{Kind, raise};
-pub(crate) use records::{PyAuditRecord, PyKeyHandle, PyKeyInfo};
+pub(crate) use records::{PyAuditRecord, PyKeyHandle, PyKeyInfo, PyShredEvidence};
 pub(crate) use session::PySession;
+
+thread_local! {
+    /// The keystores whose lock this thread holds (by address), so that a
+    /// stream's file object calling back into the same keystore is refused
+    /// instead of waiting forever on a lock its own thread holds.
+    static HELD: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks a keystore's lock as held by this thread while it lives.
+struct Holding(usize);
+
+impl Holding {
+    fn new(at: usize) -> Self {
+        HELD.with(|h| h.borrow_mut().push(at));
+        Holding(at)
+    }
+
+    fn held(at: usize) -> bool {
+        HELD.with(|h| h.borrow().contains(&at))
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        HELD.with(|h| {
+            let mut held = h.borrow_mut();
+            if let Some(i) = held.iter().rposition(|&a| a == self.0) {
+                held.remove(i);
+            }
+        });
+    }
+}
 
 /// The one slot the keystore uses, as the CLI does.
 const SLOT: usize = 0;
@@ -85,6 +119,45 @@ impl Location {
     }
 }
 
+/// The generation file: the one given, else `<store>.generation` for a
+/// SQLite store (as the CLI's `--generation-file`); none otherwise.
+fn generation_file(location: &Location, given: Option<PathBuf>) -> Option<PathBuf> {
+    match (given, location) {
+        (Some(p), _) => Some(p),
+        (None, Location::Sqlite(p)) => {
+            let mut name = p.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+            name.push(".generation");
+            Some(p.with_file_name(name))
+        }
+        (None, _) => None,
+    }
+}
+
+/// Installs the rollback guard kept in `path` (refusing a store older than
+/// it says).
+fn guard(hsm: &mut Hsm, path: Option<&Path>) -> coffer_hsm::Result<()> {
+    match path {
+        Some(path) => hsm.set_generation_guard(Box::new(CounterFile::new(path)?)),
+        None => Ok(()),
+    }
+}
+
+/// Checks the generation file's path before any work: a symbolic link,
+/// FIFO, device or directory there is refused (and never replaced).
+fn check_generation_file(py: Python<'_>, path: Option<&Path>) -> PyResult<()> {
+    if let Some(p) = path
+        && let Ok(m) = std::fs::symlink_metadata(p)
+        && !m.file_type().is_file()
+    {
+        return Err(raise(
+            py,
+            Kind::InvalidInput,
+            format!("generation_file {} exists and is not a regular file: it is never replaced", p.display()),
+        ));
+    }
+    Ok(())
+}
+
 /// Removes a SQLite store and its WAL files (after a failed create only).
 fn remove_sqlite(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
@@ -120,6 +193,10 @@ fn remove_sqlite(path: &Path) {
 pub(crate) struct PyKeystore {
     /// `None` once closed.
     hsm: Mutex<Option<Hsm>>,
+    /// Sessions freed while another thread held `hsm` (a stream by handle
+    /// holds it while it calls the file objects, which may free objects):
+    /// logged out by the next operation.
+    dropped: Mutex<Vec<coffer_hsm::SessionId>>,
     described: String,
     /// The clock the HSM runs on, shared with it.
     clock: KeystoreClock,
@@ -132,17 +209,47 @@ pub(crate) enum Failure {
 }
 
 impl PyKeystore {
+    fn new(hsm: Hsm, location: &Location, clock: KeystoreClock) -> Self {
+        PyKeystore {
+            hsm: Mutex::new(Some(hsm)),
+            dropped: Mutex::new(Vec::new()),
+            described: location.describe(),
+            clock,
+        }
+    }
+
     /// Runs `op` on the HSM with the GIL released, under the keystore's lock.
+    ///
+    /// `op` may attach to the interpreter (a stream's file objects do); a
+    /// call back into this keystore from there is refused with
+    /// KeystoreError, since this thread already holds its lock.
     pub(crate) fn run<T, F>(&self, py: Python<'_>, op: F) -> PyResult<T>
     where
         T: Send,
         F: FnOnce(&mut Hsm) -> coffer_hsm::Result<T> + Send,
     {
+        let at = std::ptr::from_ref(self) as usize;
+        if Holding::held(at) {
+            return Err(raise(
+                py,
+                Kind::Keystore,
+                "this keystore was called from inside one of its own operations (a stream's read or write)"
+                    .to_owned(),
+            ));
+        }
         let out = py.detach(|| {
             let mut guard = self.hsm.lock().unwrap_or_else(PoisonError::into_inner);
+            let _holding = Holding::new(at);
             match guard.as_mut() {
                 None => Err(Failure::Closed),
-                Some(hsm) => op(hsm).map_err(Failure::Hsm),
+                Some(hsm) => {
+                    let dropped =
+                        std::mem::take(&mut *self.dropped.lock().unwrap_or_else(PoisonError::into_inner));
+                    for session in dropped {
+                        let _ = hsm.logout(session);
+                    }
+                    op(hsm).map_err(Failure::Hsm)
+                }
             }
         });
         out.map_err(|f| match f {
@@ -156,12 +263,26 @@ impl PyKeystore {
         self.clock.now()
     }
 
-    /// Ends `session` if the keystore is open (for `Session`'s drop: with
-    /// the GIL held, so only a map update under the lock).
+    /// Ends `session` if the keystore is open (for `Session`'s drop, with
+    /// the GIL held). It never waits for the keystore's lock: a thread
+    /// holding it may be waiting for the GIL (a stream calling its file
+    /// objects), so when the lock is taken the session is left for the
+    /// next operation to log out.
     pub(crate) fn forget(&self, session: coffer_hsm::SessionId) {
-        let mut guard = self.hsm.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(hsm) = guard.as_mut() {
-            let _ = hsm.logout(session);
+        match self.hsm.try_lock() {
+            Ok(mut guard) => {
+                if let Some(hsm) = guard.as_mut() {
+                    let _ = hsm.logout(session);
+                }
+            }
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                if let Some(hsm) = p.into_inner().as_mut() {
+                    let _ = hsm.logout(session);
+                }
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                self.dropped.lock().unwrap_or_else(PoisonError::into_inner).push(session);
+            }
         }
     }
 }
@@ -191,6 +312,13 @@ impl PyKeystore {
     /// stamps audit records and judges key expiry; None means the system
     /// clock.
     ///
+    /// `generation_file` keeps the store's generation (the number of
+    /// committed writes) outside the store, so that a store restored from
+    /// an older copy is refused with KeystoreError when opened or used
+    /// (default for SQLite: `<store>.generation`, as the CLI's
+    /// `--generation-file`; none for PostgreSQL unless given). Keep it
+    /// where the store's backups and restores do not reach.
+    ///
     /// >>> import coffer, os, tempfile
     /// >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
     /// >>> ks = coffer.Keystore.create(path, passphrase="pw", so_pin="so-pin-1", pin_iterations=1000)
@@ -199,7 +327,7 @@ impl PyKeystore {
     /// >>> ks.close()
     #[staticmethod]
     #[allow(clippy::too_many_arguments, reason = "keyword arguments of one Python function")]
-    #[pyo3(signature = (store, *, so_pin, passphrase = None, label = "coffer".to_owned(), pin_iterations = None, max_pin_failures = None, clock = None))]
+    #[pyo3(signature = (store, *, so_pin, passphrase = None, label = "coffer".to_owned(), pin_iterations = None, max_pin_failures = None, clock = None, generation_file = None))]
     fn create(
         py: Python<'_>,
         store: PathBuf,
@@ -209,8 +337,11 @@ impl PyKeystore {
         pin_iterations: Option<u32>,
         max_pin_failures: Option<u8>,
         clock: Option<PyRef<'_, PyManualClock>>,
+        generation_file: Option<PathBuf>,
     ) -> PyResult<PyKeystore> {
         let location = Location::parse(&store);
+        let counter = self::generation_file(&location, generation_file);
+        check_generation_file(py, counter.as_deref())?;
         let passphrase = match (passphrase.filter(|p| !p.is_none()), &location) {
             (Some(p), _) => Some(args::text_or_bytes(p, "passphrase", MAX_PASSPHRASE_LEN)?),
             (None, Location::Memory) => None,
@@ -244,11 +375,12 @@ impl PyKeystore {
                     Hsm::create(&mut OsRng, location.connect()?, &source, 1, config, hsm_clock)?
                 }
             };
+            guard(&mut hsm, counter.as_deref())?;
             hsm.init_token(&mut OsRng, SLOT, &label, so_pin)?;
             Ok::<Hsm, coffer_hsm::Error>(hsm)
         });
         match made {
-            Ok(hsm) => Ok(PyKeystore { hsm: Mutex::new(Some(hsm)), described: location.describe(), clock }),
+            Ok(hsm) => Ok(PyKeystore::new(hsm, &location, clock)),
             Err(e) => {
                 if let Location::Sqlite(p) = &location {
                     // Nothing was acknowledged: leave no half-made store behind.
@@ -268,6 +400,9 @@ impl PyKeystore {
     /// `postgres://` URL) with its `passphrase`. A wrong passphrase raises
     /// AuthError; a store without a keystore, KeystoreError. `clock` (a
     /// ManualClock) as for create(); None means the system clock.
+    /// `generation_file` as for create() (default for SQLite:
+    /// `<store>.generation`): a store older than the file says raises
+    /// KeystoreError.
     ///
     /// >>> import coffer, os, tempfile
     /// >>> path = os.path.join(tempfile.mkdtemp(), "keys.db")
@@ -281,14 +416,17 @@ impl PyKeystore {
     /// ...     print("wrong passphrase")
     /// wrong passphrase
     #[staticmethod]
-    #[pyo3(signature = (store, *, passphrase, clock = None))]
+    #[pyo3(signature = (store, *, passphrase, clock = None, generation_file = None))]
     fn open(
         py: Python<'_>,
         store: PathBuf,
         passphrase: &Bound<'_, PyAny>,
         clock: Option<PyRef<'_, PyManualClock>>,
+        generation_file: Option<PathBuf>,
     ) -> PyResult<PyKeystore> {
         let location = Location::parse(&store);
+        let counter = self::generation_file(&location, generation_file);
+        check_generation_file(py, counter.as_deref())?;
         let passphrase = args::text_or_bytes(passphrase, "passphrase", MAX_PASSPHRASE_LEN)?;
         match &location {
             Location::Memory => {
@@ -312,10 +450,12 @@ impl PyKeystore {
         let hsm_clock = clock.for_hsm();
         let opened = py.detach(|| {
             let records = location.connect()?;
-            Hsm::open(&mut OsRng, records, &KeySource::Passphrase(passphrase), hsm_clock)
+            let mut hsm = Hsm::open(&mut OsRng, records, &KeySource::Passphrase(passphrase), hsm_clock)?;
+            guard(&mut hsm, counter.as_deref())?;
+            Ok(hsm)
         });
         match opened {
-            Ok(hsm) => Ok(PyKeystore { hsm: Mutex::new(Some(hsm)), described: location.describe(), clock }),
+            Ok(hsm) => Ok(PyKeystore::new(hsm, &location, clock)),
             Err(coffer_hsm::Error::TokenState) => {
                 Err(raise(py, Kind::Keystore, format!("{} holds no keystore", location.describe())))
             }
@@ -374,6 +514,22 @@ impl PyKeystore {
             Ok((id, actor.role.name(), acting))
         })?;
         Ok(PySession::new(slf.clone().unbind(), id, user, role, acting))
+    }
+
+    /// The store's generation: the number of write transactions committed
+    /// to it, read from the store now (so it counts writes by other
+    /// Keystore objects and processes too). It only grows; with a
+    /// generation file (see create()) a store whose generation went back
+    /// is refused.
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> before = ks.generation()
+    /// >>> ks.login_so("so-pin-1").create_tenant("acme")
+    /// >>> ks.generation() > before
+    /// True
+    fn generation(&self, py: Python<'_>) -> PyResult<u64> {
+        self.run(py, Hsm::current_generation)
     }
 
     /// Closes the store (every session ends). Further use raises

@@ -1,7 +1,7 @@
 //! The small value classes the keystore returns: `KeyHandle`, `KeyInfo` and `AuditRecord`.
 
 use coffer_hsm::audit::{AuditEvent, AuditRecord, SignedObject};
-use coffer_hsm::{Handle, KeyInfo, KeyState, KeyType, Usage};
+use coffer_hsm::{Handle, KeyInfo, KeyState, KeyType, ShredEvidence, Usage};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -342,6 +342,65 @@ impl PyAuditRecord {
             reason,
             mac: r.mac,
         }
+    }
+}
+
+/// What `Session.shred()` destroyed, as evidence that none of the
+/// tenant's envelopes can be opened any more: the tenant, every destroyed
+/// key as (key_id, newest version), and the audit records the shred wrote
+/// (one "key-destroyed" per key, then "tenant-shredded"), in the order
+/// written. The shred is one transaction: all of it happened, or none.
+///
+/// >>> import coffer
+/// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+/// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+/// >>> ks.login("bob", "bob-pin-1").generate("records", "aes256")
+/// KeyHandle(1, key_id='records', key_type='aes256')
+/// >>> evidence = so.shred("acme")
+/// >>> evidence.tenant, evidence.keys
+/// ('acme', [('records', 1)])
+/// >>> [(r.event, r.key_id) for r in evidence.audit]
+/// [('key-destroyed', 'records'), ('tenant-shredded', None)]
+#[pyclass(frozen, name = "ShredEvidence", module = "coffer")]
+pub(crate) struct PyShredEvidence {
+    /// The tenant shredded.
+    #[pyo3(get)]
+    tenant: String,
+    /// Every destroyed key: (key_id, newest version).
+    #[pyo3(get)]
+    keys: Vec<(String, u32)>,
+    audit: Vec<Py<PyAuditRecord>>,
+}
+
+impl PyShredEvidence {
+    pub(crate) fn from_evidence(py: Python<'_>, e: &ShredEvidence) -> PyResult<Self> {
+        let audit =
+            e.audit.iter().map(|r| Py::new(py, PyAuditRecord::from_record(r))).collect::<PyResult<_>>()?;
+        Ok(PyShredEvidence { tenant: e.tenant.clone(), keys: e.keys.clone(), audit })
+    }
+}
+
+#[pymethods]
+impl PyShredEvidence {
+    /// The audit records the shred wrote, in order (AuditRecord).
+    ///
+    /// >>> import coffer
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme")
+    /// >>> [r.text for r in so.shred("acme").audit]
+    /// ['tenant acme shredded: 0 keys']
+    #[getter]
+    fn audit(&self, py: Python<'_>) -> Vec<Py<PyAuditRecord>> {
+        self.audit.iter().map(|r| r.clone_ref(py)).collect()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let tenant = PyString::new(py, &self.tenant).repr()?;
+        Ok(format!(
+            "ShredEvidence(tenant={tenant}, keys={}, audit={} records)",
+            self.keys.len(),
+            self.audit.len()
+        ))
     }
 }
 

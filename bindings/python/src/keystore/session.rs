@@ -9,11 +9,12 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 
-use super::records::{KEY_STATES, KEY_TYPES, PyAuditRecord, PyKeyHandle, PyKeyInfo, USAGES};
-use super::{PyKeystore, webhooks};
+use super::records::{KEY_STATES, KEY_TYPES, PyAuditRecord, PyKeyHandle, PyKeyInfo, PyShredEvidence, USAGES};
+use super::{PyKeystore, streams, webhooks};
 use crate::args;
 use crate::envelope::context;
 use crate::errors;
+use crate::scratch::PyScratchFile;
 
 /// Longest key material `wrap()` takes (coffer-hsm's `MAX_MATERIAL_LEN`).
 const MAX_WRAP_LEN: usize = 16 * 1024;
@@ -290,8 +291,9 @@ impl PySession {
 
     /// Crypto-shreds the tenant `tenant` (security officer only): destroys
     /// every key of it and its tenant key, in one transaction, so that none
-    /// of its envelopes can be opened again. Returns the destroyed keys as
-    /// (key id, newest version) pairs.
+    /// of its envelopes can be opened again. Returns the ShredEvidence: the
+    /// destroyed keys as (key id, newest version) pairs and the audit
+    /// records the shred wrote.
     ///
     /// >>> import coffer
     /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
@@ -299,16 +301,17 @@ impl PySession {
     /// >>> bob = ks.login("bob", "bob-pin-1")
     /// >>> kek = bob.generate("records", "aes256")
     /// >>> envelope = bob.seal(kek, b"customer data")
-    /// >>> so.shred("acme")
+    /// >>> so.shred("acme").keys
     /// [('records', 1)]
     /// >>> try:
     /// ...     bob.open(kek, envelope)
     /// ... except coffer.PolicyError:
     /// ...     print("shredded")
     /// shredded
-    fn shred(&self, py: Python<'_>, tenant: String) -> PyResult<Vec<(String, u32)>> {
+    fn shred(&self, py: Python<'_>, tenant: String) -> PyResult<PyShredEvidence> {
         let id = self.id;
-        self.ks().run(py, |hsm| Ok(hsm.shred_tenant(id, &tenant)?.keys))
+        let evidence = self.ks().run(py, |hsm| hsm.shred_tenant(id, &tenant))?;
+        PyShredEvidence::from_evidence(py, &evidence)
     }
 
     // ---- keys (a user of the key's tenant) ----
@@ -583,6 +586,110 @@ impl PySession {
         let (id, sealed) = (self.id, sealed.as_slice());
         let plaintext = self.ks().run(py, |hsm| hsm.open_envelope(&mut OsRng, id, h, &ctx, sealed))?;
         Ok(PyByteArray::new(py, &plaintext))
+    }
+
+    /// Seals everything read from `src` (a binary file object) into `dst`
+    /// (a binary file object with `write`) as one envelope for the
+    /// current version of `key` (an "aes256" or RSA key with usage
+    /// "encrypt"), bound to `context`, in 64 KiB chunks: memory use is one
+    /// chunk whatever the size. Returns the plaintext length. The result
+    /// opens with open() and open_stream() by the same key.
+    ///
+    /// The keystore's lock is held for the whole stream (other operations
+    /// on this Keystore wait), the GIL only for each `read`/`write`. An
+    /// exception raised by `src` or `dst` is re-raised as it was; `dst`
+    /// then holds an incomplete envelope. A file object that calls this
+    /// keystore from its `read` or `write` gets KeystoreError.
+    ///
+    /// >>> import coffer, io
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> kek = bob.generate("backups", "aes256")
+    /// >>> sealed = io.BytesIO()
+    /// >>> bob.seal_stream(kek, io.BytesIO(b"row\n" * 50000), sealed, {"backup": "nightly"})
+    /// 200000
+    /// >>> len(bob.open(kek, sealed.getvalue(), {"backup": "nightly"}))
+    /// 200000
+    #[pyo3(signature = (key, src, dst, context = None))]
+    fn seal_stream(
+        &self,
+        key: &Bound<'_, PyAny>,
+        src: &Bound<'_, PyAny>,
+        dst: &Bound<'_, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
+        streams::seal(self.ks(), self.id, key, src, dst, context)
+    }
+
+    /// Opens an envelope read from `src` (a binary file object) into `dst`
+    /// (a binary file object) with any version of `key` (usage "decrypt"),
+    /// checking it was sealed with exactly this `context`, one chunk in
+    /// memory at a time. Returns the plaintext length. A bad envelope
+    /// raises DecryptError; a refused key, PolicyError; an exception of
+    /// `src` or `dst` is re-raised as it was.
+    ///
+    /// As coffer.open_stream(): each chunk is written only once it has
+    /// authenticated, and on any failure a seekable `dst` is cut back to
+    /// where it started (`seek`, then `truncate()`); what was written to
+    /// a `dst` that is not seekable is untrusted until the call returns.
+    /// The keystore's lock is held for the whole stream, the GIL only for
+    /// each `read`/`write`.
+    ///
+    /// >>> import coffer, io
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> kek = bob.generate("backups", "aes256")
+    /// >>> envelope = bob.seal(kek, b"backup", {"backup": "nightly"})
+    /// >>> out = io.BytesIO()
+    /// >>> bob.open_stream(kek, io.BytesIO(envelope), out, {"backup": "nightly"})
+    /// 6
+    /// >>> try:
+    /// ...     bob.open_stream(kek, io.BytesIO(envelope[:-1]), out, {"backup": "nightly"})
+    /// ... except coffer.DecryptError:
+    /// ...     print("refused; out still holds", out.getvalue())
+    /// refused; out still holds b'backup'
+    #[pyo3(signature = (key, src, dst, context = None))]
+    fn open_stream(
+        &self,
+        key: &Bound<'_, PyAny>,
+        src: &Bound<'_, PyAny>,
+        dst: &Bound<'_, PyAny>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
+        streams::open(self.ks(), self.id, key, src, dst, context)
+    }
+
+    /// Opens an envelope read from `src` (a binary file object) with any
+    /// version of `key` (usage "decrypt") into a new ScratchFile in the
+    /// directory `dir` (mode 0600, a random name), as for a program that
+    /// must read the plaintext from a file. Returns the ScratchFile at
+    /// position 0: read it or hand its `path` on, then `shred()` it (or
+    /// use it in a `with` block). On any failure (DecryptError,
+    /// PolicyError, an exception of `src`, OSError) what was written is
+    /// overwritten and removed before the exception is raised.
+    ///
+    /// >>> import coffer, io, tempfile
+    /// >>> ks = coffer.Keystore.create(":memory:", so_pin="so-pin-1", pin_iterations=1000)
+    /// >>> so = ks.login_so("so-pin-1"); so.create_tenant("acme"); so.create_user("bob", "bob-pin-1", tenants=["acme"])
+    /// >>> bob = ks.login("bob", "bob-pin-1")
+    /// >>> kek = bob.generate("db-credentials", "aes256")
+    /// >>> envelope = bob.seal(kek, b"postgres://app:secret@db/acme", {"secret": "db"})
+    /// >>> with bob.open_to_scratch(kek, io.BytesIO(envelope), tempfile.mkdtemp(), {"secret": "db"}) as pgpass:
+    /// ...     bytes(pgpass.read())
+    /// b'postgres://app:secret@db/acme'
+    /// >>> pgpass.closed
+    /// True
+    #[pyo3(signature = (key, src, dir, context = None))]
+    fn open_to_scratch(
+        &self,
+        key: &Bound<'_, PyAny>,
+        src: &Bound<'_, PyAny>,
+        dir: std::path::PathBuf,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyScratchFile> {
+        streams::open_to_scratch(self.ks(), self.id, key, src, &dir, context)
     }
 
     /// Rewraps an envelope sealed to an older version of the AES-256 key
