@@ -47,43 +47,6 @@ impl Parsed<'_> {
     }
 }
 
-/// The kebab-case kind of an event, as `--json` names it.
-fn kind(e: &AuditEvent) -> &'static str {
-    match e {
-        AuditEvent::TokenInitialized => "token-initialized",
-        AuditEvent::LoginSucceeded { .. } | AuditEvent::UserLoggedIn { .. } => "login",
-        AuditEvent::LoginFailed { .. } => "login-failed",
-        AuditEvent::PinLocked { .. } => "pin-locked",
-        AuditEvent::PinUnblocked { .. } => "pin-unblocked",
-        AuditEvent::PinChanged { .. } => "pin-set",
-        AuditEvent::KeyCreated { .. } => "key-created",
-        AuditEvent::KeyImported { .. } => "key-imported",
-        AuditEvent::KeyUsed { .. } => "key-used",
-        AuditEvent::KeyExported { .. } => "key-exported",
-        AuditEvent::KeyRotated { .. } => "key-rotated",
-        AuditEvent::KeyStateChanged { .. } => "key-state-changed",
-        AuditEvent::KeyDestroyed { .. } => "key-destroyed",
-        AuditEvent::KeyExpirySet { .. } => "key-expiry-set",
-        AuditEvent::PolicyDenied { .. } => "policy-denied",
-        AuditEvent::TenantShredded { .. } => "tenant-shredded",
-        AuditEvent::KeystoreSaved { .. } => "keystore-saved",
-        AuditEvent::AuditArchived { .. } => "audit-archived",
-        AuditEvent::UserCreated { .. } => "user-created",
-        AuditEvent::UserRemoved { .. } => "user-removed",
-        AuditEvent::OwnPinChanged { .. } => "pin-changed",
-        AuditEvent::UserUnblocked { .. } => "user-unblocked",
-        AuditEvent::TenantCreated { .. } => "tenant-created",
-        AuditEvent::PassphraseChanged => "passphrase-changed",
-        AuditEvent::Refused { .. } => "refused",
-        AuditEvent::CertificateSigned { object, .. } => match object {
-            coffer_hsm::audit::SignedObject::Request => "certificate-request-signed",
-            coffer_hsm::audit::SignedObject::RevocationList => "revocation-list-signed",
-            _ => "certificate-issued",
-        },
-        _ => "other",
-    }
-}
-
 /// The operation and refusal reason an event names, if any.
 fn operation_and_reason(e: &AuditEvent) -> (Option<&'static str>, Option<&'static str>) {
     match e {
@@ -114,7 +77,7 @@ pub fn record_json(r: &AuditRecord) -> Value {
         "seq": r.seq,
         "time": time::iso8601(r.time),
         "unix_time": r.time,
-        "event": kind(e),
+        "event": e.kind(),
         "text": event_text(e),
         "mac": hex::encode(r.mac),
     });

@@ -1,7 +1,7 @@
 //! `coffer key ...`.
 
 use coffer_core::rng::OsRng;
-use coffer_hsm::{Handle, KeyAttributes, KeyInfo, KeyState, KeyType, SessionId, Usage};
+use coffer_hsm::{Handle, KeyAttributes, KeyInfo, KeyType, SessionId, Usage};
 use serde_json::json;
 
 use crate::fail::{Fail, Result};
@@ -11,57 +11,20 @@ use crate::time::iso8601;
 
 /// Parses a key type name.
 pub fn key_type(name: &str) -> Result<KeyType> {
-    Ok(match name {
-        "aes256" => KeyType::Aes256,
-        "hmac" => KeyType::HmacSha256,
-        "p256" => KeyType::P256,
-        "rsa2048" => KeyType::Rsa2048,
-        "rsa3072" => KeyType::Rsa3072,
-        "rsa4096" => KeyType::Rsa4096,
-        other => {
-            return Err(Fail::usage(format!("unknown key type `{other}`"))
-                .hint("use aes256, hmac, p256, rsa2048, rsa3072 or rsa4096"));
-        }
+    KeyType::from_name(name).ok_or_else(|| {
+        Fail::usage(format!("unknown key type `{name}`"))
+            .hint("use aes256, hmac, p256, rsa2048, rsa3072 or rsa4096")
     })
 }
-
-fn type_name(t: KeyType) -> &'static str {
-    match t {
-        KeyType::Aes256 => "aes256",
-        KeyType::HmacSha256 => "hmac",
-        KeyType::P256 => "p256",
-        KeyType::Rsa2048 => "rsa2048",
-        KeyType::Rsa3072 => "rsa3072",
-        KeyType::Rsa4096 => "rsa4096",
-        KeyType::Certificate => "certificate",
-        _ => "other",
-    }
-}
-
-const USAGES: [(&str, Usage); 7] = [
-    ("encrypt", Usage::ENCRYPT),
-    ("decrypt", Usage::DECRYPT),
-    ("wrap", Usage::WRAP),
-    ("unwrap", Usage::UNWRAP),
-    ("sign", Usage::SIGN),
-    ("verify", Usage::VERIFY),
-    ("derive", Usage::DERIVE),
-];
 
 /// Parses `encrypt,decrypt,...`; `None` gives the type's natural usage.
 pub fn usage(list: Option<&str>, t: KeyType) -> Result<Usage> {
     let Some(list) = list else {
-        return Ok(match t {
-            KeyType::Aes256 => Usage::ENCRYPT | Usage::DECRYPT | Usage::WRAP | Usage::UNWRAP,
-            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
-                Usage::ENCRYPT | Usage::DECRYPT | Usage::SIGN | Usage::VERIFY
-            }
-            _ => Usage::SIGN | Usage::VERIFY,
-        });
+        return Ok(t.default_usage());
     };
     let mut u = Usage::NONE;
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let flag = USAGES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f).ok_or_else(|| {
+        let flag = Usage::from_name(name).ok_or_else(|| {
             Fail::usage(format!("unknown usage `{name}`"))
                 .hint("use a comma-separated list of encrypt, decrypt, wrap, unwrap, sign, verify, derive")
         })?;
@@ -71,17 +34,7 @@ pub fn usage(list: Option<&str>, t: KeyType) -> Result<Usage> {
 }
 
 fn usage_names(u: Usage) -> Vec<&'static str> {
-    USAGES.iter().filter(|(_, f)| u.allows(*f)).map(|(n, _)| *n).collect()
-}
-
-fn state_name(s: KeyState) -> &'static str {
-    match s {
-        KeyState::PreActive => "pre-active",
-        KeyState::Active => "active",
-        KeyState::Deactivated => "deactivated",
-        KeyState::Destroyed => "destroyed",
-        _ => "other",
-    }
+    u.names().collect()
 }
 
 fn info_json(k: &KeyInfo) -> serde_json::Value {
@@ -90,11 +43,11 @@ fn info_json(k: &KeyInfo) -> serde_json::Value {
         "key_id": k.attributes.key_id,
         "tenant": k.attributes.tenant,
         "label": k.attributes.label,
-        "type": type_name(k.key_type),
+        "type": k.key_type.name(),
         "usage": usage_names(k.attributes.usage),
         "extractable": k.attributes.extractable,
         "sensitive": k.sensitive,
-        "state": state_name(k.state),
+        "state": k.state.name(),
         "version": k.version,
         "expires_at": k.expires_at.map(iso8601),
     })
@@ -104,8 +57,8 @@ fn info_line(k: &KeyInfo) -> String {
     format!(
         "{:<24} {:<11} {:<12} v{:<3} {:<28} {}",
         k.attributes.key_id,
-        type_name(k.key_type),
-        state_name(k.state),
+        k.key_type.name(),
+        k.state.name(),
         k.version,
         usage_names(k.attributes.usage).join(","),
         k.expires_at.map(|t| format!("expires {}", iso8601(t))).unwrap_or_default()
@@ -186,8 +139,8 @@ pub fn show(store: &mut Store, key_id: &str) -> Result<()> {
         format!("key id      {}", k.attributes.key_id),
         format!("tenant      {}", k.attributes.tenant),
         format!("label       {}", k.attributes.label),
-        format!("type        {}", type_name(k.key_type)),
-        format!("state       {}", state_name(k.state)),
+        format!("type        {}", k.key_type.name()),
+        format!("state       {}", k.state.name()),
         format!("version     {}", k.version),
         format!("usage       {}", usage_names(k.attributes.usage).join(", ")),
         format!("extractable {}", k.attributes.extractable),

@@ -34,6 +34,73 @@ pub enum KeyType {
 }
 
 impl KeyType {
+    /// The types a key can be generated as, in the order their names are
+    /// listed to users.
+    pub const GENERATED: [KeyType; 6] = [
+        KeyType::Aes256,
+        KeyType::HmacSha256,
+        KeyType::P256,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
+    ];
+
+    /// The type's name, as the CLI (`coffer key generate --type`, its
+    /// `--json` output) and the Python package spell it: `"aes256"`, `"hmac"`, `"p256"`,
+    /// `"rsa2048"`, `"rsa3072"`, `"rsa4096"`, `"certificate"`.
+    ///
+    /// ```
+    /// use coffer_hsm::KeyType;
+    ///
+    /// assert_eq!(KeyType::HmacSha256.name(), "hmac");
+    /// assert_eq!(KeyType::from_name("rsa3072"), Some(KeyType::Rsa3072));
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::Aes256 => "aes256",
+            KeyType::HmacSha256 => "hmac",
+            KeyType::P256 => "p256",
+            KeyType::Rsa2048 => "rsa2048",
+            KeyType::Rsa3072 => "rsa3072",
+            KeyType::Rsa4096 => "rsa4096",
+            KeyType::Certificate => "certificate",
+        }
+    }
+
+    /// The generated type named `name` ([`Self::GENERATED`]; a certificate
+    /// is imported, never generated, so `"certificate"` gives `None`).
+    ///
+    /// ```
+    /// use coffer_hsm::KeyType;
+    ///
+    /// assert_eq!(KeyType::from_name("aes256"), Some(KeyType::Aes256));
+    /// assert_eq!(KeyType::from_name("certificate"), None);
+    /// assert_eq!(KeyType::from_name("AES256"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<KeyType> {
+        KeyType::GENERATED.into_iter().find(|t| t.name() == name)
+    }
+
+    /// What a new key of this type may do when its creator does not say:
+    /// an AES-256 key encrypts, decrypts, wraps and unwraps; an RSA key
+    /// encrypts, decrypts, signs and verifies; the others sign and verify.
+    ///
+    /// ```
+    /// use coffer_hsm::{KeyType, Usage};
+    ///
+    /// assert!(KeyType::Aes256.default_usage().allows(Usage::WRAP));
+    /// assert!(!KeyType::P256.default_usage().allows(Usage::ENCRYPT));
+    /// ```
+    pub fn default_usage(self) -> Usage {
+        match self {
+            KeyType::Aes256 => Usage::ENCRYPT | Usage::DECRYPT | Usage::WRAP | Usage::UNWRAP,
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
+                Usage::ENCRYPT | Usage::DECRYPT | Usage::SIGN | Usage::VERIFY
+            }
+            _ => Usage::SIGN | Usage::VERIFY,
+        }
+    }
+
     pub(crate) fn code(self) -> u8 {
         match self {
             KeyType::Aes256 => 1,

@@ -66,6 +66,45 @@ impl Usage {
         self.0 & other.0 == other.0
     }
 
+    /// The name of a single flag (`"encrypt"`, `"decrypt"`, `"wrap"`,
+    /// `"unwrap"`, `"sign"`, `"verify"`, `"derive"`), as the CLI and the Python
+    /// bindings spell it; `None` for no flag or several.
+    ///
+    /// ```
+    /// use coffer_hsm::Usage;
+    ///
+    /// assert_eq!(Usage::UNWRAP.name(), Some("unwrap"));
+    /// assert_eq!((Usage::SIGN | Usage::VERIFY).name(), None);
+    /// ```
+    pub fn name(self) -> Option<&'static str> {
+        const NAMES: [&str; 7] = ["encrypt", "decrypt", "wrap", "unwrap", "sign", "verify", "derive"];
+        Usage::ALL.iter().zip(NAMES).find(|(u, _)| **u == self).map(|(_, n)| n)
+    }
+
+    /// The flag named `name` (see [`Self::name`]).
+    ///
+    /// ```
+    /// use coffer_hsm::Usage;
+    ///
+    /// assert_eq!(Usage::from_name("derive"), Some(Usage::DERIVE));
+    /// assert_eq!(Usage::from_name("everything"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Usage> {
+        Usage::ALL.into_iter().find(|u| u.name() == Some(name))
+    }
+
+    /// The names of the flags set, in bit order.
+    ///
+    /// ```
+    /// use coffer_hsm::Usage;
+    ///
+    /// let names: Vec<_> = (Usage::VERIFY | Usage::ENCRYPT).names().collect();
+    /// assert_eq!(names, ["encrypt", "verify"]);
+    /// ```
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Usage::ALL.into_iter().filter(move |u| self.allows(*u)).filter_map(Usage::name)
+    }
+
     pub(crate) fn bits(self) -> u8 {
         self.0
     }
@@ -97,6 +136,34 @@ pub enum KeyState {
 }
 
 impl KeyState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [KeyState; 4] =
+        [KeyState::PreActive, KeyState::Active, KeyState::Deactivated, KeyState::Destroyed];
+
+    /// The state's name (`"pre-active"`, `"active"`, `"deactivated"`,
+    /// `"destroyed"`), as the CLI and the Python package spell them.
+    ///
+    /// ```
+    /// use coffer_hsm::KeyState;
+    ///
+    /// assert_eq!(KeyState::PreActive.name(), "pre-active");
+    /// assert_eq!(KeyState::from_name("deactivated"), Some(KeyState::Deactivated));
+    /// assert_eq!(KeyState::from_name("gone"), None);
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyState::PreActive => "pre-active",
+            KeyState::Active => "active",
+            KeyState::Deactivated => "deactivated",
+            KeyState::Destroyed => "destroyed",
+        }
+    }
+
+    /// The state named `name` (see [`Self::name`]).
+    pub fn from_name(name: &str) -> Option<KeyState> {
+        KeyState::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub(crate) fn code(self) -> u8 {
         match self {
             KeyState::PreActive => 0,

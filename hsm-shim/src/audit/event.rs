@@ -516,6 +516,55 @@ fn key_is_valid(k: &KeyRef) -> bool {
 }
 
 impl AuditEvent {
+    /// The event's kind in kebab case, as `coffer audit show --json` and
+    /// the Python package's `AuditRecord.event` name it: `"login"` (for
+    /// both kinds of login), `"key-used"`, `"refused"`,
+    /// `"tenant-shredded"`, ...; a signed certificate is
+    /// `"certificate-issued"`, `"certificate-request-signed"` or
+    /// `"revocation-list-signed"`.
+    ///
+    /// ```
+    /// use coffer_hsm::audit::{AuditEvent, KeyRef};
+    ///
+    /// let key = KeyRef { tenant: "acme".into(), key_id: "kek".into(), version: 1, handle: 2 };
+    /// assert_eq!(AuditEvent::KeyDestroyed { key }.kind(), "key-destroyed");
+    /// assert_eq!(AuditEvent::TokenInitialized.kind(), "token-initialized");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuditEvent::TokenInitialized => "token-initialized",
+            AuditEvent::LoginSucceeded { .. } | AuditEvent::UserLoggedIn { .. } => "login",
+            AuditEvent::LoginFailed { .. } => "login-failed",
+            AuditEvent::PinLocked { .. } => "pin-locked",
+            AuditEvent::PinUnblocked { .. } => "pin-unblocked",
+            AuditEvent::PinChanged { .. } => "pin-set",
+            AuditEvent::KeyCreated { .. } => "key-created",
+            AuditEvent::KeyImported { .. } => "key-imported",
+            AuditEvent::KeyUsed { .. } => "key-used",
+            AuditEvent::KeyExported { .. } => "key-exported",
+            AuditEvent::KeyRotated { .. } => "key-rotated",
+            AuditEvent::KeyStateChanged { .. } => "key-state-changed",
+            AuditEvent::KeyDestroyed { .. } => "key-destroyed",
+            AuditEvent::KeyExpirySet { .. } => "key-expiry-set",
+            AuditEvent::PolicyDenied { .. } => "policy-denied",
+            AuditEvent::TenantShredded { .. } => "tenant-shredded",
+            AuditEvent::KeystoreSaved { .. } => "keystore-saved",
+            AuditEvent::AuditArchived { .. } => "audit-archived",
+            AuditEvent::UserCreated { .. } => "user-created",
+            AuditEvent::UserRemoved { .. } => "user-removed",
+            AuditEvent::OwnPinChanged { .. } => "pin-changed",
+            AuditEvent::UserUnblocked { .. } => "user-unblocked",
+            AuditEvent::TenantCreated { .. } => "tenant-created",
+            AuditEvent::PassphraseChanged => "passphrase-changed",
+            AuditEvent::Refused { .. } => "refused",
+            AuditEvent::CertificateSigned { object, .. } => match object {
+                SignedObject::Request => "certificate-request-signed",
+                SignedObject::RevocationList => "revocation-list-signed",
+                SignedObject::Certificate => "certificate-issued",
+            },
+        }
+    }
+
     /// The key the event is about, if any (possibly another tenant's, in a
     /// refusal).
     ///

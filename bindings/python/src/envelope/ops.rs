@@ -106,7 +106,10 @@ pub(crate) fn open<'py>(
             envelope::open(&mut OsRng, &with, &ctx, sealed)
         })
         .or_raise(py)?;
-    Ok(PyByteArray::new(py, &plaintext))
+    let opened = PyByteArray::new(py, &plaintext);
+    // Wiping and freeing the Rust copy (as large as the plaintext) needs no GIL.
+    py.detach(move || drop(plaintext));
+    Ok(opened)
 }
 
 fn kind_name(kind: RecipientKind) -> &'static str {

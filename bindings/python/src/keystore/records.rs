@@ -1,50 +1,9 @@
 //! The small value classes the keystore returns: `KeyHandle`, `KeyInfo` and `AuditRecord`.
 
-use coffer_hsm::audit::{AuditEvent, AuditRecord, SignedObject};
-use coffer_hsm::{Handle, KeyInfo, KeyState, KeyType, ShredEvidence, Usage};
+use coffer_hsm::audit::{AuditEvent, AuditRecord};
+use coffer_hsm::{Handle, KeyInfo, KeyType, ShredEvidence};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
-
-/// The names of key types, as `generate()` takes them and the CLI prints them.
-pub(crate) const KEY_TYPES: [(&str, KeyType); 6] = [
-    ("aes256", KeyType::Aes256),
-    ("hmac", KeyType::HmacSha256),
-    ("p256", KeyType::P256),
-    ("rsa2048", KeyType::Rsa2048),
-    ("rsa3072", KeyType::Rsa3072),
-    ("rsa4096", KeyType::Rsa4096),
-];
-
-/// Usage names, as `generate()` takes them and `KeyInfo.usage` lists them (the CLI's).
-pub(crate) const USAGES: [(&str, Usage); 7] = [
-    ("encrypt", Usage::ENCRYPT),
-    ("decrypt", Usage::DECRYPT),
-    ("wrap", Usage::WRAP),
-    ("unwrap", Usage::UNWRAP),
-    ("sign", Usage::SIGN),
-    ("verify", Usage::VERIFY),
-    ("derive", Usage::DERIVE),
-];
-
-/// The names of lifecycle states, as `KeyInfo.state` gives them and
-/// `Session.set_state()` takes them.
-pub(crate) const KEY_STATES: [(&str, KeyState); 4] = [
-    ("pre-active", KeyState::PreActive),
-    ("active", KeyState::Active),
-    ("deactivated", KeyState::Deactivated),
-    ("destroyed", KeyState::Destroyed),
-];
-
-/// The name of a key type (`"certificate"` for a certificate object).
-pub(crate) fn type_name(t: KeyType) -> &'static str {
-    KEY_TYPES.iter().find(|(_, k)| *k == t).map_or(
-        match t {
-            KeyType::Certificate => "certificate",
-            _ => "other",
-        },
-        |(n, _)| n,
-    )
-}
 
 /// A key in the keystore, by handle: what `Session.generate()` and
 /// `Session.find()` return, and what the operations of a session take.
@@ -73,7 +32,7 @@ pub(crate) struct PyKeyHandle {
 
 impl PyKeyHandle {
     pub(crate) fn new(handle: Handle, key_id: String, key_type: KeyType) -> Self {
-        PyKeyHandle { handle: handle.get(), key_id, key_type: type_name(key_type) }
+        PyKeyHandle { handle: handle.get(), key_id, key_type: key_type.name() }
     }
 
     pub(crate) fn raw(&self) -> Handle {
@@ -83,7 +42,7 @@ impl PyKeyHandle {
 
 /// `KeyHandle.from_int`: a handle for any number, for tests and diagnostics.
 fn handle_from_int(py: Python<'_>, handle: u64, key_type: &str, key_id: String) -> PyResult<PyKeyHandle> {
-    let key_type = type_name(super::session::key_type(py, key_type)?);
+    let key_type = super::session::key_type(py, key_type)?.name();
     Ok(PyKeyHandle { handle, key_id, key_type })
 }
 
@@ -199,11 +158,6 @@ pub(crate) struct PyKeyInfo {
     local: bool,
 }
 
-/// The name of a lifecycle state (`"other"` for one added later).
-pub(crate) fn state_name(s: KeyState) -> &'static str {
-    KEY_STATES.iter().find(|(_, k)| *k == s).map_or("other", |(n, _)| n)
-}
-
 impl PyKeyInfo {
     pub(crate) fn from_info(info: &KeyInfo) -> Self {
         let attrs = &info.attributes;
@@ -211,11 +165,11 @@ impl PyKeyInfo {
             handle: info.handle.get(),
             key_id: attrs.key_id.clone(),
             label: attrs.label.clone(),
-            key_type: type_name(info.key_type),
+            key_type: info.key_type.name(),
             tenant: attrs.tenant.clone(),
             version: info.version,
-            usage: USAGES.iter().filter(|(_, u)| attrs.usage.allows(*u)).map(|(n, _)| *n).collect(),
-            state: state_name(info.state),
+            usage: attrs.usage.names().collect(),
+            state: info.state.name(),
             expires_at: info.expires_at,
             sensitive: info.sensitive,
             extractable: attrs.extractable,
@@ -329,7 +283,7 @@ impl PyAuditRecord {
         PyAuditRecord {
             seq: r.seq,
             time: r.time,
-            event: kind(e),
+            event: e.kind(),
             text: e.to_string(),
             user: e.actor().map(|a| a.user.clone()),
             role: e.actor().map(|a| a.role.name()),
@@ -401,43 +355,5 @@ impl PyShredEvidence {
             self.keys.len(),
             self.audit.len()
         ))
-    }
-}
-
-/// The kebab-case kind of an event, as `coffer audit show --json` names it
-/// (cli/src/audit_cmd.rs).
-fn kind(e: &AuditEvent) -> &'static str {
-    match e {
-        AuditEvent::TokenInitialized => "token-initialized",
-        AuditEvent::LoginSucceeded { .. } | AuditEvent::UserLoggedIn { .. } => "login",
-        AuditEvent::LoginFailed { .. } => "login-failed",
-        AuditEvent::PinLocked { .. } => "pin-locked",
-        AuditEvent::PinUnblocked { .. } => "pin-unblocked",
-        AuditEvent::PinChanged { .. } => "pin-set",
-        AuditEvent::KeyCreated { .. } => "key-created",
-        AuditEvent::KeyImported { .. } => "key-imported",
-        AuditEvent::KeyUsed { .. } => "key-used",
-        AuditEvent::KeyExported { .. } => "key-exported",
-        AuditEvent::KeyRotated { .. } => "key-rotated",
-        AuditEvent::KeyStateChanged { .. } => "key-state-changed",
-        AuditEvent::KeyDestroyed { .. } => "key-destroyed",
-        AuditEvent::KeyExpirySet { .. } => "key-expiry-set",
-        AuditEvent::PolicyDenied { .. } => "policy-denied",
-        AuditEvent::TenantShredded { .. } => "tenant-shredded",
-        AuditEvent::KeystoreSaved { .. } => "keystore-saved",
-        AuditEvent::AuditArchived { .. } => "audit-archived",
-        AuditEvent::UserCreated { .. } => "user-created",
-        AuditEvent::UserRemoved { .. } => "user-removed",
-        AuditEvent::OwnPinChanged { .. } => "pin-changed",
-        AuditEvent::UserUnblocked { .. } => "user-unblocked",
-        AuditEvent::TenantCreated { .. } => "tenant-created",
-        AuditEvent::PassphraseChanged => "passphrase-changed",
-        AuditEvent::Refused { .. } => "refused",
-        AuditEvent::CertificateSigned { object, .. } => match object {
-            SignedObject::Request => "certificate-request-signed",
-            SignedObject::RevocationList => "revocation-list-signed",
-            _ => "certificate-issued",
-        },
-        _ => "other",
     }
 }

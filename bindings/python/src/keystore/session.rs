@@ -4,12 +4,12 @@
 //! audited PolicyError); this file only reads arguments and results.
 
 use coffer_core::rng::OsRng;
-use coffer_hsm::{KeyAttributes, KeyType, MAX_NAME_LEN, Role, SessionId, Usage};
+use coffer_hsm::{KeyAttributes, KeyState, KeyType, MAX_NAME_LEN, Role, SessionId, Usage};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 
-use super::records::{KEY_STATES, KEY_TYPES, PyAuditRecord, PyKeyHandle, PyKeyInfo, PyShredEvidence, USAGES};
+use super::records::{PyAuditRecord, PyKeyHandle, PyKeyInfo, PyShredEvidence};
 use super::{PyKeystore, streams, webhooks};
 use crate::args;
 use crate::envelope::context;
@@ -82,7 +82,7 @@ fn name(py: Python<'_>, value: &str, what: &str) -> PyResult<()> {
 
 /// A key type by name, as `generate()` and `KeyHandle.from_int()` take it.
 pub(crate) fn key_type(py: Python<'_>, name: &str) -> PyResult<KeyType> {
-    KEY_TYPES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).ok_or_else(|| {
+    KeyType::from_name(name).ok_or_else(|| {
         errors::invalid_input(
             py,
             format!("unknown key type {name:?}: use aes256, hmac, p256, rsa2048, rsa3072 or rsa4096"),
@@ -93,17 +93,11 @@ pub(crate) fn key_type(py: Python<'_>, name: &str) -> PyResult<KeyType> {
 /// The usage of a new key: the names given, or the type's natural usage (as the CLI).
 fn usage(py: Python<'_>, names: Option<Vec<String>>, t: KeyType) -> PyResult<Usage> {
     let Some(names) = names else {
-        return Ok(match t {
-            KeyType::Aes256 => Usage::ENCRYPT | Usage::DECRYPT | Usage::WRAP | Usage::UNWRAP,
-            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => {
-                Usage::ENCRYPT | Usage::DECRYPT | Usage::SIGN | Usage::VERIFY
-            }
-            _ => Usage::SIGN | Usage::VERIFY,
-        });
+        return Ok(t.default_usage());
     };
     let mut u = Usage::NONE;
     for n in &names {
-        let flag = USAGES.iter().find(|(x, _)| x == n).map(|(_, f)| *f).ok_or_else(|| {
+        let flag = Usage::from_name(n).ok_or_else(|| {
             errors::invalid_input(
                 py,
                 format!("unknown usage {n:?}: use encrypt, decrypt, wrap, unwrap, sign, verify or derive"),
@@ -469,7 +463,7 @@ impl PySession {
     /// stays deactivated
     fn set_state(&self, py: Python<'_>, key: &Bound<'_, PyAny>, state: &str) -> PyResult<()> {
         let h = handle_of(key)?.raw();
-        let state = KEY_STATES.iter().find(|(n, _)| *n == state).map(|(_, s)| *s).ok_or_else(|| {
+        let state = KeyState::from_name(state).ok_or_else(|| {
             errors::invalid_input(
                 py,
                 format!("unknown key state {state:?}: use pre-active, active, deactivated or destroyed"),
