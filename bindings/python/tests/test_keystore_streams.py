@@ -154,6 +154,23 @@ except coffer.KeystoreError as e:
 else:
     raise AssertionError("the reentrant call was not refused")
 assert alice.open(kek, alice.seal(kek, b"after")) == b"after"
+
+class Closing(io.RawIOBase):
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        ks.close()
+        return b""
+
+try:
+    alice.seal_stream(kek, Closing(), io.BytesIO())
+except coffer.KeystoreError as e:
+    assert "from inside one of its own operations" in str(e), e
+else:
+    raise AssertionError("closing the keystore from inside its stream was not refused")
+assert alice.open(kek, alice.seal(kek, b"still open")) == b"still open"
+ks.close()
 print("ok")
 """
 

@@ -76,6 +76,17 @@ impl Drop for Holding {
     }
 }
 
+/// The refusal of a call into a keystore from inside one of its own
+/// operations (a stream's file object), whose lock this thread holds.
+fn reentered(py: Python<'_>) -> PyErr {
+    raise(
+        py,
+        Kind::Keystore,
+        "this keystore was called from inside one of its own operations (a stream's read or write)"
+            .to_owned(),
+    )
+}
+
 /// The one slot the keystore uses, as the CLI does.
 const SLOT: usize = 0;
 /// Longest passphrase accepted, in bytes.
@@ -218,6 +229,11 @@ impl PyKeystore {
         }
     }
 
+    /// This keystore's address, which names its lock in [`HELD`].
+    fn address(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
     /// Runs `op` on the HSM with the GIL released, under the keystore's lock.
     ///
     /// `op` may attach to the interpreter (a stream's file objects do); a
@@ -228,14 +244,9 @@ impl PyKeystore {
         T: Send,
         F: FnOnce(&mut Hsm) -> coffer_hsm::Result<T> + Send,
     {
-        let at = std::ptr::from_ref(self) as usize;
+        let at = self.address();
         if Holding::held(at) {
-            return Err(raise(
-                py,
-                Kind::Keystore,
-                "this keystore was called from inside one of its own operations (a stream's read or write)"
-                    .to_owned(),
-            ));
+            return Err(reentered(py));
         }
         let out = py.detach(|| {
             let mut guard = self.hsm.lock().unwrap_or_else(PoisonError::into_inner);
@@ -543,10 +554,14 @@ impl PyKeystore {
     /// ... except coffer.KeystoreError as e:
     /// ...     print(e)
     /// the keystore is closed
-    fn close(&self, py: Python<'_>) {
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        if Holding::held(self.address()) {
+            return Err(reentered(py));
+        }
         let hsm = py.detach(|| self.hsm.lock().unwrap_or_else(PoisonError::into_inner).take());
         // Dropped with the GIL released: closing a store may wait on I/O.
         py.detach(move || drop(hsm));
+        Ok(())
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -554,8 +569,8 @@ impl PyKeystore {
     }
 
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) {
-        self.close(py);
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+        self.close(py)
     }
 
     fn __repr__(&self) -> String {
