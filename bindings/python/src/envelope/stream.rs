@@ -83,13 +83,27 @@ pub(crate) fn start_position(dst: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny
 }
 
 /// Cuts `dst` back to `position`: `seek(position)` then `truncate()`.
-pub(crate) fn cut_back(dst: &Bound<'_, PyAny>, position: &Py<PyAny>) -> PyResult<()> {
+fn cut_back(dst: &Bound<'_, PyAny>, position: &Py<PyAny>) -> PyResult<()> {
     dst.call_method1("seek", (position.bind(dst.py()),))?;
     dst.call_method0("truncate")?;
     if dst.hasattr("flush")? {
         dst.call_method0("flush")?;
     }
     Ok(())
+}
+
+/// The error of a failed open into `dst`, after cutting `dst` back to
+/// `start` when it was seekable: `failed` itself, or, if cutting back
+/// failed too, that error with `failed` as its cause (then `dst` must be
+/// discarded).
+pub(crate) fn after_failed_open(dst: &Bound<'_, PyAny>, start: Option<&Py<PyAny>>, failed: PyErr) -> PyErr {
+    match start.map(|position| cut_back(dst, position)) {
+        Some(Err(rollback)) => {
+            rollback.set_cause(dst.py(), Some(failed));
+            rollback
+        }
+        _ => failed,
+    }
 }
 
 /// Opens an envelope read from `src` (a binary file object) into `dst` (a
@@ -152,12 +166,6 @@ pub(crate) fn open_stream<'py>(
     });
     opened.map_err(|e| {
         let failed = stream_error(py, e, &mut reader, &mut writer);
-        match start.as_ref().map(|position| cut_back(dst, position)) {
-            Some(Err(rollback)) => {
-                rollback.set_cause(py, Some(failed));
-                rollback
-            }
-            _ => failed,
-        }
+        after_failed_open(dst, start.as_ref(), failed)
     })
 }

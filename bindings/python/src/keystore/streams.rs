@@ -21,7 +21,7 @@ use super::PyKeystore;
 use super::session::handle_of;
 use crate::envelope::context;
 use crate::envelope::pyio::{PyReader, PyWriter};
-use crate::envelope::stream::{cut_back, start_position};
+use crate::envelope::stream::{after_failed_open, start_position};
 use crate::scratch::{PyScratchFile, os_error};
 
 /// The exception a file object raised, if one ended the stream, else `e`.
@@ -89,13 +89,7 @@ pub(crate) fn open(
         ks.run(py, |hsm| hsm.open_stream(&mut OsRng, session, handle, &ctx, &mut reader, &mut writer));
     opened.map_err(|e| {
         let failed = kept_or(e, &mut reader, Some(&mut writer));
-        match start.as_ref().map(|position| cut_back(dst, position)) {
-            Some(Err(rollback)) => {
-                rollback.set_cause(py, Some(failed));
-                rollback
-            }
-            _ => failed,
-        }
+        after_failed_open(dst, start.as_ref(), failed)
     })
 }
 
